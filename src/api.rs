@@ -1,0 +1,324 @@
+//! The exported functions of PostgreSQL 15's `postmaster/bgworker.h`.
+//!
+//! Every export runs its body inside [`boundary`], the crate's one panic
+//! boundary: a Rust panic is logged and turned into the function's
+//! documented failure value, never unwound into C. NULL pointers are
+//! checked; where PostgreSQL would raise ERROR, [`backend::raise_error`]
+//! does what a PostgreSQL worker without an error handler does.
+
+use std::os::raw::c_char;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::abi::*;
+use crate::backend::{self, RegisterError, Role};
+use crate::log;
+use crate::process::signals;
+use crate::supervisor::registry;
+
+/// The worker's own copy of its definition; NULL outside a worker. Modules
+/// may read and (as PostgreSQL allows) overwrite this pointer.
+#[no_mangle]
+pub static mut MyBgworkerEntry: *mut BackgroundWorker = std::ptr::null_mut();
+
+/// Handle to a dynamically registered worker: the slot and the generation
+/// it had when registered. Allocated with malloc(); callers free() it (or
+/// pfree it where the compatibility runtime provides one).
+pub struct BackgroundWorkerHandle {
+    slot: i32,
+    generation: u64,
+}
+
+/// Run `body`, turning a panic into `fail` (logged at ERROR).
+pub(crate) fn boundary<R>(name: &str, fail: R, body: impl FnOnce() -> R) -> R {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(r) => r,
+        Err(_) => {
+            log::emit(log::ERROR, &format!("internal error in {name}"));
+            fail
+        }
+    }
+}
+
+/// Validate a handle pointer against the connected segment.
+///
+/// # Safety
+/// `handle` is NULL or points at a handle made by
+/// RegisterDynamicBackgroundWorker.
+unsafe fn handle_target(what: &str, handle: *const BackgroundWorkerHandle) -> Option<(&'static backend::Connection, usize, u64)> {
+    let Some(conn) = backend::current() else {
+        backend::raise_error(&format!("{what}: this process is not attached to a background worker supervisor"));
+        return None;
+    };
+    if handle.is_null() {
+        backend::raise_error(&format!("{what}: background worker handle is NULL"));
+        return None;
+    }
+    // SAFETY: non-null handle from RegisterDynamicBackgroundWorker (caller's
+    // contract); read as plain data.
+    let h = unsafe { std::ptr::read(handle) };
+    if h.slot < 0 || h.slot as usize >= conn.seg.total_slots() {
+        backend::raise_error(&format!("{what}: invalid background worker handle (slot {})", h.slot));
+        return None;
+    }
+    Some((conn, h.slot as usize, h.generation))
+}
+
+/// Register a static worker: only while shared_preload_libraries are being
+/// loaded (or, in an embedding host, before the supervisor runs); otherwise
+/// logged and ignored, as in PostgreSQL.
+///
+/// # Safety
+/// `worker` is NULL or points at a writable BackgroundWorker.
+#[no_mangle]
+pub unsafe extern "C" fn RegisterBackgroundWorker(worker: *mut BackgroundWorker) {
+    boundary("RegisterBackgroundWorker", (), || {
+        // SAFETY: checked for NULL; the caller's struct is valid (contract).
+        match unsafe { worker.as_mut() } {
+            None => log::emit(log::LOG, "RegisterBackgroundWorker: worker definition is NULL; ignored"),
+            Some(w) => registry::register_static(w),
+        }
+    })
+}
+
+/// Register a worker from a running process (a worker, or a process that
+/// called `bgw_attach`). Returns false, with no message, in a process that
+/// is not connected to a supervisor and when no slot (or parallel-worker
+/// budget) is free. An invalid definition raises ERROR with PostgreSQL's
+/// message. On success `*handle` (if `handle` is not NULL) receives a
+/// malloc()ed handle.
+///
+/// # Safety
+/// `worker` is NULL or points at a BackgroundWorker; `handle` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn RegisterDynamicBackgroundWorker(
+    worker: *mut BackgroundWorker,
+    handle: *mut *mut BackgroundWorkerHandle,
+) -> bool {
+    boundary("RegisterDynamicBackgroundWorker", false, || {
+        let Some(conn) = backend::current() else {
+            backend::set_last_error("not attached to a background worker supervisor");
+            return false;
+        };
+        if worker.is_null() {
+            backend::raise_error("RegisterDynamicBackgroundWorker: worker definition is NULL");
+            return false;
+        }
+        // SAFETY: non-null and valid (caller's contract); plain data.
+        let def = unsafe { std::ptr::read(worker) };
+        match conn.register(&def) {
+            Ok((slot, generation)) => {
+                // As PostgreSQL's sanity check, default the caller's bgw_type.
+                // SAFETY: worker is valid and writable (contract).
+                unsafe {
+                    if (*worker).bgw_type[0] == 0 {
+                        (*worker).bgw_type = (*worker).bgw_name;
+                        (*worker).bgw_type[BGW_MAXLEN - 1] = 0;
+                    }
+                }
+                if !handle.is_null() {
+                    // SAFETY: malloc of a plain struct; the result is checked.
+                    let h = unsafe { libc::malloc(std::mem::size_of::<BackgroundWorkerHandle>()) }
+                        as *mut BackgroundWorkerHandle;
+                    if h.is_null() {
+                        // The worker is registered; only the handle is lost.
+                        backend::raise_error("out of memory");
+                        return true;
+                    }
+                    // SAFETY: h is fresh, aligned (malloc) and large enough.
+                    unsafe {
+                        h.write(BackgroundWorkerHandle { slot: slot as i32, generation });
+                        *handle = h;
+                    }
+                }
+                true
+            }
+            Err(RegisterError::NotConnected) => {
+                backend::set_last_error("the supervisor process cannot register dynamic background workers");
+                false
+            }
+            Err(RegisterError::Invalid(msg)) => {
+                backend::raise_error(&msg);
+                false
+            }
+            Err(RegisterError::NoCapacity) => {
+                backend::set_last_error(
+                    "no free background worker slot (max_worker_processes or max_parallel_workers reached)",
+                );
+                false
+            }
+        }
+    })
+}
+
+/// State of a dynamically registered worker: BGWH_STARTED (with `*pidp` set,
+/// if `pidp` is not NULL), BGWH_NOT_YET_STARTED or BGWH_STOPPED.
+///
+/// # Safety
+/// `handle` is NULL or a handle from RegisterDynamicBackgroundWorker; `pidp`
+/// is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn GetBackgroundWorkerPid(
+    handle: *mut BackgroundWorkerHandle,
+    pidp: *mut libc::pid_t,
+) -> BgwHandleStatus {
+    boundary("GetBackgroundWorkerPid", BGWH_STOPPED, || {
+        // SAFETY: caller's contract on handle.
+        let Some((conn, slot, generation)) = (unsafe { handle_target("GetBackgroundWorkerPid", handle) }) else {
+            return BGWH_STOPPED;
+        };
+        let (st, pid) = conn.status(slot, generation);
+        if st == BGWH_STARTED && !pidp.is_null() {
+            // SAFETY: non-null and writable (contract).
+            unsafe { *pidp = pid };
+        }
+        st
+    })
+}
+
+/// Wait until the worker has started (BGWH_STARTED, `*pidp` set) or is known
+/// never to start (BGWH_STOPPED), or the supervisor died
+/// (BGWH_POSTMASTER_DIED). Needs no `bgw_notify_pid`.
+///
+/// # Safety
+/// As GetBackgroundWorkerPid.
+#[no_mangle]
+pub unsafe extern "C" fn WaitForBackgroundWorkerStartup(
+    handle: *mut BackgroundWorkerHandle,
+    pidp: *mut libc::pid_t,
+) -> BgwHandleStatus {
+    boundary("WaitForBackgroundWorkerStartup", BGWH_STOPPED, || {
+        // SAFETY: caller's contract on handle.
+        let Some((conn, slot, generation)) =
+            (unsafe { handle_target("WaitForBackgroundWorkerStartup", handle) })
+        else {
+            return BGWH_STOPPED;
+        };
+        let (st, pid) = conn.wait_until(slot, generation, |s| s != BGWH_NOT_YET_STARTED);
+        if st == BGWH_STARTED && !pidp.is_null() {
+            // SAFETY: non-null and writable (contract).
+            unsafe { *pidp = pid };
+        }
+        st
+    })
+}
+
+/// Wait until the worker has stopped (BGWH_STOPPED) or the supervisor died
+/// (BGWH_POSTMASTER_DIED). Needs no `bgw_notify_pid`.
+///
+/// # Safety
+/// `handle` is NULL or a handle from RegisterDynamicBackgroundWorker.
+#[no_mangle]
+pub unsafe extern "C" fn WaitForBackgroundWorkerShutdown(handle: *mut BackgroundWorkerHandle) -> BgwHandleStatus {
+    boundary("WaitForBackgroundWorkerShutdown", BGWH_STOPPED, || {
+        // SAFETY: caller's contract on handle.
+        let Some((conn, slot, generation)) =
+            (unsafe { handle_target("WaitForBackgroundWorkerShutdown", handle) })
+        else {
+            return BGWH_STOPPED;
+        };
+        conn.wait_until(slot, generation, |s| s == BGWH_STOPPED).0
+    })
+}
+
+/// Ask the supervisor to stop the worker (SIGTERM if running) and not to
+/// restart it. Safe whatever the worker's state, even after its slot was
+/// reused (the generation check then makes this a no-op).
+///
+/// # Safety
+/// `handle` is NULL or a handle from RegisterDynamicBackgroundWorker.
+#[no_mangle]
+pub unsafe extern "C" fn TerminateBackgroundWorker(handle: *mut BackgroundWorkerHandle) {
+    boundary("TerminateBackgroundWorker", (), || {
+        // SAFETY: caller's contract on handle.
+        if let Some((conn, slot, generation)) = unsafe { handle_target("TerminateBackgroundWorker", handle) } {
+            conn.terminate(slot, generation);
+        }
+    })
+}
+
+thread_local! {
+    static TYPE_BUF: std::cell::UnsafeCell<[c_char; BGW_MAXLEN]> =
+        const { std::cell::UnsafeCell::new([0; BGW_MAXLEN]) };
+}
+
+/// bgw_type of the running worker with `pid`, or NULL. The string lives in
+/// a per-thread buffer that the next call overwrites.
+#[no_mangle]
+pub extern "C" fn GetBackgroundWorkerTypeByPid(pid: libc::pid_t) -> *const c_char {
+    boundary("GetBackgroundWorkerTypeByPid", std::ptr::null(), || {
+        let Some(conn) = backend::current() else { return std::ptr::null() };
+        match conn.type_by_pid(pid) {
+            None => std::ptr::null(),
+            Some(t) => TYPE_BUF.with(|b| {
+                // SAFETY: the buffer is this thread's; no reference to it is
+                // alive except the pointer returned by the previous call,
+                // which the contract says this call invalidates.
+                unsafe { *b.get() = t };
+                b.get() as *const c_char
+            }),
+        }
+    })
+}
+
+/// Block signals as on worker entry (PostgreSQL's BlockSig).
+#[no_mangle]
+pub extern "C" fn BackgroundWorkerBlockSignals() {
+    boundary("BackgroundWorkerBlockSignals", (), || signals::set_mask(&signals::block_sig()))
+}
+
+/// Unblock all signals (call after installing handlers).
+#[no_mangle]
+pub extern "C" fn BackgroundWorkerUnblockSignals() {
+    boundary("BackgroundWorkerUnblockSignals", (), signals::unblock_all)
+}
+
+fn no_database(what: String) -> ! {
+    let who = match backend::role() {
+        // SAFETY: MyBgworkerEntry is this worker's own definition or NULL.
+        Some(Role::Worker) => match unsafe { MyBgworkerEntry.as_ref() } {
+            Some(w) => format!("background worker \"{}\"", w.type_name()),
+            None => "background worker".into(),
+        },
+        _ => "this process".into(),
+    };
+    log::emit_full(
+        log::FATAL,
+        &format!("{who} cannot connect to {what}: libbgworker has no database"),
+        None,
+        Some("Background workers run by libbgworker can use shared memory and signals, not database connections."),
+    );
+    backend::exit_process(1);
+}
+
+/// PostgreSQL connects the worker to a database here. There is no database
+/// in libbgworker: the process ends with a FATAL message and exit status 1.
+///
+/// # Safety
+/// `dbname` and `username` are NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn BackgroundWorkerInitializeConnection(
+    dbname: *const c_char,
+    username: *const c_char,
+    flags: u32,
+) {
+    let _ = (username, flags);
+    boundary("BackgroundWorkerInitializeConnection", (), || {
+        let db = if dbname.is_null() {
+            "no specific database".to_string()
+        } else {
+            // SAFETY: non-null NUL-terminated string (contract).
+            format!("database \"{}\"", unsafe { std::ffi::CStr::from_ptr(dbname) }.to_string_lossy())
+        };
+        no_database(db)
+    })
+}
+
+/// As BackgroundWorkerInitializeConnection, by OID.
+#[no_mangle]
+pub extern "C" fn BackgroundWorkerInitializeConnectionByOid(dboid: Oid, useroid: Oid, flags: u32) {
+    let _ = (useroid, flags);
+    boundary("BackgroundWorkerInitializeConnectionByOid", (), || {
+        no_database(format!("database with OID {dboid}"))
+    })
+}

@@ -1,0 +1,492 @@
+//! This process's connection to a supervisor, and the backend side of the
+//! slot protocol (shmem/slots.rs): registering dynamic workers, reading their
+//! status, waiting and terminating.
+//!
+//! A process is in one of four roles: not connected, the supervisor itself,
+//! a worker (forked by the supervisor, which installs its connection before
+//! the entry point runs), or an attached process (`bgw_attach`). The
+//! connection is a process-wide value published through an atomic pointer;
+//! it is replaced only by `bgw_attach`/`bgw_detach` (which callers must not
+//! race with other calls into the library) and in a freshly forked worker.
+
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::abi::*;
+use crate::log;
+use crate::shmem::slots::PID_NOT_STARTED;
+use crate::shmem::Segment;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Role {
+    Supervisor,
+    Worker,
+    Attached,
+}
+
+pub struct Connection {
+    pub seg: Arc<Segment>,
+    pub role: Role,
+    pub supervisor_pid: i32,
+    /// pidfd of the supervisor (attached processes), or -1.
+    pub pidfd: i32,
+    /// Read end of the supervisor's death-watch pipe (workers), or -1.
+    pub death_fd: i32,
+}
+
+static CONNECTION: AtomicPtr<Connection> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The current connection, if any.
+pub fn current() -> Option<&'static Connection> {
+    let p = CONNECTION.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer was produced by Box::into_raw in install()
+    // and is freed only by uninstall(), which callers must not race with.
+    unsafe { p.as_ref() }
+}
+
+/// Install `c` as this process's connection; returns the previous one,
+/// which the caller frees with `drop_connection` when nothing can use it.
+pub fn install(c: Connection) -> *mut Connection {
+    CONNECTION.swap(Box::into_raw(Box::new(c)), Ordering::AcqRel)
+}
+
+/// Remove the connection and free it (closing its descriptors).
+pub fn uninstall() {
+    let p = CONNECTION.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    drop_connection(p);
+}
+
+pub fn drop_connection(p: *mut Connection) {
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: p came from Box::into_raw in install() and was swapped out, so
+    // this is its only owner.
+    let c = unsafe { Box::from_raw(p) };
+    for fd in [c.pidfd, c.death_fd] {
+        if fd >= 0 {
+            // SAFETY: the connection owned these descriptors.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+pub fn role() -> Option<Role> {
+    current().map(|c| c.role)
+}
+
+thread_local! {
+    static LAST_ERROR: std::cell::RefCell<std::ffi::CString> =
+        std::cell::RefCell::new(std::ffi::CString::default());
+}
+
+/// Remember `msg` as this thread's last error (see `bgw_last_error`).
+pub fn set_last_error(msg: &str) {
+    let c = std::ffi::CString::new(msg.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+pub fn last_error_ptr() -> *const std::os::raw::c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// Report an error of the kind PostgreSQL raises with `ereport(ERROR)`.
+/// In a worker there is no caller to return to, so, as a PostgreSQL worker
+/// without an error handler, it logs and exits with status 1. Elsewhere it
+/// logs, records the message for `bgw_last_error`, and returns so that the
+/// caller can return its failure value.
+pub fn raise_error(msg: &str) {
+    log::emit(log::ERROR, msg);
+    set_last_error(msg);
+    if role() == Some(Role::Worker) {
+        exit_process(1);
+    }
+}
+
+/// End this process the way PostgreSQL's proc_exit does: atexit handlers
+/// run, stdio is flushed.
+pub fn exit_process(code: i32) -> ! {
+    // SAFETY: exit has no preconditions.
+    unsafe { libc::exit(code) }
+}
+
+/// Validate a definition the way PostgreSQL's SanityCheckBackgroundWorker
+/// does, plus the checks PostgreSQL leaves to undefined behaviour
+/// (unterminated names). On success fills `bgw_type` from `bgw_name` when
+/// empty. On failure returns the message to report.
+pub fn sanity_check(w: &mut BackgroundWorker) -> Result<(), String> {
+    for (field, buf) in [
+        ("bgw_name", &w.bgw_name),
+        ("bgw_type", &w.bgw_type),
+        ("bgw_library_name", &w.bgw_library_name),
+        ("bgw_function_name", &w.bgw_function_name),
+    ] {
+        if !buf.contains(&0) {
+            return Err(format!(
+                "background worker \"{}\": {field} is not NUL-terminated within {BGW_MAXLEN} bytes",
+                fixed_str(&w.bgw_name_terminated())
+            ));
+        }
+    }
+    let name = w.name();
+    if w.bgw_flags & BGWORKER_SHMEM_ACCESS == 0 {
+        return Err(format!(
+            "background worker \"{name}\": background workers without shared memory access are not supported"
+        ));
+    }
+    if w.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION != 0
+        && w.bgw_start_time == BgWorkerStart_PostmasterStart
+    {
+        return Err(format!(
+            "background worker \"{name}\": cannot request database access if starting at postmaster start"
+        ));
+    }
+    // PostgreSQL: at most USECS_PER_DAY / 1000 seconds.
+    if (w.bgw_restart_time < 0 && w.bgw_restart_time != BGW_NEVER_RESTART)
+        || w.bgw_restart_time > 86_400_000
+    {
+        return Err(format!("background worker \"{name}\": invalid restart interval"));
+    }
+    if w.bgw_restart_time != BGW_NEVER_RESTART && w.bgw_flags & BGWORKER_CLASS_PARALLEL != 0 {
+        return Err(format!(
+            "background worker \"{name}\": parallel workers may not be configured for restart"
+        ));
+    }
+    if w.bgw_start_time > BgWorkerStart_RecoveryFinished {
+        return Err(format!("background worker \"{name}\": invalid start time {}", w.bgw_start_time));
+    }
+    if w.bgw_type[0] == 0 {
+        w.bgw_type = w.bgw_name;
+    }
+    Ok(())
+}
+
+impl BackgroundWorker {
+    fn bgw_name_terminated(&self) -> [std::os::raw::c_char; BGW_MAXLEN] {
+        let mut n = self.bgw_name;
+        n[BGW_MAXLEN - 1] = 0;
+        n
+    }
+}
+
+/// Why a dynamic registration did not happen.
+pub enum RegisterError {
+    /// Not attached to a supervisor, or this is the supervisor (PostgreSQL:
+    /// `!IsUnderPostmaster`): false, no message.
+    NotConnected,
+    /// The definition failed validation: the message is raised as ERROR.
+    Invalid(String),
+    /// No free slot, or max_parallel_workers reached: false, no message.
+    NoCapacity,
+}
+
+/// Serialisation among backends; see the module comment of shmem/slots.rs.
+struct BackendLock<'a> {
+    word: &'a std::sync::atomic::AtomicI32,
+}
+
+fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+/// Is thread/process `id` gone? (kill(2) accepts thread ids on Linux.)
+fn is_gone(id: i32) -> bool {
+    // SAFETY: signal 0 only checks existence and permission.
+    let r = unsafe { libc::kill(id, 0) };
+    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+impl<'a> BackendLock<'a> {
+    fn acquire(seg: &'a Segment) -> Self {
+        let word = &seg.header().backend_lock;
+        let me = gettid();
+        let mut spins: u32 = 0;
+        loop {
+            // Acquire pairs with the Release in drop(): the previous
+            // holder's slot writes are visible to us.
+            match word.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return BackendLock { word },
+                Err(holder) => {
+                    spins = spins.wrapping_add(1);
+                    if spins % 64 == 0 {
+                        if holder != 0
+                            && is_gone(holder)
+                            && word
+                                .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
+                                .is_ok()
+                        {
+                            // The holder died mid-operation; see slots.rs for
+                            // why what it left behind is harmless.
+                            return BackendLock { word };
+                        }
+                        std::thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for BackendLock<'_> {
+    fn drop(&mut self) {
+        self.word.store(0, Ordering::Release);
+    }
+}
+
+impl Connection {
+    /// Tell the supervisor that slot `i` changed (sets the pending bit, then
+    /// signals it).
+    fn poke_supervisor(&self, i: usize) {
+        self.seg.pending_word(i / 64).fetch_or(1u64 << (i % 64), Ordering::Release);
+        if self.pidfd >= 0 {
+            // SAFETY: pidfd is our open pidfd of the supervisor; a null info
+            // pointer means "as kill(2)".
+            unsafe {
+                libc::syscall(libc::SYS_pidfd_send_signal, self.pidfd, libc::SIGUSR1, std::ptr::null::<u8>(), 0)
+            };
+        } else {
+            // SAFETY: plain kill of the supervisor (our parent, in a worker).
+            unsafe { libc::kill(self.supervisor_pid, libc::SIGUSR1) };
+        }
+    }
+
+    /// Is the supervisor still there? Workers watch the death pipe (EOF once
+    /// the supervisor is gone), attached processes poll their pidfd.
+    pub fn supervisor_alive(&self) -> bool {
+        let fd = if self.death_fd >= 0 { self.death_fd } else { self.pidfd };
+        if fd < 0 {
+            return true;
+        }
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, zero timeout.
+        let r = unsafe { libc::poll(&mut p, 1, 0) };
+        !(r > 0 && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0)
+    }
+
+    /// RegisterDynamicBackgroundWorker's core: validate, claim a free slot,
+    /// publish it. Returns `(slot, generation)`.
+    pub fn register(&self, def: &BackgroundWorker) -> Result<(usize, u64), RegisterError> {
+        if self.role == Role::Supervisor {
+            return Err(RegisterError::NotConnected);
+        }
+        let mut w = *def;
+        sanity_check(&mut w).map_err(RegisterError::Invalid)?;
+        let parallel = w.bgw_flags & BGWORKER_CLASS_PARALLEL != 0;
+        let h = self.seg.header();
+        let found = {
+            let _lock = BackendLock::acquire(&self.seg);
+            if parallel && h.parallel_in_use() >= h.max_parallel_workers.load(Ordering::Relaxed).max(0) as u32 {
+                return Err(RegisterError::NoCapacity);
+            }
+            let mut found = None;
+            for i in 0..self.seg.total_slots() {
+                let s = self.seg.slot(i);
+                // Acquire pairs with the supervisor's Release when it freed
+                // the slot: its last writes happened before ours.
+                if s.in_use.load(Ordering::Acquire) != 0 {
+                    continue;
+                }
+                s.write_worker(&w);
+                let g = s.generation.load(Ordering::Relaxed).wrapping_add(1);
+                s.generation.store(g, Ordering::Release);
+                s.terminate.store(0, Ordering::Release);
+                s.pid.store(PID_NOT_STARTED, Ordering::Release);
+                if parallel {
+                    h.parallel_register_count.fetch_add(1, Ordering::AcqRel);
+                }
+                // Hand the slot to the supervisor (pairs with its Acquire load).
+                s.in_use.store(1, Ordering::Release);
+                found = Some((i, g));
+                break;
+            }
+            found
+        };
+        match found {
+            Some((i, g)) => {
+                self.poke_supervisor(i);
+                Ok((i, g))
+            }
+            None => Err(RegisterError::NoCapacity),
+        }
+    }
+
+    pub fn status(&self, slot: usize, generation: u64) -> (BgwHandleStatus, i32) {
+        self.seg.slot(slot).status(generation)
+    }
+
+    /// Set the terminate flag of the handle's slot unless it was reused.
+    pub fn terminate(&self, slot: usize, generation: u64) {
+        let s = self.seg.slot(slot);
+        let hit = {
+            let _lock = BackendLock::acquire(&self.seg);
+            if s.generation.load(Ordering::Acquire) == generation {
+                s.terminate.store(1, Ordering::Release);
+                true
+            } else {
+                false
+            }
+        };
+        if hit {
+            self.poke_supervisor(slot);
+        }
+    }
+
+    /// Wait until `done(status)` holds, or the supervisor is gone.
+    ///
+    /// Sleeps on the segment's `change_seq` futex, which the supervisor
+    /// bumps and wakes after every batch of slot changes; a bounded sleep
+    /// lets a supervisor that died without waking anyone be noticed (within
+    /// [`DEATH_CHECK`]).
+    pub fn wait_until(
+        &self,
+        slot: usize,
+        generation: u64,
+        done: impl Fn(BgwHandleStatus) -> bool,
+    ) -> (BgwHandleStatus, i32) {
+        let h = self.seg.header();
+        loop {
+            // Announce ourselves before sampling the sequence number, so that
+            // a supervisor bumping it after our sample sees waiters > 0
+            // (both SeqCst; see the supervisor's wake_waiters).
+            h.waiters.fetch_add(1, Ordering::SeqCst);
+            let seq = h.change_seq.load(Ordering::SeqCst);
+            let (st, pid) = self.status(slot, generation);
+            if done(st) {
+                h.waiters.fetch_sub(1, Ordering::SeqCst);
+                return (st, pid);
+            }
+            if !self.supervisor_alive() {
+                h.waiters.fetch_sub(1, Ordering::SeqCst);
+                return (BGWH_POSTMASTER_DIED, 0);
+            }
+            futex_wait(&h.change_seq, seq, DEATH_CHECK);
+            h.waiters.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The bgw_type of the running worker with this pid, if any.
+    pub fn type_by_pid(&self, pid: i32) -> Option<[std::os::raw::c_char; BGW_MAXLEN]> {
+        if pid <= 0 {
+            return None;
+        }
+        for i in 0..self.seg.total_slots() {
+            let s = self.seg.slot(i);
+            if s.pid.load(Ordering::Acquire) != pid || s.in_use.load(Ordering::Acquire) == 0 {
+                continue;
+            }
+            let g = s.generation.load(Ordering::Acquire);
+            let mut t = s.read_worker().bgw_type;
+            t[BGW_MAXLEN - 1] = 0;
+            // Still the same tenant with the same pid: the copy is its type.
+            if s.generation.load(Ordering::Acquire) == g && s.pid.load(Ordering::Acquire) == pid {
+                return Some(t);
+            }
+        }
+        None
+    }
+}
+
+/// How long a waiter sleeps before checking that the supervisor is alive.
+pub const DEATH_CHECK: Duration = Duration::from_millis(100);
+
+/// Sleep while `*word == expected`, at most `timeout` (shared futex: the
+/// word lives in memory shared between processes).
+pub fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: Duration) {
+    let ts = libc::timespec { tv_sec: timeout.as_secs() as _, tv_nsec: timeout.subsec_nanos() as _ };
+    // SAFETY: word is a valid, aligned u32 for the duration of the call;
+    // EAGAIN/EINTR/ETIMEDOUT are all fine outcomes for the caller's loop.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, expected, &ts as *const libc::timespec, 0usize, 0u32)
+    };
+}
+
+/// Wake every thread sleeping on `word`.
+pub fn futex_wake_all(word: &std::sync::atomic::AtomicU32) {
+    // SAFETY: word is a valid, aligned u32; waking has no other effect.
+    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, i32::MAX, 0usize, 0usize, 0u32) };
+}
+
+extern "C" fn ignore_signal(_sig: libc::c_int) {}
+
+/// Attach this process to a running supervisor, by run directory (holding
+/// `bgworkerd.pid`) or by segment name.
+pub fn attach(where_: &CStr) -> Result<(), String> {
+    if current().is_some() {
+        return Err("already connected to a background worker supervisor".into());
+    }
+    let arg = where_.to_str().map_err(|_| "invalid attach argument (not UTF-8)".to_string())?;
+    let path = std::path::Path::new(arg);
+    let (seg_name, pid_from_file) = if path.is_dir() {
+        let pidfile = path.join("bgworkerd.pid");
+        let text = std::fs::read_to_string(&pidfile).map_err(|e| {
+            format!("no bgworkerd is running on \"{arg}\": could not read \"{}\": {e}", pidfile.display())
+        })?;
+        let mut lines = text.lines();
+        let pid: i32 = lines
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
+        let name = lines
+            .next()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
+        if is_gone(pid) {
+            return Err(format!(
+                "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} does not exist)"
+            ));
+        }
+        (name, Some(pid))
+    } else if arg.starts_with('/') && !arg[1..].contains('/') || !arg.contains('/') {
+        (if arg.starts_with('/') { arg.to_string() } else { format!("/{arg}") }, None)
+    } else {
+        return Err(format!("\"{arg}\" is neither a run directory nor a segment name"));
+    };
+    let seg = Segment::attach(&seg_name).map_err(|e| e.0)?;
+    let sup = seg.header().supervisor_pid.load(Ordering::Relaxed);
+    if let Some(p) = pid_from_file {
+        if p != sup {
+            return Err(format!(
+                "shared memory segment \"{seg_name}\" belongs to process {sup}, not to {p} named in the pid file"
+            ));
+        }
+    }
+    // SAFETY: pidfd_open takes a pid and flags; returns a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, sup, 0) } as i32;
+    if pidfd < 0 {
+        return Err(format!(
+            "background worker supervisor (pid {sup}) of segment \"{seg_name}\" is not running: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: FD_CLOEXEC on our own fresh descriptor.
+    unsafe { libc::fcntl(pidfd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    // State-change notifications (bgw_notify_pid) arrive as SIGUSR1; make
+    // sure one cannot kill a process that did not install a handler.
+    // SAFETY: querying and, if default, replacing the SIGUSR1 disposition
+    // with a handler that does nothing (async-signal-safe).
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGUSR1, std::ptr::null(), &mut old);
+        if old.sa_sigaction == libc::SIG_DFL {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+        }
+    }
+    let conn = Connection { seg: Arc::new(seg), role: Role::Attached, supervisor_pid: sup, pidfd, death_fd: -1 };
+    if !conn.supervisor_alive() {
+        drop_connection(Box::into_raw(Box::new(conn)));
+        return Err(format!("background worker supervisor (pid {sup}) is not running"));
+    }
+    let old = install(conn);
+    drop_connection(old);
+    Ok(())
+}

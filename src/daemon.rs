@@ -1,0 +1,106 @@
+//! bgworkerd's command line: `bgworkerd -D RUNDIR [-c NAME=VALUE]...`.
+
+use std::path::PathBuf;
+
+use crate::log;
+use crate::process::loader;
+use crate::settings::{self, Settings};
+use crate::supervisor::{self, pidfile::PidFile};
+
+const USAGE: &str = "bgworkerd runs PostgreSQL-style background workers.\n\n\
+Usage:\n  bgworkerd -D RUNDIR [-c NAME=VALUE]...\n\n\
+Options:\n  -D RUNDIR         run directory (bgworkerd.pid, optional bgworker.conf)\n  \
+-c NAME=VALUE     set a configuration parameter (wins over bgworker.conf)\n  \
+-V, --version     print the version and exit\n  -?, --help        show this help and exit\n";
+
+fn fatal(msg: &str, hint: Option<&str>) -> i32 {
+    log::emit_full(log::FATAL, msg, None, hint);
+    1
+}
+
+/// Run bgworkerd with `args` (without the program name); returns the exit
+/// status.
+pub fn main(args: Vec<String>) -> i32 {
+    let mut rundir: Option<PathBuf> = None;
+    let mut sets: Vec<(String, String)> = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let (flag, inline) = if a.len() > 2 && (a.starts_with("-D") || a.starts_with("-c")) {
+            (a[..2].to_string(), Some(a[2..].to_string()))
+        } else {
+            (a.clone(), None)
+        };
+        match flag.as_str() {
+            "-D" | "-c" => {
+                let Some(v) = inline.or_else(|| it.next()) else {
+                    eprintln!("bgworkerd: option {flag} requires an argument\n{USAGE}");
+                    return 2;
+                };
+                if flag == "-D" {
+                    rundir = Some(PathBuf::from(v));
+                } else {
+                    match v.split_once('=') {
+                        Some((n, val)) => sets.push((n.trim().to_string(), val.to_string())),
+                        None => return fatal(&format!("-c {v} requires a value"), None),
+                    }
+                }
+            }
+            "-?" | "--help" => {
+                print!("{USAGE}");
+                return 0;
+            }
+            "-V" | "--version" => {
+                println!("bgworkerd (libbgworker) {} (PostgreSQL 15 bgworker.h ABI)", env!("CARGO_PKG_VERSION"));
+                return 0;
+            }
+            _ => {
+                eprintln!("bgworkerd: invalid argument: \"{a}\"\n{USAGE}");
+                return 2;
+            }
+        }
+    }
+    let Some(rundir) = rundir else {
+        eprintln!("bgworkerd: no run directory specified (-D RUNDIR)\n{USAGE}");
+        return 2;
+    };
+    if !rundir.is_dir() {
+        return fatal(&format!("run directory \"{}\" does not exist", rundir.display()), None);
+    }
+
+    // Settings: defaults, then the file, then -c (which wins).
+    let mut s = Settings::default();
+    let conf = rundir.join("bgworker.conf");
+    if conf.exists() {
+        let shown = conf.display().to_string();
+        let r = std::fs::read_to_string(&conf)
+            .map_err(|e| format!("could not open configuration file \"{shown}\": {e}"))
+            .and_then(|t| settings::parse_file(&shown, &t))
+            .and_then(|entries| s.apply_file(&shown, &entries));
+        if let Err(e) = r {
+            return fatal(&e, None);
+        }
+    }
+    for (n, v) in &sets {
+        if let Err(e) = s.set(n, v, settings::Source::CommandLine) {
+            return fatal(&e, None);
+        }
+    }
+    log::set_min_level(s.log_min_messages);
+    let preload = s.shared_preload_libraries.clone();
+    settings::with_current(|cur| *cur = s);
+    for (n, v) in &sets {
+        // Already validated above; recorded for reloads.
+        let _ = settings::set_from_command_line(n, v);
+    }
+
+    let pidfile = match PidFile::lock(&rundir) {
+        Ok(p) => p,
+        Err((m, hint)) => return fatal(&m, hint.as_deref()),
+    };
+    if let Err(e) = loader::load_preload_libraries(&preload) {
+        log::emit_full(log::FATAL, &e.message, e.detail.as_deref(), None);
+        pidfile.remove();
+        return 1;
+    }
+    supervisor::run(Some(&rundir), Some(pidfile))
+}

@@ -1,0 +1,170 @@
+//! The C API beyond PostgreSQL's: attaching an unrelated process to a
+//! running supervisor, and embedding the supervisor in a host program.
+//!
+//! Every function here goes through the same panic boundary as api.rs and
+//! reports failure as -1 with a message for [`bgw_last_error`].
+
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int};
+use std::path::Path;
+
+use crate::abi::BgWorkerStartTime;
+use crate::api::boundary;
+use crate::backend;
+use crate::log;
+use crate::process::loader;
+use crate::settings;
+use crate::supervisor;
+
+/// Modes for [`bgw_host_request_shutdown`] (as the postmaster's SIGTERM,
+/// SIGINT and SIGQUIT).
+pub const BGW_SHUTDOWN_SMART: c_int = 1;
+pub const BGW_SHUTDOWN_FAST: c_int = 2;
+pub const BGW_SHUTDOWN_IMMEDIATE: c_int = 3;
+
+/// # Safety
+/// `p` is NULL or a NUL-terminated string.
+unsafe fn arg<'a>(p: *const c_char, what: &str) -> Result<&'a str, String> {
+    if p.is_null() {
+        return Err(format!("{what} is NULL"));
+    }
+    // SAFETY: non-null, NUL-terminated (caller's contract).
+    unsafe { CStr::from_ptr(p) }.to_str().map_err(|_| format!("{what} is not valid UTF-8"))
+}
+
+fn fail(msg: &str) -> c_int {
+    backend::set_last_error(msg);
+    -1
+}
+
+/// Attach this process to a running supervisor, given its run directory
+/// (the directory holding `bgworkerd.pid`) or its segment name. Afterwards
+/// this process may register, wait on and terminate dynamic workers.
+/// Returns 0, or -1 (see bgw_last_error: no daemon, stale pid file, corrupt
+/// segment, already attached). Installs a no-op SIGUSR1 handler if SIGUSR1
+/// has its default action, since bgw_notify_pid notifications use it.
+///
+/// # Safety
+/// `where_` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn bgw_attach(where_: *const c_char) -> c_int {
+    boundary("bgw_attach", -1, || {
+        if where_.is_null() {
+            return fail("bgw_attach: run directory or segment name is NULL");
+        }
+        // SAFETY: non-null, NUL-terminated (contract).
+        match backend::attach(unsafe { CStr::from_ptr(where_) }) {
+            Ok(()) => 0,
+            Err(m) => fail(&m),
+        }
+    })
+}
+
+/// Detach from the supervisor. No other thread may be inside this library
+/// at the time; handles become unusable.
+#[no_mangle]
+pub extern "C" fn bgw_detach() {
+    boundary("bgw_detach", (), || {
+        if backend::role() == Some(backend::Role::Attached) {
+            backend::uninstall();
+        }
+    })
+}
+
+/// The message of this thread's last failed call (empty if none). Valid
+/// until the thread's next call into the library.
+#[no_mangle]
+pub extern "C" fn bgw_last_error() -> *const c_char {
+    boundary("bgw_last_error", c"internal error".as_ptr(), backend::last_error_ptr)
+}
+
+/// Set a supervisor setting, as bgworkerd's `-c NAME=VALUE`, before
+/// bgw_host_run. Returns 0, or -1 with PostgreSQL's message.
+///
+/// # Safety
+/// `name` and `value` are NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn bgw_host_set(name: *const c_char, value: *const c_char) -> c_int {
+    boundary("bgw_host_set", -1, || {
+        // SAFETY: contract as documented.
+        let r = unsafe { arg(name, "setting name") }
+            .and_then(|n| unsafe { arg(value, "setting value") }.map(|v| (n, v)))
+            .and_then(|(n, v)| settings::set_from_command_line(n, v));
+        match r {
+            Ok(()) => {
+                log::set_min_level(settings::current().log_min_messages);
+                0
+            }
+            Err(m) => fail(&m),
+        }
+    })
+}
+
+/// Load a module as one shared_preload_libraries entry: found on
+/// dynamic_library_path, dlopen'ed, `_PG_init` called, during which
+/// RegisterBackgroundWorker registers static workers. Returns 0 or -1.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn bgw_host_load_library(name: *const c_char) -> c_int {
+    boundary("bgw_host_load_library", -1, || {
+        // SAFETY: contract as documented.
+        let name = match unsafe { arg(name, "library name") } {
+            Ok(n) => n,
+            Err(m) => return fail(&m),
+        };
+        match loader::load_preload_libraries(&[name.to_string()]) {
+            Ok(()) => 0,
+            Err(e) => {
+                log::emit_full(log::ERROR, &e.message, e.detail.as_deref(), None);
+                fail(&e.message)
+            }
+        }
+    })
+}
+
+/// The latest start phase the supervisor may reach (default
+/// BgWorkerStart_RecoveryFinished: all at once). A host can hold workers
+/// back by setting an earlier phase before bgw_host_run and raise it later,
+/// from any thread or a signal handler (async-signal-safe).
+#[no_mangle]
+pub extern "C" fn bgw_host_set_start_phase(phase: BgWorkerStartTime) {
+    supervisor::set_phase_limit(phase)
+}
+
+/// Run the supervisor in the calling thread until it shuts down: creates
+/// the shared segment, writes `RUNDIR/bgworkerd.pid` (when `rundir` is not
+/// NULL) so that other processes can attach, starts the static workers and
+/// supervises. Returns 0 after a clean shutdown, 1 otherwise.
+///
+/// The calling thread's signal mask gets SIGCHLD, SIGUSR1, SIGTERM, SIGINT,
+/// SIGQUIT and SIGHUP blocked while it runs (they are read from a signalfd);
+/// other threads of the host should block them too. Workers are forked
+/// from this thread and die with it.
+///
+/// # Safety
+/// `rundir` is NULL or a NUL-terminated path.
+#[no_mangle]
+pub unsafe extern "C" fn bgw_host_run(rundir: *const c_char) -> c_int {
+    boundary("bgw_host_run", 1, || {
+        let dir = if rundir.is_null() {
+            None
+        } else {
+            // SAFETY: non-null, NUL-terminated (contract).
+            match unsafe { arg(rundir, "run directory") } {
+                Ok(d) => Some(Path::new(d).to_path_buf()),
+                Err(m) => return fail(&m),
+            }
+        };
+        supervisor::run(dir.as_deref(), None)
+    })
+}
+
+/// Ask a running bgw_host_run to shut down: BGW_SHUTDOWN_SMART, _FAST or
+/// _IMMEDIATE. Async-signal-safe; a request made before bgw_host_run
+/// starts is kept and acted on at once.
+#[no_mangle]
+pub extern "C" fn bgw_host_request_shutdown(mode: c_int) {
+    supervisor::request_shutdown(mode)
+}

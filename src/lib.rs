@@ -1,0 +1,44 @@
+//! libbgworker: PostgreSQL 15's background-worker facility as a library.
+//!
+//! A C module written against PostgreSQL 15's `postmaster/bgworker.h` links
+//! against this library (or is loaded by `bgworkerd`) unchanged and runs
+//! with PostgreSQL's semantics: static workers registered at load time,
+//! dynamic workers registered at run time from any attached process,
+//! generation-checked handles, restart intervals, crash-and-restart cycles,
+//! `bgw_notify_pid` notifications, waiting and termination.
+//!
+//! Modules: [`abi`] (the C types), [`api`] (the exported functions, each
+//! behind one panic boundary), [`host`] (embedding and attach API),
+//! [`shmem`] (segment and slot protocol), [`supervisor`] (the postmaster's
+//! loop), [`process`] (loading modules, worker set-up), [`backend`] (the
+//! calling process's side of the protocol), [`settings`], [`log`] and
+//! [`daemon`] (bgworkerd's command line).
+
+#![allow(non_upper_case_globals, non_camel_case_types, non_snake_case)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod abi;
+pub mod api;
+pub mod backend;
+pub mod daemon;
+pub mod host;
+pub mod log;
+pub mod process;
+pub mod settings;
+pub mod shmem;
+pub mod supervisor;
+
+/// The calling thread's errno.
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// strerror text of an errno value, as PostgreSQL's `%m` prints it.
+pub fn errno_text(e: i32) -> String {
+    let s = std::io::Error::from_raw_os_error(e).to_string();
+    // std appends " (os error N)"; PostgreSQL prints the bare text.
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}

@@ -1,0 +1,89 @@
+//! The worker side of a fork: from the supervisor's `fork()` to the module's
+//! entry point.
+//!
+//! Runs in the new child only. The supervisor forks from its single loop
+//! thread, so the child may allocate (no other thread can hold the
+//! allocator's lock); it never returns to the supervisor's code.
+
+use std::sync::Arc;
+
+use crate::abi::BackgroundWorker;
+use crate::backend::{self, Connection, Role};
+use crate::log;
+use crate::process::{loader, signals};
+use crate::shmem::Segment;
+
+/// What the child needs from the supervisor.
+pub struct ChildContext<'a> {
+    pub seg: &'a Arc<Segment>,
+    pub supervisor_pid: i32,
+    /// Read end of the death-watch pipe (kept open by the worker).
+    pub death_read: i32,
+    /// Supervisor descriptors the worker must not keep (signalfd, wake fd,
+    /// the pipe's write end, the pid file lock).
+    pub close_fds: &'a [i32],
+}
+
+/// Become the worker described by `def`, run its entry point and exit.
+pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
+    // Die with the supervisor: the kernel sends SIGKILL when the forking
+    // thread exits. If it is already gone, the signal would never come.
+    // SAFETY: prctl with an integer argument; getppid has no preconditions.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        if libc::getppid() != ctx.supervisor_pid {
+            libc::_exit(1);
+        }
+    }
+    for &fd in ctx.close_fds {
+        if fd >= 0 {
+            // SAFETY: these descriptors belong to the supervisor's image,
+            // which this process no longer runs.
+            unsafe { libc::close(fd) };
+        }
+    }
+    signals::setup_worker(&def.type_name());
+
+    // Our own copy of the definition, for MyBgworkerEntry (lives as long
+    // as the process).
+    let entry: &'static mut BackgroundWorker = Box::leak(Box::new(*def));
+    // SAFETY: single-threaded child; modules read this pointer only from
+    // the worker's code, which has not started yet.
+    unsafe { crate::api::MyBgworkerEntry = entry };
+
+    let old = backend::install(Connection {
+        seg: Arc::clone(ctx.seg),
+        role: Role::Worker,
+        supervisor_pid: ctx.supervisor_pid,
+        pidfd: -1,
+        death_fd: ctx.death_read,
+    });
+    // The supervisor's own connection record (if any) is an inherited copy;
+    // it is not freed here because its descriptors were closed above.
+    let _ = old;
+
+    set_process_title(&entry.name());
+
+    let main = match loader::lookup_entry(&entry.library(), &entry.function()) {
+        Ok(f) => f,
+        Err(e) => {
+            log::emit_full(log::ERROR, &e.message, e.detail.as_deref(), None);
+            backend::exit_process(1);
+        }
+    };
+    // SAFETY: calling the module's entry point with its Datum argument, as
+    // the module declared it (bgworker_main_type).
+    unsafe { main(entry.bgw_main_arg) };
+    // Returning from the entry point means "done": exit 0.
+    backend::exit_process(0);
+}
+
+/// Name the process after its worker (what `ps -o comm` and `top` show;
+/// the kernel keeps 15 bytes).
+fn set_process_title(name: &str) {
+    let mut buf = [0u8; 16];
+    let n = name.len().min(15);
+    buf[..n].copy_from_slice(&name.as_bytes()[..n]);
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, buf.as_ptr() as libc::c_ulong, 0, 0, 0) };
+}

@@ -1,0 +1,124 @@
+//! Worker signal set-up, as PostgreSQL gives its background workers.
+//!
+//! A worker starts with every blockable signal blocked except SIGQUIT
+//! (PostgreSQL's `BlockSig` after `InitPostmasterChild`), so nothing reaches
+//! the module before it installs its handlers and calls
+//! `BackgroundWorkerUnblockSignals`. Handlers: SIGTERM ends the worker with
+//! PostgreSQL's FATAL message, SIGQUIT exits at once with status 2, SIGUSR1
+//! only interrupts waits, SIGINT/SIGHUP/SIGFPE/SIGPIPE/SIGUSR2 are ignored.
+//! Everything that runs inside a handler here is async-signal-safe.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::log;
+
+/// PostgreSQL's BlockSig: all signals except the synchronous ones, SIGCONT
+/// and SIGQUIT.
+pub fn block_sig() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigfillset/sigdelset initialise it.
+    unsafe {
+        let mut s: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut s);
+        for sig in [
+            libc::SIGTRAP,
+            libc::SIGABRT,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGSYS,
+            libc::SIGCONT,
+            libc::SIGQUIT,
+        ] {
+            libc::sigdelset(&mut s, sig);
+        }
+        s
+    }
+}
+
+/// Set this thread's signal mask (async-signal-safe).
+pub fn set_mask(set: &libc::sigset_t) {
+    // SAFETY: set is a valid sigset_t.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, set, std::ptr::null_mut()) };
+}
+
+pub fn unblock_all() {
+    // SAFETY: an empty set is a valid sigset_t.
+    unsafe {
+        let mut s: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut s);
+        set_mask(&s);
+    }
+}
+
+/// Install `handler` for `sig` (SA_RESTART, all signals blocked while it
+/// runs, as PostgreSQL's pqsignal does for its handlers).
+pub fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) {
+    // SAFETY: a zeroed sigaction with a valid handler and a full mask.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = handler;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigfillset(&mut sa.sa_mask);
+        libc::sigaction(sig, &sa, std::ptr::null_mut());
+    }
+}
+
+/// The FATAL text SIGTERM prints, prepared before the handler is installed
+/// so the handler only has to write it.
+struct DieMessage {
+    text: UnsafeCell<[u8; 256]>,
+    len: AtomicUsize,
+}
+
+// SAFETY: written once by the worker's only thread before the SIGTERM
+// handler is installed (the Release store of `len` publishes it); read only
+// by that handler afterwards.
+unsafe impl Sync for DieMessage {}
+
+static DIE_MESSAGE: DieMessage = DieMessage { text: UnsafeCell::new([0; 256]), len: AtomicUsize::new(0) };
+
+extern "C" fn die_handler(_sig: libc::c_int) {
+    // Async-signal-safe: mask change, a pre-rendered message, _exit.
+    set_mask(&block_sig());
+    let n = DIE_MESSAGE.len.load(Ordering::Acquire);
+    // SAFETY: the first n bytes were initialised before len was published.
+    let bytes = unsafe { &(&*DIE_MESSAGE.text.get())[..n] };
+    log::emit(log::FATAL, std::str::from_utf8(bytes).unwrap_or("terminating background worker due to administrator command"));
+    // SAFETY: _exit is async-signal-safe; status 1 as PostgreSQL's FATAL.
+    unsafe { libc::_exit(1) };
+}
+
+extern "C" fn quit_handler(_sig: libc::c_int) {
+    // PostgreSQL's SignalHandlerForCrashExit: no cleanup, status 2 so the
+    // supervisor treats it as a crash if nobody asked for it.
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(2) };
+}
+
+extern "C" fn wakeup_handler(_sig: libc::c_int) {
+    // Only there to interrupt sleeps (and keep SIGUSR1 from killing the
+    // process); preserves errno by doing nothing.
+}
+
+/// Set up a new worker's signals (called in the child, before the entry
+/// point): mask = BlockSig, handlers as PostgreSQL's StartBackgroundWorker.
+pub fn setup_worker(bgw_type: &str) {
+    let msg = format!("terminating background worker \"{bgw_type}\" due to administrator command");
+    let n = msg.len().min(256);
+    // SAFETY: single-threaded child; the handler is not installed yet.
+    unsafe { (&mut *DIE_MESSAGE.text.get())[..n].copy_from_slice(&msg.as_bytes()[..n]) };
+    DIE_MESSAGE.len.store(n, Ordering::Release);
+
+    set_mask(&block_sig());
+    set_handler(libc::SIGQUIT, quit_handler as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    set_handler(libc::SIGTERM, die_handler as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    set_handler(libc::SIGUSR1, wakeup_handler as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    for sig in [libc::SIGINT, libc::SIGHUP, libc::SIGFPE, libc::SIGPIPE, libc::SIGUSR2] {
+        set_handler(sig, libc::SIG_IGN);
+    }
+    for sig in [libc::SIGCHLD, libc::SIGALRM] {
+        set_handler(sig, libc::SIG_DFL);
+    }
+}

@@ -1,0 +1,320 @@
+//! Settings of a supervisor: `-c NAME=VALUE` options and
+//! `RUNDIR/bgworker.conf` in postgresql.conf syntax, with PostgreSQL's
+//! parsing rules and error messages.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::log;
+
+/// Where a setting's value came from; command-line values win over the file.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Source {
+    Default,
+    File,
+    CommandLine,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub shared_preload_libraries: Vec<String>,
+    pub max_worker_processes: i32,
+    pub max_parallel_workers: i32,
+    pub restart_after_crash: bool,
+    pub log_min_messages: i32,
+    pub dynamic_library_path: String,
+    /// Module settings (`prefix.name`), kept as given.
+    pub custom: BTreeMap<String, String>,
+    sources: BTreeMap<&'static str, Source>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            shared_preload_libraries: Vec::new(),
+            max_worker_processes: 8,
+            max_parallel_workers: 8,
+            restart_after_crash: true,
+            log_min_messages: log::WARNING,
+            dynamic_library_path: "$libdir".into(),
+            custom: BTreeMap::new(),
+            sources: BTreeMap::new(),
+        }
+    }
+}
+
+/// The settings of this process (the supervisor, or a host before it runs).
+pub static CURRENT: Mutex<Option<Settings>> = Mutex::new(None);
+
+/// A copy of the current settings (defaults if none were made yet).
+pub fn current() -> Settings {
+    CURRENT.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()
+}
+
+pub fn with_current<R>(f: impl FnOnce(&mut Settings) -> R) -> R {
+    let mut g = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+    f(g.get_or_insert_with(Settings::default))
+}
+
+/// Settings that take effect only at supervisor start.
+pub const POSTMASTER_ONLY: &[&str] = &["shared_preload_libraries", "max_worker_processes"];
+
+const KNOWN: &[&str] = &[
+    "shared_preload_libraries",
+    "max_worker_processes",
+    "max_parallel_workers",
+    "restart_after_crash",
+    "log_min_messages",
+    "dynamic_library_path",
+];
+
+fn parse_int(name: &str, v: &str, min: i64, max: i64) -> Result<i32, String> {
+    let t = v.trim();
+    let n: i64 = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16)
+    } else {
+        t.parse()
+    }
+    .map_err(|_| format!("invalid value for parameter \"{name}\": \"{v}\""))?;
+    if n < min || n > max {
+        return Err(format!("{n} is outside the valid range for parameter \"{name}\" ({min} .. {max})"));
+    }
+    Ok(n as i32)
+}
+
+/// PostgreSQL's parse_bool: on/off, true/false, yes/no, 1/0 and unique
+/// prefixes, case-insensitive.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    let s = v.trim().to_ascii_lowercase();
+    if s.is_empty() {
+        return None;
+    }
+    let pre = |full: &str, min: usize| s.len() >= min && full.starts_with(&s);
+    if pre("true", 1) || pre("yes", 1) || s == "on" || s == "1" {
+        Some(true)
+    } else if pre("false", 1) || pre("no", 1) || pre("off", 2) || s == "0" {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Split a list setting the way PostgreSQL's SplitDirectoriesString does
+/// for shared_preload_libraries: commas, surrounding blanks dropped,
+/// double quotes allowed.
+fn split_list(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in v.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(std::mem::take(&mut cur));
+            }
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+}
+
+impl Settings {
+    /// Set `name` to `value` from `source`. A value from a lower-priority
+    /// source does not replace one from a higher one. Errors carry
+    /// PostgreSQL's message texts.
+    pub fn set(&mut self, name: &str, value: &str, source: Source) -> Result<(), String> {
+        let lname = name.to_ascii_lowercase();
+        if lname.contains('.') {
+            self.custom.insert(lname, value.to_string());
+            return Ok(());
+        }
+        let Some(&key) = KNOWN.iter().find(|k| **k == lname) else {
+            return Err(format!("unrecognized configuration parameter \"{name}\""));
+        };
+        if self.sources.get(key).is_some_and(|s| *s > source) {
+            return Ok(());
+        }
+        match key {
+            "shared_preload_libraries" => self.shared_preload_libraries = split_list(value),
+            "max_worker_processes" => {
+                self.max_worker_processes = parse_int(key, value, 0, crate::shmem::slots::MAX_SLOTS as i64)?
+            }
+            "max_parallel_workers" => self.max_parallel_workers = parse_int(key, value, 0, 1024)?,
+            "restart_after_crash" => {
+                self.restart_after_crash = parse_bool(value)
+                    .ok_or_else(|| format!("parameter \"{key}\" requires a Boolean value"))?
+            }
+            "log_min_messages" => {
+                self.log_min_messages = log::parse_level(value.trim()).ok_or_else(|| {
+                    format!("invalid value for parameter \"{key}\": \"{value}\"")
+                })?
+            }
+            "dynamic_library_path" => self.dynamic_library_path = value.to_string(),
+            _ => unreachable!("every KNOWN name is handled"),
+        }
+        self.sources.insert(key, source);
+        Ok(())
+    }
+
+    /// The value of a known setting as text (for reload comparisons).
+    pub fn show(&self, key: &str) -> String {
+        match key {
+            "shared_preload_libraries" => self.shared_preload_libraries.join(","),
+            "max_worker_processes" => self.max_worker_processes.to_string(),
+            "max_parallel_workers" => self.max_parallel_workers.to_string(),
+            "restart_after_crash" => if self.restart_after_crash { "on" } else { "off" }.into(),
+            "log_min_messages" => self.log_min_messages.to_string(),
+            "dynamic_library_path" => self.dynamic_library_path.clone(),
+            _ => self.custom.get(key).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Apply a configuration file's entries (from [`parse_file`]).
+    pub fn apply_file(&mut self, path: &str, entries: &[(String, String, usize)]) -> Result<(), String> {
+        for (name, value, line) in entries {
+            self.set(name, value, Source::File).map_err(|e| {
+                if e.starts_with("unrecognized configuration parameter") {
+                    format!("{e} in file \"{path}\" line {line}")
+                } else {
+                    e
+                }
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Parse a file in postgresql.conf syntax: `name = value` or `name value`,
+/// `#` comments, values bare or single-quoted (`''` or `\'` for a quote).
+/// Returns `(name, value, line)` triples, or PostgreSQL's syntax error.
+pub fn parse_file(path: &str, text: &str) -> Result<Vec<(String, String, usize)>, String> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let lineno = i + 1;
+        let syntax = |near: &str| format!("syntax error in file \"{path}\" line {lineno}, near token \"{near}\"");
+        let line = raw.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let name_end = line
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$'))
+            .unwrap_or(line.len());
+        if name_end == 0 {
+            return Err(syntax(&line[..line.chars().next().map_or(0, |c| c.len_utf8())]));
+        }
+        let name = &line[..name_end];
+        let mut rest = line[name_end..].trim_start();
+        if let Some(r) = rest.strip_prefix('=') {
+            rest = r.trim_start();
+        }
+        let (value, after) = if let Some(q) = rest.strip_prefix('\'') {
+            let mut v = String::new();
+            let mut chars = q.char_indices().peekable();
+            let mut end = None;
+            while let Some((idx, c)) = chars.next() {
+                match c {
+                    '\'' if chars.peek().map(|p| p.1) == Some('\'') => {
+                        chars.next();
+                        v.push('\'');
+                    }
+                    '\'' => {
+                        end = Some(idx + 1);
+                        break;
+                    }
+                    '\\' => {
+                        if let Some((_, n)) = chars.next() {
+                            v.push(match n {
+                                'n' => '\n',
+                                't' => '\t',
+                                other => other,
+                            });
+                        }
+                    }
+                    other => v.push(other),
+                }
+            }
+            let Some(end) = end else { return Err(syntax(rest)) };
+            (v, &q[end..])
+        } else {
+            let end = rest.find(|c: char| c.is_whitespace() || c == '#').unwrap_or(rest.len());
+            if end == 0 {
+                return Err(syntax(if rest.is_empty() { name } else { rest }));
+            }
+            (rest[..end].to_string(), &rest[end..])
+        };
+        let after = after.trim_start();
+        if !(after.is_empty() || after.starts_with('#')) {
+            return Err(syntax(after.split_whitespace().next().unwrap_or(after)));
+        }
+        if name == "include" || name == "include_dir" || name == "include_if_exists" {
+            return Err(format!(
+                "configuration directive \"{name}\" in file \"{path}\" line {lineno} is not supported"
+            ));
+        }
+        out.push((name.to_string(), value, lineno));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_syntax() {
+        let t = "# comment\nmax_worker_processes = 16\nlog_min_messages debug1 # trailing\n\
+                 shared_preload_libraries = 'a, \"b c\",d.so'\nmymod.greeting = 'it''s'\n";
+        let e = parse_file("f", t).unwrap();
+        let mut s = Settings::default();
+        s.apply_file("f", &e).unwrap();
+        assert_eq!(s.max_worker_processes, 16);
+        assert_eq!(s.log_min_messages, log::DEBUG1);
+        assert_eq!(s.shared_preload_libraries, vec!["a", "b c", "d.so"]);
+        assert_eq!(s.custom["mymod.greeting"], "it's");
+        assert!(parse_file("f", "x = 'unterminated\n").unwrap_err().contains("syntax error in file \"f\" line 1"));
+        assert!(parse_file("f", "x = 1 2\n").unwrap_err().contains("near token \"2\""));
+    }
+
+    #[test]
+    fn postgresql_messages() {
+        let mut s = Settings::default();
+        assert_eq!(
+            s.set("max_worker_processes", "abc", Source::CommandLine).unwrap_err(),
+            "invalid value for parameter \"max_worker_processes\": \"abc\""
+        );
+        assert_eq!(
+            s.set("max_parallel_workers", "5000", Source::CommandLine).unwrap_err(),
+            "5000 is outside the valid range for parameter \"max_parallel_workers\" (0 .. 1024)"
+        );
+        assert_eq!(
+            s.set("nosuch", "1", Source::CommandLine).unwrap_err(),
+            "unrecognized configuration parameter \"nosuch\""
+        );
+        assert_eq!(
+            s.set("restart_after_crash", "maybe", Source::CommandLine).unwrap_err(),
+            "parameter \"restart_after_crash\" requires a Boolean value"
+        );
+        s.set("restart_after_crash", "o", Source::CommandLine).unwrap_err();
+        s.set("restart_after_crash", "OFF", Source::CommandLine).unwrap();
+        assert!(!s.restart_after_crash);
+        // the file does not override the command line
+        s.set("restart_after_crash", "on", Source::File).unwrap();
+        assert!(!s.restart_after_crash);
+    }
+}
+
+/// `-c` options (and `bgw_host_set` calls), kept for re-reading the
+/// configuration on SIGHUP: they keep winning over the file.
+static COMMAND_LINE: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// Record and apply a command-line setting.
+pub fn set_from_command_line(name: &str, value: &str) -> Result<(), String> {
+    with_current(|s| s.set(name, value, Source::CommandLine))?;
+    COMMAND_LINE.lock().unwrap_or_else(|e| e.into_inner()).push((name.to_string(), value.to_string()));
+    Ok(())
+}
+
+pub fn command_line() -> Vec<(String, String)> {
+    COMMAND_LINE.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}

@@ -1,0 +1,165 @@
+//! Creating, attaching to and removing the supervisor's shared segment.
+//!
+//! The segment is a POSIX shared-memory object (a file under /dev/shm, mode
+//! 0600) so that unrelated processes of the same user can attach by name.
+//! The supervisor creates it before any fork; workers inherit the mapping;
+//! other processes map it with [`Segment::attach`], which validates the
+//! header against the object's real size before trusting any offset.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::os::fd::FromRawFd;
+
+use memmap2::{MmapOptions, MmapRaw};
+
+use super::slots::{self, Header, Slot};
+
+/// One mapping of the segment. The mapping lives as long as this value.
+pub struct Segment {
+    map: MmapRaw,
+    name: String,
+    total_slots: usize,
+}
+
+// SAFETY: the mapping is shared memory accessed only through atomics and
+// volatile copies (see slots.rs); a `Segment` may be used from any thread.
+unsafe impl Send for Segment {}
+// SAFETY: as above.
+unsafe impl Sync for Segment {}
+
+/// Why an attach failed; the text is shown to the user as is.
+#[derive(Debug)]
+pub struct AttachError(pub String);
+
+impl std::fmt::Display for AttachError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn c_name(name: &str) -> io::Result<CString> {
+    CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+}
+
+impl Segment {
+    /// Create a new segment for `total_slots` slots, owned by the calling
+    /// process (the supervisor). Picks a free name `/bgworker.<pid>[.<n>]`.
+    pub fn create(total_slots: usize, max_parallel: i32) -> io::Result<Segment> {
+        let size = slots::segment_size(total_slots);
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        for n in 0..100 {
+            let name = if n == 0 {
+                format!("/bgworker.{pid}")
+            } else {
+                format!("/bgworker.{pid}.{n}")
+            };
+            let cname = c_name(&name)?;
+            // SAFETY: cname is a valid NUL-terminated string.
+            let fd = unsafe {
+                libc::shm_open(cname.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_CLOEXEC, 0o600)
+            };
+            if fd < 0 {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() == Some(libc::EEXIST) {
+                    continue;
+                }
+                return Err(e);
+            }
+            // SAFETY: fd was just returned by shm_open and is owned by nobody else.
+            let file = unsafe { File::from_raw_fd(fd) };
+            let r = file.set_len(size as u64).and_then(|_| MmapOptions::new().len(size).map_raw(&file));
+            let map = match r {
+                Ok(m) => m,
+                Err(e) => {
+                    // SAFETY: cname is valid; we created this object.
+                    unsafe { libc::shm_unlink(cname.as_ptr()) };
+                    return Err(e);
+                }
+            };
+            let seg = Segment { map, name, total_slots };
+            seg.header().init(total_slots, size, pid, max_parallel);
+            return Ok(seg);
+        }
+        Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free shared memory segment name"))
+    }
+
+    /// Map an existing segment by name and validate it. Never trusts the
+    /// contents: a wrong magic, version, size or slot count is an error,
+    /// not a crash.
+    pub fn attach(name: &str) -> Result<Segment, AttachError> {
+        let err = |m: String| AttachError(m);
+        let cname = c_name(name).map_err(|_| err(format!("invalid segment name \"{name}\"")))?;
+        // SAFETY: cname is a valid NUL-terminated string.
+        let fd = unsafe { libc::shm_open(cname.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(err(format!(
+                "could not open shared memory segment \"{name}\": {}",
+                io::Error::last_os_error()
+            )));
+        }
+        // SAFETY: fd was just returned by shm_open and is owned by nobody else.
+        let file = unsafe { File::from_raw_fd(fd) };
+        let size = file
+            .metadata()
+            .map_err(|e| err(format!("could not stat shared memory segment \"{name}\": {e}")))?
+            .len() as usize;
+        if size < std::mem::size_of::<Header>() {
+            return Err(err(format!(
+                "shared memory segment \"{name}\" is corrupt: {size} bytes is too small for a header"
+            )));
+        }
+        let map = MmapOptions::new()
+            .len(size)
+            .map_raw(&file)
+            .map_err(|e| err(format!("could not map shared memory segment \"{name}\": {e}")))?;
+        // SAFETY: the mapping is at least one header long (checked above)
+        // and page-aligned; Header is plain data and atomics.
+        let header = unsafe { &*(map.as_ptr() as *const Header) };
+        let total = header
+            .validate(size)
+            .map_err(|why| err(format!("shared memory segment \"{name}\" is corrupt: {why}")))?;
+        Ok(Segment { map, name: name.to_string(), total_slots: total })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn total_slots(&self) -> usize {
+        self.total_slots
+    }
+
+    pub fn header(&self) -> &Header {
+        // SAFETY: every Segment's mapping holds at least a header (create
+        // sizes it, attach checks it); the mapping outlives the borrow.
+        unsafe { &*(self.map.as_ptr() as *const Header) }
+    }
+
+    /// Slot `i`. Panics if `i` is out of range (callers check handles first).
+    pub fn slot(&self, i: usize) -> &Slot {
+        assert!(i < self.total_slots, "slot {i} out of range");
+        // SAFETY: create/attach established that the mapping holds
+        // total_slots slots at slots_offset; i is in range.
+        unsafe { &*(self.map.as_ptr().add(slots::slots_offset(self.total_slots)) as *const Slot).add(i) }
+    }
+
+    /// The bitmap word `w` of slots whose state a backend changed.
+    pub fn pending_word(&self, w: usize) -> &std::sync::atomic::AtomicU64 {
+        assert!(w < slots::pending_words(self.total_slots));
+        // SAFETY: the bitmap lies between the header and the slots; w is in range.
+        unsafe {
+            &*(self.map.as_ptr().add(slots::pending_offset()) as *const std::sync::atomic::AtomicU64).add(w)
+        }
+    }
+
+    /// Remove the segment's name (the supervisor, at clean shutdown).
+    /// Existing mappings stay valid until unmapped.
+    pub fn unlink(&self) {
+        if let Ok(c) = c_name(&self.name) {
+            // SAFETY: c is a valid NUL-terminated string.
+            unsafe { libc::shm_unlink(c.as_ptr()) };
+        }
+    }
+}

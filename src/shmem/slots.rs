@@ -1,0 +1,264 @@
+//! The slot array and its hand-off protocol.
+//!
+//! Layout of the segment: a [`Header`], a bitmap of "pending" slot numbers,
+//! then `total_slots` [`Slot`]s.
+//!
+//! # Ownership hand-off
+//!
+//! The supervisor must never wait on a lock held by another process, nor
+//! trust what other processes wrote: a crashed or hostile backend must not be
+//! able to wedge or crash it. So a slot is owned by one side at a time, and
+//! `in_use` hands it over:
+//!
+//! * `in_use == 0`: the slot belongs to the backends. The supervisor looks at
+//!   nothing but `in_use`. A backend holding the backend lock may fill the
+//!   slot: definition, `pid = -1`, `terminate = 0`, `generation + 1`, and
+//!   then publishes it with `in_use.store(1, Release)`.
+//! * `in_use == 1`: the slot belongs to the supervisor, which reads it with
+//!   `in_use.load(Acquire)` (pairing with the store above) and copies the
+//!   definition once, paranoidly (bounded, NUL-forced, ASCII-only). From now
+//!   on backends may only set `terminate`; `pid` is written by the supervisor
+//!   alone (-1 not started yet, 0 dead, else the worker's pid), with Release
+//!   stores that readers pair with Acquire loads.
+//! * The supervisor gives the slot back with `in_use.store(0, Release)` after
+//!   its last write to it (`pid = 0`, the parallel counter).
+//!
+//! A handle is `(slot, generation)`. The generation changes only while a
+//! backend owns the slot, and always before it publishes `in_use`, so a
+//! reader that sees the same generation before and after reading `pid`
+//! knows the pid belongs to its own worker: a stale handle reads
+//! `BGWH_STOPPED` and can never terminate the slot's next tenant.
+//!
+//! Backends serialise among themselves with `backend_lock`, a word holding
+//! the thread id of its holder. A waiter that finds the holder gone (the
+//! process died mid-operation) takes the lock over; since a slot becomes
+//! visible to the supervisor only at the final `in_use` store, a half-filled
+//! slot left by a dead holder is still free.
+//!
+//! After changing a slot a backend sets the slot's bit in the pending bitmap
+//! and sends SIGUSR1 to the supervisor, which then examines only the slots
+//! whose bits it clears (plus a full scan when it is woken with none set).
+//! The supervisor bumps `change_seq` after each batch of changes to `pid` or
+//! `in_use` and wakes the futex waiters on it (see backend.rs), so waiting
+//! never depends on `bgw_notify_pid`.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+
+use crate::abi::*;
+
+pub const MAGIC: u64 = u64::from_le_bytes(*b"BGWSEG15");
+pub const LAYOUT_VERSION: u32 = 1;
+
+/// Start of the segment. Written once by the supervisor at creation, except
+/// the counters and words documented below.
+#[repr(C)]
+pub struct Header {
+    pub magic: AtomicU64,
+    pub version: AtomicU32,
+    pub header_size: AtomicU32,
+    pub slot_size: AtomicU32,
+    pub total_slots: AtomicI32,
+    pub segment_size: AtomicU64,
+    /// The supervisor's pid (set at creation).
+    pub supervisor_pid: AtomicI32,
+    pub max_parallel_workers: AtomicI32,
+    /// Parallel workers registered: incremented by backends under the lock.
+    pub parallel_register_count: AtomicU32,
+    /// Parallel workers forgotten: incremented by the supervisor only.
+    /// `register - terminate` (wrapping) is the number in use.
+    pub parallel_terminate_count: AtomicU32,
+    /// Thread id of the backend holding the backend lock, or 0.
+    pub backend_lock: AtomicI32,
+    /// Futex word: bumped by the supervisor after slot state changes.
+    pub change_seq: AtomicU32,
+    /// Number of threads sleeping on `change_seq` (an over-count only costs
+    /// the supervisor a spare wake-up call).
+    pub waiters: AtomicU32,
+    /// Times the supervisor reinitialised the segment after a crash.
+    pub reinit_count: AtomicU32,
+    /// Current start phase (BgWorkerStartTime value reached).
+    pub phase: AtomicU32,
+    _reserved: [AtomicU32; 5],
+}
+
+/// One worker slot (see the module comment for who may write what).
+#[repr(C)]
+pub struct Slot {
+    pub in_use: AtomicU32,
+    pub terminate: AtomicU32,
+    /// -1: not started yet; 0: not running; else the worker's pid.
+    pub pid: AtomicI32,
+    _pad: u32,
+    pub generation: AtomicU64,
+    worker: UnsafeCell<BackgroundWorker>,
+}
+
+pub const PID_NOT_STARTED: i32 = -1;
+
+pub fn pending_offset() -> usize {
+    std::mem::size_of::<Header>()
+}
+
+pub fn pending_words(total_slots: usize) -> usize {
+    total_slots.div_ceil(64).max(1)
+}
+
+pub fn slots_offset(total_slots: usize) -> usize {
+    pending_offset() + pending_words(total_slots) * 8
+}
+
+pub fn segment_size(total_slots: usize) -> usize {
+    slots_offset(total_slots) + total_slots * std::mem::size_of::<Slot>()
+}
+
+/// Upper bound on slots (PostgreSQL's MAX_BACKENDS for max_worker_processes).
+pub const MAX_SLOTS: usize = 262_143;
+
+impl Header {
+    pub(super) fn init(&self, total_slots: usize, size: usize, pid: i32, max_parallel: i32) {
+        self.version.store(LAYOUT_VERSION, Ordering::Relaxed);
+        self.header_size.store(std::mem::size_of::<Header>() as u32, Ordering::Relaxed);
+        self.slot_size.store(std::mem::size_of::<Slot>() as u32, Ordering::Relaxed);
+        self.total_slots.store(total_slots as i32, Ordering::Relaxed);
+        self.segment_size.store(size as u64, Ordering::Relaxed);
+        self.supervisor_pid.store(pid, Ordering::Relaxed);
+        self.max_parallel_workers.store(max_parallel, Ordering::Relaxed);
+        // Publishes everything above to anyone who checks the magic.
+        self.magic.store(MAGIC, Ordering::Release);
+    }
+
+    /// Check a header found in a mapping of `size` bytes; returns the slot
+    /// count on success, a description of the damage otherwise.
+    pub fn validate(&self, size: usize) -> Result<usize, String> {
+        if self.magic.load(Ordering::Acquire) != MAGIC {
+            return Err("bad magic number".into());
+        }
+        let v = self.version.load(Ordering::Relaxed);
+        if v != LAYOUT_VERSION {
+            return Err(format!("layout version {v}, expected {LAYOUT_VERSION}"));
+        }
+        if self.header_size.load(Ordering::Relaxed) as usize != std::mem::size_of::<Header>()
+            || self.slot_size.load(Ordering::Relaxed) as usize != std::mem::size_of::<Slot>()
+        {
+            return Err("header or slot size does not match this library".into());
+        }
+        let total = self.total_slots.load(Ordering::Relaxed);
+        if total < 0 || total as usize > MAX_SLOTS {
+            return Err(format!("invalid slot count {total}"));
+        }
+        let total = total as usize;
+        let need = segment_size(total);
+        if need > size || self.segment_size.load(Ordering::Relaxed) as usize != need {
+            return Err(format!("{total} slots need {need} bytes, the segment has {size}"));
+        }
+        if self.supervisor_pid.load(Ordering::Relaxed) <= 0 {
+            return Err("invalid supervisor pid".into());
+        }
+        Ok(total)
+    }
+
+    /// Parallel workers currently registered (wrapping difference).
+    pub fn parallel_in_use(&self) -> u32 {
+        self.parallel_register_count
+            .load(Ordering::Acquire)
+            .wrapping_sub(self.parallel_terminate_count.load(Ordering::Acquire))
+    }
+}
+
+impl Slot {
+    /// Copy of the definition. Only meaningful while the caller owns the
+    /// slot or the slot is in use (definition immutable); the copy is
+    /// volatile because a misbehaving process could be writing it.
+    pub fn read_worker(&self) -> BackgroundWorker {
+        // SAFETY: the cell lies inside the mapping; a volatile read of plain
+        // bytes cannot fault or produce an invalid value (all fields are
+        // integers or integer arrays).
+        unsafe { std::ptr::read_volatile(self.worker.get()) }
+    }
+
+    /// Store a definition. Callers: a backend owning the free slot under the
+    /// backend lock, or the supervisor (re)initialising the segment.
+    pub fn write_worker(&self, w: &BackgroundWorker) {
+        // SAFETY: as in read_worker; the caller owns the slot.
+        unsafe { std::ptr::write_volatile(self.worker.get(), *w) }
+    }
+
+    /// Status of the worker behind handle `(self, generation)`, as
+    /// `GetBackgroundWorkerPid` reports it. Lock-free: the generation read
+    /// before and after `pid` tells whether the slot changed tenant.
+    pub fn status(&self, generation: u64) -> (BgwHandleStatus, i32) {
+        let g1 = self.generation.load(Ordering::Acquire);
+        let in_use = self.in_use.load(Ordering::Acquire);
+        let pid = self.pid.load(Ordering::Acquire);
+        let g2 = self.generation.load(Ordering::Acquire);
+        if g1 != generation || g2 != generation || in_use == 0 || pid == 0 {
+            (BGWH_STOPPED, 0)
+        } else if pid == PID_NOT_STARTED {
+            (BGWH_NOT_YET_STARTED, 0)
+        } else {
+            (BGWH_STARTED, pid)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shmem::Segment;
+
+    fn def(name: &str) -> BackgroundWorker {
+        let mut w = BackgroundWorker::zeroed();
+        set_fixed_str(&mut w.bgw_name, name);
+        w.bgw_flags = BGWORKER_SHMEM_ACCESS;
+        w
+    }
+
+    #[test]
+    fn layout_is_stable() {
+        assert_eq!(std::mem::size_of::<Slot>(), 568);
+        assert_eq!(std::mem::size_of::<Header>() % 8, 0);
+        assert_eq!(segment_size(64), slots_offset(64) + 64 * 568);
+    }
+
+    #[test]
+    fn handle_generation_protocol() {
+        let seg = Segment::create(2, 2).unwrap();
+        let s = seg.slot(0);
+        // backend fills and publishes
+        s.write_worker(&def("a"));
+        s.pid.store(PID_NOT_STARTED, Ordering::Relaxed);
+        let g = s.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        s.in_use.store(1, Ordering::Release);
+        assert_eq!(s.status(g), (BGWH_NOT_YET_STARTED, 0));
+        s.pid.store(4242, Ordering::Release);
+        assert_eq!(s.status(g), (BGWH_STARTED, 4242));
+        // supervisor reports exit and frees
+        s.pid.store(0, Ordering::Release);
+        s.in_use.store(0, Ordering::Release);
+        assert_eq!(s.status(g), (BGWH_STOPPED, 0));
+        // a new tenant: the old handle stays stopped
+        s.generation.fetch_add(1, Ordering::Relaxed);
+        s.pid.store(PID_NOT_STARTED, Ordering::Release);
+        s.in_use.store(1, Ordering::Release);
+        assert_eq!(s.status(g), (BGWH_STOPPED, 0));
+        assert_eq!(s.status(g + 1), (BGWH_NOT_YET_STARTED, 0));
+        seg.unlink();
+    }
+
+    #[test]
+    fn attach_validates_header() {
+        let seg = Segment::create(3, 1).unwrap();
+        let other = Segment::attach(seg.name()).unwrap();
+        assert_eq!(other.total_slots(), 3);
+        other.header().total_slots.store(1_000_000, Ordering::Relaxed);
+        let e = Segment::attach(seg.name()).err().expect("corrupt slot count accepted");
+        assert!(e.0.contains("is corrupt"), "{}", e.0);
+        other.header().total_slots.store(3, Ordering::Relaxed);
+        other.header().magic.store(0, Ordering::Relaxed);
+        let e = Segment::attach(seg.name()).err().expect("bad magic accepted");
+        assert!(e.0.contains("bad magic"), "{}", e.0);
+        seg.unlink();
+        assert!(Segment::attach(seg.name()).is_err());
+    }
+}

@@ -1,0 +1,865 @@
+//! The supervisor: PostgreSQL's postmaster, for background workers only.
+//!
+//! One thread runs [`run`]: signal handlers are replaced by a signalfd, so
+//! signals only record what happened and the loop does the work: reap
+//! children, notice slot changes, advance timers, run the crash and shutdown
+//! state machines, start workers whose time has come, publish the changes to
+//! waiters, then sleep until the next signal, host request or deadline. No
+//! lock on shared memory is ever taken here, and nothing read from it is
+//! trusted (see shmem/slots.rs).
+
+pub mod pidfile;
+pub mod registry;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::abi::*;
+use crate::backend::{self, Connection, Role};
+use crate::log;
+use crate::process::child::{self, ChildContext};
+use crate::settings::{self, Settings};
+use crate::shmem::slots::PID_NOT_STARTED;
+use crate::shmem::Segment;
+use pidfile::PidFile;
+use registry::{Registered, SUPERVISOR_RUNNING};
+
+/// Shutdown modes, in escalating order (values of `bgw_host_request_shutdown`).
+pub const SHUTDOWN_NONE: i32 = 0;
+pub const SHUTDOWN_SMART: i32 = 1;
+pub const SHUTDOWN_FAST: i32 = 2;
+pub const SHUTDOWN_IMMEDIATE: i32 = 3;
+
+/// Shutdown requested by the host (async-signal-safe to set).
+static REQUESTED_SHUTDOWN: AtomicI32 = AtomicI32::new(SHUTDOWN_NONE);
+/// Latest start phase the supervisor may reach.
+static PHASE_LIMIT: AtomicU32 = AtomicU32::new(BgWorkerStart_RecoveryFinished);
+/// eventfd that wakes the loop for host requests, or -1.
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// After a crash or immediate shutdown, workers that ignore SIGQUIT get
+/// SIGKILL after this long (PostgreSQL: SIGKILL_CHILDREN_AFTER_SECS).
+const KILL_GRACE: Duration = Duration::from_secs(5);
+/// Delay before retrying a failed fork.
+const FORK_RETRY: Duration = Duration::from_secs(1);
+
+fn wake_loop() {
+    let fd = WAKE_FD.load(Ordering::Acquire);
+    if fd >= 0 {
+        let one: u64 = 1;
+        // SAFETY: write(2) of 8 bytes to an eventfd; async-signal-safe.
+        unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
+    }
+}
+
+/// Ask the running supervisor to shut down (async-signal-safe).
+pub fn request_shutdown(mode: i32) {
+    if (SHUTDOWN_SMART..=SHUTDOWN_IMMEDIATE).contains(&mode) {
+        REQUESTED_SHUTDOWN.fetch_max(mode, Ordering::SeqCst);
+        wake_loop();
+    }
+}
+
+/// Let the supervisor advance up to `phase` (async-signal-safe).
+pub fn set_phase_limit(phase: BgWorkerStartTime) {
+    PHASE_LIMIT.store(phase.min(BgWorkerStart_RecoveryFinished), Ordering::SeqCst);
+    wake_loop();
+}
+
+fn kill(pid: i32, sig: i32) {
+    if pid > 0 {
+        // SAFETY: sending a signal has no memory-safety preconditions.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+fn strsignal(sig: i32) -> String {
+    // SAFETY: strsignal returns a valid C string (static or thread-local).
+    let p = unsafe { libc::strsignal(sig) };
+    if p.is_null() {
+        format!("signal {sig}")
+    } else {
+        // SAFETY: non-null C string from libc.
+        unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+}
+
+/// PostgreSQL's LogChildExit.
+fn log_child_exit(level: i32, what: &str, pid: i32, status: i32) {
+    if !log::enabled(level) {
+        return;
+    }
+    let msg = if libc::WIFEXITED(status) {
+        format!("{what} (PID {pid}) exited with exit code {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        let s = libc::WTERMSIG(status);
+        format!("{what} (PID {pid}) was terminated by signal {s}: {}", strsignal(s))
+    } else {
+        format!("{what} (PID {pid}) exited with unrecognized status {status}")
+    };
+    log::emit(level, &msg);
+}
+
+struct Supervisor {
+    seg: Arc<Segment>,
+    settings: Settings,
+    rundir: Option<PathBuf>,
+    pidfile: Option<PidFile>,
+    workers: Vec<Option<Registered>>,
+    by_pid: HashMap<i32, usize>,
+    /// How many registered workers name each notify pid.
+    notify_refs: HashMap<i32, u32>,
+    start_queue: VecDeque<usize>,
+    restarts: BinaryHeap<Reverse<(Instant, usize)>>,
+    phase: BgWorkerStartTime,
+    /// A crash is being handled (PostgreSQL's FatalError).
+    fatal_error: bool,
+    shutdown: i32,
+    kill_deadline: Option<Instant>,
+    /// Slot state changed since waiters were last woken.
+    changed: bool,
+    sigfd: i32,
+    wakefd: i32,
+    death_r: i32,
+    death_w: i32,
+    exit_code: Option<i32>,
+    got_slot_signal: bool,
+    got_child_signal: bool,
+    got_reload: bool,
+}
+
+fn supervisor_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data, initialised by sigemptyset.
+    unsafe {
+        let mut s: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut s);
+        for sig in [libc::SIGCHLD, libc::SIGUSR1, libc::SIGTERM, libc::SIGINT, libc::SIGQUIT, libc::SIGHUP] {
+            libc::sigaddset(&mut s, sig);
+        }
+        s
+    }
+}
+
+/// Run a supervisor in the calling thread until it shuts down; returns the
+/// exit status (0 after a clean shutdown, 1 otherwise). `pidfile` is the
+/// already-locked pid file of `rundir`, if any.
+pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
+    let settings = settings::current();
+    log::set_min_level(settings.log_min_messages);
+    if SUPERVISOR_RUNNING.swap(true, Ordering::SeqCst) {
+        log::emit(log::FATAL, "a background worker supervisor is already running in this process");
+        return 1;
+    }
+    let mut pidfile = pidfile;
+    if pidfile.is_none() {
+        if let Some(dir) = rundir {
+            match PidFile::lock(dir) {
+                Ok(p) => pidfile = Some(p),
+                Err((m, hint)) => {
+                    log::emit_full(log::FATAL, &m, None, hint.as_deref());
+                    SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
+                    return 1;
+                }
+            }
+        }
+    }
+
+    // Signals arrive through a signalfd; block them in this thread first.
+    let sigs = supervisor_signals();
+    // SAFETY: sigset_t is plain data.
+    let mut old_mask: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid sigset pointers.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &sigs, &mut old_mask) };
+    // SAFETY: plain syscalls creating new descriptors.
+    let (sigfd, wakefd) = unsafe {
+        (
+            libc::signalfd(-1, &sigs, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC),
+            libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC),
+        )
+    };
+    let mut pipefd = [-1i32; 2];
+    // SAFETY: pipe2 fills two descriptors.
+    let pipe_ok = unsafe { libc::pipe2(pipefd.as_mut_ptr(), libc::O_CLOEXEC) } == 0;
+    if sigfd < 0 || wakefd < 0 || !pipe_ok {
+        log::emit(log::FATAL, &format!("could not set up the supervisor's event sources: {}", crate::errno_text(crate::errno())));
+        SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
+        return 1;
+    }
+    WAKE_FD.store(wakefd, Ordering::Release);
+
+    let nslots = settings.max_worker_processes.max(0) as usize;
+    let seg = match Segment::create(nslots, settings.max_parallel_workers) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            log::emit(log::FATAL, &format!("could not create shared memory segment: {e}"));
+            SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
+            return 1;
+        }
+    };
+    // SAFETY: getpid has no preconditions.
+    let my_pid = unsafe { libc::getpid() };
+    let old = backend::install(Connection {
+        seg: Arc::clone(&seg),
+        role: Role::Supervisor,
+        supervisor_pid: my_pid,
+        pidfd: -1,
+        death_fd: -1,
+    });
+    backend::drop_connection(old);
+
+    let mut sup = Supervisor {
+        seg,
+        settings,
+        rundir: rundir.map(Path::to_path_buf),
+        pidfile,
+        workers: (0..nslots).map(|_| None).collect(),
+        by_pid: HashMap::new(),
+        notify_refs: HashMap::new(),
+        start_queue: VecDeque::new(),
+        restarts: BinaryHeap::new(),
+        phase: BgWorkerStart_PostmasterStart,
+        fatal_error: false,
+        shutdown: SHUTDOWN_NONE,
+        kill_deadline: None,
+        changed: false,
+        sigfd,
+        wakefd,
+        death_r: pipefd[0],
+        death_w: pipefd[1],
+        exit_code: None,
+        got_slot_signal: false,
+        got_child_signal: false,
+        got_reload: false,
+    };
+    for (i, w) in registry::static_workers().into_iter().take(nslots).enumerate() {
+        sup.workers[i] = Some(Registered::new(w));
+    }
+    sup.init_slots();
+    if let Some(p) = sup.pidfile.as_mut() {
+        if let Err(e) = p.write(my_pid, sup.seg.name()) {
+            log::emit(log::FATAL, &format!("could not write lock file: {e}"));
+            sup.seg.unlink();
+            SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
+            return 1;
+        }
+    }
+    log::emit(
+        log::LOG,
+        &format!("bgworkerd ready: {nslots} worker slots, segment {}", sup.seg.name()),
+    );
+    let code = sup.main_loop();
+
+    // Leave the process as we found it.
+    WAKE_FD.store(-1, Ordering::Release);
+    sup.seg.unlink();
+    if let Some(p) = sup.pidfile.take() {
+        p.remove();
+    }
+    for fd in [sup.sigfd, sup.wakefd, sup.death_r, sup.death_w] {
+        // SAFETY: descriptors created above and owned by the supervisor.
+        unsafe { libc::close(fd) };
+    }
+    backend::uninstall();
+    // SAFETY: restoring the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
+    REQUESTED_SHUTDOWN.store(SHUTDOWN_NONE, Ordering::SeqCst);
+    SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
+    code
+}
+
+impl Supervisor {
+    fn main_loop(&mut self) -> i32 {
+        self.advance_phase();
+        loop {
+            self.drain_signals();
+            let req = REQUESTED_SHUTDOWN.load(Ordering::SeqCst);
+            if req > self.shutdown {
+                self.begin_shutdown(req);
+            }
+            if self.got_reload {
+                self.got_reload = false;
+                self.reload();
+            }
+            if self.got_child_signal {
+                self.got_child_signal = false;
+                self.reap();
+            }
+            if self.got_slot_signal {
+                self.got_slot_signal = false;
+                self.process_slot_changes();
+            }
+            self.advance_phase();
+            self.run_timers();
+            self.advance_state();
+            if let Some(code) = self.exit_code {
+                self.publish();
+                return code;
+            }
+            if !self.fatal_error && self.shutdown == SHUTDOWN_NONE {
+                self.start_queued();
+            }
+            self.publish();
+            self.sleep();
+        }
+    }
+
+    /// Wake everyone waiting on slot state, if anything changed.
+    fn publish(&mut self) {
+        if !self.changed {
+            return;
+        }
+        self.changed = false;
+        let h = self.seg.header();
+        // SeqCst pairs with the waiters' SeqCst increment-then-sample (see
+        // Connection::wait_until): either they see the new sequence number,
+        // or we see them and wake them.
+        h.change_seq.fetch_add(1, Ordering::SeqCst);
+        if h.waiters.load(Ordering::SeqCst) > 0 {
+            backend::futex_wake_all(&h.change_seq);
+        }
+    }
+
+    fn sleep(&mut self) {
+        let now = Instant::now();
+        let mut deadline = self.kill_deadline;
+        if let Some(Reverse((t, _))) = self.restarts.peek() {
+            deadline = Some(deadline.map_or(*t, |d| d.min(*t)));
+        }
+        let timeout = match deadline {
+            None => -1,
+            Some(d) => d.saturating_duration_since(now).as_millis().min(i32::MAX as u128) as i32 + 1,
+        };
+        let mut fds = [
+            libc::pollfd { fd: self.sigfd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: self.wakefd, events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: two valid pollfds.
+        unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+    }
+
+    fn drain_signals(&mut self) {
+        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+        let sz = std::mem::size_of::<libc::signalfd_siginfo>();
+        loop {
+            // SAFETY: reading one signalfd_siginfo into a properly sized buffer.
+            let n = unsafe { libc::read(self.sigfd, (&mut info as *mut libc::signalfd_siginfo).cast(), sz) };
+            if n != sz as isize {
+                break;
+            }
+            match info.ssi_signo as i32 {
+                libc::SIGCHLD => self.got_child_signal = true,
+                libc::SIGUSR1 => self.got_slot_signal = true,
+                libc::SIGHUP => self.got_reload = true,
+                libc::SIGTERM => request_shutdown(SHUTDOWN_SMART),
+                libc::SIGINT => request_shutdown(SHUTDOWN_FAST),
+                libc::SIGQUIT => request_shutdown(SHUTDOWN_IMMEDIATE),
+                _ => {}
+            }
+        }
+        let mut buf = 0u64;
+        // SAFETY: reading the eventfd counter (8 bytes) to re-arm it.
+        unsafe { libc::read(self.wakefd, (&mut buf as *mut u64).cast(), 8) };
+    }
+
+    /// Copy the registry into the segment: registered workers in their
+    /// slots (not started yet), every other slot free. Used at start and
+    /// after a crash (PostgreSQL's BackgroundWorkerShmemInit).
+    fn init_slots(&mut self) {
+        let h = self.seg.header();
+        h.parallel_register_count.store(0, Ordering::Relaxed);
+        h.parallel_terminate_count.store(0, Ordering::Relaxed);
+        for w in 0..crate::shmem::slots::pending_words(self.seg.total_slots()) {
+            self.seg.pending_word(w).store(0, Ordering::Relaxed);
+        }
+        for i in 0..self.workers.len() {
+            let s = self.seg.slot(i);
+            match &self.workers[i] {
+                Some(rw) => {
+                    let mut def = rw.def;
+                    def.bgw_notify_pid = 0;
+                    s.write_worker(&def);
+                    s.terminate.store(0, Ordering::Relaxed);
+                    s.pid.store(PID_NOT_STARTED, Ordering::Relaxed);
+                    s.in_use.store(1, Ordering::Release);
+                }
+                None => {
+                    s.pid.store(0, Ordering::Relaxed);
+                    s.in_use.store(0, Ordering::Release);
+                }
+            }
+        }
+        self.changed = true;
+    }
+
+    fn eligible(&self, i: usize) -> bool {
+        match &self.workers[i] {
+            Some(rw) => rw.pid == 0 && !rw.terminate && rw.restart_at.is_none() && rw.def.bgw_start_time <= self.phase,
+            None => false,
+        }
+    }
+
+    fn enqueue(&mut self, i: usize) {
+        if self.eligible(i) {
+            let rw = self.workers[i].as_mut().expect("eligible implies registered");
+            if !rw.queued {
+                rw.queued = true;
+                self.start_queue.push_back(i);
+            }
+        }
+    }
+
+    fn advance_phase(&mut self) {
+        let limit = PHASE_LIMIT.load(Ordering::SeqCst);
+        if limit > self.phase {
+            self.phase = limit;
+            self.seg.header().phase.store(limit, Ordering::Release);
+            for i in 0..self.workers.len() {
+                self.enqueue(i);
+            }
+        }
+    }
+
+    fn notify(&self, pid: i32) {
+        kill(pid, libc::SIGUSR1);
+    }
+
+    fn add_notify_ref(&mut self, pid: i32) {
+        if pid != 0 {
+            *self.notify_refs.entry(pid).or_insert(0) += 1;
+        }
+    }
+
+    fn drop_notify_ref(&mut self, pid: i32) {
+        if let Some(n) = self.notify_refs.get_mut(&pid) {
+            *n -= 1;
+            if *n == 0 {
+                self.notify_refs.remove(&pid);
+            }
+        }
+    }
+
+    /// Forget worker `i` and free its slot (PostgreSQL's
+    /// ForgetBackgroundWorker). The caller notifies, if appropriate.
+    fn forget(&mut self, i: usize) {
+        let Some(rw) = self.workers[i].take() else { return };
+        let h = self.seg.header();
+        let s = self.seg.slot(i);
+        if rw.parallel() {
+            h.parallel_terminate_count.fetch_add(1, Ordering::AcqRel);
+        }
+        s.pid.store(0, Ordering::Release);
+        // Give the slot back; pairs with the backends' Acquire load when
+        // they look for a free slot.
+        s.in_use.store(0, Ordering::Release);
+        self.changed = true;
+        self.drop_notify_ref(rw.notify_pid);
+        log::emit(log::DEBUG1, &format!("unregistering background worker \"{}\"", rw.def.name()));
+    }
+
+    /// Collect the slots backends marked, or every slot if none is marked
+    /// (a backend may have died between publishing and marking).
+    fn process_slot_changes(&mut self) {
+        let total = self.seg.header().total_slots.load(Ordering::Relaxed);
+        if total as usize != self.workers.len() {
+            log::emit(
+                log::LOG,
+                &format!(
+                    "inconsistent background worker state (max_worker_processes={}, total_slots={total})",
+                    self.workers.len()
+                ),
+            );
+            return;
+        }
+        let mut any = false;
+        for w in 0..crate::shmem::slots::pending_words(self.workers.len()) {
+            let mut bits = self.seg.pending_word(w).swap(0, Ordering::Acquire);
+            while bits != 0 {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let i = w * 64 + b;
+                if i < self.workers.len() {
+                    any = true;
+                    self.examine_slot(i);
+                }
+            }
+        }
+        if !any {
+            for i in 0..self.workers.len() {
+                self.examine_slot(i);
+            }
+        }
+    }
+
+    /// PostgreSQL's BackgroundWorkerStateChange, for one slot.
+    fn examine_slot(&mut self, i: usize) {
+        let s = self.seg.slot(i);
+        // Acquire pairs with the backend's Release store of in_use: the
+        // slot's contents are complete.
+        if s.in_use.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        if let Some(rw) = self.workers[i].as_mut() {
+            if s.terminate.load(Ordering::Acquire) != 0 && !rw.terminate {
+                rw.terminate = true;
+                rw.queued = false;
+                if rw.pid != 0 {
+                    kill(rw.pid, libc::SIGTERM);
+                } else {
+                    // Never started (or waiting to restart): gone now.
+                    let notify = rw.notify_pid;
+                    self.forget(i);
+                    self.notify(notify);
+                }
+            }
+            return;
+        }
+        // A new registration. Refused while a crash or shutdown is being
+        // handled, so its waiters hear about it at once.
+        if self.fatal_error || self.shutdown != SHUTDOWN_NONE {
+            s.terminate.store(1, Ordering::Release);
+        }
+        let raw = s.read_worker();
+        let mut def = raw.sanitized();
+        let check = backend::sanity_check(&mut def);
+        if s.terminate.load(Ordering::Acquire) != 0 || check.is_err() {
+            if let Err(msg) = check {
+                log::emit(log::LOG, &msg);
+            }
+            if raw.bgw_flags & BGWORKER_CLASS_PARALLEL != 0 {
+                self.seg.header().parallel_terminate_count.fetch_add(1, Ordering::AcqRel);
+            }
+            s.pid.store(0, Ordering::Release);
+            s.in_use.store(0, Ordering::Release);
+            self.changed = true;
+            self.notify(raw.bgw_notify_pid);
+            return;
+        }
+        if def.bgw_notify_pid != 0 {
+            // SAFETY: signal 0 only checks that the process exists.
+            let gone = def.bgw_notify_pid < 0
+                || (unsafe { libc::kill(def.bgw_notify_pid, 0) } != 0 && crate::errno() == libc::ESRCH);
+            if gone {
+                log::emit(log::DEBUG1, &format!("worker notification PID {} is not valid", def.bgw_notify_pid));
+                def.bgw_notify_pid = 0;
+            }
+        }
+        log::emit(log::DEBUG1, &format!("registering background worker \"{}\"", def.name()));
+        let rw = Registered::new(def);
+        self.add_notify_ref(rw.notify_pid);
+        self.workers[i] = Some(rw);
+        self.enqueue(i);
+    }
+
+    fn start_queued(&mut self) {
+        while let Some(i) = self.start_queue.pop_front() {
+            if let Some(rw) = self.workers[i].as_mut() {
+                rw.queued = false;
+            }
+            if self.eligible(i) {
+                self.fork_worker(i);
+            }
+        }
+    }
+
+    fn fork_worker(&mut self, i: usize) {
+        let def = self.workers[i].as_ref().expect("caller checked").def;
+        log::emit(log::DEBUG1, &format!("starting background worker process \"{}\"", def.name()));
+        let close = [
+            self.sigfd,
+            self.wakefd,
+            self.death_w,
+            self.pidfile.as_ref().map_or(-1, PidFile::fd),
+        ];
+        // SAFETY: fork in the supervisor's only thread; the child never
+        // returns into this loop (child::run ends the process).
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            child::run(
+                ChildContext {
+                    seg: &self.seg,
+                    supervisor_pid: self.seg.header().supervisor_pid.load(Ordering::Relaxed),
+                    death_read: self.death_r,
+                    close_fds: &close,
+                },
+                &def,
+            );
+        }
+        let rw = self.workers[i].as_mut().expect("caller checked");
+        if pid < 0 {
+            log::emit(
+                log::LOG,
+                &format!("could not fork worker process: {}", crate::errno_text(crate::errno())),
+            );
+            let at = Instant::now() + FORK_RETRY;
+            rw.restart_at = Some(at);
+            self.restarts.push(Reverse((at, i)));
+            return;
+        }
+        rw.pid = pid;
+        let notify = rw.notify_pid;
+        self.by_pid.insert(pid, i);
+        self.seg.slot(i).pid.store(pid, Ordering::Release);
+        self.changed = true;
+        self.notify(notify);
+    }
+
+    /// Reap exited children. Peeks first so that a host program's own
+    /// children (not workers) are left for it to reap.
+    fn reap(&mut self) {
+        loop {
+            // SAFETY: siginfo_t is plain data filled by waitid.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: valid siginfo pointer; WNOWAIT leaves the child reapable.
+            let r = unsafe {
+                libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
+            };
+            // SAFETY: si_pid is valid for SIGCHLD-type siginfo (0 if none).
+            let pid = if r == 0 { unsafe { info.si_pid() } } else { 0 };
+            if pid == 0 {
+                return;
+            }
+            if self.by_pid.contains_key(&pid) {
+                let mut status = 0;
+                // SAFETY: reaping a known child.
+                unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+                self.child_exited(pid, status);
+                continue;
+            }
+            // Someone else's child sits first in line: check ours one by one.
+            let pids: Vec<i32> = self.by_pid.keys().copied().collect();
+            for p in pids {
+                let mut status = 0;
+                // SAFETY: reaping a known child, without blocking.
+                if unsafe { libc::waitpid(p, &mut status, libc::WNOHANG) } == p {
+                    self.child_exited(p, status);
+                }
+            }
+            return;
+        }
+    }
+
+    /// PostgreSQL's CleanupBackgroundWorker.
+    fn child_exited(&mut self, pid: i32, status: i32) {
+        let Some(i) = self.by_pid.remove(&pid) else { return };
+        // Stop notifying a process that is gone (its pid may be reused).
+        if self.notify_refs.contains_key(&pid) {
+            for rw in self.workers.iter_mut().flatten() {
+                if rw.notify_pid == pid {
+                    rw.notify_pid = 0;
+                }
+            }
+            self.notify_refs.remove(&pid);
+        }
+        let Some(rw) = self.workers[i].as_mut() else { return };
+        rw.pid = 0;
+        let what = format!("background worker \"{}\"", rw.def.type_name());
+        let exited0 = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        let exited1 = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1;
+        if exited0 {
+            rw.terminate = true;
+        }
+        let notify = rw.notify_pid;
+        let restart_secs = rw.def.bgw_restart_time;
+        let forget_now = rw.terminate || rw.never_restart() || self.shutdown != SHUTDOWN_NONE;
+        self.seg.slot(i).pid.store(0, Ordering::Release);
+        self.changed = true;
+
+        if !exited0 && !exited1 {
+            self.handle_crash(pid, &what, status);
+            // The crash cycle decides its fate (reinitialisation forgets
+            // never-restart workers and restarts the rest).
+            self.notify(notify);
+            return;
+        }
+        log_child_exit(if exited0 { log::DEBUG1 } else { log::LOG }, &what, pid, status);
+        if forget_now {
+            self.forget(i);
+        } else if !self.fatal_error {
+            let at = Instant::now() + Duration::from_secs(restart_secs.max(0) as u64);
+            self.workers[i].as_mut().expect("still registered").restart_at = Some(at);
+            self.restarts.push(Reverse((at, i)));
+        }
+        self.notify(notify);
+    }
+
+    /// PostgreSQL's HandleChildCrash: the first crash is logged and every
+    /// other worker gets SIGQUIT; the cycle ends in advance_state.
+    fn handle_crash(&mut self, pid: i32, what: &str, status: i32) {
+        let take_action = !self.fatal_error && self.shutdown != SHUTDOWN_IMMEDIATE;
+        if take_action {
+            log_child_exit(log::LOG, what, pid, status);
+            log::emit(log::LOG, "terminating any other active server processes");
+            for &p in self.by_pid.keys() {
+                kill(p, libc::SIGQUIT);
+            }
+            self.kill_deadline = Some(Instant::now() + KILL_GRACE);
+        }
+        self.fatal_error = true;
+        self.start_queue.clear();
+        for rw in self.workers.iter_mut().flatten() {
+            rw.queued = false;
+        }
+    }
+
+    fn begin_shutdown(&mut self, mode: i32) {
+        let prev = self.shutdown;
+        self.shutdown = mode;
+        let word = match mode {
+            SHUTDOWN_SMART => "smart",
+            SHUTDOWN_FAST => "fast",
+            _ => "immediate",
+        };
+        log::emit(log::LOG, &format!("received {word} shutdown request"));
+        // Nothing starts any more: forget every worker that is not running
+        // and wake whoever waits for it.
+        self.start_queue.clear();
+        for i in 0..self.workers.len() {
+            if let Some(rw) = &self.workers[i] {
+                if rw.pid == 0 {
+                    let notify = rw.notify_pid;
+                    self.forget(i);
+                    self.notify(notify);
+                }
+            }
+        }
+        let sig = if mode == SHUTDOWN_IMMEDIATE { libc::SIGQUIT } else { libc::SIGTERM };
+        if mode == SHUTDOWN_IMMEDIATE || prev == SHUTDOWN_NONE {
+            for &p in self.by_pid.keys() {
+                kill(p, sig);
+            }
+        }
+        if mode == SHUTDOWN_IMMEDIATE {
+            self.kill_deadline = Some(Instant::now() + KILL_GRACE);
+        }
+    }
+
+    fn run_timers(&mut self) {
+        let now = Instant::now();
+        if self.kill_deadline.is_some_and(|d| d <= now) {
+            self.kill_deadline = None;
+            for &p in self.by_pid.keys() {
+                kill(p, libc::SIGKILL);
+            }
+        }
+        while let Some(Reverse((t, i))) = self.restarts.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.restarts.pop();
+            if let Some(rw) = self.workers[i].as_mut() {
+                if rw.restart_at == Some(t) {
+                    rw.restart_at = None;
+                    self.enqueue(i);
+                }
+            }
+        }
+    }
+
+    /// End of a crash cycle or of a shutdown, once no worker is left.
+    fn advance_state(&mut self) {
+        if !self.by_pid.is_empty() {
+            return;
+        }
+        self.kill_deadline = None;
+        if self.shutdown != SHUTDOWN_NONE {
+            log::emit(log::LOG, "bgworkerd shut down");
+            self.exit_code = Some(0);
+            return;
+        }
+        if !self.fatal_error {
+            return;
+        }
+        if !self.settings.restart_after_crash {
+            log::emit(log::LOG, "shutting down because restart_after_crash is off");
+            self.exit_code = Some(1);
+            return;
+        }
+        log::emit(log::LOG, "all server processes terminated; reinitializing");
+        // PostgreSQL's ResetBackgroundWorkerCrashTimes: never-restart
+        // workers are forgotten, the rest start again at once and lose
+        // their waiters.
+        for i in 0..self.workers.len() {
+            let Some(rw) = self.workers[i].as_mut() else { continue };
+            if rw.never_restart() || rw.terminate {
+                self.forget(i);
+            } else {
+                rw.restart_at = None;
+                let old = rw.notify_pid;
+                rw.notify_pid = 0;
+                self.drop_notify_ref(old);
+            }
+        }
+        self.restarts.clear();
+        self.init_slots();
+        self.seg.header().reinit_count.fetch_add(1, Ordering::AcqRel);
+        self.fatal_error = false;
+        for i in 0..self.workers.len() {
+            self.enqueue(i);
+        }
+    }
+
+    fn reload(&mut self) {
+        log::emit(log::LOG, "received SIGHUP, reloading configuration files");
+        let mut fresh = Settings::default();
+        if let Some(dir) = &self.rundir {
+            let path = dir.join("bgworker.conf");
+            if path.exists() {
+                let shown = path.display().to_string();
+                let r = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("could not open configuration file \"{shown}\": {e}"))
+                    .and_then(|t| settings::parse_file(&shown, &t))
+                    .and_then(|entries| fresh.apply_file(&shown, &entries));
+                if let Err(e) = r {
+                    log::emit(log::LOG, &e);
+                    log::emit(
+                        log::LOG,
+                        &format!("configuration file \"{shown}\" contains errors; no changes were applied"),
+                    );
+                    self.forward_sighup();
+                    return;
+                }
+            }
+        }
+        for (n, v) in settings::command_line() {
+            if let Err(e) = fresh.set(&n, &v, settings::Source::CommandLine) {
+                log::emit(log::LOG, &e);
+            }
+        }
+        for key in settings::POSTMASTER_ONLY {
+            if fresh.show(key) != self.settings.show(key) {
+                log::emit(
+                    log::LOG,
+                    &format!("parameter \"{key}\" cannot be changed without restarting the server"),
+                );
+            }
+        }
+        fresh.shared_preload_libraries = self.settings.shared_preload_libraries.clone();
+        fresh.max_worker_processes = self.settings.max_worker_processes;
+        for key in ["max_parallel_workers", "restart_after_crash", "log_min_messages", "dynamic_library_path"] {
+            let (old, new) = (self.settings.show(key), fresh.show(key));
+            if old != new {
+                let shown = if key == "log_min_messages" {
+                    crate::log::level_word(fresh.log_min_messages).to_string()
+                } else {
+                    new
+                };
+                log::emit(log::LOG, &format!("parameter \"{key}\" changed to \"{shown}\""));
+            }
+        }
+        log::set_min_level(fresh.log_min_messages);
+        self.seg.header().max_parallel_workers.store(fresh.max_parallel_workers, Ordering::Relaxed);
+        settings::with_current(|s| *s = fresh.clone());
+        self.settings = fresh;
+        self.forward_sighup();
+    }
+
+    fn forward_sighup(&self) {
+        for &p in self.by_pid.keys() {
+            kill(p, libc::SIGHUP);
+        }
+    }
+}
