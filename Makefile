@@ -63,10 +63,10 @@ test: pg-headers build check-header abi-probe link-probe
 	$(CARGO) test --release -- --test-threads=2
 
 bench: build pg-headers
-	bash bench/run.sh
+	PG_CONFIG=$(PG_CONFIG) bash bench/run.sh
 
 run: build pg-headers
-	bash examples/run.sh
+	PG_CONFIG=$(PG_CONFIG) bash examples/run.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/bgworker
