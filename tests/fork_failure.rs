@@ -1,0 +1,71 @@
+//! Fork failure: logged, retried later, not in a tight loop.
+//!
+//! bgworkerd runs as an unprivileged user with RLIMIT_NPROC = 2 (itself and
+//! one worker), so two of its three static workers cannot be forked at
+//! first. Once the test lets the running worker finish, the retries succeed
+//! one after the other.
+
+mod common;
+use common::*;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+#[test]
+fn fork_failure_is_logged_and_retried() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("this test switches to the user nobody and must run as root (as CI does)");
+    }
+    let _w = watchdog(60, "fork_failure_is_logged_and_retried");
+    let module = pgxs_module("ff_module.c");
+    let rundir = fresh_dir("fork_failure");
+    std::fs::set_permissions(&rundir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let libdir = module.parent().unwrap().to_str().unwrap().to_string();
+    let daemon = bgworkerd_path();
+    let args: Vec<String> = vec![
+        "--reuid=65534".into(),
+        "--regid=65534".into(),
+        "--clear-groups".into(),
+        "--".into(),
+        "prlimit".into(),
+        "--nproc=2".into(),
+        "--".into(),
+        daemon.to_str().unwrap().into(),
+        "-D".into(),
+        rundir.to_str().unwrap().into(),
+        "-c".into(),
+        format!("dynamic_library_path={libdir}"),
+        "-c".into(),
+        "shared_preload_libraries=ff_module".into(),
+        "-c".into(),
+        "log_min_messages=debug1".into(),
+    ];
+    let release = rundir.join("release");
+    let env = [("FF_RELEASE", release.to_str().unwrap())];
+    let p = Proc::spawn(Path::new("/usr/bin/setpriv"), &args, &env, "bgworkerd-nobody");
+    p.wait_line("bgworkerd ready", secs(20));
+    p.wait_line("ff: worker", secs(20));
+    // Two workers cannot be forked; each failure is logged and retried.
+    let fails = p.wait_line_count("could not fork worker process: Resource temporarily unavailable", 4, secs(20));
+    assert!(fails.len() >= 4);
+    // Retried about once a second per worker: after at least one retry
+    // round, a busy loop would have logged thousands of failures.
+    let n = p.count_lines("could not fork worker process");
+    assert!(n < 40, "fork failures retried in a tight loop: {n} failures logged");
+    assert_eq!(p.count_lines("ff: worker"), 1, "{}", p.text());
+
+    // Let the running worker finish: each retry then finds room.
+    std::fs::write(&release, b"go").unwrap();
+    p.wait_line_count("ff: worker", 3, secs(20));
+    for i in 1..=3 {
+        assert_eq!(p.count_lines(&format!("ff: worker {i} started")), 1, "{}", p.text());
+    }
+    p.wait_line_count("exited with exit code 0", 3, secs(20));
+
+    p.signal(libc::SIGINT);
+    let status = p.wait_exit(secs(20));
+    assert_eq!(status.code(), Some(0), "{}", p.text());
+    p.wait_line("bgworkerd shut down", secs(5));
+    let _ = std::fs::remove_dir_all(&rundir);
+}
