@@ -139,7 +139,11 @@ impl BackgroundWorker {
 
 /// The string in a fixed-size, possibly unterminated C buffer (lossy UTF-8).
 pub fn fixed_str(buf: &[c_char]) -> String {
-    let bytes: Vec<u8> = buf.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    let bytes: Vec<u8> = buf
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 

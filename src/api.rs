@@ -44,9 +44,14 @@ pub(crate) fn boundary<R>(name: &str, fail: R, body: impl FnOnce() -> R) -> R {
 /// # Safety
 /// `handle` is NULL or points at a handle made by
 /// RegisterDynamicBackgroundWorker.
-unsafe fn handle_target(what: &str, handle: *const BackgroundWorkerHandle) -> Option<(&'static backend::Connection, usize, u64)> {
+unsafe fn handle_target(
+    what: &str,
+    handle: *const BackgroundWorkerHandle,
+) -> Option<(&'static backend::Connection, usize, u64)> {
     let Some(conn) = backend::current() else {
-        backend::raise_error(&format!("{what}: this process is not attached to a background worker supervisor"));
+        backend::raise_error(&format!(
+            "{what}: this process is not attached to a background worker supervisor"
+        ));
         return None;
     };
     if handle.is_null() {
@@ -57,7 +62,10 @@ unsafe fn handle_target(what: &str, handle: *const BackgroundWorkerHandle) -> Op
     // contract); read as plain data.
     let h = unsafe { std::ptr::read(handle) };
     if h.slot < 0 || h.slot as usize >= conn.seg.total_slots() {
-        backend::raise_error(&format!("{what}: invalid background worker handle (slot {})", h.slot));
+        backend::raise_error(&format!(
+            "{what}: invalid background worker handle (slot {})",
+            h.slot
+        ));
         return None;
     }
     Some((conn, h.slot as usize, h.generation))
@@ -74,7 +82,10 @@ pub unsafe extern "C" fn RegisterBackgroundWorker(worker: *mut BackgroundWorker)
     boundary("RegisterBackgroundWorker", (), || {
         // SAFETY: checked for NULL; the caller's struct is valid (contract).
         match unsafe { worker.as_mut() } {
-            None => log::emit(log::LOG, "RegisterBackgroundWorker: worker definition is NULL; ignored"),
+            None => log::emit(
+                log::LOG,
+                "RegisterBackgroundWorker: worker definition is NULL; ignored",
+            ),
             Some(w) => registry::register_static(w),
         }
     })
@@ -127,14 +138,19 @@ pub unsafe extern "C" fn RegisterDynamicBackgroundWorker(
                     }
                     // SAFETY: h is fresh, aligned (malloc) and large enough.
                     unsafe {
-                        h.write(BackgroundWorkerHandle { slot: slot as i32, generation });
+                        h.write(BackgroundWorkerHandle {
+                            slot: slot as i32,
+                            generation,
+                        });
                         *handle = h;
                     }
                 }
                 true
             }
             Err(RegisterError::NotConnected) => {
-                backend::set_last_error("the supervisor process cannot register dynamic background workers");
+                backend::set_last_error(
+                    "the supervisor process cannot register dynamic background workers",
+                );
                 false
             }
             Err(RegisterError::Invalid(msg)) => {
@@ -164,7 +180,9 @@ pub unsafe extern "C" fn GetBackgroundWorkerPid(
 ) -> BgwHandleStatus {
     boundary("GetBackgroundWorkerPid", BGWH_STOPPED, || {
         // SAFETY: caller's contract on handle.
-        let Some((conn, slot, generation)) = (unsafe { handle_target("GetBackgroundWorkerPid", handle) }) else {
+        let Some((conn, slot, generation)) =
+            (unsafe { handle_target("GetBackgroundWorkerPid", handle) })
+        else {
             return BGWH_STOPPED;
         };
         let (st, pid) = conn.status(slot, generation);
@@ -209,7 +227,9 @@ pub unsafe extern "C" fn WaitForBackgroundWorkerStartup(
 /// # Safety
 /// `handle` is NULL or a handle from RegisterDynamicBackgroundWorker.
 #[no_mangle]
-pub unsafe extern "C" fn WaitForBackgroundWorkerShutdown(handle: *mut BackgroundWorkerHandle) -> BgwHandleStatus {
+pub unsafe extern "C" fn WaitForBackgroundWorkerShutdown(
+    handle: *mut BackgroundWorkerHandle,
+) -> BgwHandleStatus {
     boundary("WaitForBackgroundWorkerShutdown", BGWH_STOPPED, || {
         // SAFETY: caller's contract on handle.
         let Some((conn, slot, generation)) =
@@ -231,7 +251,9 @@ pub unsafe extern "C" fn WaitForBackgroundWorkerShutdown(handle: *mut Background
 pub unsafe extern "C" fn TerminateBackgroundWorker(handle: *mut BackgroundWorkerHandle) {
     boundary("TerminateBackgroundWorker", (), || {
         // SAFETY: caller's contract on handle.
-        if let Some((conn, slot, generation)) = unsafe { handle_target("TerminateBackgroundWorker", handle) } {
+        if let Some((conn, slot, generation)) =
+            unsafe { handle_target("TerminateBackgroundWorker", handle) }
+        {
             conn.terminate(slot, generation);
         }
     })
@@ -247,7 +269,9 @@ thread_local! {
 #[no_mangle]
 pub extern "C" fn GetBackgroundWorkerTypeByPid(pid: libc::pid_t) -> *const c_char {
     boundary("GetBackgroundWorkerTypeByPid", std::ptr::null(), || {
-        let Some(conn) = backend::current() else { return std::ptr::null() };
+        let Some(conn) = backend::current() else {
+            return std::ptr::null();
+        };
         match conn.type_by_pid(pid) {
             None => std::ptr::null(),
             Some(t) => TYPE_BUF.with(|b| {
@@ -264,7 +288,9 @@ pub extern "C" fn GetBackgroundWorkerTypeByPid(pid: libc::pid_t) -> *const c_cha
 /// Block signals as on worker entry (PostgreSQL's BlockSig).
 #[no_mangle]
 pub extern "C" fn BackgroundWorkerBlockSignals() {
-    boundary("BackgroundWorkerBlockSignals", (), || signals::set_mask(&signals::block_sig()))
+    boundary("BackgroundWorkerBlockSignals", (), || {
+        signals::set_mask(&signals::block_sig())
+    })
 }
 
 /// Unblock all signals (call after installing handlers).
@@ -308,7 +334,10 @@ pub unsafe extern "C" fn BackgroundWorkerInitializeConnection(
             "no specific database".to_string()
         } else {
             // SAFETY: non-null NUL-terminated string (contract).
-            format!("database \"{}\"", unsafe { std::ffi::CStr::from_ptr(dbname) }.to_string_lossy())
+            format!(
+                "database \"{}\"",
+                unsafe { std::ffi::CStr::from_ptr(dbname) }.to_string_lossy()
+            )
         };
         no_database(db)
     })

@@ -147,7 +147,9 @@ pub fn sanity_check(w: &mut BackgroundWorker) -> Result<(), String> {
     if (w.bgw_restart_time < 0 && w.bgw_restart_time != BGW_NEVER_RESTART)
         || w.bgw_restart_time > 86_400_000
     {
-        return Err(format!("background worker \"{name}\": invalid restart interval"));
+        return Err(format!(
+            "background worker \"{name}\": invalid restart interval"
+        ));
     }
     if w.bgw_restart_time != BGW_NEVER_RESTART && w.bgw_flags & BGWORKER_CLASS_PARALLEL != 0 {
         return Err(format!(
@@ -155,7 +157,10 @@ pub fn sanity_check(w: &mut BackgroundWorker) -> Result<(), String> {
         ));
     }
     if w.bgw_start_time > BgWorkerStart_RecoveryFinished {
-        return Err(format!("background worker \"{name}\": invalid start time {}", w.bgw_start_time));
+        return Err(format!(
+            "background worker \"{name}\": invalid start time {}",
+            w.bgw_start_time
+        ));
     }
     if w.bgw_type[0] == 0 {
         w.bgw_type = w.bgw_name;
@@ -242,12 +247,20 @@ impl Connection {
     /// Tell the supervisor that slot `i` changed (sets the pending bit, then
     /// signals it).
     fn poke_supervisor(&self, i: usize) {
-        self.seg.pending_word(i / 64).fetch_or(1u64 << (i % 64), Ordering::Release);
+        self.seg
+            .pending_word(i / 64)
+            .fetch_or(1u64 << (i % 64), Ordering::Release);
         if self.pidfd >= 0 {
             // SAFETY: pidfd is our open pidfd of the supervisor; a null info
             // pointer means "as kill(2)".
             unsafe {
-                libc::syscall(libc::SYS_pidfd_send_signal, self.pidfd, libc::SIGUSR1, std::ptr::null::<u8>(), 0)
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    self.pidfd,
+                    libc::SIGUSR1,
+                    std::ptr::null::<u8>(),
+                    0,
+                )
             };
         } else {
             // SAFETY: plain kill of the supervisor (our parent, in a worker).
@@ -258,11 +271,19 @@ impl Connection {
     /// Is the supervisor still there? Workers watch the death pipe (EOF once
     /// the supervisor is gone), attached processes poll their pidfd.
     pub fn supervisor_alive(&self) -> bool {
-        let fd = if self.death_fd >= 0 { self.death_fd } else { self.pidfd };
+        let fd = if self.death_fd >= 0 {
+            self.death_fd
+        } else {
+            self.pidfd
+        };
         if fd < 0 {
             return true;
         }
-        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd, zero timeout.
         let r = unsafe { libc::poll(&mut p, 1, 0) };
         !(r > 0 && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0)
@@ -280,7 +301,10 @@ impl Connection {
         let h = self.seg.header();
         let found = {
             let _lock = BackendLock::acquire(&self.seg);
-            if parallel && h.parallel_in_use() >= h.max_parallel_workers.load(Ordering::Relaxed).max(0) as u32 {
+            if parallel
+                && h.parallel_in_use()
+                    >= h.max_parallel_workers.load(Ordering::Relaxed).max(0) as u32
+            {
                 return Err(RegisterError::NoCapacity);
             }
             let mut found = None;
@@ -397,18 +421,39 @@ pub const DEATH_CHECK: Duration = Duration::from_millis(100);
 /// Sleep while `*word == expected`, at most `timeout` (shared futex: the
 /// word lives in memory shared between processes).
 pub fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: Duration) {
-    let ts = libc::timespec { tv_sec: timeout.as_secs() as _, tv_nsec: timeout.subsec_nanos() as _ };
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as _,
+        tv_nsec: timeout.subsec_nanos() as _,
+    };
     // SAFETY: word is a valid, aligned u32 for the duration of the call;
     // EAGAIN/EINTR/ETIMEDOUT are all fine outcomes for the caller's loop.
     unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, expected, &ts as *const libc::timespec, 0usize, 0u32)
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &ts as *const libc::timespec,
+            0usize,
+            0u32,
+        )
     };
 }
 
 /// Wake every thread sleeping on `word`.
 pub fn futex_wake_all(word: &std::sync::atomic::AtomicU32) {
     // SAFETY: word is a valid, aligned u32; waking has no other effect.
-    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, i32::MAX, 0usize, 0usize, 0u32) };
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE,
+            i32::MAX,
+            0usize,
+            0usize,
+            0u32,
+        )
+    };
 }
 
 extern "C" fn ignore_signal(_sig: libc::c_int) {}
@@ -419,12 +464,27 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
     if current().is_some() {
         return Err("already connected to a background worker supervisor".into());
     }
-    let arg = where_.to_str().map_err(|_| "invalid attach argument (not UTF-8)".to_string())?;
+    let arg = where_
+        .to_str()
+        .map_err(|_| "invalid attach argument (not UTF-8)".to_string())?;
     let path = std::path::Path::new(arg);
-    let (seg_name, pid_from_file) = if path.is_dir() {
+    // A path with a directory part is a run directory; a bare name (with or
+    // without its leading slash) is a segment name.
+    let is_rundir =
+        path.is_dir() || arg.trim_start_matches('/').contains('/') || arg == "." || arg == "..";
+    let (seg_name, pid_from_file) = if is_rundir {
+        if !path.is_dir() {
+            return Err(format!(
+                "no bgworkerd is running on \"{arg}\": no such directory"
+            ));
+        }
         let pidfile = path.join("bgworkerd.pid");
         let text = std::fs::read_to_string(&pidfile).map_err(|e| {
-            format!("no bgworkerd is running on \"{arg}\": could not read \"{}\": {e}", pidfile.display())
+            format!(
+                "no bgworkerd is running on \"{arg}\": could not read \"{}\": {}",
+                pidfile.display(),
+                crate::errno_text(e.raw_os_error().unwrap_or(0))
+            )
         })?;
         let mut lines = text.lines();
         let pid: i32 = lines
@@ -442,10 +502,8 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
             ));
         }
         (name, Some(pid))
-    } else if arg.starts_with('/') && !arg[1..].contains('/') || !arg.contains('/') {
-        (if arg.starts_with('/') { arg.to_string() } else { format!("/{arg}") }, None)
     } else {
-        return Err(format!("\"{arg}\" is neither a run directory nor a segment name"));
+        (format!("/{}", arg.trim_start_matches('/')), None)
     };
     let seg = Segment::attach(&seg_name).map_err(|e| e.0)?;
     let sup = seg.header().supervisor_pid.load(Ordering::Relaxed);
@@ -461,7 +519,7 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
     if pidfd < 0 {
         return Err(format!(
             "background worker supervisor (pid {sup}) of segment \"{seg_name}\" is not running: {}",
-            std::io::Error::last_os_error()
+            crate::errno_text(crate::errno())
         ));
     }
     // SAFETY: FD_CLOEXEC on our own fresh descriptor.
@@ -481,10 +539,18 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
             libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
         }
     }
-    let conn = Connection { seg: Arc::new(seg), role: Role::Attached, supervisor_pid: sup, pidfd, death_fd: -1 };
+    let conn = Connection {
+        seg: Arc::new(seg),
+        role: Role::Attached,
+        supervisor_pid: sup,
+        pidfd,
+        death_fd: -1,
+    };
     if !conn.supervisor_alive() {
         drop_connection(Box::into_raw(Box::new(conn)));
-        return Err(format!("background worker supervisor (pid {sup}) is not running"));
+        return Err(format!(
+            "background worker supervisor (pid {sup}) is not running"
+        ));
     }
     let old = install(conn);
     drop_connection(old);

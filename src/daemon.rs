@@ -50,7 +50,10 @@ pub fn main(args: Vec<String>) -> i32 {
                 return 0;
             }
             "-V" | "--version" => {
-                println!("bgworkerd (libbgworker) {} (PostgreSQL 15 bgworker.h ABI)", env!("CARGO_PKG_VERSION"));
+                println!(
+                    "bgworkerd (libbgworker) {} (PostgreSQL 15 bgworker.h ABI)",
+                    env!("CARGO_PKG_VERSION")
+                );
                 return 0;
             }
             _ => {
@@ -64,7 +67,10 @@ pub fn main(args: Vec<String>) -> i32 {
         return 2;
     };
     if !rundir.is_dir() {
-        return fatal(&format!("run directory \"{}\" does not exist", rundir.display()), None);
+        return fatal(
+            &format!("run directory \"{}\" does not exist", rundir.display()),
+            None,
+        );
     }
 
     // Settings: defaults, then the file, then -c (which wins).
@@ -73,7 +79,12 @@ pub fn main(args: Vec<String>) -> i32 {
     if conf.exists() {
         let shown = conf.display().to_string();
         let r = std::fs::read_to_string(&conf)
-            .map_err(|e| format!("could not open configuration file \"{shown}\": {e}"))
+            .map_err(|e| {
+                format!(
+                    "could not open configuration file \"{shown}\": {}",
+                    crate::io_text(&e)
+                )
+            })
             .and_then(|t| settings::parse_file(&shown, &t))
             .and_then(|entries| s.apply_file(&shown, &entries));
         if let Err(e) = r {

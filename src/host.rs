@@ -29,7 +29,9 @@ unsafe fn arg<'a>(p: *const c_char, what: &str) -> Result<&'a str, String> {
         return Err(format!("{what} is NULL"));
     }
     // SAFETY: non-null, NUL-terminated (caller's contract).
-    unsafe { CStr::from_ptr(p) }.to_str().map_err(|_| format!("{what} is not valid UTF-8"))
+    unsafe { CStr::from_ptr(p) }
+        .to_str()
+        .map_err(|_| format!("{what} is not valid UTF-8"))
 }
 
 fn fail(msg: &str) -> c_int {
@@ -75,7 +77,11 @@ pub extern "C" fn bgw_detach() {
 /// until the thread's next call into the library.
 #[no_mangle]
 pub extern "C" fn bgw_last_error() -> *const c_char {
-    boundary("bgw_last_error", c"internal error".as_ptr(), backend::last_error_ptr)
+    boundary(
+        "bgw_last_error",
+        c"internal error".as_ptr(),
+        backend::last_error_ptr,
+    )
 }
 
 /// Set a supervisor setting, as bgworkerd's `-c NAME=VALUE`, before

@@ -42,3 +42,11 @@ pub fn errno_text(e: i32) -> String {
         None => s,
     }
 }
+
+/// An I/O error's text without std's " (os error N)" suffix.
+pub fn io_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => errno_text(n),
+        None => e.to_string(),
+    }
+}

@@ -118,7 +118,10 @@ impl Default for Line {
 
 impl Line {
     pub const fn new() -> Self {
-        Line { buf: [0; 2048], len: 0 }
+        Line {
+            buf: [0; 2048],
+            len: 0,
+        }
     }
 
     pub fn push(&mut self, s: &str) -> &mut Self {
@@ -163,15 +166,28 @@ impl Line {
 
     /// PostgreSQL's default prefix: `2026-11-22 18:49:52.123 UTC [1234] `.
     pub fn push_prefix(&mut self) -> &mut Self {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: clock_gettime writes one timespec; it is async-signal-safe.
         unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
         let secs = ts.tv_sec as i64;
         let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
-        self.push_int(y, 4).push("-").push_int(mo, 2).push("-").push_int(d, 2).push(" ");
-        self.push_int(sod / 3600, 2).push(":").push_int(sod / 60 % 60, 2).push(":");
-        self.push_int(sod % 60, 2).push(".").push_int(ts.tv_nsec as i64 / 1_000_000, 3);
+        self.push_int(y, 4)
+            .push("-")
+            .push_int(mo, 2)
+            .push("-")
+            .push_int(d, 2)
+            .push(" ");
+        self.push_int(sod / 3600, 2)
+            .push(":")
+            .push_int(sod / 60 % 60, 2)
+            .push(":");
+        self.push_int(sod % 60, 2)
+            .push(".")
+            .push_int(ts.tv_nsec as i64 / 1_000_000, 3);
         // SAFETY: getpid has no preconditions and is async-signal-safe.
         let pid = unsafe { libc::getpid() };
         self.push(" UTC [").push_int(pid as i64, 0).push("] ")
@@ -218,13 +234,29 @@ pub fn emit_full(level: i32, msg: &str, detail: Option<&str>, hint: Option<&str>
         return;
     }
     let mut line = Line::new();
-    line.push_prefix().push(level_name(level)).push(":  ").push(msg).push("\n");
+    line.push_prefix()
+        .push(level_name(level))
+        .push(":  ")
+        .push(msg)
+        .push("\n");
     for (word, text) in [("DETAIL", detail), ("HINT", hint)] {
         if let Some(t) = text {
             line.push_prefix().push(word).push(":  ").push(t).push("\n");
         }
     }
     line.write_stderr();
+}
+
+/// Format and log a message only if `level` passes `log_min_messages`, so
+/// disabled debug messages cost no formatting (allocates: not for signal
+/// handlers).
+#[macro_export]
+macro_rules! elog {
+    ($level:expr, $($arg:tt)*) => {
+        if $crate::log::enabled($level) {
+            $crate::log::emit($level, &format!($($arg)*));
+        }
+    };
 }
 
 /// Log `msg` at `level`. Async-signal-safe (no allocation).
@@ -255,7 +287,11 @@ mod tests {
     #[test]
     fn ints() {
         let mut l = Line::new();
-        l.push_int(7, 3).push(" ").push_int(-42, 0).push(" ").push_int(0, 0);
+        l.push_int(7, 3)
+            .push(" ")
+            .push_int(-42, 0)
+            .push(" ")
+            .push_int(0, 0);
         assert_eq!(l.as_bytes(), b"007 -42 0");
     }
 }

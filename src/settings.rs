@@ -48,7 +48,11 @@ pub static CURRENT: Mutex<Option<Settings>> = Mutex::new(None);
 
 /// A copy of the current settings (defaults if none were made yet).
 pub fn current() -> Settings {
-    CURRENT.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()
+    CURRENT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_default()
 }
 
 pub fn with_current<R>(f: impl FnOnce(&mut Settings) -> R) -> R {
@@ -77,7 +81,9 @@ fn parse_int(name: &str, v: &str, min: i64, max: i64) -> Result<i32, String> {
     }
     .map_err(|_| format!("invalid value for parameter \"{name}\": \"{v}\""))?;
     if n < min || n > max {
-        return Err(format!("{n} is outside the valid range for parameter \"{name}\" ({min} .. {max})"));
+        return Err(format!(
+            "{n} is outside the valid range for parameter \"{name}\" ({min} .. {max})"
+        ));
     }
     Ok(n as i32)
 }
@@ -116,7 +122,10 @@ fn split_list(v: &str) -> Vec<String> {
         }
     }
     out.push(cur);
-    out.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    out.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 impl Settings {
@@ -138,7 +147,8 @@ impl Settings {
         match key {
             "shared_preload_libraries" => self.shared_preload_libraries = split_list(value),
             "max_worker_processes" => {
-                self.max_worker_processes = parse_int(key, value, 0, crate::shmem::slots::MAX_SLOTS as i64)?
+                self.max_worker_processes =
+                    parse_int(key, value, 0, crate::shmem::slots::MAX_SLOTS as i64)?
             }
             "max_parallel_workers" => self.max_parallel_workers = parse_int(key, value, 0, 1024)?,
             "restart_after_crash" => {
@@ -146,9 +156,8 @@ impl Settings {
                     .ok_or_else(|| format!("parameter \"{key}\" requires a Boolean value"))?
             }
             "log_min_messages" => {
-                self.log_min_messages = log::parse_level(value.trim()).ok_or_else(|| {
-                    format!("invalid value for parameter \"{key}\": \"{value}\"")
-                })?
+                self.log_min_messages = log::parse_level(value.trim())
+                    .ok_or_else(|| format!("invalid value for parameter \"{key}\": \"{value}\""))?
             }
             "dynamic_library_path" => self.dynamic_library_path = value.to_string(),
             _ => unreachable!("every KNOWN name is handled"),
@@ -163,7 +172,12 @@ impl Settings {
             "shared_preload_libraries" => self.shared_preload_libraries.join(","),
             "max_worker_processes" => self.max_worker_processes.to_string(),
             "max_parallel_workers" => self.max_parallel_workers.to_string(),
-            "restart_after_crash" => if self.restart_after_crash { "on" } else { "off" }.into(),
+            "restart_after_crash" => if self.restart_after_crash {
+                "on"
+            } else {
+                "off"
+            }
+            .into(),
             "log_min_messages" => self.log_min_messages.to_string(),
             "dynamic_library_path" => self.dynamic_library_path.clone(),
             _ => self.custom.get(key).cloned().unwrap_or_default(),
@@ -171,7 +185,11 @@ impl Settings {
     }
 
     /// Apply a configuration file's entries (from [`parse_file`]).
-    pub fn apply_file(&mut self, path: &str, entries: &[(String, String, usize)]) -> Result<(), String> {
+    pub fn apply_file(
+        &mut self,
+        path: &str,
+        entries: &[(String, String, usize)],
+    ) -> Result<(), String> {
         for (name, value, line) in entries {
             self.set(name, value, Source::File).map_err(|e| {
                 if e.starts_with("unrecognized configuration parameter") {
@@ -192,7 +210,9 @@ pub fn parse_file(path: &str, text: &str) -> Result<Vec<(String, String, usize)>
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let lineno = i + 1;
-        let syntax = |near: &str| format!("syntax error in file \"{path}\" line {lineno}, near token \"{near}\"");
+        let syntax = |near: &str| {
+            format!("syntax error in file \"{path}\" line {lineno}, near token \"{near}\"")
+        };
         let line = raw.trim_start();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -201,7 +221,9 @@ pub fn parse_file(path: &str, text: &str) -> Result<Vec<(String, String, usize)>
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$'))
             .unwrap_or(line.len());
         if name_end == 0 {
-            return Err(syntax(&line[..line.chars().next().map_or(0, |c| c.len_utf8())]));
+            return Err(syntax(
+                &line[..line.chars().next().map_or(0, |c| c.len_utf8())],
+            ));
         }
         let name = &line[..name_end];
         let mut rest = line[name_end..].trim_start();
@@ -234,10 +256,14 @@ pub fn parse_file(path: &str, text: &str) -> Result<Vec<(String, String, usize)>
                     other => v.push(other),
                 }
             }
-            let Some(end) = end else { return Err(syntax(rest)) };
+            let Some(end) = end else {
+                return Err(syntax(rest));
+            };
             (v, &q[end..])
         } else {
-            let end = rest.find(|c: char| c.is_whitespace() || c == '#').unwrap_or(rest.len());
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '#')
+                .unwrap_or(rest.len());
             if end == 0 {
                 return Err(syntax(if rest.is_empty() { name } else { rest }));
             }
@@ -272,19 +298,25 @@ mod tests {
         assert_eq!(s.log_min_messages, log::DEBUG1);
         assert_eq!(s.shared_preload_libraries, vec!["a", "b c", "d.so"]);
         assert_eq!(s.custom["mymod.greeting"], "it's");
-        assert!(parse_file("f", "x = 'unterminated\n").unwrap_err().contains("syntax error in file \"f\" line 1"));
-        assert!(parse_file("f", "x = 1 2\n").unwrap_err().contains("near token \"2\""));
+        assert!(parse_file("f", "x = 'unterminated\n")
+            .unwrap_err()
+            .contains("syntax error in file \"f\" line 1"));
+        assert!(parse_file("f", "x = 1 2\n")
+            .unwrap_err()
+            .contains("near token \"2\""));
     }
 
     #[test]
     fn postgresql_messages() {
         let mut s = Settings::default();
         assert_eq!(
-            s.set("max_worker_processes", "abc", Source::CommandLine).unwrap_err(),
+            s.set("max_worker_processes", "abc", Source::CommandLine)
+                .unwrap_err(),
             "invalid value for parameter \"max_worker_processes\": \"abc\""
         );
         assert_eq!(
-            s.set("max_parallel_workers", "5000", Source::CommandLine).unwrap_err(),
+            s.set("max_parallel_workers", "5000", Source::CommandLine)
+                .unwrap_err(),
             "5000 is outside the valid range for parameter \"max_parallel_workers\" (0 .. 1024)"
         );
         assert_eq!(
@@ -292,11 +324,14 @@ mod tests {
             "unrecognized configuration parameter \"nosuch\""
         );
         assert_eq!(
-            s.set("restart_after_crash", "maybe", Source::CommandLine).unwrap_err(),
+            s.set("restart_after_crash", "maybe", Source::CommandLine)
+                .unwrap_err(),
             "parameter \"restart_after_crash\" requires a Boolean value"
         );
-        s.set("restart_after_crash", "o", Source::CommandLine).unwrap_err();
-        s.set("restart_after_crash", "OFF", Source::CommandLine).unwrap();
+        s.set("restart_after_crash", "o", Source::CommandLine)
+            .unwrap_err();
+        s.set("restart_after_crash", "OFF", Source::CommandLine)
+            .unwrap();
         assert!(!s.restart_after_crash);
         // the file does not override the command line
         s.set("restart_after_crash", "on", Source::File).unwrap();
@@ -311,10 +346,16 @@ static COMMAND_LINE: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 /// Record and apply a command-line setting.
 pub fn set_from_command_line(name: &str, value: &str) -> Result<(), String> {
     with_current(|s| s.set(name, value, Source::CommandLine))?;
-    COMMAND_LINE.lock().unwrap_or_else(|e| e.into_inner()).push((name.to_string(), value.to_string()));
+    COMMAND_LINE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((name.to_string(), value.to_string()));
     Ok(())
 }
 
 pub fn command_line() -> Vec<(String, String)> {
-    COMMAND_LINE.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    COMMAND_LINE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
 }

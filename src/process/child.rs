@@ -30,7 +30,13 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
     // thread exits. If it is already gone, the signal would never come.
     // SAFETY: prctl with an integer argument; getppid has no preconditions.
     unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
         if libc::getppid() != ctx.supervisor_pid {
             libc::_exit(1);
         }

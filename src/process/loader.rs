@@ -39,7 +39,11 @@ fn substitute_libdir(p: &str) -> String {
 /// Returns the name unchanged when nothing is found, so that the caller's
 /// error names what the user wrote.
 pub fn expand_name(name: &str) -> String {
-    let candidates = if name.ends_with(".so") { vec![name.to_string()] } else { vec![name.to_string(), format!("{name}.so")] };
+    let candidates = if name.ends_with(".so") {
+        vec![name.to_string()]
+    } else {
+        vec![name.to_string(), format!("{name}.so")]
+    };
     if name.contains('/') {
         for c in &candidates {
             let p = substitute_libdir(c);
@@ -95,9 +99,13 @@ fn check_magic(handle: *mut libc::c_void, path: &str) -> Result<(), (String, Opt
     }
     // SAFETY: PG_MODULE_MAGIC defines Pg_magic_func as a function taking no
     // arguments and returning a pointer to a static Pg_magic_struct.
-    let m: *const PgMagic = unsafe { std::mem::transmute::<*mut libc::c_void, extern "C" fn() -> *const PgMagic>(f)() };
+    let m: *const PgMagic =
+        unsafe { std::mem::transmute::<*mut libc::c_void, extern "C" fn() -> *const PgMagic>(f)() };
     if m.is_null() {
-        return Err((format!("incompatible library \"{path}\": missing magic block"), None));
+        return Err((
+            format!("incompatible library \"{path}\": missing magic block"),
+            None,
+        ));
     }
     // SAFETY: m points at the module's static magic struct; len is checked
     // before the rest is trusted.
@@ -106,11 +114,18 @@ fn check_magic(handle: *mut libc::c_void, path: &str) -> Result<(), (String, Opt
         let v = m.version;
         return Err((
             format!("incompatible library \"{path}\": version mismatch"),
-            Some(format!("Server is version 15, library is version {}.{}.", v / 100, v % 100)),
+            Some(format!(
+                "Server is version 15, library is version {}.{}.",
+                v / 100,
+                v % 100
+            )),
         ));
     }
     if m.funcmaxargs != 100 || m.indexmaxkeys != 32 || m.namedatalen != 64 || m.float8byval != 1 {
-        return Err((format!("incompatible library \"{path}\": magic block mismatch"), None));
+        return Err((
+            format!("incompatible library \"{path}\": magic block mismatch"),
+            None,
+        ));
     }
     Ok(())
 }
@@ -125,27 +140,43 @@ pub struct LoadError {
 /// Returns the dlopen handle.
 pub fn load(name: &str) -> Result<*mut libc::c_void, LoadError> {
     let path = expand_name(name);
-    if let Some(&(_, h)) = LOADED.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|(p, _)| *p == path) {
+    if let Some(&(_, h)) = LOADED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(p, _)| *p == path)
+    {
         return Ok(h as *mut libc::c_void);
     }
     if let Err(e) = std::fs::metadata(&path) {
         let errtext = crate::errno_text(e.raw_os_error().unwrap_or(libc::ENOENT));
-        return Err(LoadError { message: format!("could not access file \"{name}\": {errtext}"), detail: None });
+        return Err(LoadError {
+            message: format!("could not access file \"{name}\": {errtext}"),
+            detail: None,
+        });
     }
-    let c = CString::new(path.clone())
-        .map_err(|_| LoadError { message: format!("could not access file \"{name}\": invalid name"), detail: None })?;
+    let c = CString::new(path.clone()).map_err(|_| LoadError {
+        message: format!("could not access file \"{name}\": invalid name"),
+        detail: None,
+    })?;
     // SAFETY: c is a valid path string; RTLD_GLOBAL as PostgreSQL, so one
     // module's symbols are visible to modules loaded later.
     let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
     if h.is_null() {
-        return Err(LoadError { message: format!("could not load library \"{path}\": {}", dlerror_text()), detail: None });
+        return Err(LoadError {
+            message: format!("could not load library \"{path}\": {}", dlerror_text()),
+            detail: None,
+        });
     }
     if let Err((message, detail)) = check_magic(h, &path) {
         // SAFETY: h is the handle we just opened and nothing from it is used.
         unsafe { libc::dlclose(h) };
         return Err(LoadError { message, detail });
     }
-    LOADED.lock().unwrap_or_else(|e| e.into_inner()).push((path, h as usize));
+    LOADED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((path, h as usize));
     // SAFETY: h is live; the name is NUL-terminated.
     let init = unsafe { libc::dlsym(h, c"_PG_init".as_ptr()) };
     if !init.is_null() {
@@ -173,12 +204,20 @@ pub fn is_self(library: &str) -> bool {
 
 /// Find a worker's entry point, loading its library if needed, as
 /// PostgreSQL's LookupBackgroundWorkerFunction.
-pub fn lookup_entry(library: &str, function: &str) -> Result<unsafe extern "C" fn(usize), LoadError> {
-    let cf = CString::new(function)
-        .map_err(|_| LoadError { message: format!("invalid function name \"{function}\""), detail: None })?;
+pub fn lookup_entry(
+    library: &str,
+    function: &str,
+) -> Result<unsafe extern "C" fn(usize), LoadError> {
+    let cf = CString::new(function).map_err(|_| LoadError {
+        message: format!("invalid function name \"{function}\""),
+        detail: None,
+    })?;
     let (handle, shown) = if is_self(library) {
         // SAFETY: dlopen(NULL) returns the handle of the main program.
-        (unsafe { libc::dlopen(std::ptr::null(), libc::RTLD_NOW) }, "postgres".to_string())
+        (
+            unsafe { libc::dlopen(std::ptr::null(), libc::RTLD_NOW) },
+            "postgres".to_string(),
+        )
     } else {
         (load(library)?, expand_name(library))
     };
@@ -190,7 +229,10 @@ pub fn lookup_entry(library: &str, function: &str) -> Result<unsafe extern "C" f
         } else {
             format!("could not find function \"{function}\" in file \"{shown}\"")
         };
-        return Err(LoadError { message, detail: None });
+        return Err(LoadError {
+            message,
+            detail: None,
+        });
     }
     // SAFETY: a worker entry point has type bgworker_main_type,
     // `void (*)(Datum)`; the module promised so by naming it.

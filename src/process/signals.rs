@@ -77,7 +77,10 @@ struct DieMessage {
 // by that handler afterwards.
 unsafe impl Sync for DieMessage {}
 
-static DIE_MESSAGE: DieMessage = DieMessage { text: UnsafeCell::new([0; 256]), len: AtomicUsize::new(0) };
+static DIE_MESSAGE: DieMessage = DieMessage {
+    text: UnsafeCell::new([0; 256]),
+    len: AtomicUsize::new(0),
+};
 
 extern "C" fn die_handler(_sig: libc::c_int) {
     // Async-signal-safe: mask change, a pre-rendered message, _exit.
@@ -85,7 +88,11 @@ extern "C" fn die_handler(_sig: libc::c_int) {
     let n = DIE_MESSAGE.len.load(Ordering::Acquire);
     // SAFETY: the first n bytes were initialised before len was published.
     let bytes = unsafe { &(&*DIE_MESSAGE.text.get())[..n] };
-    log::emit(log::FATAL, std::str::from_utf8(bytes).unwrap_or("terminating background worker due to administrator command"));
+    log::emit(
+        log::FATAL,
+        std::str::from_utf8(bytes)
+            .unwrap_or("terminating background worker due to administrator command"),
+    );
     // SAFETY: _exit is async-signal-safe; status 1 as PostgreSQL's FATAL.
     unsafe { libc::_exit(1) };
 }
@@ -112,10 +119,25 @@ pub fn setup_worker(bgw_type: &str) {
     DIE_MESSAGE.len.store(n, Ordering::Release);
 
     set_mask(&block_sig());
-    set_handler(libc::SIGQUIT, quit_handler as extern "C" fn(libc::c_int) as libc::sighandler_t);
-    set_handler(libc::SIGTERM, die_handler as extern "C" fn(libc::c_int) as libc::sighandler_t);
-    set_handler(libc::SIGUSR1, wakeup_handler as extern "C" fn(libc::c_int) as libc::sighandler_t);
-    for sig in [libc::SIGINT, libc::SIGHUP, libc::SIGFPE, libc::SIGPIPE, libc::SIGUSR2] {
+    set_handler(
+        libc::SIGQUIT,
+        quit_handler as extern "C" fn(libc::c_int) as libc::sighandler_t,
+    );
+    set_handler(
+        libc::SIGTERM,
+        die_handler as extern "C" fn(libc::c_int) as libc::sighandler_t,
+    );
+    set_handler(
+        libc::SIGUSR1,
+        wakeup_handler as extern "C" fn(libc::c_int) as libc::sighandler_t,
+    );
+    for sig in [
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGFPE,
+        libc::SIGPIPE,
+        libc::SIGUSR2,
+    ] {
         set_handler(sig, libc::SIG_IGN);
     }
     for sig in [libc::SIGCHLD, libc::SIGALRM] {

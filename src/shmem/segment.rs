@@ -58,7 +58,11 @@ impl Segment {
             let cname = c_name(&name)?;
             // SAFETY: cname is a valid NUL-terminated string.
             let fd = unsafe {
-                libc::shm_open(cname.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_CLOEXEC, 0o600)
+                libc::shm_open(
+                    cname.as_ptr(),
+                    libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_CLOEXEC,
+                    0o600,
+                )
             };
             if fd < 0 {
                 let e = io::Error::last_os_error();
@@ -69,7 +73,9 @@ impl Segment {
             }
             // SAFETY: fd was just returned by shm_open and is owned by nobody else.
             let file = unsafe { File::from_raw_fd(fd) };
-            let r = file.set_len(size as u64).and_then(|_| MmapOptions::new().len(size).map_raw(&file));
+            let r = file
+                .set_len(size as u64)
+                .and_then(|_| MmapOptions::new().len(size).map_raw(&file));
             let map = match r {
                 Ok(m) => m,
                 Err(e) => {
@@ -78,11 +84,18 @@ impl Segment {
                     return Err(e);
                 }
             };
-            let seg = Segment { map, name, total_slots };
+            let seg = Segment {
+                map,
+                name,
+                total_slots,
+            };
             seg.header().init(total_slots, size, pid, max_parallel);
             return Ok(seg);
         }
-        Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free shared memory segment name"))
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "no free shared memory segment name",
+        ))
     }
 
     /// Map an existing segment by name and validate it. Never trusts the
@@ -96,31 +109,44 @@ impl Segment {
         if fd < 0 {
             return Err(err(format!(
                 "could not open shared memory segment \"{name}\": {}",
-                io::Error::last_os_error()
+                crate::errno_text(crate::errno())
             )));
         }
         // SAFETY: fd was just returned by shm_open and is owned by nobody else.
         let file = unsafe { File::from_raw_fd(fd) };
         let size = file
             .metadata()
-            .map_err(|e| err(format!("could not stat shared memory segment \"{name}\": {e}")))?
+            .map_err(|e| {
+                err(format!(
+                    "could not stat shared memory segment \"{name}\": {}",
+                    crate::io_text(&e)
+                ))
+            })?
             .len() as usize;
         if size < std::mem::size_of::<Header>() {
             return Err(err(format!(
                 "shared memory segment \"{name}\" is corrupt: {size} bytes is too small for a header"
             )));
         }
-        let map = MmapOptions::new()
-            .len(size)
-            .map_raw(&file)
-            .map_err(|e| err(format!("could not map shared memory segment \"{name}\": {e}")))?;
+        let map = MmapOptions::new().len(size).map_raw(&file).map_err(|e| {
+            err(format!(
+                "could not map shared memory segment \"{name}\": {}",
+                crate::io_text(&e)
+            ))
+        })?;
         // SAFETY: the mapping is at least one header long (checked above)
         // and page-aligned; Header is plain data and atomics.
         let header = unsafe { &*(map.as_ptr() as *const Header) };
-        let total = header
-            .validate(size)
-            .map_err(|why| err(format!("shared memory segment \"{name}\" is corrupt: {why}")))?;
-        Ok(Segment { map, name: name.to_string(), total_slots: total })
+        let total = header.validate(size).map_err(|why| {
+            err(format!(
+                "shared memory segment \"{name}\" is corrupt: {why}"
+            ))
+        })?;
+        Ok(Segment {
+            map,
+            name: name.to_string(),
+            total_slots: total,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -142,7 +168,9 @@ impl Segment {
         assert!(i < self.total_slots, "slot {i} out of range");
         // SAFETY: create/attach established that the mapping holds
         // total_slots slots at slots_offset; i is in range.
-        unsafe { &*(self.map.as_ptr().add(slots::slots_offset(self.total_slots)) as *const Slot).add(i) }
+        unsafe {
+            &*(self.map.as_ptr().add(slots::slots_offset(self.total_slots)) as *const Slot).add(i)
+        }
     }
 
     /// The bitmap word `w` of slots whose state a backend changed.
@@ -150,7 +178,9 @@ impl Segment {
         assert!(w < slots::pending_words(self.total_slots));
         // SAFETY: the bitmap lies between the header and the slots; w is in range.
         unsafe {
-            &*(self.map.as_ptr().add(slots::pending_offset()) as *const std::sync::atomic::AtomicU64).add(w)
+            &*(self.map.as_ptr().add(slots::pending_offset())
+                as *const std::sync::atomic::AtomicU64)
+                .add(w)
         }
     }
 

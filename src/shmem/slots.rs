@@ -118,12 +118,16 @@ pub const MAX_SLOTS: usize = 262_143;
 impl Header {
     pub(super) fn init(&self, total_slots: usize, size: usize, pid: i32, max_parallel: i32) {
         self.version.store(LAYOUT_VERSION, Ordering::Relaxed);
-        self.header_size.store(std::mem::size_of::<Header>() as u32, Ordering::Relaxed);
-        self.slot_size.store(std::mem::size_of::<Slot>() as u32, Ordering::Relaxed);
-        self.total_slots.store(total_slots as i32, Ordering::Relaxed);
+        self.header_size
+            .store(std::mem::size_of::<Header>() as u32, Ordering::Relaxed);
+        self.slot_size
+            .store(std::mem::size_of::<Slot>() as u32, Ordering::Relaxed);
+        self.total_slots
+            .store(total_slots as i32, Ordering::Relaxed);
         self.segment_size.store(size as u64, Ordering::Relaxed);
         self.supervisor_pid.store(pid, Ordering::Relaxed);
-        self.max_parallel_workers.store(max_parallel, Ordering::Relaxed);
+        self.max_parallel_workers
+            .store(max_parallel, Ordering::Relaxed);
         // Publishes everything above to anyone who checks the magic.
         self.magic.store(MAGIC, Ordering::Release);
     }
@@ -150,7 +154,9 @@ impl Header {
         let total = total as usize;
         let need = segment_size(total);
         if need > size || self.segment_size.load(Ordering::Relaxed) as usize != need {
-            return Err(format!("{total} slots need {need} bytes, the segment has {size}"));
+            return Err(format!(
+                "{total} slots need {need} bytes, the segment has {size}"
+            ));
         }
         if self.supervisor_pid.load(Ordering::Relaxed) <= 0 {
             return Err("invalid supervisor pid".into());
@@ -251,12 +257,19 @@ mod tests {
         let seg = Segment::create(3, 1).unwrap();
         let other = Segment::attach(seg.name()).unwrap();
         assert_eq!(other.total_slots(), 3);
-        other.header().total_slots.store(1_000_000, Ordering::Relaxed);
-        let e = Segment::attach(seg.name()).err().expect("corrupt slot count accepted");
+        other
+            .header()
+            .total_slots
+            .store(1_000_000, Ordering::Relaxed);
+        let e = Segment::attach(seg.name())
+            .err()
+            .expect("corrupt slot count accepted");
         assert!(e.0.contains("is corrupt"), "{}", e.0);
         other.header().total_slots.store(3, Ordering::Relaxed);
         other.header().magic.store(0, Ordering::Relaxed);
-        let e = Segment::attach(seg.name()).err().expect("bad magic accepted");
+        let e = Segment::attach(seg.name())
+            .err()
+            .expect("bad magic accepted");
         assert!(e.0.contains("bad magic"), "{}", e.0);
         seg.unlink();
         assert!(Segment::attach(seg.name()).is_err());

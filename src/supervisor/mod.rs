@@ -84,7 +84,9 @@ fn strsignal(sig: i32) -> String {
         format!("signal {sig}")
     } else {
         // SAFETY: non-null C string from libc.
-        unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+        unsafe { std::ffi::CStr::from_ptr(p) }
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
@@ -94,10 +96,16 @@ fn log_child_exit(level: i32, what: &str, pid: i32, status: i32) {
         return;
     }
     let msg = if libc::WIFEXITED(status) {
-        format!("{what} (PID {pid}) exited with exit code {}", libc::WEXITSTATUS(status))
+        format!(
+            "{what} (PID {pid}) exited with exit code {}",
+            libc::WEXITSTATUS(status)
+        )
     } else if libc::WIFSIGNALED(status) {
         let s = libc::WTERMSIG(status);
-        format!("{what} (PID {pid}) was terminated by signal {s}: {}", strsignal(s))
+        format!(
+            "{what} (PID {pid}) was terminated by signal {s}: {}",
+            strsignal(s)
+        )
     } else {
         format!("{what} (PID {pid}) exited with unrecognized status {status}")
     };
@@ -137,7 +145,14 @@ fn supervisor_signals() -> libc::sigset_t {
     unsafe {
         let mut s: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut s);
-        for sig in [libc::SIGCHLD, libc::SIGUSR1, libc::SIGTERM, libc::SIGINT, libc::SIGQUIT, libc::SIGHUP] {
+        for sig in [
+            libc::SIGCHLD,
+            libc::SIGUSR1,
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGQUIT,
+            libc::SIGHUP,
+        ] {
             libc::sigaddset(&mut s, sig);
         }
         s
@@ -151,7 +166,10 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     let settings = settings::current();
     log::set_min_level(settings.log_min_messages);
     if SUPERVISOR_RUNNING.swap(true, Ordering::SeqCst) {
-        log::emit(log::FATAL, "a background worker supervisor is already running in this process");
+        log::emit(
+            log::FATAL,
+            "a background worker supervisor is already running in this process",
+        );
         return 1;
     }
     let mut pidfile = pidfile;
@@ -185,7 +203,13 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     // SAFETY: pipe2 fills two descriptors.
     let pipe_ok = unsafe { libc::pipe2(pipefd.as_mut_ptr(), libc::O_CLOEXEC) } == 0;
     if sigfd < 0 || wakefd < 0 || !pipe_ok {
-        log::emit(log::FATAL, &format!("could not set up the supervisor's event sources: {}", crate::errno_text(crate::errno())));
+        log::emit(
+            log::FATAL,
+            &format!(
+                "could not set up the supervisor's event sources: {}",
+                crate::errno_text(crate::errno())
+            ),
+        );
         SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
         return 1;
     }
@@ -195,7 +219,13 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     let seg = match Segment::create(nslots, settings.max_parallel_workers) {
         Ok(s) => Arc::new(s),
         Err(e) => {
-            log::emit(log::FATAL, &format!("could not create shared memory segment: {e}"));
+            log::emit(
+                log::FATAL,
+                &format!(
+                    "could not create shared memory segment: {}",
+                    crate::io_text(&e)
+                ),
+            );
             SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
             return 1;
         }
@@ -235,13 +265,20 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         got_child_signal: false,
         got_reload: false,
     };
-    for (i, w) in registry::static_workers().into_iter().take(nslots).enumerate() {
+    for (i, w) in registry::static_workers()
+        .into_iter()
+        .take(nslots)
+        .enumerate()
+    {
         sup.workers[i] = Some(Registered::new(w));
     }
     sup.init_slots();
     if let Some(p) = sup.pidfile.as_mut() {
         if let Err(e) = p.write(my_pid, sup.seg.name()) {
-            log::emit(log::FATAL, &format!("could not write lock file: {e}"));
+            log::emit(
+                log::FATAL,
+                &format!("could not write lock file: {}", crate::io_text(&e)),
+            );
             sup.seg.unlink();
             SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
             return 1;
@@ -249,7 +286,10 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     }
     log::emit(
         log::LOG,
-        &format!("bgworkerd ready: {nslots} worker slots, segment {}", sup.seg.name()),
+        &format!(
+            "bgworkerd ready: {nslots} worker slots, segment {}",
+            sup.seg.name()
+        ),
     );
     let code = sup.main_loop();
 
@@ -331,11 +371,24 @@ impl Supervisor {
         }
         let timeout = match deadline {
             None => -1,
-            Some(d) => d.saturating_duration_since(now).as_millis().min(i32::MAX as u128) as i32 + 1,
+            Some(d) => {
+                d.saturating_duration_since(now)
+                    .as_millis()
+                    .min(i32::MAX as u128) as i32
+                    + 1
+            }
         };
         let mut fds = [
-            libc::pollfd { fd: self.sigfd, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: self.wakefd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: self.sigfd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: self.wakefd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: two valid pollfds.
         unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
@@ -346,7 +399,13 @@ impl Supervisor {
         let sz = std::mem::size_of::<libc::signalfd_siginfo>();
         loop {
             // SAFETY: reading one signalfd_siginfo into a properly sized buffer.
-            let n = unsafe { libc::read(self.sigfd, (&mut info as *mut libc::signalfd_siginfo).cast(), sz) };
+            let n = unsafe {
+                libc::read(
+                    self.sigfd,
+                    (&mut info as *mut libc::signalfd_siginfo).cast(),
+                    sz,
+                )
+            };
             if n != sz as isize {
                 break;
             }
@@ -397,14 +456,21 @@ impl Supervisor {
 
     fn eligible(&self, i: usize) -> bool {
         match &self.workers[i] {
-            Some(rw) => rw.pid == 0 && !rw.terminate && rw.restart_at.is_none() && rw.def.bgw_start_time <= self.phase,
+            Some(rw) => {
+                rw.pid == 0
+                    && !rw.terminate
+                    && rw.restart_at.is_none()
+                    && rw.def.bgw_start_time <= self.phase
+            }
             None => false,
         }
     }
 
     fn enqueue(&mut self, i: usize) {
         if self.eligible(i) {
-            let rw = self.workers[i].as_mut().expect("eligible implies registered");
+            let rw = self.workers[i]
+                .as_mut()
+                .expect("eligible implies registered");
             if !rw.queued {
                 rw.queued = true;
                 self.start_queue.push_back(i);
@@ -445,7 +511,9 @@ impl Supervisor {
     /// Forget worker `i` and free its slot (PostgreSQL's
     /// ForgetBackgroundWorker). The caller notifies, if appropriate.
     fn forget(&mut self, i: usize) {
-        let Some(rw) = self.workers[i].take() else { return };
+        let Some(rw) = self.workers[i].take() else {
+            return;
+        };
         let h = self.seg.header();
         let s = self.seg.slot(i);
         if rw.parallel() {
@@ -457,7 +525,11 @@ impl Supervisor {
         s.in_use.store(0, Ordering::Release);
         self.changed = true;
         self.drop_notify_ref(rw.notify_pid);
-        log::emit(log::DEBUG1, &format!("unregistering background worker \"{}\"", rw.def.name()));
+        crate::elog!(
+            log::DEBUG1,
+            "unregistering background worker \"{}\"",
+            rw.def.name()
+        );
     }
 
     /// Collect the slots backends marked, or every slot if none is marked
@@ -530,7 +602,10 @@ impl Supervisor {
                 log::emit(log::LOG, &msg);
             }
             if raw.bgw_flags & BGWORKER_CLASS_PARALLEL != 0 {
-                self.seg.header().parallel_terminate_count.fetch_add(1, Ordering::AcqRel);
+                self.seg
+                    .header()
+                    .parallel_terminate_count
+                    .fetch_add(1, Ordering::AcqRel);
             }
             s.pid.store(0, Ordering::Release);
             s.in_use.store(0, Ordering::Release);
@@ -541,13 +616,22 @@ impl Supervisor {
         if def.bgw_notify_pid != 0 {
             // SAFETY: signal 0 only checks that the process exists.
             let gone = def.bgw_notify_pid < 0
-                || (unsafe { libc::kill(def.bgw_notify_pid, 0) } != 0 && crate::errno() == libc::ESRCH);
+                || (unsafe { libc::kill(def.bgw_notify_pid, 0) } != 0
+                    && crate::errno() == libc::ESRCH);
             if gone {
-                log::emit(log::DEBUG1, &format!("worker notification PID {} is not valid", def.bgw_notify_pid));
+                crate::elog!(
+                    log::DEBUG1,
+                    "worker notification PID {} is not valid",
+                    def.bgw_notify_pid
+                );
                 def.bgw_notify_pid = 0;
             }
         }
-        log::emit(log::DEBUG1, &format!("registering background worker \"{}\"", def.name()));
+        crate::elog!(
+            log::DEBUG1,
+            "registering background worker \"{}\"",
+            def.name()
+        );
         let rw = Registered::new(def);
         self.add_notify_ref(rw.notify_pid);
         self.workers[i] = Some(rw);
@@ -567,7 +651,11 @@ impl Supervisor {
 
     fn fork_worker(&mut self, i: usize) {
         let def = self.workers[i].as_ref().expect("caller checked").def;
-        log::emit(log::DEBUG1, &format!("starting background worker process \"{}\"", def.name()));
+        crate::elog!(
+            log::DEBUG1,
+            "starting background worker process \"{}\"",
+            def.name()
+        );
         let close = [
             self.sigfd,
             self.wakefd,
@@ -592,7 +680,10 @@ impl Supervisor {
         if pid < 0 {
             log::emit(
                 log::LOG,
-                &format!("could not fork worker process: {}", crate::errno_text(crate::errno())),
+                &format!(
+                    "could not fork worker process: {}",
+                    crate::errno_text(crate::errno())
+                ),
             );
             let at = Instant::now() + FORK_RETRY;
             rw.restart_at = Some(at);
@@ -615,7 +706,12 @@ impl Supervisor {
             let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
             // SAFETY: valid siginfo pointer; WNOWAIT leaves the child reapable.
             let r = unsafe {
-                libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
+                libc::waitid(
+                    libc::P_ALL,
+                    0,
+                    &mut info,
+                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+                )
             };
             // SAFETY: si_pid is valid for SIGCHLD-type siginfo (0 if none).
             let pid = if r == 0 { unsafe { info.si_pid() } } else { 0 };
@@ -644,7 +740,9 @@ impl Supervisor {
 
     /// PostgreSQL's CleanupBackgroundWorker.
     fn child_exited(&mut self, pid: i32, status: i32) {
-        let Some(i) = self.by_pid.remove(&pid) else { return };
+        let Some(i) = self.by_pid.remove(&pid) else {
+            return;
+        };
         // Stop notifying a process that is gone (its pid may be reused).
         if self.notify_refs.contains_key(&pid) {
             for rw in self.workers.iter_mut().flatten() {
@@ -654,7 +752,9 @@ impl Supervisor {
             }
             self.notify_refs.remove(&pid);
         }
-        let Some(rw) = self.workers[i].as_mut() else { return };
+        let Some(rw) = self.workers[i].as_mut() else {
+            return;
+        };
         rw.pid = 0;
         let what = format!("background worker \"{}\"", rw.def.type_name());
         let exited0 = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
@@ -675,12 +775,20 @@ impl Supervisor {
             self.notify(notify);
             return;
         }
-        log_child_exit(if exited0 { log::DEBUG1 } else { log::LOG }, &what, pid, status);
+        log_child_exit(
+            if exited0 { log::DEBUG1 } else { log::LOG },
+            &what,
+            pid,
+            status,
+        );
         if forget_now {
             self.forget(i);
         } else if !self.fatal_error {
             let at = Instant::now() + Duration::from_secs(restart_secs.max(0) as u64);
-            self.workers[i].as_mut().expect("still registered").restart_at = Some(at);
+            self.workers[i]
+                .as_mut()
+                .expect("still registered")
+                .restart_at = Some(at);
             self.restarts.push(Reverse((at, i)));
         }
         self.notify(notify);
@@ -726,7 +834,11 @@ impl Supervisor {
                 }
             }
         }
-        let sig = if mode == SHUTDOWN_IMMEDIATE { libc::SIGQUIT } else { libc::SIGTERM };
+        let sig = if mode == SHUTDOWN_IMMEDIATE {
+            libc::SIGQUIT
+        } else {
+            libc::SIGTERM
+        };
         if mode == SHUTDOWN_IMMEDIATE || prev == SHUTDOWN_NONE {
             for &p in self.by_pid.keys() {
                 kill(p, sig);
@@ -783,7 +895,9 @@ impl Supervisor {
         // workers are forgotten, the rest start again at once and lose
         // their waiters.
         for i in 0..self.workers.len() {
-            let Some(rw) = self.workers[i].as_mut() else { continue };
+            let Some(rw) = self.workers[i].as_mut() else {
+                continue;
+            };
             if rw.never_restart() || rw.terminate {
                 self.forget(i);
             } else {
@@ -795,7 +909,10 @@ impl Supervisor {
         }
         self.restarts.clear();
         self.init_slots();
-        self.seg.header().reinit_count.fetch_add(1, Ordering::AcqRel);
+        self.seg
+            .header()
+            .reinit_count
+            .fetch_add(1, Ordering::AcqRel);
         self.fatal_error = false;
         for i in 0..self.workers.len() {
             self.enqueue(i);
@@ -810,7 +927,12 @@ impl Supervisor {
             if path.exists() {
                 let shown = path.display().to_string();
                 let r = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("could not open configuration file \"{shown}\": {e}"))
+                    .map_err(|e| {
+                        format!(
+                            "could not open configuration file \"{shown}\": {}",
+                            crate::io_text(&e)
+                        )
+                    })
                     .and_then(|t| settings::parse_file(&shown, &t))
                     .and_then(|entries| fresh.apply_file(&shown, &entries));
                 if let Err(e) = r {
@@ -839,7 +961,12 @@ impl Supervisor {
         }
         fresh.shared_preload_libraries = self.settings.shared_preload_libraries.clone();
         fresh.max_worker_processes = self.settings.max_worker_processes;
-        for key in ["max_parallel_workers", "restart_after_crash", "log_min_messages", "dynamic_library_path"] {
+        for key in [
+            "max_parallel_workers",
+            "restart_after_crash",
+            "log_min_messages",
+            "dynamic_library_path",
+        ] {
             let (old, new) = (self.settings.show(key), fresh.show(key));
             if old != new {
                 let shown = if key == "log_min_messages" {
@@ -847,11 +974,17 @@ impl Supervisor {
                 } else {
                     new
                 };
-                log::emit(log::LOG, &format!("parameter \"{key}\" changed to \"{shown}\""));
+                log::emit(
+                    log::LOG,
+                    &format!("parameter \"{key}\" changed to \"{shown}\""),
+                );
             }
         }
         log::set_min_level(fresh.log_min_messages);
-        self.seg.header().max_parallel_workers.store(fresh.max_parallel_workers, Ordering::Relaxed);
+        self.seg
+            .header()
+            .max_parallel_workers
+            .store(fresh.max_parallel_workers, Ordering::Relaxed);
         settings::with_current(|s| *s = fresh.clone());
         self.settings = fresh;
         self.forward_sighup();

@@ -2,8 +2,8 @@
 //! directory, and the address (pid, segment name) attaching processes read.
 
 use std::ffi::CString;
-use std::os::unix::fs::FileExt;
 use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 pub struct PidFile {
@@ -18,12 +18,26 @@ impl PidFile {
     pub fn lock(rundir: &Path) -> Result<PidFile, (String, Option<String>)> {
         let path = rundir.join("bgworkerd.pid");
         let shown = path.display().to_string();
-        let cpath = CString::new(shown.clone()).map_err(|_| (format!("invalid run directory \"{}\"", rundir.display()), None))?;
+        let cpath = CString::new(shown.clone()).map_err(|_| {
+            (
+                format!("invalid run directory \"{}\"", rundir.display()),
+                None,
+            )
+        })?;
         // SAFETY: cpath is a valid path; the returned descriptor is owned below.
-        let fd = unsafe { libc::open(cpath.as_ptr(), libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC, 0o600) };
+        let fd = unsafe {
+            libc::open(
+                cpath.as_ptr(),
+                libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC,
+                0o600,
+            )
+        };
         if fd < 0 {
             return Err((
-                format!("could not create lock file \"{shown}\": {}", crate::errno_text(crate::errno())),
+                format!(
+                    "could not create lock file \"{shown}\": {}",
+                    crate::errno_text(crate::errno())
+                ),
                 None,
             ));
         }
@@ -37,7 +51,10 @@ impl PidFile {
                 .unwrap_or(0);
             return Err((
                 format!("lock file \"{shown}\" already exists"),
-                Some(format!("Is another bgworkerd (PID {other}) running in directory \"{}\"?", rundir.display())),
+                Some(format!(
+                    "Is another bgworkerd (PID {other}) running in directory \"{}\"?",
+                    rundir.display()
+                )),
             ));
         }
         Ok(PidFile { path, file })

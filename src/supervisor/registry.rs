@@ -27,7 +27,11 @@ pub fn register_static(def: &mut BackgroundWorker) {
     let mut w = *def;
     w.terminate_strings();
     if !under_postmaster {
-        log::emit(log::DEBUG1, &format!("registering background worker \"{}\"", w.name()));
+        crate::elog!(
+            log::DEBUG1,
+            "registering background worker \"{}\"",
+            w.name()
+        );
     }
     let preload = loader::PRELOAD_IN_PROGRESS.load(Ordering::SeqCst);
     let before_start = !under_postmaster && !SUPERVISOR_RUNNING.load(Ordering::SeqCst);
@@ -35,7 +39,10 @@ pub fn register_static(def: &mut BackgroundWorker) {
         if !under_postmaster {
             log::emit(
                 log::LOG,
-                &format!("background worker \"{}\": must be registered in shared_preload_libraries", w.name()),
+                &format!(
+                    "background worker \"{}\": must be registered in shared_preload_libraries",
+                    w.name()
+                ),
             );
         }
         return;
@@ -78,7 +85,10 @@ pub fn register_static(def: &mut BackgroundWorker) {
 
 /// The static workers, for the supervisor to copy into its segment.
 pub fn static_workers() -> Vec<BackgroundWorker> {
-    STATIC_WORKERS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    STATIC_WORKERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
 }
 
 /// The supervisor's private record of one registered worker (PostgreSQL's
@@ -99,7 +109,14 @@ pub struct Registered {
 impl Registered {
     pub fn new(def: BackgroundWorker) -> Self {
         let notify_pid = def.bgw_notify_pid;
-        Registered { def, pid: 0, restart_at: None, terminate: false, queued: false, notify_pid }
+        Registered {
+            def,
+            pid: 0,
+            restart_at: None,
+            terminate: false,
+            queued: false,
+            notify_pid,
+        }
     }
 
     pub fn never_restart(&self) -> bool {
