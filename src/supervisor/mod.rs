@@ -138,6 +138,9 @@ struct Supervisor {
     got_slot_signal: bool,
     got_child_signal: bool,
     got_reload: bool,
+    /// The signalfd / the host's wake-up eventfd became readable.
+    sig_pending: bool,
+    wake_pending: bool,
 }
 
 fn supervisor_signals() -> libc::sigset_t {
@@ -264,6 +267,8 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         got_slot_signal: false,
         got_child_signal: false,
         got_reload: false,
+        sig_pending: true,
+        wake_pending: true,
     };
     for (i, w) in registry::static_workers()
         .into_iter()
@@ -374,7 +379,7 @@ impl Supervisor {
             Some(d) => {
                 d.saturating_duration_since(now)
                     .as_millis()
-                    .min(i32::MAX as u128) as i32
+                    .min(i32::MAX as u128 - 1) as i32
                     + 1
             }
         };
@@ -392,9 +397,15 @@ impl Supervisor {
         ];
         // SAFETY: two valid pollfds.
         unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+        self.sig_pending = fds[0].revents != 0;
+        self.wake_pending = fds[1].revents != 0;
     }
 
     fn drain_signals(&mut self) {
+        if !self.sig_pending {
+            return self.drain_wake();
+        }
+        self.sig_pending = false;
         let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
         let sz = std::mem::size_of::<libc::signalfd_siginfo>();
         loop {
@@ -413,15 +424,28 @@ impl Supervisor {
                 libc::SIGCHLD => self.got_child_signal = true,
                 libc::SIGUSR1 => self.got_slot_signal = true,
                 libc::SIGHUP => self.got_reload = true,
-                libc::SIGTERM => request_shutdown(SHUTDOWN_SMART),
-                libc::SIGINT => request_shutdown(SHUTDOWN_FAST),
-                libc::SIGQUIT => request_shutdown(SHUTDOWN_IMMEDIATE),
+                libc::SIGTERM => {
+                    REQUESTED_SHUTDOWN.fetch_max(SHUTDOWN_SMART, Ordering::SeqCst);
+                }
+                libc::SIGINT => {
+                    REQUESTED_SHUTDOWN.fetch_max(SHUTDOWN_FAST, Ordering::SeqCst);
+                }
+                libc::SIGQUIT => {
+                    REQUESTED_SHUTDOWN.fetch_max(SHUTDOWN_IMMEDIATE, Ordering::SeqCst);
+                }
                 _ => {}
             }
         }
-        let mut buf = 0u64;
-        // SAFETY: reading the eventfd counter (8 bytes) to re-arm it.
-        unsafe { libc::read(self.wakefd, (&mut buf as *mut u64).cast(), 8) };
+        self.drain_wake();
+    }
+
+    fn drain_wake(&mut self) {
+        if self.wake_pending {
+            self.wake_pending = false;
+            let mut buf = 0u64;
+            // SAFETY: reading the eventfd counter (8 bytes) to re-arm it.
+            unsafe { libc::read(self.wakefd, (&mut buf as *mut u64).cast(), 8) };
+        }
     }
 
     /// Copy the registry into the segment: registered workers in their
