@@ -20,6 +20,7 @@ fn fork_failure_is_logged_and_retried() {
     let _w = watchdog(60, "fork_failure_is_logged_and_retried");
     let module = pgxs_module("ff_module.c");
     let rundir = fresh_dir("fork_failure");
+    let _cleanup = RemoveOnDrop(rundir.clone());
     std::fs::set_permissions(&rundir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let libdir = module.parent().unwrap().to_str().unwrap().to_string();
     let daemon = bgworkerd_path();
@@ -43,23 +44,40 @@ fn fork_failure_is_logged_and_retried() {
     ];
     let release = rundir.join("release");
     let env = [("FF_RELEASE", release.to_str().unwrap())];
-    let p = Proc::spawn(Path::new("/usr/bin/setpriv"), &args, &env, "bgworkerd-nobody");
+    let p = Proc::spawn(
+        Path::new("/usr/bin/setpriv"),
+        &args,
+        &env,
+        "bgworkerd-nobody",
+    );
     p.wait_line("bgworkerd ready", secs(20));
     p.wait_line("ff: worker", secs(20));
     // Two workers cannot be forked; each failure is logged and retried.
-    let fails = p.wait_line_count("could not fork worker process: Resource temporarily unavailable", 4, secs(20));
+    let fails = p.wait_line_count(
+        "could not fork worker process: Resource temporarily unavailable",
+        4,
+        secs(20),
+    );
     assert!(fails.len() >= 4);
     // Retried about once a second per worker: after at least one retry
     // round, a busy loop would have logged thousands of failures.
     let n = p.count_lines("could not fork worker process");
-    assert!(n < 40, "fork failures retried in a tight loop: {n} failures logged");
+    assert!(
+        n < 40,
+        "fork failures retried in a tight loop: {n} failures logged"
+    );
     assert_eq!(p.count_lines("ff: worker"), 1, "{}", p.text());
 
     // Let the running worker finish: each retry then finds room.
     std::fs::write(&release, b"go").unwrap();
     p.wait_line_count("ff: worker", 3, secs(20));
     for i in 1..=3 {
-        assert_eq!(p.count_lines(&format!("ff: worker {i} started")), 1, "{}", p.text());
+        assert_eq!(
+            p.count_lines(&format!("ff: worker {i} started")),
+            1,
+            "{}",
+            p.text()
+        );
     }
     p.wait_line_count("exited with exit code 0", 3, secs(20));
 
@@ -67,5 +85,19 @@ fn fork_failure_is_logged_and_retried() {
     let status = p.wait_exit(secs(20));
     assert_eq!(status.code(), Some(0), "{}", p.text());
     p.wait_line("bgworkerd shut down", secs(5));
-    let _ = std::fs::remove_dir_all(&rundir);
+}
+
+/// Removes the run directory, and the daemon's segment if a failed run
+/// left it behind, when the test ends either way.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Ok(text) = std::fs::read_to_string(self.0.join("bgworkerd.pid")) {
+            if let Some(seg) = text.lines().nth(1) {
+                let _ = std::fs::remove_file(format!("/dev/shm{}", seg.trim()));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

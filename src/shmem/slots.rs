@@ -21,7 +21,9 @@
 //!   alone (-1 not started yet, 0 dead, else the worker's pid), with Release
 //!   stores that readers pair with Acquire loads.
 //! * The supervisor gives the slot back with `in_use.store(0, Release)` after
-//!   its last write to it (`pid = 0`, the parallel counter).
+//!   its last write (the parallel counter). It leaves `pid` as it was: a
+//!   free slot reads "stopped" whatever its pid, so a waiter that sees
+//!   "stopped" finds the slot already free.
 //!
 //! A handle is `(slot, generation)`. The generation changes only while a
 //! backend owns the slot, and always before it publishes `in_use`, so a
@@ -87,7 +89,8 @@ pub struct Header {
 pub struct Slot {
     pub in_use: AtomicU32,
     pub terminate: AtomicU32,
-    /// -1: not started yet; 0: not running; else the worker's pid.
+    /// While in use: -1 not started yet, 0 not running, else the worker's
+    /// pid. Meaningless while free.
     pub pid: AtomicI32,
     _pad: u32,
     pub generation: AtomicU64,

@@ -543,9 +543,11 @@ impl Supervisor {
         if rw.parallel() {
             h.parallel_terminate_count.fetch_add(1, Ordering::AcqRel);
         }
-        s.pid.store(0, Ordering::Release);
         // Give the slot back; pairs with the backends' Acquire load when
-        // they look for a free slot.
+        // they look for a free slot. `pid` is left alone: readers check
+        // in_use first, and a slot that reads "stopped" is already free, so
+        // a waiter that re-registers at once finds it (PostgreSQL leaves a
+        // short window there).
         s.in_use.store(0, Ordering::Release);
         self.changed = true;
         self.drop_notify_ref(rw.notify_pid);
@@ -631,7 +633,6 @@ impl Supervisor {
                     .parallel_terminate_count
                     .fetch_add(1, Ordering::AcqRel);
             }
-            s.pid.store(0, Ordering::Release);
             s.in_use.store(0, Ordering::Release);
             self.changed = true;
             self.notify(raw.bgw_notify_pid);
@@ -789,7 +790,10 @@ impl Supervisor {
         let notify = rw.notify_pid;
         let restart_secs = rw.def.bgw_restart_time;
         let forget_now = rw.terminate || rw.never_restart() || self.shutdown != SHUTDOWN_NONE;
-        self.seg.slot(i).pid.store(0, Ordering::Release);
+        if !forget_now || (!exited0 && !exited1) {
+            // Stays registered for now: "stopped" until it runs again.
+            self.seg.slot(i).pid.store(0, Ordering::Release);
+        }
         self.changed = true;
 
         if !exited0 && !exited1 {

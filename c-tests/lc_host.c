@@ -1,0 +1,597 @@
+/*
+ * lc_host.c
+ *		Host program for the lifecycle tests: attaches to a running bgworkerd
+ *		(bgw_attach on its RUNDIR) and drives dynamic workers from lc_workers.so.
+ *
+ * usage: lc_host SCENARIO RUNDIR MODULE_SO [args...]
+ *
+ * Output goes to stdout, one line per event:
+ *	host: ...		results, as key=value tokens
+ *	step: NAME ...	the host stops here until it receives SIGUSR2, so the
+ *					test can inspect processes (or stop/continue the daemon)
+ *					at a well-defined point
+ *	FAIL: ...		an unexpected API result; the host then exits 1
+ */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bgworker.h"
+#include "lc_common.h"
+
+#define LC_MAX_HANDLES 256
+
+static const char *module_path;
+static sigset_t step_set;
+
+static const char *
+status_name(BgwHandleStatus st)
+{
+	switch (st)
+	{
+		case BGWH_STARTED:
+			return "STARTED";
+		case BGWH_NOT_YET_STARTED:
+			return "NOT_YET_STARTED";
+		case BGWH_STOPPED:
+			return "STOPPED";
+		case BGWH_POSTMASTER_DIED:
+			return "POSTMASTER_DIED";
+	}
+	return "UNKNOWN";
+}
+
+static const char *
+last_error(void)
+{
+	const char *e = bgw_last_error();
+
+	return e ? e : "(null)";
+}
+
+static void
+out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+out(const char *fmt, ...)
+{
+	char		buf[1024];
+	va_list		ap;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int) sizeof(buf) - 2)
+		n = (int) sizeof(buf) - 2;
+	buf[n++] = '\n';
+	(void) write(1, buf, (size_t) n);
+}
+
+#define FAIL(...) do { out("FAIL: " __VA_ARGS__); exit(1); } while (0)
+
+/* Print "step: ..." and wait for SIGUSR2 from the test. */
+static void
+step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+step(const char *fmt, ...)
+{
+	char		buf[900];
+	va_list		ap;
+	int			sig;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	out("step: %s", buf);
+	if (sigwait(&step_set, &sig) != 0)
+		FAIL("sigwait");
+}
+
+static void
+make_worker(BackgroundWorker *w, const char *name, const char *type,
+			const char *extra, int restart, int flags, pid_t notify)
+{
+	memset(w, 0, sizeof(*w));
+	snprintf(w->bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(w->bgw_type, BGW_MAXLEN, "%s", type);
+	w->bgw_flags = flags;
+	w->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w->bgw_restart_time = restart;
+	snprintf(w->bgw_library_name, BGW_MAXLEN, "%s", module_path);
+	snprintf(w->bgw_function_name, BGW_MAXLEN, "%s", "lc_main");
+	w->bgw_main_arg = 0;
+	snprintf(w->bgw_extra, BGW_EXTRALEN, "%s", extra);
+	w->bgw_notify_pid = notify;
+}
+
+/*
+ * Register, retrying for up to ms milliseconds: a slot (or a parallel-worker
+ * allowance) is given back by the supervisor just after the stopped worker's
+ * pid is published, so a registration right after a Wait* can race with it.
+ */
+static bool
+register_retry(BackgroundWorker *w, BackgroundWorkerHandle **h, long ms, int *attempts)
+{
+	long long	deadline = lc_now_ms() + ms;
+	int			n = 0;
+
+	for (;;)
+	{
+		BackgroundWorker copy = *w;
+
+		n++;
+		if (RegisterDynamicBackgroundWorker(&copy, h))
+		{
+			if (attempts)
+				*attempts = n;
+			return true;
+		}
+		if (lc_now_ms() >= deadline)
+		{
+			if (attempts)
+				*attempts = n;
+			return false;
+		}
+		lc_sleep_ms(5);
+	}
+}
+
+static pid_t
+start_loop_worker(const char *name, const char *type, int restart, int flags,
+				  BackgroundWorkerHandle **h)
+{
+	BackgroundWorker w;
+	pid_t		pid = 0;
+	BgwHandleStatus st;
+	int			attempts = 0;
+
+	make_worker(&w, name, type, "loop", restart, flags, 0);
+	if (!register_retry(&w, h, 3000, &attempts))
+		FAIL("register %s: %s", name, last_error());
+	st = WaitForBackgroundWorkerStartup(*h, &pid);
+	if (st != BGWH_STARTED)
+		FAIL("startup %s: status=%s", name, status_name(st));
+	return pid;
+}
+
+static void
+stop_worker(const char *name, BackgroundWorkerHandle *h)
+{
+	BgwHandleStatus st;
+
+	TerminateBackgroundWorker(h);
+	st = WaitForBackgroundWorkerShutdown(h);
+	if (st != BGWH_STOPPED)
+		FAIL("shutdown %s: status=%s", name, status_name(st));
+}
+
+/* One worker: register, wait for start, wait for exit. */
+static int
+scenario_one(int argc, char **argv)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *h = NULL;
+	pid_t		pid = 0;
+	int			attempts = 0;
+	bool		ok;
+	BgwHandleStatus st;
+
+	if (argc < 8)
+		FAIL("usage: one RUNDIR MODULE NAME TYPE EXTRA RESTART");
+	make_worker(&w, argv[4], argv[5], argv[6], atoi(argv[7]), BGWORKER_SHMEM_ACCESS, 0);
+	ok = register_retry(&w, &h, 3000, &attempts);
+	out("host: register ok=%d attempts=%d error=%s", ok, attempts, ok ? "-" : last_error());
+	if (!ok)
+		return 0;
+	st = WaitForBackgroundWorkerStartup(h, &pid);
+	out("host: startup status=%s pid=%d", status_name(st), (int) pid);
+	st = WaitForBackgroundWorkerShutdown(h);
+	out("host: shutdown status=%s", status_name(st));
+	free(h);
+	return 0;
+}
+
+/* Register, query, terminate; terminate before start; stale handles. */
+static int
+scenario_basic(void)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *h = NULL,
+			   *ha = NULL,
+			   *hf = NULL,
+			   *hb = NULL;
+	pid_t		pid = 0,
+				pid2 = 0,
+				pidb = 0,
+				pidb2 = 0;
+	BgwHandleStatus st;
+	const char *type;
+
+	/* 1. register, wait for startup, look up the type */
+	make_worker(&w, "lc_dyn", "lc_dyn_type", "loop", BGW_NEVER_RESTART,
+				BGWORKER_SHMEM_ACCESS, 0);
+	if (!RegisterDynamicBackgroundWorker(&w, &h))
+		FAIL("register lc_dyn: %s", last_error());
+	st = WaitForBackgroundWorkerStartup(h, &pid);
+	type = (st == BGWH_STARTED) ? GetBackgroundWorkerTypeByPid(pid) : NULL;
+	step("started status=%s pid=%d type=%s", status_name(st), (int) pid,
+		 type ? type : "(null)");
+	st = GetBackgroundWorkerPid(h, &pid2);
+	out("host: getpid status=%s pid=%d", status_name(st), (int) pid2);
+
+	/* 2. terminate and wait */
+	TerminateBackgroundWorker(h);
+	st = WaitForBackgroundWorkerShutdown(h);
+	out("host: terminated status=%s", status_name(st));
+	st = GetBackgroundWorkerPid(h, &pid2);
+	type = GetBackgroundWorkerTypeByPid(pid);
+	out("host: after-stop getpid=%s type=%s", status_name(st), type ? type : "(null)");
+	free(h);
+	h = NULL;
+
+	/* 3. terminate before start, while the supervisor is stopped */
+	step("stop-daemon");
+	make_worker(&w, "lc_never", "lc_never_type", "exit=0", BGW_NEVER_RESTART,
+				BGWORKER_SHMEM_ACCESS, 0);
+	if (!register_retry(&w, &h, 3000, NULL))
+		FAIL("register lc_never: %s", last_error());
+	st = GetBackgroundWorkerPid(h, &pid2);
+	out("host: never before-terminate=%s", status_name(st));
+	TerminateBackgroundWorker(h);
+	step("cont-daemon");
+	st = WaitForBackgroundWorkerShutdown(h);
+	out("host: never shutdown=%s", status_name(st));
+	st = WaitForBackgroundWorkerStartup(h, &pid2);
+	out("host: never startup=%s", status_name(st));
+	free(h);
+	h = NULL;
+
+	/* 4. stale handle after slot reuse (two slots: A and a filler fill them) */
+	pid = start_loop_worker("lc_stale_a", "lc_stale_a_type", BGW_NEVER_RESTART,
+							BGWORKER_SHMEM_ACCESS, &ha);
+	start_loop_worker("lc_filler", "lc_filler_type", BGW_NEVER_RESTART,
+					  BGWORKER_SHMEM_ACCESS, &hf);
+	make_worker(&w, "lc_overflow", "lc_overflow_type", "loop", BGW_NEVER_RESTART,
+				BGWORKER_SHMEM_ACCESS, 0);
+	out("host: full third-ok=%d", RegisterDynamicBackgroundWorker(&w, &h));
+	stop_worker("lc_stale_a", ha);
+	pidb = start_loop_worker("lc_stale_b", "lc_stale_b_type", BGW_NEVER_RESTART,
+							 BGWORKER_SHMEM_ACCESS, &hb);
+	st = GetBackgroundWorkerPid(ha, &pid2);
+	out("host: stale getpid=%s", status_name(st));
+	st = WaitForBackgroundWorkerShutdown(ha);
+	out("host: stale wait=%s", status_name(st));
+	TerminateBackgroundWorker(ha);
+	/* barrier: a terminate issued after the stale one has been processed */
+	stop_worker("lc_filler", hf);
+	st = GetBackgroundWorkerPid(hb, &pidb2);
+	step("stale-done a=%d b=%d b_status=%s b_pid=%d", (int) pid, (int) pidb,
+		 status_name(st), (int) pidb2);
+	stop_worker("lc_stale_b", hb);
+	out("host: done");
+	free(ha);
+	free(hb);
+	free(hf);
+	return 0;
+}
+
+/* Fill every slot, overflow, free one, reuse it. */
+static int
+scenario_slots(int argc, char **argv)
+{
+	BackgroundWorkerHandle *h[LC_MAX_HANDLES];
+	pid_t		pids[LC_MAX_HANDLES];
+	BackgroundWorker w;
+	BackgroundWorkerHandle *extra = NULL;
+	char		name[64];
+	char		list[2048] = "";
+	int			max,
+				i,
+				attempts = 0;
+	bool		ok;
+	BgwHandleStatus st;
+
+	if (argc < 5)
+		FAIL("usage: slots RUNDIR MODULE MAX");
+	max = atoi(argv[4]);
+	if (max < 1 || max >= LC_MAX_HANDLES)
+		FAIL("bad max");
+	for (i = 0; i < max; i++)
+	{
+		snprintf(name, sizeof(name), "lc_slot_%d", i);
+		pids[i] = start_loop_worker(name, "lc_slot", BGW_NEVER_RESTART,
+									BGWORKER_SHMEM_ACCESS, &h[i]);
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d",
+				 i ? "," : "", (int) pids[i]);
+	}
+	make_worker(&w, "lc_slot_over", "lc_slot", "loop", BGW_NEVER_RESTART,
+				BGWORKER_SHMEM_ACCESS, 0);
+	ok = RegisterDynamicBackgroundWorker(&w, &extra);
+	out("host: overflow ok=%d error=%s", ok, ok ? "-" : last_error());
+	step("full pids=%s", list);
+	for (i = 0; i < max; i++)
+	{
+		pid_t		p = 0;
+
+		st = GetBackgroundWorkerPid(h[i], &p);
+		if (st != BGWH_STARTED || p != pids[i])
+			FAIL("worker %d after overflow: status=%s pid=%d (was %d)", i,
+				 status_name(st), (int) p, (int) pids[i]);
+	}
+	out("host: all still running");
+	stop_worker("lc_slot_0", h[0]);
+	make_worker(&w, "lc_slot_new", "lc_slot", "loop", BGW_NEVER_RESTART,
+				BGWORKER_SHMEM_ACCESS, 0);
+	ok = register_retry(&w, &h[0], 3000, &attempts);
+	out("host: reuse ok=%d attempts=%d", ok, attempts);
+	if (ok)
+	{
+		pid_t		p = 0;
+
+		st = WaitForBackgroundWorkerStartup(h[0], &p);
+		out("host: reuse startup=%s pid=%d", status_name(st), (int) p);
+	}
+	for (i = ok ? 0 : 1; i < max; i++)
+		stop_worker("lc_slot", h[i]);
+	out("host: done");
+	return 0;
+}
+
+/* max_parallel_workers accounting. */
+static int
+scenario_parallel(int argc, char **argv)
+{
+	BackgroundWorkerHandle *h[16];
+	BackgroundWorkerHandle *hx = NULL;
+	BackgroundWorker w;
+	char		name[64];
+	int			maxp,
+				i,
+				attempts = 0;
+	bool		ok;
+	pid_t		p = 0;
+	BgwHandleStatus st;
+	int			pflags = BGWORKER_SHMEM_ACCESS | BGWORKER_CLASS_PARALLEL;
+
+	if (argc < 5)
+		FAIL("usage: parallel RUNDIR MODULE MAX_PARALLEL");
+	maxp = atoi(argv[4]);
+	if (maxp < 1 || maxp > 14)
+		FAIL("bad max_parallel");
+	for (i = 0; i < maxp; i++)
+	{
+		snprintf(name, sizeof(name), "lc_par_%d", i);
+		start_loop_worker(name, "lc_par", BGW_NEVER_RESTART, pflags, &h[i]);
+	}
+	out("host: parallel started=%d", maxp);
+
+	make_worker(&w, "lc_par_over", "lc_par", "loop", BGW_NEVER_RESTART, pflags, 0);
+	ok = RegisterDynamicBackgroundWorker(&w, &h[maxp]);
+	out("host: parallel-over ok=%d error=%s", ok, ok ? "-" : last_error());
+
+	/* the limit is for the parallel class only */
+	make_worker(&w, "lc_plain", "lc_plain", "loop", BGW_NEVER_RESTART,
+				BGWORKER_SHMEM_ACCESS, 0);
+	ok = RegisterDynamicBackgroundWorker(&w, &hx);
+	out("host: plain-while-full ok=%d", ok);
+	if (ok)
+		stop_worker("lc_plain", hx);
+
+	stop_worker("lc_par_0", h[0]);
+	make_worker(&w, "lc_par_again", "lc_par", "loop", BGW_NEVER_RESTART, pflags, 0);
+	ok = register_retry(&w, &h[0], 3000, &attempts);
+	out("host: parallel-after-stop ok=%d attempts=%d", ok, attempts);
+	if (ok)
+	{
+		st = WaitForBackgroundWorkerStartup(h[0], &p);
+		out("host: parallel-after-stop startup=%s", status_name(st));
+	}
+
+	/* parallel workers may not be configured for restart */
+	for (i = ok ? 0 : 1; i < maxp; i++)
+		stop_worker("lc_par", h[i]);
+	make_worker(&w, "lc_par_restart", "lc_par", "loop", 5, pflags, 0);
+	ok = RegisterDynamicBackgroundWorker(&w, &hx);
+	out("host: parallel-restart ok=%d error=%s", ok, ok ? "-" : last_error());
+	out("host: done");
+	return 0;
+}
+
+static volatile sig_atomic_t usr1_count = 0;
+
+static void
+on_usr1(int signo)
+{
+	(void) signo;
+	usr1_count++;
+}
+
+/* Wait until usr1_count exceeds floor, for up to ms. */
+static int
+wait_usr1_above(int floor, long ms)
+{
+	long long	deadline = lc_now_ms() + ms;
+
+	while (usr1_count <= floor && lc_now_ms() < deadline)
+		lc_sleep_ms(5);
+	return usr1_count;
+}
+
+/* bgw_notify_pid: SIGUSR1 on start and on stop. */
+static int
+scenario_notify(void)
+{
+	struct sigaction sa;
+	BackgroundWorker w;
+	BackgroundWorkerHandle *h = NULL;
+	pid_t		pid = 0;
+	BgwHandleStatus st;
+	int			c_reg,
+				c_start,
+				c_stop;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+
+	make_worker(&w, "lc_notify", "lc_notify", "loop", BGW_NEVER_RESTART,
+				BGWORKER_SHMEM_ACCESS, getpid());
+	if (!RegisterDynamicBackgroundWorker(&w, &h))
+		FAIL("register lc_notify: %s", last_error());
+	c_reg = usr1_count;
+	c_start = wait_usr1_above(0, 10000);
+	st = WaitForBackgroundWorkerStartup(h, &pid);
+	c_start = usr1_count;
+	out("host: notify-start at-register=%d count=%d status=%s pid=%d", c_reg, c_start,
+		status_name(st), (int) pid);
+	TerminateBackgroundWorker(h);
+	st = WaitForBackgroundWorkerShutdown(h);
+	c_stop = wait_usr1_above(c_start, 10000);
+	out("host: notify-stop count=%d status=%s", c_stop, status_name(st));
+	free(h);
+	return 0;
+}
+
+/* Wait for a running worker's shutdown while the supervisor is killed. */
+static int
+scenario_waitdeath(void)
+{
+	BackgroundWorkerHandle *h = NULL;
+	pid_t		pid;
+	BgwHandleStatus st;
+
+	pid = start_loop_worker("lc_waited", "lc_waited", BGW_NEVER_RESTART,
+							BGWORKER_SHMEM_ACCESS, &h);
+	out("host: waiting pid=%d", (int) pid);
+	st = WaitForBackgroundWorkerShutdown(h);
+	out("host: shutdown status=%s", status_name(st));
+	free(h);
+	return 0;
+}
+
+/* Many short-lived workers with a bounded number outstanding. */
+static int
+scenario_many(int argc, char **argv)
+{
+	BackgroundWorkerHandle *ring[LC_MAX_HANDLES];
+	BackgroundWorker w;
+	char		name[64];
+	int			total,
+				window,
+				nslots,
+				registered = 0,
+				stopped = 0,
+				head = 0,
+				outstanding = 0,
+				retries = 0,
+				i,
+				ok_slots = 0;
+
+	if (argc < 7)
+		FAIL("usage: many RUNDIR MODULE TOTAL WINDOW SLOTS");
+	total = atoi(argv[4]);
+	window = atoi(argv[5]);
+	nslots = atoi(argv[6]);
+	if (window < 1 || window > LC_MAX_HANDLES || nslots < 1 || nslots > LC_MAX_HANDLES)
+		FAIL("bad window/slots");
+
+	while (stopped < total)
+	{
+		while (outstanding < window && registered < total)
+		{
+			int			attempts = 0;
+
+			snprintf(name, sizeof(name), "lc_many_%d", registered);
+			make_worker(&w, name, "lc_many", "exit=0", BGW_NEVER_RESTART,
+						BGWORKER_SHMEM_ACCESS, 0);
+			if (!register_retry(&w, &ring[(head + outstanding) % window], 5000, &attempts))
+				FAIL("register %s after %d attempts (outstanding=%d): %s", name,
+					 attempts, outstanding, last_error());
+			retries += attempts - 1;
+			registered++;
+			outstanding++;
+		}
+		{
+			BgwHandleStatus st = WaitForBackgroundWorkerShutdown(ring[head]);
+
+			if (st != BGWH_STOPPED)
+				FAIL("worker #%d shutdown status=%s", stopped, status_name(st));
+			free(ring[head]);
+			head = (head + 1) % window;
+			outstanding--;
+			stopped++;
+		}
+	}
+	out("host: many registered=%d stopped=%d retries=%d", registered, stopped, retries);
+
+	/* afterwards every slot must be free again */
+	for (i = 0; i < nslots; i++)
+	{
+		snprintf(name, sizeof(name), "lc_fill_%d", i);
+		make_worker(&w, name, "lc_fill", "loop", BGW_NEVER_RESTART,
+					BGWORKER_SHMEM_ACCESS, 0);
+		if (register_retry(&w, &ring[i], 3000, NULL))
+			ok_slots++;
+		else
+			break;
+	}
+	out("host: all-slots ok=%d of=%d error=%s", ok_slots, nslots,
+		ok_slots == nslots ? "-" : last_error());
+	for (i = 0; i < ok_slots; i++)
+	{
+		pid_t		p = 0;
+		BgwHandleStatus st = WaitForBackgroundWorkerStartup(ring[i], &p);
+
+		if (st != BGWH_STARTED)
+			FAIL("fill worker %d status=%s", i, status_name(st));
+	}
+	for (i = 0; i < ok_slots; i++)
+		stop_worker("lc_fill", ring[i]);
+	out("host: done");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *scenario;
+
+	if (argc < 4)
+	{
+		fprintf(stderr, "usage: lc_host SCENARIO RUNDIR MODULE_SO [args...]\n");
+		return 2;
+	}
+	scenario = argv[1];
+	module_path = argv[3];
+
+	sigemptyset(&step_set);
+	sigaddset(&step_set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &step_set, NULL);
+
+	if (bgw_attach(argv[2]) != 0)
+		FAIL("bgw_attach(%s): %s", argv[2], last_error());
+	out("host: attached pid=%d", (int) getpid());
+
+	if (strcmp(scenario, "one") == 0)
+		return scenario_one(argc, argv);
+	if (strcmp(scenario, "basic") == 0)
+		return scenario_basic();
+	if (strcmp(scenario, "slots") == 0)
+		return scenario_slots(argc, argv);
+	if (strcmp(scenario, "parallel") == 0)
+		return scenario_parallel(argc, argv);
+	if (strcmp(scenario, "notify") == 0)
+		return scenario_notify();
+	if (strcmp(scenario, "waitdeath") == 0)
+		return scenario_waitdeath();
+	if (strcmp(scenario, "many") == 0)
+		return scenario_many(argc, argv);
+	FAIL("unknown scenario %s", scenario);
+}

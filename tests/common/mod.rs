@@ -1,0 +1,1449 @@
+//! Shared harness for the integration tests: builds the C programs and
+//! modules under `c-tests/`, runs `bgworkerd` and host programs, watches their
+//! output, and inspects processes through `/proc`.
+//!
+//! Every integration test file includes it with `mod common;` and
+//! `use common::*;`. Items a given test file does not use are fine (the module
+//! allows dead code).
+//!
+//! # Building C code
+//!
+//! * [`pgxs_module`]`("name.c")` compiles `c-tests/name.c` into a loadable
+//!   module the way PostgreSQL extensions are built: `pg_config --cppflags`,
+//!   `--cflags`, `--cflags_sl`, `-I$(pg_config --includedir-server)`,
+//!   `-shared`, and no `-lbgworker` (symbols resolve against the supervisor at
+//!   `dlopen` time). Panics with "PostgreSQL 15 server headers missing:
+//!   apt-get install -y postgresql-server-dev-15" if `pg_config` or
+//!   `postmaster/bgworker.h` is absent. Returns the absolute `.so` path.
+//! * [`host_program`]`("name.c")` compiles `c-tests/name.c` into an executable
+//!   against `include/bgworker.h`, linked with `-lbgworker` and an rpath to
+//!   the build's library directory (plus target/c-tests/lib, where a symlink
+//!   named after the library's soname is kept). Returns the absolute
+//!   executable path.
+//! * The argument is a file name inside `c-tests/` or an absolute path.
+//!   Outputs are cached in `target/c-tests/` by source name and rebuilt when
+//!   the source (or any `c-tests/*.h`, this harness, or `include/bgworker.h`
+//!   for hosts) is newer. Compile errors panic with the compiler's output.
+//!
+//! # Running bgworkerd: [`Daemon`]
+//!
+//! ```ignore
+//! let _w = watchdog(60, "my_test");
+//! let m = pgxs_module("lc_static.c");
+//! let d = Daemon::builder("my_test")
+//!     .preload(&[&m])                      // shared_preload_libraries
+//!     .set("log_min_messages", "debug1")  // one `-c name=value`
+//!     .env("LC_MODE", "exit0")            // environment of daemon + workers
+//!     .start();                            // waits for "bgworkerd ready"
+//! let line = d.wait_log("marker: alive", secs(10));
+//! ```
+//!
+//! * `Daemon::start(&[("name", "value"), ...])` is the short form.
+//! * Builder options: `set(k, v)`, `preload(&[paths])`, `env(k, v)`,
+//!   `conf_file(text)` (written to `RUNDIR/bgworker.conf` before start),
+//!   `arg(raw)` (extra argv), `rundir(path)` (use an existing directory that
+//!   the Daemon will not delete, e.g. a second daemon on the same RUNDIR),
+//!   `ready_timeout(d)`. `start()` waits for the ready line and panics (with
+//!   the log) if the daemon exits first; `spawn()` returns at once, for
+//!   daemons expected to fail at startup.
+//! * Log: `wait_log(needle, timeout) -> String` (first line containing
+//!   `needle`; panics with the whole log on timeout or if the stream closed
+//!   without it), `wait_log_all(&[needles], timeout)` (first line containing
+//!   all of them), `wait_log_from(cursor, needle, timeout) -> (index, line)`
+//!   (first match at index >= cursor; `log_len()` gives a cursor),
+//!   `wait_log_count(needle, n, timeout) -> Vec<String>` (until `n` lines
+//!   match), `count_log(needle)`, `log_lines()`, `log_text()`,
+//!   `wait_log_closed(timeout)`.
+//! * Process: `pid()`, `signal(sig)`, `try_exit()`, `wait_exit(timeout) ->
+//!   ExitStatus` (panics with the log on timeout), `rundir()`, `pid_file()`,
+//!   `segment_name()` (line 2 of the pid file, read at ready time),
+//!   `segment_path()` (`/dev/shm/...`), `children()` (live child pids).
+//! * Drop: SIGKILL to the daemon's process group (`-pid`), reap, remove the
+//!   rundir (if the Daemon created it) and any leftover shared segment.
+//!   Nothing is ever killed by name.
+//! * The daemon's stderr (which carries the workers' stderr too) is collected
+//!   line by line and echoed to the test's stderr as `[bgworkerd PID] line`.
+//!
+//! # Host programs: [`Proc`]
+//!
+//! `Proc::spawn(exe, &args, &[("ENV","v")], "label")` runs a program in its
+//! own process group with stdout and stderr merged into one line log
+//! (echoed as `[label PID] line`; the two pipes are read independently, so
+//! their relative order is not preserved). Same log API as Daemon, named
+//! `wait_line`, `wait_line_all`, `wait_line_from`, `wait_line_count`,
+//! `count_lines`, `lines`, `text`, `len`; plus `pid()`, `signal()`, `try_exit()`, `wait_exit(timeout)`.
+//! `run_host(exe, &args, &env, timeout) -> (ExitStatus, String)` runs one to
+//! completion. Drop kills its process group.
+//!
+//! # Watchdog
+//!
+//! `let _w = watchdog(seconds, "name");` — if the guard is still alive after
+//! `seconds`, prints "watchdog: name timed out" and the last lines of every
+//! live Daemon and Proc of this test process (straight to fd 2, since
+//! captured output is lost on abort), SIGKILLs their process groups, and
+//! aborts the process, so a hang fails instead of stalling the suite. Use it in every test that starts a
+//! daemon, forks or signals. [`DEFAULT_WATCHDOG`] is 60 s.
+//!
+//! # /proc helpers
+//!
+//! `pid_alive(pid)` (exists and is not a zombie), `ppid(pid)`,
+//! `proc_status(pid)`, `status_field(pid, "SigBlk")`, `sigmask(pid, field)`
+//! (parsed hex), `sig_bit(sig)`, `children_of(pid)`, `descendants_of(pid)`,
+//! `wait_until(timeout, || cond) -> bool`, `wait_pids_gone(&pids, timeout)
+//! -> Vec<still alive>`, `field(line, "pid") -> Option<String>` and
+//! `field_i64(line, key)` (parse `key=value` tokens out of marker lines),
+//! `secs(n)`, `millis(n)`.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+#[allow(unused_imports)]
+pub use libc::{SIGABRT, SIGHUP, SIGINT, SIGKILL, SIGQUIT, SIGSEGV, SIGTERM, SIGUSR1, SIGUSR2};
+
+/// Default watchdog period for one test, in seconds.
+pub const DEFAULT_WATCHDOG: u64 = 60;
+
+pub const PG_HEADERS_MISSING: &str =
+    "PostgreSQL 15 server headers missing: apt-get install -y postgresql-server-dev-15";
+
+const PG_CONFIG: &str = "/usr/lib/postgresql/15/bin/pg_config";
+
+pub fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+pub fn millis(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+// ---------------------------------------------------------------------------
+// Paths
+// ---------------------------------------------------------------------------
+
+/// The crate root (where Cargo.toml lives).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Directory holding the built `bgworkerd` and `libbgworker.so` for the
+/// profile these tests were built with (target/release under
+/// `cargo test --release`).
+pub fn build_dir() -> PathBuf {
+    if let Some(exe) = option_env!("CARGO_BIN_EXE_bgworkerd") {
+        if let Some(dir) = Path::new(exe).parent() {
+            return dir.to_path_buf();
+        }
+    }
+    repo_root().join("target").join("release")
+}
+
+fn target_dir() -> PathBuf {
+    // build_dir() is target/<profile>.
+    build_dir()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// Absolute path of the bgworkerd binary; panics if it was not built.
+pub fn bgworkerd_path() -> PathBuf {
+    let p = build_dir().join("bgworkerd");
+    if !p.exists() {
+        panic!(
+            "{} not found: run `cargo build --release` first (the Makefile does)",
+            p.display()
+        );
+    }
+    p
+}
+
+/// Absolute path of libbgworker.so; panics if it was not built.
+pub fn libbgworker_path() -> PathBuf {
+    let p = build_dir().join("libbgworker.so");
+    if !p.exists() {
+        panic!(
+            "{} not found: run `cargo build --release` first (the Makefile does)",
+            p.display()
+        );
+    }
+    p
+}
+
+/// Directory of C sources.
+pub fn c_tests_dir() -> PathBuf {
+    repo_root().join("c-tests")
+}
+
+fn c_cache_dir() -> PathBuf {
+    let mut d = target_dir().join("c-tests");
+    let profile = build_dir()
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if profile != "release" {
+        d = d.join(profile);
+    }
+    fs::create_dir_all(&d).expect("create target/c-tests");
+    d
+}
+
+/// A fresh, empty directory under target/tmp/ named after `name`.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let base = target_dir().join("tmp");
+    fs::create_dir_all(&base).expect("create target/tmp");
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let dir = base.join(format!("{}.{}.{}", safe, std::process::id(), n));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create fresh dir");
+    dir
+}
+
+// ---------------------------------------------------------------------------
+// Compiling C
+// ---------------------------------------------------------------------------
+
+fn resolve_source(src: &str) -> PathBuf {
+    let p = Path::new(src);
+    let p = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        c_tests_dir().join(p)
+    };
+    if !p.exists() {
+        panic!("C source {} does not exist", p.display());
+    }
+    p
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// True when `out` is missing or older than any of `inputs`.
+fn stale(out: &Path, inputs: &[PathBuf]) -> bool {
+    let Some(t) = mtime(out) else { return true };
+    inputs.iter().any(|i| mtime(i).map_or(false, |ti| ti > t))
+}
+
+/// Inputs every C build depends on besides its source: the c-tests/*.h
+/// headers and this harness (which holds the compiler flags).
+fn local_headers() -> Vec<PathBuf> {
+    let mut v = vec![repo_root().join("tests").join("common").join("mod.rs")];
+    if let Ok(rd) = fs::read_dir(c_tests_dir()) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().map_or(false, |x| x == "h") {
+                v.push(p);
+            }
+        }
+    }
+    v
+}
+
+/// The C compiler as the `cc` crate configures it for x86-64 Linux, -O2,
+/// warnings on.
+pub fn cc_command(out_dir: &Path) -> Command {
+    let triple = "x86_64-unknown-linux-gnu";
+    let compiler = cc::Build::new()
+        .target(triple)
+        .host(triple)
+        .opt_level(2)
+        .out_dir(out_dir)
+        .cargo_metadata(false)
+        .warnings(true)
+        .get_compiler();
+    compiler.to_command()
+}
+
+fn build_lock() -> &'static Mutex<()> {
+    static L: OnceLock<Mutex<()>> = OnceLock::new();
+    L.get_or_init(|| Mutex::new(()))
+}
+
+/// Run a compiler command producing `out` through a temporary name and an
+/// atomic rename, so concurrent test binaries never see a half-written file.
+fn compile(mut cmd: Command, tmp_out: &Path, out: &Path, what: &str) {
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler for {what}: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        let _ = fs::remove_file(tmp_out);
+        panic!(
+            "compiling {what} failed ({:?}):\n{:?}\n{}",
+            output.status, cmd, stderr
+        );
+    }
+    if !stderr.trim().is_empty() {
+        eprintln!("[cc {what}] {stderr}");
+    }
+    fs::rename(tmp_out, out).expect("rename compiled output");
+}
+
+fn pg_config(arg: &str) -> String {
+    let out = Command::new(PG_CONFIG)
+        .arg(arg)
+        .output()
+        .unwrap_or_else(|_| panic!("{PG_HEADERS_MISSING}"));
+    if !out.status.success() {
+        panic!("{PG_HEADERS_MISSING}");
+    }
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+struct PgFlags {
+    flags: Vec<String>,
+}
+
+fn pg_flags() -> &'static PgFlags {
+    static F: OnceLock<PgFlags> = OnceLock::new();
+    F.get_or_init(|| {
+        if !Path::new(PG_CONFIG).exists() {
+            panic!("{PG_HEADERS_MISSING}");
+        }
+        let server = pg_config("--includedir-server");
+        if !Path::new(&server).join("postmaster/bgworker.h").exists() {
+            panic!("{PG_HEADERS_MISSING}");
+        }
+        let mut flags = Vec::new();
+        for a in ["--cppflags", "--cflags", "--cflags_sl"] {
+            flags.extend(pg_config(a).split_whitespace().map(str::to_string));
+        }
+        flags.push(format!("-I{server}"));
+        PgFlags { flags }
+    })
+}
+
+fn stem_of(src: &Path) -> String {
+    src.file_stem()
+        .expect("source file name")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Compile `c-tests/<src>` into a PostgreSQL-style loadable module (see the
+/// module docs). Returns the absolute path of the `.so`.
+pub fn pgxs_module(src: &str) -> PathBuf {
+    let flags = pg_flags();
+    let src = resolve_source(src);
+    let dir = c_cache_dir();
+    let out = dir.join(format!("{}.so", stem_of(&src)));
+    let _g = build_lock().lock().unwrap_or_else(|e| e.into_inner());
+    let mut inputs = vec![src.clone()];
+    inputs.extend(local_headers());
+    if stale(&out, &inputs) {
+        let tmp = dir.join(format!(".{}.{}.so.tmp", stem_of(&src), std::process::id()));
+        let mut cmd = cc_command(&dir);
+        cmd.args(&flags.flags)
+            .arg(format!("-I{}", c_tests_dir().display()))
+            .arg("-shared")
+            .arg("-o")
+            .arg(&tmp)
+            .arg(&src);
+        compile(cmd, &tmp, &out, &src.display().to_string());
+    }
+    out
+}
+
+/// The DT_SONAME of a shared library, via readelf.
+fn soname_of(lib: &Path) -> Option<String> {
+    let out = Command::new("readelf").arg("-d").arg(lib).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.contains("(SONAME)"))?;
+    let start = line.find('[')? + 1;
+    let end = line[start..].find(']')? + start;
+    Some(line[start..end].to_string())
+}
+
+/// A directory holding a symlink named after libbgworker's soname (e.g.
+/// libbgworker.so.0) to the built library, so that a host program linked
+/// with -lbgworker (whose DT_NEEDED is the soname) finds it through its
+/// rpath even when only `cargo build` ran and nothing created that name
+/// next to the library.
+fn soname_dir(lib: &Path, cache: &Path) -> PathBuf {
+    let dir = cache.join("lib");
+    fs::create_dir_all(&dir).expect("create target/c-tests/lib");
+    let mut names = vec!["libbgworker.so.0".to_string()];
+    if let Some(n) = soname_of(lib) {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    for n in names {
+        let link = dir.join(&n);
+        if fs::read_link(&link).ok().as_deref() != Some(lib) {
+            let tmp = dir.join(format!(".{n}.{}", std::process::id()));
+            let _ = fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(lib, &tmp).expect("symlink libbgworker soname");
+            fs::rename(&tmp, &link).expect("rename libbgworker soname link");
+        }
+    }
+    dir
+}
+
+/// Compile `c-tests/<src>` into an executable against include/bgworker.h,
+/// linked with libbgworker (see the module docs). Returns its absolute path.
+pub fn host_program(src: &str) -> PathBuf {
+    let src = resolve_source(src);
+    let lib = libbgworker_path();
+    let header = repo_root().join("include").join("bgworker.h");
+    if !header.exists() {
+        panic!(
+            "{} not found: the core build generates it",
+            header.display()
+        );
+    }
+    let dir = c_cache_dir();
+    let out = dir.join(stem_of(&src));
+    let _g = build_lock().lock().unwrap_or_else(|e| e.into_inner());
+    let mut inputs = vec![src.clone(), header];
+    inputs.extend(local_headers());
+    let sodir = soname_dir(&lib, &dir);
+    if stale(&out, &inputs) {
+        let libdir = lib.parent().unwrap().to_path_buf();
+        let tmp = dir.join(format!(".{}.{}.tmp", stem_of(&src), std::process::id()));
+        let mut cmd = cc_command(&dir);
+        cmd.arg(format!("-I{}", repo_root().join("include").display()))
+            .arg(format!("-I{}", c_tests_dir().display()))
+            .arg("-o")
+            .arg(&tmp)
+            .arg(&src)
+            .arg(format!("-L{}", libdir.display()))
+            .arg("-lbgworker")
+            .arg(format!("-Wl,-rpath,{}:{}", libdir.display(), sodir.display()));
+        compile(cmd, &tmp, &out, &src.display().to_string());
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Process registry and watchdog
+// ---------------------------------------------------------------------------
+
+fn live_groups() -> &'static Mutex<HashMap<i32, (String, LineLog)>> {
+    static G: OnceLock<Mutex<HashMap<i32, (String, LineLog)>>> = OnceLock::new();
+    G.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn register_group(pgid: i32, label: &str, log: &LineLog) {
+    live_groups()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(pgid, (label.to_string(), log.clone()));
+}
+
+fn unregister_group(pgid: i32) {
+    live_groups()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&pgid);
+}
+
+/// Write straight to fd 2: the test harness captures eprintln! output and
+/// that capture is lost when the process aborts.
+fn raw_stderr(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// SIGKILL every registered group, after printing the tail of its output.
+fn kill_all_groups() {
+    let groups: Vec<(i32, String, LineLog)> = match live_groups().try_lock() {
+        Ok(g) => g
+            .iter()
+            .map(|(p, (l, log))| (*p, l.clone(), log.clone()))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    for (g, label, log) in groups {
+        // SAFETY: kill(2) with a negative pid signals a process group that
+        // this test process created.
+        unsafe {
+            libc::kill(-g, libc::SIGKILL);
+        }
+        let lines = match log.inner.0.try_lock() {
+            Ok(st) => st.lines.clone(),
+            Err(_) => Vec::new(),
+        };
+        let from = lines.len().saturating_sub(200);
+        let mut text = format!(
+            "---- last {} lines of {label} (pgid {g}) ----\n",
+            lines.len() - from
+        );
+        for l in &lines[from..] {
+            text.push_str(l);
+            text.push('\n');
+        }
+        raw_stderr(&text);
+    }
+}
+
+/// Guard returned by [`watchdog`]; dropping it disarms the watchdog.
+pub struct Watchdog {
+    done: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        let (m, cv) = &*self.done;
+        *m.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+    }
+}
+
+/// Arm a watchdog: if the returned guard is still alive after `seconds`,
+/// print "watchdog: <name> timed out", kill every daemon/host process group
+/// of this test process and abort.
+pub fn watchdog(seconds: u64, name: &str) -> Watchdog {
+    let done = Arc::new((Mutex::new(false), Condvar::new()));
+    let d2 = done.clone();
+    let name = name.to_string();
+    thread::Builder::new()
+        .name(format!("watchdog-{name}"))
+        .spawn(move || {
+            let (m, cv) = &*d2;
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            let mut finished = m.lock().unwrap_or_else(|e| e.into_inner());
+            while !*finished {
+                let now = Instant::now();
+                if now >= deadline {
+                    raw_stderr(&format!("watchdog: {name} timed out\n"));
+                    kill_all_groups();
+                    std::process::abort();
+                }
+                finished = cv
+                    .wait_timeout(finished, deadline - now)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+        })
+        .expect("spawn watchdog thread");
+    Watchdog { done }
+}
+
+// ---------------------------------------------------------------------------
+// Line logs
+// ---------------------------------------------------------------------------
+
+#[derive(Default)]
+struct LogState {
+    lines: Vec<String>,
+    open_streams: usize,
+}
+
+/// Lines collected from one or more pipes, with waiting.
+#[derive(Clone)]
+pub struct LineLog {
+    inner: Arc<(Mutex<LogState>, Condvar)>,
+}
+
+impl LineLog {
+    fn new() -> LineLog {
+        LineLog {
+            inner: Arc::new((Mutex::new(LogState::default()), Condvar::new())),
+        }
+    }
+
+    fn attach<R: Read + Send + 'static>(&self, r: R, prefix: String) {
+        {
+            let mut st = self.inner.0.lock().unwrap();
+            st.open_streams += 1;
+        }
+        let me = self.clone();
+        thread::spawn(move || {
+            let mut rd = BufReader::new(r);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match rd.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf)
+                            .trim_end_matches(['\n', '\r'])
+                            .to_string();
+                        eprintln!("{prefix} {line}");
+                        let (m, cv) = &*me.inner;
+                        m.lock().unwrap().lines.push(line);
+                        cv.notify_all();
+                    }
+                }
+            }
+            let (m, cv) = &*me.inner;
+            m.lock().unwrap().open_streams -= 1;
+            cv.notify_all();
+        });
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.inner.0.lock().unwrap().lines.clone()
+    }
+
+    pub fn text(&self) -> String {
+        let mut s = self.lines().join("\n");
+        s.push('\n');
+        s
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.0.lock().unwrap().lines.len()
+    }
+
+    pub fn count(&self, needle: &str) -> usize {
+        self.inner
+            .0
+            .lock()
+            .unwrap()
+            .lines
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
+    pub fn closed(&self) -> bool {
+        self.inner.0.lock().unwrap().open_streams == 0
+    }
+
+    /// First line at index >= `from` satisfying `pred`, waiting up to
+    /// `timeout`. None on timeout or when every stream closed without one.
+    pub fn wait_match<F: Fn(&str) -> bool>(
+        &self,
+        from: usize,
+        timeout: Duration,
+        pred: F,
+    ) -> Option<(usize, String)> {
+        let deadline = Instant::now() + timeout;
+        let (m, cv) = &*self.inner;
+        let mut st = m.lock().unwrap();
+        let mut scanned = from;
+        loop {
+            while scanned < st.lines.len() {
+                if pred(&st.lines[scanned]) {
+                    return Some((scanned, st.lines[scanned].clone()));
+                }
+                scanned += 1;
+            }
+            if st.open_streams == 0 {
+                return None;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            st = cv.wait_timeout(st, deadline - now).unwrap().0;
+        }
+    }
+
+    /// Wait until at least `n` lines contain `needle`; returns them.
+    pub fn wait_count(&self, needle: &str, n: usize, timeout: Duration) -> Option<Vec<String>> {
+        let deadline = Instant::now() + timeout;
+        let (m, cv) = &*self.inner;
+        let mut st = m.lock().unwrap();
+        loop {
+            let hits: Vec<String> = st
+                .lines
+                .iter()
+                .filter(|l| l.contains(needle))
+                .cloned()
+                .collect();
+            if hits.len() >= n {
+                return Some(hits);
+            }
+            if st.open_streams == 0 {
+                return None;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            st = cv.wait_timeout(st, deadline - now).unwrap().0;
+        }
+    }
+
+    /// Wait until every stream feeding this log reached end of file.
+    pub fn wait_closed(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let (m, cv) = &*self.inner;
+        let mut st = m.lock().unwrap();
+        while st.open_streams > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            st = cv.wait_timeout(st, deadline - now).unwrap().0;
+        }
+        true
+    }
+}
+
+fn send_signal(pid: i32, sig: i32) {
+    // SAFETY: plain kill(2) on a pid this test started.
+    let rc = unsafe { libc::kill(pid, sig) };
+    if rc != 0 {
+        eprintln!(
+            "kill({pid}, {sig}) failed: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            return Some(st);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Human-readable exit status ("exit 1", "signal 9").
+pub fn describe_status(st: &ExitStatus) -> String {
+    match (st.code(), st.signal()) {
+        (Some(c), _) => format!("exit {c}"),
+        (_, Some(s)) => format!("signal {s}"),
+        _ => format!("{st:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Daemon
+// ---------------------------------------------------------------------------
+
+/// Options for starting bgworkerd; see [`Daemon::builder`].
+pub struct DaemonBuilder {
+    name: String,
+    settings: Vec<(String, String)>,
+    env: Vec<(String, String)>,
+    conf_file: Option<String>,
+    extra_args: Vec<String>,
+    rundir: Option<PathBuf>,
+    ready_timeout: Duration,
+}
+
+impl DaemonBuilder {
+    /// One `-c name=value`.
+    pub fn set(mut self, name: &str, value: &str) -> Self {
+        self.settings.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// shared_preload_libraries = the given module paths, comma-separated.
+    pub fn preload(self, modules: &[&Path]) -> Self {
+        let v: Vec<String> = modules.iter().map(|p| p.display().to_string()).collect();
+        self.set("shared_preload_libraries", &v.join(","))
+    }
+
+    /// An environment variable for the daemon (inherited by its workers).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Contents of RUNDIR/bgworker.conf, written before the daemon starts.
+    pub fn conf_file(mut self, text: &str) -> Self {
+        self.conf_file = Some(text.to_string());
+        self
+    }
+
+    /// An extra raw command-line argument (appended after the -c settings).
+    pub fn arg(mut self, a: &str) -> Self {
+        self.extra_args.push(a.to_string());
+        self
+    }
+
+    /// Use an existing RUNDIR; the Daemon will not delete it on drop.
+    pub fn rundir(mut self, dir: &Path) -> Self {
+        self.rundir = Some(dir.to_path_buf());
+        self
+    }
+
+    pub fn ready_timeout(mut self, t: Duration) -> Self {
+        self.ready_timeout = t;
+        self
+    }
+
+    /// Start and return at once (no wait for readiness).
+    pub fn spawn(self) -> Daemon {
+        let exe = bgworkerd_path();
+        let (rundir, owns) = match &self.rundir {
+            Some(d) => (d.clone(), false),
+            None => (fresh_dir(&self.name), true),
+        };
+        if let Some(text) = &self.conf_file {
+            fs::write(rundir.join("bgworker.conf"), text).expect("write bgworker.conf");
+        }
+        let mut cmd = Command::new(&exe);
+        cmd.arg("-D").arg(&rundir);
+        for (k, v) in &self.settings {
+            cmd.arg("-c").arg(format!("{k}={v}"));
+        }
+        cmd.args(&self.extra_args);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+        let pid = child.id() as i32;
+        let log = LineLog::new();
+        register_group(pid, &format!("bgworkerd {pid} ({})", self.name), &log);
+        log.attach(child.stderr.take().unwrap(), format!("[bgworkerd {pid}]"));
+        log.attach(
+            child.stdout.take().unwrap(),
+            format!("[bgworkerd {pid} stdout]"),
+        );
+        Daemon {
+            name: self.name,
+            child: Mutex::new(child),
+            status: Mutex::new(None),
+            pid,
+            rundir,
+            owns_rundir: owns,
+            log,
+            segment: Mutex::new(None),
+        }
+    }
+
+    /// Start and wait for the `bgworkerd ready` line; panics with the log if
+    /// the daemon exits or does not become ready in time.
+    pub fn start(self) -> Daemon {
+        let t = self.ready_timeout;
+        let d = self.spawn();
+        if d.log
+            .wait_match(0, t, |l| l.contains("bgworkerd ready"))
+            .is_none()
+        {
+            let st = d.try_exit();
+            panic!(
+                "bgworkerd (pid {}) did not become ready within {:?} (status {:?}); log:\n{}",
+                d.pid,
+                t,
+                st.map(|s| describe_status(&s)),
+                d.log_text()
+            );
+        }
+        d.read_segment();
+        d
+    }
+}
+
+/// A running bgworkerd; see the module docs.
+pub struct Daemon {
+    name: String,
+    child: Mutex<Child>,
+    status: Mutex<Option<ExitStatus>>,
+    pid: i32,
+    rundir: PathBuf,
+    owns_rundir: bool,
+    log: LineLog,
+    segment: Mutex<Option<String>>,
+}
+
+impl Daemon {
+    pub fn builder(name: &str) -> DaemonBuilder {
+        DaemonBuilder {
+            name: name.to_string(),
+            settings: Vec::new(),
+            env: Vec::new(),
+            conf_file: None,
+            extra_args: Vec::new(),
+            rundir: None,
+            ready_timeout: Duration::from_secs(20),
+        }
+    }
+
+    /// Start with the given `-c` settings and wait until ready.
+    pub fn start(settings: &[(&str, &str)]) -> Daemon {
+        let mut b = Daemon::builder("bgworkerd");
+        for (k, v) in settings {
+            b = b.set(k, v);
+        }
+        b.start()
+    }
+
+    fn read_segment(&self) {
+        if let Ok(text) = fs::read_to_string(self.pid_file()) {
+            if let Some(seg) = text.lines().nth(1) {
+                *self.segment.lock().unwrap() = Some(seg.trim().to_string());
+            }
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    pub fn rundir(&self) -> &Path {
+        &self.rundir
+    }
+
+    pub fn pid_file(&self) -> PathBuf {
+        self.rundir.join("bgworkerd.pid")
+    }
+
+    /// Segment name from line 2 of the pid file (e.g. "/bgworker.123").
+    pub fn segment_name(&self) -> Option<String> {
+        if self.segment.lock().unwrap().is_none() {
+            self.read_segment();
+        }
+        self.segment.lock().unwrap().clone()
+    }
+
+    /// The segment's file under /dev/shm.
+    pub fn segment_path(&self) -> Option<PathBuf> {
+        self.segment_name()
+            .map(|s| PathBuf::from("/dev/shm").join(s.trim_start_matches('/')))
+    }
+
+    pub fn signal(&self, sig: i32) {
+        send_signal(self.pid, sig);
+    }
+
+    /// Exit status if the daemon has exited (reaps it).
+    pub fn try_exit(&self) -> Option<ExitStatus> {
+        let mut s = self.status.lock().unwrap();
+        if s.is_none() {
+            if let Ok(Some(st)) = self.child.lock().unwrap().try_wait() {
+                *s = Some(st);
+            }
+        }
+        *s
+    }
+
+    /// Wait for the daemon to exit; panics with the log on timeout.
+    pub fn wait_exit(&self, timeout: Duration) -> ExitStatus {
+        if let Some(st) = *self.status.lock().unwrap() {
+            return st;
+        }
+        let st = wait_child(&mut self.child.lock().unwrap(), timeout);
+        match st {
+            Some(st) => {
+                *self.status.lock().unwrap() = Some(st);
+                st
+            }
+            None => panic!(
+                "bgworkerd {} ({}) did not exit within {:?}; log:\n{}",
+                self.pid,
+                self.name,
+                timeout,
+                self.log_text()
+            ),
+        }
+    }
+
+    pub fn log(&self) -> &LineLog {
+        &self.log
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.text()
+    }
+
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lines()
+    }
+
+    /// Number of lines so far (a cursor for `wait_log_from`).
+    pub fn log_len(&self) -> usize {
+        self.log.len()
+    }
+
+    pub fn count_log(&self, needle: &str) -> usize {
+        self.log.count(needle)
+    }
+
+    /// First log line containing `needle`; panics with the log on timeout.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_log_from(0, needle, timeout).1
+    }
+
+    /// First log line at index >= `from` containing `needle`.
+    pub fn wait_log_from(&self, from: usize, needle: &str, timeout: Duration) -> (usize, String) {
+        match self.log.wait_match(from, timeout, |l| l.contains(needle)) {
+            Some(x) => x,
+            None => panic!(
+                "bgworkerd {} ({}): no log line containing {:?} (from line {}) within {:?}{}; log:\n{}",
+                self.pid,
+                self.name,
+                needle,
+                from,
+                timeout,
+                if self.log.closed() { " (log closed)" } else { "" },
+                self.log_text()
+            ),
+        }
+    }
+
+    /// First log line containing every one of `needles`; panics with the
+    /// log on timeout.
+    pub fn wait_log_all(&self, needles: &[&str], timeout: Duration) -> String {
+        match self
+            .log
+            .wait_match(0, timeout, |l| needles.iter().all(|n| l.contains(n)))
+        {
+            Some((_, l)) => l,
+            None => panic!(
+                "bgworkerd {} ({}): no log line containing all of {:?} within {:?}; log:\n{}",
+                self.pid,
+                self.name,
+                needles,
+                timeout,
+                self.log_text()
+            ),
+        }
+    }
+
+    /// Wait until at least `n` lines contain `needle`; returns all of them.
+    pub fn wait_log_count(&self, needle: &str, n: usize, timeout: Duration) -> Vec<String> {
+        match self.log.wait_count(needle, n, timeout) {
+            Some(v) => v,
+            None => panic!(
+                "bgworkerd {} ({}): fewer than {} lines containing {:?} within {:?} (have {}); log:\n{}",
+                self.pid,
+                self.name,
+                n,
+                needle,
+                timeout,
+                self.log.count(needle),
+                self.log_text()
+            ),
+        }
+    }
+
+    /// Wait until the log stream (daemon and all workers) reached EOF.
+    pub fn wait_log_closed(&self, timeout: Duration) -> bool {
+        self.log.wait_closed(timeout)
+    }
+
+    /// Live (non-zombie) children of the daemon.
+    pub fn children(&self) -> Vec<i32> {
+        children_of(self.pid)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the process group this Daemon created
+        // (process_group(0) makes the group id equal to the daemon pid).
+        unsafe {
+            libc::kill(-self.pid, libc::SIGKILL);
+        }
+        if let Ok(mut c) = self.child.lock() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        unregister_group(self.pid);
+        if let Some(seg) = self.segment_path() {
+            let _ = fs::remove_file(seg);
+        }
+        if self.owns_rundir {
+            let _ = fs::remove_dir_all(&self.rundir);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Host programs
+// ---------------------------------------------------------------------------
+
+/// A spawned program (typically a host program) with merged stdout/stderr.
+pub struct Proc {
+    label: String,
+    child: Mutex<Child>,
+    status: Mutex<Option<ExitStatus>>,
+    pid: i32,
+    log: LineLog,
+}
+
+impl Proc {
+    /// Spawn `exe args...` with extra environment, in its own process group.
+    pub fn spawn<S: AsRef<std::ffi::OsStr>>(
+        exe: &Path,
+        args: &[S],
+        env: &[(&str, &str)],
+        label: &str,
+    ) -> Proc {
+        let mut cmd = Command::new(exe);
+        cmd.args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+        let pid = child.id() as i32;
+        let log = LineLog::new();
+        register_group(pid, &format!("{label} {pid}"), &log);
+        log.attach(child.stdout.take().unwrap(), format!("[{label} {pid}]"));
+        log.attach(child.stderr.take().unwrap(), format!("[{label} {pid} err]"));
+        Proc {
+            label: label.to_string(),
+            child: Mutex::new(child),
+            status: Mutex::new(None),
+            pid,
+            log,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    pub fn signal(&self, sig: i32) {
+        send_signal(self.pid, sig);
+    }
+
+    pub fn log(&self) -> &LineLog {
+        &self.log
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.log.lines()
+    }
+
+    pub fn text(&self) -> String {
+        self.log.text()
+    }
+
+    pub fn len(&self) -> usize {
+        self.log.len()
+    }
+
+    pub fn count_lines(&self, needle: &str) -> usize {
+        self.log.count(needle)
+    }
+
+    pub fn wait_line(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_line_from(0, needle, timeout).1
+    }
+
+    pub fn wait_line_from(&self, from: usize, needle: &str, timeout: Duration) -> (usize, String) {
+        match self.log.wait_match(from, timeout, |l| l.contains(needle)) {
+            Some(x) => x,
+            None => {
+                panic!(
+                "{} {}: no output line containing {:?} (from line {}) within {:?}{}; output:\n{}",
+                self.label,
+                self.pid,
+                needle,
+                from,
+                timeout,
+                if self.log.closed() { " (output closed)" } else { "" },
+                self.text()
+            )
+            }
+        }
+    }
+
+    /// First output line containing every one of `needles`.
+    pub fn wait_line_all(&self, needles: &[&str], timeout: Duration) -> String {
+        match self
+            .log
+            .wait_match(0, timeout, |l| needles.iter().all(|n| l.contains(n)))
+        {
+            Some((_, l)) => l,
+            None => panic!(
+                "{} {}: no output line containing all of {:?} within {:?}; output:\n{}",
+                self.label,
+                self.pid,
+                needles,
+                timeout,
+                self.text()
+            ),
+        }
+    }
+
+    pub fn wait_line_count(&self, needle: &str, n: usize, timeout: Duration) -> Vec<String> {
+        match self.log.wait_count(needle, n, timeout) {
+            Some(v) => v,
+            None => panic!(
+                "{} {}: fewer than {} lines containing {:?} within {:?}; output:\n{}",
+                self.label,
+                self.pid,
+                n,
+                needle,
+                timeout,
+                self.text()
+            ),
+        }
+    }
+
+    pub fn try_exit(&self) -> Option<ExitStatus> {
+        let mut s = self.status.lock().unwrap();
+        if s.is_none() {
+            if let Ok(Some(st)) = self.child.lock().unwrap().try_wait() {
+                *s = Some(st);
+            }
+        }
+        *s
+    }
+
+    /// Wait for exit and for its output to be fully read; panics with the
+    /// output on timeout.
+    pub fn wait_exit(&self, timeout: Duration) -> ExitStatus {
+        if let Some(st) = *self.status.lock().unwrap() {
+            return st;
+        }
+        let st = wait_child(&mut self.child.lock().unwrap(), timeout);
+        match st {
+            Some(st) => {
+                *self.status.lock().unwrap() = Some(st);
+                // Output pipes may be held by grandchildren; don't wait forever.
+                self.log.wait_closed(Duration::from_secs(2));
+                st
+            }
+            None => panic!(
+                "{} {} did not exit within {:?}; output:\n{}",
+                self.label,
+                self.pid,
+                timeout,
+                self.text()
+            ),
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the process group this Proc created.
+        unsafe {
+            libc::kill(-self.pid, libc::SIGKILL);
+        }
+        if let Ok(mut c) = self.child.lock() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        unregister_group(self.pid);
+    }
+}
+
+/// Run a program to completion; returns its status and merged output.
+/// Panics (with the output) if it does not finish within `timeout`.
+pub fn run_host<S: AsRef<std::ffi::OsStr>>(
+    exe: &Path,
+    args: &[S],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> (ExitStatus, String) {
+    let label = exe
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "host".into());
+    let p = Proc::spawn(exe, args, env, &label);
+    let st = p.wait_exit(timeout);
+    (st, p.text())
+}
+
+// ---------------------------------------------------------------------------
+// /proc helpers
+// ---------------------------------------------------------------------------
+
+/// Contents of /proc/<pid>/status.
+pub fn proc_status(pid: i32) -> Option<String> {
+    fs::read_to_string(format!("/proc/{pid}/status")).ok()
+}
+
+/// The value of one field of /proc/<pid>/status ("SigBlk", "PPid", ...).
+pub fn status_field(pid: i32, field: &str) -> Option<String> {
+    let text = proc_status(pid)?;
+    let prefix = format!("{field}:");
+    text.lines()
+        .find(|l| l.starts_with(&prefix))
+        .map(|l| l[prefix.len()..].trim().to_string())
+}
+
+/// A signal mask field of /proc/<pid>/status (SigBlk, SigIgn, SigCgt, SigPnd) as bits.
+pub fn sigmask(pid: i32, field: &str) -> Option<u64> {
+    status_field(pid, field).and_then(|v| u64::from_str_radix(&v, 16).ok())
+}
+
+/// The bit of `sig` in a /proc signal mask.
+pub fn sig_bit(sig: i32) -> u64 {
+    1u64 << (sig - 1)
+}
+
+/// Parse a hex signal mask as printed in /proc (e.g. "0000000000014a07").
+pub fn parse_mask(hex: &str) -> Option<u64> {
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
+/// (state, ppid) from /proc/<pid>/stat.
+fn stat_state_ppid(pid: i32) -> Option<(char, i32)> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut it = rest.split_whitespace();
+    let state = it.next()?.chars().next()?;
+    let ppid = it.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// True if the process exists and is not a zombie.
+pub fn pid_alive(pid: i32) -> bool {
+    match stat_state_ppid(pid) {
+        Some((s, _)) => s != 'Z' && s != 'X',
+        None => false,
+    }
+}
+
+pub fn ppid(pid: i32) -> Option<i32> {
+    stat_state_ppid(pid).map(|(_, p)| p)
+}
+
+/// Live (non-zombie) processes whose parent is `pid`.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    let mut v = Vec::new();
+    if let Ok(rd) = fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if let Some((s, pp)) = stat_state_ppid(p) {
+                if pp == pid && s != 'Z' && s != 'X' {
+                    v.push(p);
+                }
+            }
+        }
+    }
+    v.sort_unstable();
+    v
+}
+
+/// Live descendants of `pid` (children, grandchildren, ...).
+pub fn descendants_of(pid: i32) -> Vec<i32> {
+    let mut all = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for c in children_of(p) {
+            all.push(c);
+            todo.push(c);
+        }
+    }
+    all.sort_unstable();
+    all
+}
+
+/// Poll `cond` (every few milliseconds) until it holds or `timeout` passes.
+pub fn wait_until<F: FnMut() -> bool>(timeout: Duration, mut cond: F) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Wait until none of `pids` is alive; returns those still alive at timeout.
+pub fn wait_pids_gone(pids: &[i32], timeout: Duration) -> Vec<i32> {
+    let mut left: Vec<i32> = pids.to_vec();
+    wait_until(timeout, || {
+        left.retain(|p| pid_alive(*p));
+        left.is_empty()
+    });
+    left
+}
+
+// ---------------------------------------------------------------------------
+// Marker lines
+// ---------------------------------------------------------------------------
+
+/// Value of a `key=value` token in a line (value ends at whitespace).
+pub fn field(line: &str, key: &str) -> Option<String> {
+    let pat = format!("{key}=");
+    line.split_whitespace()
+        .find_map(|t| t.strip_prefix(pat.as_str()))
+        .map(str::to_string)
+}
+
+/// `field` parsed as an integer; panics if absent or malformed.
+pub fn field_i64(line: &str, key: &str) -> i64 {
+    let v = field(line, key).unwrap_or_else(|| panic!("no {key}= in line {line:?}"));
+    v.parse()
+        .unwrap_or_else(|_| panic!("{key}={v} is not an integer in line {line:?}"))
+}
+
+/// The pid in a log line's "(PID n)" part, if any.
+pub fn logged_pid(line: &str) -> Option<i32> {
+    let i = line.find("(PID ")?;
+    line[i + 5..].split(')').next()?.trim().parse().ok()
+}
+
+// ---------------------------------------------------------------------------
+// Additions for bad_input.rs and host_embed.rs
+// ---------------------------------------------------------------------------
+
+/// As [`host_program`], with extra compiler/linker arguments appended to
+/// the command line (e.g. `-rdynamic`, so that workers whose library is
+/// "postgres" or "" find functions of the host executable through
+/// `dlopen(NULL)`). The output is cached as `target/c-tests/<stem>-<hash>`,
+/// the hash covering the arguments, and rebuilt under the same rules.
+pub fn host_program_with(src: &str, extra_args: &[&str]) -> PathBuf {
+    let src = resolve_source(src);
+    let lib = libbgworker_path();
+    let header = repo_root().join("include").join("bgworker.h");
+    if !header.exists() {
+        panic!("{} not found: the core build generates it", header.display());
+    }
+    // FNV-1a over the arguments: a stable, dependency-free cache key.
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in extra_args.join("\u{1f}").bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    let dir = c_cache_dir();
+    let name = format!("{}-{hash:08x}", stem_of(&src));
+    let out = dir.join(&name);
+    let _g = build_lock().lock().unwrap_or_else(|e| e.into_inner());
+    let mut inputs = vec![src.clone(), header];
+    inputs.extend(local_headers());
+    if stale(&out, &inputs) {
+        let libdir = lib.parent().unwrap().to_path_buf();
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let mut cmd = cc_command(&dir);
+        cmd.arg(format!("-I{}", repo_root().join("include").display()))
+            .arg(format!("-I{}", c_tests_dir().display()))
+            .arg("-o")
+            .arg(&tmp)
+            .arg(&src)
+            .arg(format!("-L{}", libdir.display()))
+            .arg("-lbgworker")
+            .arg(format!("-Wl,-rpath,{}", libdir.display()))
+            .args(extra_args);
+        compile(cmd, &tmp, &out, &src.display().to_string());
+    }
+    out
+}

@@ -1,0 +1,1102 @@
+//! Lifecycle rules of background workers under bgworkerd (DESIGN.md §5, the
+//! contract's "Lifecycle (PostgreSQL 15)" section).
+//!
+//! The workers come from c-tests/lc_workers.c, a module built like a
+//! PostgreSQL 15 extension; its static workers are described by the LC_STATIC
+//! environment variable given to the daemon (see the comment at the top of
+//! that file), and each worker's behaviour is a word list in bgw_extra.
+//! Dynamic workers are driven by c-tests/lc_host.c, a host program that
+//! attaches by RUNDIR. Each test owns its daemon and RUNDIR and runs under a
+//! watchdog.
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn workers_so() -> PathBuf {
+    pgxs_module("lc_workers.c")
+}
+
+fn host_exe() -> PathBuf {
+    host_program("lc_host.c")
+}
+
+/// A daemon with lc_workers preloaded and the given static workers.
+fn lc_daemon(name: &str, statics: &str, settings: &[(&str, &str)]) -> Daemon {
+    let m = workers_so();
+    let mut b = Daemon::builder(name)
+        .preload(&[&m])
+        .env("LC_STATIC", statics);
+    for (k, v) in settings {
+        b = b.set(k, v);
+    }
+    b.start()
+}
+
+/// A daemon without preloaded libraries (dynamic workers load the module).
+fn plain_daemon(name: &str, settings: &[(&str, &str)]) -> Daemon {
+    let mut b = Daemon::builder(name);
+    for (k, v) in settings {
+        b = b.set(k, v);
+    }
+    b.start()
+}
+
+/// Run lc_host SCENARIO RUNDIR MODULE args... against `d`.
+fn lc_host(d: &Daemon, scenario: &str, args: &[&str]) -> Proc {
+    let exe = host_exe();
+    let m = workers_so();
+    let mut v: Vec<String> = vec![
+        scenario.to_string(),
+        d.rundir().display().to_string(),
+        m.display().to_string(),
+    ];
+    v.extend(args.iter().map(|s| s.to_string()));
+    Proc::spawn(&exe, &v, &[], &format!("lc_host-{scenario}"))
+}
+
+fn start_needle(name: &str) -> String {
+    format!("marker: start name={name} ")
+}
+
+/// The next start marker of worker `name` at or after line `from`:
+/// (line index, pid).
+fn wait_start(d: &Daemon, name: &str, from: usize, t: Duration) -> (usize, i32) {
+    let (i, line) = d.wait_log_from(from, &start_needle(name), t);
+    (i, field_i64(&line, "pid") as i32)
+}
+
+/// Wait until worker `name` reports that its signal handlers are installed
+/// and signals unblocked (line at or after `from`); returns its pid.
+fn wait_ready(d: &Daemon, name: &str, from: usize, t: Duration) -> i32 {
+    let (_, line) = d.wait_log_from(from, &format!("marker: ready name={name} "), t);
+    field_i64(&line, "pid") as i32
+}
+
+fn exit_line(ty: &str, pid: i32, code: i32) -> String {
+    format!("background worker \"{ty}\" (PID {pid}) exited with exit code {code}")
+}
+
+fn kill(pid: i32, sig: i32) {
+    // SAFETY: kill(2) on a worker pid this test learned from the daemon's log.
+    let rc = unsafe { libc::kill(pid, sig) };
+    assert_eq!(
+        rc,
+        0,
+        "kill({pid}, {sig}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// Milliseconds since midnight of a log line's "%m" timestamp
+/// ("2026-11-22 18:49:52.123 UTC [pid] ...").
+fn log_time_ms(line: &str) -> i64 {
+    let t = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("no timestamp in log line {line:?}"));
+    let (hms, frac) = t.split_once('.').unwrap_or((t, "0"));
+    let parts: Vec<i64> = hms.split(':').map(|x| x.parse().unwrap_or(0)).collect();
+    assert_eq!(parts.len(), 3, "bad timestamp in log line {line:?}");
+    let ms: i64 = format!("{:0<3}", &frac[..frac.len().min(3)])
+        .parse()
+        .unwrap_or(0);
+    ((parts[0] * 60 + parts[1]) * 60 + parts[2]) * 1000 + ms
+}
+
+/// Negative checks ("was not restarted") need some time to pass; this is the
+/// one place the tests wait without an event, and only after the event that
+/// would precede the unwanted one.
+fn settle(d: Duration) {
+    std::thread::sleep(d);
+}
+
+fn assert_no_crash_cycle(d: &Daemon) {
+    assert_eq!(
+        d.count_log("terminating any other active server processes"),
+        0,
+        "unexpected crash cycle; log:\n{}",
+        d.log_text()
+    );
+}
+
+fn assert_line_order(d: &Daemon, earlier: usize, later: usize, what: &str) {
+    assert!(
+        earlier < later,
+        "{what}: expected line {earlier} before line {later}; log:\n{}",
+        d.log_text()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 1. exit 0: logged at DEBUG1, forgotten, slot freed
+// ---------------------------------------------------------------------------
+
+#[test]
+fn static_worker_exit0_is_forgotten_and_its_slot_reused() {
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "static_worker_exit0_is_forgotten_and_its_slot_reused",
+    );
+    // One slot only, and a restart interval of 1 s: if the worker were kept
+    // for a restart, its slot would stay in use and it would come back.
+    let d = lc_daemon(
+        "exit0",
+        "lc_once|lc_once_type|1|7|exit=0",
+        &[
+            ("log_min_messages", "debug1"),
+            ("max_worker_processes", "1"),
+        ],
+    );
+    let reg = d.wait_log("registering background worker \"lc_once\"", secs(5));
+    assert!(
+        reg.contains("DEBUG"),
+        "registration not at DEBUG level: {reg}"
+    );
+    let (start_idx, pid) = wait_start(&d, "lc_once", 0, secs(10));
+    let ready_line_idx = d
+        .log_lines()
+        .iter()
+        .position(|l| l.contains("bgworkerd ready"))
+        .unwrap();
+    assert_line_order(
+        &d,
+        ready_line_idx,
+        start_idx,
+        "worker starts once the daemon is ready",
+    );
+
+    let line = d.wait_log(&exit_line("lc_once_type", pid, 0), secs(10));
+    assert!(
+        line.contains("DEBUG"),
+        "exit 0 must be logged at DEBUG1: {line}"
+    );
+    assert!(
+        !line.contains("LOG:"),
+        "exit 0 must not be logged at LOG: {line}"
+    );
+    d.wait_log("unregistering background worker \"lc_once\"", secs(10));
+
+    // The freed slot takes a dynamic worker.
+    let h = lc_host(&d, "one", &["lc_reuse", "lc_reuse_type", "exit=0", "-1"]);
+    let st = h.wait_exit(secs(20));
+    let reg = h.wait_line("host: register ", secs(1));
+    assert_eq!(
+        field(&reg, "ok").as_deref(),
+        Some("1"),
+        "slot not freed: {reg}\n{}",
+        h.text()
+    );
+    let started = h.wait_line("host: startup ", secs(1));
+    let s = field(&started, "status").unwrap();
+    assert!(s == "STARTED" || s == "STOPPED", "startup: {started}");
+    let stopped = h.wait_line("host: shutdown ", secs(1));
+    assert_eq!(
+        field(&stopped, "status").as_deref(),
+        Some("STOPPED"),
+        "{stopped}"
+    );
+    assert_eq!(st.code(), Some(0), "host failed:\n{}", h.text());
+    wait_start(&d, "lc_reuse", 0, secs(5));
+
+    // Not restarted: well past its 1 s restart interval, still one start.
+    settle(millis(2500));
+    assert_eq!(
+        d.count_log(&start_needle("lc_once")),
+        1,
+        "exit-0 worker restarted; log:\n{}",
+        d.log_text()
+    );
+    assert!(d.try_exit().is_none(), "daemon exited");
+}
+
+// ---------------------------------------------------------------------------
+// 2. exit 1: restarted after bgw_restart_time, or forgotten with NEVER_RESTART
+// ---------------------------------------------------------------------------
+
+#[test]
+fn exit1_worker_is_restarted_after_its_interval() {
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "exit1_worker_is_restarted_after_its_interval",
+    );
+    let d = lc_daemon("exit1", "lc_flaky|lc_flaky_type|1|0|exit=1", &[]);
+    let starts = d.wait_log_count(&start_needle("lc_flaky"), 3, secs(20));
+    let pids: Vec<i32> = starts.iter().map(|l| field_i64(l, "pid") as i32).collect();
+    assert!(
+        pids[0] != pids[1] && pids[1] != pids[2] && pids[0] != pids[2],
+        "restarts must be new processes: {pids:?}"
+    );
+    let mut times = Vec::new();
+    for &p in &pids[..2] {
+        let line = d.wait_log(&exit_line("lc_flaky_type", p, 1), secs(10));
+        assert!(
+            line.contains("LOG:"),
+            "exit 1 must be logged at LOG: {line}"
+        );
+        times.push(log_time_ms(&line));
+    }
+    // The next incarnation starts no earlier than bgw_restart_time (1 s)
+    // after the previous one exited, so consecutive exits are >= ~1 s apart.
+    let gap = times[1] - times[0];
+    assert!(
+        gap >= 900,
+        "restarted {gap} ms after exit, restart interval is 1 s; log:\n{}",
+        d.log_text()
+    );
+    assert_no_crash_cycle(&d);
+}
+
+#[test]
+fn exit1_worker_with_never_restart_is_forgotten() {
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "exit1_worker_with_never_restart_is_forgotten",
+    );
+    let d = lc_daemon(
+        "exit1never",
+        "lc_quitter|lc_quitter_type|-1|0|exit=1",
+        &[
+            ("log_min_messages", "debug1"),
+            ("max_worker_processes", "1"),
+        ],
+    );
+    let (_, pid) = wait_start(&d, "lc_quitter", 0, secs(10));
+    let line = d.wait_log(&exit_line("lc_quitter_type", pid, 1), secs(10));
+    assert!(line.contains("LOG:"), "{line}");
+    d.wait_log("unregistering background worker \"lc_quitter\"", secs(10));
+
+    // Its slot (the only one) is free.
+    let h = lc_host(&d, "one", &["lc_after", "lc_after_type", "exit=0", "-1"]);
+    assert_eq!(h.wait_exit(secs(20)).code(), Some(0), "{}", h.text());
+    let reg = h.wait_line("host: register ", secs(1));
+    assert_eq!(
+        field(&reg, "ok").as_deref(),
+        Some("1"),
+        "slot of a forgotten worker not freed: {reg}"
+    );
+
+    settle(millis(2000));
+    assert_eq!(
+        d.count_log(&start_needle("lc_quitter")),
+        1,
+        "NEVER_RESTART worker restarted; log:\n{}",
+        d.log_text()
+    );
+    assert_no_crash_cycle(&d);
+}
+
+// ---------------------------------------------------------------------------
+// 3. crashes
+// ---------------------------------------------------------------------------
+
+const CRASH_STATICS: &str = "lc_crasher|lc_crasher_type|-1|0|loop crash=KIND;\
+lc_victim_r|lc_victim_r_type|1|0|loop quitmark;\
+lc_victim_n|lc_victim_n_type|-1|0|loop quitmark";
+
+fn crash_cycle(kind: &str, expected_exit: &dyn Fn(i32) -> String) {
+    let statics = CRASH_STATICS.replace("KIND", kind);
+    let d = lc_daemon(&format!("crash-{kind}"), &statics, &[]);
+    let crasher = wait_ready(&d, "lc_crasher", 0, secs(10));
+    let vr = wait_ready(&d, "lc_victim_r", 0, secs(10));
+    let vn = wait_ready(&d, "lc_victim_n", 0, secs(10));
+    for p in [crasher, vr, vn] {
+        assert_eq!(
+            ppid(p),
+            Some(d.pid()),
+            "worker {p} is not a child of bgworkerd"
+        );
+    }
+
+    kill(crasher, SIGUSR2);
+    let (exit_idx, line) = d.wait_log_from(0, &expected_exit(crasher), secs(10));
+    assert!(line.contains("LOG:"), "{line}");
+    let (term_idx, _) =
+        d.wait_log_from(0, "terminating any other active server processes", secs(10));
+    assert_line_order(
+        &d,
+        exit_idx,
+        term_idx,
+        "crash logged before the SIGQUIT round",
+    );
+    // The others are sent SIGQUIT and die.
+    let (q1, _) = d.wait_log_from(
+        0,
+        &format!("marker: got SIGQUIT name=lc_victim_r pid={vr}"),
+        secs(10),
+    );
+    let (q2, _) = d.wait_log_from(
+        0,
+        &format!("marker: got SIGQUIT name=lc_victim_n pid={vn}"),
+        secs(10),
+    );
+    let left = wait_pids_gone(&[crasher, vr, vn], secs(10));
+    assert!(
+        left.is_empty(),
+        "workers still alive after the crash: {left:?}"
+    );
+    let (reinit_idx, _) = d.wait_log_from(
+        0,
+        "all server processes terminated; reinitializing",
+        secs(10),
+    );
+    assert_line_order(&d, term_idx, reinit_idx, "reinitialize after terminating");
+    assert_line_order(
+        &d,
+        q1.max(q2),
+        reinit_idx,
+        "reinitialize only once all workers are gone",
+    );
+
+    // The restartable worker comes back as a new process.
+    let (_, vr2) = wait_start(&d, "lc_victim_r", reinit_idx, secs(10));
+    assert_ne!(vr2, vr, "restarted worker must be a new process");
+    wait_ready(&d, "lc_victim_r", reinit_idx, secs(10));
+    assert!(pid_alive(vr2));
+    assert_eq!(ppid(vr2), Some(d.pid()));
+
+    // NEVER_RESTART workers (crasher included) do not.
+    settle(millis(1500));
+    assert_eq!(
+        d.count_log(&start_needle("lc_victim_n")),
+        1,
+        "NEVER_RESTART victim restarted; log:\n{}",
+        d.log_text()
+    );
+    assert_eq!(
+        d.count_log(&start_needle("lc_crasher")),
+        1,
+        "NEVER_RESTART crasher restarted; log:\n{}",
+        d.log_text()
+    );
+    assert_eq!(
+        d.count_log(&start_needle("lc_victim_r")),
+        2,
+        "log:\n{}",
+        d.log_text()
+    );
+    assert!(
+        d.try_exit().is_none(),
+        "daemon exited after a crash with restart_after_crash=on"
+    );
+}
+
+#[test]
+fn crash_exit2_triggers_crash_cycle() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "crash_exit2_triggers_crash_cycle");
+    crash_cycle("exit2", &|p| exit_line("lc_crasher_type", p, 2));
+}
+
+#[test]
+fn crash_sigsegv_triggers_crash_cycle() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "crash_sigsegv_triggers_crash_cycle");
+    crash_cycle("segv", &|p| {
+        format!("background worker \"lc_crasher_type\" (PID {p}) was terminated by signal 11: Segmentation fault")
+    });
+}
+
+#[test]
+fn crash_abort_triggers_crash_cycle() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "crash_abort_triggers_crash_cycle");
+    crash_cycle("abort", &|p| {
+        format!(
+            "background worker \"lc_crasher_type\" (PID {p}) was terminated by signal 6: Aborted"
+        )
+    });
+}
+
+#[test]
+fn crash_with_restart_after_crash_off_shuts_down() {
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "crash_with_restart_after_crash_off_shuts_down",
+    );
+    let statics = CRASH_STATICS.replace("KIND", "exit2");
+    let d = lc_daemon("crash-off", &statics, &[("restart_after_crash", "off")]);
+    let crasher = wait_ready(&d, "lc_crasher", 0, secs(10));
+    let vr = wait_ready(&d, "lc_victim_r", 0, secs(10));
+    let vn = wait_ready(&d, "lc_victim_n", 0, secs(10));
+
+    kill(crasher, SIGUSR2);
+    d.wait_log(&exit_line("lc_crasher_type", crasher, 2), secs(10));
+    d.wait_log("shutting down because restart_after_crash is off", secs(10));
+    let st = d.wait_exit(secs(20));
+    assert_eq!(
+        st.code(),
+        Some(1),
+        "daemon must exit 1, got {}; log:\n{}",
+        describe_status(&st),
+        d.log_text()
+    );
+    let left = wait_pids_gone(&[crasher, vr, vn], secs(5));
+    assert!(
+        left.is_empty(),
+        "workers left after the daemon exited: {left:?}"
+    );
+    assert!(children_of(d.pid()).is_empty());
+    d.wait_log_closed(secs(5));
+    assert_eq!(d.count_log("reinitializing"), 0, "log:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log(&start_needle("lc_victim_r")),
+        1,
+        "restarted despite restart_after_crash=off"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 4. shutdown modes
+// ---------------------------------------------------------------------------
+
+fn shutdown_mode(sig: i32, mode: &str) {
+    let d = lc_daemon(
+        &format!("shutdown-{mode}"),
+        "lc_sd_a|lc_sd_a_type|1|0|loop quitmark;lc_sd_b|lc_sd_b_type|-1|0|loop",
+        &[],
+    );
+    let a = wait_ready(&d, "lc_sd_a", 0, secs(10));
+    let b = wait_ready(&d, "lc_sd_b", 0, secs(10));
+    let pid_file = d.pid_file();
+    assert!(pid_file.exists());
+    let seg = d.segment_path().expect("segment name in the pid file");
+    assert!(seg.exists(), "{} missing while running", seg.display());
+
+    let cursor = d.log_len();
+    d.signal(sig);
+    d.wait_log_from(
+        cursor,
+        &format!("received {mode} shutdown request"),
+        secs(10),
+    );
+    if mode == "immediate" {
+        d.wait_log(
+            &format!("marker: got SIGQUIT name=lc_sd_a pid={a}"),
+            secs(10),
+        );
+    } else {
+        for ty in ["lc_sd_a_type", "lc_sd_b_type"] {
+            let l = d.wait_log(
+                &format!("terminating background worker \"{ty}\" due to administrator command"),
+                secs(10),
+            );
+            assert!(l.contains("FATAL:"), "{l}");
+        }
+    }
+    let st = d.wait_exit(secs(30));
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "{mode} shutdown exit status {}; log:\n{}",
+        describe_status(&st),
+        d.log_text()
+    );
+    let left = wait_pids_gone(&[a, b], secs(5));
+    assert!(
+        left.is_empty(),
+        "workers alive after {mode} shutdown: {left:?}"
+    );
+    assert!(
+        d.wait_log_closed(secs(5)),
+        "log stream still open after shutdown"
+    );
+    let lines = d.log_lines();
+    let last = lines
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        last.contains("LOG:  bgworkerd shut down"),
+        "last line is {last:?}; log:\n{}",
+        d.log_text()
+    );
+    assert!(!pid_file.exists(), "pid file left after {mode} shutdown");
+    assert!(
+        !seg.exists(),
+        "segment {} left after {mode} shutdown",
+        seg.display()
+    );
+    assert_eq!(
+        d.count_log(&start_needle("lc_sd_a")),
+        1,
+        "worker restarted during shutdown"
+    );
+    assert_no_crash_cycle(&d);
+}
+
+#[test]
+fn smart_shutdown_on_sigterm() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "smart_shutdown_on_sigterm");
+    shutdown_mode(SIGTERM, "smart");
+}
+
+#[test]
+fn fast_shutdown_on_sigint() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "fast_shutdown_on_sigint");
+    shutdown_mode(SIGINT, "fast");
+}
+
+#[test]
+fn immediate_shutdown_on_sigquit() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "immediate_shutdown_on_sigquit");
+    shutdown_mode(SIGQUIT, "immediate");
+}
+
+#[test]
+fn immediate_shutdown_kills_worker_ignoring_sigquit() {
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "immediate_shutdown_kills_worker_ignoring_sigquit",
+    );
+    let d = lc_daemon(
+        "immediate-stubborn",
+        "lc_stubborn|lc_stubborn_type|-1|0|loop ignquit",
+        &[],
+    );
+    let p = wait_ready(&d, "lc_stubborn", 0, secs(10));
+    d.signal(SIGQUIT);
+    d.wait_log("received immediate shutdown request", secs(10));
+    let st = d.wait_exit(secs(40));
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "exit status {}; log:\n{}",
+        describe_status(&st),
+        d.log_text()
+    );
+    assert!(
+        !pid_alive(p),
+        "worker ignoring SIGQUIT survived immediate shutdown"
+    );
+    d.wait_log_closed(secs(5));
+    d.wait_log("bgworkerd shut down", secs(1));
+}
+
+// ---------------------------------------------------------------------------
+// 5. supervisor death
+// ---------------------------------------------------------------------------
+
+#[test]
+fn workers_die_with_sigkilled_bgworkerd_and_waiter_sees_postmaster_died() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "workers_die_with_sigkilled_bgworkerd");
+    let d = lc_daemon(
+        "sigkill",
+        "lc_k1|lc_k|1|0|loop;lc_k2|lc_k|1|0|loop;lc_k3|lc_k|-1|0|loop",
+        &[],
+    );
+    let mut pids = vec![
+        wait_ready(&d, "lc_k1", 0, secs(10)),
+        wait_ready(&d, "lc_k2", 0, secs(10)),
+        wait_ready(&d, "lc_k3", 0, secs(10)),
+    ];
+    let h = lc_host(&d, "waitdeath", &[]);
+    let l = h.wait_line("host: waiting pid=", secs(10));
+    let dynpid = field_i64(&l, "pid") as i32;
+    pids.push(dynpid);
+    for &p in &pids {
+        assert_eq!(
+            ppid(p),
+            Some(d.pid()),
+            "worker {p} is not a child of bgworkerd"
+        );
+    }
+    // Give the host a moment to be inside WaitForBackgroundWorkerShutdown is
+    // not needed: it must report the supervisor's death either way.
+    d.signal(SIGKILL);
+    let left = wait_pids_gone(&pids, secs(1));
+    assert!(
+        left.is_empty(),
+        "workers alive 1 s after bgworkerd was SIGKILLed: {left:?}"
+    );
+    let l = h.wait_line("host: shutdown status=", secs(10));
+    assert_eq!(
+        field(&l, "status").as_deref(),
+        Some("POSTMASTER_DIED"),
+        "{l}"
+    );
+    assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
+}
+
+// ---------------------------------------------------------------------------
+// 6. worker process setup: signal mask, MyBgworkerEntry
+// ---------------------------------------------------------------------------
+
+fn expected_extra_hex(text: &str) -> String {
+    let mut bytes = [0u8; 128];
+    bytes[..text.len()].copy_from_slice(text.as_bytes());
+    for (i, b) in bytes.iter_mut().enumerate().skip(100) {
+        *b = ((i * 37 + 11) & 0xff) as u8;
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn worker_starts_with_signals_blocked_and_sees_its_own_entry() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "worker_starts_with_signals_blocked");
+    let extra_a = "loop sigblk entry";
+    let extra_b = "loop entry";
+    let d = lc_daemon(
+        "sigblk",
+        &format!("lc_sig_a||-1|12345|{extra_a};lc_sig_b|lc_sig_b_type|1|987654321|{extra_b}"),
+        &[],
+    );
+    let a = wait_ready(&d, "lc_sig_a", 0, secs(10));
+    let b = wait_ready(&d, "lc_sig_b", 0, secs(10));
+
+    let before = d.wait_log("marker: sigblk-before name=lc_sig_a ", secs(1));
+    let mask = parse_mask(&field(&before, "mask").unwrap()).expect("hex mask");
+    for (sig, name) in [
+        (SIGTERM, "SIGTERM"),
+        (SIGINT, "SIGINT"),
+        (SIGHUP, "SIGHUP"),
+        (SIGUSR1, "SIGUSR1"),
+    ] {
+        assert!(
+            mask & sig_bit(sig) != 0,
+            "{name} not blocked on entry: mask {mask:016x}"
+        );
+    }
+    assert!(
+        mask & sig_bit(SIGQUIT) == 0,
+        "SIGQUIT blocked on entry: mask {mask:016x}"
+    );
+    for (sig, name) in [
+        (libc::SIGSEGV, "SIGSEGV"),
+        (libc::SIGBUS, "SIGBUS"),
+        (libc::SIGFPE, "SIGFPE"),
+        (libc::SIGILL, "SIGILL"),
+    ] {
+        assert!(
+            mask & sig_bit(sig) == 0,
+            "synchronous {name} blocked on entry: mask {mask:016x}"
+        );
+    }
+    let after = d.wait_log("marker: sigblk-after name=lc_sig_a ", secs(1));
+    let mask_after = parse_mask(&field(&after, "mask").unwrap()).expect("hex mask");
+    assert_eq!(
+        mask_after, 0,
+        "signals still blocked after BackgroundWorkerUnblockSignals: {mask_after:016x}"
+    );
+    assert_eq!(sigmask(a, "SigBlk"), Some(0), "live worker's SigBlk");
+
+    // MyBgworkerEntry: each worker sees its own definition.
+    let ea = d.wait_log("marker: entry name=lc_sig_a ", secs(1));
+    assert_eq!(
+        field(&ea, "type").as_deref(),
+        Some("lc_sig_a"),
+        "bgw_type must default to bgw_name: {ea}"
+    );
+    assert_eq!(field(&ea, "arg").as_deref(), Some("12345"), "{ea}");
+    assert_eq!(field(&ea, "flags").as_deref(), Some("1"), "{ea}");
+    assert_eq!(field(&ea, "restart").as_deref(), Some("-1"), "{ea}");
+    assert_eq!(field(&ea, "func").as_deref(), Some("lc_main"), "{ea}");
+    assert_eq!(field(&ea, "notify").as_deref(), Some("0"), "{ea}");
+    assert_eq!(
+        field(&ea, "self").as_deref(),
+        Some("1"),
+        "bgw_library_name differs: {ea}"
+    );
+    let xa = d.wait_log("marker: entry-extra name=lc_sig_a ", secs(1));
+    assert_eq!(
+        field(&xa, "hex").unwrap(),
+        expected_extra_hex(extra_a),
+        "bgw_extra bytes of lc_sig_a"
+    );
+    let sa = d.wait_log(&start_needle("lc_sig_a"), secs(1));
+    assert_eq!(
+        field(&sa, "arg").as_deref(),
+        Some("12345"),
+        "main_arg passed to the main function: {sa}"
+    );
+
+    let eb = d.wait_log("marker: entry name=lc_sig_b ", secs(1));
+    assert_eq!(field(&eb, "type").as_deref(), Some("lc_sig_b_type"), "{eb}");
+    assert_eq!(field(&eb, "arg").as_deref(), Some("987654321"), "{eb}");
+    assert_eq!(field(&eb, "restart").as_deref(), Some("1"), "{eb}");
+    let xb = d.wait_log("marker: entry-extra name=lc_sig_b ", secs(1));
+    assert_eq!(
+        field(&xb, "hex").unwrap(),
+        expected_extra_hex(extra_b),
+        "bgw_extra bytes of lc_sig_b"
+    );
+    assert!(pid_alive(b));
+}
+
+// ---------------------------------------------------------------------------
+// 7. dynamic workers from an attached host
+// ---------------------------------------------------------------------------
+
+#[test]
+fn dynamic_workers_from_host_register_query_terminate_and_stale_handles() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_workers_from_host");
+    let d = plain_daemon("dynamic", &[("max_worker_processes", "2")]);
+    let h = lc_host(&d, "basic", &[]);
+
+    // registered, started, a child of bgworkerd, type by pid
+    let l = h.wait_line("step: started ", secs(15));
+    assert_eq!(field(&l, "status").as_deref(), Some("STARTED"), "{l}");
+    assert_eq!(
+        field(&l, "type").as_deref(),
+        Some("lc_dyn_type"),
+        "GetBackgroundWorkerTypeByPid: {l}"
+    );
+    let pid = field_i64(&l, "pid") as i32;
+    assert!(pid_alive(pid), "worker {pid} not alive");
+    assert_eq!(
+        ppid(pid),
+        Some(d.pid()),
+        "worker {pid} is not a child of bgworkerd"
+    );
+    wait_start(&d, "lc_dyn", 0, secs(5));
+    h.signal(SIGUSR2);
+
+    let l = h.wait_line("host: getpid ", secs(10));
+    assert_eq!(field(&l, "status").as_deref(), Some("STARTED"), "{l}");
+    assert_eq!(field_i64(&l, "pid") as i32, pid, "{l}");
+    let l = h.wait_line("host: terminated ", secs(15));
+    assert_eq!(field(&l, "status").as_deref(), Some("STOPPED"), "{l}");
+    let l = h.wait_line("host: after-stop ", secs(1));
+    assert_eq!(field(&l, "getpid").as_deref(), Some("STOPPED"), "{l}");
+    assert_eq!(
+        field(&l, "type").as_deref(),
+        Some("(null)"),
+        "type of a stopped worker's pid: {l}"
+    );
+    let f = d.wait_log(
+        "terminating background worker \"lc_dyn_type\" due to administrator command",
+        secs(5),
+    );
+    assert!(f.contains("FATAL:"), "{f}");
+    assert!(wait_pids_gone(&[pid], secs(5)).is_empty());
+
+    // terminate before start: the supervisor is stopped meanwhile
+    h.wait_line("step: stop-daemon", secs(10));
+    d.signal(libc::SIGSTOP);
+    assert!(wait_until(secs(5), || status_field(d.pid(), "State")
+        .map_or(false, |s| s.starts_with('T'))));
+    h.signal(SIGUSR2);
+    h.wait_line("step: cont-daemon", secs(10));
+    let l = h.wait_line("host: never ", secs(1));
+    assert_eq!(
+        field(&l, "before-terminate").as_deref(),
+        Some("NOT_YET_STARTED"),
+        "{l}"
+    );
+    d.signal(libc::SIGCONT);
+    h.signal(SIGUSR2);
+    let l = h.wait_line("host: never shutdown=", secs(15));
+    assert_eq!(field(&l, "shutdown").as_deref(), Some("STOPPED"), "{l}");
+    let l = h.wait_line("host: never startup=", secs(5));
+    assert_eq!(field(&l, "startup").as_deref(), Some("STOPPED"), "{l}");
+    assert_eq!(
+        d.count_log(&start_needle("lc_never")),
+        0,
+        "terminated-before-start worker ran; log:\n{}",
+        d.log_text()
+    );
+
+    // stale handle after slot reuse
+    let l = h.wait_line("host: full ", secs(15));
+    assert_eq!(
+        field(&l, "third-ok").as_deref(),
+        Some("0"),
+        "both slots should be in use: {l}"
+    );
+    let l = h.wait_line("host: stale getpid=", secs(15));
+    assert_eq!(
+        field(&l, "getpid").as_deref(),
+        Some("STOPPED"),
+        "stale handle after reuse: {l}"
+    );
+    let l = h.wait_line("host: stale wait=", secs(5));
+    assert_eq!(field(&l, "wait").as_deref(), Some("STOPPED"), "{l}");
+    let l = h.wait_line("step: stale-done ", secs(15));
+    let b = field_i64(&l, "b") as i32;
+    assert_eq!(
+        field(&l, "b_status").as_deref(),
+        Some("STARTED"),
+        "new tenant touched by a stale terminate: {l}"
+    );
+    assert_eq!(field_i64(&l, "b_pid") as i32, b, "{l}");
+    assert!(pid_alive(b), "new tenant {b} died after a stale terminate");
+    assert_eq!(
+        d.count_log("terminating background worker \"lc_stale_b_type\""),
+        0,
+        "stale terminate reached the new tenant; log:\n{}",
+        d.log_text()
+    );
+    h.signal(SIGUSR2);
+    h.wait_line("host: done", secs(15));
+    assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
+    assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
+    assert_no_crash_cycle(&d);
+}
+
+// ---------------------------------------------------------------------------
+// 8. slot exhaustion and reuse
+// ---------------------------------------------------------------------------
+
+#[test]
+fn slot_exhaustion_and_reuse() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "slot_exhaustion_and_reuse");
+    let d = plain_daemon("slots", &[("max_worker_processes", "4")]);
+    let h = lc_host(&d, "slots", &["4"]);
+    let l = h.wait_line("host: overflow ", secs(20));
+    assert_eq!(
+        field(&l, "ok").as_deref(),
+        Some("0"),
+        "5th registration with 4 slots succeeded: {l}"
+    );
+    let l = h.wait_line("step: full ", secs(5));
+    let pids: Vec<i32> = field(&l, "pids")
+        .unwrap()
+        .split(',')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 4);
+    for &p in &pids {
+        assert!(pid_alive(p), "worker {p} died after a failed registration");
+        assert_eq!(ppid(p), Some(d.pid()));
+    }
+    h.signal(SIGUSR2);
+    h.wait_line("host: all still running", secs(10));
+    let l = h.wait_line("host: reuse ok=", secs(15));
+    assert_eq!(
+        field(&l, "ok").as_deref(),
+        Some("1"),
+        "freed slot not reusable: {l}"
+    );
+    let l = h.wait_line("host: reuse startup=", secs(15));
+    assert_eq!(field(&l, "startup").as_deref(), Some("STARTED"), "{l}");
+    h.wait_line("host: done", secs(20));
+    assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
+    assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
+    assert_no_crash_cycle(&d);
+    assert!(d.try_exit().is_none());
+}
+
+// ---------------------------------------------------------------------------
+// 9. max_parallel_workers
+// ---------------------------------------------------------------------------
+
+#[test]
+fn parallel_worker_limit_and_restart_rule() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "parallel_worker_limit_and_restart_rule");
+    let d = plain_daemon(
+        "parallel",
+        &[("max_parallel_workers", "2"), ("max_worker_processes", "8")],
+    );
+    let h = lc_host(&d, "parallel", &["2"]);
+    h.wait_line("host: parallel started=2", secs(20));
+    let l = h.wait_line("host: parallel-over ", secs(5));
+    assert_eq!(
+        field(&l, "ok").as_deref(),
+        Some("0"),
+        "third parallel worker accepted with max_parallel_workers=2: {l}"
+    );
+    let l = h.wait_line("host: plain-while-full ", secs(5));
+    assert_eq!(
+        field(&l, "ok").as_deref(),
+        Some("1"),
+        "non-parallel worker refused by the parallel limit: {l}"
+    );
+    let l = h.wait_line("host: parallel-after-stop ok=", secs(20));
+    assert_eq!(
+        field(&l, "ok").as_deref(),
+        Some("1"),
+        "parallel allowance not given back after a stop: {l}"
+    );
+    let l = h.wait_line("host: parallel-after-stop startup=", secs(10));
+    assert_eq!(field(&l, "startup").as_deref(), Some("STARTED"), "{l}");
+    let l = h.wait_line("host: parallel-restart ", secs(20));
+    assert_eq!(
+        field(&l, "ok").as_deref(),
+        Some("0"),
+        "restartable parallel worker accepted: {l}"
+    );
+    assert!(
+        l.contains("parallel workers may not be configured for restart"),
+        "bgw_last_error: {l}"
+    );
+    // ... and reported at ERROR on the host's own stderr.
+    h.wait_line_all(
+        &[
+            "ERROR:  background worker \"lc_par_restart\": parallel workers may not be configured for restart",
+        ],
+        secs(5),
+    );
+    h.wait_line("host: done", secs(5));
+    assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
+    assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
+    assert_no_crash_cycle(&d);
+}
+
+// ---------------------------------------------------------------------------
+// 10. bgw_notify_pid
+// ---------------------------------------------------------------------------
+
+#[test]
+fn notify_pid_gets_sigusr1_on_start_and_stop() {
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "notify_pid_gets_sigusr1_on_start_and_stop",
+    );
+    let d = plain_daemon("notify", &[]);
+    let h = lc_host(&d, "notify", &[]);
+    let l = h.wait_line("host: notify-start ", secs(20));
+    assert_eq!(field(&l, "status").as_deref(), Some("STARTED"), "{l}");
+    let c_start = field_i64(&l, "count");
+    assert!(c_start >= 1, "no SIGUSR1 when the worker started: {l}");
+    let l = h.wait_line("host: notify-stop ", secs(20));
+    assert_eq!(field(&l, "status").as_deref(), Some("STOPPED"), "{l}");
+    let c_stop = field_i64(&l, "count");
+    assert!(
+        c_stop > c_start,
+        "no SIGUSR1 when the worker stopped: start {c_start}, after stop {c_stop}"
+    );
+    assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
+    assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
+}
+
+// ---------------------------------------------------------------------------
+// 11. dynamic workers registered by a worker; they survive a crash cycle
+// ---------------------------------------------------------------------------
+
+#[test]
+fn dynamic_workers_from_a_worker_come_back_after_crash_cycle() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_workers_from_a_worker");
+    let d = lc_daemon(
+        "dyn-in-worker",
+        "lc_parent|lc_parent_type|-1|0|loop register=3;lc_crasher|lc_crasher_type|-1|0|loop crash=exit2",
+        &[],
+    );
+    let crasher = wait_ready(&d, "lc_crasher", 0, secs(10));
+    let parent = wait_ready(&d, "lc_parent", 0, secs(20));
+    let mut old = Vec::new();
+    for i in 0..3 {
+        let l = d.wait_log(&format!("marker: child started i={i} "), secs(1));
+        assert_eq!(
+            field(&l, "status").as_deref(),
+            Some("0"),
+            "WaitForBackgroundWorkerStartup in a worker: {l}"
+        );
+        let p = field_i64(&l, "pid") as i32;
+        let (_, sp) = wait_start(&d, &format!("lc_child_{i}"), 0, secs(5));
+        assert_eq!(sp, p);
+        wait_ready(&d, &format!("lc_child_{i}"), 0, secs(5));
+        assert!(pid_alive(p));
+        assert_eq!(
+            ppid(p),
+            Some(d.pid()),
+            "dynamic worker {p} is not a child of bgworkerd"
+        );
+        old.push(p);
+    }
+
+    kill(crasher, SIGUSR2);
+    d.wait_log(&exit_line("lc_crasher_type", crasher, 2), secs(10));
+    let (reinit, _) = d.wait_log_from(
+        0,
+        "all server processes terminated; reinitializing",
+        secs(15),
+    );
+    for (i, &p) in old.iter().enumerate() {
+        d.wait_log(
+            &format!("marker: got SIGQUIT name=lc_child_{i} pid={p}"),
+            secs(1),
+        );
+    }
+    assert!(wait_pids_gone(&old, secs(5)).is_empty());
+    assert!(!pid_alive(parent));
+    for i in 0..3 {
+        let name = format!("lc_child_{i}");
+        let (_, np) = wait_start(&d, &name, reinit, secs(15));
+        assert!(!old.contains(&np), "{name} did not get a new process");
+        wait_ready(&d, &name, reinit, secs(5));
+        assert!(pid_alive(np));
+        assert_eq!(ppid(np), Some(d.pid()));
+    }
+    settle(millis(1500));
+    assert_eq!(
+        d.count_log(&start_needle("lc_parent")),
+        1,
+        "NEVER_RESTART parent restarted; log:\n{}",
+        d.log_text()
+    );
+    for i in 0..3 {
+        assert_eq!(
+            d.count_log(&start_needle(&format!("lc_child_{i}"))),
+            2,
+            "log:\n{}",
+            d.log_text()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 12. many short-lived dynamic workers
+// ---------------------------------------------------------------------------
+
+#[test]
+fn thousand_short_lived_dynamic_workers() {
+    let _w = watchdog(240, "thousand_short_lived_dynamic_workers");
+    let slots = 20;
+    let d = plain_daemon("many", &[("max_worker_processes", &slots.to_string())]);
+    let started = Instant::now();
+    let h = lc_host(&d, "many", &["1000", "16", &slots.to_string()]);
+    let st = h.wait_exit(secs(200));
+    eprintln!("1000 workers took {:?}", started.elapsed());
+    assert_eq!(st.code(), Some(0), "{}", h.text());
+    assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
+    let l = h.wait_line("host: many ", secs(1));
+    assert_eq!(field(&l, "registered").as_deref(), Some("1000"), "{l}");
+    assert_eq!(field(&l, "stopped").as_deref(), Some("1000"), "{l}");
+    let starts = d.wait_log_count("marker: start name=lc_many_", 1000, secs(10));
+    let names: std::collections::HashSet<String> =
+        starts.iter().map(|l| field(l, "name").unwrap()).collect();
+    assert_eq!(starts.len(), 1000, "some worker started more than once");
+    assert_eq!(names.len(), 1000, "distinct workers started");
+    let l = h.wait_line("host: all-slots ", secs(1));
+    assert_eq!(
+        field(&l, "ok").as_deref(),
+        Some(slots.to_string().as_str()),
+        "slots not all free afterwards: {l}"
+    );
+    assert_no_crash_cycle(&d);
+    assert!(d.try_exit().is_none());
+}
+
+// ---------------------------------------------------------------------------
+// 13. SIGHUP is forwarded
+// ---------------------------------------------------------------------------
+
+#[test]
+fn sighup_is_forwarded_to_workers() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "sighup_is_forwarded_to_workers");
+    let d = lc_daemon(
+        "sighup",
+        "lc_hup|lc_hup_type|-1|0|loop hup;lc_nohup|lc_nohup_type|-1|0|loop",
+        &[],
+    );
+    let p = wait_ready(&d, "lc_hup", 0, secs(10));
+    let q = wait_ready(&d, "lc_nohup", 0, secs(10));
+    d.signal(SIGHUP);
+    d.wait_log("received SIGHUP, reloading configuration files", secs(10));
+    d.wait_log(&format!("marker: got SIGHUP name=lc_hup pid={p}"), secs(10));
+    // A worker without its own handler is not killed by the forwarded SIGHUP.
+    settle(millis(500));
+    assert!(
+        pid_alive(p) && pid_alive(q),
+        "worker died on SIGHUP; log:\n{}",
+        d.log_text()
+    );
+    assert_eq!(
+        d.count_log("was terminated by signal"),
+        0,
+        "log:\n{}",
+        d.log_text()
+    );
+    assert_no_crash_cycle(&d);
+}
