@@ -373,6 +373,9 @@ impl Connection {
         done: impl Fn(BgwHandleStatus) -> bool,
     ) -> (BgwHandleStatus, i32) {
         let h = self.seg.header();
+        if let Some(r) = self.spin_while_not_started(slot, generation, &done) {
+            return r;
+        }
         loop {
             // Announce ourselves before sampling the sequence number, so that
             // a supervisor bumping it after our sample sees waiters > 0
@@ -390,6 +393,39 @@ impl Connection {
             }
             futex_wait(&h.change_seq, seq, DEATH_CHECK);
             h.waiters.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Before parking, spin briefly while the worker is not started yet.
+    ///
+    /// A registration is answered by the supervisor within one fork (about
+    /// 100 us), while waking a parked thread can cost as much again on an
+    /// idle CPU. So while the next change is the supervisor's (the worker
+    /// is registered but not started) and another CPU is there to make it,
+    /// the waiter watches the slot for at most [`SPIN_LIMIT`]. Once the
+    /// worker runs, the next change depends on the worker, which needs the
+    /// CPU more than we do: park at once.
+    fn spin_while_not_started(
+        &self,
+        slot: usize,
+        generation: u64,
+        done: &impl Fn(BgwHandleStatus) -> bool,
+    ) -> Option<(BgwHandleStatus, i32)> {
+        if !multi_cpu() {
+            return None;
+        }
+        let start = std::time::Instant::now();
+        loop {
+            let (st, pid) = self.status(slot, generation);
+            if done(st) {
+                return Some((st, pid));
+            }
+            if st != BGWH_NOT_YET_STARTED || start.elapsed() >= SPIN_LIMIT {
+                return None;
+            }
+            // Yield rather than pause: if the supervisor (or the new worker)
+            // was woken onto this CPU, it runs now instead of after the spin.
+            std::thread::yield_now();
         }
     }
 
@@ -413,6 +449,16 @@ impl Connection {
         }
         None
     }
+}
+
+/// Longest a waiter spins before parking (see spin_while_not_started).
+pub const SPIN_LIMIT: Duration = Duration::from_micros(250);
+
+/// More than one CPU to run on (spinning on one CPU only delays the
+/// process being waited for).
+fn multi_cpu() -> bool {
+    static N: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(false, |n| n.get() > 1))
 }
 
 /// How long a waiter sleeps before checking that the supervisor is alive.

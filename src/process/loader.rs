@@ -17,9 +17,22 @@ pub const PKGLIBDIR: &str = match option_env!("BGW_PKGLIBDIR") {
 /// `process_shared_preload_libraries_in_progress`).
 pub static PRELOAD_IN_PROGRESS: AtomicBool = AtomicBool::new(false);
 
-/// Libraries loaded in this process (inherited by workers at fork), by the
-/// path they were loaded from, so `_PG_init` runs once per process image.
-static LOADED: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
+/// Libraries loaded in this process (inherited by workers at fork): the
+/// name asked for, the path it resolved to, and the dlopen handle, so that
+/// `_PG_init` runs once per process image and a worker whose library was
+/// preloaded finds it without searching the file system.
+struct Loaded {
+    name: String,
+    path: String,
+    handle: usize,
+}
+
+static LOADED: Mutex<Vec<Loaded>> = Mutex::new(Vec::new());
+
+fn find_loaded(pred: impl Fn(&Loaded) -> bool) -> Option<*mut libc::c_void> {
+    let list = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    list.iter().find(|l| pred(l)).map(|l| l.handle as *mut libc::c_void)
+}
 
 fn exists(p: &str) -> bool {
     std::fs::metadata(p).map(|m| m.is_file()).unwrap_or(false)
@@ -139,14 +152,12 @@ pub struct LoadError {
 /// Load a library (once per process), calling its `_PG_init` on first load.
 /// Returns the dlopen handle.
 pub fn load(name: &str) -> Result<*mut libc::c_void, LoadError> {
+    if let Some(h) = find_loaded(|l| l.name == name) {
+        return Ok(h);
+    }
     let path = expand_name(name);
-    if let Some(&(_, h)) = LOADED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .find(|(p, _)| *p == path)
-    {
-        return Ok(h as *mut libc::c_void);
+    if let Some(h) = find_loaded(|l| l.path == path) {
+        return Ok(h);
     }
     if let Err(e) = std::fs::metadata(&path) {
         let errtext = crate::errno_text(e.raw_os_error().unwrap_or(libc::ENOENT));
@@ -173,10 +184,11 @@ pub fn load(name: &str) -> Result<*mut libc::c_void, LoadError> {
         unsafe { libc::dlclose(h) };
         return Err(LoadError { message, detail });
     }
-    LOADED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((path, h as usize));
+    LOADED.lock().unwrap_or_else(|e| e.into_inner()).push(Loaded {
+        name: name.to_string(),
+        path: path.clone(),
+        handle: h as usize,
+    });
     // SAFETY: h is live; the name is NUL-terminated.
     let init = unsafe { libc::dlsym(h, c"_PG_init".as_ptr()) };
     if !init.is_null() {
@@ -212,14 +224,11 @@ pub fn lookup_entry(
         message: format!("invalid function name \"{function}\""),
         detail: None,
     })?;
-    let (handle, shown) = if is_self(library) {
+    let handle = if is_self(library) {
         // SAFETY: dlopen(NULL) returns the handle of the main program.
-        (
-            unsafe { libc::dlopen(std::ptr::null(), libc::RTLD_NOW) },
-            "postgres".to_string(),
-        )
+        unsafe { libc::dlopen(std::ptr::null(), libc::RTLD_NOW) }
     } else {
-        (load(library)?, expand_name(library))
+        load(library)?
     };
     // SAFETY: handle is a live handle; cf is NUL-terminated.
     let f = unsafe { libc::dlsym(handle, cf.as_ptr()) };
@@ -227,7 +236,10 @@ pub fn lookup_entry(
         let message = if is_self(library) {
             format!("internal function \"{function}\" not found")
         } else {
-            format!("could not find function \"{function}\" in file \"{shown}\"")
+            format!(
+                "could not find function \"{function}\" in file \"{}\"",
+                expand_name(library)
+            )
         };
         return Err(LoadError {
             message,

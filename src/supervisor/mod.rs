@@ -701,26 +701,25 @@ impl Supervisor {
                 &def,
             );
         }
-        let rw = self.workers[i].as_mut().expect("caller checked");
         if pid < 0 {
-            log::emit(
-                log::LOG,
-                &format!(
-                    "could not fork worker process: {}",
-                    crate::errno_text(crate::errno())
-                ),
-            );
+            let err = crate::errno_text(crate::errno());
+            log::emit(log::LOG, &format!("could not fork worker process: {err}"));
             let at = Instant::now() + FORK_RETRY;
-            rw.restart_at = Some(at);
+            self.workers[i].as_mut().expect("caller checked").restart_at = Some(at);
             self.restarts.push(Reverse((at, i)));
             return;
         }
-        rw.pid = pid;
-        let notify = rw.notify_pid;
-        self.by_pid.insert(pid, i);
+        // Publish the pid and wake the waiters before any bookkeeping: the
+        // supervisor's first writes after a fork are copy-on-write faults,
+        // and the waiter should not wait for them.
         self.seg.slot(i).pid.store(pid, Ordering::Release);
         self.changed = true;
+        self.publish();
+        let rw = self.workers[i].as_mut().expect("caller checked");
+        rw.pid = pid;
+        let notify = rw.notify_pid;
         self.notify(notify);
+        self.by_pid.insert(pid, i);
     }
 
     /// Reap exited children. Peeks first so that a host program's own
