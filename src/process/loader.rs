@@ -123,18 +123,17 @@ fn check_magic(handle: *mut libc::c_void, path: &str) -> Result<(), (String, Opt
     // SAFETY: m points at the module's static magic struct; len is checked
     // before the rest is trusted.
     let m = unsafe { &*m };
-    if m.len as usize != std::mem::size_of::<PgMagic>() || m.version != 1500 {
+    if m.version != 1500 {
+        // PostgreSQL prints majors from 10 on as one number, older ones as X.Y.
         let v = m.version;
+        let shown = if v >= 1000 { format!("{}", v / 100) } else { format!("{}.{}", v / 100, v % 100) };
         return Err((
             format!("incompatible library \"{path}\": version mismatch"),
-            Some(format!(
-                "Server is version 15, library is version {}.{}.",
-                v / 100,
-                v % 100
-            )),
+            Some(format!("Server is version 15, library is version {shown}.")),
         ));
     }
-    if m.funcmaxargs != 100 || m.indexmaxkeys != 32 || m.namedatalen != 64 || m.float8byval != 1 {
+    if m.len as usize != std::mem::size_of::<PgMagic>()
+        || m.funcmaxargs != 100 || m.indexmaxkeys != 32 || m.namedatalen != 64 || m.float8byval != 1 {
         return Err((
             format!("incompatible library \"{path}\": magic block mismatch"),
             None,

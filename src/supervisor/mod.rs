@@ -119,6 +119,8 @@ struct Supervisor {
     pidfile: Option<PidFile>,
     workers: Vec<Option<Registered>>,
     by_pid: HashMap<i32, usize>,
+    /// pidfds of attached processes known to be valid notify targets.
+    attached: HashMap<i32, i32>,
     /// How many registered workers name each notify pid.
     notify_refs: HashMap<i32, u32>,
     start_queue: VecDeque<usize>,
@@ -252,6 +254,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         workers: (0..nslots).map(|_| None).collect(),
         by_pid: HashMap::new(),
         notify_refs: HashMap::new(),
+        attached: HashMap::new(),
         start_queue: VecDeque::new(),
         restarts: BinaryHeap::new(),
         phase: BgWorkerStart_PostmasterStart,
@@ -304,7 +307,8 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     if let Some(p) = sup.pidfile.take() {
         p.remove();
     }
-    for fd in [sup.sigfd, sup.wakefd, sup.death_r, sup.death_w] {
+    let attached: Vec<i32> = sup.attached.values().copied().collect();
+    for fd in [sup.sigfd, sup.wakefd, sup.death_r, sup.death_w].into_iter().chain(attached) {
         // SAFETY: descriptors created above and owned by the supervisor.
         unsafe { libc::close(fd) };
     }
@@ -318,6 +322,11 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
 
 impl Supervisor {
     fn main_loop(&mut self) -> i32 {
+        // Workers of the first phase (PostmasterStart) start at once; later
+        // phases are queued as advance_phase reaches them.
+        for i in 0..self.workers.len() {
+            self.enqueue(i);
+        }
         self.advance_phase();
         loop {
             self.drain_signals();
@@ -513,8 +522,69 @@ impl Supervisor {
         }
     }
 
-    fn notify(&self, pid: i32) {
-        kill(pid, libc::SIGUSR1);
+    /// Send SIGUSR1 to a notify pid: a worker by pid (it is our child, so
+    /// the pid cannot have been reused before we reaped it), an attached
+    /// process through its pidfd (so a reused pid is never signalled).
+    fn notify(&mut self, pid: i32) {
+        if pid == 0 {
+            return;
+        }
+        if self.by_pid.contains_key(&pid) {
+            kill(pid, libc::SIGUSR1);
+        } else if let Some(&fd) = self.attached.get(&pid) {
+            // SAFETY: fd is our pidfd of that process; null info = as kill.
+            let r = unsafe {
+                libc::syscall(libc::SYS_pidfd_send_signal, fd, libc::SIGUSR1, std::ptr::null::<u8>(), 0)
+            };
+            if r != 0 {
+                self.forget_attached(pid);
+            }
+        }
+    }
+
+    /// Is `pid` a process of this supervisor: one of its workers, or a
+    /// process attached to its segment (PostgreSQL accepts only its own
+    /// backends)? Attached processes are recognised by the segment in
+    /// their mappings, once, and then held by a pidfd.
+    fn valid_notify_target(&mut self, pid: i32) -> bool {
+        if pid <= 0 {
+            return false;
+        }
+        if self.by_pid.contains_key(&pid) {
+            return true;
+        }
+        if let Some(&fd) = self.attached.get(&pid) {
+            let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd, no wait.
+            if unsafe { libc::poll(&mut p, 1, 0) } == 0 {
+                return true;
+            }
+            self.forget_attached(pid);
+        }
+        // SAFETY: pidfd_open returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+        if fd < 0 {
+            return false;
+        }
+        let needle = format!("/dev/shm{}", self.seg.name());
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+        if maps.lines().any(|l| l.ends_with(&needle)) {
+            // SAFETY: our own fresh descriptor.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            self.attached.insert(pid, fd);
+            true
+        } else {
+            // SAFETY: closing our own descriptor.
+            unsafe { libc::close(fd) };
+            false
+        }
+    }
+
+    fn forget_attached(&mut self, pid: i32) {
+        if let Some(fd) = self.attached.remove(&pid) {
+            // SAFETY: the map owned this descriptor.
+            unsafe { libc::close(fd) };
+        }
     }
 
     fn add_notify_ref(&mut self, pid: i32) {
@@ -638,19 +708,10 @@ impl Supervisor {
             self.notify(raw.bgw_notify_pid);
             return;
         }
-        if def.bgw_notify_pid != 0 {
-            // SAFETY: signal 0 only checks that the process exists.
-            let gone = def.bgw_notify_pid < 0
-                || (unsafe { libc::kill(def.bgw_notify_pid, 0) } != 0
-                    && crate::errno() == libc::ESRCH);
-            if gone {
-                crate::elog!(
-                    log::DEBUG1,
-                    "worker notification PID {} is not valid",
-                    def.bgw_notify_pid
-                );
-                def.bgw_notify_pid = 0;
-            }
+        if def.bgw_notify_pid != 0 && !self.valid_notify_target(def.bgw_notify_pid) {
+            // As PostgreSQL: only processes of this supervisor are notified.
+            crate::elog!(log::DEBUG1, "worker notification PID {} is not valid", def.bgw_notify_pid);
+            def.bgw_notify_pid = 0;
         }
         crate::elog!(
             log::DEBUG1,
@@ -681,12 +742,13 @@ impl Supervisor {
             "starting background worker process \"{}\"",
             def.name()
         );
-        let close = [
+        let mut close = vec![
             self.sigfd,
             self.wakefd,
             self.death_w,
             self.pidfile.as_ref().map_or(-1, PidFile::fd),
         ];
+        close.extend(self.attached.values().copied());
         // SAFETY: fork in the supervisor's only thread; the child never
         // returns into this loop (child::run ends the process).
         let pid = unsafe { libc::fork() };

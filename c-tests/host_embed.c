@@ -1,0 +1,591 @@
+/*
+ * host_embed.c
+ *		A host program that embeds the supervisor (bgw_host_* API), and a
+ *		client that attaches to it. Linked with -rdynamic, so that workers
+ *		whose bgw_library_name is "postgres" or "" find host_worker_main in
+ *		this very executable.
+ *
+ * usage: host_embed SCENARIO RUNDIR [args...]	(RUNDIR "-" means NULL)
+ *
+ * Supervisor scenarios (bgw_host_run in the main thread):
+ *	self		static workers host_pg (library "postgres") and host_empty
+ *				(library ""), both running host_worker_main
+ *	load DIR NAME
+ *				dynamic_library_path = DIR, bgw_host_load_library(NAME), whose
+ *				_PG_init registers its own worker; plus host_pg
+ *	badconf MAGIC14_SO GOOD_SO
+ *				invalid bgw_host_set / bgw_host_load_library calls first, then
+ *				valid ones (max_worker_processes = 3, GOOD_SO), plus host_pg
+ *	phase		start phase held at PostmasterStart; workers host_ph_pm,
+ *				host_ph_cs, host_ph_rf for the three phases. SIGALRM raises
+ *				the phase to ConsistentState (from the signal handler),
+ *				SIGWINCH to RecoveryFinished (from a helper thread)
+ *	serve		static worker host_srv; on SIGWINCH a helper thread calls
+ *				RegisterDynamicBackgroundWorker in this (the supervisor)
+ *				process
+ *	children	static worker host_ch (restart 1 s); a helper thread forks a
+ *				child that exits with status 42 and, on SIGWINCH, reaps it
+ *				itself, then requests a fast shutdown
+ *	crash on|off
+ *				restart_after_crash as given; workers host_crasher (exits 2
+ *				on SIGUSR2, never restarted) and host_victim (restart 1 s)
+ *	early		a shutdown request before bgw_host_run; static host_pg
+ *	rundirs BAD1 BAD2
+ *				bgw_host_run(BAD1), bgw_host_run(BAD2) (run directories that
+ *				cannot be used; their results are printed as "host: run bad1
+ *				returned rc=N"), then the usual run on RUNDIR; static host_pg
+ *
+ * Every supervisor scenario: SIGUSR2 makes a signal handler call
+ * bgw_host_request_shutdown(HOST_SHUTDOWN) (environment; 1 smart, 2 fast
+ * (default), 3 immediate). Before bgw_host_run it prints
+ *		host: pre-run register ok=0|1 error=...
+ *		host: sigblk-before mask=<hex>
+ * and afterwards
+ *		host: run returned rc=N
+ *		host: sigblk-after mask=<hex>
+ *
+ * Client scenario:
+ *	client		bgw_attach(RUNDIR); a dynamic worker host_dyn with library
+ *				"postgres"; prints "step: started pid=N type=T" and waits for
+ *				SIGUSR2; terminates it and prints its shutdown status
+ *
+ * Worker entry point host_worker_main prints
+ *		marker: start name=N type=T lib=L pid=P ppid=Q arg=A
+ * then follows its bgw_extra words: exit=N, crash (on SIGUSR2 exit 2),
+ * loop (unblock signals, "marker: ready name=N pid=P", wait forever).
+ *
+ * Everything is written to stderr, one line per write(2), so that the
+ * host's lines, the library's log and the workers' markers arrive in the
+ * order they were written.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bgworker.h"
+
+void		host_worker_main(Datum main_arg);
+
+static const char *g_rundir;
+static volatile sig_atomic_t crash_requested = 0;
+
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+out(const char *fmt, ...)
+{
+	char		buf[1024];
+	va_list		ap;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int) sizeof(buf) - 2)
+		n = (int) sizeof(buf) - 2;
+	buf[n++] = '\n';
+	while (write(2, buf, (size_t) n) < 0 && errno == EINTR)
+		;
+}
+
+/* A constant line from a signal handler (async-signal-safe). */
+static void
+say(const char *text)
+{
+	if (write(2, text, strlen(text)) < 0)
+		return;
+}
+
+#define FAIL(...) do { out("FAIL: " __VA_ARGS__); exit(1); } while (0)
+
+static const char *
+last_error(void)
+{
+	const char *e = bgw_last_error();
+
+	if (e == NULL)
+		return "(null)";
+	if (*e == '\0')
+		return "(empty)";
+	return e;
+}
+
+static const char *
+status_name(BgwHandleStatus st)
+{
+	switch (st)
+	{
+		case BGWH_STARTED:
+			return "STARTED";
+		case BGWH_NOT_YET_STARTED:
+			return "NOT_YET_STARTED";
+		case BGWH_STOPPED:
+			return "STOPPED";
+		case BGWH_POSTMASTER_DIED:
+			return "POSTMASTER_DIED";
+	}
+	return "UNKNOWN";
+}
+
+/* SigBlk of the main thread (call it from there), as /proc prints it. */
+static void
+read_sigblk(char *outbuf, size_t len)
+{
+	char		path[64];
+	char		line[256];
+	FILE	   *f;
+
+	snprintf(outbuf, len, "?");
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/status", (long) getpid());
+	f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		if (strncmp(line, "SigBlk:", 7) == 0)
+		{
+			char	   *p = line + 7;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			p[strcspn(p, "\n")] = '\0';
+			snprintf(outbuf, len, "%s", p);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static int
+has_word(const char *s, const char *w)
+{
+	size_t		wlen = strlen(w);
+	const char *p = s;
+
+	while (*p)
+	{
+		size_t		n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n == wlen && strncmp(p, w, wlen) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static void
+on_crash_signal(int signo)
+{
+	(void) signo;
+	crash_requested = 1;
+}
+
+/* The entry point of workers whose library is this program. */
+void
+host_worker_main(Datum main_arg)
+{
+	char		name[BGW_MAXLEN];
+	char		extra[BGW_EXTRALEN];
+	const char *x;
+
+	if (MyBgworkerEntry == NULL)
+	{
+		out("marker: MyBgworkerEntry is NULL pid=%d", (int) getpid());
+		exit(3);
+	}
+	memcpy(name, MyBgworkerEntry->bgw_name, BGW_MAXLEN);
+	name[BGW_MAXLEN - 1] = '\0';
+	memcpy(extra, MyBgworkerEntry->bgw_extra, BGW_EXTRALEN);
+	extra[BGW_EXTRALEN - 1] = '\0';
+	out("marker: start name=%s type=%s lib=%s pid=%d ppid=%d arg=%lu", name,
+		MyBgworkerEntry->bgw_type,
+		MyBgworkerEntry->bgw_library_name[0] ? MyBgworkerEntry->bgw_library_name : "(empty)",
+		(int) getpid(), (int) getppid(), (unsigned long) main_arg);
+
+	x = strstr(extra, "exit=");
+	if (x != NULL)
+	{
+		int			code = atoi(x + 5);
+
+		if (code == 0)
+			return;
+		exit(code);
+	}
+	if (has_word(extra, "crash"))
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_crash_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR2, &sa, NULL);
+	}
+	if (!has_word(extra, "loop"))
+		return;
+	BackgroundWorkerUnblockSignals();
+	out("marker: ready name=%s pid=%d", name, (int) getpid());
+	for (;;)
+	{
+		struct timespec ts = {0, 20 * 1000 * 1000};
+
+		if (crash_requested)
+		{
+			out("marker: crashing name=%s pid=%d", name, (int) getpid());
+			_exit(2);
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void
+make_self_worker(BackgroundWorker *w, const char *name, const char *lib,
+				 BgWorkerStartTime start, int restart, const char *extra)
+{
+	memset(w, 0, sizeof(*w));
+	snprintf(w->bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(w->bgw_type, BGW_MAXLEN, "%s_type", name);
+	w->bgw_flags = BGWORKER_SHMEM_ACCESS;
+	w->bgw_start_time = start;
+	w->bgw_restart_time = restart;
+	snprintf(w->bgw_library_name, BGW_MAXLEN, "%s", lib);
+	snprintf(w->bgw_function_name, BGW_MAXLEN, "%s", "host_worker_main");
+	w->bgw_main_arg = (Datum) 42;
+	snprintf(w->bgw_extra, BGW_EXTRALEN, "%s", extra);
+	w->bgw_notify_pid = 0;
+}
+
+static void
+register_static(const char *name, const char *lib, BgWorkerStartTime start,
+				int restart, const char *extra)
+{
+	BackgroundWorker w;
+
+	make_self_worker(&w, name, lib, start, restart, extra);
+	RegisterBackgroundWorker(&w);
+}
+
+/* ---- signals of the supervisor scenarios ---- */
+
+static int shutdown_mode = BGW_SHUTDOWN_FAST;
+
+static void
+on_sigusr2(int signo)
+{
+	(void) signo;
+	say("host: shutdown requested from signal handler\n");
+	bgw_host_request_shutdown(shutdown_mode);
+}
+
+static void
+on_sigalrm(int signo)
+{
+	(void) signo;
+	say("host: phase -> 1\n");
+	bgw_host_set_start_phase(BgWorkerStart_ConsistentState);
+}
+
+static void
+set_handler(int signo, void (*fn) (int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(signo, &sa, NULL);
+}
+
+/*
+ * Block, in the main thread and so in every thread created later, the
+ * signals the supervisor reads from its signalfd (as bgw_host_run asks of
+ * other threads) and SIGWINCH, which the helper threads sigwait for.
+ */
+static void
+block_supervisor_signals(void)
+{
+	sigset_t	s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGCHLD);
+	sigaddset(&s, SIGUSR1);
+	sigaddset(&s, SIGTERM);
+	sigaddset(&s, SIGINT);
+	sigaddset(&s, SIGQUIT);
+	sigaddset(&s, SIGHUP);
+	sigaddset(&s, SIGWINCH);
+	pthread_sigmask(SIG_BLOCK, &s, NULL);
+}
+
+static void
+wait_sigwinch(void)
+{
+	sigset_t	s;
+	int			sig;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGWINCH);
+	while (sigwait(&s, &sig) != 0)
+		;
+}
+
+/* ---- helper threads ---- */
+
+static void *
+phase_thread(void *arg)
+{
+	(void) arg;
+	wait_sigwinch();
+	say("host: phase -> 2\n");
+	bgw_host_set_start_phase(BgWorkerStart_RecoveryFinished);
+	return NULL;
+}
+
+static void *
+self_register_thread(void *arg)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *h = NULL;
+	bool		ok;
+
+	(void) arg;
+	wait_sigwinch();
+	make_self_worker(&w, "host_selfdyn", "postgres", BgWorkerStart_RecoveryFinished,
+					 BGW_NEVER_RESTART, "loop");
+	ok = RegisterDynamicBackgroundWorker(&w, &h);
+	out("host: self-register ok=%d handle=%d error=%s", (int) ok, h != NULL,
+		ok ? "-" : last_error());
+	return NULL;
+}
+
+static void *
+children_thread(void *arg)
+{
+	pid_t		child;
+	pid_t		rc;
+	int			status = 0;
+
+	(void) arg;
+	child = fork();
+	if (child < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (child == 0)
+		_exit(42);
+	out("host: child pid=%d", (int) child);
+	wait_sigwinch();
+	rc = waitpid(child, &status, 0);
+	if (rc < 0)
+		out("host: child waitpid rc=-1 errno=%d error=%s", errno, strerror(errno));
+	else
+		out("host: child waitpid rc=%d exited=%d code=%d", (int) rc,
+			WIFEXITED(status) ? 1 : 0, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	bgw_host_request_shutdown(BGW_SHUTDOWN_FAST);
+	return NULL;
+}
+
+/* ---- scenarios ---- */
+
+static void
+check(const char *what, int rc)
+{
+	out("host: call=%s rc=%d error=%s", what, rc, rc == 0 ? "-" : last_error());
+}
+
+static int
+run_supervisor(void *(*thread_fn) (void *))
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *h = NULL;
+	pthread_t	th;
+	char		before[64],
+				after[64];
+	bool		ok;
+	int			rc;
+
+	make_self_worker(&w, "host_prerun", "postgres", BgWorkerStart_RecoveryFinished,
+					 BGW_NEVER_RESTART, "exit=0");
+	ok = RegisterDynamicBackgroundWorker(&w, &h);
+	out("host: pre-run register ok=%d handle=%d error=%s", (int) ok, h != NULL,
+		ok ? "-" : last_error());
+
+	/*
+	 * Scenarios without a helper thread leave the signal mask alone, so that
+	 * the restored mask after bgw_host_run is a meaningful check.
+	 */
+	if (thread_fn != NULL)
+	{
+		block_supervisor_signals();
+		if (pthread_create(&th, NULL, thread_fn, NULL) != 0)
+			FAIL("pthread_create");
+	}
+	read_sigblk(before, sizeof(before));
+	out("host: sigblk-before mask=%s", before);
+	out("host: running pid=%d", (int) getpid());
+	rc = bgw_host_run(g_rundir);
+	out("host: run returned rc=%d", rc);
+	read_sigblk(after, sizeof(after));
+	out("host: sigblk-after mask=%s", after);
+	return 0;
+}
+
+static int
+scenario_client(void)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *h = NULL;
+	BgwHandleStatus st;
+	sigset_t	s;
+	pid_t		pid = 0;
+	const char *type;
+	int			sig;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &s, NULL);
+
+	if (bgw_attach(g_rundir) != 0)
+		FAIL("bgw_attach(%s): %s", g_rundir, last_error());
+	out("host: client attached pid=%d", (int) getpid());
+	make_self_worker(&w, "host_dyn", "postgres", BgWorkerStart_RecoveryFinished,
+					 BGW_NEVER_RESTART, "loop");
+	if (!RegisterDynamicBackgroundWorker(&w, &h))
+		FAIL("register host_dyn: %s", last_error());
+	st = WaitForBackgroundWorkerStartup(h, &pid);
+	type = st == BGWH_STARTED ? GetBackgroundWorkerTypeByPid(pid) : NULL;
+	out("step: started status=%s pid=%d type=%s", status_name(st), (int) pid,
+		type ? type : "(null)");
+	if (sigwait(&s, &sig) != 0)
+		FAIL("sigwait");
+	TerminateBackgroundWorker(h);
+	st = WaitForBackgroundWorkerShutdown(h);
+	out("host: client shutdown=%s", status_name(st));
+	free(h);
+	out("host: client done");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *scenario;
+	const char *mode;
+
+	if (argc < 3)
+	{
+		fprintf(stderr, "usage: host_embed SCENARIO RUNDIR [args...]\n");
+		return 2;
+	}
+	scenario = argv[1];
+	g_rundir = strcmp(argv[2], "-") == 0 ? NULL : argv[2];
+
+	if (strcmp(scenario, "client") == 0)
+		return scenario_client();
+
+	mode = getenv("HOST_SHUTDOWN");
+	if (mode != NULL && *mode != '\0')
+		shutdown_mode = atoi(mode);
+	set_handler(SIGUSR2, on_sigusr2);
+
+	if (strcmp(scenario, "self") == 0)
+	{
+		check("set max_worker_processes=4", bgw_host_set("max_worker_processes", "4"));
+		register_static("host_pg", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
+		register_static("host_empty", "", BgWorkerStart_RecoveryFinished, 1, "loop");
+		return run_supervisor(NULL);
+	}
+	if (strcmp(scenario, "load") == 0)
+	{
+		if (argc < 5)
+			FAIL("usage: load RUNDIR DIR NAME");
+		check("set dynamic_library_path", bgw_host_set("dynamic_library_path", argv[3]));
+		check("load", bgw_host_load_library(argv[4]));
+		register_static("host_pg", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
+		return run_supervisor(NULL);
+	}
+	if (strcmp(scenario, "badconf") == 0)
+	{
+		if (argc < 5)
+			FAIL("usage: badconf RUNDIR MAGIC14_SO GOOD_SO");
+		check("set-null-name", bgw_host_set(NULL, "1"));
+		check("set-null-value", bgw_host_set("max_worker_processes", NULL));
+		check("set-unknown", bgw_host_set("no_such_setting", "1"));
+		check("set-bad-int", bgw_host_set("max_worker_processes", "abc"));
+		check("set-bad-bool", bgw_host_set("restart_after_crash", "maybe"));
+		check("load-null", bgw_host_load_library(NULL));
+		check("load-missing", bgw_host_load_library("bad_nosuch_library"));
+		check("load-magic14", bgw_host_load_library(argv[3]));
+		check("set-good", bgw_host_set("max_worker_processes", "3"));
+		check("load-good", bgw_host_load_library(argv[4]));
+		register_static("host_pg", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
+		return run_supervisor(NULL);
+	}
+	if (strcmp(scenario, "phase") == 0)
+	{
+		set_handler(SIGALRM, on_sigalrm);
+		bgw_host_set_start_phase(BgWorkerStart_PostmasterStart);
+		register_static("host_ph_pm", "postgres", BgWorkerStart_PostmasterStart,
+						BGW_NEVER_RESTART, "loop");
+		register_static("host_ph_cs", "postgres", BgWorkerStart_ConsistentState,
+						BGW_NEVER_RESTART, "loop");
+		register_static("host_ph_rf", "postgres", BgWorkerStart_RecoveryFinished,
+						BGW_NEVER_RESTART, "loop");
+		return run_supervisor(phase_thread);
+	}
+	if (strcmp(scenario, "serve") == 0)
+	{
+		check("set max_worker_processes=4", bgw_host_set("max_worker_processes", "4"));
+		register_static("host_srv", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
+		return run_supervisor(self_register_thread);
+	}
+	if (strcmp(scenario, "children") == 0)
+	{
+		register_static("host_ch", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
+		return run_supervisor(children_thread);
+	}
+	if (strcmp(scenario, "crash") == 0)
+	{
+		if (argc < 4)
+			FAIL("usage: crash RUNDIR on|off");
+		check("set restart_after_crash", bgw_host_set("restart_after_crash", argv[3]));
+		register_static("host_crasher", "postgres", BgWorkerStart_RecoveryFinished,
+						BGW_NEVER_RESTART, "loop crash");
+		register_static("host_victim", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
+		return run_supervisor(NULL);
+	}
+	if (strcmp(scenario, "rundirs") == 0)
+	{
+		int			rc;
+
+		if (argc < 5)
+			FAIL("usage: rundirs GOOD_RUNDIR BAD1 BAD2");
+		register_static("host_pg", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
+		rc = bgw_host_run(argv[3]);
+		out("host: run bad1 returned rc=%d", rc);
+		rc = bgw_host_run(argv[4]);
+		out("host: run bad2 returned rc=%d", rc);
+		return run_supervisor(NULL);
+	}
+	if (strcmp(scenario, "early") == 0)
+	{
+		register_static("host_pg", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
+		bgw_host_request_shutdown(BGW_SHUTDOWN_FAST);
+		out("host: shutdown requested before run");
+		return run_supervisor(NULL);
+	}
+	FAIL("unknown scenario %s", scenario);
+}
