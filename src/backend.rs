@@ -52,6 +52,12 @@ pub fn install(c: Connection) -> *mut Connection {
     CONNECTION.swap(Box::into_raw(Box::new(c)), Ordering::AcqRel)
 }
 
+/// Remove the connection without freeing it: other threads may still be
+/// using it (the supervisor, when bgw_host_run returns). Its mapping stays.
+pub fn unpublish() {
+    CONNECTION.swap(std::ptr::null_mut(), Ordering::AcqRel);
+}
+
 /// Remove the connection and free it (closing its descriptors).
 pub fn uninstall() {
     let p = CONNECTION.swap(std::ptr::null_mut(), Ordering::AcqRel);
@@ -216,20 +222,30 @@ impl<'a> BackendLock<'a> {
                 Ok(_) => return BackendLock { word },
                 Err(holder) => {
                     spins = spins.wrapping_add(1);
-                    if spins % 64 == 0 {
-                        if holder != 0
-                            && is_gone(holder)
-                            && word
-                                .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
-                                .is_ok()
-                        {
-                            // The holder died mid-operation; see slots.rs for
-                            // why what it left behind is harmless.
-                            return BackendLock { word };
+                    if spins % 64 != 0 {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    if holder != 0
+                        && is_gone(holder)
+                        && word
+                            .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
+                            .is_ok()
+                    {
+                        // The holder died mid-operation. What it left is
+                        // harmless (see slots.rs), but it may have published
+                        // a slot without marking it: have the supervisor
+                        // look at every slot.
+                        for w in 0..crate::shmem::slots::pending_words(seg.total_slots()) {
+                            seg.pending_word(w).fetch_or(u64::MAX, Ordering::Release);
                         }
+                        return BackendLock { word };
+                    }
+                    if spins < 64 * 16 {
                         std::thread::yield_now();
                     } else {
-                        std::hint::spin_loop();
+                        // Held for long (a stopped holder): stop burning CPU.
+                        std::thread::sleep(Duration::from_micros(200));
                     }
                 }
             }
@@ -244,12 +260,15 @@ impl Drop for BackendLock<'_> {
 }
 
 impl Connection {
-    /// Tell the supervisor that slot `i` changed (sets the pending bit, then
-    /// signals it).
-    fn poke_supervisor(&self, i: usize) {
-        self.seg
-            .pending_word(i / 64)
-            .fetch_or(1u64 << (i % 64), Ordering::Release);
+    /// Mark slot `i` for the supervisor's attention. Callers hold the
+    /// backend lock, so a holder's death cannot separate a change from its
+    /// mark.
+    fn mark_pending(&self, i: usize) {
+        self.seg.pending_word(i / 64).fetch_or(1u64 << (i % 64), Ordering::Release);
+    }
+
+    /// Wake the supervisor (after marking what changed).
+    fn poke_supervisor(&self) {
         if self.pidfd >= 0 {
             // SAFETY: pidfd is our open pidfd of the supervisor; a null info
             // pointer means "as kill(2)".
@@ -271,6 +290,9 @@ impl Connection {
     /// Is the supervisor still there? Workers watch the death pipe (EOF once
     /// the supervisor is gone), attached processes poll their pidfd.
     pub fn supervisor_alive(&self) -> bool {
+        if self.seg.header().supervisor_exited.load(Ordering::SeqCst) != 0 {
+            return false;
+        }
         let fd = if self.death_fd >= 0 {
             self.death_fd
         } else {
@@ -320,11 +342,15 @@ impl Connection {
                 s.generation.store(g, Ordering::Release);
                 s.terminate.store(0, Ordering::Release);
                 s.pid.store(PID_NOT_STARTED, Ordering::Release);
+                // Hand the slot to the supervisor (pairs with its Acquire load).
+                s.in_use.store(1, Ordering::Release);
+                // Counted after publishing, still under the lock: a holder
+                // that dies in between leaves the budget one too generous
+                // rather than short for good.
                 if parallel {
                     h.parallel_register_count.fetch_add(1, Ordering::AcqRel);
                 }
-                // Hand the slot to the supervisor (pairs with its Acquire load).
-                s.in_use.store(1, Ordering::Release);
+                self.mark_pending(i);
                 found = Some((i, g));
                 break;
             }
@@ -332,7 +358,7 @@ impl Connection {
         };
         match found {
             Some((i, g)) => {
-                self.poke_supervisor(i);
+                self.poke_supervisor();
                 Ok((i, g))
             }
             None => Err(RegisterError::NoCapacity),
@@ -350,13 +376,14 @@ impl Connection {
             let _lock = BackendLock::acquire(&self.seg);
             if s.generation.load(Ordering::Acquire) == generation {
                 s.terminate.store(1, Ordering::Release);
+                self.mark_pending(slot);
                 true
             } else {
                 false
             }
         };
         if hit {
-            self.poke_supervisor(slot);
+            self.poke_supervisor();
         }
     }
 
@@ -442,8 +469,13 @@ impl Connection {
             let g = s.generation.load(Ordering::Acquire);
             let mut t = s.read_worker().bgw_type;
             t[BGW_MAXLEN - 1] = 0;
-            // Still the same tenant with the same pid: the copy is its type.
-            if s.generation.load(Ordering::Acquire) == g && s.pid.load(Ordering::Acquire) == pid {
+            // Order the copy before the re-checks: still in use, same tenant
+            // and same pid mean the copy is that worker's type.
+            std::sync::atomic::fence(Ordering::Acquire);
+            if s.in_use.load(Ordering::Acquire) != 0
+                && s.generation.load(Ordering::Acquire) == g
+                && s.pid.load(Ordering::Acquire) == pid
+            {
                 return Some(t);
             }
         }
@@ -546,6 +578,17 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
             return Err(format!(
                 "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} does not exist)"
             ));
+        }
+        // A live supervisor holds the pid file locked; if we can lock it,
+        // the pid belongs to some other process now.
+        if let Ok(f) = std::fs::File::open(&pidfile) {
+            use std::os::fd::AsRawFd;
+            // SAFETY: flock on a descriptor we own; released when f closes.
+            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+                return Err(format!(
+                    "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} is not a bgworkerd)"
+                ));
+            }
         }
         (name, Some(pid))
     } else {

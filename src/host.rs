@@ -136,7 +136,8 @@ pub unsafe extern "C" fn bgw_host_load_library(name: *const c_char) -> c_int {
 /// from any thread or a signal handler (async-signal-safe).
 #[no_mangle]
 pub extern "C" fn bgw_host_set_start_phase(phase: BgWorkerStartTime) {
-    supervisor::set_phase_limit(phase)
+    // The boundary allocates only on a panic, so this stays async-signal-safe.
+    boundary("bgw_host_set_start_phase", (), || supervisor::set_phase_limit(phase))
 }
 
 /// Run the supervisor in the calling thread until it shuts down: creates
@@ -147,7 +148,9 @@ pub extern "C" fn bgw_host_set_start_phase(phase: BgWorkerStartTime) {
 /// The calling thread's signal mask gets SIGCHLD, SIGUSR1, SIGTERM, SIGINT,
 /// SIGQUIT and SIGHUP blocked while it runs (they are read from a signalfd);
 /// other threads of the host should block them too. Workers are forked
-/// from this thread and die with it.
+/// from this thread and die with it; as with any fork in a threaded
+/// program, other threads should not be inside this library (bgw_host_set,
+/// bgw_host_load_library) while it runs.
 ///
 /// # Safety
 /// `rundir` is NULL or a NUL-terminated path.
@@ -172,5 +175,6 @@ pub unsafe extern "C" fn bgw_host_run(rundir: *const c_char) -> c_int {
 /// starts is kept and acted on at once.
 #[no_mangle]
 pub extern "C" fn bgw_host_request_shutdown(mode: c_int) {
-    supervisor::request_shutdown(mode)
+    // The boundary allocates only on a panic, so this stays async-signal-safe.
+    boundary("bgw_host_request_shutdown", (), || supervisor::request_shutdown(mode))
 }

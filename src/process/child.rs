@@ -41,6 +41,10 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
             libc::_exit(1);
         }
     }
+    // The supervisor's wake-up descriptor is closed below: a host signal
+    // handler calling bgw_host_request_shutdown in this process must not
+    // write to whatever file reuses its number.
+    crate::supervisor::forget_wake_fd();
     for &fd in ctx.close_fds {
         if fd >= 0 {
             // SAFETY: these descriptors belong to the supervisor's image,

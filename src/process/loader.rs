@@ -120,20 +120,25 @@ fn check_magic(handle: *mut libc::c_void, path: &str) -> Result<(), (String, Opt
             None,
         ));
     }
-    // SAFETY: m points at the module's static magic struct; len is checked
-    // before the rest is trusted.
-    let m = unsafe { &*m };
-    if m.version != 1500 {
+    // SAFETY: every PostgreSQL magic block, old or new, starts with the
+    // int fields len and version; nothing else is read until len says the
+    // block has PostgreSQL 15's size.
+    let (len, version) = unsafe { (std::ptr::read(m as *const i32), std::ptr::read((m as *const i32).add(1))) };
+    if version != 1500 {
         // PostgreSQL prints majors from 10 on as one number, older ones as X.Y.
-        let v = m.version;
+        let v = version;
         let shown = if v >= 1000 { format!("{}", v / 100) } else { format!("{}.{}", v / 100, v % 100) };
         return Err((
             format!("incompatible library \"{path}\": version mismatch"),
             Some(format!("Server is version 15, library is version {shown}.")),
         ));
     }
-    if m.len as usize != std::mem::size_of::<PgMagic>()
-        || m.funcmaxargs != 100 || m.indexmaxkeys != 32 || m.namedatalen != 64 || m.float8byval != 1 {
+    if len as usize != std::mem::size_of::<PgMagic>() {
+        return Err((format!("incompatible library \"{path}\": magic block mismatch"), None));
+    }
+    // SAFETY: len says the block is a PostgreSQL 15 Pg_magic_struct.
+    let m = unsafe { &*m };
+    if m.funcmaxargs != 100 || m.indexmaxkeys != 32 || m.namedatalen != 64 || m.float8byval != 1 {
         return Err((
             format!("incompatible library \"{path}\": magic block mismatch"),
             None,

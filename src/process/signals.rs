@@ -118,7 +118,6 @@ pub fn setup_worker(bgw_type: &str) {
     unsafe { (&mut *DIE_MESSAGE.text.get())[..n].copy_from_slice(&msg.as_bytes()[..n]) };
     DIE_MESSAGE.len.store(n, Ordering::Release);
 
-    set_mask(&block_sig());
     set_handler(
         libc::SIGQUIT,
         quit_handler as extern "C" fn(libc::c_int) as libc::sighandler_t,
@@ -143,4 +142,7 @@ pub fn setup_worker(bgw_type: &str) {
     for sig in [libc::SIGCHLD, libc::SIGALRM] {
         set_handler(sig, libc::SIG_DFL);
     }
+    // Handlers first, then the mask: the child still has the supervisor's
+    // mask (its signals blocked), so nothing arrives before its handler.
+    set_mask(&block_sig());
 }

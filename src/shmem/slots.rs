@@ -81,7 +81,10 @@ pub struct Header {
     pub reinit_count: AtomicU32,
     /// Current start phase (BgWorkerStartTime value reached).
     pub phase: AtomicU32,
-    _reserved: [AtomicU32; 5],
+    /// Set by the supervisor when it stops supervising (its process may
+    /// live on, in an embedding host).
+    pub supervisor_exited: AtomicU32,
+    _reserved: [AtomicU32; 4],
 }
 
 /// One worker slot (see the module comment for who may write what).

@@ -56,6 +56,11 @@ fn wake_loop() {
     }
 }
 
+/// In a new worker: the supervisor's eventfd is not ours to write.
+pub fn forget_wake_fd() {
+    WAKE_FD.store(-1, Ordering::Release);
+}
+
 /// Ask the running supervisor to shut down (async-signal-safe).
 pub fn request_shutdown(mode: i32) {
     if (SHUTDOWN_SMART..=SHUTDOWN_IMMEDIATE).contains(&mode) {
@@ -119,6 +124,8 @@ struct Supervisor {
     pidfile: Option<PidFile>,
     workers: Vec<Option<Registered>>,
     by_pid: HashMap<i32, usize>,
+    /// Our own pid (never read back from shared memory).
+    my_pid: i32,
     /// pidfds of attached processes known to be valid notify targets.
     attached: HashMap<i32, i32>,
     /// How many registered workers name each notify pid.
@@ -254,6 +261,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         workers: (0..nslots).map(|_| None).collect(),
         by_pid: HashMap::new(),
         notify_refs: HashMap::new(),
+        my_pid,
         attached: HashMap::new(),
         start_queue: VecDeque::new(),
         restarts: BinaryHeap::new(),
@@ -301,6 +309,13 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     );
     let code = sup.main_loop();
 
+    // Tell waiters in still-running processes (an embedding host lives on
+    // after bgw_host_run returns) that the supervisor is gone.
+    let h = sup.seg.header();
+    h.supervisor_exited.store(1, Ordering::SeqCst);
+    h.change_seq.fetch_add(1, Ordering::SeqCst);
+    backend::futex_wake_all(&h.change_seq);
+
     // Leave the process as we found it.
     WAKE_FD.store(-1, Ordering::Release);
     sup.seg.unlink();
@@ -312,7 +327,9 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         // SAFETY: descriptors created above and owned by the supervisor.
         unsafe { libc::close(fd) };
     }
-    backend::uninstall();
+    // Other host threads may still hold the connection: unpublish it but
+    // keep it (and its mapping) alive rather than free it under them.
+    backend::unpublish();
     // SAFETY: restoring the mask saved above.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
     REQUESTED_SHUTDOWN.store(SHUTDOWN_NONE, Ordering::SeqCst);
@@ -415,6 +432,7 @@ impl Supervisor {
             return self.drain_wake();
         }
         self.sig_pending = false;
+        // SAFETY: signalfd_siginfo is plain data; all-zero is valid.
         let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
         let sz = std::mem::size_of::<libc::signalfd_siginfo>();
         loop {
@@ -457,9 +475,9 @@ impl Supervisor {
         }
     }
 
-    /// Copy the registry into the segment: registered workers in their
-    /// slots (not started yet), every other slot free. Used at start and
-    /// after a crash (PostgreSQL's BackgroundWorkerShmemInit).
+    /// Copy the registry into the fresh segment: registered (static)
+    /// workers in their slots, not started yet; every other slot free
+    /// (PostgreSQL's BackgroundWorkerShmemInit).
     fn init_slots(&mut self) {
         let h = self.seg.header();
         h.parallel_register_count.store(0, Ordering::Relaxed);
@@ -482,6 +500,26 @@ impl Supervisor {
                     s.pid.store(0, Ordering::Relaxed);
                     s.in_use.store(0, Ordering::Release);
                 }
+            }
+        }
+        self.changed = true;
+    }
+
+    /// After a crash cycle (PostgreSQL reinitialises shared memory): the
+    /// surviving workers read "not started yet" again. Slots owned by
+    /// backends, terminate flags and pending bits are left alone: attached
+    /// processes keep running through a crash cycle, and one of them may be
+    /// in the middle of registering or terminating. The parallel budget is
+    /// recomputed from what is registered instead of being zeroed under a
+    /// backend that may be counting.
+    fn reset_slots_after_crash(&mut self) {
+        let live_parallel = self.workers.iter().flatten().filter(|rw| rw.parallel()).count() as u32;
+        let h = self.seg.header();
+        let registered = h.parallel_register_count.load(Ordering::Acquire);
+        h.parallel_terminate_count.store(registered.wrapping_sub(live_parallel), Ordering::Release);
+        for (i, rw) in self.workers.iter().enumerate() {
+            if rw.is_some() {
+                self.seg.slot(i).pid.store(PID_NOT_STARTED, Ordering::Release);
             }
         }
         self.changed = true;
@@ -536,7 +574,8 @@ impl Supervisor {
             let r = unsafe {
                 libc::syscall(libc::SYS_pidfd_send_signal, fd, libc::SIGUSR1, std::ptr::null::<u8>(), 0)
             };
-            if r != 0 {
+            // Keep the pidfd only while some registered worker names it.
+            if r != 0 || !self.notify_refs.contains_key(&pid) {
                 self.forget_attached(pid);
             }
         }
@@ -628,20 +667,10 @@ impl Supervisor {
         );
     }
 
-    /// Collect the slots backends marked, or every slot if none is marked
-    /// (a backend may have died between publishing and marking).
+    /// Collect the slots backends marked, or every slot if none is marked.
+    /// The slot count is our own, never the header's (which anyone with the
+    /// segment could overwrite).
     fn process_slot_changes(&mut self) {
-        let total = self.seg.header().total_slots.load(Ordering::Relaxed);
-        if total as usize != self.workers.len() {
-            log::emit(
-                log::LOG,
-                &format!(
-                    "inconsistent background worker state (max_worker_processes={}, total_slots={total})",
-                    self.workers.len()
-                ),
-            );
-            return;
-        }
         let mut any = false;
         for w in 0..crate::shmem::slots::pending_words(self.workers.len()) {
             let mut bits = self.seg.pending_word(w).swap(0, Ordering::Acquire);
@@ -749,14 +778,20 @@ impl Supervisor {
             self.pidfile.as_ref().map_or(-1, PidFile::fd),
         ];
         close.extend(self.attached.values().copied());
-        // SAFETY: fork in the supervisor's only thread; the child never
-        // returns into this loop (child::run ends the process).
+        // Flush stdio first, or what modules and hosts buffered would be
+        // written again by each worker's exit (as PostgreSQL's fork_process).
+        // SAFETY: fflush(NULL) flushes all output streams.
+        unsafe { libc::fflush(std::ptr::null_mut()) };
+        // SAFETY: fork from the supervisor's loop thread; the child never
+        // returns into this loop (child::run ends the process). In an
+        // embedding host with other threads, the child must not need a
+        // lock one of them held (see bgw_host_run).
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             child::run(
                 ChildContext {
                     seg: &self.seg,
-                    supervisor_pid: self.seg.header().supervisor_pid.load(Ordering::Relaxed),
+                    supervisor_pid: self.my_pid,
                     death_read: self.death_r,
                     close_fds: &close,
                 },
@@ -851,19 +886,19 @@ impl Supervisor {
         let notify = rw.notify_pid;
         let restart_secs = rw.def.bgw_restart_time;
         let forget_now = rw.terminate || rw.never_restart() || self.shutdown != SHUTDOWN_NONE;
-        if !forget_now || (!exited0 && !exited1) {
-            // Stays registered for now: "stopped" until it runs again.
+        if !exited0 && !exited1 {
+            // As PostgreSQL's HandleChildCrash, the stop is not reported:
+            // the crash cycle decides the worker's fate (reinitialisation
+            // forgets never-restart workers and restarts the rest), and
+            // that is what waiters hear about.
+            self.handle_crash(pid, &what, status);
+            return;
+        }
+        if !forget_now {
+            // Stays registered: "stopped" until it runs again.
             self.seg.slot(i).pid.store(0, Ordering::Release);
         }
         self.changed = true;
-
-        if !exited0 && !exited1 {
-            self.handle_crash(pid, &what, status);
-            // The crash cycle decides its fate (reinitialisation forgets
-            // never-restart workers and restarts the rest).
-            self.notify(notify);
-            return;
-        }
         log_child_exit(
             if exited0 { log::DEBUG1 } else { log::LOG },
             &what,
@@ -895,7 +930,10 @@ impl Supervisor {
             }
             self.kill_deadline = Some(Instant::now() + KILL_GRACE);
         }
-        self.fatal_error = true;
+        // Workers ended by an immediate shutdown's SIGQUIT are no crash.
+        if self.shutdown != SHUTDOWN_IMMEDIATE {
+            self.fatal_error = true;
+        }
         self.start_queue.clear();
         for rw in self.workers.iter_mut().flatten() {
             rw.queued = false;
@@ -967,8 +1005,14 @@ impl Supervisor {
         }
         self.kill_deadline = None;
         if self.shutdown != SHUTDOWN_NONE {
-            log::emit(log::LOG, "bgworkerd shut down");
-            self.exit_code = Some(0);
+            if self.fatal_error {
+                // A worker crashed during the shutdown (PostgreSQL: exit 1).
+                log::emit(log::LOG, "abnormal bgworkerd shutdown");
+                self.exit_code = Some(1);
+            } else {
+                log::emit(log::LOG, "bgworkerd shut down");
+                self.exit_code = Some(0);
+            }
             return;
         }
         if !self.fatal_error {
@@ -994,10 +1038,13 @@ impl Supervisor {
                 let old = rw.notify_pid;
                 rw.notify_pid = 0;
                 self.drop_notify_ref(old);
+                if !self.notify_refs.contains_key(&old) {
+                    self.forget_attached(old);
+                }
             }
         }
         self.restarts.clear();
-        self.init_slots();
+        self.reset_slots_after_crash();
         self.seg
             .header()
             .reinit_count
