@@ -13,7 +13,8 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=BGW_PKGLIBDIR");
 
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    let config =
+        cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let header = out.join("bgworker.h");
     cbindgen::Builder::new()
         .with_crate(&crate_dir)
@@ -45,17 +46,29 @@ fn main() {
             continue;
         };
         let head = &decl[..name_end];
-        let name: String =
-            head.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>().chars().rev().collect();
+        let name: String = head
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect::<String>()
+            .chars()
+            .rev()
+            .collect();
         if !name.is_empty() {
             names.push(name);
         }
     }
-    assert!(names.iter().any(|n| n == "MyBgworkerEntry"), "header parse found no MyBgworkerEntry");
+    assert!(
+        names.iter().any(|n| n == "MyBgworkerEntry"),
+        "header parse found no MyBgworkerEntry"
+    );
     let list = out.join("bgworkerd.dynlist");
     let body: String = names.iter().map(|n| format!("  {n};\n")).collect();
     std::fs::write(&list, format!("{{\n{body}}};\n")).unwrap();
-    println!("cargo:rustc-link-arg-bin=bgworkerd=-Wl,--dynamic-list={}", list.display());
+    println!(
+        "cargo:rustc-link-arg-bin=bgworkerd=-Wl,--dynamic-list={}",
+        list.display()
+    );
     // The library's exports must survive into the executable even though
     // the daemon itself calls only a few of them.
     for n in &names {
