@@ -26,172 +26,29 @@
  * that far.
  */
 #include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/types.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "bgworker.h"
+#include "lc_common.h"
 
 #define MAX_WORKERS 64
 
 static const char *module_path;
-static sigset_t step_set;
-
-static const char *
-status_name(BgwHandleStatus st)
-{
-	switch (st)
-	{
-		case BGWH_STARTED:
-			return "STARTED";
-		case BGWH_NOT_YET_STARTED:
-			return "NOT_YET_STARTED";
-		case BGWH_STOPPED:
-			return "STOPPED";
-		case BGWH_POSTMASTER_DIED:
-			return "POSTMASTER_DIED";
-	}
-	return "UNKNOWN";
-}
-
-static const char *
-last_error(void)
-{
-	const char *e = bgw_last_error();
-
-	if (e == NULL)
-		return "(null)";
-	if (*e == '\0')
-		return "(empty)";
-	return e;
-}
-
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-out(const char *fmt, ...)
-{
-	char		buf[1024];
-	va_list		ap;
-	int			n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int) sizeof(buf) - 2)
-		n = (int) sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (write(1, buf, (size_t) n) < 0)
-		return;
-}
-
-#define FAIL(...) do { out("FAIL: " __VA_ARGS__); exit(1); } while (0)
-
-static void step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Print "step: ..." and wait for SIGUSR2 from the test. */
-static void
-step(const char *fmt, ...)
-{
-	char		buf[900];
-	va_list		ap;
-	int			sig;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	out("step: %s", buf);
-	if (sigwait(&step_set, &sig) != 0)
-		FAIL("sigwait");
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 /* A valid definition of a bad_main worker from MODULE_SO. */
 static void
 make_worker(BackgroundWorker *w, const char *name, const char *extra)
 {
-	memset(w, 0, sizeof(*w));
-	snprintf(w->bgw_name, BGW_MAXLEN, "%s", name);
-	snprintf(w->bgw_type, BGW_MAXLEN, "%s_type", name);
-	w->bgw_flags = BGWORKER_SHMEM_ACCESS;
-	w->bgw_start_time = BgWorkerStart_RecoveryFinished;
-	w->bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(w->bgw_library_name, BGW_MAXLEN, "%s", module_path);
-	snprintf(w->bgw_function_name, BGW_MAXLEN, "%s", "bad_main");
-	snprintf(w->bgw_extra, BGW_EXTRALEN, "%s", extra);
-	w->bgw_notify_pid = 0;
-}
-
-/*
- * Register, retrying for up to ms milliseconds (a slot is given back just
- * after the stopped worker's state is published).
- */
-static bool
-register_retry(BackgroundWorker *w, BackgroundWorkerHandle **h, long ms)
-{
-	long long	deadline = now_ms() + ms;
-
-	for (;;)
-	{
-		BackgroundWorker copy = *w;
-
-		if (RegisterDynamicBackgroundWorker(&copy, h))
-			return true;
-		if (now_ms() >= deadline)
-			return false;
-		sleep_ms(5);
-	}
+	lc_fill_worker(w, name, NULL, module_path, "bad_main", extra);
 }
 
 static pid_t
 start_loop_worker(const char *name, BackgroundWorkerHandle **h)
 {
 	BackgroundWorker w;
-	pid_t		pid = 0;
-	BgwHandleStatus st;
 
 	make_worker(&w, name, "loop");
-	if (!register_retry(&w, h, 3000))
-		FAIL("register %s: %s", name, last_error());
-	st = WaitForBackgroundWorkerStartup(*h, &pid);
-	if (st != BGWH_STARTED)
-		FAIL("startup %s: status=%s", name, status_name(st));
-	return pid;
-}
-
-static void
-stop_worker(const char *name, BackgroundWorkerHandle *h)
-{
-	BgwHandleStatus st;
-
-	TerminateBackgroundWorker(h);
-	st = WaitForBackgroundWorkerShutdown(h);
-	if (st != BGWH_STOPPED)
-		FAIL("shutdown %s: status=%s", name, status_name(st));
+	return lc_start_worker(&w, h);
 }
 
 /* The proof that nothing broke: one valid worker, start to stop. */
@@ -206,25 +63,26 @@ valid_flow(const char *tag)
 
 	snprintf(name, sizeof(name), "bad_valid_%s", tag);
 	make_worker(&w, name, "loop");
-	if (!register_retry(&w, &h, 3000))
+	if (!lc_register_retry(&w, &h, 3000, NULL))
 	{
-		out("host: valid tag=%s ok=0 error=%s", tag, last_error());
+		lc_out("host: valid tag=%s ok=0 error=%s", tag, lc_last_error());
 		exit(1);
 	}
 	st = WaitForBackgroundWorkerStartup(h, &pid);
-	out("host: valid tag=%s ok=1 startup=%s pid=%d", tag, status_name(st), (int) pid);
+	lc_out("host: valid tag=%s ok=1 startup=%s pid=%d", tag, lc_status_name(st), (int) pid);
 	TerminateBackgroundWorker(h);
 	st = WaitForBackgroundWorkerShutdown(h);
-	out("host: valid tag=%s shutdown=%s", tag, status_name(st));
+	lc_out("host: valid tag=%s shutdown=%s", tag, lc_status_name(st));
 	free(h);
 }
 
-static void
-attach_or_fail(const char *target)
+/* The end of every scenario that got that far: valid_flow, then "host: done". */
+static int
+finish(const char *tag)
 {
-	if (bgw_attach(target) != 0)
-		FAIL("bgw_attach(%s): %s", target, last_error());
-	out("host: attached pid=%d", (int) getpid());
+	valid_flow(tag);
+	lc_out("host: done");
+	return 0;
 }
 
 /* A definition with the defect named by kind; false if kind is unknown. */
@@ -278,22 +136,20 @@ scenario_def(int argc, char **argv)
 
 	if (argc < 5)
 		FAIL("usage: def TARGET MODULE KIND");
-	attach_or_fail(argv[2]);
+	lc_attach_or_fail(argv[2]);
 	if (!make_bad_def(&w, argv[4]))
 		FAIL("unknown kind %s", argv[4]);
 	ok = RegisterDynamicBackgroundWorker(&w, &h);
-	out("host: def kind=%s ok=%d handle=%d error=%s", argv[4], (int) ok,
-		h != NULL, ok ? "-" : last_error());
+	lc_out("host: def kind=%s ok=%d handle=%d error=%s", argv[4], (int) ok,
+		h != NULL, ok ? "-" : lc_last_error());
 	if (ok && h != NULL)
 	{
 		BgwHandleStatus st = WaitForBackgroundWorkerShutdown(h);
 
-		out("host: def kind=%s shutdown=%s", argv[4], status_name(st));
+		lc_out("host: def kind=%s shutdown=%s", argv[4], lc_status_name(st));
 		free(h);
 	}
-	valid_flow(argv[4]);
-	out("host: done");
-	return 0;
+	return finish(argv[4]);
 }
 
 /* RegisterDynamicBackgroundWorker(NULL, &h). */
@@ -303,12 +159,10 @@ scenario_null_def(char **argv)
 	BackgroundWorkerHandle *h = NULL;
 	bool		ok;
 
-	attach_or_fail(argv[2]);
+	lc_attach_or_fail(argv[2]);
 	ok = RegisterDynamicBackgroundWorker(NULL, &h);
-	out("host: null-def ok=%d handle=%d error=%s", (int) ok, h != NULL, last_error());
-	valid_flow("null_def");
-	out("host: done");
-	return 0;
+	lc_out("host: null-def ok=%d handle=%d error=%s", (int) ok, h != NULL, lc_last_error());
+	return finish("null_def");
 }
 
 /* NULL handles to every handle function. */
@@ -318,19 +172,17 @@ scenario_null_handle(char **argv)
 	pid_t		pid = 12345;
 	BgwHandleStatus st;
 
-	attach_or_fail(argv[2]);
+	lc_attach_or_fail(argv[2]);
 	st = GetBackgroundWorkerPid(NULL, &pid);
-	out("host: null-handle fn=GetBackgroundWorkerPid status=%s pid=%d", status_name(st), (int) pid);
+	lc_out("host: null-handle fn=GetBackgroundWorkerPid status=%s pid=%d", lc_status_name(st), (int) pid);
 	pid = 12345;
 	st = WaitForBackgroundWorkerStartup(NULL, &pid);
-	out("host: null-handle fn=WaitForBackgroundWorkerStartup status=%s pid=%d", status_name(st), (int) pid);
+	lc_out("host: null-handle fn=WaitForBackgroundWorkerStartup status=%s pid=%d", lc_status_name(st), (int) pid);
 	st = WaitForBackgroundWorkerShutdown(NULL);
-	out("host: null-handle fn=WaitForBackgroundWorkerShutdown status=%s", status_name(st));
+	lc_out("host: null-handle fn=WaitForBackgroundWorkerShutdown status=%s", lc_status_name(st));
 	TerminateBackgroundWorker(NULL);
-	out("host: null-handle fn=TerminateBackgroundWorker returned error=%s", last_error());
-	valid_flow("null_handle");
-	out("host: done");
-	return 0;
+	lc_out("host: null-handle fn=TerminateBackgroundWorker returned error=%s", lc_last_error());
+	return finish("null_handle");
 }
 
 /*
@@ -358,7 +210,7 @@ scenario_bad_slot(char **argv)
 				k;
 	int32_t		bad_slots[2] = {1000000, -1};
 
-	attach_or_fail(argv[2]);
+	lc_attach_or_fail(argv[2]);
 	pa = start_loop_worker("bad_slot_a", &ha);
 	pb = start_loop_worker("bad_slot_b", &hb);
 	pc = start_loop_worker("bad_slot_c", &hc);
@@ -375,7 +227,7 @@ scenario_bad_slot(char **argv)
 	}
 	if (nfound != 1 || off % 4 != 0)
 		FAIL("cannot locate the slot field: %d candidate bytes, offset %d", nfound, off);
-	out("host: slot field offset=%d", off);
+	lc_out("host: slot field offset=%d", off);
 
 	for (k = 0; k < 2; k++)
 	{
@@ -388,16 +240,16 @@ scenario_bad_slot(char **argv)
 		memcpy((char *) forged + off, &bad_slots[k], sizeof(int32_t));
 		p = 777;
 		st = GetBackgroundWorkerPid(forged, &p);
-		out("host: forged slot=%d fn=GetBackgroundWorkerPid status=%s pid=%d",
-			(int) bad_slots[k], status_name(st), (int) p);
+		lc_out("host: forged slot=%d fn=GetBackgroundWorkerPid status=%s pid=%d",
+			(int) bad_slots[k], lc_status_name(st), (int) p);
 		st = WaitForBackgroundWorkerStartup(forged, &p);
-		out("host: forged slot=%d fn=WaitForBackgroundWorkerStartup status=%s",
-			(int) bad_slots[k], status_name(st));
+		lc_out("host: forged slot=%d fn=WaitForBackgroundWorkerStartup status=%s",
+			(int) bad_slots[k], lc_status_name(st));
 		st = WaitForBackgroundWorkerShutdown(forged);
-		out("host: forged slot=%d fn=WaitForBackgroundWorkerShutdown status=%s",
-			(int) bad_slots[k], status_name(st));
+		lc_out("host: forged slot=%d fn=WaitForBackgroundWorkerShutdown status=%s",
+			(int) bad_slots[k], lc_status_name(st));
 		TerminateBackgroundWorker(forged);
-		out("host: forged slot=%d fn=TerminateBackgroundWorker returned", (int) bad_slots[k]);
+		lc_out("host: forged slot=%d fn=TerminateBackgroundWorker returned", (int) bad_slots[k]);
 		free(forged);
 	}
 
@@ -408,16 +260,14 @@ scenario_bad_slot(char **argv)
 		FAIL("worker b after forged handles: pid %d (was %d)", (int) p, (int) pb);
 	if (GetBackgroundWorkerPid(hc, &p) != BGWH_STARTED || p != pc)
 		FAIL("worker c after forged handles: pid %d (was %d)", (int) p, (int) pc);
-	out("host: real workers still running a=%d b=%d c=%d", (int) pa, (int) pb, (int) pc);
-	stop_worker("bad_slot_a", ha);
-	stop_worker("bad_slot_b", hb);
-	stop_worker("bad_slot_c", hc);
+	lc_out("host: real workers still running a=%d b=%d c=%d", (int) pa, (int) pb, (int) pc);
+	lc_stop_worker("bad_slot_a", ha);
+	lc_stop_worker("bad_slot_b", hb);
+	lc_stop_worker("bad_slot_c", hc);
 	free(ha);
 	free(hb);
 	free(hc);
-	valid_flow("bad_slot");
-	out("host: done");
-	return 0;
+	return finish("bad_slot");
 }
 
 /* NULL pidp is allowed. */
@@ -429,21 +279,19 @@ scenario_null_pidp(char **argv)
 	BgwHandleStatus st;
 	pid_t		pid = 0;
 
-	attach_or_fail(argv[2]);
+	lc_attach_or_fail(argv[2]);
 	make_worker(&w, "bad_nopidp", "loop");
 	if (!RegisterDynamicBackgroundWorker(&w, &h))
-		FAIL("register bad_nopidp: %s", last_error());
+		FAIL("register bad_nopidp: %s", lc_last_error());
 	st = WaitForBackgroundWorkerStartup(h, NULL);
-	out("host: nopidp fn=WaitForBackgroundWorkerStartup status=%s", status_name(st));
+	lc_out("host: nopidp fn=WaitForBackgroundWorkerStartup status=%s", lc_status_name(st));
 	st = GetBackgroundWorkerPid(h, NULL);
-	out("host: nopidp fn=GetBackgroundWorkerPid status=%s", status_name(st));
+	lc_out("host: nopidp fn=GetBackgroundWorkerPid status=%s", lc_status_name(st));
 	st = GetBackgroundWorkerPid(h, &pid);
-	out("host: nopidp fn=GetBackgroundWorkerPid-with-pidp status=%s pid=%d", status_name(st), (int) pid);
-	stop_worker("bad_nopidp", h);
+	lc_out("host: nopidp fn=GetBackgroundWorkerPid-with-pidp status=%s pid=%d", lc_status_name(st), (int) pid);
+	lc_stop_worker("bad_nopidp", h);
 	free(h);
-	valid_flow("null_pidp");
-	out("host: done");
-	return 0;
+	return finish("null_pidp");
 }
 
 /* RegisterDynamicBackgroundWorker(w, NULL): registered, no handle. */
@@ -453,13 +301,11 @@ scenario_no_handle(char **argv)
 	BackgroundWorker w;
 	bool		ok;
 
-	attach_or_fail(argv[2]);
+	lc_attach_or_fail(argv[2]);
 	make_worker(&w, "bad_nohandle", "exit=0");
 	ok = RegisterDynamicBackgroundWorker(&w, NULL);
-	out("host: nohandle ok=%d error=%s", (int) ok, ok ? "-" : last_error());
-	valid_flow("no_handle");
-	out("host: done");
-	return 0;
+	lc_out("host: nohandle ok=%d error=%s", (int) ok, ok ? "-" : lc_last_error());
+	return finish("no_handle");
 }
 
 /* Fill every slot, try one more, check the others, free them. */
@@ -481,7 +327,7 @@ scenario_full(int argc, char **argv)
 	n = atoi(argv[4]);
 	if (n < 1 || n > MAX_WORKERS)
 		FAIL("bad N");
-	attach_or_fail(argv[2]);
+	lc_attach_or_fail(argv[2]);
 	for (i = 0; i < n; i++)
 	{
 		snprintf(name, sizeof(name), "bad_fill_%d", i);
@@ -491,9 +337,9 @@ scenario_full(int argc, char **argv)
 	}
 	make_worker(&w, "bad_overflow", "loop");
 	ok = RegisterDynamicBackgroundWorker(&w, &extra);
-	out("host: overflow ok=%d handle=%d error=%s", (int) ok, extra != NULL,
-		ok ? "-" : last_error());
-	step("full pids=%s", list);
+	lc_out("host: overflow ok=%d handle=%d error=%s", (int) ok, extra != NULL,
+		ok ? "-" : lc_last_error());
+	lc_step("full pids=%s", list);
 	for (i = 0; i < n; i++)
 	{
 		pid_t		p = 0;
@@ -501,17 +347,15 @@ scenario_full(int argc, char **argv)
 
 		if (st != BGWH_STARTED || p != pids[i])
 			FAIL("worker %d after overflow: status=%s pid=%d (was %d)", i,
-				 status_name(st), (int) p, (int) pids[i]);
+				 lc_status_name(st), (int) p, (int) pids[i]);
 	}
-	out("host: all still running");
+	lc_out("host: all still running");
 	for (i = 0; i < n; i++)
 	{
-		stop_worker("bad_fill", h[i]);
+		lc_stop_worker("bad_fill", h[i]);
 		free(h[i]);
 	}
-	valid_flow("full");
-	out("host: done");
-	return 0;
+	return finish("full");
 }
 
 /*
@@ -531,27 +375,25 @@ scenario_worker(int argc, char **argv)
 	if (argc < 7)
 		FAIL("usage: worker TARGET MODULE LIB FUNC RESTART");
 	restart = atoi(argv[6]);
-	attach_or_fail(argv[2]);
+	lc_attach_or_fail(argv[2]);
 	make_worker(&w, "bad_entry", "loop");
 	snprintf(w.bgw_library_name, BGW_MAXLEN, "%s", argv[4]);
 	snprintf(w.bgw_function_name, BGW_MAXLEN, "%s", argv[5]);
 	w.bgw_restart_time = restart;
 	if (!RegisterDynamicBackgroundWorker(&w, &h))
-		FAIL("register bad_entry: %s", last_error());
-	out("host: registered restart=%d", restart);
+		FAIL("register bad_entry: %s", lc_last_error());
+	lc_out("host: registered restart=%d", restart);
 	st = WaitForBackgroundWorkerStartup(h, &pid);
-	out("host: entry startup=%s pid=%d", status_name(st), (int) pid);
+	lc_out("host: entry startup=%s pid=%d", lc_status_name(st), (int) pid);
 	if (restart != BGW_NEVER_RESTART)
 	{
-		step("restarting");
+		lc_step("restarting");
 		TerminateBackgroundWorker(h);
 	}
 	st = WaitForBackgroundWorkerShutdown(h);
-	out("host: entry shutdown=%s", status_name(st));
+	lc_out("host: entry shutdown=%s", lc_status_name(st));
 	free(h);
-	valid_flow("worker");
-	out("host: done");
-	return 0;
+	return finish("worker");
 }
 
 /*
@@ -566,22 +408,20 @@ scenario_detach(char **argv)
 	pid_t		pid,
 				p = 555;
 
-	attach_or_fail(argv[2]);
+	lc_attach_or_fail(argv[2]);
 	pid = start_loop_worker("bad_detach", &h);
-	out("host: detach worker pid=%d", (int) pid);
+	lc_out("host: detach worker pid=%d", (int) pid);
 	bgw_detach();
 	st = GetBackgroundWorkerPid(h, &p);
-	out("host: detached getpid=%s pid=%d error=%s", status_name(st), (int) p, last_error());
+	lc_out("host: detached getpid=%s pid=%d error=%s", lc_status_name(st), (int) p, lc_last_error());
 	bgw_detach();
-	out("host: detached twice");
-	attach_or_fail(argv[2]);
+	lc_out("host: detached twice");
+	lc_attach_or_fail(argv[2]);
 	st = GetBackgroundWorkerPid(h, &p);
-	out("host: reattached getpid=%s pid=%d", status_name(st), (int) p);
-	stop_worker("bad_detach", h);
+	lc_out("host: reattached getpid=%s pid=%d", lc_status_name(st), (int) p);
+	lc_stop_worker("bad_detach", h);
 	free(h);
-	valid_flow("detach");
-	out("host: done");
-	return 0;
+	return finish("detach");
 }
 
 /* A worker whose bgw_notify_pid is the given pid. */
@@ -595,20 +435,18 @@ scenario_notify(int argc, char **argv)
 
 	if (argc < 5)
 		FAIL("usage: notify TARGET MODULE PID");
-	attach_or_fail(argv[2]);
+	lc_attach_or_fail(argv[2]);
 	make_worker(&w, "bad_notify_other", "loop");
 	w.bgw_notify_pid = (pid_t) atoi(argv[4]);
 	if (!RegisterDynamicBackgroundWorker(&w, &h))
-		FAIL("register bad_notify_other: %s", last_error());
+		FAIL("register bad_notify_other: %s", lc_last_error());
 	st = WaitForBackgroundWorkerStartup(h, &pid);
-	out("host: notify startup=%s pid=%d", status_name(st), (int) pid);
+	lc_out("host: notify startup=%s pid=%d", lc_status_name(st), (int) pid);
 	TerminateBackgroundWorker(h);
 	st = WaitForBackgroundWorkerShutdown(h);
-	out("host: notify shutdown=%s", status_name(st));
+	lc_out("host: notify shutdown=%s", lc_status_name(st));
 	free(h);
-	valid_flow("notify");
-	out("host: done");
-	return 0;
+	return finish("notify");
 }
 
 int
@@ -626,43 +464,37 @@ main(int argc, char **argv)
 	target = argv[2];
 	module_path = argv[3];
 
-	sigemptyset(&step_set);
-	sigaddset(&step_set, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &step_set, NULL);
+	lc_step_init();
 
 	if (strcmp(scenario, "attach_only") == 0)
 	{
 		/* optional 5th argument: attach there after a failed attach */
 		int			rc = bgw_attach(target);
 
-		out("host: attach rc=%d error=%s", rc, rc == 0 ? "-" : last_error());
+		lc_out("host: attach rc=%d error=%s", rc, rc == 0 ? "-" : lc_last_error());
 		if (rc != 0 && argc >= 5)
-			attach_or_fail(argv[4]);
+			lc_attach_or_fail(argv[4]);
 		if (rc == 0 || argc >= 5)
 			valid_flow("attach_only");
-		out("host: done");
+		lc_out("host: done");
 		return 0;
 	}
 	if (strcmp(scenario, "attach_null") == 0)
 	{
 		int			rc = bgw_attach(NULL);
 
-		out("host: attach-null rc=%d error=%s", rc, last_error());
-		attach_or_fail(target);
-		valid_flow("attach_null");
-		out("host: done");
-		return 0;
+		lc_out("host: attach-null rc=%d error=%s", rc, lc_last_error());
+		lc_attach_or_fail(target);
+		return finish("attach_null");
 	}
 	if (strcmp(scenario, "attach_twice") == 0)
 	{
 		int			rc;
 
-		attach_or_fail(target);
+		lc_attach_or_fail(target);
 		rc = bgw_attach(target);
-		out("host: attach-again rc=%d error=%s", rc, rc == 0 ? "-" : last_error());
-		valid_flow("attach_twice");
-		out("host: done");
-		return 0;
+		lc_out("host: attach-again rc=%d error=%s", rc, rc == 0 ? "-" : lc_last_error());
+		return finish("attach_twice");
 	}
 	if (strcmp(scenario, "unattached") == 0)
 	{
@@ -672,11 +504,9 @@ main(int argc, char **argv)
 
 		make_worker(&w, "bad_unattached", "exit=0");
 		ok = RegisterDynamicBackgroundWorker(&w, &h);
-		out("host: unattached ok=%d handle=%d error=%s", (int) ok, h != NULL, last_error());
-		attach_or_fail(target);
-		valid_flow("unattached");
-		out("host: done");
-		return 0;
+		lc_out("host: unattached ok=%d handle=%d error=%s", (int) ok, h != NULL, lc_last_error());
+		lc_attach_or_fail(target);
+		return finish("unattached");
 	}
 	if (strcmp(scenario, "def") == 0)
 		return scenario_def(argc, argv);

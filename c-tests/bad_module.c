@@ -50,120 +50,19 @@
 #include "fmgr.h"
 #include "postmaster/bgworker.h"
 
-#undef snprintf
-#undef vsnprintf
-#undef fprintf
-#undef sprintf
-#undef strerror
-
-#include <dlfcn.h>
-#include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
+#include "lc_common.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 PGDLLEXPORT void bad_main(Datum main_arg);
 
-static void bad_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* One line on stderr with a single write(2). */
-static void
-bad_out(const char *fmt, ...)
-{
-	char		buf[1024];
-	va_list		ap;
-	int			n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int) sizeof(buf) - 2)
-		n = (int) sizeof(buf) - 2;
-	buf[n++] = '\n';
-	while (write(2, buf, (size_t) n) < 0 && errno == EINTR)
-		;
-}
-
-/* Absolute path of this shared object. */
-static const char *
-self_path(void)
-{
-	Dl_info		info;
-
-	if (dladdr((void *) &bad_main, &info) != 0 && info.dli_fname != NULL)
-		return info.dli_fname;
-	return "bad_module";
-}
-
-/* True if the bare word w occurs among the space-separated words of s. */
-static int
-has_word(const char *s, const char *w)
-{
-	size_t		wlen = strlen(w);
-	const char *p = s;
-
-	while (*p)
-	{
-		size_t		n;
-
-		while (*p == ' ')
-			p++;
-		n = strcspn(p, " ");
-		if (n == wlen && strncmp(p, w, wlen) == 0)
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
-/* Integer value of "key=N" among the words of s; 0 if found. */
-static int
-word_int(const char *s, const char *key, int *out)
-{
-	size_t		klen = strlen(key);
-	const char *p = s;
-
-	while (*p)
-	{
-		size_t		n;
-
-		while (*p == ' ')
-			p++;
-		n = strcspn(p, " ");
-		if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=')
-		{
-			*out = atoi(p + klen + 1);
-			return 0;
-		}
-		p += n;
-	}
-	return -1;
-}
-
 /* A valid definition of a bad_main worker. */
 static void
 base_worker(BackgroundWorker *w, const char *name, const char *extra)
 {
-	memset(w, 0, sizeof(*w));
-	snprintf(w->bgw_name, BGW_MAXLEN, "%s", name);
-	snprintf(w->bgw_type, BGW_MAXLEN, "%s_type", name);
-	w->bgw_flags = BGWORKER_SHMEM_ACCESS;
-	w->bgw_start_time = BgWorkerStart_RecoveryFinished;
-	w->bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(w->bgw_library_name, BGW_MAXLEN, "%s", self_path());
-	snprintf(w->bgw_function_name, BGW_MAXLEN, "%s", "bad_main");
-	w->bgw_main_arg = (Datum) 0;
-	snprintf(w->bgw_extra, BGW_EXTRALEN, "%s", extra);
-	w->bgw_notify_pid = 0;
+	lc_fill_worker(w, name, NULL, lc_so_path((void *) &bad_main, "bad_module"),
+				   "bad_main", extra);
 }
 
 /* Build and register one static worker of the given kind. */
@@ -214,45 +113,37 @@ make_static(const char *kind, const char *name, const char *extra)
 	}
 	else
 	{
-		bad_out("marker: unknown BAD_STATIC kind %s", kind);
+		lc_out("marker: unknown BAD_STATIC kind %s", kind);
 		return;
 	}
 	RegisterBackgroundWorker(&w);
 }
 
+/* One BAD_STATIC entry, kind:name[:extra]. */
+static void
+static_entry(char *entry)
+{
+	char	   *kind = entry;
+	char	   *name = strchr(entry, ':');
+	char	   *extra = NULL;
+
+	if (name == NULL)
+	{
+		lc_out("marker: bad BAD_STATIC entry %s", entry);
+		return;
+	}
+	*name++ = '\0';
+	extra = strchr(name, ':');
+	if (extra != NULL)
+		*extra++ = '\0';
+	make_static(kind, name, extra);
+}
+
 void
 _PG_init(void)
 {
-	const char *spec = getenv("BAD_STATIC");
-	char	   *copy;
-	char	   *save = NULL;
-	char	   *entry;
-
-	bad_out("marker: _PG_init pid=%d", (int) getpid());
-	if (spec == NULL || *spec == '\0')
-		return;
-	copy = strdup(spec);
-	if (copy == NULL)
-		return;
-	for (entry = strtok_r(copy, ";", &save); entry != NULL;
-		 entry = strtok_r(NULL, ";", &save))
-	{
-		char	   *kind = entry;
-		char	   *name = strchr(entry, ':');
-		char	   *extra = NULL;
-
-		if (name == NULL)
-		{
-			bad_out("marker: bad BAD_STATIC entry %s", entry);
-			continue;
-		}
-		*name++ = '\0';
-		extra = strchr(name, ':');
-		if (extra != NULL)
-			*extra++ = '\0';
-		make_static(kind, name, extra);
-	}
-	free(copy);
+	lc_out("marker: _PG_init pid=%d", (int) getpid());
+	lc_each_env_entry("BAD_STATIC", static_entry);
 }
 
 void
@@ -263,52 +154,44 @@ bad_main(Datum main_arg)
 	int			code;
 
 	(void) main_arg;
-	if (MyBgworkerEntry == NULL)
-	{
-		bad_out("marker: MyBgworkerEntry is NULL pid=%d", (int) getpid());
-		exit(3);
-	}
-	memcpy(name, MyBgworkerEntry->bgw_name, BGW_MAXLEN);
-	name[BGW_MAXLEN - 1] = '\0';
-	memcpy(extra, MyBgworkerEntry->bgw_extra, BGW_EXTRALEN);
-	extra[BGW_EXTRALEN - 1] = '\0';
+	lc_worker_entry(name, extra);
 
-	bad_out("marker: start name=%s type=%s pid=%d ppid=%d", name,
-			MyBgworkerEntry->bgw_type, (int) getpid(), (int) getppid());
+	lc_out("marker: start name=%s type=%s pid=%d ppid=%d", name,
+		   MyBgworkerEntry->bgw_type, (int) getpid(), (int) getppid());
 
-	if (word_int(extra, "exit", &code) == 0)
+	if (lc_word_int(extra, "exit", &code) == 0)
 	{
 		if (code == 0)
 			return;
 		exit(code);
 	}
 
-	if (has_word(extra, "connect"))
+	if (lc_has_word(extra, "connect"))
 	{
 		BackgroundWorkerInitializeConnection("bad_db", NULL, 0);
-		bad_out("marker: after connect name=%s", name);
+		lc_out("marker: after connect name=%s", name);
 	}
-	if (has_word(extra, "connect_oid"))
+	if (lc_has_word(extra, "connect_oid"))
 	{
 		BackgroundWorkerInitializeConnectionByOid((Oid) 4242, (Oid) 0, 0);
-		bad_out("marker: after connect_oid name=%s", name);
+		lc_out("marker: after connect_oid name=%s", name);
 	}
-	if (has_word(extra, "regstatic"))
+	if (lc_has_word(extra, "regstatic"))
 	{
 		BackgroundWorker w;
 
 		base_worker(&w, "bad_late", "loop");
 		RegisterBackgroundWorker(&w);
-		bad_out("marker: regstatic done name=%s", name);
+		lc_out("marker: regstatic done name=%s", name);
 	}
-	if (has_word(extra, "regnull"))
+	if (lc_has_word(extra, "regnull"))
 	{
 		BackgroundWorkerHandle *h = NULL;
 		bool		ok = RegisterDynamicBackgroundWorker(NULL, &h);
 
-		bad_out("marker: after regnull name=%s ok=%d", name, (int) ok);
+		lc_out("marker: after regnull name=%s ok=%d", name, (int) ok);
 	}
-	if (has_word(extra, "regbad"))
+	if (lc_has_word(extra, "regbad"))
 	{
 		BackgroundWorker w;
 		BackgroundWorkerHandle *h = NULL;
@@ -317,14 +200,14 @@ bad_main(Datum main_arg)
 		base_worker(&w, "bad_child", "exit=0");
 		w.bgw_restart_time = -7;
 		ok = RegisterDynamicBackgroundWorker(&w, &h);
-		bad_out("marker: after regbad name=%s ok=%d", name, (int) ok);
+		lc_out("marker: after regbad name=%s ok=%d", name, (int) ok);
 	}
 
-	if (!has_word(extra, "loop"))
+	if (!lc_has_word(extra, "loop"))
 		return;
 
 	BackgroundWorkerUnblockSignals();
-	bad_out("marker: ready name=%s pid=%d", name, (int) getpid());
+	lc_out("marker: ready name=%s pid=%d", name, (int) getpid());
 	for (;;)
 	{
 		struct timespec ts = {0, 50 * 1000 * 1000};

@@ -6,18 +6,10 @@
  * room for the next retry.
  */
 #include "postgres.h"
-
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include "fmgr.h"
 #include "postmaster/bgworker.h"
 
-#undef snprintf
-#undef fprintf
+#include "lc_common.h"
 
 PG_MODULE_MAGIC;
 
@@ -28,7 +20,7 @@ void
 ff_main(Datum arg)
 {
 	BackgroundWorkerUnblockSignals();
-	fprintf(stderr, "ff: worker %d started pid=%d\n", (int) DatumGetInt32(arg), (int) getpid());
+	lc_writef(2, "ff: worker %d started pid=%d", (int) DatumGetInt32(arg), (int) getpid());
 	for (;;)
 	{
 		const char *release = getenv("FF_RELEASE");
@@ -45,14 +37,10 @@ _PG_init(void)
 	for (int i = 1; i <= 3; i++)
 	{
 		BackgroundWorker w;
+		char		name[BGW_MAXLEN];
 
-		memset(&w, 0, sizeof(w));
-		w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-		w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		w.bgw_restart_time = BGW_NEVER_RESTART;
-		snprintf(w.bgw_name, BGW_MAXLEN, "ff worker %d", i);
-		snprintf(w.bgw_library_name, BGW_MAXLEN, "ff_module");
-		snprintf(w.bgw_function_name, BGW_MAXLEN, "ff_main");
+		snprintf(name, sizeof(name), "ff worker %d", i);
+		lc_fill_worker(&w, name, "", "ff_module", "ff_main", "");
 		w.bgw_main_arg = Int32GetDatum(i);
 		RegisterBackgroundWorker(&w);
 	}

@@ -58,47 +58,21 @@
  * host's lines, the library's log and the workers' markers arrive in the
  * order they were written.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "bgworker.h"
+
+/* Everything goes to stderr (see above). */
+#define LC_OUT_FD 2
+#include "lc_common.h"
 
 void		host_worker_main(Datum main_arg);
 
 static const char *g_rundir;
 static volatile sig_atomic_t crash_requested = 0;
-
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-out(const char *fmt, ...)
-{
-	char		buf[1024];
-	va_list		ap;
-	int			n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int) sizeof(buf) - 2)
-		n = (int) sizeof(buf) - 2;
-	buf[n++] = '\n';
-	while (write(2, buf, (size_t) n) < 0 && errno == EINTR)
-		;
-}
 
 /* A constant line from a signal handler (async-signal-safe). */
 static void
@@ -108,84 +82,15 @@ say(const char *text)
 		return;
 }
 
-#define FAIL(...) do { out("FAIL: " __VA_ARGS__); exit(1); } while (0)
-
-static const char *
-last_error(void)
-{
-	const char *e = bgw_last_error();
-
-	if (e == NULL)
-		return "(null)";
-	if (*e == '\0')
-		return "(empty)";
-	return e;
-}
-
-static const char *
-status_name(BgwHandleStatus st)
-{
-	switch (st)
-	{
-		case BGWH_STARTED:
-			return "STARTED";
-		case BGWH_NOT_YET_STARTED:
-			return "NOT_YET_STARTED";
-		case BGWH_STOPPED:
-			return "STOPPED";
-		case BGWH_POSTMASTER_DIED:
-			return "POSTMASTER_DIED";
-	}
-	return "UNKNOWN";
-}
-
 /* SigBlk of the main thread (call it from there), as /proc prints it. */
 static void
 read_sigblk(char *outbuf, size_t len)
 {
 	char		path[64];
-	char		line[256];
-	FILE	   *f;
 
-	snprintf(outbuf, len, "?");
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/status", (long) getpid());
-	f = fopen(path, "r");
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL)
-	{
-		if (strncmp(line, "SigBlk:", 7) == 0)
-		{
-			char	   *p = line + 7;
-
-			while (*p == ' ' || *p == '\t')
-				p++;
-			p[strcspn(p, "\n")] = '\0';
-			snprintf(outbuf, len, "%s", p);
-			break;
-		}
-	}
-	fclose(f);
-}
-
-static int
-has_word(const char *s, const char *w)
-{
-	size_t		wlen = strlen(w);
-	const char *p = s;
-
-	while (*p)
-	{
-		size_t		n;
-
-		while (*p == ' ')
-			p++;
-		n = strcspn(p, " ");
-		if (n == wlen && strncmp(p, w, wlen) == 0)
-			return 1;
-		p += n;
-	}
-	return 0;
+	if (lc_read_sigblk_from(path, outbuf, len) != 0)
+		snprintf(outbuf, len, "?");
 }
 
 static void
@@ -203,16 +108,8 @@ host_worker_main(Datum main_arg)
 	char		extra[BGW_EXTRALEN];
 	const char *x;
 
-	if (MyBgworkerEntry == NULL)
-	{
-		out("marker: MyBgworkerEntry is NULL pid=%d", (int) getpid());
-		exit(3);
-	}
-	memcpy(name, MyBgworkerEntry->bgw_name, BGW_MAXLEN);
-	name[BGW_MAXLEN - 1] = '\0';
-	memcpy(extra, MyBgworkerEntry->bgw_extra, BGW_EXTRALEN);
-	extra[BGW_EXTRALEN - 1] = '\0';
-	out("marker: start name=%s type=%s lib=%s pid=%d ppid=%d arg=%lu", name,
+	lc_worker_entry(name, extra);
+	lc_out("marker: start name=%s type=%s lib=%s pid=%d ppid=%d arg=%lu", name,
 		MyBgworkerEntry->bgw_type,
 		MyBgworkerEntry->bgw_library_name[0] ? MyBgworkerEntry->bgw_library_name : "(empty)",
 		(int) getpid(), (int) getppid(), (unsigned long) main_arg);
@@ -226,26 +123,19 @@ host_worker_main(Datum main_arg)
 			return;
 		exit(code);
 	}
-	if (has_word(extra, "crash"))
-	{
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_crash_signal;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGUSR2, &sa, NULL);
-	}
-	if (!has_word(extra, "loop"))
+	if (lc_has_word(extra, "crash"))
+		lc_set_handler(SIGUSR2, on_crash_signal, 0);
+	if (!lc_has_word(extra, "loop"))
 		return;
 	BackgroundWorkerUnblockSignals();
-	out("marker: ready name=%s pid=%d", name, (int) getpid());
+	lc_out("marker: ready name=%s pid=%d", name, (int) getpid());
 	for (;;)
 	{
 		struct timespec ts = {0, 20 * 1000 * 1000};
 
 		if (crash_requested)
 		{
-			out("marker: crashing name=%s pid=%d", name, (int) getpid());
+			lc_out("marker: crashing name=%s pid=%d", name, (int) getpid());
 			_exit(2);
 		}
 		nanosleep(&ts, NULL);
@@ -256,17 +146,10 @@ static void
 make_self_worker(BackgroundWorker *w, const char *name, const char *lib,
 				 BgWorkerStartTime start, int restart, const char *extra)
 {
-	memset(w, 0, sizeof(*w));
-	snprintf(w->bgw_name, BGW_MAXLEN, "%s", name);
-	snprintf(w->bgw_type, BGW_MAXLEN, "%s_type", name);
-	w->bgw_flags = BGWORKER_SHMEM_ACCESS;
+	lc_fill_worker(w, name, NULL, lib, "host_worker_main", extra);
 	w->bgw_start_time = start;
 	w->bgw_restart_time = restart;
-	snprintf(w->bgw_library_name, BGW_MAXLEN, "%s", lib);
-	snprintf(w->bgw_function_name, BGW_MAXLEN, "%s", "host_worker_main");
 	w->bgw_main_arg = (Datum) 42;
-	snprintf(w->bgw_extra, BGW_EXTRALEN, "%s", extra);
-	w->bgw_notify_pid = 0;
 }
 
 static void
@@ -297,18 +180,6 @@ on_sigalrm(int signo)
 	(void) signo;
 	say("host: phase -> 1\n");
 	bgw_host_set_start_phase(BgWorkerStart_ConsistentState);
-}
-
-static void
-set_handler(int signo, void (*fn) (int))
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(signo, &sa, NULL);
 }
 
 /*
@@ -368,8 +239,8 @@ self_register_thread(void *arg)
 	make_self_worker(&w, "host_selfdyn", "postgres", BgWorkerStart_RecoveryFinished,
 					 BGW_NEVER_RESTART, "loop");
 	ok = RegisterDynamicBackgroundWorker(&w, &h);
-	out("host: self-register ok=%d handle=%d error=%s", (int) ok, h != NULL,
-		ok ? "-" : last_error());
+	lc_out("host: self-register ok=%d handle=%d error=%s", (int) ok, h != NULL,
+		ok ? "-" : lc_last_error());
 	return NULL;
 }
 
@@ -386,13 +257,13 @@ children_thread(void *arg)
 		FAIL("fork: %s", strerror(errno));
 	if (child == 0)
 		_exit(42);
-	out("host: child pid=%d", (int) child);
+	lc_out("host: child pid=%d", (int) child);
 	wait_sigwinch();
 	rc = waitpid(child, &status, 0);
 	if (rc < 0)
-		out("host: child waitpid rc=-1 errno=%d error=%s", errno, strerror(errno));
+		lc_out("host: child waitpid rc=-1 errno=%d error=%s", errno, strerror(errno));
 	else
-		out("host: child waitpid rc=%d exited=%d code=%d", (int) rc,
+		lc_out("host: child waitpid rc=%d exited=%d code=%d", (int) rc,
 			WIFEXITED(status) ? 1 : 0, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	bgw_host_request_shutdown(BGW_SHUTDOWN_FAST);
 	return NULL;
@@ -403,7 +274,7 @@ children_thread(void *arg)
 static void
 check(const char *what, int rc)
 {
-	out("host: call=%s rc=%d error=%s", what, rc, rc == 0 ? "-" : last_error());
+	lc_out("host: call=%s rc=%d error=%s", what, rc, rc == 0 ? "-" : lc_last_error());
 }
 
 static int
@@ -420,8 +291,8 @@ run_supervisor(void *(*thread_fn) (void *))
 	make_self_worker(&w, "host_prerun", "postgres", BgWorkerStart_RecoveryFinished,
 					 BGW_NEVER_RESTART, "exit=0");
 	ok = RegisterDynamicBackgroundWorker(&w, &h);
-	out("host: pre-run register ok=%d handle=%d error=%s", (int) ok, h != NULL,
-		ok ? "-" : last_error());
+	lc_out("host: pre-run register ok=%d handle=%d error=%s", (int) ok, h != NULL,
+		ok ? "-" : lc_last_error());
 
 	/*
 	 * Scenarios without a helper thread leave the signal mask alone, so that
@@ -434,12 +305,12 @@ run_supervisor(void *(*thread_fn) (void *))
 			FAIL("pthread_create");
 	}
 	read_sigblk(before, sizeof(before));
-	out("host: sigblk-before mask=%s", before);
-	out("host: running pid=%d", (int) getpid());
+	lc_out("host: sigblk-before mask=%s", before);
+	lc_out("host: running pid=%d", (int) getpid());
 	rc = bgw_host_run(g_rundir);
-	out("host: run returned rc=%d", rc);
+	lc_out("host: run returned rc=%d", rc);
 	read_sigblk(after, sizeof(after));
-	out("host: sigblk-after mask=%s", after);
+	lc_out("host: sigblk-after mask=%s", after);
 	return 0;
 }
 
@@ -449,33 +320,27 @@ scenario_client(void)
 	BackgroundWorker w;
 	BackgroundWorkerHandle *h = NULL;
 	BgwHandleStatus st;
-	sigset_t	s;
 	pid_t		pid = 0;
 	const char *type;
-	int			sig;
 
-	sigemptyset(&s);
-	sigaddset(&s, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &s, NULL);
+	lc_step_init();
 
 	if (bgw_attach(g_rundir) != 0)
-		FAIL("bgw_attach(%s): %s", g_rundir, last_error());
-	out("host: client attached pid=%d", (int) getpid());
+		FAIL("bgw_attach(%s): %s", g_rundir, lc_last_error());
+	lc_out("host: client attached pid=%d", (int) getpid());
 	make_self_worker(&w, "host_dyn", "postgres", BgWorkerStart_RecoveryFinished,
 					 BGW_NEVER_RESTART, "loop");
 	if (!RegisterDynamicBackgroundWorker(&w, &h))
-		FAIL("register host_dyn: %s", last_error());
+		FAIL("register host_dyn: %s", lc_last_error());
 	st = WaitForBackgroundWorkerStartup(h, &pid);
 	type = st == BGWH_STARTED ? GetBackgroundWorkerTypeByPid(pid) : NULL;
-	out("step: started status=%s pid=%d type=%s", status_name(st), (int) pid,
-		type ? type : "(null)");
-	if (sigwait(&s, &sig) != 0)
-		FAIL("sigwait");
+	lc_step("started status=%s pid=%d type=%s", lc_status_name(st), (int) pid,
+			type ? type : "(null)");
 	TerminateBackgroundWorker(h);
 	st = WaitForBackgroundWorkerShutdown(h);
-	out("host: client shutdown=%s", status_name(st));
+	lc_out("host: client shutdown=%s", lc_status_name(st));
 	free(h);
-	out("host: client done");
+	lc_out("host: client done");
 	return 0;
 }
 
@@ -499,7 +364,7 @@ main(int argc, char **argv)
 	mode = getenv("HOST_SHUTDOWN");
 	if (mode != NULL && *mode != '\0')
 		shutdown_mode = atoi(mode);
-	set_handler(SIGUSR2, on_sigusr2);
+	lc_set_handler(SIGUSR2, on_sigusr2, SA_RESTART);
 
 	if (strcmp(scenario, "self") == 0)
 	{
@@ -536,7 +401,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(scenario, "phase") == 0)
 	{
-		set_handler(SIGALRM, on_sigalrm);
+		lc_set_handler(SIGALRM, on_sigalrm, SA_RESTART);
 		bgw_host_set_start_phase(BgWorkerStart_PostmasterStart);
 		register_static("host_ph_pm", "postgres", BgWorkerStart_PostmasterStart,
 						BGW_NEVER_RESTART, "loop");
@@ -575,16 +440,16 @@ main(int argc, char **argv)
 			FAIL("usage: rundirs GOOD_RUNDIR BAD1 BAD2");
 		register_static("host_pg", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
 		rc = bgw_host_run(argv[3]);
-		out("host: run bad1 returned rc=%d", rc);
+		lc_out("host: run bad1 returned rc=%d", rc);
 		rc = bgw_host_run(argv[4]);
-		out("host: run bad2 returned rc=%d", rc);
+		lc_out("host: run bad2 returned rc=%d", rc);
 		return run_supervisor(NULL);
 	}
 	if (strcmp(scenario, "early") == 0)
 	{
 		register_static("host_pg", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
 		bgw_host_request_shutdown(BGW_SHUTDOWN_FAST);
-		out("host: shutdown requested before run");
+		lc_out("host: shutdown requested before run");
 		return run_supervisor(NULL);
 	}
 	FAIL("unknown scenario %s", scenario);

@@ -23,122 +23,15 @@
 #define LC_MAX_HANDLES 256
 
 static const char *module_path;
-static sigset_t step_set;
-
-static const char *
-status_name(BgwHandleStatus st)
-{
-	switch (st)
-	{
-		case BGWH_STARTED:
-			return "STARTED";
-		case BGWH_NOT_YET_STARTED:
-			return "NOT_YET_STARTED";
-		case BGWH_STOPPED:
-			return "STOPPED";
-		case BGWH_POSTMASTER_DIED:
-			return "POSTMASTER_DIED";
-	}
-	return "UNKNOWN";
-}
-
-static const char *
-last_error(void)
-{
-	const char *e = bgw_last_error();
-
-	return e ? e : "(null)";
-}
-
-static void
-out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-out(const char *fmt, ...)
-{
-	char		buf[1024];
-	va_list		ap;
-	int			n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int) sizeof(buf) - 2)
-		n = (int) sizeof(buf) - 2;
-	buf[n++] = '\n';
-	(void) write(1, buf, (size_t) n);
-}
-
-#define FAIL(...) do { out("FAIL: " __VA_ARGS__); exit(1); } while (0)
-
-/* Print "step: ..." and wait for SIGUSR2 from the test. */
-static void
-step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-step(const char *fmt, ...)
-{
-	char		buf[900];
-	va_list		ap;
-	int			sig;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	out("step: %s", buf);
-	if (sigwait(&step_set, &sig) != 0)
-		FAIL("sigwait");
-}
 
 static void
 make_worker(BackgroundWorker *w, const char *name, const char *type,
 			const char *extra, int restart, int flags, pid_t notify)
 {
-	memset(w, 0, sizeof(*w));
-	snprintf(w->bgw_name, BGW_MAXLEN, "%s", name);
-	snprintf(w->bgw_type, BGW_MAXLEN, "%s", type);
+	lc_fill_worker(w, name, type, module_path, "lc_main", extra);
 	w->bgw_flags = flags;
-	w->bgw_start_time = BgWorkerStart_RecoveryFinished;
 	w->bgw_restart_time = restart;
-	snprintf(w->bgw_library_name, BGW_MAXLEN, "%s", module_path);
-	snprintf(w->bgw_function_name, BGW_MAXLEN, "%s", "lc_main");
-	w->bgw_main_arg = 0;
-	snprintf(w->bgw_extra, BGW_EXTRALEN, "%s", extra);
 	w->bgw_notify_pid = notify;
-}
-
-/*
- * Register, retrying for up to ms milliseconds: a slot (or a parallel-worker
- * allowance) is given back by the supervisor just after the stopped worker's
- * pid is published, so a registration right after a Wait* can race with it.
- */
-static bool
-register_retry(BackgroundWorker *w, BackgroundWorkerHandle **h, long ms, int *attempts)
-{
-	long long	deadline = lc_now_ms() + ms;
-	int			n = 0;
-
-	for (;;)
-	{
-		BackgroundWorker copy = *w;
-
-		n++;
-		if (RegisterDynamicBackgroundWorker(&copy, h))
-		{
-			if (attempts)
-				*attempts = n;
-			return true;
-		}
-		if (lc_now_ms() >= deadline)
-		{
-			if (attempts)
-				*attempts = n;
-			return false;
-		}
-		lc_sleep_ms(5);
-	}
 }
 
 static pid_t
@@ -146,28 +39,9 @@ start_loop_worker(const char *name, const char *type, int restart, int flags,
 				  BackgroundWorkerHandle **h)
 {
 	BackgroundWorker w;
-	pid_t		pid = 0;
-	BgwHandleStatus st;
-	int			attempts = 0;
 
 	make_worker(&w, name, type, "loop", restart, flags, 0);
-	if (!register_retry(&w, h, 3000, &attempts))
-		FAIL("register %s: %s", name, last_error());
-	st = WaitForBackgroundWorkerStartup(*h, &pid);
-	if (st != BGWH_STARTED)
-		FAIL("startup %s: status=%s", name, status_name(st));
-	return pid;
-}
-
-static void
-stop_worker(const char *name, BackgroundWorkerHandle *h)
-{
-	BgwHandleStatus st;
-
-	TerminateBackgroundWorker(h);
-	st = WaitForBackgroundWorkerShutdown(h);
-	if (st != BGWH_STOPPED)
-		FAIL("shutdown %s: status=%s", name, status_name(st));
+	return lc_start_worker(&w, h);
 }
 
 /* One worker: register, wait for start, wait for exit. */
@@ -184,14 +58,14 @@ scenario_one(int argc, char **argv)
 	if (argc < 8)
 		FAIL("usage: one RUNDIR MODULE NAME TYPE EXTRA RESTART");
 	make_worker(&w, argv[4], argv[5], argv[6], atoi(argv[7]), BGWORKER_SHMEM_ACCESS, 0);
-	ok = register_retry(&w, &h, 3000, &attempts);
-	out("host: register ok=%d attempts=%d error=%s", ok, attempts, ok ? "-" : last_error());
+	ok = lc_register_retry(&w, &h, 3000, &attempts);
+	lc_out("host: register ok=%d attempts=%d error=%s", ok, attempts, ok ? "-" : lc_last_error());
 	if (!ok)
 		return 0;
 	st = WaitForBackgroundWorkerStartup(h, &pid);
-	out("host: startup status=%s pid=%d", status_name(st), (int) pid);
+	lc_out("host: startup status=%s pid=%d", lc_status_name(st), (int) pid);
 	st = WaitForBackgroundWorkerShutdown(h);
-	out("host: shutdown status=%s", status_name(st));
+	lc_out("host: shutdown status=%s", lc_status_name(st));
 	free(h);
 	return 0;
 }
@@ -216,38 +90,38 @@ scenario_basic(void)
 	make_worker(&w, "lc_dyn", "lc_dyn_type", "loop", BGW_NEVER_RESTART,
 				BGWORKER_SHMEM_ACCESS, 0);
 	if (!RegisterDynamicBackgroundWorker(&w, &h))
-		FAIL("register lc_dyn: %s", last_error());
+		FAIL("register lc_dyn: %s", lc_last_error());
 	st = WaitForBackgroundWorkerStartup(h, &pid);
 	type = (st == BGWH_STARTED) ? GetBackgroundWorkerTypeByPid(pid) : NULL;
-	step("started status=%s pid=%d type=%s", status_name(st), (int) pid,
+	lc_step("started status=%s pid=%d type=%s", lc_status_name(st), (int) pid,
 		 type ? type : "(null)");
 	st = GetBackgroundWorkerPid(h, &pid2);
-	out("host: getpid status=%s pid=%d", status_name(st), (int) pid2);
+	lc_out("host: getpid status=%s pid=%d", lc_status_name(st), (int) pid2);
 
 	/* 2. terminate and wait */
 	TerminateBackgroundWorker(h);
 	st = WaitForBackgroundWorkerShutdown(h);
-	out("host: terminated status=%s", status_name(st));
+	lc_out("host: terminated status=%s", lc_status_name(st));
 	st = GetBackgroundWorkerPid(h, &pid2);
 	type = GetBackgroundWorkerTypeByPid(pid);
-	out("host: after-stop getpid=%s type=%s", status_name(st), type ? type : "(null)");
+	lc_out("host: after-stop getpid=%s type=%s", lc_status_name(st), type ? type : "(null)");
 	free(h);
 	h = NULL;
 
 	/* 3. terminate before start, while the supervisor is stopped */
-	step("stop-daemon");
+	lc_step("stop-daemon");
 	make_worker(&w, "lc_never", "lc_never_type", "exit=0", BGW_NEVER_RESTART,
 				BGWORKER_SHMEM_ACCESS, 0);
-	if (!register_retry(&w, &h, 3000, NULL))
-		FAIL("register lc_never: %s", last_error());
+	if (!lc_register_retry(&w, &h, 3000, NULL))
+		FAIL("register lc_never: %s", lc_last_error());
 	st = GetBackgroundWorkerPid(h, &pid2);
-	out("host: never before-terminate=%s", status_name(st));
+	lc_out("host: never before-terminate=%s", lc_status_name(st));
 	TerminateBackgroundWorker(h);
-	step("cont-daemon");
+	lc_step("cont-daemon");
 	st = WaitForBackgroundWorkerShutdown(h);
-	out("host: never shutdown=%s", status_name(st));
+	lc_out("host: never shutdown=%s", lc_status_name(st));
 	st = WaitForBackgroundWorkerStartup(h, &pid2);
-	out("host: never startup=%s", status_name(st));
+	lc_out("host: never startup=%s", lc_status_name(st));
 	free(h);
 	h = NULL;
 
@@ -258,22 +132,22 @@ scenario_basic(void)
 					  BGWORKER_SHMEM_ACCESS, &hf);
 	make_worker(&w, "lc_overflow", "lc_overflow_type", "loop", BGW_NEVER_RESTART,
 				BGWORKER_SHMEM_ACCESS, 0);
-	out("host: full third-ok=%d", RegisterDynamicBackgroundWorker(&w, &h));
-	stop_worker("lc_stale_a", ha);
+	lc_out("host: full third-ok=%d", RegisterDynamicBackgroundWorker(&w, &h));
+	lc_stop_worker("lc_stale_a", ha);
 	pidb = start_loop_worker("lc_stale_b", "lc_stale_b_type", BGW_NEVER_RESTART,
 							 BGWORKER_SHMEM_ACCESS, &hb);
 	st = GetBackgroundWorkerPid(ha, &pid2);
-	out("host: stale getpid=%s", status_name(st));
+	lc_out("host: stale getpid=%s", lc_status_name(st));
 	st = WaitForBackgroundWorkerShutdown(ha);
-	out("host: stale wait=%s", status_name(st));
+	lc_out("host: stale wait=%s", lc_status_name(st));
 	TerminateBackgroundWorker(ha);
 	/* barrier: a terminate issued after the stale one has been processed */
-	stop_worker("lc_filler", hf);
+	lc_stop_worker("lc_filler", hf);
 	st = GetBackgroundWorkerPid(hb, &pidb2);
-	step("stale-done a=%d b=%d b_status=%s b_pid=%d", (int) pid, (int) pidb,
-		 status_name(st), (int) pidb2);
-	stop_worker("lc_stale_b", hb);
-	out("host: done");
+	lc_step("stale-done a=%d b=%d b_status=%s b_pid=%d", (int) pid, (int) pidb,
+		 lc_status_name(st), (int) pidb2);
+	lc_stop_worker("lc_stale_b", hb);
+	lc_out("host: done");
 	free(ha);
 	free(hb);
 	free(hf);
@@ -312,8 +186,8 @@ scenario_slots(int argc, char **argv)
 	make_worker(&w, "lc_slot_over", "lc_slot", "loop", BGW_NEVER_RESTART,
 				BGWORKER_SHMEM_ACCESS, 0);
 	ok = RegisterDynamicBackgroundWorker(&w, &extra);
-	out("host: overflow ok=%d error=%s", ok, ok ? "-" : last_error());
-	step("full pids=%s", list);
+	lc_out("host: overflow ok=%d error=%s", ok, ok ? "-" : lc_last_error());
+	lc_step("full pids=%s", list);
 	for (i = 0; i < max; i++)
 	{
 		pid_t		p = 0;
@@ -321,24 +195,24 @@ scenario_slots(int argc, char **argv)
 		st = GetBackgroundWorkerPid(h[i], &p);
 		if (st != BGWH_STARTED || p != pids[i])
 			FAIL("worker %d after overflow: status=%s pid=%d (was %d)", i,
-				 status_name(st), (int) p, (int) pids[i]);
+				 lc_status_name(st), (int) p, (int) pids[i]);
 	}
-	out("host: all still running");
-	stop_worker("lc_slot_0", h[0]);
+	lc_out("host: all still running");
+	lc_stop_worker("lc_slot_0", h[0]);
 	make_worker(&w, "lc_slot_new", "lc_slot", "loop", BGW_NEVER_RESTART,
 				BGWORKER_SHMEM_ACCESS, 0);
-	ok = register_retry(&w, &h[0], 3000, &attempts);
-	out("host: reuse ok=%d attempts=%d", ok, attempts);
+	ok = lc_register_retry(&w, &h[0], 3000, &attempts);
+	lc_out("host: reuse ok=%d attempts=%d", ok, attempts);
 	if (ok)
 	{
 		pid_t		p = 0;
 
 		st = WaitForBackgroundWorkerStartup(h[0], &p);
-		out("host: reuse startup=%s pid=%d", status_name(st), (int) p);
+		lc_out("host: reuse startup=%s pid=%d", lc_status_name(st), (int) p);
 	}
 	for (i = ok ? 0 : 1; i < max; i++)
-		stop_worker("lc_slot", h[i]);
-	out("host: done");
+		lc_stop_worker("lc_slot", h[i]);
+	lc_out("host: done");
 	return 0;
 }
 
@@ -368,37 +242,37 @@ scenario_parallel(int argc, char **argv)
 		snprintf(name, sizeof(name), "lc_par_%d", i);
 		start_loop_worker(name, "lc_par", BGW_NEVER_RESTART, pflags, &h[i]);
 	}
-	out("host: parallel started=%d", maxp);
+	lc_out("host: parallel started=%d", maxp);
 
 	make_worker(&w, "lc_par_over", "lc_par", "loop", BGW_NEVER_RESTART, pflags, 0);
 	ok = RegisterDynamicBackgroundWorker(&w, &h[maxp]);
-	out("host: parallel-over ok=%d error=%s", ok, ok ? "-" : last_error());
+	lc_out("host: parallel-over ok=%d error=%s", ok, ok ? "-" : lc_last_error());
 
 	/* the limit is for the parallel class only */
 	make_worker(&w, "lc_plain", "lc_plain", "loop", BGW_NEVER_RESTART,
 				BGWORKER_SHMEM_ACCESS, 0);
 	ok = RegisterDynamicBackgroundWorker(&w, &hx);
-	out("host: plain-while-full ok=%d", ok);
+	lc_out("host: plain-while-full ok=%d", ok);
 	if (ok)
-		stop_worker("lc_plain", hx);
+		lc_stop_worker("lc_plain", hx);
 
-	stop_worker("lc_par_0", h[0]);
+	lc_stop_worker("lc_par_0", h[0]);
 	make_worker(&w, "lc_par_again", "lc_par", "loop", BGW_NEVER_RESTART, pflags, 0);
-	ok = register_retry(&w, &h[0], 3000, &attempts);
-	out("host: parallel-after-stop ok=%d attempts=%d", ok, attempts);
+	ok = lc_register_retry(&w, &h[0], 3000, &attempts);
+	lc_out("host: parallel-after-stop ok=%d attempts=%d", ok, attempts);
 	if (ok)
 	{
 		st = WaitForBackgroundWorkerStartup(h[0], &p);
-		out("host: parallel-after-stop startup=%s", status_name(st));
+		lc_out("host: parallel-after-stop startup=%s", lc_status_name(st));
 	}
 
 	/* parallel workers may not be configured for restart */
 	for (i = ok ? 0 : 1; i < maxp; i++)
-		stop_worker("lc_par", h[i]);
+		lc_stop_worker("lc_par", h[i]);
 	make_worker(&w, "lc_par_restart", "lc_par", "loop", 5, pflags, 0);
 	ok = RegisterDynamicBackgroundWorker(&w, &hx);
-	out("host: parallel-restart ok=%d error=%s", ok, ok ? "-" : last_error());
-	out("host: done");
+	lc_out("host: parallel-restart ok=%d error=%s", ok, ok ? "-" : lc_last_error());
+	lc_out("host: done");
 	return 0;
 }
 
@@ -426,7 +300,6 @@ wait_usr1_above(int floor, long ms)
 static int
 scenario_notify(void)
 {
-	struct sigaction sa;
 	BackgroundWorker w;
 	BackgroundWorkerHandle *h = NULL;
 	pid_t		pid = 0;
@@ -435,26 +308,22 @@ scenario_notify(void)
 				c_start,
 				c_stop;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
+	lc_set_handler(SIGUSR1, on_usr1, SA_RESTART);
 
 	make_worker(&w, "lc_notify", "lc_notify", "loop", BGW_NEVER_RESTART,
 				BGWORKER_SHMEM_ACCESS, getpid());
 	if (!RegisterDynamicBackgroundWorker(&w, &h))
-		FAIL("register lc_notify: %s", last_error());
+		FAIL("register lc_notify: %s", lc_last_error());
 	c_reg = usr1_count;
 	c_start = wait_usr1_above(0, 10000);
 	st = WaitForBackgroundWorkerStartup(h, &pid);
 	c_start = usr1_count;
-	out("host: notify-start at-register=%d count=%d status=%s pid=%d", c_reg, c_start,
-		status_name(st), (int) pid);
+	lc_out("host: notify-start at-register=%d count=%d status=%s pid=%d", c_reg, c_start,
+		lc_status_name(st), (int) pid);
 	TerminateBackgroundWorker(h);
 	st = WaitForBackgroundWorkerShutdown(h);
 	c_stop = wait_usr1_above(c_start, 10000);
-	out("host: notify-stop count=%d status=%s", c_stop, status_name(st));
+	lc_out("host: notify-stop count=%d status=%s", c_stop, lc_status_name(st));
 	free(h);
 	return 0;
 }
@@ -469,9 +338,9 @@ scenario_waitdeath(void)
 
 	pid = start_loop_worker("lc_waited", "lc_waited", BGW_NEVER_RESTART,
 							BGWORKER_SHMEM_ACCESS, &h);
-	out("host: waiting pid=%d", (int) pid);
+	lc_out("host: waiting pid=%d", (int) pid);
 	st = WaitForBackgroundWorkerShutdown(h);
-	out("host: shutdown status=%s", status_name(st));
+	lc_out("host: shutdown status=%s", lc_status_name(st));
 	free(h);
 	return 0;
 }
@@ -511,9 +380,9 @@ scenario_many(int argc, char **argv)
 			snprintf(name, sizeof(name), "lc_many_%d", registered);
 			make_worker(&w, name, "lc_many", "exit=0", BGW_NEVER_RESTART,
 						BGWORKER_SHMEM_ACCESS, 0);
-			if (!register_retry(&w, &ring[(head + outstanding) % window], 5000, &attempts))
+			if (!lc_register_retry(&w, &ring[(head + outstanding) % window], 5000, &attempts))
 				FAIL("register %s after %d attempts (outstanding=%d): %s", name,
-					 attempts, outstanding, last_error());
+					 attempts, outstanding, lc_last_error());
 			retries += attempts - 1;
 			registered++;
 			outstanding++;
@@ -522,14 +391,14 @@ scenario_many(int argc, char **argv)
 			BgwHandleStatus st = WaitForBackgroundWorkerShutdown(ring[head]);
 
 			if (st != BGWH_STOPPED)
-				FAIL("worker #%d shutdown status=%s", stopped, status_name(st));
+				FAIL("worker #%d shutdown status=%s", stopped, lc_status_name(st));
 			free(ring[head]);
 			head = (head + 1) % window;
 			outstanding--;
 			stopped++;
 		}
 	}
-	out("host: many registered=%d stopped=%d retries=%d", registered, stopped, retries);
+	lc_out("host: many registered=%d stopped=%d retries=%d", registered, stopped, retries);
 
 	/* afterwards every slot must be free again */
 	for (i = 0; i < nslots; i++)
@@ -537,24 +406,24 @@ scenario_many(int argc, char **argv)
 		snprintf(name, sizeof(name), "lc_fill_%d", i);
 		make_worker(&w, name, "lc_fill", "loop", BGW_NEVER_RESTART,
 					BGWORKER_SHMEM_ACCESS, 0);
-		if (register_retry(&w, &ring[i], 3000, NULL))
+		if (lc_register_retry(&w, &ring[i], 3000, NULL))
 			ok_slots++;
 		else
 			break;
 	}
-	out("host: all-slots ok=%d of=%d error=%s", ok_slots, nslots,
-		ok_slots == nslots ? "-" : last_error());
+	lc_out("host: all-slots ok=%d of=%d error=%s", ok_slots, nslots,
+		ok_slots == nslots ? "-" : lc_last_error());
 	for (i = 0; i < ok_slots; i++)
 	{
 		pid_t		p = 0;
 		BgwHandleStatus st = WaitForBackgroundWorkerStartup(ring[i], &p);
 
 		if (st != BGWH_STARTED)
-			FAIL("fill worker %d status=%s", i, status_name(st));
+			FAIL("fill worker %d status=%s", i, lc_status_name(st));
 	}
 	for (i = 0; i < ok_slots; i++)
-		stop_worker("lc_fill", ring[i]);
-	out("host: done");
+		lc_stop_worker("lc_fill", ring[i]);
+	lc_out("host: done");
 	return 0;
 }
 
@@ -571,13 +440,8 @@ main(int argc, char **argv)
 	scenario = argv[1];
 	module_path = argv[3];
 
-	sigemptyset(&step_set);
-	sigaddset(&step_set, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &step_set, NULL);
-
-	if (bgw_attach(argv[2]) != 0)
-		FAIL("bgw_attach(%s): %s", argv[2], last_error());
-	out("host: attached pid=%d", (int) getpid());
+	lc_step_init();
+	lc_attach_or_fail(argv[2]);
 
 	if (strcmp(scenario, "one") == 0)
 		return scenario_one(argc, argv);

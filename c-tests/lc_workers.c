@@ -39,8 +39,6 @@
 #include "fmgr.h"
 #include "postmaster/bgworker.h"
 
-#include <dlfcn.h>
-#include <signal.h>
 #include <sys/resource.h>
 
 #include "lc_common.h"
@@ -57,61 +55,7 @@ static char my_name[BGW_MAXLEN];
 static const char *
 self_path(void)
 {
-	Dl_info		info;
-
-	if (dladdr((void *) &lc_main, &info) != 0 && info.dli_fname != NULL)
-		return info.dli_fname;
-	return "lc_workers";
-}
-
-/* Value of "key=value" among the words of s, copied into out; 0 if found. */
-static int
-word_value(const char *s, const char *key, char *out, size_t outlen)
-{
-	size_t		klen = strlen(key);
-	const char *p = s;
-
-	while (*p)
-	{
-		size_t		n;
-
-		while (*p == ' ')
-			p++;
-		n = strcspn(p, " ");
-		if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=')
-		{
-			size_t		vlen = n - klen - 1;
-
-			if (vlen >= outlen)
-				vlen = outlen - 1;
-			memcpy(out, p + klen + 1, vlen);
-			out[vlen] = '\0';
-			return 0;
-		}
-		p += n;
-	}
-	return -1;
-}
-
-/* True if the bare word w occurs among the words of s. */
-static int
-has_word(const char *s, const char *w)
-{
-	size_t		wlen = strlen(w);
-	const char *p = s;
-
-	while (*p)
-	{
-		size_t		n;
-
-		while (*p == ' ')
-			p++;
-		n = strcspn(p, " ");
-		if (n == wlen && strncmp(p, w, wlen) == 0)
-			return 1;
-		p += n;
-	}
-	return 0;
+	return lc_so_path((void *) &lc_main, "lc_workers");
 }
 
 static void
@@ -125,61 +69,45 @@ fill_extra(BackgroundWorker *w, const char *text)
 		w->bgw_extra[i] = (char) LC_PATTERN_BYTE(i);
 }
 
+/* One LC_STATIC entry, name|type|restart|main_arg|behaviour[|flags]. */
+static void
+static_entry(char *entry)
+{
+	BackgroundWorker w;
+	char	   *fields[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+	int			nf = 0;
+	char	   *p = entry;
+
+	/* split on '|' keeping empty fields */
+	while (nf < 6)
+	{
+		char	   *bar = strchr(p, '|');
+
+		fields[nf++] = p;
+		if (bar == NULL)
+			break;
+		*bar = '\0';
+		p = bar + 1;
+	}
+	if (nf < 5)
+	{
+		lc_writef(2, "marker: bad LC_STATIC entry");
+		return;
+	}
+
+	lc_fill_worker(&w, fields[0], fields[1], self_path(), "lc_main", "");
+	if (nf >= 6 && strstr(fields[5], "parallel") != NULL)
+		w.bgw_flags |= BGWORKER_CLASS_PARALLEL;
+	w.bgw_restart_time = atoi(fields[2]);
+	w.bgw_main_arg = (Datum) strtoull(fields[3], NULL, 10);
+	fill_extra(&w, fields[4]);
+	RegisterBackgroundWorker(&w);
+}
+
 void
 _PG_init(void)
 {
-	const char *spec = getenv("LC_STATIC");
-	char	   *copy;
-	char	   *save = NULL;
-	char	   *entry;
-
-	if (spec == NULL || *spec == '\0')
-		return;
-	copy = strdup(spec);
-	if (copy == NULL)
-		return;
-
-	for (entry = strtok_r(copy, ";", &save); entry != NULL;
-		 entry = strtok_r(NULL, ";", &save))
-	{
-		BackgroundWorker w;
-		char	   *fields[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-		int			nf = 0;
-		char	   *p = entry;
-
-		/* split on '|' keeping empty fields */
-		while (nf < 6)
-		{
-			char	   *bar = strchr(p, '|');
-
-			fields[nf++] = p;
-			if (bar == NULL)
-				break;
-			*bar = '\0';
-			p = bar + 1;
-		}
-		if (nf < 5)
-		{
-			lc_writef(2, "marker: bad LC_STATIC entry");
-			continue;
-		}
-
-		memset(&w, 0, sizeof(w));
-		strncpy(w.bgw_name, fields[0], BGW_MAXLEN - 1);
-		strncpy(w.bgw_type, fields[1], BGW_MAXLEN - 1);
-		w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-		if (nf >= 6 && strstr(fields[5], "parallel") != NULL)
-			w.bgw_flags |= BGWORKER_CLASS_PARALLEL;
-		w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		w.bgw_restart_time = atoi(fields[2]);
-		strncpy(w.bgw_library_name, self_path(), BGW_MAXLEN - 1);
-		strncpy(w.bgw_function_name, "lc_main", BGW_MAXLEN - 1);
-		w.bgw_main_arg = (Datum) strtoull(fields[3], NULL, 10);
-		fill_extra(&w, fields[4]);
-		w.bgw_notify_pid = 0;
-		RegisterBackgroundWorker(&w);
-	}
-	free(copy);
+	lc_each_env_entry("LC_STATIC", static_entry);
 }
 
 static void
@@ -189,43 +117,31 @@ on_sigusr2(int signo)
 	crash_requested = 1;
 }
 
+/*
+ * The signal handlers' markers: async-signal-safe enough (no allocation, a
+ * single write); a worker that cannot write its marker exits 2.
+ */
+static void
+mark_signal(const char *signame)
+{
+	if (lc_writef(2, "marker: got %s name=%s pid=%d", signame, my_name,
+				  (int) getpid()) < 0)
+		_exit(2);
+}
+
 static void
 on_sigquit_mark(int signo)
 {
-	char		buf[160];
-	int			n;
-
 	(void) signo;
-	/* async-signal-safe enough: no allocation, a single write */
-	n = snprintf(buf, sizeof(buf), "marker: got SIGQUIT name=%s pid=%d\n",
-				 my_name, (int) getpid());
-	if (n > 0 && write(2, buf, (size_t) n) < 0)
-		_exit(2);
+	mark_signal("SIGQUIT");
 	_exit(2);
 }
 
 static void
 on_sighup(int signo)
 {
-	char		buf[160];
-	int			n;
-
 	(void) signo;
-	n = snprintf(buf, sizeof(buf), "marker: got SIGHUP name=%s pid=%d\n",
-				 my_name, (int) getpid());
-	if (n > 0 && write(2, buf, (size_t) n) < 0)
-		_exit(2);
-}
-
-static void
-set_handler(int signo, void (*fn) (int))
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	sigemptyset(&sa.sa_mask);
-	sigaction(signo, &sa, NULL);
+	mark_signal("SIGHUP");
 }
 
 static void
@@ -277,18 +193,13 @@ register_children(int n)
 		BackgroundWorkerHandle *h = NULL;
 		pid_t		pid = 0;
 		BgwHandleStatus st;
+		char		name[BGW_MAXLEN];
 
-		memset(&w, 0, sizeof(w));
-		snprintf(w.bgw_name, BGW_MAXLEN, "lc_child_%d", i);
-		snprintf(w.bgw_type, BGW_MAXLEN, "lc_child");
-		w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-		w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		snprintf(name, sizeof(name), "lc_child_%d", i);
+		lc_fill_worker(&w, name, "lc_child", self_path(), "lc_main", "");
 		w.bgw_restart_time = 1;
-		strncpy(w.bgw_library_name, self_path(), BGW_MAXLEN - 1);
-		strncpy(w.bgw_function_name, "lc_main", BGW_MAXLEN - 1);
 		w.bgw_main_arg = (Datum) i;
 		fill_extra(&w, "loop quitmark");
-		w.bgw_notify_pid = 0;
 
 		if (!RegisterDynamicBackgroundWorker(&w, &h))
 		{
@@ -303,27 +214,21 @@ register_children(int n)
 void
 lc_main(Datum main_arg)
 {
-	const char *extra;
+	char		extra[BGW_EXTRALEN];
 	char		value[64];
 	char		crash_kind[16] = "exit2";
 	int			do_loop;
 
-	if (MyBgworkerEntry == NULL)
-	{
-		lc_writef(2, "marker: MyBgworkerEntry is NULL pid=%d", (int) getpid());
-		exit(3);
-	}
-	strncpy(my_name, MyBgworkerEntry->bgw_name, sizeof(my_name) - 1);
-	extra = MyBgworkerEntry->bgw_extra;
+	lc_worker_entry(my_name, extra);
 
 	lc_writef(2, "marker: start name=%s type=%s pid=%d ppid=%d arg=%llu",
 			  MyBgworkerEntry->bgw_name, MyBgworkerEntry->bgw_type,
 			  (int) getpid(), (int) getppid(), (unsigned long long) main_arg);
 
-	if (has_word(extra, "entry"))
+	if (lc_has_word(extra, "entry"))
 		print_entry();
 
-	if (word_value(extra, "exit", value, sizeof(value)) == 0)
+	if (lc_word_value(extra, "exit", value, sizeof(value)) == 0)
 	{
 		int			code = atoi(value);
 
@@ -332,7 +237,7 @@ lc_main(Datum main_arg)
 		exit(code);
 	}
 
-	if (has_word(extra, "sigblk"))
+	if (lc_has_word(extra, "sigblk"))
 	{
 		char		mask[32] = "?";
 
@@ -340,21 +245,21 @@ lc_main(Datum main_arg)
 		lc_writef(2, "marker: sigblk-before name=%s mask=%s", my_name, mask);
 	}
 
-	word_value(extra, "crash", crash_kind, sizeof(crash_kind));
-	do_loop = has_word(extra, "loop");
+	lc_word_value(extra, "crash", crash_kind, sizeof(crash_kind));
+	do_loop = lc_has_word(extra, "loop");
 
 	/* install our handlers while signals are still blocked */
-	set_handler(SIGUSR2, on_sigusr2);
-	if (has_word(extra, "quitmark"))
-		set_handler(SIGQUIT, on_sigquit_mark);
-	if (has_word(extra, "ignquit"))
-		set_handler(SIGQUIT, SIG_IGN);
-	if (has_word(extra, "hup"))
-		set_handler(SIGHUP, on_sighup);
+	lc_set_handler(SIGUSR2, on_sigusr2, 0);
+	if (lc_has_word(extra, "quitmark"))
+		lc_set_handler(SIGQUIT, on_sigquit_mark, 0);
+	if (lc_has_word(extra, "ignquit"))
+		lc_set_handler(SIGQUIT, SIG_IGN, 0);
+	if (lc_has_word(extra, "hup"))
+		lc_set_handler(SIGHUP, on_sighup, 0);
 
 	BackgroundWorkerUnblockSignals();
 
-	if (has_word(extra, "sigblk"))
+	if (lc_has_word(extra, "sigblk"))
 	{
 		char		mask[32] = "?";
 
@@ -362,7 +267,7 @@ lc_main(Datum main_arg)
 		lc_writef(2, "marker: sigblk-after name=%s mask=%s", my_name, mask);
 	}
 
-	if (word_value(extra, "register", value, sizeof(value)) == 0)
+	if (lc_word_value(extra, "register", value, sizeof(value)) == 0)
 		register_children(atoi(value));
 
 	lc_writef(2, "marker: ready name=%s pid=%d", my_name, (int) getpid());

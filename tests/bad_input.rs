@@ -20,30 +20,6 @@ use common::*;
 use std::fs;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// A scratch directory under target/tmp, removed when dropped (also when
-/// the test fails).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        Scratch(fresh_dir(name))
-    }
-}
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn module() -> PathBuf {
     pgxs_module("bad_module.c")
@@ -57,20 +33,7 @@ fn host_exe() -> PathBuf {
 /// (BAD_STATIC syntax).
 fn bad_daemon(name: &str, statics: &str, settings: &[(&str, &str)]) -> Daemon {
     let m = module();
-    let mut b = Daemon::builder(name).preload(&[&m]).env("BAD_STATIC", statics);
-    for (k, v) in settings {
-        b = b.set(k, v);
-    }
-    b.start()
-}
-
-/// A daemon without preloaded libraries.
-fn plain_daemon(name: &str, settings: &[(&str, &str)]) -> Daemon {
-    let mut b = Daemon::builder(name);
-    for (k, v) in settings {
-        b = b.set(k, v);
-    }
-    b.start()
+    Daemon::builder(name).preload(&[&m]).env("BAD_STATIC", statics).settings(settings).start()
 }
 
 /// Run `bad_host SCENARIO TARGET MODULE args...`.
@@ -110,25 +73,6 @@ fn assert_valid_flow(h: &Proc, tag: &str) {
 fn prefix_pid(line: &str) -> Option<i32> {
     let i = line.find(" [")?;
     line[i + 2..].split(']').next()?.trim().parse().ok()
-}
-
-/// Wait for "marker: ready name=NAME"; returns the worker's pid.
-fn wait_ready(d: &Daemon, name: &str, t: Duration) -> i32 {
-    let l = d.wait_log(&format!("marker: ready name={name} "), t);
-    field_i64(&l, "pid") as i32
-}
-
-fn start_needle(name: &str) -> String {
-    format!("marker: start name={name} ")
-}
-
-fn assert_no_crash_cycle(d: &Daemon) {
-    assert_eq!(
-        d.count_log("terminating any other active server processes"),
-        0,
-        "unexpected crash cycle; log:\n{}",
-        d.log_text()
-    );
 }
 
 /// The daemon is still running and never went through a crash cycle.
@@ -207,14 +151,12 @@ fn line_after(d: &Daemon, i: usize) -> String {
 /// one on the same directory (after `fix`), which must become ready.
 fn config_refused(name: &str, dir: &Path, settings: &[(&str, &str)], message: &str, fix: impl FnOnce()) {
     let m = module();
-    let mut b = Daemon::builder(name)
+    let d = Daemon::builder(name)
         .rundir(dir)
         .preload(&[&m])
-        .env("BAD_STATIC", "good:bad_cfg_worker");
-    for (k, v) in settings {
-        b = b.set(k, v);
-    }
-    let d = b.spawn();
+        .env("BAD_STATIC", "good:bad_cfg_worker")
+        .settings(settings)
+        .spawn();
     let log = assert_refused_to_start(&d);
     let line = d.wait_log(message, secs(1));
     assert!(line.contains("FATAL:  "), "must be FATAL: {line}");

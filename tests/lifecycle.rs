@@ -26,22 +26,11 @@ fn host_exe() -> PathBuf {
 /// A daemon with lc_workers preloaded and the given static workers.
 fn lc_daemon(name: &str, statics: &str, settings: &[(&str, &str)]) -> Daemon {
     let m = workers_so();
-    let mut b = Daemon::builder(name)
+    Daemon::builder(name)
         .preload(&[&m])
-        .env("LC_STATIC", statics);
-    for (k, v) in settings {
-        b = b.set(k, v);
-    }
-    b.start()
-}
-
-/// A daemon without preloaded libraries (dynamic workers load the module).
-fn plain_daemon(name: &str, settings: &[(&str, &str)]) -> Daemon {
-    let mut b = Daemon::builder(name);
-    for (k, v) in settings {
-        b = b.set(k, v);
-    }
-    b.start()
+        .env("LC_STATIC", statics)
+        .settings(settings)
+        .start()
 }
 
 /// Run lc_host SCENARIO RUNDIR MODULE args... against `d`.
@@ -57,22 +46,11 @@ fn lc_host(d: &Daemon, scenario: &str, args: &[&str]) -> Proc {
     Proc::spawn(&exe, &v, &[], &format!("lc_host-{scenario}"))
 }
 
-fn start_needle(name: &str) -> String {
-    format!("marker: start name={name} ")
-}
-
 /// The next start marker of worker `name` at or after line `from`:
 /// (line index, pid).
 fn wait_start(d: &Daemon, name: &str, from: usize, t: Duration) -> (usize, i32) {
     let (i, line) = d.wait_log_from(from, &start_needle(name), t);
     (i, field_i64(&line, "pid") as i32)
-}
-
-/// Wait until worker `name` reports that its signal handlers are installed
-/// and signals unblocked (line at or after `from`); returns its pid.
-fn wait_ready(d: &Daemon, name: &str, from: usize, t: Duration) -> i32 {
-    let (_, line) = d.wait_log_from(from, &format!("marker: ready name={name} "), t);
-    field_i64(&line, "pid") as i32
 }
 
 fn exit_line(ty: &str, pid: i32, code: i32) -> String {
@@ -111,15 +89,6 @@ fn log_time_ms(line: &str) -> i64 {
 /// would precede the unwanted one.
 fn settle(d: Duration) {
     std::thread::sleep(d);
-}
-
-fn assert_no_crash_cycle(d: &Daemon) {
-    assert_eq!(
-        d.count_log("terminating any other active server processes"),
-        0,
-        "unexpected crash cycle; log:\n{}",
-        d.log_text()
-    );
 }
 
 fn assert_line_order(d: &Daemon, earlier: usize, later: usize, what: &str) {
@@ -299,9 +268,9 @@ lc_victim_n|lc_victim_n_type|-1|0|loop quitmark";
 fn crash_cycle(kind: &str, expected_exit: &dyn Fn(i32) -> String) {
     let statics = CRASH_STATICS.replace("KIND", kind);
     let d = lc_daemon(&format!("crash-{kind}"), &statics, &[]);
-    let crasher = wait_ready(&d, "lc_crasher", 0, secs(10));
-    let vr = wait_ready(&d, "lc_victim_r", 0, secs(10));
-    let vn = wait_ready(&d, "lc_victim_n", 0, secs(10));
+    let crasher = wait_ready(&d, "lc_crasher", secs(10));
+    let vr = wait_ready(&d, "lc_victim_r", secs(10));
+    let vn = wait_ready(&d, "lc_victim_n", secs(10));
     for p in [crasher, vr, vn] {
         assert_eq!(
             ppid(p),
@@ -353,7 +322,7 @@ fn crash_cycle(kind: &str, expected_exit: &dyn Fn(i32) -> String) {
     // The restartable worker comes back as a new process.
     let (_, vr2) = wait_start(&d, "lc_victim_r", reinit_idx, secs(10));
     assert_ne!(vr2, vr, "restarted worker must be a new process");
-    wait_ready(&d, "lc_victim_r", reinit_idx, secs(10));
+    wait_ready_from(&d, "lc_victim_r", reinit_idx, secs(10));
     assert!(pid_alive(vr2));
     assert_eq!(ppid(vr2), Some(d.pid()));
 
@@ -415,9 +384,9 @@ fn crash_with_restart_after_crash_off_shuts_down() {
     );
     let statics = CRASH_STATICS.replace("KIND", "exit2");
     let d = lc_daemon("crash-off", &statics, &[("restart_after_crash", "off")]);
-    let crasher = wait_ready(&d, "lc_crasher", 0, secs(10));
-    let vr = wait_ready(&d, "lc_victim_r", 0, secs(10));
-    let vn = wait_ready(&d, "lc_victim_n", 0, secs(10));
+    let crasher = wait_ready(&d, "lc_crasher", secs(10));
+    let vr = wait_ready(&d, "lc_victim_r", secs(10));
+    let vn = wait_ready(&d, "lc_victim_n", secs(10));
 
     kill(crasher, SIGUSR2);
     d.wait_log(&exit_line("lc_crasher_type", crasher, 2), secs(10));
@@ -455,8 +424,8 @@ fn shutdown_mode(sig: i32, mode: &str) {
         "lc_sd_a|lc_sd_a_type|1|0|loop quitmark;lc_sd_b|lc_sd_b_type|-1|0|loop",
         &[],
     );
-    let a = wait_ready(&d, "lc_sd_a", 0, secs(10));
-    let b = wait_ready(&d, "lc_sd_b", 0, secs(10));
+    let a = wait_ready(&d, "lc_sd_a", secs(10));
+    let b = wait_ready(&d, "lc_sd_b", secs(10));
     let pid_file = d.pid_file();
     assert!(pid_file.exists());
     let seg = d.segment_path().expect("segment name in the pid file");
@@ -555,7 +524,7 @@ fn immediate_shutdown_kills_worker_ignoring_sigquit() {
         "lc_stubborn|lc_stubborn_type|-1|0|loop ignquit",
         &[],
     );
-    let p = wait_ready(&d, "lc_stubborn", 0, secs(10));
+    let p = wait_ready(&d, "lc_stubborn", secs(10));
     d.signal(SIGQUIT);
     d.wait_log("received immediate shutdown request", secs(10));
     let st = d.wait_exit(secs(40));
@@ -587,9 +556,9 @@ fn workers_die_with_sigkilled_bgworkerd_and_waiter_sees_postmaster_died() {
         &[],
     );
     let mut pids = vec![
-        wait_ready(&d, "lc_k1", 0, secs(10)),
-        wait_ready(&d, "lc_k2", 0, secs(10)),
-        wait_ready(&d, "lc_k3", 0, secs(10)),
+        wait_ready(&d, "lc_k1", secs(10)),
+        wait_ready(&d, "lc_k2", secs(10)),
+        wait_ready(&d, "lc_k3", secs(10)),
     ];
     let h = lc_host(&d, "waitdeath", &[]);
     let l = h.wait_line("host: waiting pid=", secs(10));
@@ -642,8 +611,8 @@ fn worker_starts_with_signals_blocked_and_sees_its_own_entry() {
         &format!("lc_sig_a||-1|12345|{extra_a};lc_sig_b|lc_sig_b_type|1|987654321|{extra_b}"),
         &[],
     );
-    let a = wait_ready(&d, "lc_sig_a", 0, secs(10));
-    let b = wait_ready(&d, "lc_sig_b", 0, secs(10));
+    let a = wait_ready(&d, "lc_sig_a", secs(10));
+    let b = wait_ready(&d, "lc_sig_b", secs(10));
 
     let before = d.wait_log("marker: sigblk-before name=lc_sig_a ", secs(1));
     let mask = parse_mask(&field(&before, "mask").unwrap()).expect("hex mask");
@@ -972,8 +941,8 @@ fn dynamic_workers_from_a_worker_come_back_after_crash_cycle() {
         "lc_parent|lc_parent_type|-1|0|loop register=3;lc_crasher|lc_crasher_type|-1|0|loop crash=exit2",
         &[],
     );
-    let crasher = wait_ready(&d, "lc_crasher", 0, secs(10));
-    let parent = wait_ready(&d, "lc_parent", 0, secs(20));
+    let crasher = wait_ready(&d, "lc_crasher", secs(10));
+    let parent = wait_ready(&d, "lc_parent", secs(20));
     let mut old = Vec::new();
     for i in 0..3 {
         let l = d.wait_log(&format!("marker: child started i={i} "), secs(1));
@@ -985,7 +954,7 @@ fn dynamic_workers_from_a_worker_come_back_after_crash_cycle() {
         let p = field_i64(&l, "pid") as i32;
         let (_, sp) = wait_start(&d, &format!("lc_child_{i}"), 0, secs(5));
         assert_eq!(sp, p);
-        wait_ready(&d, &format!("lc_child_{i}"), 0, secs(5));
+        wait_ready(&d, &format!("lc_child_{i}"), secs(5));
         assert!(pid_alive(p));
         assert_eq!(
             ppid(p),
@@ -1014,7 +983,7 @@ fn dynamic_workers_from_a_worker_come_back_after_crash_cycle() {
         let name = format!("lc_child_{i}");
         let (_, np) = wait_start(&d, &name, reinit, secs(15));
         assert!(!old.contains(&np), "{name} did not get a new process");
-        wait_ready(&d, &name, reinit, secs(5));
+        wait_ready_from(&d, &name, reinit, secs(5));
         assert!(pid_alive(np));
         assert_eq!(ppid(np), Some(d.pid()));
     }
@@ -1080,8 +1049,8 @@ fn sighup_is_forwarded_to_workers() {
         "lc_hup|lc_hup_type|-1|0|loop hup;lc_nohup|lc_nohup_type|-1|0|loop",
         &[],
     );
-    let p = wait_ready(&d, "lc_hup", 0, secs(10));
-    let q = wait_ready(&d, "lc_nohup", 0, secs(10));
+    let p = wait_ready(&d, "lc_hup", secs(10));
+    let q = wait_ready(&d, "lc_nohup", secs(10));
     d.signal(SIGHUP);
     d.wait_log("received SIGHUP, reloading configuration files", secs(10));
     d.wait_log(&format!("marker: got SIGHUP name=lc_hup pid={p}"), secs(10));

@@ -20,6 +20,8 @@
 //!   the build's library directory (plus target/c-tests/lib, where a symlink
 //!   named after the library's soname is kept). Returns the absolute
 //!   executable path.
+//! * [`host_program_with`]`("name.c", &["-rdynamic"])` is the same with
+//!   extra compiler/linker arguments (cached under a name that hashes them).
 //! * The argument is a file name inside `c-tests/` or an absolute path.
 //!   Outputs are cached in `target/c-tests/` by source name and rebuilt when
 //!   the source (or any `c-tests/*.h`, this harness, or `include/bgworker.h`
@@ -39,7 +41,8 @@
 //! ```
 //!
 //! * `Daemon::start(&[("name", "value"), ...])` is the short form.
-//! * Builder options: `set(k, v)`, `preload(&[paths])`, `env(k, v)`,
+//! * Builder options: `set(k, v)`, `settings(&[(k, v), ...])`,
+//!   `preload(&[paths])`, `env(k, v)`,
 //!   `conf_file(text)` (written to `RUNDIR/bgworker.conf` before start),
 //!   `arg(raw)` (extra argv), `rundir(path)` (use an existing directory that
 //!   the Daemon will not delete, e.g. a second daemon on the same RUNDIR),
@@ -93,6 +96,14 @@
 //! -> Vec<still alive>`, `field(line, "pid") -> Option<String>` and
 //! `field_i64(line, key)` (parse `key=value` tokens out of marker lines),
 //! `secs(n)`, `millis(n)`.
+//!
+//! # Helpers shared by the test files
+//!
+//! `Scratch::new(name)` (a directory under target/tmp removed on drop),
+//! `plain_daemon(name, &settings)` (no preload libraries),
+//! `start_needle(name)` ("marker: start name=NAME "), `wait_ready(d, name,
+//! timeout)` and `wait_ready_from(d, name, cursor, timeout)` (the pid of a
+//! worker's "marker: ready name=NAME" line), `assert_no_crash_cycle(d)`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -405,6 +416,30 @@ fn soname_dir(lib: &Path, cache: &Path) -> PathBuf {
 /// linked with libbgworker (see the module docs). Returns its absolute path.
 pub fn host_program(src: &str) -> PathBuf {
     let src = resolve_source(src);
+    let name = stem_of(&src);
+    build_host_program(&src, &name, &[])
+}
+
+/// As [`host_program`], with extra compiler/linker arguments appended to
+/// the command line (e.g. `-rdynamic`, so that workers whose library is
+/// "postgres" or "" find functions of the host executable through
+/// `dlopen(NULL)`). The output is cached as `target/c-tests/<stem>-<hash>`,
+/// the hash covering the arguments, and rebuilt under the same rules.
+pub fn host_program_with(src: &str, extra_args: &[&str]) -> PathBuf {
+    let src = resolve_source(src);
+    // FNV-1a over the arguments: a stable, dependency-free cache key.
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in extra_args.join("\u{1f}").bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    let name = format!("{}-{hash:08x}", stem_of(&src));
+    build_host_program(&src, &name, extra_args)
+}
+
+/// Compile `src` into `target/c-tests/<name>` as [`host_program`] does,
+/// with `extra_args` appended to the compiler command line.
+fn build_host_program(src: &Path, name: &str, extra_args: &[&str]) -> PathBuf {
     let lib = libbgworker_path();
     let header = repo_root().join("include").join("bgworker.h");
     if !header.exists() {
@@ -414,23 +449,24 @@ pub fn host_program(src: &str) -> PathBuf {
         );
     }
     let dir = c_cache_dir();
-    let out = dir.join(stem_of(&src));
+    let out = dir.join(name);
     let _g = build_lock().lock().unwrap_or_else(|e| e.into_inner());
-    let mut inputs = vec![src.clone(), header];
+    let mut inputs = vec![src.to_path_buf(), header];
     inputs.extend(local_headers());
     let sodir = soname_dir(&lib, &dir);
     if stale(&out, &inputs) {
         let libdir = lib.parent().unwrap().to_path_buf();
-        let tmp = dir.join(format!(".{}.{}.tmp", stem_of(&src), std::process::id()));
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let mut cmd = cc_command(&dir);
         cmd.arg(format!("-I{}", repo_root().join("include").display()))
             .arg(format!("-I{}", c_tests_dir().display()))
             .arg("-o")
             .arg(&tmp)
-            .arg(&src)
+            .arg(src)
             .arg(format!("-L{}", libdir.display()))
             .arg("-lbgworker")
-            .arg(format!("-Wl,-rpath,{}:{}", libdir.display(), sodir.display()));
+            .arg(format!("-Wl,-rpath,{}:{}", libdir.display(), sodir.display()))
+            .args(extra_args);
         compile(cmd, &tmp, &out, &src.display().to_string());
     }
     out
@@ -729,6 +765,170 @@ pub fn describe_status(st: &ExitStatus) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// Watched processes
+// ---------------------------------------------------------------------------
+
+/// What [`Daemon`] and [`Proc`] share: a child process in its own process
+/// group, its stdout and stderr collected into one [`LineLog`], its exit
+/// status once reaped, and how panics name it (`who`: "bgworkerd PID
+/// (NAME)" or "LABEL PID") and its lines (`what`: "log" or "output").
+struct Watched {
+    child: Mutex<Child>,
+    status: Mutex<Option<ExitStatus>>,
+    pid: i32,
+    log: LineLog,
+    who: String,
+    what: &'static str,
+}
+
+impl Watched {
+    /// Spawn `cmd` with stdin from /dev/null in a new process group whose
+    /// id is the child's pid, echo its stdout and stderr with the prefixes
+    /// `prefixes(pid)` gives, and register the group with the watchdog.
+    fn spawn(
+        mut cmd: Command,
+        exe: &Path,
+        who: impl FnOnce(i32) -> String,
+        what: &'static str,
+        prefixes: impl FnOnce(i32) -> (String, String),
+    ) -> Watched {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+        let pid = child.id() as i32;
+        let who = who(pid);
+        let (out_prefix, err_prefix) = prefixes(pid);
+        let log = LineLog::new();
+        register_group(pid, &who, &log);
+        log.attach(child.stdout.take().unwrap(), out_prefix);
+        log.attach(child.stderr.take().unwrap(), err_prefix);
+        Watched {
+            child: Mutex::new(child),
+            status: Mutex::new(None),
+            pid,
+            log,
+            who,
+            what,
+        }
+    }
+
+    /// Exit status if the process has exited (reaps it).
+    fn try_exit(&self) -> Option<ExitStatus> {
+        let mut s = self.status.lock().unwrap();
+        if s.is_none() {
+            if let Ok(Some(st)) = self.child.lock().unwrap().try_wait() {
+                *s = Some(st);
+            }
+        }
+        *s
+    }
+
+    /// Wait for the process to exit; when this call reaps it, also wait up
+    /// to `drain` for its output to be fully read. Panics with the output
+    /// on timeout.
+    fn wait_exit(&self, timeout: Duration, drain: Option<Duration>) -> ExitStatus {
+        if let Some(st) = *self.status.lock().unwrap() {
+            return st;
+        }
+        let st = wait_child(&mut self.child.lock().unwrap(), timeout);
+        match st {
+            Some(st) => {
+                *self.status.lock().unwrap() = Some(st);
+                if let Some(d) = drain {
+                    self.log.wait_closed(d);
+                }
+                st
+            }
+            None => panic!(
+                "{} did not exit within {:?}; {}:\n{}",
+                self.who,
+                timeout,
+                self.what,
+                self.log.text()
+            ),
+        }
+    }
+
+    /// First line at index >= `from` containing `needle`; panics with the
+    /// output on timeout or if the output closed without one.
+    fn wait_from(&self, from: usize, needle: &str, timeout: Duration) -> (usize, String) {
+        match self.log.wait_match(from, timeout, |l| l.contains(needle)) {
+            Some(x) => x,
+            None => panic!(
+                "{}: no {} line containing {:?} (from line {}) within {:?}{}; {}:\n{}",
+                self.who,
+                self.what,
+                needle,
+                from,
+                timeout,
+                if self.log.closed() {
+                    format!(" ({} closed)", self.what)
+                } else {
+                    String::new()
+                },
+                self.what,
+                self.log.text()
+            ),
+        }
+    }
+
+    /// First line containing every one of `needles`.
+    fn wait_all(&self, needles: &[&str], timeout: Duration) -> String {
+        match self
+            .log
+            .wait_match(0, timeout, |l| needles.iter().all(|n| l.contains(n)))
+        {
+            Some((_, l)) => l,
+            None => panic!(
+                "{}: no {} line containing all of {:?} within {:?}; {}:\n{}",
+                self.who,
+                self.what,
+                needles,
+                timeout,
+                self.what,
+                self.log.text()
+            ),
+        }
+    }
+
+    /// Wait until at least `n` lines contain `needle`; returns all of them.
+    fn wait_count(&self, needle: &str, n: usize, timeout: Duration) -> Vec<String> {
+        match self.log.wait_count(needle, n, timeout) {
+            Some(v) => v,
+            None => panic!(
+                "{}: fewer than {} lines containing {:?} within {:?} (have {}); {}:\n{}",
+                self.who,
+                n,
+                needle,
+                timeout,
+                self.log.count(needle),
+                self.what,
+                self.log.text()
+            ),
+        }
+    }
+
+    /// SIGKILL to the process group, reap the process, and unregister the
+    /// group from the watchdog.
+    fn kill_group(&self) {
+        // SAFETY: kill(2) on the process group `spawn` created
+        // (process_group(0) makes the group id equal to the child's pid).
+        unsafe {
+            libc::kill(-self.pid, libc::SIGKILL);
+        }
+        if let Ok(mut c) = self.child.lock() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        unregister_group(self.pid);
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Daemon
 // ---------------------------------------------------------------------------
 
@@ -759,6 +959,14 @@ impl DaemonBuilder {
     /// An environment variable for the daemon (inherited by its workers).
     pub fn env(mut self, name: &str, value: &str) -> Self {
         self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// One `-c name=value` for each pair, in order.
+    pub fn settings(mut self, settings: &[(&str, &str)]) -> Self {
+        for (k, v) in settings {
+            self = self.set(k, v);
+        }
         self
     }
 
@@ -804,29 +1012,23 @@ impl DaemonBuilder {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
-        let pid = child.id() as i32;
-        let log = LineLog::new();
-        register_group(pid, &format!("bgworkerd {pid} ({})", self.name), &log);
-        log.attach(child.stderr.take().unwrap(), format!("[bgworkerd {pid}]"));
-        log.attach(
-            child.stdout.take().unwrap(),
-            format!("[bgworkerd {pid} stdout]"),
+        let name = &self.name;
+        let w = Watched::spawn(
+            cmd,
+            &exe,
+            |pid| format!("bgworkerd {pid} ({name})"),
+            "log",
+            |pid| {
+                (
+                    format!("[bgworkerd {pid} stdout]"),
+                    format!("[bgworkerd {pid}]"),
+                )
+            },
         );
         Daemon {
-            name: self.name,
-            child: Mutex::new(child),
-            status: Mutex::new(None),
-            pid,
+            w,
             rundir,
             owns_rundir: owns,
-            log,
             segment: Mutex::new(None),
         }
     }
@@ -836,14 +1038,15 @@ impl DaemonBuilder {
     pub fn start(self) -> Daemon {
         let t = self.ready_timeout;
         let d = self.spawn();
-        if d.log
+        if d.w
+            .log
             .wait_match(0, t, |l| l.contains("bgworkerd ready"))
             .is_none()
         {
             let st = d.try_exit();
             panic!(
                 "bgworkerd (pid {}) did not become ready within {:?} (status {:?}); log:\n{}",
-                d.pid,
+                d.pid(),
                 t,
                 st.map(|s| describe_status(&s)),
                 d.log_text()
@@ -856,13 +1059,9 @@ impl DaemonBuilder {
 
 /// A running bgworkerd; see the module docs.
 pub struct Daemon {
-    name: String,
-    child: Mutex<Child>,
-    status: Mutex<Option<ExitStatus>>,
-    pid: i32,
+    w: Watched,
     rundir: PathBuf,
     owns_rundir: bool,
-    log: LineLog,
     segment: Mutex<Option<String>>,
 }
 
@@ -881,11 +1080,7 @@ impl Daemon {
 
     /// Start with the given `-c` settings and wait until ready.
     pub fn start(settings: &[(&str, &str)]) -> Daemon {
-        let mut b = Daemon::builder("bgworkerd");
-        for (k, v) in settings {
-            b = b.set(k, v);
-        }
-        b.start()
+        Daemon::builder("bgworkerd").settings(settings).start()
     }
 
     fn read_segment(&self) {
@@ -897,7 +1092,7 @@ impl Daemon {
     }
 
     pub fn pid(&self) -> i32 {
-        self.pid
+        self.w.pid
     }
 
     pub fn rundir(&self) -> &Path {
@@ -923,60 +1118,38 @@ impl Daemon {
     }
 
     pub fn signal(&self, sig: i32) {
-        send_signal(self.pid, sig);
+        send_signal(self.w.pid, sig);
     }
 
     /// Exit status if the daemon has exited (reaps it).
     pub fn try_exit(&self) -> Option<ExitStatus> {
-        let mut s = self.status.lock().unwrap();
-        if s.is_none() {
-            if let Ok(Some(st)) = self.child.lock().unwrap().try_wait() {
-                *s = Some(st);
-            }
-        }
-        *s
+        self.w.try_exit()
     }
 
     /// Wait for the daemon to exit; panics with the log on timeout.
     pub fn wait_exit(&self, timeout: Duration) -> ExitStatus {
-        if let Some(st) = *self.status.lock().unwrap() {
-            return st;
-        }
-        let st = wait_child(&mut self.child.lock().unwrap(), timeout);
-        match st {
-            Some(st) => {
-                *self.status.lock().unwrap() = Some(st);
-                st
-            }
-            None => panic!(
-                "bgworkerd {} ({}) did not exit within {:?}; log:\n{}",
-                self.pid,
-                self.name,
-                timeout,
-                self.log_text()
-            ),
-        }
+        self.w.wait_exit(timeout, None)
     }
 
     pub fn log(&self) -> &LineLog {
-        &self.log
+        &self.w.log
     }
 
     pub fn log_text(&self) -> String {
-        self.log.text()
+        self.w.log.text()
     }
 
     pub fn log_lines(&self) -> Vec<String> {
-        self.log.lines()
+        self.w.log.lines()
     }
 
     /// Number of lines so far (a cursor for `wait_log_from`).
     pub fn log_len(&self) -> usize {
-        self.log.len()
+        self.w.log.len()
     }
 
     pub fn count_log(&self, needle: &str) -> usize {
-        self.log.count(needle)
+        self.w.log.count(needle)
     }
 
     /// First log line containing `needle`; panics with the log on timeout.
@@ -986,80 +1159,34 @@ impl Daemon {
 
     /// First log line at index >= `from` containing `needle`.
     pub fn wait_log_from(&self, from: usize, needle: &str, timeout: Duration) -> (usize, String) {
-        match self.log.wait_match(from, timeout, |l| l.contains(needle)) {
-            Some(x) => x,
-            None => panic!(
-                "bgworkerd {} ({}): no log line containing {:?} (from line {}) within {:?}{}; log:\n{}",
-                self.pid,
-                self.name,
-                needle,
-                from,
-                timeout,
-                if self.log.closed() { " (log closed)" } else { "" },
-                self.log_text()
-            ),
-        }
+        self.w.wait_from(from, needle, timeout)
     }
 
     /// First log line containing every one of `needles`; panics with the
     /// log on timeout.
     pub fn wait_log_all(&self, needles: &[&str], timeout: Duration) -> String {
-        match self
-            .log
-            .wait_match(0, timeout, |l| needles.iter().all(|n| l.contains(n)))
-        {
-            Some((_, l)) => l,
-            None => panic!(
-                "bgworkerd {} ({}): no log line containing all of {:?} within {:?}; log:\n{}",
-                self.pid,
-                self.name,
-                needles,
-                timeout,
-                self.log_text()
-            ),
-        }
+        self.w.wait_all(needles, timeout)
     }
 
     /// Wait until at least `n` lines contain `needle`; returns all of them.
     pub fn wait_log_count(&self, needle: &str, n: usize, timeout: Duration) -> Vec<String> {
-        match self.log.wait_count(needle, n, timeout) {
-            Some(v) => v,
-            None => panic!(
-                "bgworkerd {} ({}): fewer than {} lines containing {:?} within {:?} (have {}); log:\n{}",
-                self.pid,
-                self.name,
-                n,
-                needle,
-                timeout,
-                self.log.count(needle),
-                self.log_text()
-            ),
-        }
+        self.w.wait_count(needle, n, timeout)
     }
 
     /// Wait until the log stream (daemon and all workers) reached EOF.
     pub fn wait_log_closed(&self, timeout: Duration) -> bool {
-        self.log.wait_closed(timeout)
+        self.w.log.wait_closed(timeout)
     }
 
     /// Live (non-zombie) children of the daemon.
     pub fn children(&self) -> Vec<i32> {
-        children_of(self.pid)
+        children_of(self.w.pid)
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        // SAFETY: kill(2) on the process group this Daemon created
-        // (process_group(0) makes the group id equal to the daemon pid).
-        unsafe {
-            libc::kill(-self.pid, libc::SIGKILL);
-        }
-        if let Ok(mut c) = self.child.lock() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        unregister_group(self.pid);
+        self.w.kill_group();
         if let Some(seg) = self.segment_path() {
             let _ = fs::remove_file(seg);
         }
@@ -1075,11 +1202,7 @@ impl Drop for Daemon {
 
 /// A spawned program (typically a host program) with merged stdout/stderr.
 pub struct Proc {
-    label: String,
-    child: Mutex<Child>,
-    status: Mutex<Option<ExitStatus>>,
-    pid: i32,
-    log: LineLog,
+    w: Watched,
 }
 
 impl Proc {
@@ -1095,53 +1218,42 @@ impl Proc {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
-        let pid = child.id() as i32;
-        let log = LineLog::new();
-        register_group(pid, &format!("{label} {pid}"), &log);
-        log.attach(child.stdout.take().unwrap(), format!("[{label} {pid}]"));
-        log.attach(child.stderr.take().unwrap(), format!("[{label} {pid} err]"));
-        Proc {
-            label: label.to_string(),
-            child: Mutex::new(child),
-            status: Mutex::new(None),
-            pid,
-            log,
-        }
+        let w = Watched::spawn(
+            cmd,
+            exe,
+            |pid| format!("{label} {pid}"),
+            "output",
+            |pid| (format!("[{label} {pid}]"), format!("[{label} {pid} err]")),
+        );
+        Proc { w }
     }
 
     pub fn pid(&self) -> i32 {
-        self.pid
+        self.w.pid
     }
 
     pub fn signal(&self, sig: i32) {
-        send_signal(self.pid, sig);
+        send_signal(self.w.pid, sig);
     }
 
     pub fn log(&self) -> &LineLog {
-        &self.log
+        &self.w.log
     }
 
     pub fn lines(&self) -> Vec<String> {
-        self.log.lines()
+        self.w.log.lines()
     }
 
     pub fn text(&self) -> String {
-        self.log.text()
+        self.w.log.text()
     }
 
     pub fn len(&self) -> usize {
-        self.log.len()
+        self.w.log.len()
     }
 
     pub fn count_lines(&self, needle: &str) -> usize {
-        self.log.count(needle)
+        self.w.log.count(needle)
     }
 
     pub fn wait_line(&self, needle: &str, timeout: Duration) -> String {
@@ -1149,102 +1261,33 @@ impl Proc {
     }
 
     pub fn wait_line_from(&self, from: usize, needle: &str, timeout: Duration) -> (usize, String) {
-        match self.log.wait_match(from, timeout, |l| l.contains(needle)) {
-            Some(x) => x,
-            None => {
-                panic!(
-                "{} {}: no output line containing {:?} (from line {}) within {:?}{}; output:\n{}",
-                self.label,
-                self.pid,
-                needle,
-                from,
-                timeout,
-                if self.log.closed() { " (output closed)" } else { "" },
-                self.text()
-            )
-            }
-        }
+        self.w.wait_from(from, needle, timeout)
     }
 
     /// First output line containing every one of `needles`.
     pub fn wait_line_all(&self, needles: &[&str], timeout: Duration) -> String {
-        match self
-            .log
-            .wait_match(0, timeout, |l| needles.iter().all(|n| l.contains(n)))
-        {
-            Some((_, l)) => l,
-            None => panic!(
-                "{} {}: no output line containing all of {:?} within {:?}; output:\n{}",
-                self.label,
-                self.pid,
-                needles,
-                timeout,
-                self.text()
-            ),
-        }
+        self.w.wait_all(needles, timeout)
     }
 
     pub fn wait_line_count(&self, needle: &str, n: usize, timeout: Duration) -> Vec<String> {
-        match self.log.wait_count(needle, n, timeout) {
-            Some(v) => v,
-            None => panic!(
-                "{} {}: fewer than {} lines containing {:?} within {:?}; output:\n{}",
-                self.label,
-                self.pid,
-                n,
-                needle,
-                timeout,
-                self.text()
-            ),
-        }
+        self.w.wait_count(needle, n, timeout)
     }
 
     pub fn try_exit(&self) -> Option<ExitStatus> {
-        let mut s = self.status.lock().unwrap();
-        if s.is_none() {
-            if let Ok(Some(st)) = self.child.lock().unwrap().try_wait() {
-                *s = Some(st);
-            }
-        }
-        *s
+        self.w.try_exit()
     }
 
     /// Wait for exit and for its output to be fully read; panics with the
     /// output on timeout.
     pub fn wait_exit(&self, timeout: Duration) -> ExitStatus {
-        if let Some(st) = *self.status.lock().unwrap() {
-            return st;
-        }
-        let st = wait_child(&mut self.child.lock().unwrap(), timeout);
-        match st {
-            Some(st) => {
-                *self.status.lock().unwrap() = Some(st);
-                // Output pipes may be held by grandchildren; don't wait forever.
-                self.log.wait_closed(Duration::from_secs(2));
-                st
-            }
-            None => panic!(
-                "{} {} did not exit within {:?}; output:\n{}",
-                self.label,
-                self.pid,
-                timeout,
-                self.text()
-            ),
-        }
+        // Output pipes may be held by grandchildren; don't wait forever.
+        self.w.wait_exit(timeout, Some(Duration::from_secs(2)))
     }
 }
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        // SAFETY: kill(2) on the process group this Proc created.
-        unsafe {
-            libc::kill(-self.pid, libc::SIGKILL);
-        }
-        if let Ok(mut c) = self.child.lock() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        unregister_group(self.pid);
+        self.w.kill_group();
     }
 }
 
@@ -1403,47 +1446,61 @@ pub fn logged_pid(line: &str) -> Option<i32> {
 }
 
 // ---------------------------------------------------------------------------
-// Additions for bad_input.rs and host_embed.rs
+// Helpers shared by the test files
 // ---------------------------------------------------------------------------
 
-/// As [`host_program`], with extra compiler/linker arguments appended to
-/// the command line (e.g. `-rdynamic`, so that workers whose library is
-/// "postgres" or "" find functions of the host executable through
-/// `dlopen(NULL)`). The output is cached as `target/c-tests/<stem>-<hash>`,
-/// the hash covering the arguments, and rebuilt under the same rules.
-pub fn host_program_with(src: &str, extra_args: &[&str]) -> PathBuf {
-    let src = resolve_source(src);
-    let lib = libbgworker_path();
-    let header = repo_root().join("include").join("bgworker.h");
-    if !header.exists() {
-        panic!("{} not found: the core build generates it", header.display());
+/// A scratch directory under target/tmp, removed when dropped (also when
+/// the test fails).
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        Scratch(fresh_dir(name))
     }
-    // FNV-1a over the arguments: a stable, dependency-free cache key.
-    let mut hash: u32 = 0x811c_9dc5;
-    for b in extra_args.join("\u{1f}").bytes() {
-        hash ^= u32::from(b);
-        hash = hash.wrapping_mul(0x0100_0193);
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
     }
-    let dir = c_cache_dir();
-    let name = format!("{}-{hash:08x}", stem_of(&src));
-    let out = dir.join(&name);
-    let _g = build_lock().lock().unwrap_or_else(|e| e.into_inner());
-    let mut inputs = vec![src.clone(), header];
-    inputs.extend(local_headers());
-    if stale(&out, &inputs) {
-        let libdir = lib.parent().unwrap().to_path_buf();
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let mut cmd = cc_command(&dir);
-        cmd.arg(format!("-I{}", repo_root().join("include").display()))
-            .arg(format!("-I{}", c_tests_dir().display()))
-            .arg("-o")
-            .arg(&tmp)
-            .arg(&src)
-            .arg(format!("-L{}", libdir.display()))
-            .arg("-lbgworker")
-            .arg(format!("-Wl,-rpath,{}", libdir.display()))
-            .args(extra_args);
-        compile(cmd, &tmp, &out, &src.display().to_string());
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
     }
-    out
+}
+
+/// A daemon without preloaded libraries, started with the given settings.
+pub fn plain_daemon(name: &str, settings: &[(&str, &str)]) -> Daemon {
+    Daemon::builder(name).settings(settings).start()
+}
+
+/// What a worker's first marker line contains: "marker: start name=NAME ".
+pub fn start_needle(name: &str) -> String {
+    format!("marker: start name={name} ")
+}
+
+/// Wait for "marker: ready name=NAME" (the worker's signal handlers are
+/// installed and signals unblocked) at or after log line `from`; returns
+/// the worker's pid.
+pub fn wait_ready_from(d: &Daemon, name: &str, from: usize, t: Duration) -> i32 {
+    let (_, line) = d.wait_log_from(from, &format!("marker: ready name={name} "), t);
+    field_i64(&line, "pid") as i32
+}
+
+/// [`wait_ready_from`] the start of the log.
+pub fn wait_ready(d: &Daemon, name: &str, t: Duration) -> i32 {
+    wait_ready_from(d, name, 0, t)
+}
+
+/// The daemon never went through a crash cycle.
+pub fn assert_no_crash_cycle(d: &Daemon) {
+    assert_eq!(
+        d.count_log("terminating any other active server processes"),
+        0,
+        "unexpected crash cycle; log:\n{}",
+        d.log_text()
+    );
 }
