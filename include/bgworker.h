@@ -276,7 +276,9 @@ void bgw_host_set_start_phase(BgWorkerStartTime phase);
  * The calling thread's signal mask gets SIGCHLD, SIGUSR1, SIGTERM, SIGINT,
  * SIGQUIT and SIGHUP blocked while it runs (they are read from a signalfd);
  * other threads of the host should block them too. Workers are forked
- * from this thread and die with it.
+ * from this thread and die with it; as with any fork in a threaded
+ * program, other threads should not be inside this library (bgw_host_set,
+ * bgw_host_load_library) while it runs.
  *
  * # Safety
  * `rundir` is NULL or a NUL-terminated path.
