@@ -44,6 +44,8 @@ static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 /// After a crash or immediate shutdown, workers that ignore SIGQUIT get
 /// SIGKILL after this long (PostgreSQL: SIGKILL_CHILDREN_AFTER_SECS).
 const KILL_GRACE: Duration = Duration::from_secs(5);
+/// Attached-process pidfds kept before exited processes are swept out.
+const ATTACHED_CACHE_SWEEP: usize = 64;
 /// Delay before retrying a failed fork.
 const FORK_RETRY: Duration = Duration::from_secs(1);
 
@@ -574,8 +576,7 @@ impl Supervisor {
             let r = unsafe {
                 libc::syscall(libc::SYS_pidfd_send_signal, fd, libc::SIGUSR1, std::ptr::null::<u8>(), 0)
             };
-            // Keep the pidfd only while some registered worker names it.
-            if r != 0 || !self.notify_refs.contains_key(&pid) {
+            if r != 0 {
                 self.forget_attached(pid);
             }
         }
@@ -610,12 +611,35 @@ impl Supervisor {
         if maps.lines().any(|l| l.ends_with(&needle)) {
             // SAFETY: our own fresh descriptor.
             unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            // The pidfd is kept while its process lives (a process that
+            // registers once usually registers again); processes that have
+            // exited are swept out before the cache grows further.
+            if self.attached.len() >= ATTACHED_CACHE_SWEEP {
+                self.sweep_attached();
+            }
             self.attached.insert(pid, fd);
             true
         } else {
             // SAFETY: closing our own descriptor.
             unsafe { libc::close(fd) };
             false
+        }
+    }
+
+    /// Drop the pidfds of attached processes that have exited.
+    fn sweep_attached(&mut self) {
+        let gone: Vec<i32> = self
+            .attached
+            .iter()
+            .filter(|(_, &fd)| {
+                let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                // SAFETY: one valid pollfd, no wait.
+                (unsafe { libc::poll(&mut p, 1, 0) }) != 0
+            })
+            .map(|(&pid, _)| pid)
+            .collect();
+        for pid in gone {
+            self.forget_attached(pid);
         }
     }
 
@@ -1038,9 +1062,6 @@ impl Supervisor {
                 let old = rw.notify_pid;
                 rw.notify_pid = 0;
                 self.drop_notify_ref(old);
-                if !self.notify_refs.contains_key(&old) {
-                    self.forget_attached(old);
-                }
             }
         }
         self.restarts.clear();
