@@ -1,9 +1,13 @@
 //! The worker side of a fork: from the supervisor's `fork()` to the module's
 //! entry point.
 //!
-//! Runs in the new child only. The supervisor forks from its single loop
-//! thread, so the child may allocate (no other thread can hold the
-//! allocator's lock); it never returns to the supervisor's code.
+//! Runs in the new child only, and never returns to the supervisor's code.
+//! The supervisor may live in a threaded host, so the child must not need a
+//! lock another thread could have held at the fork: malloc is safe (glibc
+//! resets its locks in the child), and the entry point of a preloaded or
+//! built-in function is resolved before the fork, so such a worker takes no
+//! other lock on its way in. A worker whose library was not preloaded loads
+//! it here, as in PostgreSQL.
 
 use std::sync::Arc;
 
@@ -22,6 +26,9 @@ pub struct ChildContext<'a> {
     /// Supervisor descriptors the worker must not keep (signalfd, wake fd,
     /// the pipe's write end, the pid file lock).
     pub close_fds: &'a [i32],
+    /// The entry point, when the supervisor could resolve it before the
+    /// fork (see loader::resolve_loaded).
+    pub entry: Option<unsafe extern "C" fn(usize)>,
 }
 
 /// Become the worker described by `def`, run its entry point and exit.
@@ -74,7 +81,11 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
 
     set_process_title(&entry.name());
 
-    let main = match loader::lookup_entry(&entry.library(), &entry.function()) {
+    let found = match ctx.entry {
+        Some(f) => Ok(f),
+        None => loader::lookup_entry(&entry.library(), &entry.function()),
+    };
+    let main = match found {
         Ok(f) => f,
         Err(e) => {
             log::emit_full(log::ERROR, &e.message, e.detail.as_deref(), None);

@@ -218,6 +218,29 @@ pub fn is_self(library: &str) -> bool {
     library.is_empty() || library == "postgres"
 }
 
+/// The entry point of a worker whose library is already loaded in this
+/// process (preloaded, or the program itself), or None. The supervisor
+/// calls this before forking, so that such a worker's child takes no lock
+/// and touches no loader state on its way to the entry point (safe even if
+/// another thread of an embedding host held one at fork time). Anything
+/// else, errors included, is left to [`lookup_entry`] in the child.
+pub fn resolve_loaded(library: &str, function: &str) -> Option<unsafe extern "C" fn(usize)> {
+    let handle = if is_self(library) {
+        // SAFETY: dlopen(NULL) returns the handle of the main program.
+        unsafe { libc::dlopen(std::ptr::null(), libc::RTLD_NOW) }
+    } else {
+        find_loaded(|l| l.name == library)?
+    };
+    let cf = CString::new(function).ok()?;
+    // SAFETY: handle is live; cf is NUL-terminated.
+    let f = unsafe { libc::dlsym(handle, cf.as_ptr()) };
+    if f.is_null() {
+        return None;
+    }
+    // SAFETY: as in lookup_entry: the module named it as a worker entry.
+    Some(unsafe { std::mem::transmute::<*mut libc::c_void, unsafe extern "C" fn(usize)>(f) })
+}
+
 /// Find a worker's entry point, loading its library if needed, as
 /// PostgreSQL's LookupBackgroundWorkerFunction.
 pub fn lookup_entry(

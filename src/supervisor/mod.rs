@@ -22,6 +22,7 @@ use crate::abi::*;
 use crate::backend::{self, Connection, Role};
 use crate::log;
 use crate::process::child::{self, ChildContext};
+use crate::process::loader;
 use crate::settings::{self, Settings};
 use crate::shmem::slots::PID_NOT_STARTED;
 use crate::shmem::Segment;
@@ -802,6 +803,7 @@ impl Supervisor {
             self.pidfile.as_ref().map_or(-1, PidFile::fd),
         ];
         close.extend(self.attached.values().copied());
+        let entry = loader::resolve_loaded(&def.library(), &def.function());
         // Flush stdio first, or what modules and hosts buffered would be
         // written again by each worker's exit (as PostgreSQL's fork_process).
         // SAFETY: fflush(NULL) flushes all output streams.
@@ -818,6 +820,7 @@ impl Supervisor {
                     supervisor_pid: self.my_pid,
                     death_read: self.death_r,
                     close_fds: &close,
+                    entry,
                 },
                 &def,
             );
