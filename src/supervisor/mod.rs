@@ -174,6 +174,31 @@ fn supervisor_signals() -> libc::sigset_t {
     }
 }
 
+/// What `run` sets up in the calling process and must undo on every way
+/// out: the running flag, the signal mask, the event descriptors.
+struct RunGuard {
+    old_mask: Option<libc::sigset_t>,
+    fds: [i32; 4],
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        WAKE_FD.store(-1, Ordering::Release);
+        for fd in self.fds {
+            if fd >= 0 {
+                // SAFETY: descriptors created by run() and owned by it.
+                unsafe { libc::close(fd) };
+            }
+        }
+        if let Some(m) = &self.old_mask {
+            // SAFETY: restoring the mask saved by run().
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, m, std::ptr::null_mut()) };
+        }
+        REQUESTED_SHUTDOWN.store(SHUTDOWN_NONE, Ordering::SeqCst);
+        SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
+    }
+}
+
 /// Run a supervisor in the calling thread until it shuts down; returns the
 /// exit status (0 after a clean shutdown, 1 otherwise). `pidfile` is the
 /// already-locked pid file of `rundir`, if any.
@@ -187,6 +212,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         );
         return 1;
     }
+    let mut guard = RunGuard { old_mask: None, fds: [-1; 4] };
     let mut pidfile = pidfile;
     if pidfile.is_none() {
         if let Some(dir) = rundir {
@@ -194,7 +220,6 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
                 Ok(p) => pidfile = Some(p),
                 Err((m, hint)) => {
                     log::emit_full(log::FATAL, &m, None, hint.as_deref());
-                    SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
                     return 1;
                 }
             }
@@ -207,6 +232,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     let mut old_mask: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: valid sigset pointers.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &sigs, &mut old_mask) };
+    guard.old_mask = Some(old_mask);
     // SAFETY: plain syscalls creating new descriptors.
     let (sigfd, wakefd) = unsafe {
         (
@@ -217,6 +243,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     let mut pipefd = [-1i32; 2];
     // SAFETY: pipe2 fills two descriptors.
     let pipe_ok = unsafe { libc::pipe2(pipefd.as_mut_ptr(), libc::O_CLOEXEC) } == 0;
+    guard.fds = [sigfd, wakefd, pipefd[0], pipefd[1]];
     if sigfd < 0 || wakefd < 0 || !pipe_ok {
         log::emit(
             log::FATAL,
@@ -225,7 +252,6 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
                 crate::errno_text(crate::errno())
             ),
         );
-        SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
         return 1;
     }
     WAKE_FD.store(wakefd, Ordering::Release);
@@ -241,7 +267,6 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
                     crate::io_text(&e)
                 ),
             );
-            SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
             return 1;
         }
     };
@@ -292,25 +317,22 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         sup.workers[i] = Some(Registered::new(w));
     }
     sup.init_slots();
-    if let Some(p) = sup.pidfile.as_mut() {
-        if let Err(e) = p.write(my_pid, sup.seg.name()) {
-            log::emit(
-                log::FATAL,
-                &format!("could not write lock file: {}", crate::io_text(&e)),
-            );
-            sup.seg.unlink();
-            SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
-            return 1;
+    let written = match sup.pidfile.as_mut().map(|p| p.write(my_pid, sup.seg.name())) {
+        Some(Err(e)) => {
+            log::emit(log::FATAL, &format!("could not write lock file: {}", crate::io_text(&e)));
+            false
         }
-    }
-    log::emit(
-        log::LOG,
-        &format!(
-            "bgworkerd ready: {nslots} worker slots, segment {}",
-            sup.seg.name()
-        ),
-    );
-    let code = sup.main_loop();
+        _ => true,
+    };
+    let code = if written {
+        log::emit(
+            log::LOG,
+            &format!("bgworkerd ready: {nslots} worker slots, segment {}", sup.seg.name()),
+        );
+        sup.main_loop()
+    } else {
+        1
+    };
 
     // Tell waiters in still-running processes (an embedding host lives on
     // after bgw_host_run returns) that the supervisor is gone.
@@ -319,24 +341,19 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     h.change_seq.fetch_add(1, Ordering::SeqCst);
     backend::futex_wake_all(&h.change_seq);
 
-    // Leave the process as we found it.
-    WAKE_FD.store(-1, Ordering::Release);
+    // Leave the process as we found it (the guard does the rest).
     sup.seg.unlink();
     if let Some(p) = sup.pidfile.take() {
         p.remove();
     }
-    let attached: Vec<i32> = sup.attached.values().copied().collect();
-    for fd in [sup.sigfd, sup.wakefd, sup.death_r, sup.death_w].into_iter().chain(attached) {
-        // SAFETY: descriptors created above and owned by the supervisor.
-        unsafe { libc::close(fd) };
+    for fd in sup.attached.values() {
+        // SAFETY: pidfds owned by the supervisor's cache.
+        unsafe { libc::close(*fd) };
     }
     // Other host threads may still hold the connection: unpublish it but
     // keep it (and its mapping) alive rather than free it under them.
     backend::unpublish();
-    // SAFETY: restoring the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
-    REQUESTED_SHUTDOWN.store(SHUTDOWN_NONE, Ordering::SeqCst);
-    SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
+    drop(guard);
     code
 }
 
