@@ -228,6 +228,15 @@ phase_thread(void *arg)
 }
 
 static void *
+idle_thread(void *arg)
+{
+	(void) arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void *
 self_register_thread(void *arg)
 {
 	BackgroundWorker w;
@@ -443,6 +452,15 @@ main(int argc, char **argv)
 		lc_out("host: run bad1 returned rc=%d", rc);
 		rc = bgw_host_run(argv[4]);
 		lc_out("host: run bad2 returned rc=%d", rc);
+		return run_supervisor(NULL);
+	}
+	if (strcmp(scenario, "unblocked") == 0)
+	{
+		pthread_t	th;
+
+		/* a thread that leaves the supervisor's signals unblocked */
+		if (pthread_create(&th, NULL, idle_thread, NULL) != 0)
+			FAIL("pthread_create");
 		return run_supervisor(NULL);
 	}
 	if (strcmp(scenario, "early") == 0)

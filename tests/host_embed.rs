@@ -593,3 +593,26 @@ fn host_invalid_shutdown_mode_is_ignored() {
     h.line("received smart shutdown request");
     h.assert_clean_exit(0, &[a, b], &seg);
 }
+
+/// A host thread that leaves the supervisor's signals unblocked would
+/// swallow them: bgw_host_run says so at start, with a hint.
+#[test]
+fn host_thread_not_blocking_signals_is_warned_about() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "host_thread_not_blocking_signals_is_warned_about");
+    let h = Host::spawn("host-unblocked", "unblocked", &[], &[]);
+    let l = h.line("does not block the supervisor's signals");
+    assert!(l.contains("WARNING:"), "{l}");
+    h.line("HINT:  Block them in every thread of the host");
+    h.wait_ready();
+    h.request_shutdown();
+    let l = h.line("host: run returned rc=");
+    assert_eq!(field_i64(&l, "rc"), 0, "{l}");
+    assert_eq!(h.proc_.wait_exit(secs(20)).code(), Some(0), "{}", h.proc_.text());
+    // Hosts that block them in every thread (the other scenarios) get no
+    // such warning.
+    let quiet = Host::spawn("host-blocked", "phase", &[], &[]);
+    quiet.wait_ready();
+    assert_eq!(quiet.proc_.count_lines("does not block the supervisor's signals"), 0, "{}", quiet.proc_.text());
+    quiet.request_shutdown();
+    assert_eq!(quiet.proc_.wait_exit(secs(20)).code(), Some(0), "{}", quiet.proc_.text());
+}

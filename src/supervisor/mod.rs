@@ -174,6 +174,40 @@ fn supervisor_signals() -> libc::sigset_t {
     }
 }
 
+/// Process-directed signals go to any thread that does not block them, and
+/// then never reach our signalfd. An embedding host must block them in its
+/// other threads; say so if one does not (threads started later are not
+/// seen).
+fn warn_unblocking_threads() {
+    let wanted: u64 = [libc::SIGCHLD, libc::SIGUSR1, libc::SIGTERM, libc::SIGINT, libc::SIGQUIT, libc::SIGHUP]
+        .iter()
+        .map(|s| 1u64 << (s - 1))
+        .sum();
+    // SAFETY: gettid has no preconditions.
+    let me = unsafe { libc::syscall(libc::SYS_gettid) } as i64;
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return };
+    for e in dir.flatten() {
+        let Ok(tid) = e.file_name().to_string_lossy().parse::<i64>() else { continue };
+        if tid == me {
+            continue;
+        }
+        let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
+        let blocked = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigBlk:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(wanted);
+        if blocked & wanted != wanted {
+            log::emit_full(
+                log::WARNING,
+                &format!("thread {tid} of this process does not block the supervisor's signals"),
+                Some("SIGCHLD, SIGUSR1, SIGTERM, SIGINT, SIGQUIT and SIGHUP delivered to that thread never reach the supervisor."),
+                Some("Block them in every thread of the host, e.g. before creating threads."),
+            );
+        }
+    }
+}
+
 /// What `run` sets up in the calling process and must undo on every way
 /// out: the running flag, the signal mask, the event descriptors.
 struct RunGuard {
@@ -233,6 +267,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     // SAFETY: valid sigset pointers.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &sigs, &mut old_mask) };
     guard.old_mask = Some(old_mask);
+    warn_unblocking_threads();
     // SAFETY: plain syscalls creating new descriptors.
     let (sigfd, wakefd) = unsafe {
         (
