@@ -70,8 +70,7 @@ typedef enum BgwHandleStatus
 
 /**
  * Handle to a dynamically registered worker: the slot and the generation
- * it had when registered. Allocated with malloc(); callers free() it (or
- * pfree it where the compatibility runtime provides one).
+ * it had when registered. Allocated with malloc(); callers free() it.
  */
 typedef struct BackgroundWorkerHandle BackgroundWorkerHandle;
 

@@ -21,8 +21,7 @@ use crate::supervisor::registry;
 pub static mut MyBgworkerEntry: *mut BackgroundWorker = std::ptr::null_mut();
 
 /// Handle to a dynamically registered worker: the slot and the generation
-/// it had when registered. Allocated with malloc(); callers free() it (or
-/// pfree it where the compatibility runtime provides one).
+/// it had when registered. Allocated with malloc(); callers free() it.
 pub struct BackgroundWorkerHandle {
     slot: i32,
     generation: u64,
