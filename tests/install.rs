@@ -62,15 +62,25 @@ fn make_install_into_destdir() {
         pc.replace("prefix=/usr/local", &format!("prefix={}", p.display())),
     )
     .unwrap();
-    let flags = Command::new("pkg-config")
+    // pkg-config must accept the installed file and give the flags; no
+    // fallback, so a broken .pc file fails here.
+    let out = Command::new("pkg-config")
         .env("PKG_CONFIG_PATH", &stage)
         .args(["--cflags", "--libs", "bgworker"])
-        .output();
-    let flags = match flags {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
-        // pkg-config is optional on the machine: read the .pc file instead.
-        _ => format!("-I{}/include -L{}/lib -lbgworker", p.display(), p.display()),
-    };
+        .output()
+        .expect("run pkg-config (apt-get install -y pkg-config)");
+    assert!(
+        out.status.success(),
+        "pkg-config --cflags --libs bgworker failed:\n{}\n{pc}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let flags = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        flags.contains(&format!("-I{}/include", p.display()))
+            && flags.contains(&format!("-L{}/lib", p.display()))
+            && flags.contains("-lbgworker"),
+        "pkg-config flags do not point at the staged tree: {flags}\n{pc}"
+    );
     let src = stage.join("host.c");
     std::fs::write(
         &src,
