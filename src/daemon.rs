@@ -75,21 +75,8 @@ pub fn main(args: Vec<String>) -> i32 {
 
     // Settings: defaults, then the file, then -c (which wins).
     let mut s = Settings::default();
-    let conf = rundir.join("bgworker.conf");
-    if conf.exists() {
-        let shown = conf.display().to_string();
-        let r = std::fs::read_to_string(&conf)
-            .map_err(|e| {
-                format!(
-                    "could not open configuration file \"{shown}\": {}",
-                    crate::io_text(&e)
-                )
-            })
-            .and_then(|t| settings::parse_file(&shown, &t))
-            .and_then(|entries| s.apply_file(&shown, &entries));
-        if let Err(e) = r {
-            return fatal(&e, None);
-        }
+    if let Err((_, e)) = s.apply_conf_file(&rundir) {
+        return fatal(&e, None);
     }
     for (n, v) in &sets {
         if let Err(e) = s.set(n, v, settings::Source::CommandLine) {

@@ -184,6 +184,21 @@ impl Settings {
         }
     }
 
+    /// Read `RUNDIR/bgworker.conf`, if it exists, into these settings.
+    /// On error returns the file's shown name and PostgreSQL's message.
+    pub fn apply_conf_file(&mut self, rundir: &std::path::Path) -> Result<(), (String, String)> {
+        let path = rundir.join("bgworker.conf");
+        if !path.exists() {
+            return Ok(());
+        }
+        let shown = path.display().to_string();
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("could not open configuration file \"{shown}\": {}", crate::io_text(&e)))
+            .and_then(|t| parse_file(&shown, &t))
+            .and_then(|entries| self.apply_file(&shown, &entries))
+            .map_err(|e| (shown, e))
+    }
+
     /// Apply a configuration file's entries (from [`parse_file`]).
     pub fn apply_file(
         &mut self,

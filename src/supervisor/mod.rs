@@ -1135,27 +1135,14 @@ impl Supervisor {
         log::emit(log::LOG, "received SIGHUP, reloading configuration files");
         let mut fresh = Settings::default();
         if let Some(dir) = &self.rundir {
-            let path = dir.join("bgworker.conf");
-            if path.exists() {
-                let shown = path.display().to_string();
-                let r = std::fs::read_to_string(&path)
-                    .map_err(|e| {
-                        format!(
-                            "could not open configuration file \"{shown}\": {}",
-                            crate::io_text(&e)
-                        )
-                    })
-                    .and_then(|t| settings::parse_file(&shown, &t))
-                    .and_then(|entries| fresh.apply_file(&shown, &entries));
-                if let Err(e) = r {
-                    log::emit(log::LOG, &e);
-                    log::emit(
-                        log::LOG,
-                        &format!("configuration file \"{shown}\" contains errors; no changes were applied"),
-                    );
-                    self.forward_sighup();
-                    return;
-                }
+            if let Err((shown, e)) = fresh.apply_conf_file(dir) {
+                log::emit(log::LOG, &e);
+                log::emit(
+                    log::LOG,
+                    &format!("configuration file \"{shown}\" contains errors; no changes were applied"),
+                );
+                self.forward_sighup();
+                return;
             }
         }
         for (n, v) in settings::command_line() {
