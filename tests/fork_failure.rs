@@ -52,20 +52,42 @@ fn fork_failure_is_logged_and_retried() {
     );
     p.wait_line("bgworkerd ready", secs(20));
     p.wait_line("ff: worker", secs(20));
-    // Two workers cannot be forked; each failure is logged and retried.
+    // Two workers cannot be forked: both fail in the first round, and each
+    // is retried about a second later (PostgreSQL retries a failed fork
+    // after its restart interval, here 1 s), not at once.
     let fails = p.wait_line_count(
         "could not fork worker process: Resource temporarily unavailable",
         4,
         secs(20),
     );
-    assert!(fails.len() >= 4);
-    // Retried about once a second per worker: after at least one retry
-    // round, a busy loop would have logged thousands of failures.
-    let n = p.count_lines("could not fork worker process");
-    assert!(
-        n < 40,
-        "fork failures retried in a tight loop: {n} failures logged"
-    );
+    let t: Vec<i64> = fails.iter().map(|l| log_timestamp_ms(l)).collect();
+    for (first, retry) in [(0, 2), (1, 3)] {
+        let gap = t[retry] - t[first];
+        assert!(
+            (900..=3000).contains(&gap),
+            "fork failure {} logged {gap} ms after failure {} (expected about \
+             1000 ms: one retry per second); log:\n{}",
+            retry + 1,
+            first + 1,
+            p.text()
+        );
+    }
+    // No tight loop: with two workers waiting, no more than two failures
+    // fall within any 900 ms of the whole log so far.
+    let all: Vec<i64> = p
+        .lines()
+        .iter()
+        .filter(|l| l.contains("could not fork worker process"))
+        .map(|l| log_timestamp_ms(l))
+        .collect();
+    for w in all.windows(3) {
+        assert!(
+            w[2] - w[0] >= 900,
+            "three fork failures within {} ms: retried in a tight loop; log:\n{}",
+            w[2] - w[0],
+            p.text()
+        );
+    }
     assert_eq!(p.count_lines("ff: worker"), 1, "{}", p.text());
 
     // Let the running worker finish: each retry then finds room.
@@ -100,4 +122,18 @@ impl Drop for RemoveOnDrop {
         }
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The timestamp parser the retry check relies on, across a day boundary.
+#[test]
+fn log_timestamps_parse_to_epoch_milliseconds() {
+    assert_eq!(
+        log_timestamp_ms("2026-11-22 19:50:22.550 UTC [23758] LOG:  x"),
+        1_795_377_022_550
+    );
+    assert_eq!(
+        log_timestamp_ms("2024-03-01 00:00:00.100 UTC [1] LOG:  x")
+            - log_timestamp_ms("2024-02-29 23:59:59.900 UTC [1] LOG:  x"),
+        200
+    );
 }

@@ -95,7 +95,9 @@
 //! `wait_until(timeout, || cond) -> bool`, `wait_pids_gone(&pids, timeout)
 //! -> Vec<still alive>`, `field(line, "pid") -> Option<String>` and
 //! `field_i64(line, key)` (parse `key=value` tokens out of marker lines),
-//! `secs(n)`, `millis(n)`.
+//! `blocked_in_futex(pid)` (the main thread sleeps in futex(2), e.g. inside
+//! a Wait* call), `log_timestamp_ms(line)` (epoch milliseconds of a log line's
+//! "YYYY-MM-DD HH:MM:SS.mmm UTC" prefix), `secs(n)`, `millis(n)`.
 //!
 //! # Helpers shared by the test files
 //!
@@ -1443,6 +1445,56 @@ pub fn field_i64(line: &str, key: &str) -> i64 {
 pub fn logged_pid(line: &str) -> Option<i32> {
     let i = line.find("(PID ")?;
     line[i + 5..].split(')').next()?.trim().parse().ok()
+}
+
+/// The futex(2) system call number of this architecture.
+#[cfg(target_arch = "x86_64")]
+pub const SYS_FUTEX: i64 = 202;
+#[cfg(not(target_arch = "x86_64"))]
+pub const SYS_FUTEX: i64 = libc::SYS_futex as i64;
+
+/// True while the thread `pid` (a process's main thread) is blocked in
+/// futex(2): `/proc/PID/syscall` starts with the futex number, or
+/// `/proc/PID/wchan` names the kernel's futex wait.
+pub fn blocked_in_futex(pid: i32) -> bool {
+    let sys = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+    if sys.split_whitespace().next() == Some(SYS_FUTEX.to_string().as_str()) {
+        return true;
+    }
+    let wchan = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+    wchan.starts_with("futex_wait")
+}
+
+/// Milliseconds since the Unix epoch of a log line's PostgreSQL "%m" prefix
+/// ("2026-11-22 18:49:52.123 UTC [pid] LOG:  ..."); panics if the line does
+/// not start with one.
+pub fn log_timestamp_ms(line: &str) -> i64 {
+    parse_log_timestamp(line).unwrap_or_else(|| {
+        panic!("no \"YYYY-MM-DD HH:MM:SS.mmm UTC\" prefix in log line {line:?}")
+    })
+}
+
+fn parse_log_timestamp(line: &str) -> Option<i64> {
+    let mut words = line.split_whitespace();
+    let (date, time) = (words.next()?, words.next()?);
+    if words.next()? != "UTC" {
+        return None;
+    }
+    let ymd: Vec<i64> = date.split('-').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    let (hms, frac) = time.split_once('.')?;
+    let hms: Vec<i64> = hms.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    if ymd.len() != 3 || hms.len() != 3 || frac.len() != 3 {
+        return None;
+    }
+    let ms: i64 = frac.parse().ok()?;
+    // Days from 1970-01-01 to the civil date (proleptic Gregorian).
+    let (y, m, d) = (ymd[0] - i64::from(ymd[1] <= 2), ymd[1], ymd[2]);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hms[0]) * 60 + hms[1]) * 60_000 + hms[2] * 1000 + ms)
 }
 
 // ---------------------------------------------------------------------------
