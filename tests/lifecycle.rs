@@ -571,15 +571,29 @@ fn workers_die_with_sigkilled_bgworkerd_and_waiter_sees_postmaster_died() {
             "worker {p} is not a child of bgworkerd"
         );
     }
-    // Give the host a moment to be inside WaitForBackgroundWorkerShutdown is
-    // not needed: it must report the supervisor's death either way.
+    // The host prints its line just before WaitForBackgroundWorkerShutdown,
+    // which parks in futex(2) (waking every 100 ms to check the supervisor):
+    // kill the supervisor only once the host is parked there, so the death
+    // check inside the wait is what reports it.
+    assert!(
+        wait_until(secs(10), || blocked_in_futex(h.pid())),
+        "host {} never blocked in WaitForBackgroundWorkerShutdown; output:\n{}",
+        h.pid(),
+        h.text()
+    );
     d.signal(SIGKILL);
+    let killed_at = Instant::now();
     let left = wait_pids_gone(&pids, secs(1));
     assert!(
         left.is_empty(),
         "workers alive 1 s after bgworkerd was SIGKILLed: {left:?}"
     );
-    let l = h.wait_line("host: shutdown status=", secs(10));
+    let l = h.wait_line("host: shutdown status=", secs(2));
+    let took = killed_at.elapsed();
+    assert!(
+        took <= secs(2),
+        "waiter learned of the supervisor's death after {took:?} (checks every 100 ms)"
+    );
     assert_eq!(
         field(&l, "status").as_deref(),
         Some("POSTMASTER_DIED"),
