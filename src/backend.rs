@@ -195,12 +195,49 @@ pub enum RegisterError {
 
 /// Serialisation among backends; see the module comment of shmem/slots.rs.
 struct BackendLock<'a> {
-    word: &'a std::sync::atomic::AtomicI32,
+    word: &'a std::sync::atomic::AtomicU64,
 }
 
 fn gettid() -> i32 {
     // SAFETY: gettid has no preconditions.
     unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+/// State letter and start time (clock ticks after boot) of task `tid`,
+/// from /proc/<tid>/stat (thread ids work there too).
+fn task_state(tid: i32) -> Option<(u8, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+    // The command name may contain anything; the fields follow its ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut fields = rest.split_ascii_whitespace();
+    let state = *fields.next()?.as_bytes().first()?;
+    // starttime is field 22 of the line; state was field 3.
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// This thread's identity as a lock holder: the thread id in the low half,
+/// the low 32 bits of its start time in the high half, so that a thread id
+/// reused by a later thread is not taken for the holder.
+fn lock_identity() -> u64 {
+    thread_local! {
+        static ID: u64 = {
+            let tid = gettid();
+            let start = task_state(tid).map_or(0, |(_, s)| s);
+            ((start as u32 as u64) << 32) | tid as u32 as u64
+        };
+    }
+    ID.with(|id| *id)
+}
+
+/// Has the holder recorded in a lock word gone away: no such task, a
+/// zombie, or another task now using its thread id?
+fn holder_gone(word: u64) -> bool {
+    let tid = word as u32 as i32;
+    match task_state(tid) {
+        None => is_gone(tid),
+        Some((state, start)) => state == b'Z' || state == b'X' || start as u32 != (word >> 32) as u32,
+    }
 }
 
 /// Is thread/process `id` gone? (kill(2) accepts thread ids on Linux.)
@@ -213,7 +250,7 @@ fn is_gone(id: i32) -> bool {
 impl<'a> BackendLock<'a> {
     fn acquire(seg: &'a Segment) -> Self {
         let word = &seg.header().backend_lock;
-        let me = gettid();
+        let me = lock_identity();
         let mut spins: u32 = 0;
         loop {
             // Acquire pairs with the Release in drop(): the previous
@@ -227,7 +264,7 @@ impl<'a> BackendLock<'a> {
                         continue;
                     }
                     if holder != 0
-                        && is_gone(holder)
+                        && holder_gone(holder)
                         && word
                             .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
                             .is_ok()
@@ -695,11 +732,15 @@ mod tests {
 
     #[test]
     fn lock_held_by_a_dead_process_is_taken_over() {
+        // A thread id that a later task reuses is not taken for the holder.
+        let me = lock_identity();
+        assert!(!holder_gone(me), "a live holder is not gone");
+        assert!(holder_gone(me ^ (1 << 32)), "same tid, other start time: gone");
         let c = conn(2, 8);
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id() as i32;
         child.wait().unwrap();
-        c.seg.header().backend_lock.store(dead, Ordering::Relaxed);
+        c.seg.header().backend_lock.store(dead as u64, Ordering::Relaxed);
         let (slot, g) = c.register(&def("after", BGWORKER_SHMEM_ACCESS, 1)).ok().expect("registration");
         assert_eq!(c.status(slot, g).0, BGWH_NOT_YET_STARTED);
         assert_eq!(c.seg.header().backend_lock.load(Ordering::Relaxed), 0, "lock released");

@@ -32,8 +32,9 @@
 //! `BGWH_STOPPED` and can never terminate the slot's next tenant.
 //!
 //! Backends serialise among themselves with `backend_lock`, a word holding
-//! the thread id of its holder. A waiter that finds the holder gone (the
-//! process died mid-operation) takes the lock over; since a slot becomes
+//! the thread id and start time of its holder. A waiter that finds the
+//! holder gone (the process died mid-operation: no such task, a zombie, or
+//! the thread id reused by another task) takes the lock over; since a slot becomes
 //! visible to the supervisor only at the final `in_use` store, a half-filled
 //! slot left by a dead holder is still free.
 //!
@@ -70,8 +71,9 @@ pub struct Header {
     /// Parallel workers forgotten: incremented by the supervisor only.
     /// `register - terminate` (wrapping) is the number in use.
     pub parallel_terminate_count: AtomicU32,
-    /// Thread id of the backend holding the backend lock, or 0.
-    pub backend_lock: AtomicI32,
+    /// Holder of the backend lock (thread id, and start time in the high
+    /// half; see backend.rs), or 0.
+    pub backend_lock: AtomicU64,
     /// Futex word: bumped by the supervisor after slot state changes.
     pub change_seq: AtomicU32,
     /// Number of threads sleeping on `change_seq` (an over-count only costs
