@@ -84,13 +84,6 @@ fn log_time_ms(line: &str) -> i64 {
     ((parts[0] * 60 + parts[1]) * 60 + parts[2]) * 1000 + ms
 }
 
-/// Negative checks ("was not restarted") need some time to pass; this is the
-/// one place the tests wait without an event, and only after the event that
-/// would precede the unwanted one.
-fn settle(d: Duration) {
-    std::thread::sleep(d);
-}
-
 fn assert_line_order(d: &Daemon, earlier: usize, later: usize, what: &str) {
     assert!(
         earlier < later,
@@ -170,8 +163,8 @@ fn static_worker_exit0_is_forgotten_and_its_slot_reused() {
     assert_eq!(st.code(), Some(0), "host failed:\n{}", h.text());
     wait_start(&d, "lc_reuse", 0, secs(5));
 
-    // Not restarted: well past its 1 s restart interval, still one start.
-    settle(millis(2500));
+    // Not restarted: a worker kept for a restart keeps its slot, so the
+    // dynamic worker getting the only slot proves lc_once was forgotten.
     assert_eq!(
         d.count_log(&start_needle("lc_once")),
         1,
@@ -247,7 +240,8 @@ fn exit1_worker_with_never_restart_is_forgotten() {
         "slot of a forgotten worker not freed: {reg}"
     );
 
-    settle(millis(2000));
+    // A worker kept for a restart would still hold the only slot, so the
+    // registration above proves lc_quitter is gone for good.
     assert_eq!(
         d.count_log(&start_needle("lc_quitter")),
         1,
@@ -267,7 +261,11 @@ lc_victim_n|lc_victim_n_type|-1|0|loop quitmark";
 
 fn crash_cycle(kind: &str, expected_exit: &dyn Fn(i32) -> String) {
     let statics = CRASH_STATICS.replace("KIND", kind);
-    let d = lc_daemon(&format!("crash-{kind}"), &statics, &[]);
+    let d = lc_daemon(
+        &format!("crash-{kind}"),
+        &statics,
+        &[("log_min_messages", "debug1")],
+    );
     let crasher = wait_ready(&d, "lc_crasher", secs(10));
     let vr = wait_ready(&d, "lc_victim_r", secs(10));
     let vn = wait_ready(&d, "lc_victim_n", secs(10));
@@ -326,8 +324,15 @@ fn crash_cycle(kind: &str, expected_exit: &dyn Fn(i32) -> String) {
     assert!(pid_alive(vr2));
     assert_eq!(ppid(vr2), Some(d.pid()));
 
-    // NEVER_RESTART workers (crasher included) do not.
-    settle(millis(1500));
+    // NEVER_RESTART workers (crasher included) do not: reinitialisation
+    // forgets them (and frees their slots).
+    for name in ["lc_victim_n", "lc_crasher"] {
+        d.wait_log_from(
+            reinit_idx,
+            &format!("unregistering background worker \"{name}\""),
+            secs(10),
+        );
+    }
     assert_eq!(
         d.count_log(&start_needle("lc_victim_n")),
         1,
@@ -953,7 +958,7 @@ fn dynamic_workers_from_a_worker_come_back_after_crash_cycle() {
     let d = lc_daemon(
         "dyn-in-worker",
         "lc_parent|lc_parent_type|-1|0|loop register=3;lc_crasher|lc_crasher_type|-1|0|loop crash=exit2",
-        &[],
+        &[("log_min_messages", "debug1")],
     );
     let crasher = wait_ready(&d, "lc_crasher", secs(10));
     let parent = wait_ready(&d, "lc_parent", secs(20));
@@ -1001,7 +1006,12 @@ fn dynamic_workers_from_a_worker_come_back_after_crash_cycle() {
         assert!(pid_alive(np));
         assert_eq!(ppid(np), Some(d.pid()));
     }
-    settle(millis(1500));
+    // The NEVER_RESTART parent was forgotten by the reinitialisation.
+    d.wait_log_from(
+        reinit,
+        "unregistering background worker \"lc_parent\"",
+        secs(10),
+    );
     assert_eq!(
         d.count_log(&start_needle("lc_parent")),
         1,
@@ -1068,8 +1078,13 @@ fn sighup_is_forwarded_to_workers() {
     d.signal(SIGHUP);
     d.wait_log("received SIGHUP, reloading configuration files", secs(10));
     d.wait_log(&format!("marker: got SIGHUP name=lc_hup pid={p}"), secs(10));
-    // A worker without its own handler is not killed by the forwarded SIGHUP.
-    settle(millis(500));
+    // A worker without its own handler is not killed by the forwarded
+    // SIGHUP: it runs with SIGHUP ignored (as PostgreSQL's workers do).
+    let ign = sigmask(q, "SigIgn").expect("SigIgn of lc_nohup");
+    assert!(
+        ign & sig_bit(SIGHUP) != 0,
+        "SIGHUP not ignored in a worker without a handler: SigIgn {ign:016x}"
+    );
     assert!(
         pid_alive(p) && pid_alive(q),
         "worker died on SIGHUP; log:\n{}",
