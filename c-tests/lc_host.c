@@ -427,6 +427,113 @@ scenario_many(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Terminate a restartable worker (restart 1 s): it must stop for good and
+ * give its slot back. The test checks meanwhile (step "check") that it is
+ * not restarted.
+ */
+static int
+scenario_termrestart(void)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *h = NULL,
+			   *h2 = NULL;
+	pid_t		pid,
+				p2 = 0;
+	int			attempts = 0;
+	bool		ok;
+	BgwHandleStatus st;
+
+	pid = start_loop_worker("lc_term_r", "lc_term_r_type", 1, BGWORKER_SHMEM_ACCESS, &h);
+	lc_out("host: started pid=%d", (int) pid);
+	TerminateBackgroundWorker(h);
+	st = WaitForBackgroundWorkerShutdown(h);
+	lc_step("terminated status=%s", lc_status_name(st));
+	st = GetBackgroundWorkerPid(h, &p2);
+	lc_out("host: after getpid=%s", lc_status_name(st));
+	make_worker(&w, "lc_term_next", "lc_term_next_type", "loop", BGW_NEVER_RESTART,
+				BGWORKER_SHMEM_ACCESS, 0);
+	ok = lc_register_retry(&w, &h2, 3000, &attempts);
+	lc_out("host: reuse ok=%d attempts=%d error=%s", ok, attempts, ok ? "-" : lc_last_error());
+	if (ok)
+	{
+		st = WaitForBackgroundWorkerStartup(h2, &p2);
+		lc_out("host: reuse startup=%s pid=%d", lc_status_name(st), (int) p2);
+		lc_stop_worker("lc_term_next", h2);
+	}
+	lc_out("host: done");
+	return 0;
+}
+
+/*
+ * A worker that exits 1 with a long restart interval (60 s): once it has
+ * exited (step "pending"), wait on it with WaitForBackgroundWorkerShutdown
+ * (argv[4] = "shutdown") or WaitForBackgroundWorkerStartup ("startup")
+ * while the test shuts the daemon down.
+ */
+static int
+scenario_pending(int argc, char **argv)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *h = NULL;
+	pid_t		pid = 0;
+	BgwHandleStatus st;
+	const char *how;
+
+	if (argc < 5)
+		FAIL("usage: pending RUNDIR MODULE shutdown|startup");
+	how = argv[4];
+	make_worker(&w, "lc_pending", "lc_pending_type", "exit=1", 60,
+				BGWORKER_SHMEM_ACCESS, 0);
+	if (!lc_register_retry(&w, &h, 3000, NULL))
+		FAIL("register lc_pending: %s", lc_last_error());
+	lc_step("pending");
+	lc_out("host: waiting how=%s", how);
+	if (strcmp(how, "startup") == 0)
+		st = WaitForBackgroundWorkerStartup(h, &pid);
+	else
+		st = WaitForBackgroundWorkerShutdown(h);
+	lc_out("host: wait status=%s", lc_status_name(st));
+	free(h);
+	return 0;
+}
+
+/*
+ * Handles across a crash cycle: a NEVER_RESTART worker and a restartable
+ * one (restart 1 s) are running (step "running"); the test makes another
+ * worker crash and lets the host go on after "reinitializing".
+ */
+static int
+scenario_crashsee(void)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *hn = NULL,
+			   *hr = NULL;
+	pid_t		pn,
+				pr,
+				p = 0;
+	BgwHandleStatus st;
+
+	make_worker(&w, "lc_cs_n", "lc_cs_n_type", "loop quitmark", BGW_NEVER_RESTART,
+				BGWORKER_SHMEM_ACCESS, 0);
+	pn = lc_start_worker(&w, &hn);
+	make_worker(&w, "lc_cs_r", "lc_cs_r_type", "loop quitmark", 1,
+				BGWORKER_SHMEM_ACCESS, 0);
+	pr = lc_start_worker(&w, &hr);
+	lc_step("running n=%d r=%d", (int) pn, (int) pr);
+	st = GetBackgroundWorkerPid(hn, &p);
+	lc_out("host: never getpid=%s", lc_status_name(st));
+	p = 0;
+	st = WaitForBackgroundWorkerStartup(hr, &p);
+	lc_out("host: restartable startup=%s pid=%d", lc_status_name(st), (int) p);
+	if (st == BGWH_STARTED)
+		lc_stop_worker("lc_cs_r", hr);
+	lc_out("host: done");
+	free(hn);
+	free(hr);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -457,5 +564,11 @@ main(int argc, char **argv)
 		return scenario_waitdeath();
 	if (strcmp(scenario, "many") == 0)
 		return scenario_many(argc, argv);
+	if (strcmp(scenario, "termrestart") == 0)
+		return scenario_termrestart();
+	if (strcmp(scenario, "pending") == 0)
+		return scenario_pending(argc, argv);
+	if (strcmp(scenario, "crashsee") == 0)
+		return scenario_crashsee();
 	FAIL("unknown scenario %s", scenario);
 }

@@ -19,11 +19,13 @@
  * space-separated list of words:
  *
  *	exit=N		exit with status N at once (N = 0: return from the main function)
+ *	_exit=N		call _exit(N) at once (no atexit handlers, no return)
  *	loop		unblock signals and wait forever (default SIGTERM handling)
  *	crash=K		on SIGUSR2, crash: K = exit2 (exit status 2), segv (a real
  *				invalid memory write), abort (abort())
  *	quitmark	on SIGQUIT print "marker: got SIGQUIT" and _exit(2)
  *	ignquit		ignore SIGQUIT
+ *	termexit2	on SIGTERM print "marker: got SIGTERM" and _exit(2) (a crash)
  *	hup			on SIGHUP print "marker: got SIGHUP"
  *	sigblk		print the blocked-signal mask before and after
  *				BackgroundWorkerUnblockSignals()
@@ -138,6 +140,14 @@ on_sigquit_mark(int signo)
 }
 
 static void
+on_sigterm_exit2(int signo)
+{
+	(void) signo;
+	mark_signal("SIGTERM");
+	_exit(2);
+}
+
+static void
 on_sighup(int signo)
 {
 	(void) signo;
@@ -228,6 +238,9 @@ lc_main(Datum main_arg)
 	if (lc_has_word(extra, "entry"))
 		print_entry();
 
+	if (lc_word_value(extra, "_exit", value, sizeof(value)) == 0)
+		_exit(atoi(value));
+
 	if (lc_word_value(extra, "exit", value, sizeof(value)) == 0)
 	{
 		int			code = atoi(value);
@@ -256,6 +269,8 @@ lc_main(Datum main_arg)
 		lc_set_handler(SIGQUIT, SIG_IGN, 0);
 	if (lc_has_word(extra, "hup"))
 		lc_set_handler(SIGHUP, on_sighup, 0);
+	if (lc_has_word(extra, "termexit2"))
+		lc_set_handler(SIGTERM, on_sigterm_exit2, 0);
 
 	BackgroundWorkerUnblockSignals();
 

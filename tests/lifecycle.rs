@@ -1098,3 +1098,315 @@ fn sighup_is_forwarded_to_workers() {
     );
     assert_no_crash_cycle(&d);
 }
+
+// ---------------------------------------------------------------------------
+// 14. TerminateBackgroundWorker on a restartable worker
+// ---------------------------------------------------------------------------
+
+#[test]
+fn terminated_restartable_worker_is_never_restarted_and_frees_its_slot() {
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "terminated_restartable_worker_is_never_restarted",
+    );
+    // Two slots: the sentinel (exit 1, restarted every second, so it keeps
+    // its slot) and the dynamic worker the host terminates.
+    let d = lc_daemon(
+        "term-restartable",
+        "lc_sentinel|lc_sentinel_type|1|0|exit=1",
+        &[("max_worker_processes", "2")],
+    );
+    wait_start(&d, "lc_sentinel", 0, secs(10));
+    let h = lc_host(&d, "termrestart", &[]);
+    let l = h.wait_line("host: started pid=", secs(15));
+    let pid = field_i64(&l, "pid") as i32;
+    assert_eq!(ppid(pid), Some(d.pid()), "worker {pid} is not a child of bgworkerd");
+    let l = h.wait_line("step: terminated ", secs(15));
+    assert_eq!(field(&l, "status").as_deref(), Some("STOPPED"), "{l}");
+    // It got SIGTERM (default handling: FATAL, exit 1).
+    let (term_idx, f) = d.wait_log_from(
+        0,
+        "terminating background worker \"lc_term_r_type\" due to administrator command",
+        secs(5),
+    );
+    assert!(f.contains("FATAL:"), "{f}");
+    let (exit_idx, _) = d.wait_log_from(term_idx, &exit_line("lc_term_r_type", pid, 1), secs(5));
+    assert!(wait_pids_gone(&[pid], secs(5)).is_empty());
+    // The sentinel starts twice after that exit: its starts are at least its
+    // 1 s restart interval apart, so lc_term_r's own 1 s has passed too.
+    let (s1, _) = wait_start(&d, "lc_sentinel", exit_idx, secs(10));
+    wait_start(&d, "lc_sentinel", s1 + 1, secs(10));
+    assert_eq!(
+        d.count_log(&start_needle("lc_term_r")),
+        1,
+        "terminated worker restarted; log:\n{}",
+        d.log_text()
+    );
+    h.signal(SIGUSR2);
+    let l = h.wait_line("host: after getpid=", secs(5));
+    assert_eq!(field(&l, "getpid").as_deref(), Some("STOPPED"), "{l}");
+    let l = h.wait_line("host: reuse ok=", secs(10));
+    assert_eq!(
+        field(&l, "ok").as_deref(),
+        Some("1"),
+        "slot of the terminated worker not freed: {l}"
+    );
+    let l = h.wait_line("host: reuse startup=", secs(10));
+    assert_eq!(field(&l, "startup").as_deref(), Some("STARTED"), "{l}");
+    h.wait_line("host: done", secs(10));
+    assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
+    assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
+    assert_eq!(d.count_log(&start_needle("lc_term_r")), 1, "log:\n{}", d.log_text());
+    assert_no_crash_cycle(&d);
+}
+
+// ---------------------------------------------------------------------------
+// 15. SIGQUIT with the worker's default handling; _exit(0)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn default_sigquit_in_a_worker_exits_2_and_starts_a_crash_cycle() {
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "default_sigquit_in_a_worker_exits_2",
+    );
+    let d = lc_daemon(
+        "default-sigquit",
+        "lc_plainq|lc_plainq_type|1|0|loop;lc_other|lc_other_type|1|0|loop quitmark",
+        &[],
+    );
+    let p = wait_ready(&d, "lc_plainq", secs(10));
+    let o = wait_ready(&d, "lc_other", secs(10));
+    kill(p, SIGQUIT);
+    let (exit_idx, line) = d.wait_log_from(0, &exit_line("lc_plainq_type", p, 2), secs(10));
+    assert!(line.contains("LOG:"), "{line}");
+    let (term_idx, _) =
+        d.wait_log_from(0, "terminating any other active server processes", secs(10));
+    assert_line_order(&d, exit_idx, term_idx, "exit 2 logged before the SIGQUIT round");
+    d.wait_log(&format!("marker: got SIGQUIT name=lc_other pid={o}"), secs(10));
+    let (reinit_idx, _) = d.wait_log_from(
+        term_idx,
+        "all server processes terminated; reinitializing",
+        secs(10),
+    );
+    // Both are restartable: they come back as new processes.
+    let (_, p2) = wait_start(&d, "lc_plainq", reinit_idx, secs(10));
+    assert_ne!(p2, p);
+    assert!(d.try_exit().is_none());
+}
+
+#[test]
+fn underscore_exit_0_is_a_normal_exit() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "underscore_exit_0_is_a_normal_exit");
+    // Restartable (1 s) and a second worker running: a crash would SIGQUIT
+    // lc_bystander and keep lc_uexit registered for a restart.
+    let d = lc_daemon(
+        "underscore-exit0",
+        "lc_uexit|lc_uexit_type|1|0|_exit=0;lc_bystander|lc_bystander_type|-1|0|loop quitmark",
+        &[("log_min_messages", "debug1")],
+    );
+    let b = wait_ready(&d, "lc_bystander", secs(10));
+    let (_, pid) = wait_start(&d, "lc_uexit", 0, secs(10));
+    let line = d.wait_log(&exit_line("lc_uexit_type", pid, 0), secs(10));
+    assert!(line.contains("DEBUG"), "_exit(0) must be logged at DEBUG1: {line}");
+    assert!(!line.contains("LOG:"), "_exit(0) must not be logged at LOG: {line}");
+    d.wait_log("unregistering background worker \"lc_uexit\"", secs(10));
+    assert_no_crash_cycle(&d);
+    assert_eq!(d.count_log("marker: got SIGQUIT"), 0, "log:\n{}", d.log_text());
+    assert!(pid_alive(b), "bystander died after a normal exit");
+    assert_eq!(d.count_log(&start_needle("lc_uexit")), 1, "log:\n{}", d.log_text());
+}
+
+// ---------------------------------------------------------------------------
+// 16. shutdown with special workers
+// ---------------------------------------------------------------------------
+
+fn shutdown_with_pending_restart_waiter(how: &str) {
+    let d = plain_daemon(&format!("pending-{how}"), &[]);
+    let h = lc_host(&d, "pending", &[how]);
+    h.wait_line("step: pending", secs(15));
+    // The worker ran and exited 1: it now waits 60 s for its restart.
+    let (_, start) = d.wait_log_from(0, &start_needle("lc_pending"), secs(10));
+    let pid = field_i64(&start, "pid") as i32;
+    d.wait_log(&exit_line("lc_pending_type", pid, 1), secs(10));
+    h.signal(SIGUSR2);
+    h.wait_line("host: waiting ", secs(5));
+    // The wait either reads STOPPED at once (as in PostgreSQL, a worker
+    // waiting for its restart has pid 0: stopped) or parks until the
+    // shutdown forgets the worker; either way it must not outlive the
+    // daemon or report its death.
+    assert!(
+        wait_until(secs(10), || h.count_lines("host: wait status=") > 0
+            || blocked_in_futex(h.pid())),
+        "host neither returned nor parked; output:\n{}",
+        h.text()
+    );
+    d.signal(SIGTERM);
+    d.wait_log("received smart shutdown request", secs(10));
+    let l = h.wait_line("host: wait status=", secs(10));
+    assert_eq!(
+        field(&l, "status").as_deref(),
+        Some("STOPPED"),
+        "waiter of a worker pending restart at shutdown: {l}"
+    );
+    // Exits well before the 60 s restart interval: the pending restart is
+    // dropped, not waited for.
+    let st = d.wait_exit(secs(20));
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "exit status {}; log:\n{}",
+        describe_status(&st),
+        d.log_text()
+    );
+    d.wait_log("bgworkerd shut down", secs(5));
+    assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
+    assert_eq!(h.count_lines("POSTMASTER_DIED"), 0, "{}", h.text());
+    assert_eq!(d.count_log(&start_needle("lc_pending")), 1, "log:\n{}", d.log_text());
+    assert_no_crash_cycle(&d);
+}
+
+#[test]
+fn shutdown_wakes_shutdown_waiter_of_worker_pending_restart() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "shutdown_wakes_shutdown_waiter_of_pending");
+    shutdown_with_pending_restart_waiter("shutdown");
+}
+
+#[test]
+fn shutdown_wakes_startup_waiter_of_worker_pending_restart() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "shutdown_wakes_startup_waiter_of_pending");
+    shutdown_with_pending_restart_waiter("startup");
+}
+
+#[test]
+fn crash_during_smart_shutdown_exits_1() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "crash_during_smart_shutdown_exits_1");
+    let d = lc_daemon(
+        "crash-in-shutdown",
+        "lc_termcrash|lc_termcrash_type|-1|0|loop termexit2",
+        &[],
+    );
+    let p = wait_ready(&d, "lc_termcrash", secs(10));
+    d.signal(SIGTERM);
+    d.wait_log("received smart shutdown request", secs(10));
+    d.wait_log(&format!("marker: got SIGTERM name=lc_termcrash pid={p}"), secs(10));
+    d.wait_log(&exit_line("lc_termcrash_type", p, 2), secs(10));
+    d.wait_log("abnormal bgworkerd shutdown", secs(10));
+    let st = d.wait_exit(secs(20));
+    assert_eq!(
+        st.code(),
+        Some(1),
+        "a crash during shutdown must make bgworkerd exit 1, got {}; log:\n{}",
+        describe_status(&st),
+        d.log_text()
+    );
+    assert!(!pid_alive(p));
+    assert_eq!(d.count_log("reinitializing"), 0, "log:\n{}", d.log_text());
+}
+
+// ---------------------------------------------------------------------------
+// 17. crash cycles seen from an attached host; SIGKILL escalation
+// ---------------------------------------------------------------------------
+
+#[test]
+fn host_handles_survive_a_crash_cycle() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "host_handles_survive_a_crash_cycle");
+    let d = lc_daemon(
+        "crash-host-handles",
+        "lc_crasher|lc_crasher_type|-1|0|loop crash=exit2",
+        &[],
+    );
+    let crasher = wait_ready(&d, "lc_crasher", secs(10));
+    let h = lc_host(&d, "crashsee", &[]);
+    let l = h.wait_line("step: running ", secs(15));
+    let n = field_i64(&l, "n") as i32;
+    let r = field_i64(&l, "r") as i32;
+    wait_ready(&d, "lc_cs_n", secs(5));
+    wait_ready(&d, "lc_cs_r", secs(5));
+
+    kill(crasher, SIGUSR2);
+    d.wait_log(&exit_line("lc_crasher_type", crasher, 2), secs(10));
+    let (reinit, _) = d.wait_log_from(
+        0,
+        "all server processes terminated; reinitializing",
+        secs(15),
+    );
+    d.wait_log(&format!("marker: got SIGQUIT name=lc_cs_n pid={n}"), secs(1));
+    d.wait_log(&format!("marker: got SIGQUIT name=lc_cs_r pid={r}"), secs(1));
+    assert!(pid_alive(h.pid()), "attached host died in the crash cycle");
+    h.signal(SIGUSR2);
+    let l = h.wait_line("host: never getpid=", secs(10));
+    assert_eq!(
+        field(&l, "getpid").as_deref(),
+        Some("STOPPED"),
+        "NEVER_RESTART handle after the crash cycle: {l}"
+    );
+    let l = h.wait_line("host: restartable startup=", secs(15));
+    assert_eq!(
+        field(&l, "startup").as_deref(),
+        Some("STARTED"),
+        "restartable handle after the crash cycle: {l}"
+    );
+    let r2 = field_i64(&l, "pid") as i32;
+    assert_ne!(r2, r, "restarted worker must be a new process");
+    let (_, sp) = wait_start(&d, "lc_cs_r", reinit, secs(5));
+    assert_eq!(sp, r2, "the handle's pid is not the restarted worker's");
+    h.wait_line("host: done", secs(15));
+    assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
+    assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
+    assert_eq!(d.count_log(&start_needle("lc_cs_n")), 1, "log:\n{}", d.log_text());
+}
+
+#[test]
+fn crash_cycle_kills_worker_ignoring_sigquit_after_5_s() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "crash_cycle_kills_worker_ignoring_sigquit");
+    let d = lc_daemon(
+        "crash-sigkill",
+        "lc_crasher|lc_crasher_type|-1|0|loop crash=exit2;lc_stubborn|lc_stubborn_type|1|0|loop ignquit",
+        &[],
+    );
+    let crasher = wait_ready(&d, "lc_crasher", secs(10));
+    let s = wait_ready(&d, "lc_stubborn", secs(10));
+    let ign = sigmask(s, "SigIgn").expect("SigIgn of lc_stubborn");
+    assert!(ign & sig_bit(SIGQUIT) != 0, "SIGQUIT not ignored: {ign:016x}");
+    kill(crasher, SIGUSR2);
+    d.wait_log(&exit_line("lc_crasher_type", crasher, 2), secs(10));
+    let (term_idx, term) =
+        d.wait_log_from(0, "terminating any other active server processes", secs(10));
+    let round = Instant::now();
+    // SIGQUIT does not stop it; only the SIGKILL 5 s later does.
+    assert!(
+        wait_pids_gone(&[s], secs(4)) == vec![s],
+        "worker ignoring SIGQUIT died within 4 s of the SIGQUIT round; log:\n{}",
+        d.log_text()
+    );
+    assert!(
+        wait_pids_gone(&[s], secs(4)).is_empty(),
+        "worker ignoring SIGQUIT still alive {:?} after the SIGQUIT round; log:\n{}",
+        round.elapsed(),
+        d.log_text()
+    );
+    let (reinit_idx, reinit) = d.wait_log_from(
+        term_idx,
+        "all server processes terminated; reinitializing",
+        secs(10),
+    );
+    let gap = log_timestamp_ms(&reinit) - log_timestamp_ms(&term);
+    assert!(
+        (4500..=7000).contains(&gap),
+        "reinitialized {gap} ms after the SIGQUIT round (SIGKILL is due after 5 s); log:\n{}",
+        d.log_text()
+    );
+    // Like PostgreSQL's HandleChildCrash, only the first crash of a cycle
+    // is logged: the SIGKILLed worker's exit is not.
+    assert_eq!(
+        d.count_log(&format!("(PID {s})")),
+        0,
+        "log:\n{}",
+        d.log_text()
+    );
+    // Restartable: it comes back as a new process.
+    let (_, s2) = wait_start(&d, "lc_stubborn", reinit_idx, secs(10));
+    assert_ne!(s2, s);
+    assert!(d.try_exit().is_none());
+}
