@@ -38,6 +38,32 @@ fn sighup_rereads_the_configuration_file() {
     d.wait_log_from(from, "contains errors; no changes were applied", secs(10));
     assert_eq!(d.count_log("parameter \"log_min_messages\" changed to \"warning\""), 0);
 
+    // The slot count stayed 4: an attached host fills exactly 4 slots and
+    // its 5th registration fails.
+    let h = Proc::spawn(
+        &host_program("lc_host.c"),
+        &[
+            "slots".to_string(),
+            d.rundir().display().to_string(),
+            pgxs_module("lc_workers.c").display().to_string(),
+            "4".to_string(),
+        ],
+        &[],
+        "lc_host-slots",
+    );
+    let l = h.wait_line("host: overflow ", secs(20));
+    assert_eq!(
+        field(&l, "ok").as_deref(),
+        Some("0"),
+        "a 5th worker registered after the reload asked for 16 slots: {l}"
+    );
+    let l = h.wait_line("step: full ", secs(5));
+    assert_eq!(field(&l, "pids").unwrap().split(',').count(), 4, "{l}");
+    h.signal(libc::SIGUSR2);
+    h.wait_line("host: done", secs(20));
+    assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
+    assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
+
     // The daemon carried on through both reloads and stops cleanly.
     d.signal(libc::SIGINT);
     assert_eq!(d.wait_exit(secs(10)).code(), Some(0));
