@@ -227,10 +227,14 @@ phase_thread(void *arg)
 	return NULL;
 }
 
+static volatile sig_atomic_t idle_thread_running = 0;
+
 static void *
 idle_thread(void *arg)
 {
 	(void) arg;
+	/* glibc starts a thread with all signals blocked until it runs */
+	idle_thread_running = 1;
 	for (;;)
 		pause();
 	return NULL;
@@ -461,6 +465,8 @@ main(int argc, char **argv)
 		/* a thread that leaves the supervisor's signals unblocked */
 		if (pthread_create(&th, NULL, idle_thread, NULL) != 0)
 			FAIL("pthread_create");
+		while (!idle_thread_running)
+			lc_sleep_ms(1);
 		return run_supervisor(NULL);
 	}
 	if (strcmp(scenario, "early") == 0)
