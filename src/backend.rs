@@ -61,20 +61,29 @@ pub fn unpublish() {
 /// Remove the connection and free it (closing its descriptors).
 pub fn uninstall() {
     let p = CONNECTION.swap(std::ptr::null_mut(), Ordering::AcqRel);
-    drop_connection(p);
+    // SAFETY: p was published by install() and is now unpublished; callers
+    // of uninstall guarantee no other thread still uses it.
+    unsafe { drop_connection(p) };
 }
 
-pub fn drop_connection(p: *mut Connection) {
-    if p.is_null() {
-        return;
+/// Free a connection returned by [`install`] (NULL is fine).
+///
+/// # Safety
+/// `p` is NULL or came from `install` and is no longer published nor used.
+pub unsafe fn drop_connection(p: *mut Connection) {
+    if !p.is_null() {
+        // SAFETY: p came from Box::into_raw in install() (caller's contract).
+        drop(unsafe { Box::from_raw(p) });
     }
-    // SAFETY: p came from Box::into_raw in install() and was swapped out, so
-    // this is its only owner.
-    let c = unsafe { Box::from_raw(p) };
-    for fd in [c.pidfd, c.death_fd] {
-        if fd >= 0 {
-            // SAFETY: the connection owned these descriptors.
-            unsafe { libc::close(fd) };
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        for fd in [self.pidfd, self.death_fd] {
+            if fd >= 0 {
+                // SAFETY: the connection owns these descriptors.
+                unsafe { libc::close(fd) };
+            }
         }
     }
 }
@@ -527,7 +536,7 @@ pub const SPIN_LIMIT: Duration = Duration::from_micros(250);
 /// process being waited for).
 fn multi_cpu() -> bool {
     static N: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *N.get_or_init(|| std::thread::available_parallelism().map_or(false, |n| n.get() > 1))
+    *N.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
 /// How long a waiter sleeps before checking that the supervisor is alive.
@@ -673,13 +682,15 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
         death_fd: -1,
     };
     if !conn.supervisor_alive() {
-        drop_connection(Box::into_raw(Box::new(conn)));
+        drop(conn);
         return Err(format!(
             "background worker supervisor (pid {sup}) is not running"
         ));
     }
     let old = install(conn);
-    drop_connection(old);
+    // SAFETY: `old` was unpublished by install(); attach runs with no other
+    // thread inside the library (its documented contract).
+    unsafe { drop_connection(old) };
     Ok(())
 }
 

@@ -172,7 +172,7 @@ impl Line {
         };
         // SAFETY: clock_gettime writes one timespec; it is async-signal-safe.
         unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-        let secs = ts.tv_sec as i64;
+        let secs = ts.tv_sec;
         let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
         self.push_int(y, 4)
@@ -187,7 +187,7 @@ impl Line {
             .push(":");
         self.push_int(sod % 60, 2)
             .push(".")
-            .push_int(ts.tv_nsec as i64 / 1_000_000, 3);
+            .push_int(ts.tv_nsec / 1_000_000, 3);
         // SAFETY: getpid has no preconditions and is async-signal-safe.
         let pid = unsafe { libc::getpid() };
         self.push(" UTC [").push_int(pid as i64, 0).push("] ")

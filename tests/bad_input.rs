@@ -1203,7 +1203,7 @@ fn attach_with_patched_segment(name: &str, offset: u64, bytes: &[u8]) {
 #[test]
 fn attach_segment_with_bad_magic_is_refused() {
     let _w = watchdog(DEFAULT_WATCHDOG, "attach_segment_with_bad_magic_is_refused");
-    attach_with_patched_segment("attach-magic", 0, b"XXXXXXXX");
+    attach_with_patched_segment("attach-magic", 0, b"notmagic");
 }
 
 #[test]

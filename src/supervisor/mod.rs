@@ -314,7 +314,9 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         pidfd: -1,
         death_fd: -1,
     });
-    backend::drop_connection(old);
+    // SAFETY: whatever connection this process had (none, in practice:
+    // run() refuses a second supervisor) was just unpublished.
+    unsafe { backend::drop_connection(old) };
 
     let mut sup = Supervisor {
         seg,
