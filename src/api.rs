@@ -309,7 +309,7 @@ fn no_database(what: String) -> ! {
     };
     log::emit_full(
         log::FATAL,
-        &format!("{who} cannot connect to {what}: libbgworker has no database"),
+        &format!("{who} cannot connect to {what}: database connections are not available in libbgworker"),
         None,
         Some("Background workers run by libbgworker can use shared memory and signals, not database connections."),
     );

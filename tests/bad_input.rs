@@ -743,7 +743,7 @@ fn worker_requesting_a_database_connection_ends_with_fatal() {
     let g1 = wait_ready(&d, "bad_good1", secs(10));
     let (i, l) = d.wait_log_from(
         0,
-        "background worker \"bad_conn_type\" cannot connect to database \"bad_db\": libbgworker has no database",
+        "background worker \"bad_conn_type\" cannot connect to database \"bad_db\": database connections are not available in libbgworker",
         secs(10),
     );
     assert!(l.contains("FATAL:  "), "{l}");
