@@ -58,11 +58,9 @@ fn error_of(line: &str) -> String {
 
 /// The host ran its valid worker from start to stop, finished, and exited 0.
 fn assert_valid_flow(h: &Proc, tag: &str) {
-    let l = h.wait_line(&format!("host: valid tag={tag} ok="), secs(20));
-    assert_eq!(field(&l, "ok").as_deref(), Some("1"), "valid registration after the bad input failed: {l}");
+    let l = h.expect_field(&format!("host: valid tag={tag} ok="), "ok", "1", secs(20), "valid registration after the bad input failed");
     assert_eq!(field(&l, "startup").as_deref(), Some("STARTED"), "valid worker did not start: {l}");
-    let l = h.wait_line(&format!("host: valid tag={tag} shutdown="), secs(20));
-    assert_eq!(field(&l, "shutdown").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field(&format!("host: valid tag={tag} shutdown="), "shutdown", "STOPPED", secs(20), "");
     h.wait_line("host: done", secs(10));
     let st = h.wait_exit(secs(10));
     assert_eq!(st.code(), Some(0), "host exited with {}:\n{}", describe_status(&st), h.text());
@@ -90,8 +88,7 @@ fn assert_still_running(d: &Daemon, pid: i32, what: &str) {
 /// Run a host that attaches to `d`, registers one valid worker and stops it.
 fn prove_dynamic_registration_works(d: &Daemon) {
     let h = bad_host("attach_only", &rundir_str(d), &[]);
-    let l = h.wait_line("host: attach rc=", secs(10));
-    assert_eq!(field(&l, "rc").as_deref(), Some("0"), "attach to a healthy daemon failed: {l}");
+    h.expect_field("host: attach rc=", "rc", "0", secs(10), "attach to a healthy daemon failed");
     assert_valid_flow(&h, "attach_only");
 }
 
@@ -682,8 +679,7 @@ fn dynamic_worker_with_missing_library_fails_and_is_forgotten() {
     let d = bad_daemon("missing-library", "good:bad_good1", &[("log_min_messages", "debug1")]);
     let g1 = wait_ready(&d, "bad_good1", secs(10));
     let h = bad_host("worker", &rundir_str(&d), &["bad_nosuch_library", "bad_main", "-1"]);
-    let l = h.wait_line("host: entry shutdown=", secs(20));
-    assert_eq!(field(&l, "shutdown").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field("host: entry shutdown=", "shutdown", "STOPPED", secs(20), "");
     let e = d.wait_log("could not access file \"bad_nosuch_library\": No such file or directory", secs(5));
     assert!(e.contains("ERROR:  "), "{e}");
     let wpid = prefix_pid(&e).unwrap();
@@ -708,8 +704,7 @@ fn dynamic_worker_with_missing_library_and_restart_interval_is_restarted() {
     let p1 = prefix_pid(&errs[1]).unwrap();
     assert_ne!(p0, p1, "a restart is a new process");
     h.signal(SIGUSR2);
-    let l = h.wait_line("host: entry shutdown=", secs(20));
-    assert_eq!(field(&l, "shutdown").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field("host: entry shutdown=", "shutdown", "STOPPED", secs(20), "");
     assert_valid_flow(&h, "worker");
     assert_still_running(&d, g1, "bad_good1");
     assert_daemon_healthy(&d);
@@ -721,8 +716,7 @@ fn dynamic_worker_with_unknown_internal_function_fails() {
     let d = bad_daemon("internal-function", "good:bad_good1", &[]);
     let g1 = wait_ready(&d, "bad_good1", secs(10));
     let h = bad_host("worker", &rundir_str(&d), &["postgres", "bad_no_such_internal", "-1"]);
-    let l = h.wait_line("host: entry shutdown=", secs(20));
-    assert_eq!(field(&l, "shutdown").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field("host: entry shutdown=", "shutdown", "STOPPED", secs(20), "");
     let e = d.wait_log("internal function \"bad_no_such_internal\" not found", secs(5));
     assert!(e.contains("ERROR:  "), "{e}");
     let wpid = prefix_pid(&e).unwrap();
@@ -801,8 +795,7 @@ fn invalid_dynamic_registration_in_a_worker_ends_the_worker() {
 fn dynamic_rejected(test: &str, kind: &str, expected: &str) {
     let d = plain_daemon(test, &[("log_min_messages", "debug1")]);
     let h = bad_host("def", &rundir_str(&d), &[kind]);
-    let l = h.wait_line(&format!("host: def kind={kind} ok="), secs(10));
-    assert_eq!(field(&l, "ok").as_deref(), Some("0"), "invalid definition accepted: {l}");
+    let l = h.expect_field(&format!("host: def kind={kind} ok="), "ok", "0", secs(10), "invalid definition accepted");
     assert_eq!(field(&l, "handle").as_deref(), Some("0"), "a handle was returned: {l}");
     assert_eq!(error_of(&l), expected, "bgw_last_error: {l}");
     let e = h.wait_line(&format!("ERROR:  {expected}"), secs(5));
@@ -913,8 +906,7 @@ fn dynamic_invalid_start_time_is_an_error() {
     let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_invalid_start_time_is_an_error");
     let d = plain_daemon("dyn-badstart", &[("log_min_messages", "debug1")]);
     let h = bad_host("def", &rundir_str(&d), &["badstart"]);
-    let l = h.wait_line("host: def kind=badstart ok=", secs(10));
-    assert_eq!(field(&l, "ok").as_deref(), Some("0"), "start time 7 accepted: {l}");
+    let l = h.expect_field("host: def kind=badstart ok=", "ok", "0", secs(10), "start time 7 accepted");
     assert!(error_of(&l).starts_with("background worker \"bad_dyn_badstart\": "), "{l}");
     let e = h.wait_line("ERROR:  background worker \"bad_dyn_badstart\"", secs(5));
     assert!(prefix_pid(&e) == Some(h.pid()), "{e}");
@@ -928,10 +920,8 @@ fn dynamic_restart_interval_of_exactly_a_day_is_accepted() {
     let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_restart_interval_of_exactly_a_day_is_accepted");
     let d = plain_daemon("dyn-maxrestart", &[]);
     let h = bad_host("def", &rundir_str(&d), &["maxrestart"]);
-    let l = h.wait_line("host: def kind=maxrestart ok=", secs(10));
-    assert_eq!(field(&l, "ok").as_deref(), Some("1"), "a restart interval of 86400000 s is valid: {l}");
-    let l = h.wait_line("host: def kind=maxrestart shutdown=", secs(20));
-    assert_eq!(field(&l, "shutdown").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field("host: def kind=maxrestart ok=", "ok", "1", secs(10), "a restart interval of 86400000 s is valid");
+    h.expect_field("host: def kind=maxrestart shutdown=", "shutdown", "STOPPED", secs(20), "");
     d.wait_log(&start_needle("bad_dyn_maxrestart"), secs(5));
     assert_valid_flow(&h, "maxrestart");
     assert_daemon_healthy(&d);
@@ -942,8 +932,7 @@ fn dynamic_null_definition_is_an_error() {
     let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_null_definition_is_an_error");
     let d = plain_daemon("dyn-null", &[]);
     let h = bad_host("null_def", &rundir_str(&d), &[]);
-    let l = h.wait_line("host: null-def ok=", secs(10));
-    assert_eq!(field(&l, "ok").as_deref(), Some("0"), "{l}");
+    let l = h.expect_field("host: null-def ok=", "ok", "0", secs(10), "");
     assert_eq!(field(&l, "handle").as_deref(), Some("0"), "{l}");
     assert_eq!(error_of(&l), "RegisterDynamicBackgroundWorker: worker definition is NULL", "{l}");
     let e = h.wait_line("ERROR:  RegisterDynamicBackgroundWorker: worker definition is NULL", secs(5));
@@ -957,8 +946,7 @@ fn registration_without_attach_returns_false() {
     let _w = watchdog(DEFAULT_WATCHDOG, "registration_without_attach_returns_false");
     let d = plain_daemon("dyn-unattached", &[("log_min_messages", "debug1")]);
     let h = bad_host("unattached", &rundir_str(&d), &[]);
-    let l = h.wait_line("host: unattached ok=", secs(10));
-    assert_eq!(field(&l, "ok").as_deref(), Some("0"), "registration without a supervisor succeeded: {l}");
+    let l = h.expect_field("host: unattached ok=", "ok", "0", secs(10), "registration without a supervisor succeeded");
     assert_eq!(field(&l, "handle").as_deref(), Some("0"), "{l}");
     assert!(error_of(&l).contains("not attached"), "bgw_last_error: {l}");
     assert_valid_flow(&h, "unattached");
@@ -973,8 +961,7 @@ fn registration_with_null_handle_pointer_registers_without_handle() {
     let _w = watchdog(DEFAULT_WATCHDOG, "registration_with_null_handle_pointer_registers_without_handle");
     let d = plain_daemon("dyn-nohandle", &[("log_min_messages", "debug1")]);
     let h = bad_host("no_handle", &rundir_str(&d), &[]);
-    let l = h.wait_line("host: nohandle ok=", secs(10));
-    assert_eq!(field(&l, "ok").as_deref(), Some("1"), "{l}");
+    h.expect_field("host: nohandle ok=", "ok", "1", secs(10), "");
     d.wait_log(&start_needle("bad_nohandle"), secs(10));
     d.wait_log("unregistering background worker \"bad_nohandle\"", secs(10));
     assert_valid_flow(&h, "no_handle");
@@ -987,12 +974,10 @@ fn null_handle_arguments_are_errors() {
     let d = plain_daemon("dyn-nullhandle", &[]);
     let h = bad_host("null_handle", &rundir_str(&d), &[]);
     for f in ["GetBackgroundWorkerPid", "WaitForBackgroundWorkerStartup"] {
-        let l = h.wait_line(&format!("host: null-handle fn={f} "), secs(10));
-        assert_eq!(field(&l, "status").as_deref(), Some("STOPPED"), "{l}");
+        let l = h.expect_field(&format!("host: null-handle fn={f} "), "status", "STOPPED", secs(10), "");
         assert_eq!(field(&l, "pid").as_deref(), Some("12345"), "*pidp written for a NULL handle: {l}");
     }
-    let l = h.wait_line("host: null-handle fn=WaitForBackgroundWorkerShutdown ", secs(10));
-    assert_eq!(field(&l, "status").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field("host: null-handle fn=WaitForBackgroundWorkerShutdown ", "status", "STOPPED", secs(10), "");
     let l = h.wait_line("host: null-handle fn=TerminateBackgroundWorker ", secs(10));
     assert_eq!(error_of(&l), "TerminateBackgroundWorker: background worker handle is NULL", "{l}");
     for f in [
@@ -1014,12 +999,10 @@ fn handles_with_out_of_range_slot_are_errors() {
     let d = plain_daemon("dyn-badslot", &[]);
     let h = bad_host("bad_slot", &rundir_str(&d), &[]);
     for slot in ["1000000", "-1"] {
-        let l = h.wait_line(&format!("host: forged slot={slot} fn=GetBackgroundWorkerPid "), secs(15));
-        assert_eq!(field(&l, "status").as_deref(), Some("STOPPED"), "{l}");
+        let l = h.expect_field(&format!("host: forged slot={slot} fn=GetBackgroundWorkerPid "), "status", "STOPPED", secs(15), "");
         assert_eq!(field(&l, "pid").as_deref(), Some("777"), "*pidp written for a bad handle: {l}");
         for f in ["WaitForBackgroundWorkerStartup", "WaitForBackgroundWorkerShutdown"] {
-            let l = h.wait_line(&format!("host: forged slot={slot} fn={f} "), secs(10));
-            assert_eq!(field(&l, "status").as_deref(), Some("STOPPED"), "{l}");
+            h.expect_field(&format!("host: forged slot={slot} fn={f} "), "status", "STOPPED", secs(10), "");
         }
         h.wait_line(&format!("host: forged slot={slot} fn=TerminateBackgroundWorker returned"), secs(10));
         for f in [
@@ -1043,12 +1026,9 @@ fn null_pid_pointer_is_allowed() {
     let _w = watchdog(DEFAULT_WATCHDOG, "null_pid_pointer_is_allowed");
     let d = plain_daemon("dyn-nullpidp", &[]);
     let h = bad_host("null_pidp", &rundir_str(&d), &[]);
-    let l = h.wait_line("host: nopidp fn=WaitForBackgroundWorkerStartup ", secs(15));
-    assert_eq!(field(&l, "status").as_deref(), Some("STARTED"), "{l}");
-    let l = h.wait_line("host: nopidp fn=GetBackgroundWorkerPid ", secs(5));
-    assert_eq!(field(&l, "status").as_deref(), Some("STARTED"), "{l}");
-    let l = h.wait_line("host: nopidp fn=GetBackgroundWorkerPid-with-pidp ", secs(5));
-    assert_eq!(field(&l, "status").as_deref(), Some("STARTED"), "{l}");
+    h.expect_field("host: nopidp fn=WaitForBackgroundWorkerStartup ", "status", "STARTED", secs(15), "");
+    h.expect_field("host: nopidp fn=GetBackgroundWorkerPid ", "status", "STARTED", secs(5), "");
+    let l = h.expect_field("host: nopidp fn=GetBackgroundWorkerPid-with-pidp ", "status", "STARTED", secs(5), "");
     assert!(field_i64(&l, "pid") > 0, "{l}");
     assert_valid_flow(&h, "null_pidp");
     assert_eq!(h.count_lines("ERROR:"), 0, "{}", h.text());
@@ -1060,8 +1040,7 @@ fn full_slot_table_refuses_registration_and_keeps_workers() {
     let _w = watchdog(DEFAULT_WATCHDOG, "full_slot_table_refuses_registration_and_keeps_workers");
     let d = plain_daemon("dyn-full", &[("max_worker_processes", "3")]);
     let h = bad_host("full", &rundir_str(&d), &["3"]);
-    let l = h.wait_line("host: overflow ok=", secs(20));
-    assert_eq!(field(&l, "ok").as_deref(), Some("0"), "4th registration with 3 slots succeeded: {l}");
+    let l = h.expect_field("host: overflow ok=", "ok", "0", secs(20), "4th registration with 3 slots succeeded");
     assert_eq!(field(&l, "handle").as_deref(), Some("0"), "{l}");
     assert!(error_of(&l).starts_with("no free background worker slot"), "bgw_last_error: {l}");
     let l = h.wait_line("step: full pids=", secs(5));
@@ -1088,8 +1067,7 @@ fn full_slot_table_refuses_registration_and_keeps_workers() {
 /// good daemon and runs a worker there.
 fn attach_refused(d: &Daemon, bad_target: &str, needles: &[&str]) {
     let h = bad_host("attach_only", bad_target, &[&rundir_str(d)]);
-    let l = h.wait_line("host: attach rc=", secs(10));
-    assert_eq!(field(&l, "rc").as_deref(), Some("-1"), "attach to {bad_target:?} succeeded: {l}");
+    let l = h.expect_field("host: attach rc=", "rc", "-1", secs(10), &format!("attach to {bad_target:?} succeeded"));
     let err = error_of(&l);
     for n in needles {
         assert!(err.contains(n), "bgw_last_error {err:?} lacks {n:?}");
@@ -1109,8 +1087,7 @@ fn attach_null_target_is_an_error() {
     let _w = watchdog(DEFAULT_WATCHDOG, "attach_null_target_is_an_error");
     let (d, g1) = attach_daemon("attach-null");
     let h = bad_host("attach_null", &rundir_str(&d), &[]);
-    let l = h.wait_line("host: attach-null rc=", secs(10));
-    assert_eq!(field(&l, "rc").as_deref(), Some("-1"), "{l}");
+    let l = h.expect_field("host: attach-null rc=", "rc", "-1", secs(10), "");
     let err = error_of(&l);
     assert!(err != "(empty)" && err.contains("NULL"), "bgw_last_error after bgw_attach(NULL): {err:?}");
     assert_valid_flow(&h, "attach_null");
@@ -1190,8 +1167,7 @@ fn attach_with_patched_segment(name: &str, offset: u64, bytes: &[u8]) {
     let st = h.wait_exit(secs(10));
     f.write_all_at(&saved, offset).expect("restore segment");
     assert_eq!(st.code(), Some(0), "attaching process did not survive a corrupt segment: {}\n{}", describe_status(&st), h.text());
-    let l = h.wait_line("host: attach rc=", secs(1));
-    assert_eq!(field(&l, "rc").as_deref(), Some("-1"), "attached to a corrupt segment: {l}");
+    let l = h.expect_field("host: attach rc=", "rc", "-1", secs(1), "attached to a corrupt segment");
     assert!(error_of(&l).contains("is corrupt"), "bgw_last_error: {l}");
 
     assert_still_running(&d, g1, "bad_good1");
@@ -1227,8 +1203,7 @@ fn attach_truncated_segment_is_refused() {
         let st = h.wait_exit(secs(20));
         let _ = fs::remove_file(&path);
         assert_eq!(st.code(), Some(0), "{tag}: {}\n{}", describe_status(&st), h.text());
-        let l = h.wait_line("host: attach rc=", secs(1));
-        assert_eq!(field(&l, "rc").as_deref(), Some("-1"), "{tag}: attached to a truncated segment: {l}");
+        let l = h.expect_field("host: attach rc=", "rc", "-1", secs(1), &format!("{tag}: attached to a truncated segment"));
         assert!(error_of(&l).contains("is corrupt"), "{tag}: bgw_last_error: {l}");
         h.wait_line("host: valid tag=attach_only shutdown=STOPPED", secs(1));
     }
@@ -1241,8 +1216,7 @@ fn attach_twice_is_an_error() {
     let _w = watchdog(DEFAULT_WATCHDOG, "attach_twice_is_an_error");
     let (d, g1) = attach_daemon("attach-twice");
     let h = bad_host("attach_twice", &rundir_str(&d), &[]);
-    let l = h.wait_line("host: attach-again rc=", secs(10));
-    assert_eq!(field(&l, "rc").as_deref(), Some("-1"), "{l}");
+    let l = h.expect_field("host: attach-again rc=", "rc", "-1", secs(10), "");
     assert!(error_of(&l).contains("already"), "bgw_last_error: {l}");
     // The first attachment still works.
     assert_valid_flow(&h, "attach_twice");
@@ -1329,15 +1303,13 @@ fn handles_are_unusable_while_detached_and_usable_after_reattach() {
     let h = bad_host("detach", &rundir_str(&d), &[]);
     let l = h.wait_line("host: detach worker pid=", secs(15));
     let wpid = field_i64(&l, "pid") as i32;
-    let l = h.wait_line("host: detached getpid=", secs(10));
-    assert_eq!(field(&l, "getpid").as_deref(), Some("STOPPED"), "{l}");
+    let l = h.expect_field("host: detached getpid=", "getpid", "STOPPED", secs(10), "");
     assert_eq!(field(&l, "pid").as_deref(), Some("555"), "*pidp written while detached: {l}");
     assert!(error_of(&l).contains("not attached"), "bgw_last_error: {l}");
     let e = h.wait_line("ERROR:  GetBackgroundWorkerPid: ", secs(5));
     assert!(e.contains("not attached"), "{e}");
     h.wait_line("host: detached twice", secs(5));
-    let l = h.wait_line("host: reattached getpid=", secs(10));
-    assert_eq!(field(&l, "getpid").as_deref(), Some("STARTED"), "handle unusable after attaching again: {l}");
+    let l = h.expect_field("host: reattached getpid=", "getpid", "STARTED", secs(10), "handle unusable after attaching again");
     assert_eq!(field_i64(&l, "pid") as i32, wpid, "{l}");
     assert_valid_flow(&h, "detach");
     d.wait_log("terminating background worker \"bad_detach_type\"", secs(5));
@@ -1357,10 +1329,8 @@ fn notify_pid_of_a_dead_process_is_dropped() {
     let d = plain_daemon("notify-dead", &[("log_min_messages", "debug1")]);
     let dead = dead_pid();
     let h = bad_host("notify", &rundir_str(&d), &[&dead.to_string()]);
-    let l = h.wait_line("host: notify startup=", secs(15));
-    assert_eq!(field(&l, "startup").as_deref(), Some("STARTED"), "{l}");
-    let l = h.wait_line("host: notify shutdown=", secs(15));
-    assert_eq!(field(&l, "shutdown").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field("host: notify startup=", "startup", "STARTED", secs(15), "");
+    h.expect_field("host: notify shutdown=", "shutdown", "STOPPED", secs(15), "");
     let n = d.wait_log(&format!("worker notification PID {dead} is not valid"), secs(5));
     assert!(n.contains("DEBUG:  "), "{n}");
     assert_valid_flow(&h, "notify");
@@ -1379,8 +1349,7 @@ fn notify_pid_of_an_unrelated_process_is_not_signalled() {
     let mut bystander = std::process::Command::new("sleep").arg("60").spawn().expect("spawn sleep");
     let bpid = bystander.id() as i32;
     let h = bad_host("notify", &rundir_str(&d), &[&bpid.to_string()]);
-    let l = h.wait_line("host: notify shutdown=", secs(15));
-    assert_eq!(field(&l, "shutdown").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field("host: notify shutdown=", "shutdown", "STOPPED", secs(15), "");
     assert_valid_flow(&h, "notify");
     assert_daemon_healthy(&d);
     let status = bystander.try_wait().expect("try_wait");

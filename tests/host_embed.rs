@@ -79,6 +79,13 @@ impl Host {
         self.proc_.wait_line(needle, secs(20))
     }
 
+    /// `line(needle)`, asserting that its `key=` field is `want`; `what`
+    /// says what a mismatch means.
+    #[track_caller]
+    fn expect_field(&self, needle: &str, key: &str, want: &str, what: &str) -> String {
+        self.proc_.expect_field(needle, key, want, secs(20), what)
+    }
+
     fn line_index(&self, needle: &str) -> usize {
         self.proc_.wait_line_from(0, needle, secs(20)).0
     }
@@ -140,24 +147,20 @@ fn assert_no_crash_cycle(h: &Host) {
 fn host_runs_static_workers_from_its_own_program() {
     let _w = watchdog(DEFAULT_WATCHDOG, "host_runs_static_workers_from_its_own_program");
     let h = Host::spawn("host-self", "self", &[], &[("HOST_SHUTDOWN", "2")]);
-    let l = h.line("host: call=set max_worker_processes=4 ");
-    assert_eq!(field(&l, "rc").as_deref(), Some("0"), "{l}");
+    h.expect_field("host: call=set max_worker_processes=4 ", "rc", "0", "");
     // Not connected to a running supervisor yet: false, as PostgreSQL's
     // !IsUnderPostmaster.
-    let l = h.line("host: pre-run register ok=");
-    assert_eq!(field(&l, "ok").as_deref(), Some("0"), "dynamic registration before bgw_host_run: {l}");
+    let l = h.expect_field("host: pre-run register ok=", "ok", "0", "dynamic registration before bgw_host_run");
     assert_eq!(field(&l, "handle").as_deref(), Some("0"), "{l}");
     let seg = h.wait_ready();
     h.line("bgworkerd ready: 4 worker slots");
 
     let a = h.worker_ready("host_pg", secs(10));
     let b = h.worker_ready("host_empty", secs(10));
-    let s = h.line("marker: start name=host_pg ");
-    assert_eq!(field(&s, "lib").as_deref(), Some("postgres"), "{s}");
+    let s = h.expect_field("marker: start name=host_pg ", "lib", "postgres", "");
     assert_eq!(field(&s, "type").as_deref(), Some("host_pg_type"), "{s}");
     assert_eq!(field(&s, "arg").as_deref(), Some("42"), "bgw_main_arg: {s}");
-    let s = h.line("marker: start name=host_empty ");
-    assert_eq!(field(&s, "lib").as_deref(), Some("(empty)"), "{s}");
+    h.expect_field("marker: start name=host_empty ", "lib", "(empty)", "");
     // While bgw_host_run runs, the calling (main) thread has the signals
     // the supervisor reads from its signalfd blocked; before, it had not.
     let before = parse_mask(&field(&h.line("host: sigblk-before mask="), "mask").unwrap()).unwrap();
@@ -242,16 +245,13 @@ fn host_loads_module_by_name_from_dynamic_library_path() {
     let m = host_module();
     let dir = m.parent().unwrap().display().to_string();
     let h = Host::spawn("host-load", "load", &[&dir, "host_module"], &[("HOST_SHUTDOWN", "1")]);
-    let l = h.line("host: call=set dynamic_library_path ");
-    assert_eq!(field(&l, "rc").as_deref(), Some("0"), "{l}");
-    let l = h.line("host: call=load ");
-    assert_eq!(field(&l, "rc").as_deref(), Some("0"), "bgw_host_load_library(\"host_module\"): {l}");
+    h.expect_field("host: call=set dynamic_library_path ", "rc", "0", "");
+    h.expect_field("host: call=load ", "rc", "0", "bgw_host_load_library(\"host_module\")");
     let i = h.line_index(&format!("marker: host_module _PG_init pid={}", h.pid()));
     assert!(i < h.line_index("host: call=load "), "_PG_init must run inside bgw_host_load_library");
     let seg = h.wait_ready();
     let mw = h.worker_ready("host_mod_worker", secs(10));
-    let s = h.line("marker: start name=host_mod_worker ");
-    assert_eq!(field(&s, "type").as_deref(), Some("host_mod_type"), "{s}");
+    let s = h.expect_field("marker: start name=host_mod_worker ", "type", "host_mod_type", "");
     assert_eq!(field(&s, "arg").as_deref(), Some("77"), "{s}");
     let pg = h.worker_ready("host_pg", secs(10));
     h.request_shutdown();
@@ -267,8 +267,7 @@ fn host_bad_settings_and_libraries_fail_cleanly() {
     let good = host_module().display().to_string();
     let h = Host::spawn("host-badconf", "badconf", &[&m14, &good], &[]);
     let expect_fail = |call: &str, needles: &[&str]| {
-        let l = h.line(&format!("host: call={call} rc="));
-        assert_eq!(field(&l, "rc").as_deref(), Some("-1"), "{l}");
+        let l = h.expect_field(&format!("host: call={call} rc="), "rc", "-1", "");
         let err = &l[l.find("error=").unwrap() + 6..];
         assert!(err != "(empty)" && err != "-", "no bgw_last_error for {call}: {l}");
         for n in needles {
@@ -289,10 +288,8 @@ fn host_bad_settings_and_libraries_fail_cleanly() {
     assert_eq!(h.proc_.count_lines("marker: magic14 _PG_init"), 0, "_PG_init of an incompatible library ran");
 
     // The valid calls after the failures take effect.
-    let l = h.line("host: call=set-good rc=");
-    assert_eq!(field(&l, "rc").as_deref(), Some("0"), "{l}");
-    let l = h.line("host: call=load-good rc=");
-    assert_eq!(field(&l, "rc").as_deref(), Some("0"), "{l}");
+    h.expect_field("host: call=set-good rc=", "rc", "0", "");
+    h.expect_field("host: call=load-good rc=", "rc", "0", "");
     let seg = h.wait_ready();
     h.line("bgworkerd ready: 3 worker slots");
     let mw = h.worker_ready("host_mod_worker", secs(10));
@@ -393,8 +390,7 @@ fn attached_client_runs_a_host_function_worker_in_the_embedded_supervisor() {
     assert_eq!(field_i64(&s, "pid") as i32, dynpid);
     assert_eq!(field(&s, "lib").as_deref(), Some("postgres"), "{s}");
     c.signal(SIGUSR2);
-    let l = c.wait_line("host: client shutdown=", secs(20));
-    assert_eq!(field(&l, "shutdown").as_deref(), Some("STOPPED"), "{l}");
+    c.expect_field("host: client shutdown=", "shutdown", "STOPPED", secs(20), "");
     assert_eq!(c.wait_exit(secs(10)).code(), Some(0), "{}", c.text());
     let f = h.line("terminating background worker \"host_dyn_type\" due to administrator command");
     assert!(f.contains("FATAL:  "), "{f}");
@@ -416,8 +412,7 @@ fn supervisor_process_cannot_register_dynamic_workers() {
     // while bgw_host_run supervises: PostgreSQL's postmaster is not
     // IsUnderPostmaster, so the call returns false.
     h.proc_.signal(libc::SIGWINCH);
-    let l = h.line("host: self-register ok=");
-    assert_eq!(field(&l, "ok").as_deref(), Some("0"), "the supervisor registered a dynamic worker: {l}");
+    let l = h.expect_field("host: self-register ok=", "ok", "0", "the supervisor registered a dynamic worker");
     assert_eq!(field(&l, "handle").as_deref(), Some("0"), "{l}");
     let err = &l[l.find("error=").unwrap() + 6..];
     assert!(err != "(empty)", "no bgw_last_error: {l}");

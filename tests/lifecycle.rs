@@ -154,12 +154,7 @@ fn static_worker_exit0_is_forgotten_and_its_slot_reused() {
     let started = h.wait_line("host: startup ", secs(1));
     let s = field(&started, "status").unwrap();
     assert!(s == "STARTED" || s == "STOPPED", "startup: {started}");
-    let stopped = h.wait_line("host: shutdown ", secs(1));
-    assert_eq!(
-        field(&stopped, "status").as_deref(),
-        Some("STOPPED"),
-        "{stopped}"
-    );
+    h.expect_field("host: shutdown ", "status", "STOPPED", secs(1), "");
     assert_eq!(st.code(), Some(0), "host failed:\n{}", h.text());
     wait_start(&d, "lc_reuse", 0, secs(5));
 
@@ -233,11 +228,12 @@ fn exit1_worker_with_never_restart_is_forgotten() {
     // Its slot (the only one) is free.
     let h = lc_host(&d, "one", &["lc_after", "lc_after_type", "exit=0", "-1"]);
     assert_eq!(h.wait_exit(secs(20)).code(), Some(0), "{}", h.text());
-    let reg = h.wait_line("host: register ", secs(1));
-    assert_eq!(
-        field(&reg, "ok").as_deref(),
-        Some("1"),
-        "slot of a forgotten worker not freed: {reg}"
+    h.expect_field(
+        "host: register ",
+        "ok",
+        "1",
+        secs(1),
+        "slot of a forgotten worker not freed",
     );
 
     // A worker kept for a restart would still hold the only slot, so the
@@ -670,11 +666,12 @@ fn worker_starts_with_signals_blocked_and_sees_its_own_entry() {
     assert_eq!(sigmask(a, "SigBlk"), Some(0), "live worker's SigBlk");
 
     // MyBgworkerEntry: each worker sees its own definition.
-    let ea = d.wait_log("marker: entry name=lc_sig_a ", secs(1));
-    assert_eq!(
-        field(&ea, "type").as_deref(),
-        Some("lc_sig_a"),
-        "bgw_type must default to bgw_name: {ea}"
+    let ea = d.expect_field(
+        "marker: entry name=lc_sig_a ",
+        "type",
+        "lc_sig_a",
+        secs(1),
+        "bgw_type must default to bgw_name",
     );
     assert_eq!(field(&ea, "arg").as_deref(), Some("12345"), "{ea}");
     assert_eq!(field(&ea, "flags").as_deref(), Some("1"), "{ea}");
@@ -692,15 +689,21 @@ fn worker_starts_with_signals_blocked_and_sees_its_own_entry() {
         expected_extra_hex(extra_a),
         "bgw_extra bytes of lc_sig_a"
     );
-    let sa = d.wait_log(&start_needle("lc_sig_a"), secs(1));
-    assert_eq!(
-        field(&sa, "arg").as_deref(),
-        Some("12345"),
-        "main_arg passed to the main function: {sa}"
+    d.expect_field(
+        &start_needle("lc_sig_a"),
+        "arg",
+        "12345",
+        secs(1),
+        "main_arg passed to the main function",
     );
 
-    let eb = d.wait_log("marker: entry name=lc_sig_b ", secs(1));
-    assert_eq!(field(&eb, "type").as_deref(), Some("lc_sig_b_type"), "{eb}");
+    let eb = d.expect_field(
+        "marker: entry name=lc_sig_b ",
+        "type",
+        "lc_sig_b_type",
+        secs(1),
+        "",
+    );
     assert_eq!(field(&eb, "arg").as_deref(), Some("987654321"), "{eb}");
     assert_eq!(field(&eb, "restart").as_deref(), Some("1"), "{eb}");
     let xb = d.wait_log("marker: entry-extra name=lc_sig_b ", secs(1));
@@ -723,8 +726,7 @@ fn dynamic_workers_from_host_register_query_terminate_and_stale_handles() {
     let h = lc_host(&d, "basic", &[]);
 
     // registered, started, a child of bgworkerd, type by pid
-    let l = h.wait_line("step: started ", secs(15));
-    assert_eq!(field(&l, "status").as_deref(), Some("STARTED"), "{l}");
+    let l = h.expect_field("step: started ", "status", "STARTED", secs(15), "");
     assert_eq!(
         field(&l, "type").as_deref(),
         Some("lc_dyn_type"),
@@ -740,13 +742,10 @@ fn dynamic_workers_from_host_register_query_terminate_and_stale_handles() {
     wait_start(&d, "lc_dyn", 0, secs(5));
     h.signal(SIGUSR2);
 
-    let l = h.wait_line("host: getpid ", secs(10));
-    assert_eq!(field(&l, "status").as_deref(), Some("STARTED"), "{l}");
+    let l = h.expect_field("host: getpid ", "status", "STARTED", secs(10), "");
     assert_eq!(field_i64(&l, "pid") as i32, pid, "{l}");
-    let l = h.wait_line("host: terminated ", secs(15));
-    assert_eq!(field(&l, "status").as_deref(), Some("STOPPED"), "{l}");
-    let l = h.wait_line("host: after-stop ", secs(1));
-    assert_eq!(field(&l, "getpid").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field("host: terminated ", "status", "STOPPED", secs(15), "");
+    let l = h.expect_field("host: after-stop ", "getpid", "STOPPED", secs(1), "");
     assert_eq!(
         field(&l, "type").as_deref(),
         Some("(null)"),
@@ -766,18 +765,17 @@ fn dynamic_workers_from_host_register_query_terminate_and_stale_handles() {
         .map_or(false, |s| s.starts_with('T'))));
     h.signal(SIGUSR2);
     h.wait_line("step: cont-daemon", secs(10));
-    let l = h.wait_line("host: never ", secs(1));
-    assert_eq!(
-        field(&l, "before-terminate").as_deref(),
-        Some("NOT_YET_STARTED"),
-        "{l}"
+    h.expect_field(
+        "host: never ",
+        "before-terminate",
+        "NOT_YET_STARTED",
+        secs(1),
+        "",
     );
     d.signal(libc::SIGCONT);
     h.signal(SIGUSR2);
-    let l = h.wait_line("host: never shutdown=", secs(15));
-    assert_eq!(field(&l, "shutdown").as_deref(), Some("STOPPED"), "{l}");
-    let l = h.wait_line("host: never startup=", secs(5));
-    assert_eq!(field(&l, "startup").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field("host: never shutdown=", "shutdown", "STOPPED", secs(15), "");
+    h.expect_field("host: never startup=", "startup", "STOPPED", secs(5), "");
     assert_eq!(
         d.count_log(&start_needle("lc_never")),
         0,
@@ -786,20 +784,21 @@ fn dynamic_workers_from_host_register_query_terminate_and_stale_handles() {
     );
 
     // stale handle after slot reuse
-    let l = h.wait_line("host: full ", secs(15));
-    assert_eq!(
-        field(&l, "third-ok").as_deref(),
-        Some("0"),
-        "both slots should be in use: {l}"
+    h.expect_field(
+        "host: full ",
+        "third-ok",
+        "0",
+        secs(15),
+        "both slots should be in use",
     );
-    let l = h.wait_line("host: stale getpid=", secs(15));
-    assert_eq!(
-        field(&l, "getpid").as_deref(),
-        Some("STOPPED"),
-        "stale handle after reuse: {l}"
+    h.expect_field(
+        "host: stale getpid=",
+        "getpid",
+        "STOPPED",
+        secs(15),
+        "stale handle after reuse",
     );
-    let l = h.wait_line("host: stale wait=", secs(5));
-    assert_eq!(field(&l, "wait").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field("host: stale wait=", "wait", "STOPPED", secs(5), "");
     let l = h.wait_line("step: stale-done ", secs(15));
     let b = field_i64(&l, "b") as i32;
     assert_eq!(
@@ -831,11 +830,12 @@ fn slot_exhaustion_and_reuse() {
     let _w = watchdog(DEFAULT_WATCHDOG, "slot_exhaustion_and_reuse");
     let d = plain_daemon("slots", &[("max_worker_processes", "4")]);
     let h = lc_host(&d, "slots", &["4"]);
-    let l = h.wait_line("host: overflow ", secs(20));
-    assert_eq!(
-        field(&l, "ok").as_deref(),
-        Some("0"),
-        "5th registration with 4 slots succeeded: {l}"
+    h.expect_field(
+        "host: overflow ",
+        "ok",
+        "0",
+        secs(20),
+        "5th registration with 4 slots succeeded",
     );
     let l = h.wait_line("step: full ", secs(5));
     let pids: Vec<i32> = field(&l, "pids")
@@ -850,14 +850,14 @@ fn slot_exhaustion_and_reuse() {
     }
     h.signal(SIGUSR2);
     h.wait_line("host: all still running", secs(10));
-    let l = h.wait_line("host: reuse ok=", secs(15));
-    assert_eq!(
-        field(&l, "ok").as_deref(),
-        Some("1"),
-        "freed slot not reusable: {l}"
+    h.expect_field(
+        "host: reuse ok=",
+        "ok",
+        "1",
+        secs(15),
+        "freed slot not reusable",
     );
-    let l = h.wait_line("host: reuse startup=", secs(15));
-    assert_eq!(field(&l, "startup").as_deref(), Some("STARTED"), "{l}");
+    h.expect_field("host: reuse startup=", "startup", "STARTED", secs(15), "");
     h.wait_line("host: done", secs(20));
     assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
     assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
@@ -878,31 +878,40 @@ fn parallel_worker_limit_and_restart_rule() {
     );
     let h = lc_host(&d, "parallel", &["2"]);
     h.wait_line("host: parallel started=2", secs(20));
-    let l = h.wait_line("host: parallel-over ", secs(5));
-    assert_eq!(
-        field(&l, "ok").as_deref(),
-        Some("0"),
-        "third parallel worker accepted with max_parallel_workers=2: {l}"
+    h.expect_field(
+        "host: parallel-over ",
+        "ok",
+        "0",
+        secs(5),
+        "third parallel worker accepted with max_parallel_workers=2",
     );
-    let l = h.wait_line("host: plain-while-full ", secs(5));
-    assert_eq!(
-        field(&l, "ok").as_deref(),
-        Some("1"),
-        "non-parallel worker refused by the parallel limit: {l}"
+    h.expect_field(
+        "host: plain-while-full ",
+        "ok",
+        "1",
+        secs(5),
+        "non-parallel worker refused by the parallel limit",
     );
-    let l = h.wait_line("host: parallel-after-stop ok=", secs(20));
-    assert_eq!(
-        field(&l, "ok").as_deref(),
-        Some("1"),
-        "parallel allowance not given back after a stop: {l}"
+    h.expect_field(
+        "host: parallel-after-stop ok=",
+        "ok",
+        "1",
+        secs(20),
+        "parallel allowance not given back after a stop",
     );
-    let l = h.wait_line("host: parallel-after-stop startup=", secs(10));
-    assert_eq!(field(&l, "startup").as_deref(), Some("STARTED"), "{l}");
-    let l = h.wait_line("host: parallel-restart ", secs(20));
-    assert_eq!(
-        field(&l, "ok").as_deref(),
-        Some("0"),
-        "restartable parallel worker accepted: {l}"
+    h.expect_field(
+        "host: parallel-after-stop startup=",
+        "startup",
+        "STARTED",
+        secs(10),
+        "",
+    );
+    let l = h.expect_field(
+        "host: parallel-restart ",
+        "ok",
+        "0",
+        secs(20),
+        "restartable parallel worker accepted",
     );
     assert!(
         l.contains("parallel workers may not be configured for restart"),
@@ -933,12 +942,10 @@ fn notify_pid_gets_sigusr1_on_start_and_stop() {
     );
     let d = plain_daemon("notify", &[]);
     let h = lc_host(&d, "notify", &[]);
-    let l = h.wait_line("host: notify-start ", secs(20));
-    assert_eq!(field(&l, "status").as_deref(), Some("STARTED"), "{l}");
+    let l = h.expect_field("host: notify-start ", "status", "STARTED", secs(20), "");
     let c_start = field_i64(&l, "count");
     assert!(c_start >= 1, "no SIGUSR1 when the worker started: {l}");
-    let l = h.wait_line("host: notify-stop ", secs(20));
-    assert_eq!(field(&l, "status").as_deref(), Some("STOPPED"), "{l}");
+    let l = h.expect_field("host: notify-stop ", "status", "STOPPED", secs(20), "");
     let c_stop = field_i64(&l, "count");
     assert!(
         c_stop > c_start,
@@ -964,11 +971,12 @@ fn dynamic_workers_from_a_worker_come_back_after_crash_cycle() {
     let parent = wait_ready(&d, "lc_parent", secs(20));
     let mut old = Vec::new();
     for i in 0..3 {
-        let l = d.wait_log(&format!("marker: child started i={i} "), secs(1));
-        assert_eq!(
-            field(&l, "status").as_deref(),
-            Some("0"),
-            "WaitForBackgroundWorkerStartup in a worker: {l}"
+        let l = d.expect_field(
+            &format!("marker: child started i={i} "),
+            "status",
+            "0",
+            secs(1),
+            "WaitForBackgroundWorkerStartup in a worker",
         );
         let p = field_i64(&l, "pid") as i32;
         let (_, sp) = wait_start(&d, &format!("lc_child_{i}"), 0, secs(5));
@@ -1043,19 +1051,19 @@ fn thousand_short_lived_dynamic_workers() {
     eprintln!("1000 workers took {:?}", started.elapsed());
     assert_eq!(st.code(), Some(0), "{}", h.text());
     assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
-    let l = h.wait_line("host: many ", secs(1));
-    assert_eq!(field(&l, "registered").as_deref(), Some("1000"), "{l}");
+    let l = h.expect_field("host: many ", "registered", "1000", secs(1), "");
     assert_eq!(field(&l, "stopped").as_deref(), Some("1000"), "{l}");
     let starts = d.wait_log_count("marker: start name=lc_many_", 1000, secs(10));
     let names: std::collections::HashSet<String> =
         starts.iter().map(|l| field(l, "name").unwrap()).collect();
     assert_eq!(starts.len(), 1000, "some worker started more than once");
     assert_eq!(names.len(), 1000, "distinct workers started");
-    let l = h.wait_line("host: all-slots ", secs(1));
-    assert_eq!(
-        field(&l, "ok").as_deref(),
-        Some(slots.to_string().as_str()),
-        "slots not all free afterwards: {l}"
+    h.expect_field(
+        "host: all-slots ",
+        "ok",
+        slots.to_string().as_str(),
+        secs(1),
+        "slots not all free afterwards",
     );
     assert_no_crash_cycle(&d);
     assert!(d.try_exit().is_none());
@@ -1121,8 +1129,7 @@ fn terminated_restartable_worker_is_never_restarted_and_frees_its_slot() {
     let l = h.wait_line("host: started pid=", secs(15));
     let pid = field_i64(&l, "pid") as i32;
     assert_eq!(ppid(pid), Some(d.pid()), "worker {pid} is not a child of bgworkerd");
-    let l = h.wait_line("step: terminated ", secs(15));
-    assert_eq!(field(&l, "status").as_deref(), Some("STOPPED"), "{l}");
+    h.expect_field("step: terminated ", "status", "STOPPED", secs(15), "");
     // It got SIGTERM (default handling: FATAL, exit 1).
     let (term_idx, f) = d.wait_log_from(
         0,
@@ -1143,16 +1150,15 @@ fn terminated_restartable_worker_is_never_restarted_and_frees_its_slot() {
         d.log_text()
     );
     h.signal(SIGUSR2);
-    let l = h.wait_line("host: after getpid=", secs(5));
-    assert_eq!(field(&l, "getpid").as_deref(), Some("STOPPED"), "{l}");
-    let l = h.wait_line("host: reuse ok=", secs(10));
-    assert_eq!(
-        field(&l, "ok").as_deref(),
-        Some("1"),
-        "slot of the terminated worker not freed: {l}"
+    h.expect_field("host: after getpid=", "getpid", "STOPPED", secs(5), "");
+    h.expect_field(
+        "host: reuse ok=",
+        "ok",
+        "1",
+        secs(10),
+        "slot of the terminated worker not freed",
     );
-    let l = h.wait_line("host: reuse startup=", secs(10));
-    assert_eq!(field(&l, "startup").as_deref(), Some("STARTED"), "{l}");
+    h.expect_field("host: reuse startup=", "startup", "STARTED", secs(10), "");
     h.wait_line("host: done", secs(10));
     assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
     assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
@@ -1243,11 +1249,12 @@ fn shutdown_with_pending_restart_waiter(how: &str) {
     );
     d.signal(SIGTERM);
     d.wait_log("received smart shutdown request", secs(10));
-    let l = h.wait_line("host: wait status=", secs(10));
-    assert_eq!(
-        field(&l, "status").as_deref(),
-        Some("STOPPED"),
-        "waiter of a worker pending restart at shutdown: {l}"
+    h.expect_field(
+        "host: wait status=",
+        "status",
+        "STOPPED",
+        secs(10),
+        "waiter of a worker pending restart at shutdown",
     );
     // Exits well before the 60 s restart interval: the pending restart is
     // dropped, not waited for.
@@ -1335,17 +1342,19 @@ fn host_handles_survive_a_crash_cycle() {
     d.wait_log(&format!("marker: got SIGQUIT name=lc_cs_r pid={r}"), secs(1));
     assert!(pid_alive(h.pid()), "attached host died in the crash cycle");
     h.signal(SIGUSR2);
-    let l = h.wait_line("host: never getpid=", secs(10));
-    assert_eq!(
-        field(&l, "getpid").as_deref(),
-        Some("STOPPED"),
-        "NEVER_RESTART handle after the crash cycle: {l}"
+    h.expect_field(
+        "host: never getpid=",
+        "getpid",
+        "STOPPED",
+        secs(10),
+        "NEVER_RESTART handle after the crash cycle",
     );
-    let l = h.wait_line("host: restartable startup=", secs(15));
-    assert_eq!(
-        field(&l, "startup").as_deref(),
-        Some("STARTED"),
-        "restartable handle after the crash cycle: {l}"
+    let l = h.expect_field(
+        "host: restartable startup=",
+        "startup",
+        "STARTED",
+        secs(15),
+        "restartable handle after the crash cycle",
     );
     let r2 = field_i64(&l, "pid") as i32;
     assert_ne!(r2, r, "restarted worker must be a new process");

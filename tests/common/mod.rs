@@ -878,6 +878,28 @@ impl Watched {
         }
     }
 
+    /// First line containing `needle` (waited for as `wait_from(0, ..)`),
+    /// after asserting that its `key=` field is `want`; a mismatch panics
+    /// with `what` (what it means, may be empty), the key and the line.
+    #[track_caller]
+    fn expect_field(
+        &self,
+        needle: &str,
+        key: &str,
+        want: &str,
+        timeout: Duration,
+        what: &str,
+    ) -> String {
+        let (_, line) = self.wait_from(0, needle, timeout);
+        let sep = if what.is_empty() { "" } else { "; " };
+        assert_eq!(
+            field(&line, key).as_deref(),
+            Some(want),
+            "{what}{sep}{key}= in line: {line}"
+        );
+        line
+    }
+
     /// First line containing every one of `needles`.
     fn wait_all(&self, needles: &[&str], timeout: Duration) -> String {
         match self
@@ -1164,6 +1186,20 @@ impl Daemon {
         self.w.wait_from(from, needle, timeout)
     }
 
+    /// First log line containing `needle` (as `wait_log`), asserting that
+    /// its `key=` field is `want`; `what` says what a mismatch means.
+    #[track_caller]
+    pub fn expect_field(
+        &self,
+        needle: &str,
+        key: &str,
+        want: &str,
+        timeout: Duration,
+        what: &str,
+    ) -> String {
+        self.w.expect_field(needle, key, want, timeout, what)
+    }
+
     /// First log line containing every one of `needles`; panics with the
     /// log on timeout.
     pub fn wait_log_all(&self, needles: &[&str], timeout: Duration) -> String {
@@ -1264,6 +1300,20 @@ impl Proc {
 
     pub fn wait_line_from(&self, from: usize, needle: &str, timeout: Duration) -> (usize, String) {
         self.w.wait_from(from, needle, timeout)
+    }
+
+    /// First output line containing `needle` (as `wait_line`), asserting
+    /// that its `key=` field is `want`; `what` says what a mismatch means.
+    #[track_caller]
+    pub fn expect_field(
+        &self,
+        needle: &str,
+        key: &str,
+        want: &str,
+        timeout: Duration,
+        what: &str,
+    ) -> String {
+        self.w.expect_field(needle, key, want, timeout, what)
     }
 
     /// First output line containing every one of `needles`.
