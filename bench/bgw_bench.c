@@ -78,15 +78,6 @@ static char stamp_name[BENCH_STAMP_NAMELEN];	/* /dev/shm file, if any */
  * Small utilities
  * ------------------------------------------------------------------------
  */
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
 static void
 nap_us(long us)
 {
@@ -272,7 +263,7 @@ self_rss_kb(void)
 static double
 fork_loop(int n)
 {
-	double		t0 = now_us();
+	double		t0 = bench_now_us();
 
 	for (int i = 0; i < n; i++)
 	{
@@ -284,7 +275,7 @@ fork_loop(int n)
 			_exit(0);
 		reap(pid);
 	}
-	return now_us() - t0;
+	return bench_now_us() - t0;
 }
 
 static void
@@ -313,7 +304,7 @@ floor_rtt_pipe(int n, double *p50_out)
 	for (int i = 0; i < n; i++)
 	{
 		char		c = 'x';
-		double		t0 = now_us();
+		double		t0 = bench_now_us();
 		pid_t		pid = fork();
 
 		if (pid < 0)
@@ -323,7 +314,7 @@ floor_rtt_pipe(int n, double *p50_out)
 		while (read(fds[0], &c, 1) != 1)
 			if (errno != EINTR)
 				fail("read: %s", strerror(errno));
-		v[i] = now_us() - t0;
+		v[i] = bench_now_us() - t0;
 		reap(pid);
 	}
 	close(fds[0]);
@@ -428,15 +419,15 @@ bench_latency(int n, int report, LatencyResult *res)
 					t2;
 
 		fill_worker(&w, 1);
-		t0 = now_us();
+		t0 = bench_now_us();
 		h = register_worker(&w);
 		live_handles = &h;
 		n_live_handles = 1;
 		wait_started(h);
-		t1 = now_us();
+		t1 = bench_now_us();
 		TerminateBackgroundWorker(h);
 		wait_stopped(h);
-		t2 = now_us();
+		t2 = bench_now_us();
 
 		start[i] = t1 - t0;
 		stop[i] = t2 - t1;
@@ -475,16 +466,16 @@ bench_latency(int n, int report, LatencyResult *res)
 		memcpy(slot.name, stamp_name, sizeof(slot.name));
 		memcpy(w.bgw_extra, &slot, sizeof(slot));
 
-		t0 = now_us();
+		t0 = bench_now_us();
 		h = register_worker(&w);
 		live_handles = &h;
 		n_live_handles = 1;
 		wait_started(h);
 		/* poll in 50 us naps until the worker has stamped */
-		deadline = now_us() + 10e6;
+		deadline = bench_now_us() + 10e6;
 		while (stamps[i] == 0)
 		{
-			if (now_us() > deadline)
+			if (bench_now_us() > deadline)
 			{
 				fail("worker %d did not reach bench_worker_main in 10 s", i);
 			}
@@ -492,11 +483,11 @@ bench_latency(int n, int report, LatencyResult *res)
 		}
 		nap_us(200);			/* let it settle into sigsuspend */
 
-		t1 = now_us();
+		t1 = bench_now_us();
 		TerminateBackgroundWorker(h);
 		wait_stopped(h);
 
-		stop_idle[i] = now_us() - t1;
+		stop_idle[i] = bench_now_us() - t1;
 		entry[i] = stamps[i] - t0;
 		n_live_handles = 0;
 		free(h);
@@ -539,7 +530,7 @@ bench_churn(int n, int conc)
 
 	snprintf(name, sizeof(name), "churn c%d", conc);
 	enter_phase(name);
-	t0 = now_us();
+	t0 = bench_now_us();
 	while (retired < n)
 	{
 		while (launched < n && outstanding < conc)
@@ -559,7 +550,7 @@ bench_churn(int n, int conc)
 		if ((retired & 63) == 0)
 			progress();
 	}
-	ms = (now_us() - t0) / 1e3;
+	ms = (bench_now_us() - t0) / 1e3;
 	rate = n / (ms / 1e3);
 
 	snprintf(name, sizeof(name), "churn_c%d_n", conc);
@@ -598,7 +589,7 @@ bench_burst(int k, BurstResult *res)
 	enter_phase("burst");
 	live_handles = h;
 	n_live_handles = k;
-	t0 = now_us();
+	t0 = bench_now_us();
 	for (int i = 0; i < k; i++)
 	{
 		BackgroundWorker w;
@@ -606,19 +597,19 @@ bench_burst(int k, BurstResult *res)
 		fill_worker(&w, 1);
 		h[i] = register_worker(&w);
 	}
-	t_reg = now_us();
+	t_reg = bench_now_us();
 	wait_started(h[0]);
-	t_first = now_us();
+	t_first = bench_now_us();
 	for (int i = 1; i < k; i++)
 		wait_started(h[i]);
-	t_all = now_us();
+	t_all = bench_now_us();
 
 	for (int i = 0; i < k; i++)
 		TerminateBackgroundWorker(h[i]);
-	t_term = now_us();
+	t_term = bench_now_us();
 	for (int i = 0; i < k; i++)
 		wait_stopped(h[i]);
-	t_stop = now_us();
+	t_stop = bench_now_us();
 
 	n_live_handles = 0;
 	for (int i = 0; i < k; i++)

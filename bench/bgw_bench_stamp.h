@@ -12,6 +12,7 @@
 #define BGW_BENCH_STAMP_H
 
 #include <stdint.h>
+#include <time.h>
 
 #define BENCH_STAMP_MAGIC 0x42535450u	/* "BSTP" */
 #define BENCH_STAMP_NAMELEN 64
@@ -25,5 +26,18 @@ typedef struct BenchStampSlot
 
 /* must fit in bgw_extra (BGW_EXTRALEN = 128) */
 typedef char bench_stamp_slot_fits[sizeof(BenchStampSlot) <= 128 ? 1 : -1];
+
+/*
+ * CLOCK_MONOTONIC in microseconds: system-wide, so a worker's stamp and the
+ * host's clock readings are comparable.
+ */
+static inline double
+bench_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
 
 #endif							/* BGW_BENCH_STAMP_H */

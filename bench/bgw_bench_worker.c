@@ -40,15 +40,6 @@ on_sigterm(int signo)
 	term_requested = 1;
 }
 
-static double
-monotonic_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
 /* Write `t` into the slot named by bgw_extra, if any. */
 static void
 write_stamp(double t)
@@ -105,7 +96,7 @@ wait_for_sigterm(void)
 void
 bench_worker_main(Datum main_arg)
 {
-	double		t_entry = monotonic_us();
+	double		t_entry = bench_now_us();
 
 	switch (DatumGetInt32(main_arg))
 	{
