@@ -1,7 +1,8 @@
 //! Build script: generates the C header with cbindgen into OUT_DIR (the
 //! Makefile copies it to include/bgworker.h and checks the checked-in copy
-//! is current), and makes bgworkerd export the library's C API so that the
-//! modules it loads resolve against it.
+//! is current), compiles the C half of the PostgreSQL compatibility runtime
+//! (src/compat/c), and makes bgworkerd export the library's C API and the
+//! compatibility runtime so that the modules it loads resolve against it.
 
 use std::path::PathBuf;
 
@@ -27,6 +28,26 @@ fn main() {
     if let Some(profile_dir) = out.ancestors().nth(3) {
         let _ = std::fs::copy(&header, profile_dir.join("bgworker.h"));
     }
+
+    // The C half of the compatibility runtime. Hidden visibility: its
+    // functions are exported under PostgreSQL's names by the Rust
+    // trampolines of src/compat (see src/compat/mod.rs).
+    let cdir = crate_dir.join("src/compat/c");
+    let mut cfiles: Vec<PathBuf> = std::fs::read_dir(&cdir)
+        .expect("src/compat/c")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    cfiles.sort();
+    cc::Build::new()
+        .files(&cfiles)
+        .flag("-fvisibility=hidden")
+        .flag("-fno-strict-aliasing")
+        .flag("-fwrapv")
+        .warnings(true)
+        .extra_warnings(true)
+        .flag("-Wno-unused-parameter")
+        .compile("bgwcompat");
 
     // Every function and variable the header declares, for the daemon's
     // dynamic symbol table.
@@ -62,6 +83,7 @@ fn main() {
         names.iter().any(|n| n == "MyBgworkerEntry"),
         "header parse found no MyBgworkerEntry"
     );
+    names.extend(compat_exports(&crate_dir.join("src/compat")));
     let list = out.join("bgworkerd.dynlist");
     let body: String = names.iter().map(|n| format!("  {n};\n")).collect();
     std::fs::write(&list, format!("{{\n{body}}};\n")).unwrap();
@@ -76,4 +98,52 @@ fn main() {
     }
     // The shared library's soname, for the versioned install.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libbgworker.so.0");
+}
+
+/// The names src/compat exports: `#[unsafe(no_mangle)]` items (except the
+/// `bgw_rs_` helpers the C half calls) and the `NAME => bgw_c_NAME` lines of
+/// its `c_export!` invocations.
+fn compat_exports(dir: &std::path::Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("src/compat")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut after_no_mangle = false;
+        for line in text.lines() {
+            let t = line.trim();
+            if t == "#[unsafe(no_mangle)]" {
+                after_no_mangle = true;
+                continue;
+            }
+            if after_no_mangle && !t.starts_with("#[") {
+                after_no_mangle = false;
+                let name = t
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .skip_while(|w| !matches!(*w, "fn" | "static"))
+                    .skip(1)
+                    .find(|w| !w.is_empty() && *w != "mut");
+                if let Some(n) = name {
+                    if !n.starts_with("bgw_rs_") {
+                        names.push(n.to_string());
+                    }
+                }
+                continue;
+            }
+            if let Some((lhs, rhs)) = t.split_once("=>") {
+                let lhs = lhs.trim();
+                if rhs.trim().starts_with("bgw_c_")
+                    && !lhs.is_empty()
+                    && lhs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    names.push(lhs.to_string());
+                }
+            }
+        }
+    }
+    names
 }

@@ -288,14 +288,17 @@ pub extern "C" fn GetBackgroundWorkerTypeByPid(pid: libc::pid_t) -> *const c_cha
 #[no_mangle]
 pub extern "C" fn BackgroundWorkerBlockSignals() {
     boundary("BackgroundWorkerBlockSignals", (), || {
-        signals::set_mask(&signals::block_sig())
+        // SAFETY: BlockSig is filled at process set-up and then only read.
+        signals::set_mask(unsafe { &*std::ptr::addr_of!(crate::compat::interrupts::BlockSig) })
     })
 }
 
 /// Unblock all signals (call after installing handlers).
 #[no_mangle]
 pub extern "C" fn BackgroundWorkerUnblockSignals() {
-    boundary("BackgroundWorkerUnblockSignals", (), signals::unblock_all)
+    boundary("BackgroundWorkerUnblockSignals", (), || {
+        signals::set_mask(&crate::compat::interrupts::unblock_sig())
+    })
 }
 
 fn no_database(what: String) -> ! {

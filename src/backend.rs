@@ -116,7 +116,8 @@ pub fn raise_error(msg: &str) {
     log::emit(log::ERROR, msg);
     set_last_error(msg);
     if role() == Some(Role::Worker) {
-        exit_process(1);
+        // As an uncaught ERROR in a PostgreSQL worker: exit callbacks run.
+        crate::compat::misc::exit_process(1);
     }
 }
 

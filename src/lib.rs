@@ -20,6 +20,8 @@
 pub mod abi;
 pub mod api;
 pub mod backend;
+/// cbindgen:ignore
+pub mod compat;
 pub mod daemon;
 pub mod host;
 pub mod log;

@@ -195,8 +195,15 @@ impl Line {
 
     /// Write the line to stderr in one call (async-signal-safe).
     pub fn write_stderr(&self) {
+        write_all(self.as_bytes());
+    }
+}
+
+/// Write `b` to the log (stderr) with as few write(2) calls as it takes
+/// (async-signal-safe).
+pub fn write_all(b: &[u8]) {
+    {
         let mut off = 0;
-        let b = self.as_bytes();
         while off < b.len() {
             // SAFETY: the pointer and length describe initialised bytes of
             // `self.buf`; write(2) is async-signal-safe.

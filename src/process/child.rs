@@ -29,6 +29,8 @@ pub struct ChildContext<'a> {
     /// The entry point, when the supervisor could resolve it before the
     /// fork (see loader::resolve_loaded).
     pub entry: Option<unsafe extern "C" fn(usize)>,
+    /// The worker's slot (its entry in the shared process array).
+    pub slot: usize,
 }
 
 /// Become the worker described by `def`, run its entry point and exit.
@@ -59,6 +61,7 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
             unsafe { libc::close(fd) };
         }
     }
+    crate::compat::worker_start(ctx.slot, &def.name());
     signals::setup_worker(&def.type_name());
 
     // Our own copy of the definition, for MyBgworkerEntry (lives as long
@@ -89,14 +92,12 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
         Ok(f) => f,
         Err(e) => {
             log::emit_full(log::ERROR, &e.message, e.detail.as_deref(), None);
-            backend::exit_process(1);
+            crate::compat::misc::exit_process(1);
         }
     };
-    // SAFETY: calling the module's entry point with its Datum argument, as
-    // the module declared it (bgworker_main_type).
-    unsafe { main(entry.bgw_main_arg) };
-    // Returning from the entry point means "done": exit 0.
-    backend::exit_process(0);
+    // The entry point runs under PostgreSQL's outermost error handler;
+    // returning from it means "done": proc_exit(0).
+    crate::compat::misc::run_worker_entry(main, entry.bgw_main_arg);
 }
 
 /// Name the process after its worker (what `ps -o comm` and `top` show;

@@ -198,8 +198,14 @@ pub fn load(name: &str) -> Result<*mut libc::c_void, LoadError> {
     if !init.is_null() {
         // SAFETY: _PG_init is declared `void _PG_init(void)` by every
         // PostgreSQL module.
-        let f: extern "C" fn() = unsafe { std::mem::transmute(init) };
-        f();
+        let f: unsafe extern "C" fn() = unsafe { std::mem::transmute(init) };
+        // An ERROR in _PG_init is logged by the guard; the load fails.
+        if !crate::compat::elog::call_guarded(f) {
+            return Err(LoadError {
+                message: format!("_PG_init of library \"{path}\" failed"),
+                detail: None,
+            });
+        }
     }
     Ok(h)
 }
@@ -208,7 +214,10 @@ pub fn load(name: &str) -> Result<*mut libc::c_void, LoadError> {
 /// progress" flag set, so their `_PG_init` may register static workers.
 pub fn load_preload_libraries(libs: &[String]) -> Result<(), LoadError> {
     PRELOAD_IN_PROGRESS.store(true, Ordering::SeqCst);
+    let flag = &crate::compat::misc::process_shared_preload_libraries_in_progress;
+    flag.store(true, Ordering::SeqCst);
     let r = libs.iter().try_for_each(|l| load(l).map(|_| ()));
+    flag.store(false, Ordering::SeqCst);
     PRELOAD_IN_PROGRESS.store(false, Ordering::SeqCst);
     r
 }

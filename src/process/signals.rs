@@ -5,7 +5,7 @@
 //! the module before it installs its handlers and calls
 //! `BackgroundWorkerUnblockSignals`. Handlers: SIGTERM ends the worker with
 //! PostgreSQL's FATAL message, SIGQUIT exits at once with status 2, SIGUSR1
-//! only interrupts waits, SIGINT/SIGHUP/SIGFPE/SIGPIPE/SIGUSR2 are ignored.
+//! sets the process latch, SIGINT/SIGHUP/SIGFPE/SIGPIPE/SIGUSR2 are ignored.
 //! Everything that runs inside a handler here is async-signal-safe.
 
 use std::cell::UnsafeCell;
@@ -83,7 +83,8 @@ static DIE_MESSAGE: DieMessage = DieMessage {
 };
 
 extern "C" fn die_handler(_sig: libc::c_int) {
-    // Async-signal-safe: mask change, a pre-rendered message, _exit.
+    // Async-signal-safe as far as this crate goes: mask change, a
+    // pre-rendered message, _exit; the exit callbacks are the module's.
     set_mask(&block_sig());
     let n = DIE_MESSAGE.len.load(Ordering::Acquire);
     // SAFETY: the first n bytes were initialised before len was published.
@@ -93,8 +94,9 @@ extern "C" fn die_handler(_sig: libc::c_int) {
         std::str::from_utf8(bytes)
             .unwrap_or("terminating background worker due to administrator command"),
     );
-    // SAFETY: _exit is async-signal-safe; status 1 as PostgreSQL's FATAL.
-    unsafe { libc::_exit(1) };
+    // Status 1 as PostgreSQL's FATAL; the module's exit callbacks run
+    // first, as they do under PostgreSQL's bgworker_die.
+    crate::compat::misc::exit_from_handler(1);
 }
 
 extern "C" fn quit_handler(_sig: libc::c_int) {
@@ -104,9 +106,11 @@ extern "C" fn quit_handler(_sig: libc::c_int) {
     unsafe { libc::_exit(2) };
 }
 
-extern "C" fn wakeup_handler(_sig: libc::c_int) {
-    // Only there to interrupt sleeps (and keep SIGUSR1 from killing the
-    // process); preserves errno by doing nothing.
+extern "C" fn wakeup_handler(sig: libc::c_int) {
+    // Interrupts sleeps and sets the process latch (as PostgreSQL's
+    // procsignal_sigusr1_handler), so a worker waiting on its latch sees
+    // bgw_notify_pid notifications.
+    crate::compat::interrupts::procsignal_sigusr1_handler(sig);
 }
 
 /// Set up a new worker's signals (called in the child, before the entry

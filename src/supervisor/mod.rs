@@ -307,6 +307,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     };
     // SAFETY: getpid has no preconditions.
     let my_pid = unsafe { libc::getpid() };
+    set_emergency_cleanup(seg.name(), pidfile.as_ref().map(|p| p.path().to_path_buf()));
     let old = backend::install(Connection {
         seg: Arc::clone(&seg),
         role: Role::Supervisor,
@@ -354,6 +355,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         sup.workers[i] = Some(Registered::new(w));
     }
     sup.init_slots();
+    crate::compat::supervisor_start(nslots);
     let written = match sup.pidfile.as_mut().map(|p| p.write(my_pid, sup.seg.name())) {
         Some(Err(e)) => {
             log::emit(log::FATAL, &format!("could not write lock file: {}", crate::io_text(&e)));
@@ -379,6 +381,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     backend::futex_wake_all(&h.change_seq);
 
     // Leave the process as we found it (the guard does the rest).
+    set_emergency_cleanup("", None);
     sup.seg.unlink();
     if let Some(p) = sup.pidfile.take() {
         p.remove();
@@ -392,6 +395,41 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     backend::unpublish();
     drop(guard);
     code
+}
+
+/// What a supervisor must remove if its process exits without returning
+/// from [`run`] (a module's FATAL or PANIC in a hook it runs).
+static EMERGENCY_CLEANUP: std::sync::Mutex<(String, Option<std::path::PathBuf>)> =
+    std::sync::Mutex::new((String::new(), None));
+
+fn set_emergency_cleanup(segment: &str, pidfile: Option<std::path::PathBuf>) {
+    let mut c = EMERGENCY_CLEANUP.lock().unwrap_or_else(|e| e.into_inner());
+    *c = (segment.to_string(), pidfile);
+}
+
+/// Remove the running supervisor's segment and pid file and tell waiters
+/// it is gone. Called on the way out of a process that exits from inside
+/// module code (proc_exit or PANIC in the supervisor).
+pub fn emergency_cleanup() {
+    let (segment, pidfile) = {
+        let c = EMERGENCY_CLEANUP.lock().unwrap_or_else(|e| e.into_inner());
+        c.clone()
+    };
+    if let Some(conn) = backend::current() {
+        let h = conn.seg.header();
+        h.supervisor_exited.store(1, Ordering::SeqCst);
+        h.change_seq.fetch_add(1, Ordering::SeqCst);
+        backend::futex_wake_all(&h.change_seq);
+    }
+    if !segment.is_empty() {
+        if let Ok(c) = std::ffi::CString::new(segment) {
+            // SAFETY: a NUL-terminated name.
+            unsafe { libc::shm_unlink(c.as_ptr()) };
+        }
+    }
+    if let Some(p) = pidfile {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 impl Supervisor {
@@ -875,6 +913,7 @@ impl Supervisor {
                     death_read: self.death_r,
                     close_fds: &close,
                     entry,
+                    slot: i,
                 },
                 &def,
             );
@@ -1123,6 +1162,7 @@ impl Supervisor {
         }
         self.restarts.clear();
         self.reset_slots_after_crash();
+        crate::compat::after_crash_reset(self.workers.len());
         self.seg
             .header()
             .reinit_count

@@ -71,6 +71,10 @@ impl PidFile {
         self.file.as_raw_fd()
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Remove the file (clean shutdown); the lock goes with the descriptor.
     pub fn remove(self) {
         let _ = std::fs::remove_file(&self.path);

@@ -1,0 +1,165 @@
+/*
+ * cx_worker.c -- a background worker written the way PostgreSQL extensions
+ * write them (compare src/test/modules/worker_spi), using only PostgreSQL's
+ * own headers: signal handlers, a WaitLatch loop, ereport and PG_TRY,
+ * palloc/psprintf/StringInfo, exit callbacks and the process title.
+ *
+ * bgw_main_arg selects a behaviour, so one library serves several tests:
+ *   0  loop: log a tick per latch wake-up, reload on SIGHUP, end on SIGTERM
+ *   1  raise an ERROR caught by PG_TRY, then one nobody catches
+ *   2  ereport(FATAL)
+ *   3  ereport(PANIC)
+ *   4  return from the entry point (exit 0)
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/ps_status.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+PGDLLEXPORT void cx_main(Datum main_arg);
+
+static void
+cx_exit_callback(int code, Datum arg)
+{
+	elog(LOG, "cx exit callback: code %d, arg %d", code, DatumGetInt32(arg));
+}
+
+static void
+cx_context_callback(void *arg)
+{
+	errcontext("cx step \"%s\"", (const char *) arg);
+}
+
+static void
+cx_loop(void)
+{
+	int			ticks = 0;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	set_ps_display("idle");
+	elog(LOG, "cx loop started: pid %d, MyProcPid %d, latch owner %d, is_set %d",
+		 (int) getpid(), MyProcPid, MyProc->procLatch.owner_pid,
+		 (int) MyLatch->is_set);
+	for (;;)
+	{
+		int			rc;
+
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   60 * 1000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			elog(LOG, "cx got SIGHUP");
+		}
+		if (rc & WL_LATCH_SET)
+			elog(LOG, "cx tick %d", ++ticks);
+	}
+}
+
+static void
+cx_errors(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ErrorContextCallback errcallback;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s-%d", "built", 42);
+	appendStringInfoString(&buf, "+more");
+	appendStringInfoChar(&buf, '!');
+
+	PG_TRY();
+	{
+		errno = ENOENT;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", "/nonexistent"),
+				 errdetail("Detail %s.", buf.data),
+				 errhint("A hint.")));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		elog(LOG, "cx caught: \"%s\" sqlstate %s elevel %d",
+			 edata->message, unpack_sql_state(edata->sqlerrcode), edata->elevel);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+
+	errcallback.callback = cx_context_callback;
+	errcallback.arg = (void *) "final";
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	ereport(ERROR, (errmsg("cx uncaught error %s", psprintf("%d/%d", 1, 2))));
+}
+
+void
+cx_main(Datum main_arg)
+{
+	int			mode = DatumGetInt32(main_arg);
+
+	on_proc_exit(cx_exit_callback, Int32GetDatum(mode));
+	switch (mode)
+	{
+		case 0:
+			cx_loop();
+			break;
+		case 1:
+			cx_errors();
+			break;
+		case 2:
+			ereport(FATAL, (errmsg("cx fatal on purpose")));
+			break;
+		case 3:
+			ereport(PANIC, (errmsg("cx panic on purpose")));
+			break;
+		case 4:
+			elog(LOG, "cx returning");
+			return;
+	}
+}
+
+void
+_PG_init(void)
+{
+	BackgroundWorker worker;
+	int			modes[] = {0, 1, 2, 4};
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	for (int i = 0; i < (int) lengthof(modes); i++)
+	{
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = BGW_NEVER_RESTART;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_worker");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "cx_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "cx mode %d", modes[i]);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "cx");
+		worker.bgw_main_arg = Int32GetDatum(modes[i]);
+		RegisterBackgroundWorker(&worker);
+	}
+}

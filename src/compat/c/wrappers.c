@@ -1,0 +1,230 @@
+/*
+ * wrappers.c -- exports whose body is Rust but which may raise ERROR: each
+ * calls the Rust body, then raises whatever it recorded (see
+ * src/compat/mod.rs), so that no siglongjmp ever crosses a Rust frame.
+ * Also the process title (ps display).
+ */
+#include "pgcompat.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#define MCXT_ALLOC_HUGE 0x01
+#define MCXT_ALLOC_NO_OOM 0x02
+#define MCXT_ALLOC_ZERO 0x04
+
+extern void *bgw_rs_context_alloc(MemoryContext context, Size size, int flags);
+extern int	bgw_rs_WaitLatchOrSocket(void *latch, int wakeEvents, int sock,
+									 long timeout, uint32_t wait_event_info);
+extern void bgw_rs_OwnLatch(void *latch);
+
+#define RAISING(expr) ({ __typeof__(expr) r_ = (expr); bgw_c_raise_pending(); r_; })
+
+void *
+bgw_c_palloc(Size size)
+{
+	return RAISING(bgw_rs_palloc(size, 0));
+}
+
+void *
+bgw_c_palloc0(Size size)
+{
+	return RAISING(bgw_rs_palloc(size, MCXT_ALLOC_ZERO));
+}
+
+void *
+bgw_c_palloc_extended(Size size, int flags)
+{
+	return RAISING(bgw_rs_palloc(size, flags));
+}
+
+void *
+bgw_c_repalloc(void *pointer, Size size)
+{
+	return RAISING(bgw_rs_repalloc(pointer, size));
+}
+
+void *
+bgw_c_MemoryContextAlloc(MemoryContext context, Size size)
+{
+	return RAISING(bgw_rs_context_alloc(context, size, 0));
+}
+
+void *
+bgw_c_MemoryContextAllocZero(MemoryContext context, Size size)
+{
+	return RAISING(bgw_rs_context_alloc(context, size, MCXT_ALLOC_ZERO));
+}
+
+void *
+bgw_c_MemoryContextAllocExtended(MemoryContext context, Size size, int flags)
+{
+	return RAISING(bgw_rs_context_alloc(context, size, flags));
+}
+
+void *
+bgw_c_MemoryContextAllocHuge(MemoryContext context, Size size)
+{
+	return RAISING(bgw_rs_context_alloc(context, size, MCXT_ALLOC_HUGE));
+}
+
+char *
+bgw_c_MemoryContextStrdup(MemoryContext context, const char *string)
+{
+	size_t		len = strlen(string) + 1;
+	char	   *n = bgw_c_MemoryContextAlloc(context, len);
+
+	memcpy(n, string, len);
+	return n;
+}
+
+char *
+bgw_c_pstrdup(const char *in)
+{
+	return bgw_c_MemoryContextStrdup(CurrentMemoryContext, in);
+}
+
+char *
+bgw_c_pnstrdup(const char *in, Size len)
+{
+	char	   *out;
+
+	len = strnlen(in, len);
+	out = bgw_c_palloc(len + 1);
+	memcpy(out, in, len);
+	out[len] = '\0';
+	return out;
+}
+
+void
+bgw_c_pfree(void *pointer)
+{
+	bgw_rs_pfree(pointer);
+}
+
+int
+bgw_c_WaitLatchOrSocket(void *latch, int wakeEvents, int sock, long timeout,
+						uint32_t wait_event_info)
+{
+	return RAISING(bgw_rs_WaitLatchOrSocket(latch, wakeEvents, sock, timeout,
+											wait_event_info));
+}
+
+int
+bgw_c_WaitLatch(void *latch, int wakeEvents, long timeout,
+				uint32_t wait_event_info)
+{
+	return bgw_c_WaitLatchOrSocket(latch, wakeEvents, -1, timeout,
+								   wait_event_info);
+}
+
+void
+bgw_c_OwnLatch(void *latch)
+{
+	bgw_rs_OwnLatch(latch);
+	bgw_c_raise_pending();
+}
+
+/* ---- process title (utils/misc/ps_status.c) ----
+ *
+ * What ps(1) shows is the memory of the original argv strings, which on
+ * Linux is followed by the environment strings. To rewrite it we need its
+ * address, which glibc hands to constructors; the environment is moved
+ * elsewhere the first time the title is set, so the whole area is ours.
+ */
+static char **saved_argv;
+static int	saved_argc;
+static char *ps_buffer;
+static size_t ps_buffer_size;
+static char ps_fixed[256];
+static char ps_activity[256];
+
+__attribute__((constructor))
+static void
+capture_argv(int argc, char **argv, char **envp)
+{
+	(void) envp;
+	saved_argc = argc;
+	saved_argv = argv;
+}
+
+extern char **environ;
+
+static void
+claim_ps_area(void)
+{
+	char	   *end = NULL;
+	int			i;
+	char	  **new_environ;
+	int			n;
+
+	if (ps_buffer != NULL || saved_argv == NULL || saved_argc <= 0)
+		return;
+	/* The argv and environ strings must be contiguous to be claimed. */
+	for (i = 0; i < saved_argc; i++)
+	{
+		if (i == 0 || end + 1 == saved_argv[i])
+			end = saved_argv[i] + strlen(saved_argv[i]);
+	}
+	for (n = 0; environ[n] != NULL; n++)
+		;
+	new_environ = malloc(sizeof(char *) * (n + 1));
+	if (new_environ == NULL)
+		return;
+	for (i = 0; i < n; i++)
+	{
+		if (end + 1 == environ[i])
+			end = environ[i] + strlen(environ[i]);
+		new_environ[i] = strdup(environ[i]);
+	}
+	new_environ[n] = NULL;
+	environ = new_environ;
+	ps_buffer = saved_argv[0];
+	ps_buffer_size = (size_t) (end - saved_argv[0]);
+	/* Other argv entries point into the area: make them empty. */
+	for (i = 1; i < saved_argc; i++)
+		saved_argv[i] = ps_buffer + ps_buffer_size;
+}
+
+static void
+update_title(void)
+{
+	size_t		len;
+
+	claim_ps_area();
+	if (ps_buffer == NULL || ps_buffer_size < 2)
+		return;
+	if (ps_activity[0])
+		snprintf(ps_buffer, ps_buffer_size, "bgworkerd: %s %s", ps_fixed, ps_activity);
+	else
+		snprintf(ps_buffer, ps_buffer_size, "bgworkerd: %s", ps_fixed);
+	len = strlen(ps_buffer);
+	/* Clear the rest, so ps does not show old text after the NUL. */
+	memset(ps_buffer + len, 0, ps_buffer_size - len);
+}
+
+/* init_ps_display(fixed_part): "bgworkerd: <fixed_part>" */
+void
+bgw_c_init_ps_display(const char *fixed_part)
+{
+	snprintf(ps_fixed, sizeof(ps_fixed), "%s", fixed_part ? fixed_part : "");
+	ps_activity[0] = '\0';
+	update_title();
+}
+
+/* set_ps_display(activity): "bgworkerd: <fixed_part> <activity>" */
+void
+bgw_c_set_ps_display(const char *activity)
+{
+	snprintf(ps_activity, sizeof(ps_activity), "%s", activity ? activity : "");
+	update_title();
+}
+
+const char *
+bgw_c_get_ps_display(int *displen)
+{
+	*displen = (int) strlen(ps_activity);
+	return ps_activity;
+}

@@ -1,0 +1,430 @@
+//! Latches (storage/latch.h) and the process structure they live in.
+//!
+//! Every worker gets a `PGPROC`-sized entry in an array the supervisor maps
+//! shared before it forks anyone, so its address is the same in every
+//! process and a latch pointer stored in shared memory by one worker can be
+//! set by another. Modules compile `&MyProc->procLatch` as `MyProc + 36`
+//! and read `is_set` at offset 0, so [`Latch`] and [`PROC_SIZE`] /
+//! [`PROC_LATCH_OFFSET`] are PostgreSQL 15's layout (checked against the
+//! real headers by tests/compat.rs).
+//!
+//! Waking: the latch owner waits in poll() on a signalfd for SIGURG, which
+//! stays blocked in every mask ([`super::interrupts::init_signal_sets`]);
+//! `SetLatch` sets `is_set` and, if the owner may be sleeping, sends it
+//! SIGURG. That is PostgreSQL 15's protocol on Linux.
+
+use std::sync::atomic::{fence, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
+
+use crate::backend;
+
+/// PostgreSQL 15's `Latch` (16 bytes).
+#[repr(C)]
+pub struct Latch {
+    pub is_set: AtomicI32,
+    pub maybe_sleeping: AtomicI32,
+    pub is_shared: AtomicI32,
+    pub owner_pid: AtomicI32,
+}
+
+pub const PROC_SIZE: usize = 880;
+pub const PROC_LATCH_OFFSET: usize = 36;
+const PROC_PID_OFFSET: usize = 64;
+const PROC_PGPROCNO_OFFSET: usize = 72;
+const PROC_BACKENDID_OFFSET: usize = 76;
+
+pub const WL_LATCH_SET: i32 = 1 << 0;
+pub const WL_SOCKET_READABLE: i32 = 1 << 1;
+pub const WL_SOCKET_WRITEABLE: i32 = 1 << 2;
+pub const WL_TIMEOUT: i32 = 1 << 3;
+pub const WL_POSTMASTER_DEATH: i32 = 1 << 4;
+pub const WL_EXIT_ON_PM_DEATH: i32 = 1 << 5;
+pub const WL_SOCKET_CLOSED: i32 = 1 << 7;
+
+/// `PGPROC *MyProc`: this worker's process entry; NULL elsewhere.
+#[unsafe(no_mangle)]
+pub static MyProc: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+
+/// `Latch *MyLatch`: the process latch (MyProc's in a worker, a private
+/// one in the supervisor and in other processes).
+#[unsafe(no_mangle)]
+pub static MyLatch: AtomicPtr<Latch> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The shared process array (created by the supervisor, inherited).
+static PROCS: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+static NPROCS: AtomicUsize = AtomicUsize::new(0);
+
+/// This process's SIGURG signalfd, or -1 before first use.
+static SIGNAL_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// A process-private latch for processes without a PGPROC.
+static LOCAL_LATCH: Latch = Latch {
+    is_set: AtomicI32::new(0),
+    maybe_sleeping: AtomicI32::new(0),
+    is_shared: AtomicI32::new(0),
+    owner_pid: AtomicI32::new(0),
+};
+
+/// Map the shared process array for `n` workers. Supervisor only, before
+/// the first fork; calling it again (a crash cycle) clears the entries.
+pub fn create_proc_array(n: usize) {
+    let existing = PROCS.load(Ordering::Acquire);
+    if !existing.is_null() && NPROCS.load(Ordering::Acquire) >= n {
+        // SAFETY: the mapping holds NPROCS entries; no worker is alive
+        // during a crash reset, so nobody else touches it.
+        unsafe { std::ptr::write_bytes(existing, 0, NPROCS.load(Ordering::Acquire) * PROC_SIZE) };
+        return;
+    }
+    let len = n.max(1) * PROC_SIZE;
+    // SAFETY: a fresh anonymous shared mapping; checked for failure.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        crate::elog!(crate::log::LOG, "could not map the process array: {}", crate::errno_text(crate::errno()));
+        return;
+    }
+    PROCS.store(p as *mut u8, Ordering::Release);
+    NPROCS.store(n, Ordering::Release);
+}
+
+/// Make the process latch usable in a process that is not a worker (the
+/// supervisor, a host): a private latch owned by this pid.
+pub fn init_local_latch() {
+    // SAFETY: getpid has no preconditions.
+    LOCAL_LATCH.owner_pid.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+    MyLatch.store(&LOCAL_LATCH as *const Latch as *mut Latch, Ordering::Release);
+}
+
+/// Set up MyProc/MyLatch for the worker in `slot` (in the child, before
+/// its entry point).
+pub fn init_worker(slot: usize) {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    let base = PROCS.load(Ordering::Acquire);
+    if base.is_null() || slot >= NPROCS.load(Ordering::Acquire) {
+        init_local_latch();
+        return;
+    }
+    // SAFETY: slot < NPROCS, so the entry lies inside the mapping; this
+    // worker is the entry's only user while it lives (one worker a slot).
+    unsafe {
+        let proc = base.add(slot * PROC_SIZE);
+        std::ptr::write_bytes(proc, 0, PROC_SIZE);
+        (proc.add(PROC_PID_OFFSET) as *mut i32).write(pid);
+        (proc.add(PROC_PGPROCNO_OFFSET) as *mut i32).write(slot as i32);
+        // InvalidBackendId: a background worker without a database.
+        (proc.add(PROC_BACKENDID_OFFSET) as *mut i32).write(-1);
+        let latch = &*(proc.add(PROC_LATCH_OFFSET) as *const Latch);
+        latch.is_shared.store(1, Ordering::Relaxed);
+        latch.owner_pid.store(pid, Ordering::Release);
+        MyProc.store(proc, Ordering::Release);
+        MyLatch.store(latch as *const Latch as *mut Latch, Ordering::Release);
+    }
+}
+
+/// Set the process latch from a signal handler (async-signal-safe).
+pub fn set_my_latch() {
+    let l = MyLatch.load(Ordering::Acquire);
+    if !l.is_null() {
+        // SAFETY: MyLatch points at a live latch (static or shared map).
+        unsafe { set_latch(&*l) };
+    }
+}
+
+/// SetLatch's protocol (async-signal-safe): publish is_set, then wake the
+/// owner only if it announced it may be sleeping.
+fn set_latch(latch: &Latch) {
+    fence(Ordering::SeqCst);
+    if latch.is_set.load(Ordering::Relaxed) != 0 {
+        return;
+    }
+    latch.is_set.store(1, Ordering::Relaxed);
+    fence(Ordering::SeqCst);
+    if latch.maybe_sleeping.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let owner = latch.owner_pid.load(Ordering::Relaxed);
+    if owner > 0 {
+        // SAFETY: kill is async-signal-safe; SIGURG's default action is
+        // to ignore it, so a stale owner pid does no harm.
+        unsafe { libc::kill(owner, libc::SIGURG) };
+    }
+}
+
+/// `SetLatch`: from the owner, another process of this supervisor, or a
+/// signal handler.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SetLatch(latch: *mut Latch) {
+    // SAFETY: the caller passes a latch (PostgreSQL has no NULL check
+    // either; we ignore NULL rather than crash).
+    if let Some(l) = unsafe { latch.as_ref() } {
+        set_latch(l);
+    }
+}
+
+/// `ResetLatch`: clear, with a full barrier so that a condition checked
+/// afterwards is not read before the clear.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ResetLatch(latch: *mut Latch) {
+    // SAFETY: as SetLatch.
+    if let Some(l) = unsafe { latch.as_ref() } {
+        l.is_set.store(0, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// `InitLatch`: a process-local latch owned by the caller.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn InitLatch(latch: *mut Latch) {
+    // SAFETY: the caller passes writable storage for a Latch.
+    if let Some(l) = unsafe { latch.as_ref() } {
+        l.is_set.store(0, Ordering::Relaxed);
+        l.maybe_sleeping.store(0, Ordering::Relaxed);
+        l.is_shared.store(0, Ordering::Relaxed);
+        // SAFETY: getpid has no preconditions.
+        l.owner_pid.store(unsafe { libc::getpid() }, Ordering::Release);
+    }
+}
+
+/// `InitSharedLatch`: a latch in shared memory, owned by nobody yet.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn InitSharedLatch(latch: *mut Latch) {
+    // SAFETY: the caller passes writable storage for a Latch.
+    if let Some(l) = unsafe { latch.as_ref() } {
+        l.is_set.store(0, Ordering::Relaxed);
+        l.maybe_sleeping.store(0, Ordering::Relaxed);
+        l.is_shared.store(1, Ordering::Relaxed);
+        l.owner_pid.store(0, Ordering::Release);
+    }
+}
+
+/// `OwnLatch`: become the owner of a shared latch.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bgw_rs_OwnLatch(latch: *mut Latch) {
+    // SAFETY: the caller passes a latch.
+    let Some(l) = (unsafe { latch.as_ref() }) else { return };
+    let owner = l.owner_pid.load(Ordering::Acquire);
+    if owner != 0 {
+        super::elog::raise(crate::log::ERROR, super::elog::ERRCODE_INTERNAL_ERROR, "latch already owned by PID ".to_string() + &owner.to_string(), None);
+        return;
+    }
+    l.maybe_sleeping.store(0, Ordering::Relaxed);
+    // SAFETY: getpid has no preconditions.
+    l.owner_pid.store(unsafe { libc::getpid() }, Ordering::Release);
+}
+
+/// `DisownLatch`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn DisownLatch(latch: *mut Latch) {
+    // SAFETY: the caller passes a latch.
+    if let Some(l) = unsafe { latch.as_ref() } {
+        l.owner_pid.store(0, Ordering::Release);
+    }
+}
+
+fn signal_fd() -> i32 {
+    let fd = SIGNAL_FD.load(Ordering::Relaxed);
+    if fd >= 0 {
+        return fd;
+    }
+    // SAFETY: a signalfd for SIGURG, which every mask keeps blocked.
+    let fd = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGURG);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC)
+    };
+    SIGNAL_FD.store(fd, Ordering::Relaxed);
+    fd
+}
+
+/// Forget the parent's signalfd in a new child (its queue is the
+/// parent's).
+pub fn reset_after_fork() {
+    let fd = SIGNAL_FD.swap(-1, Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: the descriptor was this process's copy of the parent's.
+        unsafe { libc::close(fd) };
+    }
+}
+
+fn drain(fd: i32) {
+    let mut buf = [0u8; 128 * 8];
+    // SAFETY: reads into a local buffer until the non-blocking fd is empty.
+    while unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+}
+
+/// Descriptor that becomes readable (or hangs up) when the supervisor
+/// dies, if this process has one.
+fn death_fd() -> Option<i32> {
+    let c = backend::current()?;
+    if c.death_fd >= 0 {
+        Some(c.death_fd)
+    } else if c.pidfd >= 0 {
+        Some(c.pidfd)
+    } else {
+        None
+    }
+}
+
+fn supervisor_gone() -> bool {
+    backend::current().is_some_and(|c| c.role != backend::Role::Supervisor && !c.supervisor_alive())
+}
+
+fn now_ms() -> i64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes one timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
+}
+
+/// `WaitLatchOrSocket` (and `WaitLatch`): returns the event that ended the
+/// wait, as PostgreSQL does: the latch first, then supervisor death, then
+/// the socket, else WL_TIMEOUT. With WL_EXIT_ON_PM_DEATH the process exits
+/// (status 1, exit callbacks run) as soon as the supervisor is gone.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bgw_rs_WaitLatchOrSocket(
+    latch: *mut Latch,
+    wake_events: i32,
+    sock: i32,
+    timeout: libc::c_long,
+    _wait_event_info: u32,
+) -> i32 {
+    let latch: Option<&Latch> = if wake_events & WL_LATCH_SET != 0 {
+        // SAFETY: the caller passes a latch when it asks for WL_LATCH_SET.
+        unsafe { latch.as_ref() }
+    } else {
+        None
+    };
+    if let Some(l) = latch {
+        // SAFETY: getpid has no preconditions.
+        let me = unsafe { libc::getpid() };
+        let owner = l.owner_pid.load(Ordering::Acquire);
+        if owner != me {
+            super::elog::raise(
+                crate::log::ERROR,
+                super::elog::ERRCODE_INTERNAL_ERROR,
+                "cannot wait on a latch owned by another process".into(),
+                None,
+            );
+            return 0;
+        }
+    }
+    let watch_death = wake_events & (WL_POSTMASTER_DEATH | WL_EXIT_ON_PM_DEATH) != 0;
+    let sock_events = wake_events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE | WL_SOCKET_CLOSED);
+    let deadline = (wake_events & WL_TIMEOUT != 0 && timeout >= 0).then(|| now_ms() + timeout as i64);
+    let sfd = signal_fd();
+    loop {
+        if let Some(l) = latch {
+            l.maybe_sleeping.store(1, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            if l.is_set.load(Ordering::Relaxed) != 0 {
+                l.maybe_sleeping.store(0, Ordering::Relaxed);
+                return WL_LATCH_SET;
+            }
+        }
+        if watch_death && supervisor_gone() {
+            if let Some(l) = latch {
+                l.maybe_sleeping.store(0, Ordering::Relaxed);
+            }
+            return death_event(wake_events);
+        }
+        let mut fds: [libc::pollfd; 3] = [libc::pollfd { fd: -1, events: 0, revents: 0 }; 3];
+        fds[0] = libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 };
+        if watch_death {
+            if let Some(fd) = death_fd() {
+                fds[1] = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            }
+        }
+        if sock_events != 0 && sock >= 0 {
+            let mut ev = 0;
+            if sock_events & WL_SOCKET_READABLE != 0 {
+                ev |= libc::POLLIN;
+            }
+            if sock_events & WL_SOCKET_WRITEABLE != 0 {
+                ev |= libc::POLLOUT;
+            }
+            if sock_events & WL_SOCKET_CLOSED != 0 {
+                ev |= libc::POLLRDHUP;
+            }
+            fds[2] = libc::pollfd { fd: sock, events: ev, revents: 0 };
+        }
+        let wait_ms = match deadline {
+            None => -1,
+            Some(d) => (d - now_ms()).clamp(0, i32::MAX as i64) as i32,
+        };
+        // With a death descriptor we still look every 100 ms at the
+        // supervisor's exit flag (embedded supervisors have no pipe).
+        let wait_ms = if watch_death && fds[1].fd < 0 && (wait_ms < 0 || wait_ms > 100) { 100 } else { wait_ms };
+        // SAFETY: three valid pollfd entries (fd -1 is ignored by poll).
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 3, wait_ms) };
+        if let Some(l) = latch {
+            l.maybe_sleeping.store(0, Ordering::Relaxed);
+        }
+        if rc < 0 {
+            let e = crate::errno();
+            if e == libc::EINTR {
+                continue;
+            }
+            super::elog::raise(
+                crate::log::ERROR,
+                super::elog::ERRCODE_INTERNAL_ERROR,
+                format!("poll() failed: {}", crate::errno_text(e)),
+                None,
+            );
+            return 0;
+        }
+        if fds[0].revents != 0 {
+            drain(sfd);
+        }
+        if let Some(l) = latch {
+            if l.is_set.load(Ordering::Relaxed) != 0 {
+                return WL_LATCH_SET;
+            }
+        }
+        if watch_death && (fds[1].revents != 0 || supervisor_gone()) && supervisor_gone_or_hup(fds[1].revents) {
+            return death_event(wake_events);
+        }
+        if fds[2].revents != 0 {
+            let r = fds[2].revents;
+            let mut out = 0;
+            if sock_events & WL_SOCKET_READABLE != 0 && r & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0 {
+                out |= WL_SOCKET_READABLE;
+            }
+            if sock_events & WL_SOCKET_WRITEABLE != 0 && r & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0 {
+                out |= WL_SOCKET_WRITEABLE;
+            }
+            if sock_events & WL_SOCKET_CLOSED != 0 && r & (libc::POLLRDHUP | libc::POLLERR | libc::POLLHUP) != 0 {
+                out |= WL_SOCKET_CLOSED;
+            }
+            if out != 0 {
+                return out;
+            }
+        }
+        if let Some(d) = deadline {
+            if now_ms() >= d {
+                return WL_TIMEOUT;
+            }
+        }
+    }
+}
+
+fn supervisor_gone_or_hup(revents: i16) -> bool {
+    revents & (libc::POLLHUP | libc::POLLIN | libc::POLLERR) != 0 || supervisor_gone()
+}
+
+fn death_event(wake_events: i32) -> i32 {
+    if wake_events & WL_EXIT_ON_PM_DEATH != 0 {
+        // PostgreSQL: exit at once, status 1, through proc_exit.
+        super::misc::exit_process(1);
+    }
+    WL_POSTMASTER_DEATH
+}

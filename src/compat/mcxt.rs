@@ -1,0 +1,457 @@
+//! Memory contexts and palloc (utils/mmgr), with the parts of PostgreSQL
+//! 15's layout that modules compile in:
+//!
+//! * a context starts with a `MemoryContextData` (80 bytes) whose node tag
+//!   is `T_AllocSetContext`, so `MemoryContextIsValid` accepts it, with
+//!   `parent`/`firstchild`/`nextchild`/`name` kept as PostgreSQL keeps them;
+//! * the word just before every chunk is its context (the inline
+//!   `GetMemoryChunkContext` reads `((MemoryContext *) p)[-1]`);
+//! * `MemoryContextSwitchTo` is inline: it only swaps `CurrentMemoryContext`.
+//!
+//! Chunks are malloc'd and linked into their context, so that reset and
+//! delete free them all. Errors (size limits, out of memory) are raised as
+//! PostgreSQL raises them, through the C wrappers (`c/wrappers.c`).
+
+use std::ffi::{c_char, c_void};
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use super::elog::{raise, ERRCODE_OUT_OF_MEMORY};
+use crate::log::ERROR;
+
+const T_ALLOC_SET_CONTEXT: u32 = 223;
+const MAX_ALLOC_SIZE: usize = 0x3fff_ffff;
+const MAX_ALLOC_HUGE_SIZE: usize = usize::MAX / 2;
+const MCXT_ALLOC_HUGE: i32 = 0x01;
+const MCXT_ALLOC_NO_OOM: i32 = 0x02;
+const MCXT_ALLOC_ZERO: i32 = 0x04;
+
+/// PostgreSQL 15's `MemoryContextData`.
+#[repr(C)]
+pub struct ContextData {
+    tag: u32,
+    is_reset: bool,
+    allow_in_crit_section: bool,
+    mem_allocated: usize,
+    methods: *const c_void,
+    parent: *mut Context,
+    firstchild: *mut Context,
+    prevchild: *mut Context,
+    nextchild: *mut Context,
+    name: *const c_char,
+    ident: *const c_char,
+    reset_cbs: *mut ResetCallback,
+}
+
+/// A context: PostgreSQL's header, then our chunk list.
+#[repr(C)]
+pub struct Context {
+    data: ContextData,
+    chunks: *mut Chunk,
+    /// Owned copy of the name when the caller's could not be kept.
+    owned_name: *mut c_char,
+}
+
+/// `MemoryContextCallback`.
+#[repr(C)]
+pub struct ResetCallback {
+    func: Option<unsafe extern "C" fn(*mut c_void)>,
+    arg: *mut c_void,
+    next: *mut ResetCallback,
+}
+
+/// Chunk header (32 bytes, so user memory stays 16-byte aligned); `ctx` is
+/// the last word, right before the user's pointer.
+#[repr(C)]
+struct Chunk {
+    prev: *mut Chunk,
+    next: *mut Chunk,
+    size: usize,
+    ctx: *mut Context,
+}
+
+const HDR: usize = std::mem::size_of::<Chunk>();
+
+super::c_export! {
+    palloc => bgw_c_palloc,
+    palloc0 => bgw_c_palloc0,
+    palloc_extended => bgw_c_palloc_extended,
+    repalloc => bgw_c_repalloc,
+    pfree => bgw_c_pfree,
+    pstrdup => bgw_c_pstrdup,
+    pnstrdup => bgw_c_pnstrdup,
+    MemoryContextAlloc => bgw_c_MemoryContextAlloc,
+    MemoryContextAllocZero => bgw_c_MemoryContextAllocZero,
+    MemoryContextAllocExtended => bgw_c_MemoryContextAllocExtended,
+    MemoryContextAllocHuge => bgw_c_MemoryContextAllocHuge,
+    MemoryContextStrdup => bgw_c_MemoryContextStrdup,
+}
+
+#[unsafe(no_mangle)]
+pub static TopMemoryContext: AtomicPtr<Context> = AtomicPtr::new(std::ptr::null_mut());
+#[unsafe(no_mangle)]
+pub static CurrentMemoryContext: AtomicPtr<Context> = AtomicPtr::new(std::ptr::null_mut());
+#[unsafe(no_mangle)]
+pub static ErrorContext: AtomicPtr<Context> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Create TopMemoryContext and ErrorContext and make Top current (once per
+/// process image; a forked worker inherits them).
+pub fn init() {
+    if !TopMemoryContext.load(Ordering::Acquire).is_null() {
+        return;
+    }
+    let top = new_context(std::ptr::null_mut(), c"TopMemoryContext".as_ptr());
+    TopMemoryContext.store(top, Ordering::Release);
+    ErrorContext.store(new_context(top, c"ErrorContext".as_ptr()), Ordering::Release);
+    CurrentMemoryContext.store(top, Ordering::Release);
+}
+
+fn current() -> *mut Context {
+    let c = CurrentMemoryContext.load(Ordering::Acquire);
+    if c.is_null() {
+        init();
+        return CurrentMemoryContext.load(Ordering::Acquire);
+    }
+    c
+}
+
+fn new_context(parent: *mut Context, name: *const c_char) -> *mut Context {
+    let ctx = Box::into_raw(Box::new(Context {
+        data: ContextData {
+            tag: T_ALLOC_SET_CONTEXT,
+            is_reset: true,
+            allow_in_crit_section: false,
+            mem_allocated: 0,
+            methods: std::ptr::null(),
+            parent,
+            firstchild: std::ptr::null_mut(),
+            prevchild: std::ptr::null_mut(),
+            nextchild: std::ptr::null_mut(),
+            name,
+            ident: std::ptr::null(),
+            reset_cbs: std::ptr::null_mut(),
+        },
+        chunks: std::ptr::null_mut(),
+        owned_name: std::ptr::null_mut(),
+    }));
+    if !parent.is_null() {
+        // SAFETY: parent is a live context (callers pass one or NULL);
+        // contexts are used by one thread.
+        unsafe {
+            let first = (*parent).data.firstchild;
+            (*ctx).data.nextchild = first;
+            if !first.is_null() {
+                (*first).data.prevchild = ctx;
+            }
+            (*parent).data.firstchild = ctx;
+        }
+    }
+    ctx
+}
+
+/// Allocate in `ctx`; NULL with the error recorded (or, with NO_OOM, NULL
+/// on out-of-memory without error).
+fn alloc(ctx: *mut Context, size: usize, flags: i32) -> *mut c_void {
+    let limit = if flags & MCXT_ALLOC_HUGE != 0 { MAX_ALLOC_HUGE_SIZE } else { MAX_ALLOC_SIZE };
+    if size > limit {
+        raise(ERROR, super::elog::ERRCODE_INTERNAL_ERROR, format!("invalid memory alloc request size {size}"), None);
+        return std::ptr::null_mut();
+    }
+    let ctx = if ctx.is_null() { current() } else { ctx };
+    // SAFETY: malloc/calloc of header + size (no overflow: size <= limit).
+    let raw = unsafe {
+        if flags & MCXT_ALLOC_ZERO != 0 {
+            libc::calloc(1, HDR + size)
+        } else {
+            libc::malloc(HDR + size)
+        }
+    } as *mut Chunk;
+    if raw.is_null() {
+        if flags & MCXT_ALLOC_NO_OOM == 0 {
+            raise(
+                ERROR,
+                ERRCODE_OUT_OF_MEMORY,
+                "out of memory".into(),
+                Some(format!(
+                    "Failed on request of size {size} in memory context \"{}\".",
+                    context_name(ctx)
+                )),
+            );
+        }
+        return std::ptr::null_mut();
+    }
+    // SAFETY: raw is a fresh chunk; ctx is a live context.
+    unsafe {
+        raw.write(Chunk { prev: std::ptr::null_mut(), next: (*ctx).chunks, size, ctx });
+        if !(*ctx).chunks.is_null() {
+            (*(*ctx).chunks).prev = raw;
+        }
+        (*ctx).chunks = raw;
+        (*ctx).data.is_reset = false;
+        (*ctx).data.mem_allocated += size;
+        (raw as *mut u8).add(HDR) as *mut c_void
+    }
+}
+
+fn context_name(ctx: *mut Context) -> String {
+    // SAFETY: ctx is live; its name is NULL or a NUL-terminated string.
+    super::misc::c_str(unsafe { (*ctx).data.name }).unwrap_or_default()
+}
+
+/// The chunk header of a palloc'd pointer.
+///
+/// # Safety
+/// `p` came from this allocator and was not freed.
+unsafe fn chunk_of(p: *mut c_void) -> *mut Chunk {
+    // SAFETY: every palloc'd pointer sits HDR bytes after its header.
+    unsafe { (p as *mut u8).sub(HDR) as *mut Chunk }
+}
+
+/// Unlink a chunk from its context (it is about to be freed or moved).
+///
+/// # Safety
+/// `c` is a live chunk header.
+unsafe fn unlink(c: *mut Chunk) {
+    // SAFETY: c and its neighbours are live chunks of one context.
+    unsafe {
+        let ctx = (*c).ctx;
+        if (*c).prev.is_null() {
+            (*ctx).chunks = (*c).next;
+        } else {
+            (*(*c).prev).next = (*c).next;
+        }
+        if !(*c).next.is_null() {
+            (*(*c).next).prev = (*c).prev;
+        }
+        (*ctx).data.mem_allocated = (*ctx).data.mem_allocated.saturating_sub((*c).size);
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn bgw_rs_palloc(size: usize, flags: i32) -> *mut c_void {
+    alloc(std::ptr::null_mut(), size, flags)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn bgw_rs_context_alloc(ctx: *mut Context, size: usize, flags: i32) -> *mut c_void {
+    if ctx.is_null() {
+        raise(ERROR, super::elog::ERRCODE_INTERNAL_ERROR, "memory context is NULL".into(), None);
+        return std::ptr::null_mut();
+    }
+    alloc(ctx, size, flags)
+}
+
+/// `pfree` (NULL is ignored).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bgw_rs_pfree(p: *mut c_void) {
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: p came from palloc (caller's contract).
+    unsafe {
+        let c = chunk_of(p);
+        unlink(c);
+        libc::free(c as *mut c_void);
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_void {
+    if p.is_null() {
+        raise(ERROR, super::elog::ERRCODE_INTERNAL_ERROR, "repalloc of a NULL pointer".into(), None);
+        return std::ptr::null_mut();
+    }
+    if size > MAX_ALLOC_SIZE {
+        raise(ERROR, super::elog::ERRCODE_INTERNAL_ERROR, format!("invalid memory alloc request size {size}"), None);
+        return std::ptr::null_mut();
+    }
+    // SAFETY: p came from palloc; realloc moves the whole chunk, and the
+    // neighbours' links are rewritten to its new address.
+    unsafe {
+        let c = chunk_of(p);
+        let ctx = (*c).ctx;
+        let old_size = (*c).size;
+        unlink(c);
+        let n = libc::realloc(c as *mut c_void, HDR + size) as *mut Chunk;
+        let (chunk, failed) = if n.is_null() { (c, true) } else { (n, false) };
+        // Relink (the old chunk on failure: realloc left it intact).
+        (*chunk).prev = std::ptr::null_mut();
+        (*chunk).next = (*ctx).chunks;
+        if !(*ctx).chunks.is_null() {
+            (*(*ctx).chunks).prev = chunk;
+        }
+        (*ctx).chunks = chunk;
+        if failed {
+            (*ctx).data.mem_allocated += old_size;
+            raise(
+                ERROR,
+                ERRCODE_OUT_OF_MEMORY,
+                "out of memory".into(),
+                Some(format!("Failed on request of size {size} in memory context \"{}\".", context_name(ctx))),
+            );
+            return std::ptr::null_mut();
+        }
+        (*chunk).size = size;
+        (*ctx).data.mem_allocated += size;
+        (chunk as *mut u8).add(HDR) as *mut c_void
+    }
+}
+
+/// Free every chunk and delete every child of `ctx`, running its reset
+/// callbacks first (newest first).
+///
+/// # Safety
+/// `ctx` is a live context.
+unsafe fn reset(ctx: *mut Context) {
+    // SAFETY: ctx is live; children and chunks belong to it alone.
+    unsafe {
+        while !(*ctx).data.firstchild.is_null() {
+            delete((*ctx).data.firstchild);
+        }
+        let mut cb = (*ctx).data.reset_cbs;
+        (*ctx).data.reset_cbs = std::ptr::null_mut();
+        while !cb.is_null() {
+            let next = (*cb).next;
+            if let Some(f) = (*cb).func {
+                f((*cb).arg);
+            }
+            cb = next;
+        }
+        let mut c = (*ctx).chunks;
+        while !c.is_null() {
+            let next = (*c).next;
+            libc::free(c as *mut c_void);
+            c = next;
+        }
+        (*ctx).chunks = std::ptr::null_mut();
+        (*ctx).data.mem_allocated = 0;
+        (*ctx).data.is_reset = true;
+    }
+}
+
+/// # Safety
+/// `ctx` is a live context other than TopMemoryContext.
+unsafe fn delete(ctx: *mut Context) {
+    // SAFETY: ctx is live; unlinking from its parent's child list.
+    unsafe {
+        reset(ctx);
+        let parent = (*ctx).data.parent;
+        let prev = (*ctx).data.prevchild;
+        let next = (*ctx).data.nextchild;
+        if !prev.is_null() {
+            (*prev).data.nextchild = next;
+        } else if !parent.is_null() {
+            (*parent).data.firstchild = next;
+        }
+        if !next.is_null() {
+            (*next).data.prevchild = prev;
+        }
+        if CurrentMemoryContext.load(Ordering::Acquire) == ctx {
+            CurrentMemoryContext.store(parent, Ordering::Release);
+        }
+        if !(*ctx).owned_name.is_null() {
+            libc::free((*ctx).owned_name as *mut c_void);
+        }
+        drop(Box::from_raw(ctx));
+    }
+}
+
+/// `AllocSetContextCreateInternal(parent, name, min, init, max)`; the
+/// sizing arguments tune PostgreSQL's block allocator and are not needed
+/// by this one. `name` must outlive the context (as in PostgreSQL: it is
+/// normally a string literal).
+#[unsafe(no_mangle)]
+pub extern "C" fn AllocSetContextCreateInternal(
+    parent: *mut Context,
+    name: *const c_char,
+    _min_context_size: usize,
+    _init_block_size: usize,
+    _max_block_size: usize,
+) -> *mut Context {
+    init();
+    new_context(parent, name)
+}
+
+/// `MemoryContextReset`: free everything allocated in the context and
+/// delete its children.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn MemoryContextReset(ctx: *mut Context) {
+    if !ctx.is_null() {
+        // SAFETY: a context made here (caller's contract).
+        unsafe { reset(ctx) };
+    }
+}
+
+/// `MemoryContextDeleteChildren`: delete the children, keep the chunks.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn MemoryContextDeleteChildren(ctx: *mut Context) {
+    if ctx.is_null() {
+        return;
+    }
+    // SAFETY: a live context; deleting each child unlinks it.
+    unsafe {
+        while !(*ctx).data.firstchild.is_null() {
+            delete((*ctx).data.firstchild);
+        }
+    }
+}
+
+/// `MemoryContextDelete` (TopMemoryContext is only reset: it lives as
+/// long as the process).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn MemoryContextDelete(ctx: *mut Context) {
+    if ctx.is_null() {
+        return;
+    }
+    if ctx == TopMemoryContext.load(Ordering::Acquire) {
+        // SAFETY: live context.
+        unsafe { reset(ctx) };
+        return;
+    }
+    // SAFETY: a live, non-top context made here (caller's contract).
+    unsafe { delete(ctx) };
+}
+
+/// `MemoryContextRegisterResetCallback`: `cb` lives in the context's
+/// memory (PostgreSQL's contract) and runs at its next reset or delete.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn MemoryContextRegisterResetCallback(ctx: *mut Context, cb: *mut ResetCallback) {
+    if ctx.is_null() || cb.is_null() {
+        return;
+    }
+    // SAFETY: live context and callback struct (caller's contract).
+    unsafe {
+        (*cb).next = (*ctx).data.reset_cbs;
+        (*ctx).data.reset_cbs = cb;
+        (*ctx).data.is_reset = false;
+    }
+}
+
+/// `GetMemoryChunkSpace`: bytes a chunk takes, header included.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn GetMemoryChunkSpace(p: *mut c_void) -> usize {
+    if p.is_null() {
+        return 0;
+    }
+    // SAFETY: p came from palloc.
+    unsafe { (*chunk_of(p)).size + HDR }
+}
+
+/// `MemoryContextMemAllocated(ctx, recurse)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn MemoryContextMemAllocated(ctx: *mut Context, recurse: bool) -> usize {
+    if ctx.is_null() {
+        return 0;
+    }
+    // SAFETY: live context tree.
+    unsafe {
+        let mut total = (*ctx).data.mem_allocated;
+        if recurse {
+            let mut c = (*ctx).data.firstchild;
+            while !c.is_null() {
+                total += MemoryContextMemAllocated(c, true);
+                c = (*c).data.nextchild;
+            }
+        }
+        total
+    }
+}

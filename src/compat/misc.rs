@@ -1,0 +1,174 @@
+//! Process identity and lifecycle variables (miscadmin.h, ipc.h), the
+//! process title, recovery state, time, and the exports of `c/ipc.c`.
+
+use std::ffi::{c_char, c_int, c_long, CStr};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
+
+use crate::abi::BgWorkerStart_RecoveryFinished;
+use crate::backend::{self, Role};
+
+#[unsafe(no_mangle)]
+pub static MyProcPid: AtomicI32 = AtomicI32::new(0);
+/// `pg_time_t MyStartTime`: seconds since the epoch.
+#[unsafe(no_mangle)]
+pub static MyStartTime: AtomicI64 = AtomicI64::new(0);
+/// `TimestampTz MyStartTimestamp`: microseconds since 2000-01-01.
+#[unsafe(no_mangle)]
+pub static MyStartTimestamp: AtomicI64 = AtomicI64::new(0);
+#[unsafe(no_mangle)]
+pub static IsUnderPostmaster: AtomicBool = AtomicBool::new(false);
+#[unsafe(no_mangle)]
+pub static IsPostmasterEnvironment: AtomicBool = AtomicBool::new(false);
+#[unsafe(no_mangle)]
+pub static IsBackgroundWorker: AtomicBool = AtomicBool::new(false);
+/// True while `_PG_init` of a preloaded library runs in the supervisor.
+#[unsafe(no_mangle)]
+pub static process_shared_preload_libraries_in_progress: AtomicBool = AtomicBool::new(false);
+#[unsafe(no_mangle)]
+pub static proc_exit_inprogress: AtomicBool = AtomicBool::new(false);
+/// The settings of the same names (kept current by the supervisor and
+/// inherited by workers).
+#[unsafe(no_mangle)]
+pub static max_worker_processes: AtomicI32 = AtomicI32::new(8);
+#[unsafe(no_mangle)]
+pub static max_parallel_workers: AtomicI32 = AtomicI32::new(8);
+
+super::c_export! {
+    proc_exit => bgw_c_proc_exit,
+    on_proc_exit => bgw_c_on_proc_exit,
+    before_shmem_exit => bgw_c_before_shmem_exit,
+    on_shmem_exit => bgw_c_on_shmem_exit,
+    cancel_before_shmem_exit => bgw_c_cancel_before_shmem_exit,
+    ProcessInterrupts => bgw_c_ProcessInterrupts,
+    WaitLatch => bgw_c_WaitLatch,
+    WaitLatchOrSocket => bgw_c_WaitLatchOrSocket,
+    OwnLatch => bgw_c_OwnLatch,
+    init_ps_display => bgw_c_init_ps_display,
+    set_ps_display => bgw_c_set_ps_display,
+    get_ps_display => bgw_c_get_ps_display,
+}
+
+#[allow(clashing_extern_declarations)]
+unsafe extern "C" {
+    fn bgw_c_init_ps_display(fixed_part: *const c_char);
+    fn bgw_c_proc_exit(code: c_int) -> !;
+    fn bgw_c_proc_exit_from_handler(code: c_int) -> !;
+    fn bgw_c_run_worker_entry(entry: unsafe extern "C" fn(usize), arg: usize) -> !;
+}
+
+/// `proc_exit(code)` from Rust: exit callbacks, then exit.
+pub fn exit_process(code: i32) -> ! {
+    // SAFETY: the C function runs the registered callbacks and exits.
+    unsafe { bgw_c_proc_exit(code) }
+}
+
+/// Exit from a signal handler: the exit callbacks run, then `_exit`
+/// (no stdio flush, no atexit handlers).
+pub fn exit_from_handler(code: i32) -> ! {
+    // SAFETY: runs the registered callbacks, then _exit.
+    unsafe { bgw_c_proc_exit_from_handler(code) }
+}
+
+/// Set the process title's fixed part (what ps shows after `bgworkerd: `).
+pub fn set_title(fixed: &str) {
+    let c = std::ffi::CString::new(fixed.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: a NUL-terminated string, copied by the callee.
+    unsafe { bgw_c_init_ps_display(c.as_ptr()) };
+}
+
+/// Run a worker's entry point under PostgreSQL's outermost error handler
+/// (an uncaught ERROR is logged and ends the worker with status 1; a
+/// return ends it with 0; both through proc_exit).
+pub fn run_worker_entry(entry: unsafe extern "C" fn(usize), arg: usize) -> ! {
+    // SAFETY: the entry point is the module's bgworker_main_type function.
+    unsafe { bgw_c_run_worker_entry(entry, arg) }
+}
+
+fn now_timespec() -> libc::timespec {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes one timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    ts
+}
+
+/// Seconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01.
+const PG_EPOCH_OFFSET: i64 = 946_684_800;
+
+/// `GetCurrentTimestamp`: microseconds since 2000-01-01 UTC.
+#[unsafe(no_mangle)]
+pub extern "C" fn GetCurrentTimestamp() -> i64 {
+    let ts = now_timespec();
+    (ts.tv_sec - PG_EPOCH_OFFSET) * 1_000_000 + ts.tv_nsec / 1000
+}
+
+/// `pg_usleep`: sleep, waking early only for a signal (as PostgreSQL's,
+/// which uses select()).
+#[unsafe(no_mangle)]
+pub extern "C" fn pg_usleep(microsec: c_long) {
+    if microsec <= 0 {
+        return;
+    }
+    let ts = libc::timespec {
+        tv_sec: microsec / 1_000_000,
+        tv_nsec: (microsec % 1_000_000) * 1000,
+    };
+    // SAFETY: a valid timespec; an interrupted sleep just returns.
+    unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+}
+
+/// `RecoveryInProgress`: there is no WAL here, so "recovery" is the time
+/// before the supervisor reaches the RecoveryFinished start phase, which
+/// is when PostgreSQL would start BgWorkerStart_RecoveryFinished workers.
+#[unsafe(no_mangle)]
+pub extern "C" fn RecoveryInProgress() -> bool {
+    match backend::current() {
+        Some(c) => c.seg.header().phase.load(Ordering::Acquire) < BgWorkerStart_RecoveryFinished,
+        None => false,
+    }
+}
+
+/// Set the process identity variables (supervisor at start, and each
+/// worker in its child).
+pub fn init_process(worker: bool) {
+    // SAFETY: getpid has no preconditions.
+    MyProcPid.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+    let ts = now_timespec();
+    MyStartTime.store(ts.tv_sec, Ordering::Relaxed);
+    MyStartTimestamp.store(GetCurrentTimestamp(), Ordering::Relaxed);
+    IsPostmasterEnvironment.store(true, Ordering::Relaxed);
+    IsUnderPostmaster.store(worker, Ordering::Relaxed);
+    IsBackgroundWorker.store(worker, Ordering::Relaxed);
+    proc_exit_inprogress.store(false, Ordering::Relaxed);
+    super::interrupts::init_signal_sets();
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn bgw_rs_is_worker() -> bool {
+    backend::role() == Some(Role::Worker)
+}
+
+/// The worker's bgw_type, NUL-terminated (for ProcessInterrupts' FATAL).
+#[unsafe(no_mangle)]
+pub extern "C" fn bgw_rs_worker_type() -> *const c_char {
+    // SAFETY: MyBgworkerEntry is NULL or this worker's own definition,
+    // whose bgw_type is NUL-terminated (sanity-checked at registration).
+    match unsafe { crate::api::MyBgworkerEntry.as_ref() } {
+        Some(w) => w.bgw_type.as_ptr() as *const c_char,
+        None => c"".as_ptr(),
+    }
+}
+
+/// Last step of proc_exit and of PANIC, after the module's callbacks:
+/// release what this process holds in the runtime's shared structures.
+#[unsafe(no_mangle)]
+pub extern "C" fn bgw_rs_before_exit() {
+    if backend::role() == Some(Role::Supervisor) {
+        crate::supervisor::emergency_cleanup();
+    }
+}
+
+/// Text after the first NUL-terminated C string argument, lossily.
+pub fn c_str(p: *const c_char) -> Option<String> {
+    // SAFETY: callers pass NULL or a NUL-terminated string.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
