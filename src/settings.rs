@@ -23,9 +23,13 @@ pub struct Settings {
     pub restart_after_crash: bool,
     pub log_min_messages: i32,
     pub dynamic_library_path: String,
-    /// Module settings (`prefix.name`), kept as given.
+    /// Module settings (`prefix.name`, lower-cased), kept as given.
     pub custom: BTreeMap<String, String>,
     sources: BTreeMap<&'static str, Source>,
+    custom_sources: BTreeMap<String, Source>,
+    /// Module setting names in the order first given (a reload applies
+    /// them in file order, as PostgreSQL does).
+    pub custom_order: Vec<String>,
 }
 
 impl Default for Settings {
@@ -39,6 +43,8 @@ impl Default for Settings {
             dynamic_library_path: "$libdir".into(),
             custom: BTreeMap::new(),
             sources: BTreeMap::new(),
+            custom_sources: BTreeMap::new(),
+            custom_order: Vec::new(),
         }
     }
 }
@@ -71,6 +77,53 @@ const KNOWN: &[&str] = &[
     "log_min_messages",
     "dynamic_library_path",
 ];
+
+/// Is `name` (lower case) one of bgworkerd's own settings?
+pub fn is_known(name: &str) -> bool {
+    KNOWN.contains(&name)
+}
+
+/// The run directory whose bgworker.conf a reload re-reads (set by the
+/// supervisor at start, inherited by workers).
+static RUNDIR: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
+
+pub fn set_rundir(dir: Option<&std::path::Path>) {
+    *RUNDIR.lock().unwrap_or_else(|e| e.into_inner()) = dir.map(|d| d.to_path_buf());
+}
+
+/// Re-read the configuration for a reload: the file of the run directory,
+/// then the command-line settings over it. A broken file is reported at
+/// `level` and gives None (nothing is applied), as PostgreSQL does.
+pub fn reread(level: i32) -> Option<Settings> {
+    let mut fresh = Settings::default();
+    let dir = RUNDIR.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(dir) = dir {
+        if let Err((shown, e)) = fresh.apply_conf_file(&dir) {
+            log::emit(level, &e);
+            log::emit(
+                level,
+                &format!("configuration file \"{shown}\" contains errors; no changes were applied"),
+            );
+            return None;
+        }
+    }
+    for (n, v) in command_line() {
+        if let Err(e) = fresh.set(&n, &v, Source::CommandLine) {
+            log::emit(level, &e);
+        }
+    }
+    Some(fresh)
+}
+
+/// PostgreSQL's closing line of a reload that could not apply everything.
+pub fn report_unaffected(level: i32) {
+    let dir = RUNDIR.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let shown = dir.map(|d| d.join("bgworker.conf").display().to_string()).unwrap_or_default();
+    log::emit(
+        level,
+        &format!("configuration file \"{shown}\" contains errors; unaffected changes were applied"),
+    );
+}
 
 fn parse_int(name: &str, v: &str, min: i64, max: i64) -> Result<i32, String> {
     let t = v.trim();
@@ -135,7 +188,13 @@ impl Settings {
     pub fn set(&mut self, name: &str, value: &str, source: Source) -> Result<(), String> {
         let lname = name.to_ascii_lowercase();
         if lname.contains('.') {
-            self.custom.insert(lname, value.to_string());
+            if self.custom_sources.get(&lname).is_some_and(|s| *s > source) {
+                return Ok(());
+            }
+            if self.custom.insert(lname.clone(), value.to_string()).is_none() {
+                self.custom_order.push(lname.clone());
+            }
+            self.custom_sources.insert(lname, source);
             return Ok(());
         }
         let Some(&key) = KNOWN.iter().find(|k| **k == lname) else {

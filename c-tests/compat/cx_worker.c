@@ -10,6 +10,9 @@
  *   2  ereport(FATAL)
  *   3  ereport(PANIC)
  *   4  return from the entry point (exit 0)
+ *
+ * Modes 0, 1, 2 and 4 are registered at load; mode 3 only when the
+ * setting cx.with_panic is on.
  */
 #include "postgres.h"
 
@@ -23,6 +26,7 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/ps_status.h"
 
@@ -30,6 +34,8 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 PGDLLEXPORT void cx_main(Datum main_arg);
+
+static bool cx_with_panic = false;
 
 static void
 cx_exit_callback(int code, Datum arg)
@@ -145,11 +151,17 @@ void
 _PG_init(void)
 {
 	BackgroundWorker worker;
-	int			modes[] = {0, 1, 2, 4};
+	int			modes[] = {0, 1, 2, 4, 3};
+	int			nmodes = lengthof(modes) - 1;
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	for (int i = 0; i < (int) lengthof(modes); i++)
+	DefineCustomBoolVariable("cx.with_panic", "Also register the PANIC worker.",
+							 NULL, &cx_with_panic, false, PGC_POSTMASTER, 0,
+							 NULL, NULL, NULL);
+	if (cx_with_panic)
+		nmodes++;
+	for (int i = 0; i < nmodes; i++)
 	{
 		memset(&worker, 0, sizeof(worker));
 		worker.bgw_flags = BGWORKER_SHMEM_ACCESS;

@@ -124,6 +124,9 @@ pub fn init_worker(slot: usize) {
         let latch = &*(proc.add(PROC_LATCH_OFFSET) as *const Latch);
         latch.is_shared.store(1, Ordering::Relaxed);
         latch.owner_pid.store(pid, Ordering::Release);
+        // PostgreSQL sets a new process's latch once it owns it
+        // (SwitchToSharedLatch), so its first wait returns at once.
+        latch.is_set.store(1, Ordering::Release);
         MyProc.store(proc, Ordering::Release);
         MyLatch.store(latch as *const Latch as *mut Latch, Ordering::Release);
     }

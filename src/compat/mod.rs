@@ -36,6 +36,7 @@
 //! exit callbacks) is plain process-global data.
 
 pub mod elog;
+pub mod guc;
 pub mod interrupts;
 pub mod latch;
 pub mod mcxt;

@@ -5,7 +5,7 @@
 //! the module before it installs its handlers and calls
 //! `BackgroundWorkerUnblockSignals`. Handlers: SIGTERM ends the worker with
 //! PostgreSQL's FATAL message, SIGQUIT exits at once with status 2, SIGUSR1
-//! sets the process latch, SIGINT/SIGHUP/SIGFPE/SIGPIPE/SIGUSR2 are ignored.
+//! only interrupts waits, SIGINT/SIGHUP/SIGFPE/SIGPIPE/SIGUSR2 are ignored.
 //! Everything that runs inside a handler here is async-signal-safe.
 
 use std::cell::UnsafeCell;
@@ -106,11 +106,10 @@ extern "C" fn quit_handler(_sig: libc::c_int) {
     unsafe { libc::_exit(2) };
 }
 
-extern "C" fn wakeup_handler(sig: libc::c_int) {
-    // Interrupts sleeps and sets the process latch (as PostgreSQL's
-    // procsignal_sigusr1_handler), so a worker waiting on its latch sees
-    // bgw_notify_pid notifications.
-    crate::compat::interrupts::procsignal_sigusr1_handler(sig);
+extern "C" fn wakeup_handler(_sig: libc::c_int) {
+    // PostgreSQL 15's bgworker_sigusr1_handler: interrupts sleeps but does
+    // not set the latch (tests/compat.rs checks this against a real
+    // server); preserves errno by doing nothing.
 }
 
 /// Set up a new worker's signals (called in the child, before the entry

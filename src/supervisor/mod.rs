@@ -13,7 +13,7 @@ pub mod registry;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -123,7 +123,6 @@ fn log_child_exit(level: i32, what: &str, pid: i32, status: i32) {
 struct Supervisor {
     seg: Arc<Segment>,
     settings: Settings,
-    rundir: Option<PathBuf>,
     pidfile: Option<PidFile>,
     workers: Vec<Option<Registered>>,
     by_pid: HashMap<i32, usize>,
@@ -308,6 +307,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     // SAFETY: getpid has no preconditions.
     let my_pid = unsafe { libc::getpid() };
     set_emergency_cleanup(seg.name(), pidfile.as_ref().map(|p| p.path().to_path_buf()));
+    settings::set_rundir(rundir);
     let old = backend::install(Connection {
         seg: Arc::clone(&seg),
         role: Role::Supervisor,
@@ -322,7 +322,6 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     let mut sup = Supervisor {
         seg,
         settings,
-        rundir: rundir.map(Path::to_path_buf),
         pidfile,
         workers: (0..nslots).map(|_| None).collect(),
         by_pid: HashMap::new(),
@@ -1175,25 +1174,14 @@ impl Supervisor {
 
     fn reload(&mut self) {
         log::emit(log::LOG, "received SIGHUP, reloading configuration files");
-        let mut fresh = Settings::default();
-        if let Some(dir) = &self.rundir {
-            if let Err((shown, e)) = fresh.apply_conf_file(dir) {
-                log::emit(log::LOG, &e);
-                log::emit(
-                    log::LOG,
-                    &format!("configuration file \"{shown}\" contains errors; no changes were applied"),
-                );
-                self.forward_sighup();
-                return;
-            }
-        }
-        for (n, v) in settings::command_line() {
-            if let Err(e) = fresh.set(&n, &v, settings::Source::CommandLine) {
-                log::emit(log::LOG, &e);
-            }
-        }
+        let Some(mut fresh) = settings::reread(log::LOG) else {
+            self.forward_sighup();
+            return;
+        };
+        let mut unaffected = false;
         for key in settings::POSTMASTER_ONLY {
             if fresh.show(key) != self.settings.show(key) {
+                unaffected = true;
                 log::emit(
                     log::LOG,
                     &format!("parameter \"{key}\" cannot be changed without restarting the server"),
@@ -1226,6 +1214,10 @@ impl Supervisor {
             .header()
             .max_parallel_workers
             .store(fresh.max_parallel_workers, Ordering::Relaxed);
+        // Module variables defined in this process (by _PG_init).
+        if crate::compat::guc::apply_settings(&fresh, log::LOG, true) || unaffected {
+            settings::report_unaffected(log::LOG);
+        }
         settings::with_current(|s| *s = fresh.clone());
         self.settings = fresh;
         self.forward_sighup();

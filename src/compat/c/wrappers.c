@@ -228,3 +228,129 @@ bgw_c_get_ps_display(int *displen)
 	*displen = (int) strlen(ps_activity);
 	return ps_activity;
 }
+
+/* ---- custom settings (src/compat/guc.rs) ---- */
+
+typedef struct config_enum_entry config_enum_entry;
+
+extern void bgw_rs_DefineCustomBoolVariable(const char *, const char *, const char *,
+											bool *, bool, int, int, void *, void *, void *);
+extern void bgw_rs_DefineCustomIntVariable(const char *, const char *, const char *,
+										   int *, int, int, int, int, int, void *, void *, void *);
+extern void bgw_rs_DefineCustomRealVariable(const char *, const char *, const char *,
+											double *, double, double, double, int, int,
+											void *, void *, void *);
+extern void bgw_rs_DefineCustomStringVariable(const char *, const char *, const char *,
+											  char **, const char *, int, int,
+											  void *, void *, void *);
+extern void bgw_rs_DefineCustomEnumVariable(const char *, const char *, const char *,
+											int *, int, const config_enum_entry *, int, int,
+											void *, void *, void *);
+extern const char *bgw_rs_GetConfigOption(const char *name, bool missing_ok,
+										  bool restrict_privileged);
+extern void bgw_rs_SetConfigOption(const char *name, const char *value,
+								   int context, int source);
+extern void bgw_rs_ProcessConfigFile(int context);
+extern volatile sig_atomic_t ConfigReloadPending;
+extern volatile sig_atomic_t ShutdownRequestPending;
+
+void
+bgw_c_DefineCustomBoolVariable(const char *name, const char *short_desc,
+							   const char *long_desc, bool *valueAddr,
+							   bool bootValue, int context, int flags,
+							   void *check_hook, void *assign_hook, void *show_hook)
+{
+	bgw_rs_DefineCustomBoolVariable(name, short_desc, long_desc, valueAddr,
+									bootValue, context, flags, check_hook,
+									assign_hook, show_hook);
+	bgw_c_raise_pending();
+}
+
+void
+bgw_c_DefineCustomIntVariable(const char *name, const char *short_desc,
+							  const char *long_desc, int *valueAddr,
+							  int bootValue, int minValue, int maxValue,
+							  int context, int flags, void *check_hook,
+							  void *assign_hook, void *show_hook)
+{
+	bgw_rs_DefineCustomIntVariable(name, short_desc, long_desc, valueAddr,
+								   bootValue, minValue, maxValue, context,
+								   flags, check_hook, assign_hook, show_hook);
+	bgw_c_raise_pending();
+}
+
+void
+bgw_c_DefineCustomRealVariable(const char *name, const char *short_desc,
+							   const char *long_desc, double *valueAddr,
+							   double bootValue, double minValue,
+							   double maxValue, int context, int flags,
+							   void *check_hook, void *assign_hook,
+							   void *show_hook)
+{
+	bgw_rs_DefineCustomRealVariable(name, short_desc, long_desc, valueAddr,
+									bootValue, minValue, maxValue, context,
+									flags, check_hook, assign_hook, show_hook);
+	bgw_c_raise_pending();
+}
+
+void
+bgw_c_DefineCustomStringVariable(const char *name, const char *short_desc,
+								 const char *long_desc, char **valueAddr,
+								 const char *bootValue, int context, int flags,
+								 void *check_hook, void *assign_hook,
+								 void *show_hook)
+{
+	bgw_rs_DefineCustomStringVariable(name, short_desc, long_desc, valueAddr,
+									  bootValue, context, flags, check_hook,
+									  assign_hook, show_hook);
+	bgw_c_raise_pending();
+}
+
+void
+bgw_c_DefineCustomEnumVariable(const char *name, const char *short_desc,
+							   const char *long_desc, int *valueAddr,
+							   int bootValue, const config_enum_entry *options,
+							   int context, int flags, void *check_hook,
+							   void *assign_hook, void *show_hook)
+{
+	bgw_rs_DefineCustomEnumVariable(name, short_desc, long_desc, valueAddr,
+									bootValue, options, context, flags,
+									check_hook, assign_hook, show_hook);
+	bgw_c_raise_pending();
+}
+
+const char *
+bgw_c_GetConfigOption(const char *name, bool missing_ok, bool restrict_privileged)
+{
+	return RAISING(bgw_rs_GetConfigOption(name, missing_ok, restrict_privileged));
+}
+
+void
+bgw_c_SetConfigOption(const char *name, const char *value, int context, int source)
+{
+	bgw_rs_SetConfigOption(name, value, context, source);
+	bgw_c_raise_pending();
+}
+
+void
+bgw_c_ProcessConfigFile(int context)
+{
+	bgw_rs_ProcessConfigFile(context);
+	bgw_c_raise_pending();
+}
+
+/*
+ * HandleMainLoopInterrupts (postmaster/interrupt.c): reload the settings
+ * after SIGHUP, exit 0 after a shutdown request.
+ */
+void
+bgw_c_HandleMainLoopInterrupts(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		bgw_c_ProcessConfigFile(2 /* PGC_SIGHUP */ );
+	}
+	if (ShutdownRequestPending)
+		bgw_c_proc_exit(0);
+}

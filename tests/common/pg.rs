@@ -1,0 +1,258 @@
+//! A real PostgreSQL 15 server, to run the same test module under it and
+//! compare what it logs with what bgworkerd logs.
+//!
+//! ```ignore
+//! let Some(pg) = PgServer::start("name", &[&module], &[("cx.x", "1")]) else { return };
+//! pg.wait_log("marker", secs(10));
+//! ```
+//!
+//! * The server binaries come from Debian's `postgresql-15` package
+//!   (/usr/lib/postgresql/15/bin). Without them, `start` panics with the
+//!   command that installs them (make test and .ci/run install them).
+//! * A cluster is made once per test process with initdb (as the
+//!   `postgres` user when running as root, since the server refuses root)
+//!   and copied for each server, which runs with no TCP listener, its
+//!   socket in its own directory, `log_line_prefix = '%m [%p] '` and
+//!   `dynamic_library_path` set to the modules' directory, so that
+//!   `bgw_library_name` resolves as under bgworkerd.
+//! * The postmaster runs in its own process group under the watchdog;
+//!   Drop kills the group by pid and removes the data directory.
+
+use super::*;
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// uid/gid to run the server as: `postgres` when we are root, else
+/// ourselves.
+fn server_ids() -> Option<(u32, u32)> {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        return None;
+    }
+    let name = std::ffi::CString::new("postgres").unwrap();
+    // SAFETY: getpwnam returns NULL or a pointer to a static record,
+    // read at once (tests run this under the TEMPLATE lock).
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    assert!(
+        !pw.is_null(),
+        "running as root and there is no postgres user: apt-get install -y postgresql-15"
+    );
+    // SAFETY: pw is non-null.
+    Some(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
+}
+
+fn as_server_user(cmd: &mut Command) {
+    if let Some((uid, gid)) = server_ids() {
+        // std drops the supplementary groups when root changes uid.
+        cmd.uid(uid).gid(gid);
+    }
+}
+
+fn chown_for_server(path: &Path) {
+    if let Some((uid, gid)) = server_ids() {
+        let st = Command::new("chown")
+            .arg("-R")
+            .arg(format!("{uid}:{gid}"))
+            .arg(path)
+            .status()
+            .expect("run chown");
+        assert!(st.success(), "chown {}", path.display());
+    }
+}
+
+/// Is the PostgreSQL 15 server installed?
+pub fn pg_server_available() -> bool {
+    Path::new(PG_BIN).join("postgres").exists() && Path::new(PG_BIN).join("initdb").exists()
+}
+
+/// The initdb'd template cluster (made once per test process).
+fn template() -> &'static PathBuf {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        assert!(
+            pg_server_available(),
+            "PostgreSQL 15 server missing: apt-get install -y postgresql-15"
+        );
+        let base = fresh_dir("pg-template");
+        chown_for_server(&base);
+        let data = base.join("data");
+        let mut cmd = Command::new(Path::new(PG_BIN).join("initdb"));
+        cmd.arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C"])
+            .stdin(Stdio::null());
+        as_server_user(&mut cmd);
+        let out = cmd.output().expect("run initdb");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        data
+    })
+}
+
+/// A running PostgreSQL 15 postmaster (see the module docs).
+pub struct PgServer {
+    w: Watched,
+    dir: PathBuf,
+    /// postgresql.conf as initdb wrote it plus the server settings above;
+    /// `rewrite_extra_conf` appends to this.
+    base_conf: String,
+}
+
+impl PgServer {
+    /// Start a server preloading `modules` (all in one directory) with the
+    /// extra `settings`; waits until it is ready for connections.
+    pub fn start(name: &str, modules: &[&Path], settings: &[(&str, &str)]) -> PgServer {
+        let mut extra = String::new();
+        for (k, v) in settings {
+            extra.push_str(&format!("{k} = '{}'\n", v.replace('\'', "''")));
+        }
+        Self::start_with_conf(name, modules, &extra)
+    }
+
+    /// As `start`, with `extra` (postgresql.conf lines) after the server's
+    /// own settings.
+    pub fn start_with_conf(name: &str, modules: &[&Path], extra: &str) -> PgServer {
+        let tpl = template();
+        let dir = fresh_dir(&format!("pg-{name}"));
+        let data = dir.join("data");
+        let st = Command::new("cp").arg("-a").arg(tpl).arg(&data).status().expect("cp");
+        assert!(st.success(), "copy the template cluster");
+        let libdir = modules
+            .first()
+            .and_then(|m| m.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.clone());
+        let preload: Vec<String> = modules.iter().map(|m| m.display().to_string()).collect();
+        let conf = format!(
+            "listen_addresses = ''\nunix_socket_directories = '{}'\nlog_line_prefix = '%m [%p] '\n\
+             logging_collector = off\ndynamic_library_path = '{}'\nshared_preload_libraries = '{}'\n",
+            dir.display(),
+            libdir.display(),
+            preload.join(",")
+        );
+        let base_conf = fs::read_to_string(data.join("postgresql.conf")).expect("read postgresql.conf") + &conf;
+        fs::write(data.join("postgresql.conf"), format!("{base_conf}{extra}")).expect("write postgresql.conf");
+        chown_for_server(&dir);
+        let exe = Path::new(PG_BIN).join("postgres");
+        let mut cmd = Command::new(&exe);
+        cmd.arg("-D").arg(&data);
+        as_server_user(&mut cmd);
+        let w = Watched::spawn(
+            cmd,
+            &exe,
+            |pid| format!("postgres {pid} ({name})"),
+            "log",
+            |pid| (format!("[postgres {pid} stdout]"), format!("[postgres {pid}]")),
+        );
+        let pg = PgServer { w, dir, base_conf };
+        if pg
+            .w
+            .log
+            .wait_match(0, secs(60), |l| l.contains("database system is ready to accept connections"))
+            .is_none()
+        {
+            panic!("postgres did not become ready; log:\n{}", pg.w.log.text());
+        }
+        pg
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.w.pid
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// Replace the extra lines of postgresql.conf with `text` (a reload
+    /// applies them).
+    pub fn rewrite_extra_conf(&self, text: &str) {
+        fs::write(self.data_dir().join("postgresql.conf"), format!("{}{text}", self.base_conf))
+            .expect("write postgresql.conf");
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on the postmaster this object started.
+        unsafe { libc::kill(self.w.pid, sig) };
+    }
+
+    pub fn log_lines(&self) -> Vec<String> {
+        self.w.log.lines()
+    }
+
+    pub fn log_len(&self) -> usize {
+        self.w.log.len()
+    }
+
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> String {
+        match self.w.log.wait_match(0, timeout, |l| l.contains(needle)) {
+            Some((_, l)) => l,
+            None => panic!("postgres log has no {needle:?} within {timeout:?}:\n{}", self.w.log.text()),
+        }
+    }
+
+    pub fn wait_log_from(&self, from: usize, needle: &str, timeout: Duration) -> (usize, String) {
+        match self.w.log.wait_match(from, timeout, |l| l.contains(needle)) {
+            Some(x) => x,
+            None => panic!("postgres log has no {needle:?} within {timeout:?}:\n{}", self.w.log.text()),
+        }
+    }
+
+    pub fn wait_log_count(&self, needle: &str, n: usize, timeout: Duration) -> Vec<String> {
+        match self.w.log.wait_count(needle, n, timeout) {
+            Some(v) => v,
+            None => panic!("postgres log has fewer than {n} {needle:?}:\n{}", self.w.log.text()),
+        }
+    }
+
+    /// Smart shutdown; waits for the postmaster to exit.
+    pub fn stop(&self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        self.w.wait_exit(secs(60), Some(secs(5)))
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        self.w.kill_group();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The message part of a log line: what follows `[pid] `, with PIDs and
+/// the shared segment's name masked, so lines from bgworkerd and
+/// PostgreSQL compare equal when they say the same thing.
+pub fn message_of(line: &str) -> String {
+    let rest = match line.find("] ") {
+        Some(i) if line[..i].contains(" [") => &line[i + 2..],
+        _ => line,
+    };
+    mask_pids(rest)
+}
+
+fn mask_pids(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("PID ") {
+        out.push_str(&rest[..i + 4]);
+        rest = &rest[i + 4..];
+        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if n > 0 {
+            out.push('N');
+        }
+        rest = &rest[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The pid in a log line's `[pid]` prefix.
+pub fn pid_of(line: &str) -> Option<i32> {
+    let open = line.find(" [")? + 2;
+    let close = line[open..].find(']')? + open;
+    line[open..close].parse().ok()
+}

@@ -1,0 +1,454 @@
+//! Unmodified PostgreSQL modules (c-tests/compat/*.c, built with PGXS flags
+//! against PostgreSQL 15's headers) under bgworkerd: what they log, how they
+//! react to signals, settings and reloads, and, wherever the same module
+//! can run under a real PostgreSQL 15 server too, the same observations
+//! made there and compared line by line.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::pg::{message_of, pid_of, PgServer};
+use common::*;
+
+/// Every module source in c-tests/compat.
+fn compat_modules() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(c_tests_dir().join("compat"))
+        .expect("c-tests/compat")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn defined_dynamic_symbols(file: &Path) -> std::collections::BTreeSet<String> {
+    let out = Command::new("nm").arg("-D").arg("--defined-only").arg(file).output().expect("run nm");
+    assert!(out.status.success(), "nm -D {}", file.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(|s| s.split('@').next().unwrap_or(s).to_string()))
+        .collect()
+}
+
+/// Census: every symbol a test module leaves undefined (except weak ones
+/// and the C library's) is exported by bgworkerd and by libbgworker.so.
+#[test]
+fn census_every_module_symbol_is_exported() {
+    let _w = watchdog(240, "census");
+    let daemon = defined_dynamic_symbols(&bgworkerd_path());
+    let lib = defined_dynamic_symbols(&libbgworker_path());
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for src in compat_modules() {
+        let so = pgxs_module(src.to_str().unwrap());
+        let out = Command::new("nm").arg("-u").arg(&so).output().expect("run nm -u");
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let mut parts = line.split_whitespace();
+            let (kind, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            if kind != "U" || name.contains('@') {
+                continue; // weak references, and versioned C library symbols
+            }
+            checked += 1;
+            for (what, set) in [("bgworkerd", &daemon), ("libbgworker.so", &lib)] {
+                if !set.contains(name) {
+                    missing.push(format!("{} needs {name}: not exported by {what}", so.display()));
+                }
+            }
+        }
+    }
+    assert!(checked > 40, "the modules reference only {checked} symbols?");
+    assert!(missing.is_empty(), "unresolved symbols:\n{}", missing.join("\n"));
+}
+
+/// The layouts modules compile in, from PostgreSQL 15's own headers,
+/// against the runtime's.
+#[test]
+fn abi_layouts_match_postgresql_headers() {
+    let _w = watchdog(120, "layouts");
+    let pg_probe = r#"
+#include "postgres.h"
+#include "lib/stringinfo.h"
+#include "nodes/memnodes.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "utils/elog.h"
+#undef printf
+#include <stdio.h>
+int main(void) {
+  printf("PGPROC %zu %zu %zu %zu %zu\n", sizeof(PGPROC), offsetof(PGPROC, procLatch),
+         offsetof(PGPROC, pid), offsetof(PGPROC, pgprocno), offsetof(PGPROC, backendId));
+  printf("Latch %zu %zu %zu %zu %zu\n", sizeof(Latch), offsetof(Latch, is_set),
+         offsetof(Latch, maybe_sleeping), offsetof(Latch, is_shared), offsetof(Latch, owner_pid));
+  printf("ErrorData %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(ErrorData), offsetof(ErrorData, elevel),
+         offsetof(ErrorData, sqlerrcode), offsetof(ErrorData, message), offsetof(ErrorData, detail),
+         offsetof(ErrorData, hint), offsetof(ErrorData, context), offsetof(ErrorData, saved_errno));
+  printf("StringInfoData %zu %zu %zu %zu\n", sizeof(StringInfoData), offsetof(StringInfoData, len),
+         offsetof(StringInfoData, maxlen), offsetof(StringInfoData, cursor));
+  printf("ErrorContextCallback %zu %zu %zu\n", sizeof(ErrorContextCallback),
+         offsetof(ErrorContextCallback, callback), offsetof(ErrorContextCallback, arg));
+  printf("MemoryContextData %zu %d %zu %zu %zu\n", sizeof(MemoryContextData), (int) T_AllocSetContext,
+         offsetof(MemoryContextData, parent), offsetof(MemoryContextData, firstchild),
+         offsetof(MemoryContextData, name));
+  return 0;
+}
+"#;
+    let ours_probe = format!(
+        r#"
+#include "{}"
+#include <stddef.h>
+#include <stdio.h>
+int main(void) {{
+  printf("ErrorData %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(ErrorData), offsetof(ErrorData, elevel),
+         offsetof(ErrorData, sqlerrcode), offsetof(ErrorData, message), offsetof(ErrorData, detail),
+         offsetof(ErrorData, hint), offsetof(ErrorData, context), offsetof(ErrorData, saved_errno));
+  printf("StringInfoData %zu %zu %zu %zu\n", sizeof(StringInfoData), offsetof(StringInfoData, len),
+         offsetof(StringInfoData, maxlen), offsetof(StringInfoData, cursor));
+  printf("ErrorContextCallback %zu %zu %zu\n", sizeof(ErrorContextCallback),
+         offsetof(ErrorContextCallback, callback), offsetof(ErrorContextCallback, arg));
+  return 0;
+}}
+"#,
+        repo_root().join("src/compat/c/pgcompat.h").display()
+    );
+    let dir = fresh_dir("layouts");
+    let run = |name: &str, text: &str, pg: bool| -> BTreeMap<String, String> {
+        let src = dir.join(format!("{name}.c"));
+        std::fs::write(&src, text).unwrap();
+        let exe = dir.join(name);
+        let mut cmd = Command::new("cc");
+        if pg {
+            let server = String::from_utf8(
+                Command::new(std::env::var("PG_CONFIG").unwrap_or("/usr/lib/postgresql/15/bin/pg_config".into()))
+                    .arg("--includedir-server")
+                    .output()
+                    .expect("pg_config")
+                    .stdout,
+            )
+            .unwrap();
+            cmd.arg(format!("-I{}", server.trim()));
+        }
+        let out = cmd.arg("-o").arg(&exe).arg(&src).output().expect("cc");
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(&exe).output().expect("run probe");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())))
+            .collect()
+    };
+    let pg = run("pg_probe", pg_probe, true);
+    let ours = run("ours_probe", &ours_probe, false);
+    for key in ["ErrorData", "StringInfoData", "ErrorContextCallback"] {
+        assert_eq!(ours.get(key), pg.get(key), "{key} layout (ours vs PostgreSQL 15)");
+    }
+    use bgworker::compat::latch::{PROC_LATCH_OFFSET, PROC_SIZE};
+    let proc: Vec<usize> = pg["PGPROC"].split(' ').map(|x| x.parse().unwrap()).collect();
+    assert_eq!((proc[0], proc[1]), (PROC_SIZE, PROC_LATCH_OFFSET), "PGPROC size / procLatch offset");
+    assert_eq!(&proc[2..], &[64, 72, 76], "PGPROC pid / pgprocno / backendId offsets");
+    assert_eq!(pg["Latch"], "16 0 4 8 12", "Latch layout");
+    assert_eq!(
+        std::mem::size_of::<bgworker::compat::latch::Latch>(),
+        16,
+        "our Latch is PostgreSQL's size"
+    );
+    let mc: Vec<usize> = pg["MemoryContextData"].split(' ').map(|x| x.parse().unwrap()).collect();
+    assert_eq!(mc[0], std::mem::size_of::<bgworker::compat::mcxt::ContextData>(), "MemoryContextData size");
+    assert_eq!(mc[1], 223, "T_AllocSetContext");
+    assert_eq!(&mc[2..], &[24, 32, 56], "MemoryContextData parent / firstchild / name offsets");
+}
+
+/// Log lines of one process, as messages (prefix stripped, PIDs masked).
+fn messages_by_pid(lines: &[String]) -> BTreeMap<i32, Vec<String>> {
+    let mut m: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+    for l in lines {
+        if let Some(pid) = pid_of(l) {
+            m.entry(pid).or_default().push(message_of(l));
+        }
+    }
+    m
+}
+
+/// The message sequences of the processes whose lines mention `marker`,
+/// sorted (process start order differs between runs).
+fn worker_transcripts(lines: &[String], supervisor: i32, marker: &str) -> Vec<Vec<String>> {
+    let mut v: Vec<Vec<String>> = messages_by_pid(lines)
+        .into_iter()
+        .filter(|(pid, msgs)| *pid != supervisor && msgs.iter().any(|m| m.contains(marker)))
+        .map(|(_, msgs)| msgs)
+        .collect();
+    v.sort();
+    v
+}
+
+/// The supervisor's lines about workers of type `bgw_type`, sorted.
+fn exit_reports(lines: &[String], supervisor: i32, bgw_type: &str) -> Vec<String> {
+    let needle = format!("background worker \"{bgw_type}\"");
+    let mut v: Vec<String> = lines
+        .iter()
+        .filter(|l| pid_of(l) == Some(supervisor) && l.contains(&needle))
+        .map(|l| message_of(l))
+        .collect();
+    v.sort();
+    v
+}
+
+fn cx_worker() -> PathBuf {
+    pgxs_module("compat/cx_worker.c")
+}
+
+/// The lifecycle module's short-lived workers: a caught and an uncaught
+/// ERROR (with DETAIL/HINT/CONTEXT, %m, SQLSTATE, CopyErrorData), FATAL,
+/// and a normal return; exit callbacks and exit statuses. Same transcript
+/// as PostgreSQL 15.
+#[test]
+fn errors_and_exits_match_postgresql() {
+    let _w = watchdog(180, "errors_and_exits");
+    let m = cx_worker();
+    let d = Daemon::builder("cx_errors").preload(&[&m]).set("dynamic_library_path", m.parent().unwrap().to_str().unwrap()).start();
+    d.wait_log("cx exit callback: code 0, arg 4", secs(20));
+    d.wait_log_count("background worker \"cx\" (PID", 2, secs(20));
+    let ours = d.log_lines();
+
+    // What the module saw, checked directly.
+    assert!(ours.iter().any(|l| l.contains(
+        "cx caught: \"could not open file \"/nonexistent\": No such file or directory\" sqlstate 58P01 elevel 21"
+    )));
+
+    let pg = PgServer::start("cx_errors", &[&m], &[]);
+    pg.wait_log("cx exit callback: code 0, arg 4", secs(30));
+    pg.wait_log_count("background worker \"cx\" (PID", 2, secs(30));
+    let theirs = pg.log_lines();
+
+    let mine = worker_transcripts(&ours, d.pid(), "cx ");
+    let real = worker_transcripts(&theirs, pg.pid(), "cx ");
+    // The looping worker (mode 0) is still running: compare the others.
+    let finished = |v: &Vec<Vec<String>>| -> Vec<Vec<String>> {
+        v.iter().filter(|t| t.iter().any(|m| m.contains("exit callback"))).cloned().collect()
+    };
+    assert_eq!(finished(&mine), finished(&real), "worker transcripts (ours vs PostgreSQL 15)");
+    assert_eq!(finished(&mine).len(), 3);
+    assert_eq!(
+        exit_reports(&ours, d.pid(), "cx"),
+        exit_reports(&theirs, pg.pid(), "cx"),
+        "supervisor's exit reports"
+    );
+    pg.stop();
+}
+
+/// The looping worker: SIGUSR1 (the default handler) does not set the
+/// latch, SIGHUP (through SignalHandlerForConfigReload) does, SIGTERM
+/// through die ends it at CHECK_FOR_INTERRUPTS with
+/// PostgreSQL's FATAL after which the exit callback runs; the process
+/// title shows the worker's name and activity. Same under PostgreSQL 15.
+#[test]
+fn signals_and_title_match_postgresql() {
+    let _w = watchdog(180, "signals_and_title");
+    let m = cx_worker();
+    let d = Daemon::builder("cx_signals").preload(&[&m]).set("dynamic_library_path", m.parent().unwrap().to_str().unwrap()).start();
+    let pg = PgServer::start("cx_signals", &[&m], &[]);
+
+    let drive = |name: &str, wait: &dyn Fn(&str) -> String, sig: &dyn Fn(i32, i32), lines: &dyn Fn() -> Vec<String>| -> (Vec<String>, String) {
+        let started = wait("cx loop started");
+        let pid = pid_of(&started).expect("pid");
+        // MyProcPid and the latch owner are the worker's pid, and the latch
+        // starts out set (PostgreSQL sets it when the process takes it over).
+        assert!(
+            started.ends_with(&format!("pid {pid}, MyProcPid {pid}, latch owner {pid}, is_set 1")),
+            "{name}: {started}"
+        );
+        // ... so the first wait returns at once.
+        wait("cx tick 1");
+        // The title, once the worker has set its activity.
+        assert!(wait_until(secs(10), || ps_args(pid).ends_with("cx mode 0 idle")), "{name} title: {:?}", ps_args(pid));
+        let title = ps_args(pid);
+        // Had SIGUSR1 set the latch, a tick would come before "got SIGHUP".
+        sig(pid, libc::SIGUSR1);
+        std::thread::sleep(millis(500));
+        sig(pid, libc::SIGHUP);
+        wait("cx tick 2");
+        sig(pid, libc::SIGTERM);
+        wait("cx exit callback: code 1, arg 0");
+        let mut mine: Vec<String> = lines().iter().filter(|l| pid_of(l) == Some(pid)).map(|l| message_of(l)).collect();
+        // The first line carries pids, which differ.
+        mine.remove(0);
+        (mine, title)
+    };
+    let (ours, our_title) = drive(
+        "bgworkerd",
+        &|n| d.wait_log(n, secs(20)),
+        &|p, s| unsafe {
+            libc::kill(p, s);
+        },
+        &|| d.log_lines(),
+    );
+    let (theirs, their_title) = drive(
+        "postgres",
+        &|n| pg.wait_log(n, secs(20)),
+        &|p, s| unsafe {
+            libc::kill(p, s);
+        },
+        &|| pg.log_lines(),
+    );
+    assert_eq!(ours, theirs, "worker transcript after SIGUSR1, SIGHUP, SIGTERM (ours vs PostgreSQL 15)");
+    assert_eq!(
+        ours,
+        vec![
+            "LOG:  cx tick 1".to_string(),
+            "LOG:  cx got SIGHUP".into(),
+            "LOG:  cx tick 2".into(),
+            "FATAL:  terminating background worker \"cx\" due to administrator command".into(),
+            "LOG:  cx exit callback: code 1, arg 0".into(),
+        ]
+    );
+    assert_eq!(our_title.strip_prefix("bgworkerd: "), their_title.strip_prefix("postgres: "), "process titles");
+    pg.stop();
+}
+
+fn ps_args(pid: i32) -> String {
+    let out = Command::new("ps").args(["-o", "args=", "-p", &pid.to_string()]).output().expect("ps");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// PANIC in a worker: logged, the worker dies by SIGABRT, and the
+/// supervisor runs PostgreSQL's crash cycle.
+#[test]
+fn panic_starts_a_crash_cycle_like_postgresql() {
+    let _w = watchdog(180, "panic");
+    let m = cx_worker();
+    let d = Daemon::builder("cx_panic")
+        .preload(&[&m])
+        .set("dynamic_library_path", m.parent().unwrap().to_str().unwrap())
+        .set("cx.with_panic", "on")
+        .start();
+    d.wait_log("all server processes terminated; reinitializing", secs(30));
+    let pg = PgServer::start("cx_panic", &[&m], &[("cx.with_panic", "on")]);
+    pg.wait_log("all server processes terminated; reinitializing", secs(60));
+    for needle in [
+        "PANIC:  cx panic on purpose",
+        "background worker \"cx\" (PID N) was terminated by signal 6: Aborted",
+        "terminating any other active server processes",
+        "all server processes terminated; reinitializing",
+    ] {
+        for (who, lines) in [("bgworkerd", d.log_lines()), ("postgres", pg.log_lines())] {
+            assert!(
+                lines.iter().any(|l| message_of(l).ends_with(needle)),
+                "{who} log lacks {needle:?}"
+            );
+        }
+    }
+    // The server is dropped (killed by pid): after a crash PostgreSQL
+    // replays WAL before it honours a shutdown request.
+}
+
+fn cx_guc() -> PathBuf {
+    pgxs_module("compat/cx_guc.c")
+}
+
+/// The lines of a run that concern settings: startup warnings, the
+/// workers' view, reload reports (file names masked).
+fn settings_lines(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| message_of(l))
+        .filter(|m| m.contains("cxg") || m.contains("parameter \"") || m.contains("configuration file"))
+        .filter(|m| !m.starts_with("LOG:  background worker") && !m.contains("exited with exit code"))
+        .map(|m| match m.find("configuration file \"") {
+            Some(i) => {
+                let rest = &m[i + 20..];
+                let end = rest.find('"').map(|e| e + 1).unwrap_or(0);
+                format!("{}configuration file \"F\"{}", &m[..i], &rest[end..])
+            }
+            None => m,
+        })
+        .collect()
+}
+
+const GUC_FILE_1: &str = "cxg.naptime = '5s'\ncxg.mode = fast\ncxg.ratio = 1.5\ncxg.bogus = 1\ncxg.even = 3\ncxg.verbose = on\n";
+const GUC_FILE_2: &str = "cxg.naptime = '7s'\ncxg.mode = slow\ncxg.slots = 9\ncxg.label = 'new label'\ncxg.verbose = on\n";
+
+/// Custom settings: every kind, units, ranges, check hooks, enum values,
+/// the reserved prefix, GetConfigOption/SetConfigOption, and a reload that
+/// changes some values, cannot change a PGC_POSTMASTER one and resets a
+/// removed one. Same lines as PostgreSQL 15.
+#[test]
+fn custom_settings_match_postgresql() {
+    let _w = watchdog(180, "custom_settings");
+    let m = cx_guc();
+    let d = Daemon::builder("cx_guc")
+        .preload(&[&m])
+        .set("dynamic_library_path", m.parent().unwrap().to_str().unwrap())
+        .conf_file(GUC_FILE_1)
+        .start();
+    d.wait_log_count("cxg values (start)", 2, secs(20));
+    d.wait_log("background worker \"cxg\" (PID", secs(20));
+    let cur = d.log_len();
+    std::fs::write(d.rundir().join("bgworker.conf"), GUC_FILE_2).unwrap();
+    d.signal(libc::SIGHUP);
+    d.wait_log_from(cur, "cxg values (reload)", secs(20));
+    let ours = settings_lines(&d.log_lines());
+
+    let pg = PgServer::start_with_conf("cx_guc", &[&m], GUC_FILE_1);
+    pg.wait_log_count("cxg values (start)", 2, secs(30));
+    pg.wait_log("background worker \"cxg\" (PID", secs(30));
+    let cur = pg.log_len();
+    pg.rewrite_extra_conf(GUC_FILE_2);
+    pg.signal(libc::SIGHUP);
+    pg.wait_log_from(cur, "cxg values (reload)", secs(30));
+    let theirs = settings_lines(&pg.log_lines());
+    let sorted = |v: &Vec<String>| {
+        let mut v = v.clone();
+        v.sort();
+        v
+    };
+    // Startup lines come from two processes in either order: compare as
+    // sets, then the reload section in order.
+    assert_eq!(sorted(&ours), sorted(&theirs), "settings lines (ours vs PostgreSQL 15)");
+    let reload = |v: &Vec<String>| -> Vec<String> {
+        v.iter().skip_while(|m| !m.contains("parameter \"cxg.naptime\" changed")).cloned().collect()
+    };
+    assert_eq!(reload(&ours), reload(&theirs), "reload lines in order");
+    for needle in [
+        "WARNING:  1.5 is outside the valid range for parameter \"cxg.ratio\" (0 .. 1)",
+        "WARNING:  invalid value for parameter \"cxg.even\": 3",
+        "WARNING:  invalid configuration parameter name \"cxg.bogus\", removing it",
+        "ERROR:  parameter \"cxg.verbose\" requires a Boolean value",
+        "ERROR:  unrecognized configuration parameter \"cxg.nonexistent\"",
+        "LOG:  parameter \"cxg.slots\" cannot be changed without restarting the server",
+        "LOG:  cxg values (reload): naptime=7000 verbose=on ratio=0.5 label=new label mode=0 slots=4 even=2 show_naptime=7000",
+    ] {
+        assert!(ours.iter().any(|m| m == needle), "missing {needle:?} in\n{}", ours.join("\n"));
+    }
+    pg.stop();
+}
+
+/// A worker serving TCP through WaitLatchOrSocket: answers clients, and
+/// still ends promptly on SIGTERM while parked in the wait.
+#[test]
+fn socket_worker_serves_and_stops() {
+    let _w = watchdog(120, "socket_worker");
+    let m = pgxs_module("compat/cx_socket.c");
+    let d = Daemon::builder("cx_socket").preload(&[&m]).set("dynamic_library_path", m.parent().unwrap().to_str().unwrap()).start();
+    let line = d.wait_log("cxs listening on port", secs(20));
+    let port: u16 = line.rsplit(' ').next().unwrap().parse().expect("port");
+    let pid = pid_of(&line).unwrap();
+    for round in 0..2 {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(secs(10))).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        for text in ["hello\n", "second line\n"] {
+            s.write_all(text.as_bytes()).unwrap();
+            let mut got = String::new();
+            r.read_line(&mut got).expect("reply");
+            assert_eq!(got, text.to_uppercase(), "round {round}");
+        }
+    }
+    d.wait_log_count("cxs client gone", 2, secs(10));
+    // SAFETY: signalling the worker this test's daemon started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    d.wait_log("terminating background worker \"cxs\" due to administrator command", secs(10));
+    d.wait_log(&format!("background worker \"cxs\" (PID {pid}) exited with exit code 1"), secs(10));
+}
