@@ -101,8 +101,9 @@ fn main() {
 }
 
 /// The names src/compat exports: `#[unsafe(no_mangle)]` items (except the
-/// `bgw_rs_` helpers the C half calls) and the `NAME => bgw_c_NAME` lines of
-/// its `c_export!` invocations.
+/// `bgw_rs_` helpers the C half calls, and macro templates), the
+/// `NAME => bgw_c_NAME` lines of its `c_export!` invocations, and the names
+/// listed in `needs_database!` (src/compat/nodb.rs).
 fn compat_exports(dir: &std::path::Path) -> Vec<String> {
     let mut names = Vec::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -114,8 +115,21 @@ fn compat_exports(dir: &std::path::Path) -> Vec<String> {
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         let mut after_no_mangle = false;
+        let mut in_list = false;
         for line in text.lines() {
             let t = line.trim();
+            if t == "needs_database! {" {
+                in_list = true;
+                continue;
+            }
+            if in_list {
+                if t == "}" {
+                    in_list = false;
+                } else if let Some(n) = t.strip_suffix(',') {
+                    names.push(n.to_string());
+                }
+                continue;
+            }
             if t == "#[unsafe(no_mangle)]" {
                 after_no_mangle = true;
                 continue;
@@ -128,7 +142,7 @@ fn compat_exports(dir: &std::path::Path) -> Vec<String> {
                     .skip(1)
                     .find(|w| !w.is_empty() && *w != "mut");
                 if let Some(n) = name {
-                    if !n.starts_with("bgw_rs_") {
+                    if !n.starts_with("bgw_rs_") && !t.contains('$') {
                         names.push(n.to_string());
                     }
                 }

@@ -452,3 +452,24 @@ fn socket_worker_serves_and_stops() {
     d.wait_log("terminating background worker \"cxs\" due to administrator command", secs(10));
     d.wait_log(&format!("background worker \"cxs\" (PID {pid}) exited with exit code 1"), secs(10));
 }
+
+/// A module using SPI and transactions loads and runs up to its first
+/// database call, which ends it with a FATAL that names the call.
+#[test]
+fn database_calls_end_the_worker_with_a_clear_fatal() {
+    let _w = watchdog(60, "database_calls");
+    let m = pgxs_module("compat/cx_nodb.c");
+    let d = Daemon::builder("cx_nodb").preload(&[&m]).set("dynamic_library_path", m.parent().unwrap().to_str().unwrap()).start();
+    let before = d.wait_log("cxn before the database part", secs(20));
+    let pid = pid_of(&before).unwrap();
+    d.wait_log(
+        "FATAL:  background worker \"cxn\": SetCurrentStatementStartTimestamp needs a database, \
+         and database connections are not available in libbgworker",
+        secs(10),
+    );
+    d.wait_log(&format!("background worker \"cxn\" (PID {pid}) exited with exit code 1"), secs(10));
+    assert_eq!(d.count_log("cxn not reached"), 0);
+    // Nothing else was disturbed: the daemon still takes a clean shutdown.
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success());
+}

@@ -41,6 +41,7 @@ pub mod interrupts;
 pub mod latch;
 pub mod mcxt;
 pub mod misc;
+pub mod nodb;
 
 /// Export the C function `bgw_c_NAME` as `NAME`: a naked function whose
 /// body is a tail jump, so the callee sees the caller's registers and stack
