@@ -388,6 +388,8 @@ impl Connection {
                 s.generation.store(g, Ordering::Release);
                 s.terminate.store(0, Ordering::Release);
                 s.pid.store(PID_NOT_STARTED, Ordering::Release);
+                // SAFETY: getpid has no preconditions.
+                s.registrant.store(unsafe { libc::getpid() }, Ordering::Relaxed);
                 // Hand the slot to the supervisor (pairs with its Acquire load).
                 s.in_use.store(1, Ordering::Release);
                 // Counted after publishing, still under the lock: a holder

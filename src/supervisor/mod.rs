@@ -8,6 +8,7 @@
 //! lock on shared memory is ever taken here, and nothing read from it is
 //! trusted (see shmem/slots.rs).
 
+pub mod notify;
 pub mod pidfile;
 pub mod registry;
 
@@ -24,6 +25,7 @@ use crate::log;
 use crate::process::child::{self, ChildContext};
 use crate::process::loader;
 use crate::settings::{self, Settings};
+use crate::shmem::facts::{self, STATE_NOT_STARTED, STATE_STOPPED, STATE_TERMINATING};
 use crate::shmem::slots::PID_NOT_STARTED;
 use crate::shmem::Segment;
 use pidfile::PidFile;
@@ -353,6 +355,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     {
         sup.workers[i] = Some(Registered::new(w));
     }
+    sup.seg.daemon_facts().init(facts::now_ms());
     sup.init_slots();
     let written = match sup.pidfile.as_mut().map(|p| p.write(my_pid, sup.seg.name())) {
         Some(Err(e)) => {
@@ -366,6 +369,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
             log::LOG,
             &format!("bgworkerd ready: {nslots} worker slots, segment {}", sup.seg.name()),
         );
+        notify::send(&format!("READY=1\nSTATUS=ready: {nslots} worker slots\nMAINPID={my_pid}"));
         sup.main_loop()
     } else {
         1
@@ -552,6 +556,11 @@ impl Supervisor {
                     s.terminate.store(0, Ordering::Relaxed);
                     s.pid.store(PID_NOT_STARTED, Ordering::Relaxed);
                     s.in_use.store(1, Ordering::Release);
+                    self.seg.slot_facts(i).registered(
+                        &def,
+                        s.generation.load(Ordering::Relaxed),
+                        self.my_pid,
+                    );
                 }
                 None => {
                     s.pid.store(0, Ordering::Relaxed);
@@ -736,6 +745,7 @@ impl Supervisor {
         // in_use first, and a slot that reads "stopped" is already free, so
         // a waiter that re-registers at once finds it (PostgreSQL leaves a
         // short window there).
+        self.seg.slot_facts(i).set_state(STATE_STOPPED);
         s.in_use.store(0, Ordering::Release);
         self.changed = true;
         self.drop_notify_ref(rw.notify_pid);
@@ -784,6 +794,7 @@ impl Supervisor {
                 rw.queued = false;
                 if rw.pid != 0 {
                     kill(rw.pid, libc::SIGTERM);
+                    self.seg.slot_facts(i).set_state(STATE_TERMINATING);
                 } else {
                     // Never started (or waiting to restart): gone now.
                     let notify = rw.notify_pid;
@@ -799,6 +810,10 @@ impl Supervisor {
             s.terminate.store(1, Ordering::Release);
         }
         let raw = s.read_worker();
+        let (generation, registrant) = (
+            s.generation.load(Ordering::Acquire),
+            s.registrant.load(Ordering::Relaxed).max(0),
+        );
         let mut def = raw.sanitized();
         let check = backend::sanity_check(&mut def);
         if s.terminate.load(Ordering::Acquire) != 0 || check.is_err() {
@@ -826,6 +841,7 @@ impl Supervisor {
             "registering background worker \"{}\"",
             def.name()
         );
+        self.seg.slot_facts(i).registered(&def, generation, registrant);
         let rw = Registered::new(def);
         self.add_notify_ref(rw.notify_pid);
         self.workers[i] = Some(rw);
@@ -884,6 +900,7 @@ impl Supervisor {
             log::emit(log::LOG, &format!("could not fork worker process: {err}"));
             let at = Instant::now() + FORK_RETRY;
             self.workers[i].as_mut().expect("caller checked").restart_at = Some(at);
+            self.seg.slot_facts(i).restart_at(facts::instant_ms(at));
             self.restarts.push(Reverse((at, i)));
             return;
         }
@@ -893,6 +910,7 @@ impl Supervisor {
         self.seg.slot(i).pid.store(pid, Ordering::Release);
         self.changed = true;
         self.publish();
+        self.seg.slot_facts(i).started(pid);
         let rw = self.workers[i].as_mut().expect("caller checked");
         rw.pid = pid;
         let notify = rw.notify_pid;
@@ -967,6 +985,9 @@ impl Supervisor {
         let notify = rw.notify_pid;
         let restart_secs = rw.def.bgw_restart_time;
         let forget_now = rw.terminate || rw.never_restart() || self.shutdown != SHUTDOWN_NONE;
+        // Until decided below: waiting for the end of a crash cycle.
+        let crash = !exited0 && !exited1 && self.shutdown != SHUTDOWN_IMMEDIATE;
+        self.seg.slot_facts(i).exited(status, crash);
         if !exited0 && !exited1 {
             // As PostgreSQL's HandleChildCrash, the stop is not reported:
             // the crash cycle decides the worker's fate (reinitialisation
@@ -995,6 +1016,7 @@ impl Supervisor {
                 .expect("still registered")
                 .restart_at = Some(at);
             self.restarts.push(Reverse((at, i)));
+            self.seg.slot_facts(i).restart_at(facts::instant_ms(at));
         }
         self.notify(notify);
     }
@@ -1030,6 +1052,8 @@ impl Supervisor {
             _ => "immediate",
         };
         log::emit(log::LOG, &format!("received {word} shutdown request"));
+        self.seg.daemon_facts().set_shutdown(mode as u32);
+        notify::send(&format!("STOPPING=1\nSTATUS={word} shutdown"));
         // Nothing starts any more: forget every worker that is not running
         // and wake whoever waits for it.
         self.start_queue.clear();
@@ -1051,6 +1075,9 @@ impl Supervisor {
             for &p in self.by_pid.keys() {
                 kill(p, sig);
             }
+        }
+        for &i in self.by_pid.values() {
+            self.seg.slot_facts(i).set_state(STATE_TERMINATING);
         }
         if mode == SHUTDOWN_IMMEDIATE {
             self.kill_deadline = Some(Instant::now() + KILL_GRACE);
@@ -1105,6 +1132,7 @@ impl Supervisor {
             return;
         }
         log::emit(log::LOG, "all server processes terminated; reinitializing");
+        notify::send("STATUS=reinitialized after a worker crash");
         // PostgreSQL's ResetBackgroundWorkerCrashTimes: never-restart
         // workers are forgotten, the rest start again at once and lose
         // their waiters.
@@ -1118,6 +1146,7 @@ impl Supervisor {
                 rw.restart_at = None;
                 let old = rw.notify_pid;
                 rw.notify_pid = 0;
+                self.seg.slot_facts(i).set_state(STATE_NOT_STARTED);
                 self.drop_notify_ref(old);
             }
         }
