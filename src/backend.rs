@@ -417,8 +417,9 @@ impl Connection {
         self.seg.slot(slot).status(generation)
     }
 
-    /// Set the terminate flag of the handle's slot unless it was reused.
-    pub fn terminate(&self, slot: usize, generation: u64) {
+    /// Set the terminate flag of the handle's slot unless it was reused;
+    /// returns whether the flag was set.
+    pub fn terminate(&self, slot: usize, generation: u64) -> bool {
         let s = self.seg.slot(slot);
         let hit = {
             let _lock = BackendLock::acquire(&self.seg);
@@ -433,6 +434,7 @@ impl Connection {
         if hit {
             self.poke_supervisor();
         }
+        hit
     }
 
     /// Wait until `done(status)` holds, or the supervisor is gone.
@@ -599,6 +601,20 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
     let is_rundir =
         path.is_dir() || arg.trim_start_matches('/').contains('/') || arg == "." || arg == "..";
     let (seg_name, pid_from_file) = if is_rundir {
+        let (pid, name) = read_pid_file(path)?;
+        (name, Some(pid))
+    } else {
+        (format!("/{}", arg.trim_start_matches('/')), None)
+    };
+    attach_segment(&seg_name, pid_from_file)
+}
+
+/// The supervisor running on run directory `path`: its pid and segment
+/// name from `bgworkerd.pid`, checked to be alive and holding the file's
+/// lock. Errors say why no supervisor is there (stale file included).
+pub fn read_pid_file(path: &std::path::Path) -> Result<(i32, String), String> {
+    let arg = path.display();
+    {
         if !path.is_dir() {
             return Err(format!(
                 "no bgworkerd is running on \"{arg}\": no such directory"
@@ -638,11 +654,14 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
                 ));
             }
         }
-        (name, Some(pid))
-    } else {
-        (format!("/{}", arg.trim_start_matches('/')), None)
-    };
-    let seg = Segment::attach(&seg_name).map_err(|e| e.0)?;
+        Ok((pid, name))
+    }
+}
+
+/// Attach to segment `seg_name`, whose supervisor the pid file (if any)
+/// named `pid_from_file`.
+fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), String> {
+    let seg = Segment::attach(seg_name).map_err(|e| e.0)?;
     let sup = seg.header().supervisor_pid.load(Ordering::Relaxed);
     if let Some(p) = pid_from_file {
         if p != sup {
