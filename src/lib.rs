@@ -24,6 +24,8 @@ pub mod ctl;
 pub mod daemon;
 pub mod host;
 pub mod log;
+pub mod log_file;
+pub mod log_prefix;
 pub mod process;
 pub mod settings;
 pub mod shmem;

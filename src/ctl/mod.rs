@@ -447,9 +447,17 @@ fn launch(conn: &Connection, w: BackgroundWorker, wait: bool) -> Result<(), Fail
             EXIT_NO_DAEMON,
             format!("bgworkerd exited before the worker in slot {slot} started"),
         )),
-        _ => Err(refused(format!(
-            "the worker in slot {slot} (generation {generation}) stopped before it was seen running"
-        ))),
+        _ => match conn.seg.slot_facts(slot).read() {
+            // It ran, briefly: report its pid and how it ended.
+            Ok(f) if f.generation == generation && f.starts > 0 && f.pid > 0 => {
+                println!("slot={slot} generation={generation} pid={}", f.pid);
+                println!("{}", status::exit_sentence(&f));
+                Ok(())
+            }
+            _ => Err(refused(format!(
+                "the worker in slot {slot} (generation {generation}) stopped before it started"
+            ))),
+        },
     }
 }
 

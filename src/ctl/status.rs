@@ -145,6 +145,22 @@ fn exit_short(f: &WorkerFacts) -> String {
     t
 }
 
+/// How the worker's last run ended, as a sentence.
+pub fn exit_sentence(f: &WorkerFacts) -> String {
+    let s = f.exit_status;
+    let how = if !f.has_exit {
+        return format!("worker (PID {}) is still running", f.pid);
+    } else if libc::WIFEXITED(s) {
+        format!("exited with exit code {}", libc::WEXITSTATUS(s))
+    } else if libc::WIFSIGNALED(s) {
+        format!("was terminated by signal {} (SIG{})", libc::WTERMSIG(s), signal_name(libc::WTERMSIG(s)))
+    } else {
+        format!("exited with unrecognized status {s}")
+    };
+    let crash = if f.exit_crash { ", handled as a crash" } else { "" };
+    format!("worker (PID {}) has already {how}{crash}", f.pid)
+}
+
 /// A duration in at most 6 characters: 42s, 12m05s, 5h03m, 3d04h.
 pub fn short_duration(ms: u64) -> String {
     let s = ms / 1000;

@@ -68,7 +68,8 @@ pub struct SlotFacts {
     state: AtomicU32,
     /// Generation of the slot's tenant these facts describe.
     generation: AtomicU64,
-    /// Running process, else 0.
+    /// Process of the last start, 0 if never started; it runs only while
+    /// the state is running or terminating.
     pid: AtomicI32,
     /// Process that registered the worker (the supervisor itself for a
     /// static worker), 0 unknown.
@@ -326,7 +327,6 @@ impl SlotFacts {
     pub fn exited(&self, status: i32, crash: bool) {
         self.update(|f| {
             f.state = STATE_RESTARTING;
-            f.pid = 0;
             f.has_exit = true;
             f.exit_status = status;
             f.exit_crash = crash;
@@ -452,7 +452,7 @@ mod tests {
         f.started(100);
         f.exited(11, true);
         let r = f.read().unwrap();
-        assert_eq!((r.state, r.pid, r.exit_status, r.exit_crash, r.restart_at_ms), (STATE_RESTARTING, 0, 11, true, 0));
+        assert_eq!((r.state, r.pid, r.exit_status, r.exit_crash, r.restart_at_ms), (STATE_RESTARTING, 100, 11, true, 0));
         f.restart_at(5);
         f.started(101);
         let r = f.read().unwrap();

@@ -241,6 +241,7 @@ impl Drop for RunGuard {
 pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     let settings = settings::current();
     log::set_min_level(settings.log_min_messages);
+    crate::log_prefix::set(&settings.log_line_prefix);
     if SUPERVISOR_RUNNING.swap(true, Ordering::SeqCst) {
         log::emit(
             log::FATAL,
@@ -1196,6 +1197,8 @@ impl Supervisor {
             "restart_after_crash",
             "log_min_messages",
             "dynamic_library_path",
+            "log_line_prefix",
+            "log_file",
         ] {
             let (old, new) = (self.settings.show(key), fresh.show(key));
             if old != new {
@@ -1211,6 +1214,11 @@ impl Supervisor {
             }
         }
         log::set_min_level(fresh.log_min_messages);
+        crate::log_prefix::set(&fresh.log_line_prefix);
+        // Reopened even when unchanged: a rotated (renamed) file is left.
+        if let Err(e) = crate::log_file::apply(self.rundir.as_deref(), &fresh.log_file) {
+            log::emit(log::LOG, &e);
+        }
         self.seg
             .header()
             .max_parallel_workers
