@@ -296,13 +296,18 @@ fn watch_status(conn: &Connection, every: Duration, rundir: &Path) -> Result<(),
     while !STOP_WATCHING.load(Ordering::SeqCst) {
         let snap = status::Snapshot::read(&conn.seg);
         let width = terminal_width().unwrap_or(80);
-        let mut frame = format!(
-            "every {:.1}s: bgworkerctl -D {} status{:>w$}\n\n",
-            every.as_secs_f64(),
-            rundir.display(),
-            status::iso_time(snap.now_ms),
-            w = width.saturating_sub(30 + rundir.display().to_string().len()).max(1)
-        );
+        // Title: what is shown, and when (cut to the terminal's width).
+        let clock = &status::iso_time(snap.now_ms)[11..19];
+        let what = format!("every {:.1}s: bgworkerctl -D {} status", every.as_secs_f64(), rundir.display());
+        let room = width.saturating_sub(clock.len() + 1);
+        let what = if what.chars().count() > room {
+            let mut t: String = what.chars().take(room.saturating_sub(1)).collect();
+            t.push('~');
+            t
+        } else {
+            what
+        };
+        let mut frame = format!("{what:<room$} {clock}\n\n");
         frame.push_str(&status::table(&snap, width));
         for p in snap.problems() {
             frame.push_str(&format!("problem: {p}\n"));

@@ -284,7 +284,6 @@ pub fn table(snap: &Snapshot, width: usize) -> String {
         })
         .collect();
     let mut w: [usize; 10] = HEADERS.map(|h| h.len());
-    w[9] = "LIB:FUNC".len();
     for r in &rows {
         if let Ok(c) = &r.cells {
             for (k, cell) in c.iter().enumerate() {
@@ -485,7 +484,7 @@ mod tests {
         assert_eq!(short_duration(5 * 3600_000 + 180_000), "5h03m");
         assert_eq!(short_duration(3 * 86_400_000 + 4 * 3600_000), "3d04h");
         assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso_time(1_795_379_392_123), "2026-11-22T18:29:52.123Z");
+        assert_eq!(iso_time(1_795_379_392_123), "2026-11-22T20:29:52.123Z");
         assert_eq!(fit("abcdef", 4), "abc~");
         assert_eq!(fit("abc", 4), "abc");
         let mut s = String::new();
