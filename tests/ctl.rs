@@ -759,3 +759,59 @@ fn log_file_is_reopened_on_sighup() {
     assert_eq!(run_ctl(d.rundir(), &["stop", "--wait"]).code, 0);
     assert_eq!(d.wait_exit(secs(10)).code(), Some(0));
 }
+
+/// The README's walkthrough, with the module `make run` uses: see every
+/// worker, launch one, watch it restart after a failure, terminate it,
+/// stop the daemon, all with bgworkerctl.
+#[test]
+fn readme_walkthrough_with_the_example_module() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "readme_walkthrough_with_the_example_module");
+    let so = pgxs_module(repo_root().join("examples/lifecycle_demo.c").to_str().unwrap());
+    let libdir = so.parent().unwrap().to_str().unwrap().to_string();
+    let d = Daemon::builder("ctl_walkthrough")
+        .set("dynamic_library_path", &libdir)
+        .set("shared_preload_libraries", "lifecycle_demo")
+        .start();
+    d.wait_log("demo:  supervisor up", secs(10));
+
+    // See every worker.
+    let r = run_ctl(d.rundir(), &["status", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let j = Json::parse(&r.stdout);
+    let sup = j
+        .get("workers")
+        .arr()
+        .iter()
+        .find(|w| w.get("name").str() == "lifecycle demo supervisor")
+        .unwrap_or_else(|| panic!("{}", r.stdout))
+        .clone();
+    assert_eq!(sup.get("state").str(), "running");
+    assert_eq!(sup.get("function").str(), "demo_supervisor_main");
+
+    // Launch one that fails after a second and restarts a second later.
+    let r = run_ctl(
+        d.rundir(),
+        &[
+            "launch", "--name", "flaky", "--library", "lifecycle_demo", "--function",
+            "demo_flaky_main", "--arg", "1", "--restart", "1", "--wait",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let slot = out_field(&r, "slot");
+    let first = out_field(&r, "pid");
+    d.wait_log("flaky: something went wrong: exit 1", secs(10));
+    let w = wait_worker(&d, slot, "running again", |w| {
+        w.get("state").str() == "running" && w.get("starts").num() >= 2
+    });
+    assert_ne!(w.get("pid").num(), first);
+    assert_eq!(w.get("last_exit_status").get("code").num(), 1);
+    d.wait_log("background worker \"flaky\" (PID", secs(5));
+
+    // Terminate it, then stop the daemon.
+    let r = run_ctl(d.rundir(), &["terminate", "--name", "flaky", "--wait"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(worker_json(&d, slot).get("state").str(), "stopped");
+    let r = run_ctl(d.rundir(), &["stop", "--wait"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(d.wait_exit(secs(10)).code(), Some(0));
+}
