@@ -212,6 +212,20 @@ fn fit(s: &str, w: usize) -> String {
     }
 }
 
+/// Cut `library:function` to `w` characters, taking from the library
+/// first: the function says more.
+fn fit_lib_func(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    match s.rsplit_once(':') {
+        Some((lib, func)) if n > w && func.chars().count() + 2 <= w => {
+            let keep = w - func.chars().count() - 2;
+            format!("{}~:{func}", lib.chars().take(keep).collect::<String>())
+        }
+        Some((_, func)) if n > w && w >= 4 => format!("~:{}", fit(func, w - 2)),
+        _ => fit(s, w),
+    }
+}
+
 /// `library:function`, the library shown by its file name without `.so`.
 fn lib_func(f: &WorkerFacts) -> String {
     let lib = f.library.rsplit('/').next().unwrap_or("");
@@ -229,6 +243,9 @@ struct Row {
 /// columns that give up width when the terminal is narrow.
 const HEADERS: [&str; 10] = ["SL", "PID", "NAME", "TYPE", "STATE", "UPTIME", "STARTS", "EXIT", "RESTART", "LIBRARY:FUNCTION"];
 const SHRINKABLE: [usize; 3] = [2, 3, 9];
+/// How much more each shrinkable column keeps when width is short: the
+/// function tells most, the type (often the name again) least.
+const KEEP_BIAS: [(usize, usize); 3] = [(2, 4), (3, 0), (9, 8)];
 const LEFT_ALIGNED: [usize; 4] = [2, 3, 4, 9];
 /// Narrowest a shrinkable column gets.
 const MIN_WIDTH: usize = 6;
@@ -293,7 +310,11 @@ pub fn table(snap: &Snapshot, width: usize) -> String {
     }
     // Shrink the widest shrinkable column, one character at a time.
     while w.iter().sum::<usize>() + w.len() - 1 > width {
-        let k = SHRINKABLE.into_iter().max_by_key(|&k| w[k]).expect("non-empty");
+        let k = KEEP_BIAS
+            .into_iter()
+            .filter(|&(k, _)| w[k] > MIN_WIDTH)
+            .max_by_key(|&(k, bias)| w[k].saturating_sub(bias))
+            .map_or(SHRINKABLE[0], |(k, _)| k);
         if w[k] <= MIN_WIDTH {
             break;
         }
@@ -306,7 +327,7 @@ pub fn table(snap: &Snapshot, width: usize) -> String {
     let line = |cells: &[String; 10]| {
         let mut l = String::new();
         for (k, c) in cells.iter().enumerate() {
-            let c = fit(c, w[k]);
+            let c = if k == 9 { fit_lib_func(c, w[k]) } else { fit(c, w[k]) };
             if k == 9 {
                 l.push_str(&c);
             } else if LEFT_ALIGNED.contains(&k) {
@@ -487,6 +508,8 @@ mod tests {
         assert_eq!(iso_time(1_795_379_392_123), "2026-11-22T20:29:52.123Z");
         assert_eq!(fit("abcdef", 4), "abc~");
         assert_eq!(fit("abc", 4), "abc");
+        assert_eq!(fit_lib_func("lifecycle_demo:demo_main", 14), "lif~:demo_main");
+        assert_eq!(fit_lib_func("lib:a_very_long_function", 8), "~:a_ver~");
         let mut s = String::new();
         json_str(&mut s, "a\"b\\c\n\u{1}");
         assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001\"");

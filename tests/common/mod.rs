@@ -106,6 +106,18 @@
 //! `start_needle(name)` ("marker: start name=NAME "), `wait_ready(d, name,
 //! timeout)` and `wait_ready_from(d, name, cursor, timeout)` (the pid of a
 //! worker's "marker: ready name=NAME" line), `assert_no_crash_cycle(d)`.
+//!
+//! # bgworkerctl and terminals
+//!
+//! `run_ctl(rundir, &["status", "--json"]) -> CtlRun { code, stdout,
+//! stderr }` runs `bgworkerctl -D rundir ...` to completion (its own
+//! process group, known to the watchdog, SIGKILLed by pid after 30 s);
+//! `run_ctl_raw(&args)` passes the arguments as they are;
+//! `bgworkerctl_path()`. `Tmux::start(dir, cols, rows, "shell command")`
+//! runs a command in a detached session of a private tmux server (socket
+//! in `dir`), with `screen()` (capture-pane), `wait_screen(what, timeout,
+//! |s| ...)`, `send_keys(&["C-c"])` and `cmd(&[...])`; dropping it kills
+//! that server (by its socket, then by its pid). `Tmux::available()`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -1626,8 +1638,7 @@ pub fn bgworkerctl_path() -> PathBuf {
 /// What one bgworkerctl run did.
 #[derive(Debug)]
 pub struct CtlRun {
-    /// Exit status (a death by signal is reported as 128 + signal, and
-    /// makes `code` fail loudly in assertions that expect 0..=3).
+    /// Exit status; a death by signal is reported as 128 + signal.
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
