@@ -138,8 +138,13 @@ pub fn format_into(line: &mut Line) {
     }
 }
 
+// time_t and c_long are i64 on x86-64 only.
+#[allow(clippy::unnecessary_cast)]
 fn now() -> (i64, i64) {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes one timespec; it is async-signal-safe.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
     (ts.tv_sec as i64, ts.tv_nsec as i64)
@@ -150,8 +155,17 @@ fn push_time(v: &mut Line, millis: bool) {
     let (secs, ns) = now();
     let (y, mo, d) = crate::log::civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
-    v.push_int(y, 4).push("-").push_int(mo, 2).push("-").push_int(d, 2).push(" ");
-    v.push_int(sod / 3600, 2).push(":").push_int(sod / 60 % 60, 2).push(":").push_int(sod % 60, 2);
+    v.push_int(y, 4)
+        .push("-")
+        .push_int(mo, 2)
+        .push("-")
+        .push_int(d, 2)
+        .push(" ");
+    v.push_int(sod / 3600, 2)
+        .push(":")
+        .push_int(sod / 60 % 60, 2)
+        .push(":")
+        .push_int(sod % 60, 2);
     if millis {
         v.push(".").push_int(ns / 1_000_000, 3);
     }
@@ -210,7 +224,10 @@ mod tests {
         let mut l = Line::new();
         format_into(&mut l);
         let s = String::from_utf8(l.as_bytes().to_vec()).unwrap();
-        assert!(s.len() == "2026-11-22 18:49:52 UTC ".len() && s.ends_with(" UTC "), "{s}");
+        assert!(
+            s.len() == "2026-11-22 18:49:52 UTC ".len() && s.ends_with(" UTC "),
+            "{s}"
+        );
         set(DEFAULT);
         assert!(!custom());
         assert!(check(&"x".repeat(300)).is_err());

@@ -36,7 +36,9 @@ impl Json {
 
     fn get(&self, k: &str) -> &Json {
         match self {
-            Json::Obj(m) => m.get(k).unwrap_or_else(|| panic!("no key {k:?} in {self:?}")),
+            Json::Obj(m) => m
+                .get(k)
+                .unwrap_or_else(|| panic!("no key {k:?} in {self:?}")),
             _ => panic!("not an object: {self:?}"),
         }
     }
@@ -82,7 +84,9 @@ fn parse_value(b: &[u8], i: &mut usize) -> Json {
             } else {
                 loop {
                     skip_ws(b, i);
-                    let Json::Str(k) = parse_value(b, i) else { panic!("object key is not a string") };
+                    let Json::Str(k) = parse_value(b, i) else {
+                        panic!("object key is not a string")
+                    };
                     skip_ws(b, i);
                     assert_eq!(b[*i], b':', "expected ':' at {}", *i);
                     *i += 1;
@@ -142,7 +146,9 @@ fn parse_value(b: &[u8], i: &mut usize) -> Json {
                             b't' => s.push('\t'),
                             b'u' => {
                                 let h = std::str::from_utf8(&b[*i..*i + 4]).unwrap();
-                                s.push(char::from_u32(u32::from_str_radix(h, 16).unwrap()).unwrap());
+                                s.push(
+                                    char::from_u32(u32::from_str_radix(h, 16).unwrap()).unwrap(),
+                                );
                                 *i += 4;
                             }
                             x => panic!("bad escape {:?}", x as char),
@@ -171,7 +177,12 @@ fn parse_value(b: &[u8], i: &mut usize) -> Json {
             while *i < b.len() && matches!(b[*i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
                 *i += 1;
             }
-            Json::Num(std::str::from_utf8(&b[start..*i]).unwrap().parse().expect("bad number"))
+            Json::Num(
+                std::str::from_utf8(&b[start..*i])
+                    .unwrap()
+                    .parse()
+                    .expect("bad number"),
+            )
         }
     };
     v
@@ -232,15 +243,26 @@ fn wait_worker(d: &Daemon, slot: i64, what: &str, cond: impl Fn(&Json) -> bool) 
 
 /// `key=value` of a launch/terminate output line.
 fn out_field(r: &CtlRun, key: &str) -> i64 {
-    let line = r.stdout.lines().next().unwrap_or_else(|| panic!("no output: {r:?}"));
+    let line = r
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("no output: {r:?}"));
     field_i64(line, key)
 }
 
 fn one_line_error(r: &CtlRun, code: i32, needle: &str) {
     assert_eq!(r.code, code, "exit status; {r:?}");
-    assert_eq!(r.stderr.lines().count(), 1, "exactly one line on stderr; {r:?}");
+    assert_eq!(
+        r.stderr.lines().count(),
+        1,
+        "exactly one line on stderr; {r:?}"
+    );
     assert!(r.stderr.starts_with("bgworkerctl: "), "{r:?}");
-    assert!(r.stderr.contains(needle), "stderr should contain {needle:?}; {r:?}");
+    assert!(
+        r.stderr.contains(needle),
+        "stderr should contain {needle:?}; {r:?}"
+    );
 }
 
 // ----------------------------------------------------------------- tests
@@ -267,7 +289,18 @@ fn status_table_and_json_show_every_worker() {
     let cols: Vec<&str> = lines[0].split_whitespace().collect();
     assert_eq!(
         cols,
-        ["SL", "PID", "NAME", "TYPE", "STATE", "UPTIME", "STARTS", "EXIT", "RESTART", "LIBRARY:FUNCTION"]
+        [
+            "SL",
+            "PID",
+            "NAME",
+            "TYPE",
+            "STATE",
+            "UPTIME",
+            "STARTS",
+            "EXIT",
+            "RESTART",
+            "LIBRARY:FUNCTION"
+        ]
     );
     let row: Vec<&str> = lines[1].split_whitespace().collect();
     assert_eq!(row[0], "0");
@@ -312,7 +345,11 @@ fn status_table_and_json_show_every_worker() {
     assert_eq!(w.get("function").str(), "lc_main");
     assert_eq!(w.get("main_arg").num(), 7);
     assert_eq!(w.get("restart_interval_s").num(), 5);
-    assert_eq!(w.get("registered_by").num(), d.pid() as i64, "a static worker is registered by the daemon");
+    assert_eq!(
+        w.get("registered_by").num(),
+        d.pid() as i64,
+        "a static worker is registered by the daemon"
+    );
     assert_eq!(w.get("starts").num(), 1);
     assert_eq!(w.get("last_exit_status"), &Json::Null);
     assert_eq!(w.get("last_exit"), &Json::Null);
@@ -327,16 +364,26 @@ fn status_table_and_json_show_every_worker() {
     let w = worker_json(&d, slot);
     assert_eq!(w.get("name").str(), "dyn_one");
     assert_eq!(w.get("type").str(), "dtype");
-    assert_eq!(w.get("restart_interval_s"), &Json::Null, "--restart defaults to never");
+    assert_eq!(
+        w.get("restart_interval_s"),
+        &Json::Null,
+        "--restart defaults to never"
+    );
     assert_eq!(w.get("pid").num(), out_field(&r, "pid"));
     let by = w.get("registered_by").num();
-    assert!(by > 0 && by != d.pid() as i64, "registered by the tool, not the daemon: {by}");
+    assert!(
+        by > 0 && by != d.pid() as i64,
+        "registered by the tool, not the daemon: {by}"
+    );
     assert_no_crash_cycle(&d);
 }
 
 #[test]
 fn launch_wait_and_terminate_by_pid_slot_and_name() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "launch_wait_and_terminate_by_pid_slot_and_name");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "launch_wait_and_terminate_by_pid_slot_and_name",
+    );
     let d = plain_daemon("ctl_launch", &[("max_worker_processes", "4")]);
 
     // launch without --wait prints the handle; with --wait also the pid.
@@ -345,14 +392,31 @@ fn launch_wait_and_terminate_by_pid_slot_and_name() {
     let (slot, generation) = (out_field(&r, "slot"), out_field(&r, "generation"));
     assert!(generation >= 1);
     let pid = wait_ready(&d, "w_pid", secs(10));
-    d.expect_field("marker: start name=w_pid ", "arg", "42", secs(5), "--arg is the main argument");
+    d.expect_field(
+        "marker: start name=w_pid ",
+        "arg",
+        "42",
+        secs(5),
+        "--arg is the main argument",
+    );
     assert_eq!(worker_json(&d, slot).get("pid").num(), pid as i64);
 
     // terminate --pid, --wait: stopped, process gone, never restarted.
-    let r = run_ctl(d.rundir(), &["terminate", "--pid", &pid.to_string(), "--wait"]);
+    let r = run_ctl(
+        d.rundir(),
+        &["terminate", "--pid", &pid.to_string(), "--wait"],
+    );
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains(&format!("terminating slot={slot} generation={generation}")), "{r:?}");
-    assert!(r.stdout.contains(&format!("stopped slot={slot} generation={generation}")), "{r:?}");
+    assert!(
+        r.stdout
+            .contains(&format!("terminating slot={slot} generation={generation}")),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("stopped slot={slot} generation={generation}")),
+        "{r:?}"
+    );
     assert!(wait_pids_gone(&[pid], secs(5)).is_empty());
     d.wait_log(
         "terminating background worker \"w_pid\" due to administrator command",
@@ -365,12 +429,27 @@ fn launch_wait_and_terminate_by_pid_slot_and_name() {
     // terminate --slot with a stale generation is refused; the right one works.
     let r = launch(&d, "w_slot", "loop", &["--wait", "--restart", "1"]);
     assert_eq!(r.code, 0, "{r:?}");
-    let (slot, generation, pid) = (out_field(&r, "slot"), out_field(&r, "generation"), out_field(&r, "pid"));
+    let (slot, generation, pid) = (
+        out_field(&r, "slot"),
+        out_field(&r, "generation"),
+        out_field(&r, "pid"),
+    );
     let stale = format!("{slot}:{}", generation - 1);
     let r = run_ctl(d.rundir(), &["terminate", "--slot", &stale]);
     one_line_error(&r, 1, "stale handle");
-    assert!(pid_alive(pid as i32), "a stale handle must not terminate the slot's new tenant");
-    let r = run_ctl(d.rundir(), &["terminate", "--slot", &format!("{slot}:{generation}"), "--wait"]);
+    assert!(
+        pid_alive(pid as i32),
+        "a stale handle must not terminate the slot's new tenant"
+    );
+    let r = run_ctl(
+        d.rundir(),
+        &[
+            "terminate",
+            "--slot",
+            &format!("{slot}:{generation}"),
+            "--wait",
+        ],
+    );
     assert_eq!(r.code, 0, "{r:?}");
     assert!(wait_pids_gone(&[pid as i32], secs(5)).is_empty());
     // restartable, but terminated: forgotten, not restarted
@@ -384,19 +463,46 @@ fn launch_wait_and_terminate_by_pid_slot_and_name() {
     assert!(wait_pids_gone(&[pid as i32], secs(5)).is_empty());
     let r = launch(&d, "w_bare_slot", "loop", &["--wait"]);
     let (slot, pid) = (out_field(&r, "slot"), out_field(&r, "pid"));
-    let r = run_ctl(d.rundir(), &["terminate", "--slot", &slot.to_string(), "--wait"]);
+    let r = run_ctl(
+        d.rundir(),
+        &["terminate", "--slot", &slot.to_string(), "--wait"],
+    );
     assert_eq!(r.code, 0, "{r:?}");
     assert!(wait_pids_gone(&[pid as i32], secs(5)).is_empty());
 
     // No such worker: exit 1, one line.
-    one_line_error(&run_ctl(d.rundir(), &["terminate", "--name", "nobody"]), 1, "no such worker");
-    one_line_error(&run_ctl(d.rundir(), &["terminate", "--pid", "1"]), 1, "no such worker");
-    one_line_error(&run_ctl(d.rundir(), &["terminate", "--slot", "3"]), 1, "slot 3 is free");
-    one_line_error(&run_ctl(d.rundir(), &["terminate", "--slot", "99"]), 1, "slot 99 does not exist");
+    one_line_error(
+        &run_ctl(d.rundir(), &["terminate", "--name", "nobody"]),
+        1,
+        "no such worker",
+    );
+    one_line_error(
+        &run_ctl(d.rundir(), &["terminate", "--pid", "1"]),
+        1,
+        "no such worker",
+    );
+    one_line_error(
+        &run_ctl(d.rundir(), &["terminate", "--slot", "3"]),
+        1,
+        "slot 3 is free",
+    );
+    one_line_error(
+        &run_ctl(d.rundir(), &["terminate", "--slot", "99"]),
+        1,
+        "slot 99 does not exist",
+    );
     // Usage errors: exit 2, one line.
     one_line_error(&run_ctl(d.rundir(), &["terminate"]), 2, "exactly one of");
-    one_line_error(&run_ctl(d.rundir(), &["terminate", "--pid", "x"]), 2, "invalid pid");
-    one_line_error(&run_ctl(d.rundir(), &["terminate", "--slot", "1:x"]), 2, "invalid slot");
+    one_line_error(
+        &run_ctl(d.rundir(), &["terminate", "--pid", "x"]),
+        2,
+        "invalid pid",
+    );
+    one_line_error(
+        &run_ctl(d.rundir(), &["terminate", "--slot", "1:x"]),
+        2,
+        "invalid slot",
+    );
     assert_no_crash_cycle(&d);
 }
 
@@ -413,23 +519,68 @@ fn launch_refusals_and_usage_errors() {
     one_line_error(&r, 1, "invalid restart interval");
 
     // The command line itself is wrong: usage (2), nothing registered.
-    one_line_error(&run_ctl(d.rundir(), &["launch", "--name", "x"]), 2, "launch needs --library");
-    one_line_error(&launch(&d, "x", "loop", &["--arg", "many"]), 2, "invalid main argument");
-    one_line_error(&launch(&d, "x", "loop", &["--restart", "soon"]), 2, "invalid restart interval \"soon\"");
-    one_line_error(&launch(&d, "x", "loop", &["--start-time", "later"]), 2, "invalid start time");
     one_line_error(
-        &run_ctl(d.rundir(), &["launch", "--name", "x", "--library", "l", "--function", "f", "--extra-hex", "zz"]),
+        &run_ctl(d.rundir(), &["launch", "--name", "x"]),
+        2,
+        "launch needs --library",
+    );
+    one_line_error(
+        &launch(&d, "x", "loop", &["--arg", "many"]),
+        2,
+        "invalid main argument",
+    );
+    one_line_error(
+        &launch(&d, "x", "loop", &["--restart", "soon"]),
+        2,
+        "invalid restart interval \"soon\"",
+    );
+    one_line_error(
+        &launch(&d, "x", "loop", &["--start-time", "later"]),
+        2,
+        "invalid start time",
+    );
+    one_line_error(
+        &run_ctl(
+            d.rundir(),
+            &[
+                "launch",
+                "--name",
+                "x",
+                "--library",
+                "l",
+                "--function",
+                "f",
+                "--extra-hex",
+                "zz",
+            ],
+        ),
         2,
         "invalid hex digits",
     );
-    one_line_error(&run_ctl(d.rundir(), &["frobnicate"]), 2, "unknown command \"frobnicate\"");
-    one_line_error(&run_ctl(d.rundir(), &["status", "--bogus"]), 2, "unrecognized argument \"--bogus\"");
+    one_line_error(
+        &run_ctl(d.rundir(), &["frobnicate"]),
+        2,
+        "unknown command \"frobnicate\"",
+    );
+    one_line_error(
+        &run_ctl(d.rundir(), &["status", "--bogus"]),
+        2,
+        "unrecognized argument \"--bogus\"",
+    );
     one_line_error(&run_ctl_raw(&["status"]), 2, "no run directory specified");
-    one_line_error(&run_ctl(d.rundir(), &["stop", "--mode", "gentle"]), 2, "invalid shutdown mode");
+    one_line_error(
+        &run_ctl(d.rundir(), &["stop", "--mode", "gentle"]),
+        2,
+        "invalid shutdown mode",
+    );
     let r = run_ctl_raw(&["--help"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("Exit status: 0 done"), "{r:?}");
-    assert_eq!(worker_count(&d), 0, "nothing was registered by refused launches");
+    assert_eq!(
+        worker_count(&d),
+        0,
+        "nothing was registered by refused launches"
+    );
 
     // Full slot table: refused (1).
     for n in ["fill_a", "fill_b"] {
@@ -462,13 +613,18 @@ fn facts_follow_a_restart_and_a_crash() {
     // SAFETY: signalling the worker this test started through the daemon.
     unsafe { libc::kill(pid1, libc::SIGTERM) };
     d.wait_log_from(cursor, "background worker \"flaky\" (PID", secs(10));
-    let w = wait_worker(&d, slot, "restarting", |w| w.get("state").str() == "restarting");
+    let w = wait_worker(&d, slot, "restarting", |w| {
+        w.get("state").str() == "restarting"
+    });
     assert_eq!(w.get("last_exit_status").get("code").num(), 1);
     assert_eq!(w.get("last_exit_crash"), &Json::Bool(false));
     assert_eq!(w.get("pid"), &Json::Null);
     assert_eq!(w.get("starts").num(), 1);
     let at = w.get("restart_at").str().to_string();
-    assert!(at.as_str() > w.get("last_exit").str(), "restart_at {at} after the exit");
+    assert!(
+        at.as_str() > w.get("last_exit").str(),
+        "restart_at {at} after the exit"
+    );
     let table = run_ctl(d.rundir(), &["status"]);
     let row = table
         .stdout
@@ -483,15 +639,26 @@ fn facts_follow_a_restart_and_a_crash() {
         ("-", "restart", "-", "1", "1", "in"),
         "{row}"
     );
-    let w = wait_worker(&d, slot, "running again", |w| w.get("state").str() == "running");
+    let w = wait_worker(&d, slot, "running again", |w| {
+        w.get("state").str() == "running"
+    });
     assert_eq!(w.get("starts").num(), 2);
     let pid2 = w.get("pid").num() as i32;
     assert_ne!(pid2, pid1);
-    assert_eq!(w.get("last_exit_status").get("code").num(), 1, "the last exit is kept");
+    assert_eq!(
+        w.get("last_exit_status").get("code").num(),
+        1,
+        "the last exit is kept"
+    );
 
     // A crash (SIGSEGV): counted as a crash, crash cycle, restarted at
     // once, starts = 2, and the daemon counts one crash restart.
-    let r = launch(&d, "crasher", "loop crash=segv", &["--restart", "60", "--wait"]);
+    let r = launch(
+        &d,
+        "crasher",
+        "loop crash=segv",
+        &["--restart", "60", "--wait"],
+    );
     let (cslot, cpid) = (out_field(&r, "slot"), out_field(&r, "pid") as i32);
     wait_ready(&d, "crasher", secs(10));
     // SAFETY: signalling the worker this test started through the daemon.
@@ -509,20 +676,35 @@ fn facts_follow_a_restart_and_a_crash() {
     assert_eq!(j.get("daemon").get("crash_restarts").num(), 1);
     let table = run_ctl(d.rundir(), &["status"]);
     assert!(table.stdout.contains("crash restarts 1"), "{table:?}");
-    let row = table.stdout.lines().find(|l| l.contains("crasher")).unwrap().to_string();
-    assert!(row.split_whitespace().any(|c| c == "SEGV!"), "crash marked in the table: {row}");
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.contains("crasher"))
+        .unwrap()
+        .to_string();
+    assert!(
+        row.split_whitespace().any(|c| c == "SEGV!"),
+        "crash marked in the table: {row}"
+    );
 }
 
 #[test]
 fn stop_modes_and_reload() {
     let _w = watchdog(90, "stop_modes_and_reload");
-    for (mode, word) in [("smart", "smart"), ("fast", "fast"), ("immediate", "immediate")] {
+    for (mode, word) in [
+        ("smart", "smart"),
+        ("fast", "fast"),
+        ("immediate", "immediate"),
+    ] {
         let d = plain_daemon(&format!("ctl_stop_{mode}"), &[]);
         assert_eq!(launch(&d, "victim", "loop", &["--wait"]).code, 0);
         let victim = wait_ready(&d, "victim", secs(10));
         let r = run_ctl(d.rundir(), &["stop", "--mode", mode, "--wait"]);
         assert_eq!(r.code, 0, "{r:?}");
-        assert!(r.stdout.contains(&format!("{word} shutdown requested")), "{r:?}");
+        assert!(
+            r.stdout.contains(&format!("{word} shutdown requested")),
+            "{r:?}"
+        );
         assert!(r.stdout.contains("stopped"), "{r:?}");
         d.wait_log(&format!("received {word} shutdown request"), secs(5));
         let st = d.wait_exit(secs(10));
@@ -548,7 +730,11 @@ fn no_daemon_and_stale_pid_file() {
     let r = run_ctl(&empty, &["status"]);
     one_line_error(&r, 3, "no bgworkerd is running on");
     assert!(r.stderr.contains("bgworkerd.pid"), "{r:?}");
-    one_line_error(&run_ctl(&empty.join("missing"), &["stop"]), 3, "no such directory");
+    one_line_error(
+        &run_ctl(&empty.join("missing"), &["stop"]),
+        3,
+        "no such directory",
+    );
 
     // A daemon killed by SIGKILL leaves its pid file: stale, said so.
     let d = plain_daemon("ctl_stale", &[]);
@@ -556,9 +742,18 @@ fn no_daemon_and_stale_pid_file() {
     d.signal(SIGKILL);
     d.wait_exit(secs(10));
     assert!(d.pid_file().exists(), "SIGKILL leaves the pid file behind");
-    for cmd in [&["status"][..], &["reload"], &["stop"], &["terminate", "--pid", "1"]] {
+    for cmd in [
+        &["status"][..],
+        &["reload"],
+        &["stop"],
+        &["terminate", "--pid", "1"],
+    ] {
         let r = run_ctl(d.rundir(), cmd);
-        one_line_error(&r, 3, &format!("stale pid file (process {pid} does not exist)"));
+        one_line_error(
+            &r,
+            3,
+            &format!("stale pid file (process {pid} does not exist)"),
+        );
     }
 }
 
@@ -579,11 +774,17 @@ fn corrupt_segment_is_reported_not_fatal() {
     seg.slot_facts(0).scribble_odd_sequence();
     let r = run_ctl(d.rundir(), &["status"]);
     one_line_error(&r, 1, "facts of slot 0 are unreadable");
-    assert!(r.stdout.contains("unreadable"), "the table says so too: {r:?}");
+    assert!(
+        r.stdout.contains("unreadable"),
+        "the table says so too: {r:?}"
+    );
     let r = run_ctl(d.rundir(), &["status", "--json"]);
     assert_eq!(r.code, 1, "{r:?}");
     let j = Json::parse(&r.stdout);
-    assert!(j.get("workers").arr()[0].get("error").str().contains("never settled"));
+    assert!(j.get("workers").arr()[0]
+        .get("error")
+        .str()
+        .contains("never settled"));
 
     // A header that is not ours any more: the tool cannot attach (3).
     let path = d.segment_path().unwrap();
@@ -605,9 +806,15 @@ fn corrupt_segment_is_reported_not_fatal() {
     // An impossible slot count.
     let h = seg.header();
     let total = h.total_slots.load(std::sync::atomic::Ordering::Relaxed);
-    h.total_slots.store(-7, std::sync::atomic::Ordering::Relaxed);
-    one_line_error(&run_ctl(d.rundir(), &["status"]), 3, "invalid slot count -7");
-    h.total_slots.store(total, std::sync::atomic::Ordering::Relaxed);
+    h.total_slots
+        .store(-7, std::sync::atomic::Ordering::Relaxed);
+    one_line_error(
+        &run_ctl(d.rundir(), &["status"]),
+        3,
+        "invalid slot count -7",
+    );
+    h.total_slots
+        .store(total, std::sync::atomic::Ordering::Relaxed);
     // The daemon was never disturbed.
     assert!(d.try_exit().is_none(), "bgworkerd is still running");
     assert_no_crash_cycle(&d);
@@ -619,7 +826,10 @@ fn status_watch_redraws_in_a_terminal_and_exits_on_ctrl_c() {
         eprintln!("status_watch_redraws_in_a_terminal_and_exits_on_ctrl_c: skipped, tmux is not installed (apt-get install -y tmux)");
         return;
     }
-    let _w = watchdog(DEFAULT_WATCHDOG, "status_watch_redraws_in_a_terminal_and_exits_on_ctrl_c");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "status_watch_redraws_in_a_terminal_and_exits_on_ctrl_c",
+    );
     let d = plain_daemon("ctl_watch", &[("max_worker_processes", "4")]);
     let dir = Scratch::new("ctl_watch_tmux");
     let done = dir.join("done");
@@ -645,14 +855,24 @@ fn status_watch_redraws_in_a_terminal_and_exits_on_ctrl_c() {
     assert!(s.contains(&out_field(&r, "pid").to_string()), "{s}");
     // Ctrl-C: exits 0 and gives the terminal back as it was.
     t.send_keys(&["C-c"]);
-    assert!(wait_until(secs(10), || done.exists()), "bgworkerctl did not exit on Ctrl-C:\n{}", t.screen());
     assert!(
-        wait_until(secs(5), || std::fs::read_to_string(&done).is_ok_and(|s| s.trim() == "ctl-exit=0")),
+        wait_until(secs(10), || done.exists()),
+        "bgworkerctl did not exit on Ctrl-C:\n{}",
+        t.screen()
+    );
+    assert!(
+        wait_until(secs(5), || std::fs::read_to_string(&done)
+            .is_ok_and(|s| s.trim() == "ctl-exit=0")),
         "exit status: {:?}",
         std::fs::read_to_string(&done)
     );
-    let s = t.wait_screen("the original screen", secs(5), |s| s.contains("before-watch"));
-    assert!(!s.contains("LIBRARY:FUNCTION"), "the table was left on the screen: {s}");
+    let s = t.wait_screen("the original screen", secs(5), |s| {
+        s.contains("before-watch")
+    });
+    assert!(
+        !s.contains("LIBRARY:FUNCTION"),
+        "the table was left on the screen: {s}"
+    );
     let cursor = t.cmd(&["display-message", "-p", "#{cursor_flag}"]);
     assert_eq!(cursor.trim(), "1", "cursor visible again");
 }
@@ -674,7 +894,10 @@ fn systemd_notify_ready_and_stopping() {
     let lines: Vec<&str> = msg.lines().collect();
     assert!(lines.contains(&"READY=1"), "{msg}");
     assert!(lines.contains(&"STATUS=ready: 3 worker slots"), "{msg}");
-    assert!(lines.contains(&format!("MAINPID={}", d.pid()).as_str()), "{msg}");
+    assert!(
+        lines.contains(&format!("MAINPID={}", d.pid()).as_str()),
+        "{msg}"
+    );
     let r = run_ctl(d.rundir(), &["stop", "--mode", "smart"]);
     assert_eq!(r.code, 0, "{r:?}");
     let n = rx.recv(&mut buf).expect("STOPPING message");
@@ -696,18 +919,37 @@ fn log_line_prefix_escapes() {
     let head = ready.split("> ").next().unwrap();
     let parts: Vec<&str> = head.trim_start_matches('<').split('|').collect();
     assert_eq!(parts.len(), 5, "{ready}");
-    assert!(parts[0].ends_with(" UTC") && parts[0].len() == "2026-11-22 18:49:52 UTC".len(), "{ready}");
+    assert!(
+        parts[0].ends_with(" UTC") && parts[0].len() == "2026-11-22 18:49:52 UTC".len(),
+        "{ready}"
+    );
     assert!(parts[3].parse::<u64>().is_ok_and(|n| n >= 1), "{ready}");
-    assert_eq!(parts[4], "%", "%a is empty outside sessions, %% is a percent sign: {ready}");
+    assert_eq!(
+        parts[4], "%",
+        "%a is empty outside sessions, %% is a percent sign: {ready}"
+    );
     assert!(ready.contains("> LOG:  bgworkerd ready"), "{ready}");
     // A worker's own lines: its pid and its bgw_type.
     let r = run_ctl(
         d.rundir(),
-        &["launch", "--name", "pfx", "--type", "prefixed", "--library", "postgres", "--function", "no_such_fn"],
+        &[
+            "launch",
+            "--name",
+            "pfx",
+            "--type",
+            "prefixed",
+            "--library",
+            "postgres",
+            "--function",
+            "no_such_fn",
+        ],
     );
     assert_eq!(r.code, 0, "{r:?}");
     let line = d.wait_log("internal function \"no_such_fn\"", secs(10));
-    assert!(line.contains("|prefixed|"), "worker line with its %b: {line}");
+    assert!(
+        line.contains("|prefixed|"),
+        "worker line with its %b: {line}"
+    );
     assert!(!line.contains(&format!("|{}|", d.pid())), "{line}");
     // Back to the default on reload.
     std::fs::write(d.rundir().join("bgworker.conf"), "").unwrap();
@@ -717,7 +959,10 @@ fn log_line_prefix_escapes() {
     let cur = d.log_len();
     assert_eq!(run_ctl(d.rundir(), &["stop"]).code, 0);
     let (_, l) = d.wait_log_from(cur, "received fast shutdown request", secs(5));
-    assert!(l.starts_with('<'), "-c wins over the file, the prefix stays: {l}");
+    assert!(
+        l.starts_with('<'),
+        "-c wins over the file, the prefix stays: {l}"
+    );
 }
 
 #[test]
@@ -736,26 +981,51 @@ fn log_file_is_reopened_on_sighup() {
         log.display(),
         d.log_text()
     );
-    assert!(!d.log_text().contains("bgworkerd ready"), "the log went to the file, not stderr");
+    assert!(
+        !d.log_text().contains("bgworkerd ready"),
+        "the log went to the file, not stderr"
+    );
     std::fs::rename(&log, &rotated).unwrap();
     let r = run_ctl(d.rundir(), &["reload"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(wait_until(secs(10), || log.exists()), "log file not reopened");
+    assert!(
+        wait_until(secs(10), || log.exists()),
+        "log file not reopened"
+    );
     let r = run_ctl(
         d.rundir(),
-        &["launch", "--name", "after_rotation", "--library", "postgres", "--function", "no_such_fn"],
+        &[
+            "launch",
+            "--name",
+            "after_rotation",
+            "--library",
+            "postgres",
+            "--function",
+            "no_such_fn",
+        ],
     );
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        wait_until(secs(10), || read(&log).contains("background worker \"after_rotation\" (PID")),
+        wait_until(secs(10), || read(&log)
+            .contains("background worker \"after_rotation\" (PID")),
         "new lines go to the new file:\n{}",
         read(&log)
     );
     let old = read(&rotated);
-    assert!(old.contains("bgworkerd ready") && old.contains("received SIGHUP"), "{old}");
-    assert!(!old.contains("after_rotation"), "nothing new in the rotated file: {old}");
+    assert!(
+        old.contains("bgworkerd ready") && old.contains("received SIGHUP"),
+        "{old}"
+    );
+    assert!(
+        !old.contains("after_rotation"),
+        "nothing new in the rotated file: {old}"
+    );
     // The worker's own stderr followed too.
-    assert!(read(&log).contains("internal function \"no_such_fn\""), "{}", read(&log));
+    assert!(
+        read(&log).contains("internal function \"no_such_fn\""),
+        "{}",
+        read(&log)
+    );
     assert_eq!(run_ctl(d.rundir(), &["stop", "--wait"]).code, 0);
     assert_eq!(d.wait_exit(secs(10)).code(), Some(0));
 }
@@ -765,8 +1035,16 @@ fn log_file_is_reopened_on_sighup() {
 /// stop the daemon, all with bgworkerctl.
 #[test]
 fn readme_walkthrough_with_the_example_module() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "readme_walkthrough_with_the_example_module");
-    let so = pgxs_module(repo_root().join("examples/lifecycle_demo.c").to_str().unwrap());
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "readme_walkthrough_with_the_example_module",
+    );
+    let so = pgxs_module(
+        repo_root()
+            .join("examples/lifecycle_demo.c")
+            .to_str()
+            .unwrap(),
+    );
     let libdir = so.parent().unwrap().to_str().unwrap().to_string();
     let d = Daemon::builder("ctl_walkthrough")
         .set("dynamic_library_path", &libdir)
@@ -792,8 +1070,18 @@ fn readme_walkthrough_with_the_example_module() {
     let r = run_ctl(
         d.rundir(),
         &[
-            "launch", "--name", "flaky", "--library", "lifecycle_demo", "--function",
-            "demo_flaky_main", "--arg", "1", "--restart", "1", "--wait",
+            "launch",
+            "--name",
+            "flaky",
+            "--library",
+            "lifecycle_demo",
+            "--function",
+            "demo_flaky_main",
+            "--arg",
+            "1",
+            "--restart",
+            "1",
+            "--wait",
         ],
     );
     assert_eq!(r.code, 0, "{r:?}");

@@ -56,7 +56,10 @@ definition), 2 usage error, 3 no bgworkerd running on RUNDIR.
 pub struct Failure(pub i32, pub String);
 
 fn usage(msg: impl Into<String>) -> Failure {
-    Failure(EXIT_USAGE, format!("{}; try \"bgworkerctl --help\"", msg.into()))
+    Failure(
+        EXIT_USAGE,
+        format!("{}; try \"bgworkerctl --help\"", msg.into()),
+    )
 }
 
 fn refused(msg: impl Into<String>) -> Failure {
@@ -73,7 +76,12 @@ impl Opts {
     /// Parse `args`; `with_value` lists the options that take a value,
     /// `flags` those that do not, `optional` those whose value is
     /// optional (given only as `--opt=VALUE`).
-    fn parse(args: &[String], with_value: &[&str], flags: &[&str], optional: &[&str]) -> Result<Opts, Failure> {
+    fn parse(
+        args: &[String],
+        with_value: &[&str],
+        flags: &[&str],
+        optional: &[&str],
+    ) -> Result<Opts, Failure> {
         let mut items: Vec<(String, Option<String>)> = Vec::new();
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -138,7 +146,9 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         if !rest.is_empty() {
             rest.push(a);
         } else if a == "-D" {
-            let v = it.next().ok_or_else(|| usage("option \"-D\" requires a value"))?;
+            let v = it
+                .next()
+                .ok_or_else(|| usage("option \"-D\" requires a value"))?;
             rundir = Some(PathBuf::from(v));
         } else if let Some(v) = a.strip_prefix("-D") {
             rundir = Some(PathBuf::from(v));
@@ -162,7 +172,16 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         "status" => Opts::parse(args, &[], &["--json"], &["--watch"])?,
         "launch" => Opts::parse(
             args,
-            &["--name", "--library", "--function", "--type", "--arg", "--extra-hex", "--restart", "--start-time"],
+            &[
+                "--name",
+                "--library",
+                "--function",
+                "--type",
+                "--arg",
+                "--extra-hex",
+                "--restart",
+                "--start-time",
+            ],
             &["--wait"],
             &[],
         )?,
@@ -172,7 +191,11 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         _ => return Err(usage(format!("unknown command \"{cmd}\""))),
     };
     // Check the options fully before touching the daemon.
-    let launch_def = if cmd == "launch" { Some(worker_from(&opts)?) } else { None };
+    let launch_def = if cmd == "launch" {
+        Some(worker_from(&opts)?)
+    } else {
+        None
+    };
     let watch = if cmd == "status" && opts.has("--watch") {
         Some(match opts.get("--watch") {
             None => Duration::from_secs(2),
@@ -184,7 +207,11 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
     if cmd == "status" && watch.is_some() && opts.has("--json") {
         return Err(usage("--watch and --json cannot be combined"));
     }
-    let target = if cmd == "terminate" { Some(target_from(&opts)?) } else { None };
+    let target = if cmd == "terminate" {
+        Some(target_from(&opts)?)
+    } else {
+        None
+    };
     let mode = match opts.get("--mode").unwrap_or("fast") {
         "smart" | "s" => ("smart", libc::SIGTERM),
         "fast" | "f" => ("fast", libc::SIGINT),
@@ -205,7 +232,10 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         "stop" => stop(conn, mode, opts.has("--wait")),
         "reload" => {
             signal_daemon(conn, libc::SIGHUP)?;
-            println!("bgworkerd (PID {}): configuration reload requested", conn.supervisor_pid);
+            println!(
+                "bgworkerd (PID {}): configuration reload requested",
+                conn.supervisor_pid
+            );
             Ok(())
         }
         _ => unreachable!("commands checked above"),
@@ -215,7 +245,9 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
 fn parse_interval(v: &str) -> Result<Duration, Failure> {
     match v.parse::<f64>() {
         Ok(s) if s.is_finite() && (0.05..=3600.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
-        _ => Err(usage(format!("invalid watch interval \"{v}\" (seconds, 0.05 to 3600)"))),
+        _ => Err(usage(format!(
+            "invalid watch interval \"{v}\" (seconds, 0.05 to 3600)"
+        ))),
     }
 }
 
@@ -298,7 +330,11 @@ fn watch_status(conn: &Connection, every: Duration, rundir: &Path) -> Result<(),
         let width = terminal_width().unwrap_or(80);
         // Title: what is shown, and when (cut to the terminal's width).
         let clock = &status::iso_time(snap.now_ms)[11..19];
-        let what = format!("every {:.1}s: bgworkerctl -D {} status", every.as_secs_f64(), rundir.display());
+        let what = format!(
+            "every {:.1}s: bgworkerctl -D {} status",
+            every.as_secs_f64(),
+            rundir.display()
+        );
         let room = width.saturating_sub(clock.len() + 1);
         let what = if what.chars().count() > room {
             let mut t: String = what.chars().take(room.saturating_sub(1)).collect();
@@ -382,9 +418,11 @@ fn worker_from(opts: &Opts) -> Result<BackgroundWorker, Failure> {
     };
     w.bgw_restart_time = match opts.get("--restart").unwrap_or("never") {
         "never" => BGW_NEVER_RESTART,
-        v => v
-            .parse::<i32>()
-            .map_err(|_| usage(format!("invalid restart interval \"{v}\" (seconds or \"never\")")))?,
+        v => v.parse::<i32>().map_err(|_| {
+            usage(format!(
+                "invalid restart interval \"{v}\" (seconds or \"never\")"
+            ))
+        })?,
     };
     if let Some(a) = opts.get("--arg") {
         let v: i64 = a
@@ -395,7 +433,10 @@ fn worker_from(opts: &Opts) -> Result<BackgroundWorker, Failure> {
     if let Some(h) = opts.get("--extra-hex") {
         let bytes = parse_hex(h)?;
         if bytes.len() > BGW_EXTRALEN {
-            return Err(usage(format!("--extra-hex holds {} bytes, at most {BGW_EXTRALEN} fit", bytes.len())));
+            return Err(usage(format!(
+                "--extra-hex holds {} bytes, at most {BGW_EXTRALEN} fit",
+                bytes.len()
+            )));
         }
         for (d, s) in w.bgw_extra.iter_mut().zip(bytes) {
             *d = s as std::os::raw::c_char;
@@ -435,7 +476,10 @@ fn launch(conn: &Connection, w: BackgroundWorker, wait: bool) -> Result<(), Fail
             }));
         }
         Err(RegisterError::NotConnected) => {
-            return Err(Failure(EXIT_NO_DAEMON, "not attached to a bgworkerd".into()))
+            return Err(Failure(
+                EXIT_NO_DAEMON,
+                "not attached to a bgworkerd".into(),
+            ))
         }
     };
     if !wait {
@@ -480,7 +524,9 @@ fn target_from(opts: &Opts) -> Result<Target, Failure> {
         .filter(|o| opts.has(o))
         .collect();
     if given.len() != 1 {
-        return Err(usage("terminate needs exactly one of --pid, --slot, --name"));
+        return Err(usage(
+            "terminate needs exactly one of --pid, --slot, --name",
+        ));
     }
     let v = opts.get(given[0]).unwrap_or("");
     Ok(match given[0] {
@@ -495,9 +541,13 @@ fn target_from(opts: &Opts) -> Result<Target, Failure> {
                 Some((s, g)) => (s, Some(g)),
                 None => (v, None),
             };
-            let slot = s.parse().map_err(|_| usage(format!("invalid slot \"{v}\" (SLOT or SLOT:GENERATION)")))?;
+            let slot = s
+                .parse()
+                .map_err(|_| usage(format!("invalid slot \"{v}\" (SLOT or SLOT:GENERATION)")))?;
             let generation = match g {
-                Some(g) => Some(g.parse().map_err(|_| usage(format!("invalid slot \"{v}\" (SLOT or SLOT:GENERATION)")))?),
+                Some(g) => Some(g.parse().map_err(|_| {
+                    usage(format!("invalid slot \"{v}\" (SLOT or SLOT:GENERATION)"))
+                })?),
                 None => None,
             };
             Target::Slot(slot, generation)
@@ -527,7 +577,9 @@ fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failur
     let handles: Vec<(usize, u64)> = match &target {
         Target::Slot(i, g) => {
             if *i >= total {
-                return Err(refused(format!("no such worker: slot {i} does not exist (there are {total})")));
+                return Err(refused(format!(
+                    "no such worker: slot {i} does not exist (there are {total})"
+                )));
             }
             match (tenant(conn, *i), g) {
                 (Some((cur, _, _)), Some(g)) if cur != *g => {
@@ -543,7 +595,11 @@ fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failur
             .filter_map(|i| tenant(conn, i).filter(|t| t.2 == *p).map(|t| (i, t.0)))
             .collect(),
         Target::Name(n) => (0..total)
-            .filter_map(|i| tenant(conn, i).filter(|t| t.1.sanitized().name() == *n).map(|t| (i, t.0)))
+            .filter_map(|i| {
+                tenant(conn, i)
+                    .filter(|t| t.1.sanitized().name() == *n)
+                    .map(|t| (i, t.0))
+            })
             .collect(),
     };
     if handles.is_empty() {
@@ -568,7 +624,10 @@ fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failur
         for (i, g) in hit {
             let (st, _) = conn.wait_until(i, g, |st| st == BGWH_STOPPED);
             if st == BGWH_POSTMASTER_DIED {
-                return Err(Failure(EXIT_NO_DAEMON, "bgworkerd exited while waiting".into()));
+                return Err(Failure(
+                    EXIT_NO_DAEMON,
+                    "bgworkerd exited while waiting".into(),
+                ));
             }
             println!("stopped slot={i} generation={g}");
         }
@@ -583,7 +642,13 @@ fn signal_daemon(conn: &Connection, sig: i32) -> Result<(), Failure> {
     // SAFETY: pidfd is the connection's open pidfd of the supervisor; a
     // null info pointer means "as kill(2)".
     let r = unsafe {
-        libc::syscall(libc::SYS_pidfd_send_signal, conn.pidfd, sig, std::ptr::null::<u8>(), 0)
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            conn.pidfd,
+            sig,
+            std::ptr::null::<u8>(),
+            0,
+        )
     };
     if r != 0 {
         return Err(Failure(
@@ -603,12 +668,19 @@ const STOP_WAIT: Duration = Duration::from_secs(60);
 
 fn stop(conn: &Connection, (word, sig): (&str, i32), wait: bool) -> Result<(), Failure> {
     signal_daemon(conn, sig)?;
-    println!("bgworkerd (PID {}): {word} shutdown requested", conn.supervisor_pid);
+    println!(
+        "bgworkerd (PID {}): {word} shutdown requested",
+        conn.supervisor_pid
+    );
     if !wait {
         return Ok(());
     }
     // The pidfd becomes readable when the process exits.
-    let mut p = libc::pollfd { fd: conn.pidfd, events: libc::POLLIN, revents: 0 };
+    let mut p = libc::pollfd {
+        fd: conn.pidfd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     let deadline = Instant::now() + STOP_WAIT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

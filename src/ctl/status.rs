@@ -76,7 +76,10 @@ impl Snapshot {
 
 fn why(e: &ReadError) -> String {
     match e {
-        ReadError::Unsettled => "they never settled (a writer stopped mid-update, or the segment is being overwritten)".into(),
+        ReadError::Unsettled => {
+            "they never settled (a writer stopped mid-update, or the segment is being overwritten)"
+                .into()
+        }
         ReadError::Corrupt(what) => format!("corrupt ({what})"),
     }
 }
@@ -153,11 +156,19 @@ pub fn exit_sentence(f: &WorkerFacts) -> String {
     } else if libc::WIFEXITED(s) {
         format!("exited with exit code {}", libc::WEXITSTATUS(s))
     } else if libc::WIFSIGNALED(s) {
-        format!("was terminated by signal {} (SIG{})", libc::WTERMSIG(s), signal_name(libc::WTERMSIG(s)))
+        format!(
+            "was terminated by signal {} (SIG{})",
+            libc::WTERMSIG(s),
+            signal_name(libc::WTERMSIG(s))
+        )
     } else {
         format!("exited with unrecognized status {s}")
     };
-    let crash = if f.exit_crash { ", handled as a crash" } else { "" };
+    let crash = if f.exit_crash {
+        ", handled as a crash"
+    } else {
+        ""
+    };
     format!("worker (PID {}) has already {how}{crash}", f.pid)
 }
 
@@ -241,7 +252,18 @@ struct Row {
 
 /// Column headers; 2 (NAME), 3 (TYPE) and 9 (LIBRARY:FUNCTION) are the
 /// columns that give up width when the terminal is narrow.
-const HEADERS: [&str; 10] = ["SL", "PID", "NAME", "TYPE", "STATE", "UPTIME", "STARTS", "EXIT", "RESTART", "LIBRARY:FUNCTION"];
+const HEADERS: [&str; 10] = [
+    "SL",
+    "PID",
+    "NAME",
+    "TYPE",
+    "STATE",
+    "UPTIME",
+    "STARTS",
+    "EXIT",
+    "RESTART",
+    "LIBRARY:FUNCTION",
+];
 const SHRINKABLE: [usize; 3] = [2, 3, 9];
 /// How much more each shrinkable column keeps when width is short: the
 /// function tells most, the type (often the name again) least.
@@ -252,7 +274,11 @@ const MIN_WIDTH: usize = 6;
 
 fn row_cells(snap: &Snapshot, i: usize, f: &WorkerFacts) -> [String; 10] {
     let running = f.state == facts::STATE_RUNNING || f.state == facts::STATE_TERMINATING;
-    let pid = if running && f.pid > 0 { f.pid.to_string() } else { "-".into() };
+    let pid = if running && f.pid > 0 {
+        f.pid.to_string()
+    } else {
+        "-".into()
+    };
     let uptime = if running && f.last_start_ms > 0 {
         short_duration(snap.now_ms.saturating_sub(f.last_start_ms))
     } else {
@@ -327,7 +353,11 @@ pub fn table(snap: &Snapshot, width: usize) -> String {
     let line = |cells: &[String; 10]| {
         let mut l = String::new();
         for (k, c) in cells.iter().enumerate() {
-            let c = if k == 9 { fit_lib_func(c, w[k]) } else { fit(c, w[k]) };
+            let c = if k == 9 {
+                fit_lib_func(c, w[k])
+            } else {
+                fit(c, w[k])
+            };
             if k == 9 {
                 l.push_str(&c);
             } else if LEFT_ALIGNED.contains(&k) {
@@ -367,7 +397,11 @@ pub fn summary(snap: &Snapshot) -> String {
     };
     format!(
         "slots {}/{}, parallel {}/{}, {state}, up {up}, crash restarts {}",
-        snap.slots_used, snap.slots_total, snap.parallel_used, snap.parallel_max, snap.crash_restarts
+        snap.slots_used,
+        snap.slots_total,
+        snap.parallel_used,
+        snap.parallel_max,
+        snap.crash_restarts
     )
 }
 
@@ -404,7 +438,11 @@ pub fn json(snap: &Snapshot) -> String {
         Ok(d) => {
             o.push_str(",\"start_time\":");
             json_time(&mut o, d.start_ms);
-            let _ = write!(o, ",\"uptime_s\":{}", snap.now_ms.saturating_sub(d.start_ms) / 1000);
+            let _ = write!(
+                o,
+                ",\"uptime_s\":{}",
+                snap.now_ms.saturating_sub(d.start_ms) / 1000
+            );
             o.push_str(",\"shutdown\":");
             match shutdown_name(d.shutdown) {
                 Some(m) => json_str(&mut o, m),
@@ -444,11 +482,20 @@ pub fn json(snap: &Snapshot) -> String {
         } else {
             o.push_str("null");
         }
-        for (k, v) in [("name", &f.name), ("type", &f.type_), ("library", &f.library), ("function", &f.function)] {
+        for (k, v) in [
+            ("name", &f.name),
+            ("type", &f.type_),
+            ("library", &f.library),
+            ("function", &f.function),
+        ] {
             let _ = write!(o, ",\"{k}\":");
             json_str(&mut o, v);
         }
-        let _ = write!(o, ",\"main_arg\":{},\"flags\":{},\"start_phase\":", f.main_arg, f.flags);
+        let _ = write!(
+            o,
+            ",\"main_arg\":{},\"flags\":{},\"start_phase\":",
+            f.main_arg, f.flags
+        );
         json_str(&mut o, phase_name(f.start_phase));
         o.push_str(",\"restart_interval_s\":");
         if f.restart_time == BGW_NEVER_RESTART {
@@ -502,13 +549,16 @@ mod tests {
     fn formats() {
         assert_eq!(short_duration(42_000), "42s");
         assert_eq!(short_duration(725_000), "12m05s");
-        assert_eq!(short_duration(5 * 3600_000 + 180_000), "5h03m");
-        assert_eq!(short_duration(3 * 86_400_000 + 4 * 3600_000), "3d04h");
+        assert_eq!(short_duration(5 * 3_600_000 + 180_000), "5h03m");
+        assert_eq!(short_duration(3 * 86_400_000 + 4 * 3_600_000), "3d04h");
         assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso_time(1_795_379_392_123), "2026-11-22T20:29:52.123Z");
         assert_eq!(fit("abcdef", 4), "abc~");
         assert_eq!(fit("abc", 4), "abc");
-        assert_eq!(fit_lib_func("lifecycle_demo:demo_main", 14), "lif~:demo_main");
+        assert_eq!(
+            fit_lib_func("lifecycle_demo:demo_main", 14),
+            "lif~:demo_main"
+        );
         assert_eq!(fit_lib_func("lib:a_very_long_function", 8), "~:a_ver~");
         let mut s = String::new();
         json_str(&mut s, "a\"b\\c\n\u{1}");
@@ -532,7 +582,11 @@ mod tests {
         seg.slot_facts(1).restart_at(facts::now_ms() + 86_000_000);
         let t = table(&Snapshot::read(&seg), 80);
         for l in t.lines() {
-            assert!(l.chars().count() <= 80, "{} columns: {l}", l.chars().count());
+            assert!(
+                l.chars().count() <= 80,
+                "{} columns: {l}",
+                l.chars().count()
+            );
         }
         assert_eq!(t.lines().count(), 4, "{t}");
         assert!(t.contains("SEGV!"), "{t}");

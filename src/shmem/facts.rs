@@ -183,7 +183,13 @@ fn text_of(raw: &[u8; BGW_MAXLEN]) -> String {
     let end = raw.iter().position(|&b| b == 0).unwrap_or(BGW_MAXLEN - 1);
     raw[..end]
         .iter()
-        .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '?' })
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 
@@ -267,7 +273,8 @@ impl SlotFacts {
         self.starts.store(f.starts, Ordering::Relaxed);
         self.has_exit.store(f.has_exit as u32, Ordering::Relaxed);
         self.exit_status.store(f.exit_status, Ordering::Relaxed);
-        self.exit_crash.store(f.exit_crash as u32, Ordering::Relaxed);
+        self.exit_crash
+            .store(f.exit_crash as u32, Ordering::Relaxed);
         self.restart_time.store(f.restart_time, Ordering::Relaxed);
         self.start_phase.store(f.start_phase, Ordering::Relaxed);
         self.flags.store(f.flags, Ordering::Relaxed);
@@ -396,7 +403,10 @@ impl SlotFacts {
             return Err(ReadError::Corrupt(format!("state {}", f.state)));
         }
         if f.pid < 0 || f.registrant < 0 {
-            return Err(ReadError::Corrupt(format!("pid {} / registrant {}", f.pid, f.registrant)));
+            return Err(ReadError::Corrupt(format!(
+                "pid {} / registrant {}",
+                f.pid, f.registrant
+            )));
         }
         f.name = text_of(&names[0]);
         f.type_ = text_of(&names[1]);
@@ -447,16 +457,33 @@ mod tests {
         assert_eq!(f.read().unwrap().state, STATE_FREE);
         f.registered(&def("w"), 7, 42);
         let r = f.read().unwrap();
-        assert_eq!((r.state, r.generation, r.registrant, r.starts), (STATE_NOT_STARTED, 7, 42, 0));
-        assert_eq!((r.name.as_str(), r.type_.as_str(), r.library.as_str(), r.function.as_str()), ("w", "t", "lib", "f"));
+        assert_eq!(
+            (r.state, r.generation, r.registrant, r.starts),
+            (STATE_NOT_STARTED, 7, 42, 0)
+        );
+        assert_eq!(
+            (
+                r.name.as_str(),
+                r.type_.as_str(),
+                r.library.as_str(),
+                r.function.as_str()
+            ),
+            ("w", "t", "lib", "f")
+        );
         f.started(100);
         f.exited(11, true);
         let r = f.read().unwrap();
-        assert_eq!((r.state, r.pid, r.exit_status, r.exit_crash, r.restart_at_ms), (STATE_RESTARTING, 100, 11, true, 0));
+        assert_eq!(
+            (r.state, r.pid, r.exit_status, r.exit_crash, r.restart_at_ms),
+            (STATE_RESTARTING, 100, 11, true, 0)
+        );
         f.restart_at(5);
         f.started(101);
         let r = f.read().unwrap();
-        assert_eq!((r.state, r.pid, r.starts, r.restart_at_ms, r.name.as_str()), (STATE_RUNNING, 101, 2, 0, "w"));
+        assert_eq!(
+            (r.state, r.pid, r.starts, r.restart_at_ms, r.name.as_str()),
+            (STATE_RUNNING, 101, 2, 0, "w")
+        );
         f.set_state(STATE_STOPPED);
         assert_eq!(f.read().unwrap().state, STATE_STOPPED);
     }
