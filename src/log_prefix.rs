@@ -22,9 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicU8, AtomicUsize,
 use crate::log::Line;
 
 /// PostgreSQL's default, which the built-in fast path writes.
-pub const DEFAULT: &str = "%m [%p] ";
+pub(crate) const DEFAULT: &str = "%m [%p] ";
 /// Longest accepted format, in bytes.
-pub const MAX_LEN: usize = 256;
+pub(crate) const MAX_LEN: usize = 256;
 
 static FORMAT: [AtomicU8; MAX_LEN] = [const { AtomicU8::new(0) }; MAX_LEN];
 static LEN: AtomicUsize = AtomicUsize::new(0);

@@ -11,8 +11,8 @@
 //! the supervisor as `pg_ctl` signals the postmaster, through a pidfd so
 //! that a recycled pid is never hit.
 //!
-//! Exit status: [`EXIT_OK`], [`EXIT_REFUSED`], [`EXIT_USAGE`],
-//! [`EXIT_NO_DAEMON`]. Every error is one line on stderr.
+//! Exit status: `EXIT_OK`, `EXIT_REFUSED`, `EXIT_USAGE`,
+//! `EXIT_NO_DAEMON`. Every error is one line on stderr.
 
 pub mod status;
 
@@ -24,15 +24,15 @@ use crate::abi::*;
 use crate::backend::{self, Connection, RegisterError};
 
 /// Done.
-pub const EXIT_OK: i32 = 0;
+pub(crate) const EXIT_OK: i32 = 0;
 /// The operation was refused: no free slot, no such worker, an invalid
 /// definition, unreadable facts.
-pub const EXIT_REFUSED: i32 = 1;
+pub(crate) const EXIT_REFUSED: i32 = 1;
 /// The command line is wrong.
-pub const EXIT_USAGE: i32 = 2;
+pub(crate) const EXIT_USAGE: i32 = 2;
 /// No daemon to talk to on RUNDIR: no pid file, a stale one, or its shared
 /// segment is missing or corrupt (the message says which).
-pub const EXIT_NO_DAEMON: i32 = 3;
+pub(crate) const EXIT_NO_DAEMON: i32 = 3;
 
 const USAGE: &str = "bgworkerctl sees, launches and steers the workers of a running bgworkerd.
 

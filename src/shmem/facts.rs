@@ -30,23 +30,23 @@ use std::time::Instant;
 use crate::abi::*;
 
 /// The slot's worker, as the supervisor last saw it.
-pub const STATE_FREE: u32 = 0;
+pub(crate) const STATE_FREE: u32 = 0;
 /// Registered, not started yet (waiting for its start phase or its turn).
-pub const STATE_NOT_STARTED: u32 = 1;
-pub const STATE_RUNNING: u32 = 2;
+pub(crate) const STATE_NOT_STARTED: u32 = 1;
+pub(crate) const STATE_RUNNING: u32 = 2;
 /// Exited and waiting to be started again: at `restart_at_ms`, or, when
 /// that is 0, once the crash cycle under way has ended.
-pub const STATE_RESTARTING: u32 = 3;
+pub(crate) const STATE_RESTARTING: u32 = 3;
 /// Asked to stop (terminate request or shutdown); its process still runs.
-pub const STATE_TERMINATING: u32 = 4;
+pub(crate) const STATE_TERMINATING: u32 = 4;
 /// Unregistered: the slot is free again; the facts describe its last worker.
-pub const STATE_STOPPED: u32 = 5;
+pub(crate) const STATE_STOPPED: u32 = 5;
 
 /// Words of a packed name (BGW_MAXLEN bytes).
 const NAME_WORDS: usize = BGW_MAXLEN / 8;
 
 /// How many times a reader tries for a consistent copy before it gives up.
-pub const READ_ATTEMPTS: u32 = 10_000;
+pub(crate) const READ_ATTEMPTS: u32 = 10_000;
 
 /// Daemon-wide facts. Written by the supervisor only (seqlock, see the
 /// module comment); crash-restart count and phase live in the header
