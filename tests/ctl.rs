@@ -278,6 +278,9 @@ fn status_table_and_json_show_every_worker() {
         .set("max_parallel_workers", "3")
         .start();
     let pid = wait_ready(&d, "static_one", secs(10));
+    // The worker may print its marker before the supervisor (descheduled
+    // after fork) records the start.
+    wait_worker(&d, 0, "running", |w| w.get("state").str() == "running");
 
     let r = run_ctl(d.rundir(), &["status"]);
     assert_eq!(r.code, 0, "{r:?}");
@@ -399,7 +402,7 @@ fn launch_wait_and_terminate_by_pid_slot_and_name() {
         secs(5),
         "--arg is the main argument",
     );
-    assert_eq!(worker_json(&d, slot).get("pid").num(), pid as i64);
+    wait_worker(&d, slot, "running with its pid", |w| w.get("pid") == &Json::Num(pid as f64));
 
     // terminate --pid, --wait: stopped, process gone, never restarted.
     let r = run_ctl(
@@ -766,6 +769,9 @@ fn corrupt_segment_is_reported_not_fatal() {
         .env("LC_STATIC", "steady||5|0|loop")
         .start();
     wait_ready(&d, "steady", secs(10));
+    // The supervisor's last write to slot 0's facts (the start) is done:
+    // nothing repairs the sequence scribbled below.
+    wait_worker(&d, 0, "running", |w| w.get("state").str() == "running");
     let name = d.segment_name().expect("segment name");
     let seg = bgworker::shmem::Segment::attach(&name).expect("attach");
 
@@ -1052,19 +1058,11 @@ fn readme_walkthrough_with_the_example_module() {
         .start();
     d.wait_log("demo:  supervisor up", secs(10));
 
-    // See every worker.
-    let r = run_ctl(d.rundir(), &["status", "--json"]);
-    assert_eq!(r.code, 0, "{r:?}");
-    let j = Json::parse(&r.stdout);
-    let sup = j
-        .get("workers")
-        .arr()
-        .iter()
-        .find(|w| w.get("name").str() == "lifecycle demo supervisor")
-        .unwrap_or_else(|| panic!("{}", r.stdout))
-        .clone();
-    assert_eq!(sup.get("state").str(), "running");
+    // See every worker: the static one is in slot 0.
+    let sup = wait_worker(&d, 0, "running", |w| w.get("state").str() == "running");
+    assert_eq!(sup.get("name").str(), "lifecycle demo supervisor");
     assert_eq!(sup.get("function").str(), "demo_supervisor_main");
+    assert_eq!(sup.get("registered_by").num(), d.pid() as i64);
 
     // Launch one that fails after a second and restarts a second later.
     let r = run_ctl(

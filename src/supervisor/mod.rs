@@ -908,10 +908,12 @@ impl Supervisor {
         // Publish the pid and wake the waiters before any bookkeeping: the
         // supervisor's first writes after a fork are copy-on-write faults,
         // and the waiter should not wait for them.
+        // The facts first (shared memory, no copy-on-write fault): whoever
+        // sees the pid published finds the worker running in the facts.
+        self.seg.slot_facts(i).started(pid);
         self.seg.slot(i).pid.store(pid, Ordering::Release);
         self.changed = true;
         self.publish();
-        self.seg.slot_facts(i).started(pid);
         let rw = self.workers[i].as_mut().expect("caller checked");
         rw.pid = pid;
         let notify = rw.notify_pid;
