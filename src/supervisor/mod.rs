@@ -1135,7 +1135,6 @@ impl Supervisor {
             return;
         }
         log::emit(log::LOG, "all server processes terminated; reinitializing");
-        notify::send("STATUS=reinitialized after a worker crash");
         // PostgreSQL's ResetBackgroundWorkerCrashTimes: never-restart
         // workers are forgotten, the rest start again at once and lose
         // their waiters.
@@ -1163,6 +1162,7 @@ impl Supervisor {
         for i in 0..self.workers.len() {
             self.enqueue(i);
         }
+        notify::send("STATUS=reinitialized after a worker crash");
     }
 
     fn reload(&mut self) {
