@@ -1101,3 +1101,42 @@ fn readme_walkthrough_with_the_example_module() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(d.wait_exit(secs(10)).code(), Some(0));
 }
+
+/// A worker asked to stop that has not stopped yet reads "terminating",
+/// and a shutdown under way shows in the summary and the JSON.
+#[test]
+fn status_shows_terminating_workers_and_shutdown_mode() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "status_shows_terminating_workers_and_shutdown_mode");
+    let d = plain_daemon("ctl_terminating", &[("max_worker_processes", "3")]);
+    let r = launch(&d, "deaf", "loop ignterm", &["--restart", "1", "--wait"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let (slot, pid) = (out_field(&r, "slot"), out_field(&r, "pid"));
+    wait_ready(&d, "deaf", secs(10));
+
+    // terminate without --wait: SIGTERM is ignored, the worker lives on.
+    let r = run_ctl(d.rundir(), &["terminate", "--slot", &slot.to_string()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let w = wait_worker(&d, slot, "terminating", |w| w.get("state").str() == "terminating");
+    assert_eq!(w.get("pid").num(), pid, "still running, pid shown");
+    let t = run_ctl(d.rundir(), &["status"]);
+    let row = t.stdout.lines().find(|l| l.contains("deaf")).unwrap_or_else(|| panic!("{t:?}")).to_string();
+    assert_eq!(row.split_whitespace().nth(4), Some("stopping"), "{row}");
+    assert!(pid_alive(pid as i32));
+
+    // A fast shutdown waits for it: the daemon says so.
+    let r = run_ctl(d.rundir(), &["stop"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    d.wait_log("received fast shutdown request", secs(5));
+    let r = run_ctl(d.rundir(), &["status", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let j = Json::parse(&r.stdout);
+    assert_eq!(j.get("daemon").get("shutdown").str(), "fast");
+    let t = run_ctl(d.rundir(), &["status"]);
+    assert!(t.stdout.contains(", fast shutdown, up "), "{t:?}");
+
+    // An immediate shutdown (SIGQUIT) ends it.
+    let r = run_ctl(d.rundir(), &["stop", "--mode", "immediate", "--wait"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(wait_pids_gone(&[pid as i32], secs(10)).is_empty());
+    assert_eq!(d.wait_exit(secs(10)).code(), Some(0));
+}

@@ -13,8 +13,9 @@
 //!
 //! * `in_use == 0`: the slot belongs to the backends. The supervisor looks at
 //!   nothing but `in_use`. A backend holding the backend lock may fill the
-//!   slot: definition, `pid = -1`, `terminate = 0`, `generation + 1`, and
-//!   then publishes it with `in_use.store(1, Release)`.
+//!   slot: definition, `pid = -1`, `terminate = 0`, `generation + 1`,
+//!   `registrant` (its pid, for observers only), and then publishes it
+//!   with `in_use.store(1, Release)`.
 //! * `in_use == 1`: the slot belongs to the supervisor, which reads it with
 //!   `in_use.load(Acquire)` (pairing with the store above) and copies the
 //!   definition once, paranoidly (bounded, NUL-forced, ASCII-only). From now
