@@ -614,48 +614,46 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
 /// lock. Errors say why no supervisor is there (stale file included).
 pub fn read_pid_file(path: &std::path::Path) -> Result<(i32, String), String> {
     let arg = path.display();
-    {
-        if !path.is_dir() {
-            return Err(format!(
-                "no bgworkerd is running on \"{arg}\": no such directory"
-            ));
-        }
-        let pidfile = path.join("bgworkerd.pid");
-        let text = std::fs::read_to_string(&pidfile).map_err(|e| {
-            format!(
-                "no bgworkerd is running on \"{arg}\": could not read \"{}\": {}",
-                pidfile.display(),
-                crate::errno_text(e.raw_os_error().unwrap_or(0))
-            )
-        })?;
-        let mut lines = text.lines();
-        let pid: i32 = lines
-            .next()
-            .and_then(|l| l.trim().parse().ok())
-            .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
-        let name = lines
-            .next()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
-        if is_gone(pid) {
-            return Err(format!(
-                "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} does not exist)"
-            ));
-        }
-        // A live supervisor holds the pid file locked; if we can lock it,
-        // the pid belongs to some other process now.
-        if let Ok(f) = std::fs::File::open(&pidfile) {
-            use std::os::fd::AsRawFd;
-            // SAFETY: flock on a descriptor we own; released when f closes.
-            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
-                return Err(format!(
-                    "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} is not a bgworkerd)"
-                ));
-            }
-        }
-        Ok((pid, name))
+    if !path.is_dir() {
+        return Err(format!(
+            "no bgworkerd is running on \"{arg}\": no such directory"
+        ));
     }
+    let pidfile = path.join("bgworkerd.pid");
+    let text = std::fs::read_to_string(&pidfile).map_err(|e| {
+        format!(
+            "no bgworkerd is running on \"{arg}\": could not read \"{}\": {}",
+            pidfile.display(),
+            crate::errno_text(e.raw_os_error().unwrap_or(0))
+        )
+    })?;
+    let mut lines = text.lines();
+    let pid: i32 = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
+    let name = lines
+        .next()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
+    if is_gone(pid) {
+        return Err(format!(
+            "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} does not exist)"
+        ));
+    }
+    // A live supervisor holds the pid file locked; if we can lock it,
+    // the pid belongs to some other process now.
+    if let Ok(f) = std::fs::File::open(&pidfile) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we own; released when f closes.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+            return Err(format!(
+                "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} is not a bgworkerd)"
+            ));
+        }
+    }
+    Ok((pid, name))
 }
 
 /// Attach to segment `seg_name`, whose supervisor the pid file (if any)
