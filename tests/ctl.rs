@@ -576,6 +576,8 @@ fn launch_refusals_and_usage_errors() {
         2,
         "invalid shutdown mode",
     );
+    let after = run_ctl_raw(&["status", "-D", d.rundir().to_str().unwrap(), "--json"]);
+    assert_eq!(after.code, 0, "-D after the command: {after:?}");
     let r = run_ctl_raw(&["--help"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("Exit status: 0 done"), "{r:?}");

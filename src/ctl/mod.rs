@@ -142,16 +142,17 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
     let mut rundir: Option<PathBuf> = None;
     let mut rest: Vec<String> = Vec::new();
     let mut it = args.into_iter();
+    // -D may come before or after the command.
     while let Some(a) = it.next() {
-        if !rest.is_empty() {
-            rest.push(a);
-        } else if a == "-D" {
+        if a == "-D" {
             let v = it
                 .next()
                 .ok_or_else(|| usage("option \"-D\" requires a value"))?;
             rundir = Some(PathBuf::from(v));
         } else if let Some(v) = a.strip_prefix("-D") {
             rundir = Some(PathBuf::from(v));
+        } else if !rest.is_empty() {
+            rest.push(a);
         } else if a == "--help" || a == "-?" || a == "-h" {
             print!("{USAGE}");
             return Ok(());
