@@ -1142,3 +1142,63 @@ fn status_shows_terminating_workers_and_shutdown_mode() {
     assert!(wait_pids_gone(&[pid as i32], secs(10)).is_empty());
     assert_eq!(d.wait_exit(secs(10)).code(), Some(0));
 }
+
+/// Under an embedding host that holds the start phase back, workers of a
+/// later phase read "not started" (`waiting` in the table) and the summary
+/// names the phase; raising it starts them.
+#[test]
+fn status_shows_workers_waiting_for_their_start_phase() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "status_shows_workers_waiting_for_their_start_phase");
+    let exe = host_program_with("host_embed.c", &["-rdynamic", "-pthread"]);
+    let rundir = Scratch::new("ctl_phase");
+    let host = Proc::spawn(&exe, &["phase", rundir.to_str().unwrap()], &[], "host-phase");
+    host.wait_line("bgworkerd ready", secs(20));
+    host.wait_line("marker: ready name=host_ph_pm ", secs(10));
+
+    let by_name = |j: &Json, n: &str| {
+        j.get("workers")
+            .arr()
+            .iter()
+            .find(|w| w.get("name").str() == n)
+            .cloned()
+            .unwrap_or_else(|| panic!("no worker {n}: {j:?}"))
+    };
+    let r = run_ctl(&rundir, &["status", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let j = Json::parse(&r.stdout);
+    assert_eq!(j.get("daemon").get("pid").num(), host.pid() as i64);
+    assert_eq!(j.get("daemon").get("phase").str(), "PostmasterStart");
+    for n in ["host_ph_cs", "host_ph_rf"] {
+        let w = by_name(&j, n);
+        assert_eq!(w.get("state").str(), "not started", "{w:?}");
+        assert_eq!(w.get("pid"), &Json::Null);
+        assert_eq!(w.get("starts").num(), 0);
+        assert_eq!(w.get("last_start"), &Json::Null);
+        assert_eq!(w.get("registered_by").num(), host.pid() as i64);
+    }
+    assert_eq!(by_name(&j, "host_ph_cs").get("start_phase").str(), "ConsistentState");
+    assert_eq!(by_name(&j, "host_ph_pm").get("state").str(), "running");
+    let t = run_ctl(&rundir, &["status"]);
+    let row = t.stdout.lines().find(|l| l.contains("host_ph_rf")).unwrap_or_else(|| panic!("{t:?}")).to_string();
+    assert_eq!(row.split_whitespace().nth(4), Some("waiting"), "{row}");
+    assert!(t.stdout.contains(", phase PostmasterStart, "), "{t:?}");
+
+    // The host raises the phase to ConsistentState on SIGALRM.
+    host.signal(libc::SIGALRM);
+    host.wait_line("marker: ready name=host_ph_cs ", secs(10));
+    let mut last = Json::Null;
+    assert!(
+        wait_until(secs(10), || {
+            let r = run_ctl(&rundir, &["status", "--json"]);
+            last = Json::parse(&r.stdout);
+            last.get("daemon").get("phase").str() == "ConsistentState"
+                && by_name(&last, "host_ph_cs").get("state").str() == "running"
+        }),
+        "{last:?}"
+    );
+    assert_eq!(by_name(&last, "host_ph_rf").get("state").str(), "not started");
+
+    let r = run_ctl(&rundir, &["stop", "--wait"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(host.wait_exit(secs(20)).code(), Some(0), "{}", host.text());
+}
