@@ -1,6 +1,6 @@
 # libbgworker -- build, test, benchmark, run and install.
 #
-#   make              libraries, header, bgworkerd
+#   make              libraries, header, bgworkerd, bgworkerctl
 #   make run          bgworkerd supervising the example module (Ctrl-C stops it)
 #   make test         everything the test suite needs, then the suite
 #   make bench        benchmarks (metric names as ../shared/bench-pg15)
@@ -76,6 +76,7 @@ install: build
 	install -m 644 $(REL)/libbgworker.a $(DESTDIR)$(PREFIX)/lib/libbgworker.a
 	install -m 644 include/bgworker.h $(DESTDIR)$(PREFIX)/include/bgworker.h
 	install -m 755 $(REL)/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerd
+	install -m 755 $(REL)/bgworkerctl $(DESTDIR)$(PREFIX)/bin/bgworkerctl
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' bgworker.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/bgworker.pc
 
 clean:

@@ -25,6 +25,7 @@
  *				invalid memory write), abort (abort())
  *	quitmark	on SIGQUIT print "marker: got SIGQUIT" and _exit(2)
  *	ignquit		ignore SIGQUIT
+ *	ignterm		ignore SIGTERM
  *	termexit2	on SIGTERM print "marker: got SIGTERM" and _exit(2) (a crash)
  *	hup			on SIGHUP print "marker: got SIGHUP"
  *	sigblk		print the blocked-signal mask before and after
@@ -267,6 +268,8 @@ lc_main(Datum main_arg)
 		lc_set_handler(SIGQUIT, on_sigquit_mark, 0);
 	if (lc_has_word(extra, "ignquit"))
 		lc_set_handler(SIGQUIT, SIG_IGN, 0);
+	if (lc_has_word(extra, "ignterm"))
+		lc_set_handler(SIGTERM, SIG_IGN, 0);
 	if (lc_has_word(extra, "hup"))
 		lc_set_handler(SIGHUP, on_sighup, 0);
 	if (lc_has_word(extra, "termexit2"))

@@ -13,6 +13,11 @@
  *   demo task 3  sleeps until the supervisor calls TerminateBackgroundWorker;
  *                the default SIGTERM handling ends it with a FATAL message.
  *
+ * demo_flaky_main is not used by the supervisor: it is there to be launched
+ * from the shell with bgworkerctl (see README.md).  It works for main_arg
+ * seconds (10 if 0), then exits 1, so bgworkerd restarts it after its
+ * bgw_restart_time.
+ *
  * The supervisor itself leaves quietly on SIGTERM (shutdown), through its own
  * handler.  Output goes to stderr with write(2): this module uses only the
  * bgworker.h API and libc.
@@ -36,6 +41,7 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 PGDLLEXPORT void demo_supervisor_main(Datum arg);
 PGDLLEXPORT void demo_task_main(Datum arg);
+PGDLLEXPORT void demo_flaky_main(Datum arg);
 
 #define LIBRARY "lifecycle_demo"	/* found on dynamic_library_path */
 #define ROUND_PAUSE_MS 4000
@@ -152,6 +158,25 @@ demo_task_main(Datum arg)
 			for (;;)
 				pause();
 	}
+	exit(1);
+}
+
+/*
+ * Launched from the shell (bgworkerctl launch ... --function demo_flaky_main
+ * --arg SECONDS --restart SECONDS): works, then fails with exit code 1, and
+ * bgworkerd starts it again after the restart interval.  SIGTERM keeps its
+ * default meaning, so bgworkerctl terminate ends it with a FATAL message.
+ */
+void
+demo_flaky_main(Datum arg)
+{
+	int			seconds = DatumGetInt32(arg) > 0 ? DatumGetInt32(arg) : 10;
+
+	BackgroundWorkerUnblockSignals();
+	say("%s: working for %d s, then failing with exit code 1",
+		MyBgworkerEntry->bgw_name, seconds);
+	nap(seconds * 1000);
+	say("%s: something went wrong: exit 1", MyBgworkerEntry->bgw_name);
 	exit(1);
 }
 

@@ -22,6 +22,7 @@ mkdir -p "$OUT" "$RUNDIR"
     -o "$OUT/lifecycle_demo.so" "$ROOT/examples/lifecycle_demo.c"
 
 echo "bgworkerd on $RUNDIR with lifecycle_demo; Ctrl-C to stop" >&2
+echo "in another terminal: $ROOT/target/release/bgworkerctl -D $RUNDIR status" >&2
 # exec: the terminal's SIGINT goes straight to bgworkerd
 exec "$DAEMON" -D "$RUNDIR" \
     -c dynamic_library_path="$OUT" \

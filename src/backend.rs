@@ -389,6 +389,8 @@ impl Connection {
                 s.generation.store(g, Ordering::Release);
                 s.terminate.store(0, Ordering::Release);
                 s.pid.store(PID_NOT_STARTED, Ordering::Release);
+                // SAFETY: getpid has no preconditions.
+                s.registrant.store(unsafe { libc::getpid() }, Ordering::Relaxed);
                 // Hand the slot to the supervisor (pairs with its Acquire load).
                 s.in_use.store(1, Ordering::Release);
                 // Counted after publishing, still under the lock: a holder
@@ -416,8 +418,9 @@ impl Connection {
         self.seg.slot(slot).status(generation)
     }
 
-    /// Set the terminate flag of the handle's slot unless it was reused.
-    pub fn terminate(&self, slot: usize, generation: u64) {
+    /// Set the terminate flag of the handle's slot unless it was reused;
+    /// returns whether the flag was set.
+    pub fn terminate(&self, slot: usize, generation: u64) -> bool {
         let s = self.seg.slot(slot);
         let hit = {
             let _lock = BackendLock::acquire(&self.seg);
@@ -432,6 +435,7 @@ impl Connection {
         if hit {
             self.poke_supervisor();
         }
+        hit
     }
 
     /// Wait until `done(status)` holds, or the supervisor is gone.
@@ -598,50 +602,65 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
     let is_rundir =
         path.is_dir() || arg.trim_start_matches('/').contains('/') || arg == "." || arg == "..";
     let (seg_name, pid_from_file) = if is_rundir {
-        if !path.is_dir() {
-            return Err(format!(
-                "no bgworkerd is running on \"{arg}\": no such directory"
-            ));
-        }
-        let pidfile = path.join("bgworkerd.pid");
-        let text = std::fs::read_to_string(&pidfile).map_err(|e| {
-            format!(
-                "no bgworkerd is running on \"{arg}\": could not read \"{}\": {}",
-                pidfile.display(),
-                crate::errno_text(e.raw_os_error().unwrap_or(0))
-            )
-        })?;
-        let mut lines = text.lines();
-        let pid: i32 = lines
-            .next()
-            .and_then(|l| l.trim().parse().ok())
-            .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
-        let name = lines
-            .next()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
-        if is_gone(pid) {
-            return Err(format!(
-                "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} does not exist)"
-            ));
-        }
-        // A live supervisor holds the pid file locked; if we can lock it,
-        // the pid belongs to some other process now.
-        if let Ok(f) = std::fs::File::open(&pidfile) {
-            use std::os::fd::AsRawFd;
-            // SAFETY: flock on a descriptor we own; released when f closes.
-            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
-                return Err(format!(
-                    "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} is not a bgworkerd)"
-                ));
-            }
-        }
+        let (pid, name) = read_pid_file(path)?;
         (name, Some(pid))
     } else {
         (format!("/{}", arg.trim_start_matches('/')), None)
     };
-    let seg = Segment::attach(&seg_name).map_err(|e| e.0)?;
+    attach_segment(&seg_name, pid_from_file)
+}
+
+/// The supervisor running on run directory `path`: its pid and segment
+/// name from `bgworkerd.pid`, checked to be alive and holding the file's
+/// lock. Errors say why no supervisor is there (stale file included).
+pub fn read_pid_file(path: &std::path::Path) -> Result<(i32, String), String> {
+    let arg = path.display();
+    if !path.is_dir() {
+        return Err(format!(
+            "no bgworkerd is running on \"{arg}\": no such directory"
+        ));
+    }
+    let pidfile = path.join("bgworkerd.pid");
+    let text = std::fs::read_to_string(&pidfile).map_err(|e| {
+        format!(
+            "no bgworkerd is running on \"{arg}\": could not read \"{}\": {}",
+            pidfile.display(),
+            crate::errno_text(e.raw_os_error().unwrap_or(0))
+        )
+    })?;
+    let mut lines = text.lines();
+    let pid: i32 = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
+    let name = lines
+        .next()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
+    if is_gone(pid) {
+        return Err(format!(
+            "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} does not exist)"
+        ));
+    }
+    // A live supervisor holds the pid file locked; if we can lock it,
+    // the pid belongs to some other process now.
+    if let Ok(f) = std::fs::File::open(&pidfile) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we own; released when f closes.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+            return Err(format!(
+                "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} is not a bgworkerd)"
+            ));
+        }
+    }
+    Ok((pid, name))
+}
+
+/// Attach to segment `seg_name`, whose supervisor the pid file (if any)
+/// named `pid_from_file`.
+fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), String> {
+    let seg = Segment::attach(seg_name).map_err(|e| e.0)?;
     let sup = seg.header().supervisor_pid.load(Ordering::Relaxed);
     if let Some(p) = pid_from_file {
         if p != sup {

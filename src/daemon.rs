@@ -84,6 +84,11 @@ pub fn main(args: Vec<String>) -> i32 {
         }
     }
     log::set_min_level(s.log_min_messages);
+    crate::log_prefix::set(&s.log_line_prefix);
+    crate::log_file::manage();
+    if let Err(e) = crate::log_file::apply(Some(&rundir), &s.log_file) {
+        return fatal(&e, None);
+    }
     let preload = s.shared_preload_libraries.clone();
     settings::with_current(|cur| *cur = s);
     for (n, v) in &sets {

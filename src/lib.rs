@@ -11,8 +11,8 @@
 //! behind one panic boundary), [`host`] (embedding and attach API),
 //! [`shmem`] (segment and slot protocol), [`supervisor`] (the postmaster's
 //! loop), [`process`] (loading modules, worker set-up), [`backend`] (the
-//! calling process's side of the protocol), [`settings`], [`log`] and
-//! [`daemon`] (bgworkerd's command line).
+//! calling process's side of the protocol), [`settings`], [`log`],
+//! [`daemon`] (bgworkerd's command line) and [`ctl`] (bgworkerctl).
 
 #![allow(non_upper_case_globals, non_camel_case_types, non_snake_case)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -22,9 +22,12 @@ pub mod api;
 pub mod backend;
 /// cbindgen:ignore
 pub mod compat;
+pub mod ctl;
 pub mod daemon;
 pub mod host;
 pub mod log;
+pub mod log_file;
+pub mod log_prefix;
 pub mod process;
 pub mod settings;
 pub mod shmem;

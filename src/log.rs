@@ -1,5 +1,5 @@
-//! Server log: PostgreSQL's severities, its default `%m [%p] ` line prefix,
-//! and `log_min_messages` filtering.
+//! Server log: PostgreSQL's severities, its default `%m [%p] ` line prefix
+//! (or `log_line_prefix`, log_prefix.rs), and `log_min_messages` filtering.
 //!
 //! Every line is assembled in a stack buffer and written to stderr with one
 //! `write(2)`, so lines from the supervisor and its workers (which share the
@@ -166,6 +166,10 @@ impl Line {
 
     /// PostgreSQL's default prefix: `2026-11-22 18:49:52.123 UTC [1234] `.
     pub fn push_prefix(&mut self) -> &mut Self {
+        if crate::log_prefix::custom() {
+            crate::log_prefix::format_into(self);
+            return self;
+        }
         let mut ts = libc::timespec {
             tv_sec: 0,
             tv_nsec: 0,
@@ -221,7 +225,7 @@ pub fn write_all(b: &[u8]) {
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

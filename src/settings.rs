@@ -23,6 +23,10 @@ pub struct Settings {
     pub restart_after_crash: bool,
     pub log_min_messages: i32,
     pub dynamic_library_path: String,
+    /// PostgreSQL's escapes, see log_prefix.rs.
+    pub log_line_prefix: String,
+    /// Log to this file instead of stderr (empty: stderr); log_file.rs.
+    pub log_file: String,
     /// Module settings (`prefix.name`, lower-cased), kept as given.
     pub custom: BTreeMap<String, String>,
     sources: BTreeMap<&'static str, Source>,
@@ -41,6 +45,8 @@ impl Default for Settings {
             restart_after_crash: true,
             log_min_messages: log::WARNING,
             dynamic_library_path: "$libdir".into(),
+            log_line_prefix: crate::log_prefix::DEFAULT.into(),
+            log_file: String::new(),
             custom: BTreeMap::new(),
             sources: BTreeMap::new(),
             custom_sources: BTreeMap::new(),
@@ -76,6 +82,8 @@ const KNOWN: &[&str] = &[
     "restart_after_crash",
     "log_min_messages",
     "dynamic_library_path",
+    "log_line_prefix",
+    "log_file",
 ];
 
 /// Is `name` (lower case) one of bgworkerd's own settings?
@@ -89,6 +97,10 @@ static RUNDIR: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
 
 pub fn set_rundir(dir: Option<&std::path::Path>) {
     *RUNDIR.lock().unwrap_or_else(|e| e.into_inner()) = dir.map(|d| d.to_path_buf());
+}
+
+pub fn rundir() -> Option<std::path::PathBuf> {
+    RUNDIR.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Re-read the configuration for a reload: the file of the run directory,
@@ -219,6 +231,11 @@ impl Settings {
                     .ok_or_else(|| format!("invalid value for parameter \"{key}\": \"{value}\""))?
             }
             "dynamic_library_path" => self.dynamic_library_path = value.to_string(),
+            "log_line_prefix" => {
+                crate::log_prefix::check(value)?;
+                self.log_line_prefix = value.to_string()
+            }
+            "log_file" => self.log_file = value.trim().to_string(),
             _ => unreachable!("every KNOWN name is handled"),
         }
         self.sources.insert(key, source);
@@ -239,6 +256,8 @@ impl Settings {
             .into(),
             "log_min_messages" => self.log_min_messages.to_string(),
             "dynamic_library_path" => self.dynamic_library_path.clone(),
+            "log_line_prefix" => self.log_line_prefix.clone(),
+            "log_file" => self.log_file.clone(),
             _ => self.custom.get(key).cloned().unwrap_or_default(),
         }
     }

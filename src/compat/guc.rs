@@ -810,7 +810,10 @@ pub extern "C" fn bgw_rs_ProcessConfigFile(_context: c_int) {
     let level = if in_supervisor { LOG } else { DEBUG2 };
     let Some(fresh) = settings::reread(level) else { return };
     if !in_supervisor {
+        // The worker's own copies of the log settings (its log file is
+        // the descriptor it inherited).
         log::set_min_level(fresh.log_min_messages);
+        crate::log_prefix::set(&fresh.log_line_prefix);
     }
     if apply_settings(&fresh, level, in_supervisor) {
         settings::report_unaffected(level);

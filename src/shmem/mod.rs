@@ -1,6 +1,8 @@
-//! The shared segment: its lifecycle ([`segment`]) and the slot array with
-//! its hand-off protocol ([`slots`]).
+//! The shared segment: its lifecycle ([`segment`]), the slot array with
+//! its hand-off protocol ([`slots`]) and the facts kept for observers
+//! ([`facts`]).
 
+pub mod facts;
 pub mod segment;
 pub mod slots;
 

@@ -13,6 +13,7 @@ use std::os::fd::FromRawFd;
 
 use memmap2::{MmapOptions, MmapRaw};
 
+use super::facts::{DaemonFacts, SlotFacts};
 use super::slots::{self, Header, Slot};
 
 /// One mapping of the segment. The mapping lives as long as this value.
@@ -170,6 +171,27 @@ impl Segment {
         // total_slots slots at slots_offset; i is in range.
         unsafe {
             &*(self.map.as_ptr().add(slots::slots_offset(self.total_slots)) as *const Slot).add(i)
+        }
+    }
+
+    /// Daemon-wide facts for observers (see facts.rs).
+    pub fn daemon_facts(&self) -> &DaemonFacts {
+        // SAFETY: create/attach established that the mapping holds the
+        // whole layout of total_slots slots; the offset is 8-aligned.
+        unsafe {
+            &*(self.map.as_ptr().add(slots::daemon_facts_offset(self.total_slots))
+                as *const DaemonFacts)
+        }
+    }
+
+    /// Facts about slot `i` for observers. Panics if `i` is out of range.
+    pub fn slot_facts(&self, i: usize) -> &SlotFacts {
+        assert!(i < self.total_slots, "slot {i} out of range");
+        // SAFETY: as daemon_facts; i is in range.
+        unsafe {
+            &*(self.map.as_ptr().add(slots::slot_facts_offset(self.total_slots))
+                as *const SlotFacts)
+                .add(i)
         }
     }
 

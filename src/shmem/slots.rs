@@ -1,7 +1,8 @@
 //! The slot array and its hand-off protocol.
 //!
 //! Layout of the segment: a [`Header`], a bitmap of "pending" slot numbers,
-//! then `total_slots` [`Slot`]s.
+//! `total_slots` [`Slot`]s, then the observers' facts (facts.rs): one
+//! [`DaemonFacts`] and `total_slots` [`SlotFacts`].
 //!
 //! # Ownership hand-off
 //!
@@ -12,8 +13,9 @@
 //!
 //! * `in_use == 0`: the slot belongs to the backends. The supervisor looks at
 //!   nothing but `in_use`. A backend holding the backend lock may fill the
-//!   slot: definition, `pid = -1`, `terminate = 0`, `generation + 1`, and
-//!   then publishes it with `in_use.store(1, Release)`.
+//!   slot: definition, `pid = -1`, `terminate = 0`, `generation + 1`,
+//!   `registrant` (its pid, for observers only), and then publishes it
+//!   with `in_use.store(1, Release)`.
 //! * `in_use == 1`: the slot belongs to the supervisor, which reads it with
 //!   `in_use.load(Acquire)` (pairing with the store above) and copies the
 //!   definition once, paranoidly (bounded, NUL-forced, ASCII-only). From now
@@ -52,9 +54,10 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use crate::abi::*;
+use super::facts::{DaemonFacts, SlotFacts};
 
 pub const MAGIC: u64 = u64::from_le_bytes(*b"BGWSEG15");
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// Start of the segment. Written once by the supervisor at creation, except
 /// the counters and words documented below.
@@ -100,7 +103,10 @@ pub struct Slot {
     /// While in use: -1 not started yet, 0 not running, else the worker's
     /// pid. Meaningless while free.
     pub pid: AtomicI32,
-    _pad: u32,
+    /// Process that filled the slot: written by the backend with the rest
+    /// of the definition, before it publishes `in_use`; read by the
+    /// supervisor for the facts only (never trusted).
+    pub registrant: AtomicI32,
     pub generation: AtomicU64,
     worker: UnsafeCell<BackgroundWorker>,
 }
@@ -119,8 +125,16 @@ pub fn slots_offset(total_slots: usize) -> usize {
     pending_offset() + pending_words(total_slots) * 8
 }
 
-pub fn segment_size(total_slots: usize) -> usize {
+pub fn daemon_facts_offset(total_slots: usize) -> usize {
     slots_offset(total_slots) + total_slots * std::mem::size_of::<Slot>()
+}
+
+pub fn slot_facts_offset(total_slots: usize) -> usize {
+    daemon_facts_offset(total_slots) + std::mem::size_of::<DaemonFacts>()
+}
+
+pub fn segment_size(total_slots: usize) -> usize {
+    slot_facts_offset(total_slots) + total_slots * std::mem::size_of::<SlotFacts>()
 }
 
 /// Upper bound on slots (PostgreSQL's MAX_BACKENDS for max_worker_processes).
@@ -235,7 +249,13 @@ mod tests {
     fn layout_is_stable() {
         assert_eq!(std::mem::size_of::<Slot>(), 568);
         assert_eq!(std::mem::size_of::<Header>() % 8, 0);
-        assert_eq!(segment_size(64), slots_offset(64) + 64 * 568);
+        assert_eq!(daemon_facts_offset(64), slots_offset(64) + 64 * 568);
+        assert_eq!(std::mem::size_of::<DaemonFacts>() % 8, 0);
+        assert_eq!(std::mem::size_of::<SlotFacts>() % 8, 0);
+        assert_eq!(
+            segment_size(64),
+            slot_facts_offset(64) + 64 * std::mem::size_of::<SlotFacts>()
+        );
     }
 
     #[test]

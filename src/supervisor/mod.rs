@@ -8,6 +8,7 @@
 //! lock on shared memory is ever taken here, and nothing read from it is
 //! trusted (see shmem/slots.rs).
 
+pub mod notify;
 pub mod pidfile;
 pub mod registry;
 
@@ -24,6 +25,7 @@ use crate::log;
 use crate::process::child::{self, ChildContext};
 use crate::process::loader;
 use crate::settings::{self, Settings};
+use crate::shmem::facts::{self, STATE_NOT_STARTED, STATE_STOPPED, STATE_TERMINATING};
 use crate::shmem::slots::PID_NOT_STARTED;
 use crate::shmem::Segment;
 use pidfile::PidFile;
@@ -238,6 +240,7 @@ impl Drop for RunGuard {
 pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     let settings = settings::current();
     log::set_min_level(settings.log_min_messages);
+    crate::log_prefix::set(&settings.log_line_prefix);
     if SUPERVISOR_RUNNING.swap(true, Ordering::SeqCst) {
         log::emit(
             log::FATAL,
@@ -353,6 +356,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     {
         sup.workers[i] = Some(Registered::new(w));
     }
+    sup.seg.daemon_facts().init(facts::now_ms());
     sup.init_slots();
     crate::compat::supervisor_start(nslots);
     let written = match sup.pidfile.as_mut().map(|p| p.write(my_pid, sup.seg.name())) {
@@ -367,6 +371,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
             log::LOG,
             &format!("bgworkerd ready: {nslots} worker slots, segment {}", sup.seg.name()),
         );
+        notify::send(&format!("READY=1\nSTATUS=ready: {nslots} worker slots\nMAINPID={my_pid}"));
         sup.main_loop()
     } else {
         1
@@ -589,6 +594,11 @@ impl Supervisor {
                     s.terminate.store(0, Ordering::Relaxed);
                     s.pid.store(PID_NOT_STARTED, Ordering::Relaxed);
                     s.in_use.store(1, Ordering::Release);
+                    self.seg.slot_facts(i).registered(
+                        &def,
+                        s.generation.load(Ordering::Relaxed),
+                        self.my_pid,
+                    );
                 }
                 None => {
                     s.pid.store(0, Ordering::Relaxed);
@@ -773,6 +783,7 @@ impl Supervisor {
         // in_use first, and a slot that reads "stopped" is already free, so
         // a waiter that re-registers at once finds it (PostgreSQL leaves a
         // short window there).
+        self.seg.slot_facts(i).set_state(STATE_STOPPED);
         s.in_use.store(0, Ordering::Release);
         self.changed = true;
         self.drop_notify_ref(rw.notify_pid);
@@ -821,6 +832,7 @@ impl Supervisor {
                 rw.queued = false;
                 if rw.pid != 0 {
                     kill(rw.pid, libc::SIGTERM);
+                    self.seg.slot_facts(i).set_state(STATE_TERMINATING);
                 } else {
                     // Never started (or waiting to restart): gone now.
                     let notify = rw.notify_pid;
@@ -836,6 +848,10 @@ impl Supervisor {
             s.terminate.store(1, Ordering::Release);
         }
         let raw = s.read_worker();
+        let (generation, registrant) = (
+            s.generation.load(Ordering::Acquire),
+            s.registrant.load(Ordering::Relaxed).max(0),
+        );
         let mut def = raw.sanitized();
         let check = backend::sanity_check(&mut def);
         if s.terminate.load(Ordering::Acquire) != 0 || check.is_err() {
@@ -863,6 +879,7 @@ impl Supervisor {
             "registering background worker \"{}\"",
             def.name()
         );
+        self.seg.slot_facts(i).registered(&def, generation, registrant);
         let rw = Registered::new(def);
         self.add_notify_ref(rw.notify_pid);
         self.workers[i] = Some(rw);
@@ -922,12 +939,16 @@ impl Supervisor {
             log::emit(log::LOG, &format!("could not fork worker process: {err}"));
             let at = Instant::now() + FORK_RETRY;
             self.workers[i].as_mut().expect("caller checked").restart_at = Some(at);
+            self.seg.slot_facts(i).restart_at(facts::instant_ms(at));
             self.restarts.push(Reverse((at, i)));
             return;
         }
         // Publish the pid and wake the waiters before any bookkeeping: the
         // supervisor's first writes after a fork are copy-on-write faults,
         // and the waiter should not wait for them.
+        // The facts first (shared memory, no copy-on-write fault): whoever
+        // sees the pid published finds the worker running in the facts.
+        self.seg.slot_facts(i).started(pid);
         self.seg.slot(i).pid.store(pid, Ordering::Release);
         self.changed = true;
         self.publish();
@@ -1005,6 +1026,9 @@ impl Supervisor {
         let notify = rw.notify_pid;
         let restart_secs = rw.def.bgw_restart_time;
         let forget_now = rw.terminate || rw.never_restart() || self.shutdown != SHUTDOWN_NONE;
+        // Until decided below: waiting for the end of a crash cycle.
+        let crash = !exited0 && !exited1 && self.shutdown != SHUTDOWN_IMMEDIATE;
+        self.seg.slot_facts(i).exited(status, crash);
         if !exited0 && !exited1 {
             // As PostgreSQL's HandleChildCrash, the stop is not reported:
             // the crash cycle decides the worker's fate (reinitialisation
@@ -1033,6 +1057,7 @@ impl Supervisor {
                 .expect("still registered")
                 .restart_at = Some(at);
             self.restarts.push(Reverse((at, i)));
+            self.seg.slot_facts(i).restart_at(facts::instant_ms(at));
         }
         self.notify(notify);
     }
@@ -1068,6 +1093,8 @@ impl Supervisor {
             _ => "immediate",
         };
         log::emit(log::LOG, &format!("received {word} shutdown request"));
+        self.seg.daemon_facts().set_shutdown(mode as u32);
+        notify::send(&format!("STOPPING=1\nSTATUS={word} shutdown"));
         // Nothing starts any more: forget every worker that is not running
         // and wake whoever waits for it.
         self.start_queue.clear();
@@ -1089,6 +1116,9 @@ impl Supervisor {
             for &p in self.by_pid.keys() {
                 kill(p, sig);
             }
+        }
+        for &i in self.by_pid.values() {
+            self.seg.slot_facts(i).set_state(STATE_TERMINATING);
         }
         if mode == SHUTDOWN_IMMEDIATE {
             self.kill_deadline = Some(Instant::now() + KILL_GRACE);
@@ -1156,6 +1186,7 @@ impl Supervisor {
                 rw.restart_at = None;
                 let old = rw.notify_pid;
                 rw.notify_pid = 0;
+                self.seg.slot_facts(i).set_state(STATE_NOT_STARTED);
                 self.drop_notify_ref(old);
             }
         }
@@ -1170,6 +1201,7 @@ impl Supervisor {
         for i in 0..self.workers.len() {
             self.enqueue(i);
         }
+        notify::send("STATUS=reinitialized after a worker crash");
     }
 
     fn reload(&mut self) {
@@ -1195,6 +1227,8 @@ impl Supervisor {
             "restart_after_crash",
             "log_min_messages",
             "dynamic_library_path",
+            "log_line_prefix",
+            "log_file",
         ] {
             let (old, new) = (self.settings.show(key), fresh.show(key));
             if old != new {
@@ -1210,6 +1244,11 @@ impl Supervisor {
             }
         }
         log::set_min_level(fresh.log_min_messages);
+        crate::log_prefix::set(&fresh.log_line_prefix);
+        // Reopened even when unchanged: a rotated (renamed) file is left.
+        if let Err(e) = crate::log_file::apply(settings::rundir().as_deref(), &fresh.log_file) {
+            log::emit(log::LOG, &e);
+        }
         self.seg
             .header()
             .max_parallel_workers

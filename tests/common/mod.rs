@@ -106,6 +106,18 @@
 //! `start_needle(name)` ("marker: start name=NAME "), `wait_ready(d, name,
 //! timeout)` and `wait_ready_from(d, name, cursor, timeout)` (the pid of a
 //! worker's "marker: ready name=NAME" line), `assert_no_crash_cycle(d)`.
+//!
+//! # bgworkerctl and terminals
+//!
+//! `run_ctl(rundir, &["status", "--json"]) -> CtlRun { code, stdout,
+//! stderr }` runs `bgworkerctl -D rundir ...` to completion (its own
+//! process group, known to the watchdog, SIGKILLed by pid after 30 s);
+//! `run_ctl_raw(&args)` passes the arguments as they are;
+//! `bgworkerctl_path()`. `Tmux::start(dir, cols, rows, "shell command")`
+//! runs a command in a detached session of a private tmux server (socket
+//! in `dir`), with `screen()` (capture-pane), `wait_screen(what, timeout,
+//! |s| ...)`, `send_keys(&["C-c"])` and `cmd(&[...])`; dropping it kills
+//! that server (by its socket, then by its pid). `Tmux::available()`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -1607,4 +1619,170 @@ pub fn assert_no_crash_cycle(d: &Daemon) {
         "unexpected crash cycle; log:\n{}",
         d.log_text()
     );
+}
+
+// ---------------------------------------------------------------------------
+// bgworkerctl and terminals
+// ---------------------------------------------------------------------------
+
+/// Absolute path of the bgworkerctl binary; panics if it was not built.
+pub fn bgworkerctl_path() -> PathBuf {
+    let p = build_dir().join("bgworkerctl");
+    if !p.exists() {
+        panic!(
+            "{} not found: run `cargo build --release` first (the Makefile does)",
+            p.display()
+        );
+    }
+    p
+}
+
+/// What one bgworkerctl run did.
+#[derive(Debug)]
+pub struct CtlRun {
+    /// Exit status; a death by signal is reported as 128 + signal.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run `bgworkerctl -D rundir args...` to completion (within 30 s, else
+/// SIGKILL by its pid and panic). The child runs in its own process group,
+/// registered with the watchdog while it runs.
+pub fn run_ctl(rundir: &Path, args: &[&str]) -> CtlRun {
+    let mut full: Vec<String> = vec!["-D".into(), rundir.display().to_string()];
+    full.extend(args.iter().map(|s| s.to_string()));
+    run_ctl_raw(&full)
+}
+
+/// Run bgworkerctl with exactly `args`; see [`run_ctl`].
+pub fn run_ctl_raw<S: AsRef<str>>(args: &[S]) -> CtlRun {
+    let exe = bgworkerctl_path();
+    let mut cmd = Command::new(&exe);
+    cmd.args(args.iter().map(|a| a.as_ref()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd.spawn().expect("start bgworkerctl");
+    let pid = child.id() as i32;
+    let log = LineLog::new();
+    register_group(pid, "bgworkerctl", &log);
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let t_err = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let st = wait_child(&mut child, Duration::from_secs(30));
+    unregister_group(pid);
+    let Some(st) = st else {
+        // SAFETY: kill(2) of the process group this function created.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        let _ = child.wait();
+        panic!("bgworkerctl {:?} did not finish within 30 s", args.iter().map(|a| a.as_ref()).collect::<Vec<_>>());
+    };
+    let stdout = t_out.join().unwrap_or_default();
+    let stderr = t_err.join().unwrap_or_default();
+    let code = st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
+    eprintln!(
+        "[bgworkerctl {:?}] exit {code}\n{stdout}{stderr}",
+        args.iter().map(|a| a.as_ref()).collect::<Vec<_>>()
+    );
+    CtlRun { code, stdout, stderr }
+}
+
+/// A private tmux server (its own socket under a scratch directory) for
+/// driving programs in a real terminal. Dropping it kills the server by
+/// its pid (and asks it to exit through its socket first).
+pub struct Tmux {
+    socket: PathBuf,
+    server_pid: Option<i32>,
+}
+
+impl Tmux {
+    /// Is tmux installed?
+    pub fn available() -> bool {
+        Command::new("tmux")
+            .arg("-V")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Start a detached session `cols`x`rows` running `shell_command`.
+    pub fn start(dir: &Path, cols: u32, rows: u32, shell_command: &str) -> Tmux {
+        let socket = dir.join("tmux.sock");
+        let st = Command::new("tmux")
+            .arg("-S")
+            .arg(&socket)
+            .args(["-f", "/dev/null", "new-session", "-d", "-x"])
+            .arg(cols.to_string())
+            .arg("-y")
+            .arg(rows.to_string())
+            .arg(shell_command)
+            .status()
+            .expect("run tmux");
+        assert!(st.success(), "tmux new-session failed: {st:?}");
+        let mut t = Tmux { socket, server_pid: None };
+        let pid = t.cmd(&["display-message", "-p", "#{pid}"]);
+        t.server_pid = pid.trim().parse().ok();
+        t
+    }
+
+    /// Run a tmux command against this server; returns its stdout.
+    pub fn cmd(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The visible screen of the session's only pane.
+    pub fn screen(&self) -> String {
+        self.cmd(&["capture-pane", "-p"])
+    }
+
+    /// Wait until the screen satisfies `cond`; returns it, or panics with
+    /// the last screen.
+    pub fn wait_screen(&self, what: &str, timeout: Duration, cond: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.screen();
+            if cond(&s) {
+                return s;
+            }
+            if Instant::now() >= deadline {
+                panic!("tmux screen never showed {what} within {timeout:?}; last screen:\n{s}");
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn send_keys(&self, keys: &[&str]) {
+        let mut a = vec!["send-keys"];
+        a.extend_from_slice(keys);
+        self.cmd(&a);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.cmd(&["kill-server"]);
+        if let Some(pid) = self.server_pid {
+            if pid_alive(pid) {
+                send_signal(pid, libc::SIGKILL);
+            }
+        }
+    }
 }

@@ -1,0 +1,702 @@
+//! bgworkerctl: see, launch and steer the workers of a running bgworkerd
+//! from the shell.
+//!
+//! `bgworkerctl -D RUNDIR COMMAND [OPTIONS]`. The tool attaches to the
+//! supervisor named by `RUNDIR/bgworkerd.pid` as any other backend does
+//! (backend.rs): `launch` registers through the same path as
+//! `RegisterDynamicBackgroundWorker`, with the same validation and
+//! messages; `terminate` goes through the generation-checked path of
+//! `TerminateBackgroundWorker`; `status` reads the facts the supervisor
+//! publishes (shmem/facts.rs) without any lock. `stop` and `reload` signal
+//! the supervisor as `pg_ctl` signals the postmaster, through a pidfd so
+//! that a recycled pid is never hit.
+//!
+//! Exit status: `EXIT_OK`, `EXIT_REFUSED`, `EXIT_USAGE`,
+//! `EXIT_NO_DAEMON`. Every error is one line on stderr.
+
+pub mod status;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::abi::*;
+use crate::backend::{self, Connection, RegisterError};
+
+/// Done.
+pub(crate) const EXIT_OK: i32 = 0;
+/// The operation was refused: no free slot, no such worker, an invalid
+/// definition, unreadable facts.
+pub(crate) const EXIT_REFUSED: i32 = 1;
+/// The command line is wrong.
+pub(crate) const EXIT_USAGE: i32 = 2;
+/// No daemon to talk to on RUNDIR: no pid file, a stale one, or its shared
+/// segment is missing or corrupt (the message says which).
+pub(crate) const EXIT_NO_DAEMON: i32 = 3;
+
+const USAGE: &str = "bgworkerctl sees, launches and steers the workers of a running bgworkerd.
+
+Usage:
+  bgworkerctl -D RUNDIR status [--json] [--watch[=SECONDS]]
+  bgworkerctl -D RUNDIR launch --name NAME --library LIB --function FUNC
+                [--type TYPE] [--arg INT] [--extra-hex HEX]
+                [--restart SECONDS|never] [--start-time TIME] [--wait]
+  bgworkerctl -D RUNDIR terminate (--pid PID | --slot SLOT[:GEN] | --name NAME) [--wait]
+  bgworkerctl -D RUNDIR stop [--mode smart|fast|immediate] [--wait]
+  bgworkerctl -D RUNDIR reload
+
+  TIME is postmaster-start, consistent-state or recovery-finished (default).
+  --restart defaults to never.
+
+Exit status: 0 done, 1 refused (no free slot, no such worker, invalid
+definition), 2 usage error, 3 no bgworkerd running on RUNDIR.
+";
+
+/// An error to report: its exit status and its one line.
+pub struct Failure(pub i32, pub String);
+
+fn usage(msg: impl Into<String>) -> Failure {
+    Failure(
+        EXIT_USAGE,
+        format!("{}; try \"bgworkerctl --help\"", msg.into()),
+    )
+}
+
+fn refused(msg: impl Into<String>) -> Failure {
+    Failure(EXIT_REFUSED, msg.into())
+}
+
+/// Command-line options after the command word, `--opt VALUE`,
+/// `--opt=VALUE` or a bare `--flag`.
+struct Opts {
+    items: Vec<(String, Option<String>)>,
+}
+
+impl Opts {
+    /// Parse `args`; `with_value` lists the options that take a value,
+    /// `flags` those that do not, `optional` those whose value is
+    /// optional (given only as `--opt=VALUE`).
+    fn parse(
+        args: &[String],
+        with_value: &[&str],
+        flags: &[&str],
+        optional: &[&str],
+    ) -> Result<Opts, Failure> {
+        let mut items: Vec<(String, Option<String>)> = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let (name, inline) = match a.split_once('=') {
+                Some((n, v)) if a.starts_with("--") => (n.to_string(), Some(v.to_string())),
+                _ => (a.clone(), None),
+            };
+            if items.iter().any(|(n, _)| *n == name) {
+                return Err(usage(format!("option \"{name}\" given twice")));
+            }
+            if with_value.contains(&name.as_str()) {
+                let v = match inline {
+                    Some(v) => v,
+                    None => it
+                        .next()
+                        .cloned()
+                        .ok_or_else(|| usage(format!("option \"{name}\" requires a value")))?,
+                };
+                items.push((name, Some(v)));
+            } else if flags.contains(&name.as_str()) && inline.is_none() {
+                items.push((name, None));
+            } else if optional.contains(&name.as_str()) {
+                items.push((name, inline));
+            } else if flags.contains(&name.as_str()) {
+                return Err(usage(format!("option \"{name}\" takes no value")));
+            } else {
+                return Err(usage(format!("unrecognized argument \"{a}\"")));
+            }
+        }
+        Ok(Opts { items })
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.items.iter().any(|(n, _)| n == name)
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref())
+    }
+}
+
+/// Run bgworkerctl with `args` (without the program name); returns the
+/// exit status. Output goes to stdout, errors to stderr.
+pub fn main(args: Vec<String>) -> i32 {
+    match run(args) {
+        Ok(()) => EXIT_OK,
+        Err(Failure(code, msg)) => {
+            eprintln!("bgworkerctl: {msg}");
+            code
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<(), Failure> {
+    let mut rundir: Option<PathBuf> = None;
+    let mut rest: Vec<String> = Vec::new();
+    let mut it = args.into_iter();
+    // -D may come before or after the command.
+    while let Some(a) = it.next() {
+        if a == "-D" {
+            let v = it
+                .next()
+                .ok_or_else(|| usage("option \"-D\" requires a value"))?;
+            rundir = Some(PathBuf::from(v));
+        } else if let Some(v) = a.strip_prefix("-D") {
+            rundir = Some(PathBuf::from(v));
+        } else if !rest.is_empty() {
+            rest.push(a);
+        } else if a == "--help" || a == "-?" || a == "-h" {
+            print!("{USAGE}");
+            return Ok(());
+        } else if a == "--version" || a == "-V" {
+            println!("bgworkerctl (libbgworker) {}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        } else if a.starts_with('-') {
+            return Err(usage(format!("unrecognized argument \"{a}\"")));
+        } else {
+            rest.push(a);
+        }
+    }
+    let Some(cmd) = rest.first().cloned() else {
+        return Err(usage("no command given"));
+    };
+    let args = &rest[1..];
+    let opts = match cmd.as_str() {
+        "status" => Opts::parse(args, &[], &["--json"], &["--watch"])?,
+        "launch" => Opts::parse(
+            args,
+            &[
+                "--name",
+                "--library",
+                "--function",
+                "--type",
+                "--arg",
+                "--extra-hex",
+                "--restart",
+                "--start-time",
+            ],
+            &["--wait"],
+            &[],
+        )?,
+        "terminate" => Opts::parse(args, &["--pid", "--slot", "--name"], &["--wait"], &[])?,
+        "stop" => Opts::parse(args, &["--mode"], &["--wait"], &[])?,
+        "reload" => Opts::parse(args, &[], &[], &[])?,
+        _ => return Err(usage(format!("unknown command \"{cmd}\""))),
+    };
+    // Check the options fully before touching the daemon.
+    let launch_def = if cmd == "launch" {
+        Some(worker_from(&opts)?)
+    } else {
+        None
+    };
+    let watch = if cmd == "status" && opts.has("--watch") {
+        Some(match opts.get("--watch") {
+            None => Duration::from_secs(2),
+            Some(v) => parse_interval(v)?,
+        })
+    } else {
+        None
+    };
+    if cmd == "status" && watch.is_some() && opts.has("--json") {
+        return Err(usage("--watch and --json cannot be combined"));
+    }
+    let target = if cmd == "terminate" {
+        Some(target_from(&opts)?)
+    } else {
+        None
+    };
+    let mode = match opts.get("--mode").unwrap_or("fast") {
+        "smart" | "s" => ("smart", libc::SIGTERM),
+        "fast" | "f" => ("fast", libc::SIGINT),
+        "immediate" | "i" => ("immediate", libc::SIGQUIT),
+        m => return Err(usage(format!("invalid shutdown mode \"{m}\""))),
+    };
+    let Some(rundir) = rundir else {
+        return Err(usage("no run directory specified (-D RUNDIR)"));
+    };
+    let conn = attach(&rundir)?;
+    match cmd.as_str() {
+        "status" => match watch {
+            Some(every) => watch_status(conn, every, &rundir),
+            None => show_status(conn, opts.has("--json")),
+        },
+        "launch" => launch(conn, launch_def.expect("parsed above"), opts.has("--wait")),
+        "terminate" => terminate(conn, target.expect("parsed above"), opts.has("--wait")),
+        "stop" => stop(conn, mode, opts.has("--wait")),
+        "reload" => {
+            signal_daemon(conn, libc::SIGHUP)?;
+            println!(
+                "bgworkerd (PID {}): configuration reload requested",
+                conn.supervisor_pid
+            );
+            Ok(())
+        }
+        _ => unreachable!("commands checked above"),
+    }
+}
+
+fn parse_interval(v: &str) -> Result<Duration, Failure> {
+    match v.parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.05..=3600.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err(usage(format!(
+            "invalid watch interval \"{v}\" (seconds, 0.05 to 3600)"
+        ))),
+    }
+}
+
+fn attach(rundir: &Path) -> Result<&'static Connection, Failure> {
+    // Fail early, with the stale pid file named, before mapping anything.
+    // An existing directory is always taken as a run directory by attach.
+    backend::read_pid_file(rundir).map_err(|m| Failure(EXIT_NO_DAEMON, m))?;
+    let c = std::ffi::CString::new(rundir.as_os_str().as_encoded_bytes())
+        .map_err(|_| usage("run directory contains a NUL byte"))?;
+    backend::attach(&c).map_err(|m| Failure(EXIT_NO_DAEMON, m))?;
+    backend::current().ok_or_else(|| Failure(EXIT_NO_DAEMON, "not attached".into()))
+}
+
+// ---------------------------------------------------------------- status
+
+fn show_status(conn: &Connection, json: bool) -> Result<(), Failure> {
+    let snap = status::Snapshot::read(&conn.seg);
+    if json {
+        print!("{}", status::json(&snap));
+    } else {
+        print!("{}", status::table(&snap, terminal_width().unwrap_or(80)));
+    }
+    let problems = snap.problems();
+    if let Some(first) = problems.first() {
+        return Err(refused(if problems.len() == 1 {
+            first.clone()
+        } else {
+            format!("{first} (and {} more problems)", problems.len() - 1)
+        }));
+    }
+    Ok(())
+}
+
+fn terminal_width() -> Option<usize> {
+    // SAFETY: winsize is plain data; TIOCGWINSZ fills it or fails.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: ioctl on stdout with a valid winsize pointer.
+    let r = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
+}
+
+/// Set by the SIGINT/SIGTERM handler of `--watch`.
+static STOP_WATCHING: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_sig: libc::c_int) {
+    // Async-signal-safe: one atomic store.
+    STOP_WATCHING.store(true, Ordering::SeqCst);
+}
+
+fn write_out(s: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}
+
+/// Redraw the status every `every` until SIGINT (Ctrl-C) or SIGTERM, then
+/// leave the terminal as it was and succeed. On a terminal the table is
+/// drawn on the alternate screen, in place; otherwise frames follow each
+/// other, separated by a blank line.
+fn watch_status(conn: &Connection, every: Duration, rundir: &Path) -> Result<(), Failure> {
+    // SAFETY: installing a handler that only stores an atomic; no
+    // SA_RESTART, so the sleep below is cut short by the signal.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_interrupt as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+    }
+    // SAFETY: isatty has no preconditions.
+    let tty = unsafe { libc::isatty(1) } == 1;
+    if tty {
+        // Alternate screen, cursor hidden.
+        write_out("\x1b[?1049h\x1b[?25l");
+    }
+    let mut gone = false;
+    while !STOP_WATCHING.load(Ordering::SeqCst) {
+        let snap = status::Snapshot::read(&conn.seg);
+        let width = terminal_width().unwrap_or(80);
+        // Title: what is shown, and when (cut to the terminal's width).
+        let clock = &status::iso_time(snap.now_ms)[11..19];
+        let what = format!(
+            "every {:.1}s: bgworkerctl -D {} status",
+            every.as_secs_f64(),
+            rundir.display()
+        );
+        let room = width.saturating_sub(clock.len() + 1);
+        let what = if what.chars().count() > room {
+            let mut t: String = what.chars().take(room.saturating_sub(1)).collect();
+            t.push('~');
+            t
+        } else {
+            what
+        };
+        let mut frame = format!("{what:<room$} {clock}\n\n");
+        frame.push_str(&status::table(&snap, width));
+        for p in snap.problems() {
+            frame.push_str(&format!("problem: {p}\n"));
+        }
+        if !conn.supervisor_alive() {
+            frame.push_str("bgworkerd has exited\n");
+            gone = true;
+        }
+        if tty {
+            let mut screen = String::from("\x1b[H");
+            for line in frame.lines() {
+                screen.push_str(line);
+                screen.push_str("\x1b[K\n");
+            }
+            screen.push_str("\x1b[J");
+            write_out(&screen);
+        } else {
+            write_out(&format!("{frame}\n"));
+        }
+        if gone {
+            break;
+        }
+        let deadline = Instant::now() + every;
+        while !STOP_WATCHING.load(Ordering::SeqCst) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            // poll without descriptors: a sleep that SIGINT interrupts.
+            // SAFETY: no descriptors are passed.
+            unsafe { libc::poll(std::ptr::null_mut(), 0, left.as_millis().max(1) as i32) };
+        }
+    }
+    if tty {
+        write_out("\x1b[?25h\x1b[?1049l");
+    }
+    if gone {
+        return Err(Failure(EXIT_NO_DAEMON, "bgworkerd has exited".into()));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- launch
+
+fn copy_name(opts: &Opts, opt: &str, buf: &mut [std::os::raw::c_char; BGW_MAXLEN]) {
+    if let Some(v) = opts.get(opt) {
+        // Longer values fill the buffer without a terminator, so that the
+        // library's own check reports them as PostgreSQL-style errors.
+        for (d, s) in buf.iter_mut().zip(v.bytes()) {
+            *d = s as std::os::raw::c_char;
+        }
+    }
+}
+
+fn worker_from(opts: &Opts) -> Result<BackgroundWorker, Failure> {
+    for o in ["--name", "--library", "--function"] {
+        if !opts.has(o) {
+            return Err(usage(format!("launch needs {o}")));
+        }
+    }
+    let mut w = BackgroundWorker::zeroed();
+    copy_name(opts, "--name", &mut w.bgw_name);
+    copy_name(opts, "--type", &mut w.bgw_type);
+    copy_name(opts, "--library", &mut w.bgw_library_name);
+    copy_name(opts, "--function", &mut w.bgw_function_name);
+    w.bgw_flags = BGWORKER_SHMEM_ACCESS;
+    w.bgw_start_time = match opts.get("--start-time").unwrap_or("recovery-finished") {
+        "postmaster-start" | "PostmasterStart" => BgWorkerStart_PostmasterStart,
+        "consistent-state" | "ConsistentState" => BgWorkerStart_ConsistentState,
+        "recovery-finished" | "RecoveryFinished" => BgWorkerStart_RecoveryFinished,
+        t => return Err(usage(format!("invalid start time \"{t}\""))),
+    };
+    w.bgw_restart_time = match opts.get("--restart").unwrap_or("never") {
+        "never" => BGW_NEVER_RESTART,
+        v => v.parse::<i32>().map_err(|_| {
+            usage(format!(
+                "invalid restart interval \"{v}\" (seconds or \"never\")"
+            ))
+        })?,
+    };
+    if let Some(a) = opts.get("--arg") {
+        let v: i64 = a
+            .parse()
+            .map_err(|_| usage(format!("invalid main argument \"{a}\" (an integer)")))?;
+        w.bgw_main_arg = v as Datum;
+    }
+    if let Some(h) = opts.get("--extra-hex") {
+        let bytes = parse_hex(h)?;
+        if bytes.len() > BGW_EXTRALEN {
+            return Err(usage(format!(
+                "--extra-hex holds {} bytes, at most {BGW_EXTRALEN} fit",
+                bytes.len()
+            )));
+        }
+        for (d, s) in w.bgw_extra.iter_mut().zip(bytes) {
+            *d = s as std::os::raw::c_char;
+        }
+    }
+    Ok(w)
+}
+
+fn parse_hex(h: &str) -> Result<Vec<u8>, Failure> {
+    let h = h.strip_prefix("0x").unwrap_or(h);
+    if h.len() % 2 != 0 {
+        return Err(usage("--extra-hex needs an even number of hex digits"));
+    }
+    (0..h.len())
+        .step_by(2)
+        .map(|i| {
+            h.get(i..i + 2)
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| usage(format!("invalid hex digits in --extra-hex \"{h}\"")))
+        })
+        .collect()
+}
+
+fn launch(conn: &Connection, w: BackgroundWorker, wait: bool) -> Result<(), Failure> {
+    let (slot, generation) = match conn.register(&w) {
+        Ok(h) => h,
+        Err(RegisterError::Invalid(msg)) => return Err(refused(msg)),
+        Err(RegisterError::NoCapacity) => {
+            let parallel = w.bgw_flags & BGWORKER_CLASS_PARALLEL != 0;
+            return Err(refused(if parallel {
+                "no free background worker slot (max_parallel_workers reached)".to_string()
+            } else {
+                format!(
+                    "no free background worker slot: all {} are in use (max_worker_processes)",
+                    conn.seg.total_slots()
+                )
+            }));
+        }
+        Err(RegisterError::NotConnected) => {
+            return Err(Failure(
+                EXIT_NO_DAEMON,
+                "not attached to a bgworkerd".into(),
+            ))
+        }
+    };
+    if !wait {
+        println!("slot={slot} generation={generation}");
+        return Ok(());
+    }
+    let (st, pid) = conn.wait_until(slot, generation, |st| st != BGWH_NOT_YET_STARTED);
+    match st {
+        BGWH_STARTED => {
+            println!("slot={slot} generation={generation} pid={pid}");
+            Ok(())
+        }
+        BGWH_POSTMASTER_DIED => Err(Failure(
+            EXIT_NO_DAEMON,
+            format!("bgworkerd exited before the worker in slot {slot} started"),
+        )),
+        _ => match conn.seg.slot_facts(slot).read() {
+            // It ran, briefly: report its pid and how it ended.
+            Ok(f) if f.generation == generation && f.starts > 0 && f.pid > 0 => {
+                println!("slot={slot} generation={generation} pid={}", f.pid);
+                println!("{}", status::exit_sentence(&f));
+                Ok(())
+            }
+            _ => Err(refused(format!(
+                "the worker in slot {slot} (generation {generation}) stopped before it started"
+            ))),
+        },
+    }
+}
+
+// ------------------------------------------------------------- terminate
+
+enum Target {
+    Pid(i32),
+    Slot(usize, Option<u64>),
+    Name(String),
+}
+
+fn target_from(opts: &Opts) -> Result<Target, Failure> {
+    let given: Vec<&str> = ["--pid", "--slot", "--name"]
+        .into_iter()
+        .filter(|o| opts.has(o))
+        .collect();
+    if given.len() != 1 {
+        return Err(usage(
+            "terminate needs exactly one of --pid, --slot, --name",
+        ));
+    }
+    let v = opts.get(given[0]).unwrap_or("");
+    Ok(match given[0] {
+        "--pid" => Target::Pid(
+            v.parse()
+                .ok()
+                .filter(|p: &i32| *p > 0)
+                .ok_or_else(|| usage(format!("invalid pid \"{v}\"")))?,
+        ),
+        "--slot" => {
+            let (s, g) = match v.split_once(':') {
+                Some((s, g)) => (s, Some(g)),
+                None => (v, None),
+            };
+            let slot = s
+                .parse()
+                .map_err(|_| usage(format!("invalid slot \"{v}\" (SLOT or SLOT:GENERATION)")))?;
+            let generation = match g {
+                Some(g) => Some(g.parse().map_err(|_| {
+                    usage(format!("invalid slot \"{v}\" (SLOT or SLOT:GENERATION)"))
+                })?),
+                None => None,
+            };
+            Target::Slot(slot, generation)
+        }
+        _ => Target::Name(v.to_string()),
+    })
+}
+
+/// The current tenant of slot `i` if the slot is in use: its generation,
+/// read so that the definition and pid belong to it (same generation
+/// before and after).
+fn tenant(conn: &Connection, i: usize) -> Option<(u64, BackgroundWorker, i32)> {
+    let s = conn.seg.slot(i);
+    let g = s.generation.load(Ordering::Acquire);
+    if s.in_use.load(Ordering::Acquire) == 0 {
+        return None;
+    }
+    let def = s.read_worker();
+    let pid = s.pid.load(Ordering::Acquire);
+    std::sync::atomic::fence(Ordering::Acquire);
+    (s.in_use.load(Ordering::Acquire) != 0 && s.generation.load(Ordering::Acquire) == g)
+        .then_some((g, def, pid))
+}
+
+fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failure> {
+    let total = conn.seg.total_slots();
+    let handles: Vec<(usize, u64)> = match &target {
+        Target::Slot(i, g) => {
+            if *i >= total {
+                return Err(refused(format!(
+                    "no such worker: slot {i} does not exist (there are {total})"
+                )));
+            }
+            match (tenant(conn, *i), g) {
+                (Some((cur, _, _)), Some(g)) if cur != *g => {
+                    return Err(refused(format!(
+                        "no such worker: slot {i} holds generation {cur}, not {g} (stale handle)"
+                    )))
+                }
+                (Some((cur, _, _)), _) => vec![(*i, cur)],
+                (None, _) => return Err(refused(format!("no such worker: slot {i} is free"))),
+            }
+        }
+        Target::Pid(p) => (0..total)
+            .filter_map(|i| tenant(conn, i).filter(|t| t.2 == *p).map(|t| (i, t.0)))
+            .collect(),
+        Target::Name(n) => (0..total)
+            .filter_map(|i| {
+                tenant(conn, i)
+                    .filter(|t| t.1.sanitized().name() == *n)
+                    .map(|t| (i, t.0))
+            })
+            .collect(),
+    };
+    if handles.is_empty() {
+        return Err(refused(match target {
+            Target::Pid(p) => format!("no such worker: no background worker has PID {p}"),
+            Target::Name(n) => format!("no such worker: no background worker is named \"{n}\""),
+            Target::Slot(..) => unreachable!("handled above"),
+        }));
+    }
+    let mut hit = Vec::new();
+    for (i, g) in handles {
+        // The same generation-checked path as TerminateBackgroundWorker.
+        if conn.terminate(i, g) {
+            println!("terminating slot={i} generation={g}");
+            hit.push((i, g));
+        }
+    }
+    if hit.is_empty() {
+        return Err(refused("no such worker: its slot was reused meanwhile"));
+    }
+    if wait {
+        for (i, g) in hit {
+            let (st, _) = conn.wait_until(i, g, |st| st == BGWH_STOPPED);
+            if st == BGWH_POSTMASTER_DIED {
+                return Err(Failure(
+                    EXIT_NO_DAEMON,
+                    "bgworkerd exited while waiting".into(),
+                ));
+            }
+            println!("stopped slot={i} generation={g}");
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------- stop, reload
+
+/// Send `sig` to the supervisor through its pidfd.
+fn signal_daemon(conn: &Connection, sig: i32) -> Result<(), Failure> {
+    // SAFETY: pidfd is the connection's open pidfd of the supervisor; a
+    // null info pointer means "as kill(2)".
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            conn.pidfd,
+            sig,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    };
+    if r != 0 {
+        return Err(Failure(
+            EXIT_NO_DAEMON,
+            format!(
+                "could not signal bgworkerd (PID {}): {}",
+                conn.supervisor_pid,
+                crate::errno_text(crate::errno())
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// How long `stop --wait` waits (pg_ctl's default).
+const STOP_WAIT: Duration = Duration::from_secs(60);
+
+fn stop(conn: &Connection, (word, sig): (&str, i32), wait: bool) -> Result<(), Failure> {
+    signal_daemon(conn, sig)?;
+    println!(
+        "bgworkerd (PID {}): {word} shutdown requested",
+        conn.supervisor_pid
+    );
+    if !wait {
+        return Ok(());
+    }
+    // The pidfd becomes readable when the process exits.
+    let mut p = libc::pollfd {
+        fd: conn.pidfd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let deadline = Instant::now() + STOP_WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(refused(format!(
+                "bgworkerd (PID {}) did not stop within {} s",
+                conn.supervisor_pid,
+                STOP_WAIT.as_secs()
+            )));
+        }
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, left.as_millis().min(1000) as i32) };
+        if r > 0 {
+            println!("bgworkerd (PID {}) stopped", conn.supervisor_pid);
+            return Ok(());
+        }
+    }
+}
