@@ -11,6 +11,7 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 PG_CONFIG  ?= /usr/lib/postgresql/15/bin/pg_config
 PG_INCLUDE := /usr/include/postgresql/15/server
+PG_BIN     := /usr/lib/postgresql/15/bin
 CARGO      ?= cargo
 VERSION    := 0.1.0
 SOMAJOR    := 0
@@ -21,7 +22,7 @@ ifneq ($(PREFIX),/usr/local)
 export BGW_PKGLIBDIR := $(PREFIX)/lib/bgworker
 endif
 
-.PHONY: all build header check-header pg-headers abi-probe link-probe test bench run install clean
+.PHONY: all build header check-header pg-headers pg-server abi-probe link-probe test bench run install clean
 
 all: build
 
@@ -40,7 +41,8 @@ check-header: build
 	  echo "check-header: include/bgworker.h is out of date: run 'make header'"; exit 1; \
 	fi
 
-# The tests compile modules against PostgreSQL 15's own server headers.
+# The tests compile modules against PostgreSQL 15's own server headers,
+# and run some of them under a real PostgreSQL 15 server to compare.
 pg-headers:
 	@if [ ! -f $(PG_INCLUDE)/postmaster/bgworker.h ] || [ ! -x $(PG_CONFIG) ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -53,13 +55,25 @@ pg-headers:
 	  fi; \
 	fi
 
+pg-server:
+	@if [ ! -x $(PG_BIN)/postgres ] || [ ! -x $(PG_BIN)/initdb ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing the PostgreSQL 15 server (postgresql-15)"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-15; \
+	  else \
+	    echo "The PostgreSQL 15 server is missing. Run:"; \
+	    echo "    sudo apt-get update && sudo apt-get install -y postgresql-15"; \
+	    exit 1; \
+	  fi; \
+	fi
+
 abi-probe: build pg-headers
 	$(SHARED)/abi/abi_probe.sh candidate include
 
 link-probe: build pg-headers
 	$(SHARED)/abi/link_probe.sh $(REL) bgworker
 
-test: pg-headers build check-header abi-probe link-probe
+test: pg-headers pg-server build check-header abi-probe link-probe
 	$(CARGO) test --release -- --test-threads=2
 
 bench: build pg-headers

@@ -161,12 +161,21 @@ int main(void) {{
     assert_eq!(&mc[2..], &[24, 32, 56], "MemoryContextData parent / firstchild / name offsets");
 }
 
-/// Log lines of one process, as messages (prefix stripped, PIDs masked).
+/// Log lines of one process, as messages (prefix stripped, PIDs masked);
+/// the tab-indented continuation lines of a multi-line message belong to
+/// the line before them.
 fn messages_by_pid(lines: &[String]) -> BTreeMap<i32, Vec<String>> {
     let mut m: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+    let mut last = None;
     for l in lines {
         if let Some(pid) = pid_of(l) {
             m.entry(pid).or_default().push(message_of(l));
+            last = Some(pid);
+        } else if let (Some(pid), Some(rest)) = (last, l.strip_prefix('\t')) {
+            if let Some(prev) = m.get_mut(&pid).and_then(|v| v.last_mut()) {
+                prev.push_str("\n\t");
+                prev.push_str(rest);
+            }
         }
     }
     m
@@ -231,6 +240,10 @@ fn errors_and_exits_match_postgresql() {
     };
     assert_eq!(finished(&mine), finished(&real), "worker transcripts (ours vs PostgreSQL 15)");
     assert_eq!(finished(&mine).len(), 3);
+    assert!(
+        mine.iter().flatten().any(|m| m == "WARNING:  cx warning with 2 lines\n\tsecond line"),
+        "multi-line message: {mine:?}"
+    );
     assert_eq!(
         exit_reports(&ours, d.pid(), "cx"),
         exit_reports(&theirs, pg.pid(), "cx"),
@@ -308,9 +321,16 @@ fn signals_and_title_match_postgresql() {
     pg.stop();
 }
 
+/// What ps shows as the process's command line.
 fn ps_args(pid: i32) -> String {
-    let out = Command::new("ps").args(["-o", "args=", "-p", &pid.to_string()]).output().expect("ps");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    raw.split(|b| *b == 0)
+        .filter(|part| !part.is_empty())
+        .map(|part| String::from_utf8_lossy(part).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim()
+        .to_string()
 }
 
 /// PANIC in a worker: logged, the worker dies by SIGABRT, and the
@@ -472,4 +492,19 @@ fn database_calls_end_the_worker_with_a_clear_fatal() {
     // Nothing else was disturbed: the daemon still takes a clean shutdown.
     d.signal(libc::SIGTERM);
     assert!(d.wait_exit(secs(10)).success());
+}
+
+/// A module that needs a server function the runtime does not provide is
+/// refused at start with a FATAL naming the symbol; nothing is left behind.
+#[test]
+fn missing_server_function_is_named_at_load() {
+    let _w = watchdog(60, "missing_function");
+    let m = pgxs_module("compat/unsupported/cx_missing.c");
+    let d = Daemon::builder("cx_missing").preload(&[&m]).spawn();
+    let st = d.wait_exit(secs(20));
+    assert_eq!(st.code(), Some(1), "{}", d.log_text());
+    let fatal = d.wait_log("FATAL:  could not load library", secs(1));
+    assert!(fatal.contains("undefined symbol: GetDatabaseEncoding"), "{fatal}");
+    assert!(!d.pid_file().exists(), "pid file left behind");
+    assert!(!d.log_text().contains("bgworkerd ready"));
 }

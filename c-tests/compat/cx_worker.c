@@ -9,7 +9,7 @@
  *   1  raise an ERROR caught by PG_TRY, then one nobody catches
  *   2  ereport(FATAL)
  *   3  ereport(PANIC)
- *   4  return from the entry point (exit 0)
+ *   4  log at several levels, then return from the entry point (exit 0)
  *
  * Modes 0, 1, 2 and 4 are registered at load; mode 3 only when the
  * setting cx.with_panic is on.
@@ -142,6 +142,13 @@ cx_main(Datum main_arg)
 			ereport(PANIC, (errmsg("cx panic on purpose")));
 			break;
 		case 4:
+			/* Below log_min_messages (warning by default): not logged. */
+			elog(DEBUG1, "cx debug1 message");
+			ereport(NOTICE, (errmsg("cx notice")));
+			ereport(WARNING,
+					(errcode(ERRCODE_WARNING),
+					 errmsg("cx warning with %d lines\nsecond line", 2),
+					 errhint("A hint\nthat goes on.")));
 			elog(LOG, "cx returning");
 			return;
 	}

@@ -2,6 +2,9 @@
 //! modules under `c-tests/`, runs `bgworkerd` and host programs, watches their
 //! output, and inspects processes through `/proc`.
 //!
+//! [`pg`] runs a real PostgreSQL 15 server, to compare a module's behaviour
+//! under bgworkerd with PostgreSQL's (tests/compat.rs).
+//!
 //! Every integration test file includes it with `mod common;` and
 //! `use common::*;`. Items a given test file does not use are fine (the module
 //! allows dead code).
