@@ -269,7 +269,7 @@ impl<'a> BackendLock<'a> {
                 Ok(_) => return BackendLock { word },
                 Err(holder) => {
                     spins = spins.wrapping_add(1);
-                    if spins % 64 != 0 {
+                    if !spins.is_multiple_of(64) {
                         std::hint::spin_loop();
                         continue;
                     }

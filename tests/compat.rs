@@ -27,11 +27,20 @@ fn compat_modules() -> Vec<PathBuf> {
 }
 
 fn defined_dynamic_symbols(file: &Path) -> std::collections::BTreeSet<String> {
-    let out = Command::new("nm").arg("-D").arg("--defined-only").arg(file).output().expect("run nm");
+    let out = Command::new("nm")
+        .arg("-D")
+        .arg("--defined-only")
+        .arg(file)
+        .output()
+        .expect("run nm");
     assert!(out.status.success(), "nm -D {}", file.display());
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter_map(|l| l.split_whitespace().nth(2).map(|s| s.split('@').next().unwrap_or(s).to_string()))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .nth(2)
+                .map(|s| s.split('@').next().unwrap_or(s).to_string())
+        })
         .collect()
 }
 
@@ -46,7 +55,11 @@ fn census_every_module_symbol_is_exported() {
     let mut checked = 0;
     for src in compat_modules() {
         let so = pgxs_module(src.to_str().unwrap());
-        let out = Command::new("nm").arg("-u").arg(&so).output().expect("run nm -u");
+        let out = Command::new("nm")
+            .arg("-u")
+            .arg(&so)
+            .output()
+            .expect("run nm -u");
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             let mut parts = line.split_whitespace();
             let (kind, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -56,13 +69,23 @@ fn census_every_module_symbol_is_exported() {
             checked += 1;
             for (what, set) in [("bgworkerd", &daemon), ("libbgworker.so", &lib)] {
                 if !set.contains(name) {
-                    missing.push(format!("{} needs {name}: not exported by {what}", so.display()));
+                    missing.push(format!(
+                        "{} needs {name}: not exported by {what}",
+                        so.display()
+                    ));
                 }
             }
         }
     }
-    assert!(checked > 40, "the modules reference only {checked} symbols?");
-    assert!(missing.is_empty(), "unresolved symbols:\n{}", missing.join("\n"));
+    assert!(
+        checked > 40,
+        "the modules reference only {checked} symbols?"
+    );
+    assert!(
+        missing.is_empty(),
+        "unresolved symbols:\n{}",
+        missing.join("\n")
+    );
 }
 
 /// The layouts modules compile in, from PostgreSQL 15's own headers,
@@ -123,42 +146,78 @@ int main(void) {{
         let mut cmd = Command::new("cc");
         if pg {
             let server = String::from_utf8(
-                Command::new(std::env::var("PG_CONFIG").unwrap_or("/usr/lib/postgresql/15/bin/pg_config".into()))
-                    .arg("--includedir-server")
-                    .output()
-                    .expect("pg_config")
-                    .stdout,
+                Command::new(
+                    std::env::var("PG_CONFIG")
+                        .unwrap_or("/usr/lib/postgresql/15/bin/pg_config".into()),
+                )
+                .arg("--includedir-server")
+                .output()
+                .expect("pg_config")
+                .stdout,
             )
             .unwrap();
             cmd.arg(format!("-I{}", server.trim()));
         }
         let out = cmd.arg("-o").arg(&exe).arg(&src).output().expect("cc");
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let out = Command::new(&exe).output().expect("run probe");
         String::from_utf8_lossy(&out.stdout)
             .lines()
-            .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())))
+            .filter_map(|l| {
+                l.split_once(' ')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+            })
             .collect()
     };
     let pg = run("pg_probe", pg_probe, true);
     let ours = run("ours_probe", &ours_probe, false);
     for key in ["ErrorData", "StringInfoData", "ErrorContextCallback"] {
-        assert_eq!(ours.get(key), pg.get(key), "{key} layout (ours vs PostgreSQL 15)");
+        assert_eq!(
+            ours.get(key),
+            pg.get(key),
+            "{key} layout (ours vs PostgreSQL 15)"
+        );
     }
     use bgworker::compat::latch::{PROC_LATCH_OFFSET, PROC_SIZE};
-    let proc: Vec<usize> = pg["PGPROC"].split(' ').map(|x| x.parse().unwrap()).collect();
-    assert_eq!((proc[0], proc[1]), (PROC_SIZE, PROC_LATCH_OFFSET), "PGPROC size / procLatch offset");
-    assert_eq!(&proc[2..], &[64, 72, 76], "PGPROC pid / pgprocno / backendId offsets");
+    let proc: Vec<usize> = pg["PGPROC"]
+        .split(' ')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(
+        (proc[0], proc[1]),
+        (PROC_SIZE, PROC_LATCH_OFFSET),
+        "PGPROC size / procLatch offset"
+    );
+    assert_eq!(
+        &proc[2..],
+        &[64, 72, 76],
+        "PGPROC pid / pgprocno / backendId offsets"
+    );
     assert_eq!(pg["Latch"], "16 0 4 8 12", "Latch layout");
     assert_eq!(
         std::mem::size_of::<bgworker::compat::latch::Latch>(),
         16,
         "our Latch is PostgreSQL's size"
     );
-    let mc: Vec<usize> = pg["MemoryContextData"].split(' ').map(|x| x.parse().unwrap()).collect();
-    assert_eq!(mc[0], std::mem::size_of::<bgworker::compat::mcxt::ContextData>(), "MemoryContextData size");
+    let mc: Vec<usize> = pg["MemoryContextData"]
+        .split(' ')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(
+        mc[0],
+        std::mem::size_of::<bgworker::compat::mcxt::ContextData>(),
+        "MemoryContextData size"
+    );
     assert_eq!(mc[1], 223, "T_AllocSetContext");
-    assert_eq!(&mc[2..], &[24, 32, 56], "MemoryContextData parent / firstchild / name offsets");
+    assert_eq!(
+        &mc[2..],
+        &[24, 32, 56],
+        "MemoryContextData parent / firstchild / name offsets"
+    );
 }
 
 /// Log lines of one process, as messages (prefix stripped, PIDs masked);
@@ -217,7 +276,13 @@ fn cx_worker() -> PathBuf {
 fn errors_and_exits_match_postgresql() {
     let _w = watchdog(180, "errors_and_exits");
     let m = cx_worker();
-    let d = Daemon::builder("cx_errors").preload(&[&m]).set("dynamic_library_path", m.parent().unwrap().to_str().unwrap()).start();
+    let d = Daemon::builder("cx_errors")
+        .preload(&[&m])
+        .set(
+            "dynamic_library_path",
+            m.parent().unwrap().to_str().unwrap(),
+        )
+        .start();
     d.wait_log("cx exit callback: code 0, arg 4", secs(20));
     d.wait_log_count("background worker \"cx\" (PID", 2, secs(20));
     let ours = d.log_lines();
@@ -236,12 +301,21 @@ fn errors_and_exits_match_postgresql() {
     let real = worker_transcripts(&theirs, pg.pid(), "cx ");
     // The looping worker (mode 0) is still running: compare the others.
     let finished = |v: &Vec<Vec<String>>| -> Vec<Vec<String>> {
-        v.iter().filter(|t| t.iter().any(|m| m.contains("exit callback"))).cloned().collect()
+        v.iter()
+            .filter(|t| t.iter().any(|m| m.contains("exit callback")))
+            .cloned()
+            .collect()
     };
-    assert_eq!(finished(&mine), finished(&real), "worker transcripts (ours vs PostgreSQL 15)");
+    assert_eq!(
+        finished(&mine),
+        finished(&real),
+        "worker transcripts (ours vs PostgreSQL 15)"
+    );
     assert_eq!(finished(&mine).len(), 3);
     assert!(
-        mine.iter().flatten().any(|m| m == "WARNING:  cx warning with 2 lines\n\tsecond line"),
+        mine.iter()
+            .flatten()
+            .any(|m| m == "WARNING:  cx warning with 2 lines\n\tsecond line"),
         "multi-line message: {mine:?}"
     );
     assert_eq!(
@@ -261,22 +335,38 @@ fn errors_and_exits_match_postgresql() {
 fn signals_and_title_match_postgresql() {
     let _w = watchdog(180, "signals_and_title");
     let m = cx_worker();
-    let d = Daemon::builder("cx_signals").preload(&[&m]).set("dynamic_library_path", m.parent().unwrap().to_str().unwrap()).start();
+    let d = Daemon::builder("cx_signals")
+        .preload(&[&m])
+        .set(
+            "dynamic_library_path",
+            m.parent().unwrap().to_str().unwrap(),
+        )
+        .start();
     let pg = PgServer::start("cx_signals", &[&m], &[]);
 
-    let drive = |name: &str, wait: &dyn Fn(&str) -> String, sig: &dyn Fn(i32, i32), lines: &dyn Fn() -> Vec<String>| -> (Vec<String>, String) {
+    let drive = |name: &str,
+                 wait: &dyn Fn(&str) -> String,
+                 sig: &dyn Fn(i32, i32),
+                 lines: &dyn Fn() -> Vec<String>|
+     -> (Vec<String>, String) {
         let started = wait("cx loop started");
         let pid = pid_of(&started).expect("pid");
         // MyProcPid and the latch owner are the worker's pid, and the latch
         // starts out set (PostgreSQL sets it when the process takes it over).
         assert!(
-            started.ends_with(&format!("pid {pid}, MyProcPid {pid}, latch owner {pid}, is_set 1")),
+            started.ends_with(&format!(
+                "pid {pid}, MyProcPid {pid}, latch owner {pid}, is_set 1"
+            )),
             "{name}: {started}"
         );
         // ... so the first wait returns at once.
         wait("cx tick 1");
         // The title, once the worker has set its activity.
-        assert!(wait_until(secs(10), || ps_args(pid).ends_with("cx mode 0 idle")), "{name} title: {:?}", ps_args(pid));
+        assert!(
+            wait_until(secs(10), || ps_args(pid).ends_with("cx mode 0 idle")),
+            "{name} title: {:?}",
+            ps_args(pid)
+        );
         let title = ps_args(pid);
         // Had SIGUSR1 set the latch, a tick would come before "got SIGHUP".
         sig(pid, libc::SIGUSR1);
@@ -285,7 +375,11 @@ fn signals_and_title_match_postgresql() {
         wait("cx tick 2");
         sig(pid, libc::SIGTERM);
         wait("cx exit callback: code 1, arg 0");
-        let mut mine: Vec<String> = lines().iter().filter(|l| pid_of(l) == Some(pid)).map(|l| message_of(l)).collect();
+        let mut mine: Vec<String> = lines()
+            .iter()
+            .filter(|l| pid_of(l) == Some(pid))
+            .map(|l| message_of(l))
+            .collect();
         // The first line carries pids, which differ.
         mine.remove(0);
         (mine, title)
@@ -306,7 +400,10 @@ fn signals_and_title_match_postgresql() {
         },
         &|| pg.log_lines(),
     );
-    assert_eq!(ours, theirs, "worker transcript after SIGUSR1, SIGHUP, SIGTERM (ours vs PostgreSQL 15)");
+    assert_eq!(
+        ours, theirs,
+        "worker transcript after SIGUSR1, SIGHUP, SIGTERM (ours vs PostgreSQL 15)"
+    );
     assert_eq!(
         ours,
         vec![
@@ -317,7 +414,11 @@ fn signals_and_title_match_postgresql() {
             "LOG:  cx exit callback: code 1, arg 0".into(),
         ]
     );
-    assert_eq!(our_title.strip_prefix("bgworkerd: "), their_title.strip_prefix("postgres: "), "process titles");
+    assert_eq!(
+        our_title.strip_prefix("bgworkerd: "),
+        their_title.strip_prefix("postgres: "),
+        "process titles"
+    );
     pg.stop();
 }
 
@@ -341,7 +442,10 @@ fn panic_starts_a_crash_cycle_like_postgresql() {
     let m = cx_worker();
     let d = Daemon::builder("cx_panic")
         .preload(&[&m])
-        .set("dynamic_library_path", m.parent().unwrap().to_str().unwrap())
+        .set(
+            "dynamic_library_path",
+            m.parent().unwrap().to_str().unwrap(),
+        )
         .set("cx.with_panic", "on")
         .start();
     d.wait_log("all server processes terminated; reinitializing", secs(30));
@@ -374,8 +478,12 @@ fn settings_lines(lines: &[String]) -> Vec<String> {
     lines
         .iter()
         .map(|l| message_of(l))
-        .filter(|m| m.contains("cxg") || m.contains("parameter \"") || m.contains("configuration file"))
-        .filter(|m| !m.starts_with("LOG:  background worker") && !m.contains("exited with exit code"))
+        .filter(|m| {
+            m.contains("cxg") || m.contains("parameter \"") || m.contains("configuration file")
+        })
+        .filter(|m| {
+            !m.starts_with("LOG:  background worker") && !m.contains("exited with exit code")
+        })
         .map(|m| match m.find("configuration file \"") {
             Some(i) => {
                 let rest = &m[i + 20..];
@@ -400,7 +508,10 @@ fn custom_settings_match_postgresql() {
     let m = cx_guc();
     let d = Daemon::builder("cx_guc")
         .preload(&[&m])
-        .set("dynamic_library_path", m.parent().unwrap().to_str().unwrap())
+        .set(
+            "dynamic_library_path",
+            m.parent().unwrap().to_str().unwrap(),
+        )
         .conf_file(GUC_FILE_1)
         .start();
     d.wait_log_count("cxg values (start)", 2, secs(20));
@@ -426,9 +537,16 @@ fn custom_settings_match_postgresql() {
     };
     // Startup lines come from two processes in either order: compare as
     // sets, then the reload section in order.
-    assert_eq!(sorted(&ours), sorted(&theirs), "settings lines (ours vs PostgreSQL 15)");
+    assert_eq!(
+        sorted(&ours),
+        sorted(&theirs),
+        "settings lines (ours vs PostgreSQL 15)"
+    );
     let reload = |v: &Vec<String>| -> Vec<String> {
-        v.iter().skip_while(|m| !m.contains("parameter \"cxg.naptime\" changed")).cloned().collect()
+        v.iter()
+            .skip_while(|m| !m.contains("parameter \"cxg.naptime\" changed"))
+            .cloned()
+            .collect()
     };
     assert_eq!(reload(&ours), reload(&theirs), "reload lines in order");
     for needle in [
@@ -451,7 +569,13 @@ fn custom_settings_match_postgresql() {
 fn socket_worker_serves_and_stops() {
     let _w = watchdog(120, "socket_worker");
     let m = pgxs_module("compat/cx_socket.c");
-    let d = Daemon::builder("cx_socket").preload(&[&m]).set("dynamic_library_path", m.parent().unwrap().to_str().unwrap()).start();
+    let d = Daemon::builder("cx_socket")
+        .preload(&[&m])
+        .set(
+            "dynamic_library_path",
+            m.parent().unwrap().to_str().unwrap(),
+        )
+        .start();
     let line = d.wait_log("cxs listening on port", secs(20));
     let port: u16 = line.rsplit(' ').next().unwrap().parse().expect("port");
     let pid = pid_of(&line).unwrap();
@@ -469,8 +593,14 @@ fn socket_worker_serves_and_stops() {
     d.wait_log_count("cxs client gone", 2, secs(10));
     // SAFETY: signalling the worker this test's daemon started.
     unsafe { libc::kill(pid, libc::SIGTERM) };
-    d.wait_log("terminating background worker \"cxs\" due to administrator command", secs(10));
-    d.wait_log(&format!("background worker \"cxs\" (PID {pid}) exited with exit code 1"), secs(10));
+    d.wait_log(
+        "terminating background worker \"cxs\" due to administrator command",
+        secs(10),
+    );
+    d.wait_log(
+        &format!("background worker \"cxs\" (PID {pid}) exited with exit code 1"),
+        secs(10),
+    );
 }
 
 /// A module using SPI and transactions loads and runs up to its first
@@ -479,7 +609,13 @@ fn socket_worker_serves_and_stops() {
 fn database_calls_end_the_worker_with_a_clear_fatal() {
     let _w = watchdog(60, "database_calls");
     let m = pgxs_module("compat/cx_nodb.c");
-    let d = Daemon::builder("cx_nodb").preload(&[&m]).set("dynamic_library_path", m.parent().unwrap().to_str().unwrap()).start();
+    let d = Daemon::builder("cx_nodb")
+        .preload(&[&m])
+        .set(
+            "dynamic_library_path",
+            m.parent().unwrap().to_str().unwrap(),
+        )
+        .start();
     let before = d.wait_log("cxn before the database part", secs(20));
     let pid = pid_of(&before).unwrap();
     d.wait_log(
@@ -487,7 +623,10 @@ fn database_calls_end_the_worker_with_a_clear_fatal() {
          and database connections are not available in libbgworker",
         secs(10),
     );
-    d.wait_log(&format!("background worker \"cxn\" (PID {pid}) exited with exit code 1"), secs(10));
+    d.wait_log(
+        &format!("background worker \"cxn\" (PID {pid}) exited with exit code 1"),
+        secs(10),
+    );
     assert_eq!(d.count_log("cxn not reached"), 0);
     // Nothing else was disturbed: the daemon still takes a clean shutdown.
     d.signal(libc::SIGTERM);
@@ -504,7 +643,10 @@ fn missing_server_function_is_named_at_load() {
     let st = d.wait_exit(secs(20));
     assert_eq!(st.code(), Some(1), "{}", d.log_text());
     let fatal = d.wait_log("FATAL:  could not load library", secs(1));
-    assert!(fatal.contains("undefined symbol: GetDatabaseEncoding"), "{fatal}");
+    assert!(
+        fatal.contains("undefined symbol: GetDatabaseEncoding"),
+        "{fatal}"
+    );
     assert!(!d.pid_file().exists(), "pid file left behind");
     assert!(!d.log_text().contains("bgworkerd ready"));
 }

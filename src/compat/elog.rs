@@ -139,6 +139,9 @@ pub const ERRCODE_CONFIG_FILE_ERROR: i32 = sqlstate(b"F0000");
 pub const ERRCODE_INVALID_NAME: i32 = sqlstate(b"42602");
 
 /// Hand the recorded error to C (which frees the strings with free()).
+///
+/// # Safety
+/// The four pointers point to writable locals of the C caller.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_take_error(
     level: *mut c_int,
@@ -187,6 +190,9 @@ pub extern "C" fn bgw_rs_log_enabled(level: c_int) -> bool {
 /// `LEVEL:  message` line, then DETAIL, HINT and CONTEXT lines; the
 /// continuation lines of a multi-line text are indented with a tab. The
 /// whole report goes out in one write.
+///
+/// # Safety
+/// Each pointer is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_log_report(
     level: c_int,
@@ -212,7 +218,13 @@ pub unsafe extern "C" fn bgw_rs_log_report(
 /// Log a report now (no filtering by caller needed: applies
 /// `log_min_messages`). For FATAL or ERROR that ends the process, the
 /// caller exits afterwards.
-pub fn report(level: i32, message: &str, detail: Option<&str>, hint: Option<&str>, context: Option<&str>) {
+pub fn report(
+    level: i32,
+    message: &str,
+    detail: Option<&str>,
+    hint: Option<&str>,
+    context: Option<&str>,
+) {
     if !log::enabled(level) {
         return;
     }

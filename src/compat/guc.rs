@@ -69,11 +69,41 @@ pub struct EnumEntry {
 
 #[derive(Clone)]
 enum Kind {
-    Bool { addr: *mut bool, boot: bool, check: BoolCheck, assign: BoolAssign },
-    Int { addr: *mut c_int, boot: c_int, min: c_int, max: c_int, check: IntCheck, assign: IntAssign },
-    Real { addr: *mut f64, boot: f64, min: f64, max: f64, check: RealCheck, assign: RealAssign },
-    Str { addr: *mut *mut c_char, boot: Option<CString>, check: StringCheck, assign: StringAssign },
-    Enum { addr: *mut c_int, boot: c_int, options: Vec<(String, c_int, bool)>, check: IntCheck, assign: IntAssign },
+    Bool {
+        addr: *mut bool,
+        boot: bool,
+        check: BoolCheck,
+        assign: BoolAssign,
+    },
+    Int {
+        addr: *mut c_int,
+        boot: c_int,
+        min: c_int,
+        max: c_int,
+        check: IntCheck,
+        assign: IntAssign,
+    },
+    Real {
+        addr: *mut f64,
+        boot: f64,
+        min: f64,
+        max: f64,
+        check: RealCheck,
+        assign: RealAssign,
+    },
+    Str {
+        addr: *mut *mut c_char,
+        boot: Option<CString>,
+        check: StringCheck,
+        assign: StringAssign,
+    },
+    Enum {
+        addr: *mut c_int,
+        boot: c_int,
+        options: Vec<(String, c_int, bool)>,
+        check: IntCheck,
+        assign: IntAssign,
+    },
 }
 
 #[derive(Clone)]
@@ -96,7 +126,10 @@ struct Registry {
     reserved: Vec<String>,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry { vars: Vec::new(), reserved: Vec::new() });
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    vars: Vec::new(),
+    reserved: Vec::new(),
+});
 
 fn registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
     let mut g = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
@@ -104,12 +137,21 @@ fn registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
 }
 
 fn find(name: &str) -> Option<Var> {
-    registry(|r| r.vars.iter().find(|v| v.name.eq_ignore_ascii_case(name)).cloned())
+    registry(|r| {
+        r.vars
+            .iter()
+            .find(|v| v.name.eq_ignore_ascii_case(name))
+            .cloned()
+    })
 }
 
 fn set_source(name: &str, source: c_int) {
     registry(|r| {
-        if let Some(v) = r.vars.iter_mut().find(|v| v.name.eq_ignore_ascii_case(name)) {
+        if let Some(v) = r
+            .vars
+            .iter_mut()
+            .find(|v| v.name.eq_ignore_ascii_case(name))
+        {
             v.source = source;
         }
     })
@@ -143,8 +185,10 @@ struct Invalid {
     hint: Option<String>,
 }
 
-const MEMORY_UNITS_HINT: &str = "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".";
-const TIME_UNITS_HINT: &str = "Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\".";
+const MEMORY_UNITS_HINT: &str =
+    "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".";
+const TIME_UNITS_HINT: &str =
+    "Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\".";
 
 /// Multiplier from `unit` to the base unit of `flags` (negative: divide).
 fn unit_factor(unit: &str, flags: c_int) -> Option<f64> {
@@ -223,7 +267,10 @@ fn split_number(s: &str, real: bool) -> Option<(f64, &str)> {
     let neg = t.starts_with('-');
     let digits = &t[i..];
     if !real && (digits.starts_with("0x") || digits.starts_with("0X")) {
-        let hex: String = digits[2..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+        let hex: String = digits[2..]
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect();
         let v = i64::from_str_radix(&hex, 16).ok()? as f64;
         return Some((if neg { -v } else { v }, &digits[2 + hex.len()..]));
     }
@@ -257,11 +304,17 @@ fn split_number(s: &str, real: bool) -> Option<(f64, &str)> {
     }
     let text = &t[..end];
     // A leading 0 with only digits is octal for strtol(…, 0).
-    let v = if !real && !text.contains(['.', 'e', 'E']) && text.trim_start_matches(['+', '-']).len() > 1
+    let v = if !real
+        && !text.contains(['.', 'e', 'E'])
+        && text.trim_start_matches(['+', '-']).len() > 1
         && text.trim_start_matches(['+', '-']).starts_with('0')
     {
         let o = i64::from_str_radix(text.trim_start_matches(['+', '-']), 8).ok()? as f64;
-        if neg { -o } else { o }
+        if neg {
+            -o
+        } else {
+            o
+        }
     } else {
         text.parse::<f64>().ok()?
     };
@@ -285,7 +338,10 @@ fn parse_number(value: &str, flags: c_int, real: bool) -> Result<f64, Option<Str
 }
 
 fn invalid(name: &str, value: &str, hint: Option<String>) -> Invalid {
-    Invalid { message: format!("invalid value for parameter \"{name}\": \"{value}\""), hint }
+    Invalid {
+        message: format!("invalid value for parameter \"{name}\": \"{value}\""),
+        hint,
+    }
 }
 
 fn fmt_g(v: f64) -> String {
@@ -310,7 +366,10 @@ fn parse_value(v: &Var, value: &str) -> Result<Value, Invalid> {
     match &v.kind {
         Kind::Bool { .. } => settings::parse_bool(value)
             .map(Value::Bool)
-            .ok_or_else(|| Invalid { message: format!("parameter \"{name}\" requires a Boolean value"), hint: None }),
+            .ok_or_else(|| Invalid {
+                message: format!("parameter \"{name}\" requires a Boolean value"),
+                hint: None,
+            }),
         Kind::Int { min, max, .. } => {
             let x = parse_number(value, v.flags, false).map_err(|h| invalid(name, value, h))?;
             let x = x.round();
@@ -322,7 +381,9 @@ fn parse_value(v: &Var, value: &str) -> Result<Value, Invalid> {
             }
             let x = x as c_int;
             if x < *min || x > *max {
-                let unit = unit_name(v.flags).map(|u| format!(" {u}")).unwrap_or_default();
+                let unit = unit_name(v.flags)
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default();
                 return Err(Invalid {
                     message: format!(
                         "{x}{unit} is outside the valid range for parameter \"{name}\" ({min} .. {max})"
@@ -335,7 +396,9 @@ fn parse_value(v: &Var, value: &str) -> Result<Value, Invalid> {
         Kind::Real { min, max, .. } => {
             let x = parse_number(value, v.flags, true).map_err(|h| invalid(name, value, h))?;
             if x.is_nan() || x < *min || x > *max {
-                let unit = unit_name(v.flags).map(|u| format!(" {u}")).unwrap_or_default();
+                let unit = unit_name(v.flags)
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default();
                 return Err(Invalid {
                     message: format!(
                         "{}{unit} is outside the valid range for parameter \"{name}\" ({} .. {})",
@@ -348,15 +411,24 @@ fn parse_value(v: &Var, value: &str) -> Result<Value, Invalid> {
             }
             Ok(Value::Real(x))
         }
-        Kind::Str { .. } => Ok(Value::Str(Some(CString::new(value.replace('\0', "")).unwrap_or_default()))),
+        Kind::Str { .. } => Ok(Value::Str(Some(
+            CString::new(value.replace('\0', "")).unwrap_or_default(),
+        ))),
         Kind::Enum { options, .. } => options
             .iter()
             .find(|(n, _, _)| n.eq_ignore_ascii_case(value.trim()))
             .map(|(_, val, _)| Value::Enum(*val))
             .ok_or_else(|| {
-                let shown: Vec<&str> =
-                    options.iter().filter(|(_, _, hidden)| !hidden).map(|(n, _, _)| n.as_str()).collect();
-                invalid(name, value, Some(format!("Available values: {}.", shown.join(", "))))
+                let shown: Vec<&str> = options
+                    .iter()
+                    .filter(|(_, _, hidden)| !hidden)
+                    .map(|(n, _, _)| n.as_str())
+                    .collect();
+                invalid(
+                    name,
+                    value,
+                    Some(format!("Available values: {}.", shown.join(", "))),
+                )
             }),
     }
 }
@@ -399,7 +471,15 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
     // call; values passed are valid for the hook's type.
     unsafe {
         match (&v.kind, value) {
-            (Kind::Bool { addr, check, assign, .. }, Value::Bool(mut b)) => {
+            (
+                Kind::Bool {
+                    addr,
+                    check,
+                    assign,
+                    ..
+                },
+                Value::Bool(mut b),
+            ) => {
                 if let Some(c) = check {
                     if !c(&mut b, &mut extra, source) {
                         return Err(rejected((b as i32).to_string()));
@@ -410,8 +490,24 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
                     a(b, extra);
                 }
             }
-            (Kind::Int { addr, check, assign, .. }, Value::Int(mut i))
-            | (Kind::Enum { addr, check, assign, .. }, Value::Enum(mut i)) => {
+            (
+                Kind::Int {
+                    addr,
+                    check,
+                    assign,
+                    ..
+                },
+                Value::Int(mut i),
+            )
+            | (
+                Kind::Enum {
+                    addr,
+                    check,
+                    assign,
+                    ..
+                },
+                Value::Enum(mut i),
+            ) => {
                 if let Some(c) = check {
                     if !c(&mut i, &mut extra, source) {
                         return Err(rejected(i.to_string()));
@@ -422,7 +518,15 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
                     a(i, extra);
                 }
             }
-            (Kind::Real { addr, check, assign, .. }, Value::Real(mut r)) => {
+            (
+                Kind::Real {
+                    addr,
+                    check,
+                    assign,
+                    ..
+                },
+                Value::Real(mut r),
+            ) => {
                 if let Some(c) = check {
                     if !c(&mut r, &mut extra, source) {
                         return Err(rejected(fmt_g(r)));
@@ -433,7 +537,15 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
                     a(r, extra);
                 }
             }
-            (Kind::Str { addr, check, assign, .. }, Value::Str(s)) => {
+            (
+                Kind::Str {
+                    addr,
+                    check,
+                    assign,
+                    ..
+                },
+                Value::Str(s),
+            ) => {
                 // The module's variable gets a malloc'd copy (PostgreSQL's
                 // guc_strdup); the previous one is freed.
                 let mut p = match &s {
@@ -442,7 +554,10 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
                 };
                 if let Some(c) = check {
                     if !c(&mut p, &mut extra, source) {
-                        let shown = s.as_ref().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+                        let shown = s
+                            .as_ref()
+                            .map(|c| c.to_string_lossy().into_owned())
+                            .unwrap_or_default();
                         libc::free(p as *mut c_void);
                         return Err(rejected(format!("\"{shown}\"")));
                     }
@@ -472,7 +587,10 @@ fn report_invalid(level: i32, e: &Invalid) {
 fn configured(s: &settings::Settings, name: &str) -> Option<(String, c_int)> {
     let lname = name.to_ascii_lowercase();
     let v = s.custom.get(&lname)?;
-    let src = if settings::command_line().iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+    let src = if settings::command_line()
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
         PGC_S_ARGV
     } else {
         PGC_S_FILE
@@ -493,7 +611,12 @@ fn boot_value(v: &Var) -> Value {
 /// Common part of the DefineCustom*Variable functions.
 fn define(name: *const c_char, context: c_int, flags: c_int, kind: Kind, show: ShowHook) {
     let Some(name) = super::misc::c_str(name) else {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "custom variable name is NULL".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "custom variable name is NULL".into(),
+            None,
+        );
         return;
     };
     if !valid_custom_name(&name) {
@@ -501,27 +624,52 @@ fn define(name: *const c_char, context: c_int, flags: c_int, kind: Kind, show: S
             ERROR,
             ERRCODE_INVALID_NAME,
             format!("invalid configuration parameter name \"{name}\""),
-            Some("Custom parameter names must be two or more simple identifiers separated by dots.".into()),
+            Some(
+                "Custom parameter names must be two or more simple identifiers separated by dots."
+                    .into(),
+            ),
         );
         return;
     }
     let preloading = super::misc::process_shared_preload_libraries_in_progress
         .load(std::sync::atomic::Ordering::Relaxed);
     if context == PGC_POSTMASTER && !preloading {
-        raise(FATAL, ERRCODE_INTERNAL_ERROR, "cannot create PGC_POSTMASTER variables after startup".into(), None);
+        raise(
+            FATAL,
+            ERRCODE_INTERNAL_ERROR,
+            "cannot create PGC_POSTMASTER variables after startup".into(),
+            None,
+        );
         return;
     }
     if find(&name).is_some() {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, format!("attempt to redefine parameter \"{name}\""), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            format!("attempt to redefine parameter \"{name}\""),
+            None,
+        );
         return;
     }
-    let var = Var { name: name.clone(), context, flags, kind, show, source: PGC_S_DEFAULT };
+    let var = Var {
+        name: name.clone(),
+        context,
+        flags,
+        kind,
+        show,
+        source: PGC_S_DEFAULT,
+    };
     registry(|r| r.vars.push(var.clone()));
     // The boot value first (PostgreSQL: a boot value the check hook
     // rejects is a FATAL error), then the configured one, if any.
     if let Err(e) = store(&var, boot_value(&var), PGC_S_DEFAULT) {
         registry(|r| r.vars.retain(|v| !v.name.eq_ignore_ascii_case(&name)));
-        raise(FATAL, ERRCODE_INTERNAL_ERROR, format!("failed to initialize {name}: {}", e.message), None);
+        raise(
+            FATAL,
+            ERRCODE_INTERNAL_ERROR,
+            format!("failed to initialize {name}: {}", e.message),
+            None,
+        );
         return;
     }
     if let Some((value, src)) = configured(&settings::current(), &name) {
@@ -532,9 +680,13 @@ fn define(name: *const c_char, context: c_int, flags: c_int, kind: Kind, show: S
     }
 }
 
+/// # Safety
+/// The pointers are NULL or what PostgreSQL's DefineCustom*Variable
+/// takes: NUL-terminated strings, the module's variable, a
+/// NULL-terminated option array.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
-pub extern "C" fn bgw_rs_DefineCustomBoolVariable(
+pub unsafe extern "C" fn bgw_rs_DefineCustomBoolVariable(
     name: *const c_char,
     _short_desc: *const c_char,
     _long_desc: *const c_char,
@@ -547,15 +699,35 @@ pub extern "C" fn bgw_rs_DefineCustomBoolVariable(
     show: ShowHook,
 ) {
     if value_addr.is_null() {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "custom variable address is NULL".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "custom variable address is NULL".into(),
+            None,
+        );
         return;
     }
-    define(name, context, flags, Kind::Bool { addr: value_addr, boot, check, assign }, show);
+    define(
+        name,
+        context,
+        flags,
+        Kind::Bool {
+            addr: value_addr,
+            boot,
+            check,
+            assign,
+        },
+        show,
+    );
 }
 
+/// # Safety
+/// The pointers are NULL or what PostgreSQL's DefineCustom*Variable
+/// takes: NUL-terminated strings, the module's variable, a
+/// NULL-terminated option array.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
-pub extern "C" fn bgw_rs_DefineCustomIntVariable(
+pub unsafe extern "C" fn bgw_rs_DefineCustomIntVariable(
     name: *const c_char,
     _short_desc: *const c_char,
     _long_desc: *const c_char,
@@ -570,15 +742,37 @@ pub extern "C" fn bgw_rs_DefineCustomIntVariable(
     show: ShowHook,
 ) {
     if value_addr.is_null() {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "custom variable address is NULL".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "custom variable address is NULL".into(),
+            None,
+        );
         return;
     }
-    define(name, context, flags, Kind::Int { addr: value_addr, boot, min, max, check, assign }, show);
+    define(
+        name,
+        context,
+        flags,
+        Kind::Int {
+            addr: value_addr,
+            boot,
+            min,
+            max,
+            check,
+            assign,
+        },
+        show,
+    );
 }
 
+/// # Safety
+/// The pointers are NULL or what PostgreSQL's DefineCustom*Variable
+/// takes: NUL-terminated strings, the module's variable, a
+/// NULL-terminated option array.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
-pub extern "C" fn bgw_rs_DefineCustomRealVariable(
+pub unsafe extern "C" fn bgw_rs_DefineCustomRealVariable(
     name: *const c_char,
     _short_desc: *const c_char,
     _long_desc: *const c_char,
@@ -593,15 +787,37 @@ pub extern "C" fn bgw_rs_DefineCustomRealVariable(
     show: ShowHook,
 ) {
     if value_addr.is_null() {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "custom variable address is NULL".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "custom variable address is NULL".into(),
+            None,
+        );
         return;
     }
-    define(name, context, flags, Kind::Real { addr: value_addr, boot, min, max, check, assign }, show);
+    define(
+        name,
+        context,
+        flags,
+        Kind::Real {
+            addr: value_addr,
+            boot,
+            min,
+            max,
+            check,
+            assign,
+        },
+        show,
+    );
 }
 
+/// # Safety
+/// The pointers are NULL or what PostgreSQL's DefineCustom*Variable
+/// takes: NUL-terminated strings, the module's variable, a
+/// NULL-terminated option array.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
-pub extern "C" fn bgw_rs_DefineCustomStringVariable(
+pub unsafe extern "C" fn bgw_rs_DefineCustomStringVariable(
     name: *const c_char,
     _short_desc: *const c_char,
     _long_desc: *const c_char,
@@ -614,17 +830,37 @@ pub extern "C" fn bgw_rs_DefineCustomStringVariable(
     show: ShowHook,
 ) {
     if value_addr.is_null() {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "custom variable address is NULL".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "custom variable address is NULL".into(),
+            None,
+        );
         return;
     }
     // SAFETY: NULL or a NUL-terminated string (the boot value).
     let boot = (!boot.is_null()).then(|| unsafe { CStr::from_ptr(boot) }.to_owned());
-    define(name, context, flags, Kind::Str { addr: value_addr, boot, check, assign }, show);
+    define(
+        name,
+        context,
+        flags,
+        Kind::Str {
+            addr: value_addr,
+            boot,
+            check,
+            assign,
+        },
+        show,
+    );
 }
 
+/// # Safety
+/// The pointers are NULL or what PostgreSQL's DefineCustom*Variable
+/// takes: NUL-terminated strings, the module's variable, a
+/// NULL-terminated option array.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
-pub extern "C" fn bgw_rs_DefineCustomEnumVariable(
+pub unsafe extern "C" fn bgw_rs_DefineCustomEnumVariable(
     name: *const c_char,
     _short_desc: *const c_char,
     _long_desc: *const c_char,
@@ -638,7 +874,12 @@ pub extern "C" fn bgw_rs_DefineCustomEnumVariable(
     show: ShowHook,
 ) {
     if value_addr.is_null() || options.is_null() {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "custom variable address or options are NULL".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "custom variable address or options are NULL".into(),
+            None,
+        );
         return;
     }
     let mut list = Vec::new();
@@ -647,11 +888,27 @@ pub extern "C" fn bgw_rs_DefineCustomEnumVariable(
     unsafe {
         let mut p = options;
         while !(*p).name.is_null() && list.len() < 10_000 {
-            list.push((CStr::from_ptr((*p).name).to_string_lossy().into_owned(), (*p).val, (*p).hidden));
+            list.push((
+                CStr::from_ptr((*p).name).to_string_lossy().into_owned(),
+                (*p).val,
+                (*p).hidden,
+            ));
             p = p.add(1);
         }
     }
-    define(name, context, flags, Kind::Enum { addr: value_addr, boot, options: list, check, assign }, show);
+    define(
+        name,
+        context,
+        flags,
+        Kind::Enum {
+            addr: value_addr,
+            boot,
+            options: list,
+            check,
+            assign,
+        },
+        show,
+    );
 }
 
 /// `MarkGUCPrefixReserved(className)`: configured names under the prefix
@@ -659,7 +916,9 @@ pub extern "C" fn bgw_rs_DefineCustomEnumVariable(
 #[unsafe(no_mangle)]
 pub extern "C" fn MarkGUCPrefixReserved(class_name: *const c_char) {
     super::super::api::boundary("MarkGUCPrefixReserved", (), || {
-        let Some(class) = super::misc::c_str(class_name) else { return };
+        let Some(class) = super::misc::c_str(class_name) else {
+            return;
+        };
         let prefix = format!("{}.", class.to_ascii_lowercase());
         let placeholders: Vec<String> = settings::current()
             .custom
@@ -689,9 +948,18 @@ thread_local! {
 
 /// `GetConfigOption(name, missing_ok, restrict_privileged)`.
 #[unsafe(no_mangle)]
-pub extern "C" fn bgw_rs_GetConfigOption(name: *const c_char, missing_ok: bool, _restrict: bool) -> *const c_char {
+pub extern "C" fn bgw_rs_GetConfigOption(
+    name: *const c_char,
+    missing_ok: bool,
+    _restrict: bool,
+) -> *const c_char {
     let Some(name) = super::misc::c_str(name) else {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "configuration parameter name is NULL".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "configuration parameter name is NULL".into(),
+            None,
+        );
         return std::ptr::null();
     };
     let text = if let Some(v) = find(&name) {
@@ -713,7 +981,12 @@ pub extern "C" fn bgw_rs_GetConfigOption(name: *const c_char, missing_ok: bool, 
             }
         } else {
             if !missing_ok {
-                raise(ERROR, ERRCODE_UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""), None);
+                raise(
+                    ERROR,
+                    ERRCODE_UNDEFINED_OBJECT,
+                    format!("unrecognized configuration parameter \"{name}\""),
+                    None,
+                );
             }
             return std::ptr::null();
         }
@@ -753,16 +1026,32 @@ fn complain(level: i32, code: i32, message: String, detail: Option<String>) {
 
 /// `SetConfigOption(name, value, context, source)`.
 #[unsafe(no_mangle)]
-pub extern "C" fn bgw_rs_SetConfigOption(name: *const c_char, value: *const c_char, context: c_int, source: c_int) {
+pub extern "C" fn bgw_rs_SetConfigOption(
+    name: *const c_char,
+    value: *const c_char,
+    context: c_int,
+    source: c_int,
+) {
     let Some(name) = super::misc::c_str(name) else {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "configuration parameter name is NULL".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "configuration parameter name is NULL".into(),
+            None,
+        );
         return;
     };
     let level = set_level(source);
     let Some(v) = find(&name) else {
         // Not defined: a placeholder, if the name is a custom one.
         let reserved = registry(|r| {
-            r.reserved.iter().find(|p| name.to_ascii_lowercase().starts_with(&format!("{}.", p.to_ascii_lowercase()))).cloned()
+            r.reserved
+                .iter()
+                .find(|p| {
+                    name.to_ascii_lowercase()
+                        .starts_with(&format!("{}.", p.to_ascii_lowercase()))
+                })
+                .cloned()
         });
         if let Some(p) = reserved {
             complain(
@@ -775,7 +1064,12 @@ pub extern "C" fn bgw_rs_SetConfigOption(name: *const c_char, value: *const c_ch
             let value = super::misc::c_str(value).unwrap_or_default();
             settings::with_current(|s| s.custom.insert(name.to_ascii_lowercase(), value));
         } else {
-            complain(level, ERRCODE_UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""), None);
+            complain(
+                level,
+                ERRCODE_UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{name}\""),
+                None,
+            );
         }
         return;
     };
@@ -783,13 +1077,21 @@ pub extern "C" fn bgw_rs_SetConfigOption(name: *const c_char, value: *const c_ch
         let msg = if v.context == PGC_INTERNAL {
             format!("parameter \"{}\" cannot be changed", v.name)
         } else {
-            format!("parameter \"{}\" cannot be changed without restarting the server", v.name)
+            format!(
+                "parameter \"{}\" cannot be changed without restarting the server",
+                v.name
+            )
         };
         complain(level, ERRCODE_CANT_CHANGE_RUNTIME_PARAM, msg, None);
         return;
     }
     if v.context == PGC_SIGHUP && context > PGC_SIGHUP {
-        complain(level, ERRCODE_CANT_CHANGE_RUNTIME_PARAM, format!("parameter \"{}\" cannot be changed now", v.name), None);
+        complain(
+            level,
+            ERRCODE_CANT_CHANGE_RUNTIME_PARAM,
+            format!("parameter \"{}\" cannot be changed now", v.name),
+            None,
+        );
         return;
     }
     let parsed = match super::misc::c_str(value) {
@@ -808,7 +1110,9 @@ pub extern "C" fn bgw_rs_SetConfigOption(name: *const c_char, value: *const c_ch
 pub extern "C" fn bgw_rs_ProcessConfigFile(_context: c_int) {
     let in_supervisor = crate::backend::role() == Some(crate::backend::Role::Supervisor);
     let level = if in_supervisor { LOG } else { DEBUG2 };
-    let Some(fresh) = settings::reread(level) else { return };
+    let Some(fresh) = settings::reread(level) else {
+        return;
+    };
     if !in_supervisor {
         // The worker's own copies of the log settings (its log file is
         // the descriptor it inherited).
@@ -832,7 +1136,12 @@ pub fn apply_settings(fresh: &settings::Settings, level: i32, announce: bool) ->
     let mut vars: Vec<Var> = fresh
         .custom_order
         .iter()
-        .filter_map(|n| defined.iter().find(|v| v.name.eq_ignore_ascii_case(n)).cloned())
+        .filter_map(|n| {
+            defined
+                .iter()
+                .find(|v| v.name.eq_ignore_ascii_case(n))
+                .cloned()
+        })
         .collect();
     for v in &defined {
         if !vars.iter().any(|x| x.name == v.name) {
@@ -851,7 +1160,10 @@ pub fn apply_settings(fresh: &settings::Settings, level: i32, announce: bool) ->
                 if v.context != PGC_POSTMASTER {
                     super::elog::report(
                         level,
-                        &format!("parameter \"{}\" removed from configuration file, reset to default", v.name),
+                        &format!(
+                            "parameter \"{}\" removed from configuration file, reset to default",
+                            v.name
+                        ),
                         None,
                         None,
                         None,
@@ -874,7 +1186,10 @@ pub fn apply_settings(fresh: &settings::Settings, level: i32, announce: bool) ->
                 error = true;
                 super::elog::report(
                     level,
-                    &format!("parameter \"{}\" cannot be changed without restarting the server", v.name),
+                    &format!(
+                        "parameter \"{}\" cannot be changed without restarting the server",
+                        v.name
+                    ),
                     None,
                     None,
                     None,
@@ -906,7 +1221,10 @@ fn text_of(v: &Var, val: &Value) -> String {
         Value::Bool(b) => if *b { "on" } else { "off" }.into(),
         Value::Int(i) => i.to_string(),
         Value::Real(r) => fmt_g(*r),
-        Value::Str(s) => s.as_ref().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default(),
+        Value::Str(s) => s
+            .as_ref()
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         Value::Enum(e) => match &v.kind {
             Kind::Enum { options, .. } => options
                 .iter()
@@ -936,7 +1254,11 @@ mod tests {
 
     #[test]
     fn custom_names() {
-        assert!(valid_custom_name("a.b") && valid_custom_name("cx.nap_time2") && valid_custom_name("a.b.c"));
+        assert!(
+            valid_custom_name("a.b")
+                && valid_custom_name("cx.nap_time2")
+                && valid_custom_name("a.b.c")
+        );
         for bad in ["ab", ".a", "a.", "a..b", "1a.b", "a.b-c", ""] {
             assert!(!valid_custom_name(bad), "{bad}");
         }
@@ -952,7 +1274,10 @@ mod tests {
         assert_eq!(parse_number("1500ms", GUC_UNIT_S, false), Ok(1.5));
         assert_eq!(parse_number("1MB", GUC_UNIT_KB, false), Ok(1024.0));
         assert_eq!(parse_number("64kB", GUC_UNIT_BLOCKS, false), Ok(8.0));
-        assert_eq!(parse_number("5 parsecs", GUC_UNIT_MS, false), Err(Some(TIME_UNITS_HINT.into())));
+        assert_eq!(
+            parse_number("5 parsecs", GUC_UNIT_MS, false),
+            Err(Some(TIME_UNITS_HINT.into()))
+        );
         assert_eq!(parse_number("5s", 0, false), Err(None));
         assert_eq!(parse_number("abc", 0, false), Err(None));
         assert_eq!(parse_number("1.5e3", 0, true), Ok(1500.0));

@@ -53,7 +53,14 @@ pub fn init_signal_sets() {
         libc::sigemptyset(&mut unblock);
         libc::sigaddset(&mut unblock, libc::SIGURG);
         let mut startup = block;
-        for sig in [libc::SIGHUP, libc::SIGINT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGTERM, libc::SIGALRM] {
+        for sig in [
+            libc::SIGHUP,
+            libc::SIGINT,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+            libc::SIGTERM,
+            libc::SIGALRM,
+        ] {
             libc::sigdelset(&mut startup, sig);
         }
         libc::sigaddset(&mut startup, libc::SIGURG);

@@ -87,7 +87,11 @@ pub fn create_proc_array(n: usize) {
         )
     };
     if p == libc::MAP_FAILED {
-        crate::elog!(crate::log::LOG, "could not map the process array: {}", crate::errno_text(crate::errno()));
+        crate::elog!(
+            crate::log::LOG,
+            "could not map the process array: {}",
+            crate::errno_text(crate::errno())
+        );
         return;
     }
     PROCS.store(p as *mut u8, Ordering::Release);
@@ -98,8 +102,13 @@ pub fn create_proc_array(n: usize) {
 /// supervisor, a host): a private latch owned by this pid.
 pub fn init_local_latch() {
     // SAFETY: getpid has no preconditions.
-    LOCAL_LATCH.owner_pid.store(unsafe { libc::getpid() }, Ordering::Relaxed);
-    MyLatch.store(&LOCAL_LATCH as *const Latch as *mut Latch, Ordering::Release);
+    LOCAL_LATCH
+        .owner_pid
+        .store(unsafe { libc::getpid() }, Ordering::Relaxed);
+    MyLatch.store(
+        &LOCAL_LATCH as *const Latch as *mut Latch,
+        Ordering::Release,
+    );
 }
 
 /// Set up MyProc/MyLatch for the worker in `slot` (in the child, before
@@ -163,6 +172,9 @@ fn set_latch(latch: &Latch) {
 
 /// `SetLatch`: from the owner, another process of this supervisor, or a
 /// signal handler.
+///
+/// # Safety
+/// `latch` is NULL or points to a live Latch (process-local or shared).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn SetLatch(latch: *mut Latch) {
     // SAFETY: the caller passes a latch (PostgreSQL has no NULL check
@@ -174,6 +186,9 @@ pub unsafe extern "C" fn SetLatch(latch: *mut Latch) {
 
 /// `ResetLatch`: clear, with a full barrier so that a condition checked
 /// afterwards is not read before the clear.
+///
+/// # Safety
+/// `latch` is NULL or points to a live Latch.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ResetLatch(latch: *mut Latch) {
     // SAFETY: as SetLatch.
@@ -184,6 +199,9 @@ pub unsafe extern "C" fn ResetLatch(latch: *mut Latch) {
 }
 
 /// `InitLatch`: a process-local latch owned by the caller.
+///
+/// # Safety
+/// `latch` is NULL or points to writable storage for a Latch.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn InitLatch(latch: *mut Latch) {
     // SAFETY: the caller passes writable storage for a Latch.
@@ -192,11 +210,15 @@ pub unsafe extern "C" fn InitLatch(latch: *mut Latch) {
         l.maybe_sleeping.store(0, Ordering::Relaxed);
         l.is_shared.store(0, Ordering::Relaxed);
         // SAFETY: getpid has no preconditions.
-        l.owner_pid.store(unsafe { libc::getpid() }, Ordering::Release);
+        l.owner_pid
+            .store(unsafe { libc::getpid() }, Ordering::Release);
     }
 }
 
 /// `InitSharedLatch`: a latch in shared memory, owned by nobody yet.
+///
+/// # Safety
+/// `latch` is NULL or points to writable storage for a Latch.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn InitSharedLatch(latch: *mut Latch) {
     // SAFETY: the caller passes writable storage for a Latch.
@@ -209,21 +231,35 @@ pub unsafe extern "C" fn InitSharedLatch(latch: *mut Latch) {
 }
 
 /// `OwnLatch`: become the owner of a shared latch.
+///
+/// # Safety
+/// `latch` is NULL or points to a live Latch.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_OwnLatch(latch: *mut Latch) {
     // SAFETY: the caller passes a latch.
-    let Some(l) = (unsafe { latch.as_ref() }) else { return };
+    let Some(l) = (unsafe { latch.as_ref() }) else {
+        return;
+    };
     let owner = l.owner_pid.load(Ordering::Acquire);
     if owner != 0 {
-        super::elog::raise(crate::log::ERROR, super::elog::ERRCODE_INTERNAL_ERROR, "latch already owned by PID ".to_string() + &owner.to_string(), None);
+        super::elog::raise(
+            crate::log::ERROR,
+            super::elog::ERRCODE_INTERNAL_ERROR,
+            "latch already owned by PID ".to_string() + &owner.to_string(),
+            None,
+        );
         return;
     }
     l.maybe_sleeping.store(0, Ordering::Relaxed);
     // SAFETY: getpid has no preconditions.
-    l.owner_pid.store(unsafe { libc::getpid() }, Ordering::Release);
+    l.owner_pid
+        .store(unsafe { libc::getpid() }, Ordering::Release);
 }
 
 /// `DisownLatch`.
+///
+/// # Safety
+/// `latch` is NULL or points to a live Latch.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn DisownLatch(latch: *mut Latch) {
     // SAFETY: the caller passes a latch.
@@ -283,7 +319,10 @@ fn supervisor_gone() -> bool {
 }
 
 fn now_ms() -> i64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: writes one timespec.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
@@ -293,6 +332,9 @@ fn now_ms() -> i64 {
 /// wait, as PostgreSQL does: the latch first, then supervisor death, then
 /// the socket, else WL_TIMEOUT. With WL_EXIT_ON_PM_DEATH the process exits
 /// (status 1, exit callbacks run) as soon as the supervisor is gone.
+///
+/// # Safety
+/// `latch` is NULL or points to a live Latch (read only with WL_LATCH_SET).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_WaitLatchOrSocket(
     latch: *mut Latch,
@@ -323,7 +365,8 @@ pub unsafe extern "C" fn bgw_rs_WaitLatchOrSocket(
     }
     let watch_death = wake_events & (WL_POSTMASTER_DEATH | WL_EXIT_ON_PM_DEATH) != 0;
     let sock_events = wake_events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE | WL_SOCKET_CLOSED);
-    let deadline = (wake_events & WL_TIMEOUT != 0 && timeout >= 0).then(|| now_ms() + timeout as i64);
+    let deadline =
+        (wake_events & WL_TIMEOUT != 0 && timeout >= 0).then(|| now_ms() + timeout);
     let sfd = signal_fd();
     loop {
         if let Some(l) = latch {
@@ -340,11 +383,23 @@ pub unsafe extern "C" fn bgw_rs_WaitLatchOrSocket(
             }
             return death_event(wake_events);
         }
-        let mut fds: [libc::pollfd; 3] = [libc::pollfd { fd: -1, events: 0, revents: 0 }; 3];
-        fds[0] = libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 };
+        let mut fds: [libc::pollfd; 3] = [libc::pollfd {
+            fd: -1,
+            events: 0,
+            revents: 0,
+        }; 3];
+        fds[0] = libc::pollfd {
+            fd: sfd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
         if watch_death {
             if let Some(fd) = death_fd() {
-                fds[1] = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                fds[1] = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
             }
         }
         if sock_events != 0 && sock >= 0 {
@@ -358,7 +413,11 @@ pub unsafe extern "C" fn bgw_rs_WaitLatchOrSocket(
             if sock_events & WL_SOCKET_CLOSED != 0 {
                 ev |= libc::POLLRDHUP;
             }
-            fds[2] = libc::pollfd { fd: sock, events: ev, revents: 0 };
+            fds[2] = libc::pollfd {
+                fd: sock,
+                events: ev,
+                revents: 0,
+            };
         }
         let wait_ms = match deadline {
             None => -1,
@@ -366,7 +425,11 @@ pub unsafe extern "C" fn bgw_rs_WaitLatchOrSocket(
         };
         // With a death descriptor we still look every 100 ms at the
         // supervisor's exit flag (embedded supervisors have no pipe).
-        let wait_ms = if watch_death && fds[1].fd < 0 && (wait_ms < 0 || wait_ms > 100) { 100 } else { wait_ms };
+        let wait_ms = if watch_death && fds[1].fd < 0 && !(0..=100).contains(&wait_ms) {
+            100
+        } else {
+            wait_ms
+        };
         // SAFETY: three valid pollfd entries (fd -1 is ignored by poll).
         let rc = unsafe { libc::poll(fds.as_mut_ptr(), 3, wait_ms) };
         if let Some(l) = latch {
@@ -393,19 +456,28 @@ pub unsafe extern "C" fn bgw_rs_WaitLatchOrSocket(
                 return WL_LATCH_SET;
             }
         }
-        if watch_death && (fds[1].revents != 0 || supervisor_gone()) && supervisor_gone_or_hup(fds[1].revents) {
+        if watch_death
+            && (fds[1].revents != 0 || supervisor_gone())
+            && supervisor_gone_or_hup(fds[1].revents)
+        {
             return death_event(wake_events);
         }
         if fds[2].revents != 0 {
             let r = fds[2].revents;
             let mut out = 0;
-            if sock_events & WL_SOCKET_READABLE != 0 && r & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0 {
+            if sock_events & WL_SOCKET_READABLE != 0
+                && r & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0
+            {
                 out |= WL_SOCKET_READABLE;
             }
-            if sock_events & WL_SOCKET_WRITEABLE != 0 && r & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0 {
+            if sock_events & WL_SOCKET_WRITEABLE != 0
+                && r & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0
+            {
                 out |= WL_SOCKET_WRITEABLE;
             }
-            if sock_events & WL_SOCKET_CLOSED != 0 && r & (libc::POLLRDHUP | libc::POLLERR | libc::POLLHUP) != 0 {
+            if sock_events & WL_SOCKET_CLOSED != 0
+                && r & (libc::POLLRDHUP | libc::POLLERR | libc::POLLHUP) != 0
+            {
                 out |= WL_SOCKET_CLOSED;
             }
             if out != 0 {

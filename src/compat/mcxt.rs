@@ -101,7 +101,10 @@ pub fn init() {
     }
     let top = new_context(std::ptr::null_mut(), c"TopMemoryContext".as_ptr());
     TopMemoryContext.store(top, Ordering::Release);
-    ErrorContext.store(new_context(top, c"ErrorContext".as_ptr()), Ordering::Release);
+    ErrorContext.store(
+        new_context(top, c"ErrorContext".as_ptr()),
+        Ordering::Release,
+    );
     CurrentMemoryContext.store(top, Ordering::Release);
 }
 
@@ -151,9 +154,18 @@ fn new_context(parent: *mut Context, name: *const c_char) -> *mut Context {
 /// Allocate in `ctx`; NULL with the error recorded (or, with NO_OOM, NULL
 /// on out-of-memory without error).
 fn alloc(ctx: *mut Context, size: usize, flags: i32) -> *mut c_void {
-    let limit = if flags & MCXT_ALLOC_HUGE != 0 { MAX_ALLOC_HUGE_SIZE } else { MAX_ALLOC_SIZE };
+    let limit = if flags & MCXT_ALLOC_HUGE != 0 {
+        MAX_ALLOC_HUGE_SIZE
+    } else {
+        MAX_ALLOC_SIZE
+    };
     if size > limit {
-        raise(ERROR, super::elog::ERRCODE_INTERNAL_ERROR, format!("invalid memory alloc request size {size}"), None);
+        raise(
+            ERROR,
+            super::elog::ERRCODE_INTERNAL_ERROR,
+            format!("invalid memory alloc request size {size}"),
+            None,
+        );
         return std::ptr::null_mut();
     }
     let ctx = if ctx.is_null() { current() } else { ctx };
@@ -181,7 +193,12 @@ fn alloc(ctx: *mut Context, size: usize, flags: i32) -> *mut c_void {
     }
     // SAFETY: raw is a fresh chunk; ctx is a live context.
     unsafe {
-        raw.write(Chunk { prev: std::ptr::null_mut(), next: (*ctx).chunks, size, ctx });
+        raw.write(Chunk {
+            prev: std::ptr::null_mut(),
+            next: (*ctx).chunks,
+            size,
+            ctx,
+        });
         if !(*ctx).chunks.is_null() {
             (*(*ctx).chunks).prev = raw;
         }
@@ -234,13 +251,21 @@ pub extern "C" fn bgw_rs_palloc(size: usize, flags: i32) -> *mut c_void {
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_context_alloc(ctx: *mut Context, size: usize, flags: i32) -> *mut c_void {
     if ctx.is_null() {
-        raise(ERROR, super::elog::ERRCODE_INTERNAL_ERROR, "memory context is NULL".into(), None);
+        raise(
+            ERROR,
+            super::elog::ERRCODE_INTERNAL_ERROR,
+            "memory context is NULL".into(),
+            None,
+        );
         return std::ptr::null_mut();
     }
     alloc(ctx, size, flags)
 }
 
 /// `pfree` (NULL is ignored).
+///
+/// # Safety
+/// `p` is NULL or a live pointer from this allocator.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_pfree(p: *mut c_void) {
     if p.is_null() {
@@ -254,14 +279,27 @@ pub unsafe extern "C" fn bgw_rs_pfree(p: *mut c_void) {
     }
 }
 
+///
+/// # Safety
+/// `p` is NULL or a live pointer from this allocator.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_void {
     if p.is_null() {
-        raise(ERROR, super::elog::ERRCODE_INTERNAL_ERROR, "repalloc of a NULL pointer".into(), None);
+        raise(
+            ERROR,
+            super::elog::ERRCODE_INTERNAL_ERROR,
+            "repalloc of a NULL pointer".into(),
+            None,
+        );
         return std::ptr::null_mut();
     }
     if size > MAX_ALLOC_SIZE {
-        raise(ERROR, super::elog::ERRCODE_INTERNAL_ERROR, format!("invalid memory alloc request size {size}"), None);
+        raise(
+            ERROR,
+            super::elog::ERRCODE_INTERNAL_ERROR,
+            format!("invalid memory alloc request size {size}"),
+            None,
+        );
         return std::ptr::null_mut();
     }
     // SAFETY: p came from palloc; realloc moves the whole chunk, and the
@@ -286,7 +324,10 @@ pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_
                 ERROR,
                 ERRCODE_OUT_OF_MEMORY,
                 "out of memory".into(),
-                Some(format!("Failed on request of size {size} in memory context \"{}\".", context_name(ctx))),
+                Some(format!(
+                    "Failed on request of size {size} in memory context \"{}\".",
+                    context_name(ctx)
+                )),
             );
             return std::ptr::null_mut();
         }
@@ -373,6 +414,9 @@ pub extern "C" fn AllocSetContextCreateInternal(
 
 /// `MemoryContextReset`: free everything allocated in the context and
 /// delete its children.
+///
+/// # Safety
+/// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MemoryContextReset(ctx: *mut Context) {
     if !ctx.is_null() {
@@ -382,6 +426,9 @@ pub unsafe extern "C" fn MemoryContextReset(ctx: *mut Context) {
 }
 
 /// `MemoryContextDeleteChildren`: delete the children, keep the chunks.
+///
+/// # Safety
+/// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MemoryContextDeleteChildren(ctx: *mut Context) {
     if ctx.is_null() {
@@ -397,6 +444,9 @@ pub unsafe extern "C" fn MemoryContextDeleteChildren(ctx: *mut Context) {
 
 /// `MemoryContextDelete` (TopMemoryContext is only reset: it lives as
 /// long as the process).
+///
+/// # Safety
+/// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MemoryContextDelete(ctx: *mut Context) {
     if ctx.is_null() {
@@ -413,8 +463,14 @@ pub unsafe extern "C" fn MemoryContextDelete(ctx: *mut Context) {
 
 /// `MemoryContextRegisterResetCallback`: `cb` lives in the context's
 /// memory (PostgreSQL's contract) and runs at its next reset or delete.
+///
+/// # Safety
+/// `ctx` and `cb` are NULL or live; `cb` stays valid until the context is reset or deleted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MemoryContextRegisterResetCallback(ctx: *mut Context, cb: *mut ResetCallback) {
+pub unsafe extern "C" fn MemoryContextRegisterResetCallback(
+    ctx: *mut Context,
+    cb: *mut ResetCallback,
+) {
     if ctx.is_null() || cb.is_null() {
         return;
     }
@@ -427,6 +483,9 @@ pub unsafe extern "C" fn MemoryContextRegisterResetCallback(ctx: *mut Context, c
 }
 
 /// `GetMemoryChunkSpace`: bytes a chunk takes, header included.
+///
+/// # Safety
+/// `p` is NULL or a live pointer from this allocator.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn GetMemoryChunkSpace(p: *mut c_void) -> usize {
     if p.is_null() {
@@ -437,6 +496,9 @@ pub unsafe extern "C" fn GetMemoryChunkSpace(p: *mut c_void) -> usize {
 }
 
 /// `MemoryContextMemAllocated(ctx, recurse)`.
+///
+/// # Safety
+/// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MemoryContextMemAllocated(ctx: *mut Context, recurse: bool) -> usize {
     if ctx.is_null() {

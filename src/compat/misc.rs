@@ -85,7 +85,10 @@ pub fn run_worker_entry(entry: unsafe extern "C" fn(usize), arg: usize) -> ! {
 }
 
 fn now_timespec() -> libc::timespec {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: writes one timespec.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
     ts
@@ -168,7 +171,7 @@ pub extern "C" fn bgw_rs_before_exit() {
 }
 
 /// Text after the first NUL-terminated C string argument, lossily.
-pub fn c_str(p: *const c_char) -> Option<String> {
+pub(crate) fn c_str(p: *const c_char) -> Option<String> {
     // SAFETY: callers pass NULL or a NUL-terminated string.
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }

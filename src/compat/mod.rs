@@ -58,6 +58,9 @@ macro_rules! c_export {
             }
         }
         $(
+            /// # Safety
+            /// Called from C with the arguments of the PostgreSQL function
+            /// of this name, which the C body receives untouched.
             #[unsafe(naked)]
             #[unsafe(no_mangle)]
             pub unsafe extern "C" fn $name() {

@@ -448,7 +448,7 @@ fn worker_from(opts: &Opts) -> Result<BackgroundWorker, Failure> {
 
 fn parse_hex(h: &str) -> Result<Vec<u8>, Failure> {
     let h = h.strip_prefix("0x").unwrap_or(h);
-    if h.len() % 2 != 0 {
+    if !h.len().is_multiple_of(2) {
         return Err(usage("--extra-hex needs an even number of hex digits"));
     }
     (0..h.len())

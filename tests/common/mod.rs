@@ -484,7 +484,11 @@ fn build_host_program(src: &Path, name: &str, extra_args: &[&str]) -> PathBuf {
             .arg(src)
             .arg(format!("-L{}", libdir.display()))
             .arg("-lbgworker")
-            .arg(format!("-Wl,-rpath,{}:{}", libdir.display(), sodir.display()))
+            .arg(format!(
+                "-Wl,-rpath,{}:{}",
+                libdir.display(),
+                sodir.display()
+            ))
             .args(extra_args);
         compile(cmd, &tmp, &out, &src.display().to_string());
     }
@@ -1536,9 +1540,8 @@ pub fn blocked_in_futex(pid: i32) -> bool {
 /// ("2026-11-22 18:49:52.123 UTC [pid] LOG:  ..."); panics if the line does
 /// not start with one.
 pub fn log_timestamp_ms(line: &str) -> i64 {
-    parse_log_timestamp(line).unwrap_or_else(|| {
-        panic!("no \"YYYY-MM-DD HH:MM:SS.mmm UTC\" prefix in log line {line:?}")
-    })
+    parse_log_timestamp(line)
+        .unwrap_or_else(|| panic!("no \"YYYY-MM-DD HH:MM:SS.mmm UTC\" prefix in log line {line:?}"))
 }
 
 fn parse_log_timestamp(line: &str) -> Option<i64> {
@@ -1547,9 +1550,15 @@ fn parse_log_timestamp(line: &str) -> Option<i64> {
     if words.next()? != "UTC" {
         return None;
     }
-    let ymd: Vec<i64> = date.split('-').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    let ymd: Vec<i64> = date
+        .split('-')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
     let (hms, frac) = time.split_once('.')?;
-    let hms: Vec<i64> = hms.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    let hms: Vec<i64> = hms
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
     if ymd.len() != 3 || hms.len() != 3 || frac.len() != 3 {
         return None;
     }
@@ -1689,7 +1698,10 @@ pub fn run_ctl_raw<S: AsRef<str>>(args: &[S]) -> CtlRun {
         // SAFETY: kill(2) of the process group this function created.
         unsafe { libc::kill(-pid, libc::SIGKILL) };
         let _ = child.wait();
-        panic!("bgworkerctl {:?} did not finish within 30 s", args.iter().map(|a| a.as_ref()).collect::<Vec<_>>());
+        panic!(
+            "bgworkerctl {:?} did not finish within 30 s",
+            args.iter().map(|a| a.as_ref()).collect::<Vec<_>>()
+        );
     };
     let stdout = t_out.join().unwrap_or_default();
     let stderr = t_err.join().unwrap_or_default();
@@ -1698,7 +1710,11 @@ pub fn run_ctl_raw<S: AsRef<str>>(args: &[S]) -> CtlRun {
         "[bgworkerctl {:?}] exit {code}\n{stdout}{stderr}",
         args.iter().map(|a| a.as_ref()).collect::<Vec<_>>()
     );
-    CtlRun { code, stdout, stderr }
+    CtlRun {
+        code,
+        stdout,
+        stderr,
+    }
 }
 
 /// A private tmux server (its own socket under a scratch directory) for
@@ -1734,7 +1750,10 @@ impl Tmux {
             .status()
             .expect("run tmux");
         assert!(st.success(), "tmux new-session failed: {st:?}");
-        let mut t = Tmux { socket, server_pid: None };
+        let mut t = Tmux {
+            socket,
+            server_pid: None,
+        };
         let pid = t.cmd(&["display-message", "-p", "#{pid}"]);
         t.server_pid = pid.trim().parse().ok();
         t
@@ -1758,7 +1777,12 @@ impl Tmux {
 
     /// Wait until the screen satisfies `cond`; returns it, or panics with
     /// the last screen.
-    pub fn wait_screen(&self, what: &str, timeout: Duration, cond: impl Fn(&str) -> bool) -> String {
+    pub fn wait_screen(
+        &self,
+        what: &str,
+        timeout: Duration,
+        cond: impl Fn(&str) -> bool,
+    ) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             let s = self.screen();

@@ -79,7 +79,17 @@ fn template() -> &'static PathBuf {
         let mut cmd = Command::new(Path::new(PG_BIN).join("initdb"));
         cmd.arg("-D")
             .arg(&data)
-            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C"])
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale",
+                "C",
+            ])
             .stdin(Stdio::null());
         as_server_user(&mut cmd);
         let out = cmd.output().expect("run initdb");
@@ -119,7 +129,12 @@ impl PgServer {
         let tpl = template();
         let dir = fresh_dir(&format!("pg-{name}"));
         let data = dir.join("data");
-        let st = Command::new("cp").arg("-a").arg(tpl).arg(&data).status().expect("cp");
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg(tpl)
+            .arg(&data)
+            .status()
+            .expect("cp");
         assert!(st.success(), "copy the template cluster");
         let libdir = modules
             .first()
@@ -134,8 +149,10 @@ impl PgServer {
             libdir.display(),
             preload.join(",")
         );
-        let base_conf = fs::read_to_string(data.join("postgresql.conf")).expect("read postgresql.conf") + &conf;
-        fs::write(data.join("postgresql.conf"), format!("{base_conf}{extra}")).expect("write postgresql.conf");
+        let base_conf =
+            fs::read_to_string(data.join("postgresql.conf")).expect("read postgresql.conf") + &conf;
+        fs::write(data.join("postgresql.conf"), format!("{base_conf}{extra}"))
+            .expect("write postgresql.conf");
         chown_for_server(&dir);
         let exe = Path::new(PG_BIN).join("postgres");
         let mut cmd = Command::new(&exe);
@@ -146,13 +163,20 @@ impl PgServer {
             &exe,
             |pid| format!("postgres {pid} ({name})"),
             "log",
-            |pid| (format!("[postgres {pid} stdout]"), format!("[postgres {pid}]")),
+            |pid| {
+                (
+                    format!("[postgres {pid} stdout]"),
+                    format!("[postgres {pid}]"),
+                )
+            },
         );
         let pg = PgServer { w, dir, base_conf };
         if pg
             .w
             .log
-            .wait_match(0, secs(60), |l| l.contains("database system is ready to accept connections"))
+            .wait_match(0, secs(60), |l| {
+                l.contains("database system is ready to accept connections")
+            })
             .is_none()
         {
             panic!("postgres did not become ready; log:\n{}", pg.w.log.text());
@@ -171,8 +195,11 @@ impl PgServer {
     /// Replace the extra lines of postgresql.conf with `text` (a reload
     /// applies them).
     pub fn rewrite_extra_conf(&self, text: &str) {
-        fs::write(self.data_dir().join("postgresql.conf"), format!("{}{text}", self.base_conf))
-            .expect("write postgresql.conf");
+        fs::write(
+            self.data_dir().join("postgresql.conf"),
+            format!("{}{text}", self.base_conf),
+        )
+        .expect("write postgresql.conf");
     }
 
     pub fn signal(&self, sig: i32) {
@@ -191,21 +218,30 @@ impl PgServer {
     pub fn wait_log(&self, needle: &str, timeout: Duration) -> String {
         match self.w.log.wait_match(0, timeout, |l| l.contains(needle)) {
             Some((_, l)) => l,
-            None => panic!("postgres log has no {needle:?} within {timeout:?}:\n{}", self.w.log.text()),
+            None => panic!(
+                "postgres log has no {needle:?} within {timeout:?}:\n{}",
+                self.w.log.text()
+            ),
         }
     }
 
     pub fn wait_log_from(&self, from: usize, needle: &str, timeout: Duration) -> (usize, String) {
         match self.w.log.wait_match(from, timeout, |l| l.contains(needle)) {
             Some(x) => x,
-            None => panic!("postgres log has no {needle:?} within {timeout:?}:\n{}", self.w.log.text()),
+            None => panic!(
+                "postgres log has no {needle:?} within {timeout:?}:\n{}",
+                self.w.log.text()
+            ),
         }
     }
 
     pub fn wait_log_count(&self, needle: &str, n: usize, timeout: Duration) -> Vec<String> {
         match self.w.log.wait_count(needle, n, timeout) {
             Some(v) => v,
-            None => panic!("postgres log has fewer than {n} {needle:?}:\n{}", self.w.log.text()),
+            None => panic!(
+                "postgres log has fewer than {n} {needle:?}:\n{}",
+                self.w.log.text()
+            ),
         }
     }
 
