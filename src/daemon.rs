@@ -105,5 +105,6 @@ pub fn main(args: Vec<String>) -> i32 {
         pidfile.remove();
         return 1;
     }
+    crate::compat::misc::prepare_title_area();
     supervisor::run(Some(&rundir), Some(pidfile))
 }

@@ -45,6 +45,12 @@ pub static mut StartupBlockSig: libc::sigset_t = unsafe { std::mem::zeroed() };
 /// a signalfd, so SIGURG stays blocked (as in PostgreSQL 15 on Linux).
 /// Callers: the supervisor at start and each worker before its entry point.
 pub fn init_signal_sets() {
+    // Filled once per process image: a forked worker inherits them (and
+    // does not dirty their page again).
+    static READY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if READY.swap(true, Ordering::Relaxed) {
+        return;
+    }
     let block = crate::process::signals::block_sig();
     // SAFETY: sigset_t is plain data, initialised by sigemptyset/sigaddset;
     // no module code runs concurrently with this initialisation.

@@ -51,6 +51,7 @@ super::c_export! {
 #[allow(clashing_extern_declarations)]
 unsafe extern "C" {
     fn bgw_c_init_ps_display(fixed_part: *const c_char);
+    fn bgw_c_claim_ps_area();
     fn bgw_c_proc_exit(code: c_int) -> !;
     fn bgw_c_proc_exit_from_handler(code: c_int) -> !;
     fn bgw_c_run_worker_entry(entry: unsafe extern "C" fn(usize), arg: usize) -> !;
@@ -67,6 +68,14 @@ pub fn exit_process(code: i32) -> ! {
 pub fn exit_from_handler(code: i32) -> ! {
     // SAFETY: runs the registered callbacks, then _exit.
     unsafe { bgw_c_proc_exit_from_handler(code) }
+}
+
+/// Prepare the process-title area once in bgworkerd, before any fork, so
+/// that workers do not each copy the environment (it moves `environ`: not
+/// for a host whose other threads may read the environment).
+pub fn prepare_title_area() {
+    // SAFETY: single-threaded daemon before its first fork.
+    unsafe { bgw_c_claim_ps_area() };
 }
 
 /// Set the process title's fixed part (what ps shows after `bgworkerd: `).

@@ -152,6 +152,21 @@ capture_argv(int argc, char **argv, char **envp)
 
 extern char **environ;
 
+static void claim_ps_area(void);
+
+/*
+ * Called once by bgworkerd before its first fork (as PostgreSQL's postmaster
+ * saves its ps display arguments), so that every worker inherits the moved
+ * environment instead of copying it again; otherwise a worker claims the
+ * area itself on first use. The area itself is left as it is: the daemon's
+ * own command line still shows.
+ */
+void
+bgw_c_claim_ps_area(void)
+{
+	claim_ps_area();
+}
+
 static void
 claim_ps_area(void)
 {
