@@ -378,7 +378,9 @@ pub fn release_all() {
         // SAFETY: the entry was recorded by a successful acquire of a lock
         // in memory that stays mapped for the life of the process.
         unlock(unsafe { &*lock }, mode);
-        resume_interrupts();
+        // The interrupt hold-off count is left alone, as PostgreSQL's
+        // LWLockReleaseAll leaves it: its callers (error recovery,
+        // proc_exit) have already reset it.
     }
 }
 
