@@ -123,9 +123,10 @@ fn counter_survives_processes_and_crash_cycle_clears_it() {
     assert_eq!(st.code(), Some(0), "{}\n{}", describe_status(&st), d.log_text());
 }
 
-/// A worker that ends with an uncaught ERROR while holding the LWLock
-/// exclusively releases it on its way out (proc_exit), so the worker
-/// blocked on it (asleep in a futex meanwhile) gets it.
+/// A spinlock held for a while makes the contended path (s_lock) back off
+/// and report its sleeps. A worker that ends with an uncaught ERROR while
+/// holding the LWLock exclusively releases it on its way out (proc_exit),
+/// so the worker blocked on it (asleep in a futex meanwhile) gets it.
 #[test]
 fn lock_held_at_exit_is_released() {
     let _w = watchdog(60, "lock_held_at_exit_is_released");
@@ -133,6 +134,9 @@ fn lock_held_at_exit_is_released() {
         .env("CX_SHMEM_CONFIG", "holder")
         .env("CX_SHMEM_HOLD_MS", "2000")
         .start();
+    // The spinlock held for 300 ms: the waiter's s_lock had to sleep.
+    let spin = d.wait_log("cx_shmem waiter: spinlock", secs(10));
+    assert!(field_i64(&spin, "delays") > 0, "{spin}");
     let (_, waiting) = d.wait_log_from(0, "cx_shmem waiter: waiting", secs(10));
     let waiter = field_i64(&waiting, "pid") as i32;
     assert!(
@@ -258,4 +262,39 @@ fn nm(file: &Path, args: &[&str]) -> std::collections::HashSet<String> {
             (kind != "w" && kind != "v").then(|| name.split('@').next().unwrap_or(name).to_string())
         })
         .collect()
+}
+
+/// A host embedding the supervisor (bgw_host_load_library, bgw_host_run)
+/// gets the same: the hooks run in the host process, its workers share the
+/// counter, and the run ends normally.
+#[test]
+fn embedded_supervisor_runs_the_hooks() {
+    let _w = watchdog(90, "embedded_supervisor_runs_the_hooks");
+    let exe = host_program_with("host_embed.c", &["-rdynamic", "-pthread"]);
+    let m = module();
+    let dir = m.parent().expect("module directory").display().to_string();
+    let rundir = Scratch::new("cx_shmem_host");
+    let rundir_s = rundir.display().to_string();
+    let h = Proc::spawn(
+        &exe,
+        &["load", rundir_s.as_str(), dir.as_str(), "cx_shmem"],
+        &[
+            ("CX_SHMEM_CONFIG", "counter"),
+            ("CX_SHMEM_WORKERS", "3"),
+            ("CX_SHMEM_LOOPS", "5000"),
+            ("HOST_SHUTDOWN", "2"),
+        ],
+        "cx_shmem_host",
+    );
+    let startup = h.wait_line("cx_shmem startup: run=1", secs(20));
+    assert!(startup.contains(&format!("[{}]", h.pid())), "hook not run by the host: {startup}");
+    assert_eq!(field(&startup, "found").as_deref(), Some("0"), "{startup}");
+    let total = h.wait_line("cx_shmem total:", secs(60));
+    assert_eq!(field_i64(&total, "counter"), 15000, "{total}");
+    assert_eq!(field_i64(&total, "spin"), 15000, "{total}");
+    h.wait_line("cx_shmem sleeper:", secs(10));
+    h.signal(SIGUSR2);
+    h.wait_line("host: run returned rc=0", secs(20));
+    let st = h.wait_exit(secs(20));
+    assert_eq!(st.code(), Some(0), "{}", h.text());
 }

@@ -53,6 +53,7 @@ typedef struct CxShared
 	slock_t		mutex;
 	uint64		spin_counter;	/* protected by mutex */
 	volatile int holder_pid;	/* set by the holder while it has the lock */
+	volatile int spin_holder;	/* set by the holder while it has mutex */
 } CxShared;
 
 typedef struct CxLate
@@ -228,6 +229,12 @@ cx_sleeper(void)
 static void
 cx_holder(void)
 {
+	/* Hold the spinlock long enough for the waiter's s_lock to sleep. */
+	SpinLockAcquire(&cx->mutex);
+	cx->spin_holder = MyProcPid;
+	pg_usleep(300 * 1000L);
+	SpinLockRelease(&cx->mutex);
+
 	LWLockAcquire(cx->lock, LW_EXCLUSIVE);
 	cx->holder_pid = MyProcPid;
 	elog(LOG, "cx_shmem holder: locked pid=%d", MyProcPid);
@@ -239,6 +246,18 @@ static void
 cx_waiter(void)
 {
 	bool		immediate;
+	int			delays;
+
+	while (cx->spin_holder == 0)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	/* S_LOCK returns s_lock's number of sleeps when the TAS failed. */
+	delays = S_LOCK(&cx->mutex);
+	S_UNLOCK(&cx->mutex);
+	elog(LOG, "cx_shmem waiter: spinlock delays=%d", delays);
 
 	while (cx->holder_pid == 0)
 	{
