@@ -309,6 +309,8 @@ cx_probe(void)
 	CX_CATCH("add_size", (void) add_size(SIZE_MAX, 1));
 	elog(LOG, "cx_shmem probe sizes: add=%zu mul=%zu",
 		 add_size(40, 2), mul_size(6, 7));
+	CX_CATCH("add_size half", elog(LOG, "cx_shmem probe add_size half: result=%zu",
+								   add_size(SIZE_MAX / 2, 1)));
 	CX_CATCH("size mismatch", (void) ShmemInitStruct("cx_shmem", sizeof(CxShared) + 8, &found));
 	CX_CATCH("release unheld", LWLockRelease(cx->lock));
 

@@ -12,9 +12,9 @@
 //! `shmem_startup_hook` runs. Workers inherit the mapping at fork, at the
 //! same address. After a crash cycle, [`reinitialize`] clears the region
 //! and runs `shmem_startup_hook` again (not the request hook, as in
-//! PostgreSQL). Module hooks run under [`super::elog::call_guarded`]: an
-//! ERROR inside one makes these functions return false and the supervisor
-//! shut down.
+//! PostgreSQL). An ERROR inside a hook is logged at FATAL, as PostgreSQL's
+//! postmaster reports it, and makes these functions return false: the
+//! supervisor then shuts down (status 1, segment and pid file removed).
 //!
 //! # Region layout
 //!
@@ -133,7 +133,15 @@ fn layout() -> (usize, usize, usize, usize) {
     (array, index, free, align_up(total, 8192))
 }
 
-/// Run a module hook stored in `slot`, if any, under the error guard.
+unsafe extern "C" {
+    /// Run a shmem hook under an error handler that reports an ERROR at
+    /// FATAL, as PostgreSQL's postmaster does (c/shmem.c).
+    fn bgw_c_call_shmem_hook(hook: unsafe extern "C" fn()) -> bool;
+}
+
+/// Run a module hook stored in `slot`, if any, under the error guard: an
+/// ERROR inside is logged as FATAL (PostgreSQL's postmaster has no handler
+/// around its hooks, so its ERROR becomes FATAL) and gives false.
 fn run_hook(slot: &AtomicPtr<c_void>) -> bool {
     let p = slot.load(Ordering::Acquire);
     if p.is_null() {
@@ -141,7 +149,9 @@ fn run_hook(slot: &AtomicPtr<c_void>) -> bool {
     }
     // SAFETY: modules store a `void (*)(void)` in these hooks.
     let f: unsafe extern "C" fn() = unsafe { std::mem::transmute(p) };
-    let ok = super::elog::call_guarded(f);
+    // SAFETY: the guard sets up sigsetjmp around the call, so an ERROR
+    // never unwinds into this frame.
+    let ok = unsafe { bgw_c_call_shmem_hook(f) };
     if !ok {
         // PostgreSQL's postmaster would exit here; what the hook held
         // means nothing any more.
@@ -161,7 +171,6 @@ pub fn create() -> bool {
     let ok = run_hook(&shmem_request_hook);
     process_shmem_requests_in_progress.store(false, Ordering::Release);
     if !ok {
-        log::emit(FATAL, "shmem_request_hook failed");
         return false;
     }
     let (_, _, _, total) = layout();
@@ -233,11 +242,7 @@ pub fn reinitialize() -> bool {
         (*h).index_used.store(0, Ordering::Relaxed);
         lwlock::init_main_array(base.add(array), &(*h).tranche_counter);
     }
-    let ok = run_hook(&shmem_startup_hook);
-    if !ok {
-        log::emit(FATAL, "shmem_startup_hook failed");
-    }
-    ok
+    run_hook(&shmem_startup_hook)
 }
 
 /// Allocate `size` bytes (rounded up to a cache line) from the region, or
@@ -277,15 +282,18 @@ pub extern "C" fn bgw_rs_RequestAddinShmemSpace(size: usize) {
     let total = ADDIN_REQUEST.load(Ordering::Relaxed);
     match total.checked_add(size) {
         Some(t) => ADDIN_REQUEST.store(t, Ordering::Relaxed),
-        None => overflow(),
+        None => overflow(total, '+', size),
     }
 }
 
-fn overflow() {
+/// The overflow ERROR of add_size/mul_size. PostgreSQL 15.0 said
+/// "requested shared memory size overflows size_t"; the current 15.x
+/// releases (and the server packaged here, 15.20) report the operands.
+fn overflow(s1: usize, op: char, s2: usize) {
     raise(
         ERROR,
         ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-        "requested shared memory size overflows size_t".into(),
+        format!("invalid memory allocation request size {s1} {op} {s2}"),
         None,
     );
 }
@@ -294,7 +302,7 @@ fn overflow() {
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_add_size(s1: usize, s2: usize) -> usize {
     s1.checked_add(s2).unwrap_or_else(|| {
-        overflow();
+        overflow(s1, '+', s2);
         0
     })
 }
@@ -303,7 +311,7 @@ pub extern "C" fn bgw_rs_add_size(s1: usize, s2: usize) -> usize {
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_mul_size(s1: usize, s2: usize) -> usize {
     s1.checked_mul(s2).unwrap_or_else(|| {
-        overflow();
+        overflow(s1, '*', s2);
         0
     })
 }

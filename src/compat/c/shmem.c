@@ -109,3 +109,41 @@ bgw_c_perform_spin_delay(SpinDelayStatus *status)
 	bgw_rs_perform_spin_delay(status);
 	bgw_c_raise_pending();
 }
+
+extern ErrorData *bgw_c_CopyErrorData(void);
+extern void bgw_c_FreeErrorData(ErrorData *edata);
+
+/*
+ * Run a shmem hook in the supervisor. PostgreSQL's postmaster runs these
+ * with no error handler, so an ERROR inside one is promoted to FATAL: the
+ * hook's own message is logged at FATAL and the server exits. Here the
+ * report is the same, but instead of exiting from inside module code this
+ * returns false and the supervisor shuts down on its own way out (an
+ * embedding host keeps its process).
+ */
+bool
+bgw_c_call_shmem_hook(void (*hook) (void))
+{
+	sigjmp_buf	local_sigjmp_buf;
+	sigjmp_buf *save_exception_stack = PG_exception_stack;
+	ErrorContextCallback *save_context_stack = error_context_stack;
+
+	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
+	{
+		ErrorData  *edata;
+
+		PG_exception_stack = save_exception_stack;
+		error_context_stack = save_context_stack;
+		edata = bgw_c_CopyErrorData();
+		bgw_c_FlushErrorState();
+		bgw_rs_log_report(FATAL, edata->message, edata->detail, edata->hint,
+						  edata->context);
+		bgw_c_FreeErrorData(edata);
+		return false;
+	}
+	PG_exception_stack = &local_sigjmp_buf;
+	hook();
+	PG_exception_stack = save_exception_stack;
+	error_context_stack = save_context_stack;
+	return true;
+}
