@@ -89,6 +89,22 @@ fn counter_survives_processes_and_crash_cycle_clears_it() {
     assert_eq!(field(&startup, "valid").as_deref(), Some("1"), "{startup}");
     assert!(startup.contains(&format!("[{}]", d.pid())), "startup hook not run by the supervisor: {startup}");
 
+    // PostgreSQL 15.20 logs "lwlock=16 padded=128 index_tranche=1
+    // addin_tranche=21 named_tranche=75 named_offset=208
+    // first_user_defined=75" for this line.
+    let layout = d.wait_log("cx_shmem layout:", secs(10));
+    for (k, v) in [
+        ("lwlock", "16"),
+        ("padded", "128"),
+        ("index_tranche", "1"),
+        ("addin_tranche", "21"),
+        ("named_tranche", "75"),
+        ("named_offset", "208"),
+        ("first_user_defined", "75"),
+    ] {
+        assert_eq!(field(&layout, k).as_deref(), Some(v), "{k}: {layout}");
+    }
+
     let total = d.wait_log("cx_shmem total:", secs(90));
     let expected = (workers * loops) as i64;
     assert_eq!(field_i64(&total, "expected"), expected, "{total}");

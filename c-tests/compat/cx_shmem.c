@@ -121,6 +121,13 @@ cx_shmem_startup(void)
 	elog(LOG, "cx_shmem startup: run=%d found=%d zeroed=%d counter=" UINT64_FORMAT " under_postmaster=%d valid=%d",
 		 startup_runs, (int) found, (int) zeroed, cx->counter,
 		 (int) IsUnderPostmaster, (int) ShmemAddrIsValid(cx));
+	/* The layout modules compile in: fixed locks carry their index as
+	 * tranche id, named tranches come after them. */
+	elog(LOG, "cx_shmem layout: lwlock=%zu padded=%zu index_tranche=%d addin_tranche=%d named_tranche=%d named_offset=%ld first_user_defined=%d",
+		 sizeof(LWLock), sizeof(LWLockPadded), (int) ShmemIndexLock->tranche,
+		 (int) AddinShmemInitLock->tranche, (int) cx->lock->tranche,
+		 (long) ((char *) cx->lock - (char *) MainLWLockArray) / (long) sizeof(LWLockPadded),
+		 (int) LWTRANCHE_FIRST_USER_DEFINED);
 }
 
 /* What a worker does first in real modules: find the struct by name. */

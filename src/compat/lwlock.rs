@@ -55,6 +55,10 @@ pub struct LWLock {
     pub waiters_tail: AtomicI32,
 }
 
+const _: () = assert!(std::mem::size_of::<LWLock>() == 16);
+const _: () = assert!(std::mem::offset_of!(LWLock, state) == 4);
+const _: () = assert!(std::mem::offset_of!(LWLock, waiters_head) == 8);
+
 /// `LWLOCK_PADDED_SIZE` (PG_CACHE_LINE_SIZE).
 pub const LWLOCK_PADDED_SIZE: usize = 128;
 /// NUM_INDIVIDUAL_LWLOCKS + 128 buffer-mapping + 16 lock-manager + 16
