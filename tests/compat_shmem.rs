@@ -320,3 +320,130 @@ fn embedded_supervisor_runs_the_hooks() {
     let st = h.wait_exit(secs(20));
     assert_eq!(st.code(), Some(0), "{}", h.text());
 }
+
+// ---------------------------------------------------------------------------
+// The same module under a PostgreSQL 15 server
+// ---------------------------------------------------------------------------
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// A scratch directory owned by the `postgres` user holding a fresh
+/// cluster, or None (with a message) where that cannot be had: not root,
+/// no server installed, no `postgres` user.
+fn pg_cluster(name: &str) -> Option<(Scratch, PathBuf)> {
+    // SAFETY: getuid has no preconditions.
+    let root = unsafe { libc::getuid() } == 0;
+    let server = Path::new(PG_BIN).join("postgres");
+    let user = Command::new("id").arg("-u").arg("postgres").output().ok().filter(|o| o.status.success());
+    let (true, true, Some(user)) = (root, server.exists(), user) else {
+        eprintln!("{name}: skipped (needs root, the postgresql-15 package and its postgres user)");
+        return None;
+    };
+    let uid: u32 = String::from_utf8_lossy(&user.stdout).trim().parse().ok()?;
+    let dir = Scratch::new(name);
+    let c = std::ffi::CString::new(dir.display().to_string()).expect("path");
+    // SAFETY: a NUL-terminated path of a directory this test created.
+    assert_eq!(unsafe { libc::chown(c.as_ptr(), uid, u32::MAX) }, 0, "chown {}", dir.display());
+    let data = dir.join("data");
+    let data_s = data.display().to_string();
+    let initdb = Path::new(PG_BIN).join("initdb").display().to_string();
+    let (st, out) = run_host(
+        Path::new("/usr/bin/setpriv"),
+        &as_postgres(&[&initdb, "-D", &data_s, "-A", "trust", "-N", "--no-locale"]),
+        &[],
+        secs(60),
+    );
+    assert!(st.success(), "initdb failed: {out}");
+    Some((dir, data))
+}
+
+fn as_postgres<'a>(cmd: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["--reuid=postgres", "--regid=postgres", "--init-groups", "--"];
+    v.extend_from_slice(cmd);
+    v
+}
+
+/// Start the server on `data` with cx_shmem preloaded (setpriv execs it,
+/// so the Proc's pid is the postmaster's).
+fn pg_start(dir: &Path, data: &Path, env: &[(&str, &str)]) -> Proc {
+    let m = module();
+    let libdir = format!("dynamic_library_path={}", m.parent().expect("module directory").display());
+    let server = Path::new(PG_BIN).join("postgres").display().to_string();
+    let (data_s, dir_s) = (data.display().to_string(), dir.display().to_string());
+    let args = as_postgres(&[
+        &server,
+        "-D",
+        &data_s,
+        "-k",
+        &dir_s,
+        "-c",
+        "listen_addresses=",
+        "-c",
+        "shared_preload_libraries=cx_shmem",
+        "-c",
+        &libdir,
+    ]);
+    Proc::spawn(Path::new("/usr/bin/setpriv"), &args, env, "postgres")
+}
+
+/// The module's report lines, without timestamp and pid, sorted (the two
+/// probe workers interleave differently from run to run).
+fn reports(lines: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = lines
+        .iter()
+        .filter(|l| l.contains("cx_shmem") || l.contains("outside shmem_request_hook"))
+        .filter(|l| !l.contains("background worker \"cx_shmem\""))
+        .filter_map(|l| l.split_once("] ").map(|(_, r)| r.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The probe workers' reports (caught errors with message, level and
+/// SQLSTATE, the FATALs, the lock layout) are line for line what a
+/// PostgreSQL 15 server logs for the same module.
+#[test]
+fn probe_reports_match_postgresql_15() {
+    let _w = watchdog(120, "probe_reports_match_postgresql_15");
+    let Some((dir, data)) = pg_cluster("probe_reports_match_postgresql_15") else {
+        return;
+    };
+    let env = [("CX_SHMEM_CONFIG", "probe")];
+    let pg = pg_start(&dir, &data, &env);
+    pg.wait_line("cannot request additional shared memory outside", secs(30));
+    pg.wait_line("cannot request additional LWLocks outside", secs(30));
+    pg.wait_line_count("exited with exit code 1", 2, secs(10));
+    pg.signal(SIGINT);
+    let st = pg.wait_exit(secs(30));
+    assert_eq!(st.code(), Some(0), "postgres: {}\n{}", describe_status(&st), pg.text());
+
+    let d = cx_daemon("cx_shmem_probe_vs_pg").env("CX_SHMEM_CONFIG", "probe").start();
+    d.wait_log("cannot request additional shared memory outside", secs(10));
+    d.wait_log("cannot request additional LWLocks outside", secs(10));
+    d.wait_log_count("exited with exit code 1", 2, secs(10));
+    d.signal(SIGTERM);
+    d.wait_exit(secs(20));
+
+    let (theirs, ours) = (reports(&pg.lines()), reports(&d.log_lines()));
+    assert!(theirs.len() > 10, "too few reports from postgres:\n{}", pg.text());
+    assert_eq!(ours, theirs, "bgworkerd (left) and PostgreSQL 15 (right) differ");
+}
+
+/// An ERROR in shmem_startup_hook: the same FATAL line and exit status 1
+/// from both.
+#[test]
+fn startup_hook_error_matches_postgresql_15() {
+    let _w = watchdog(120, "startup_hook_error_matches_postgresql_15");
+    let Some((dir, data)) = pg_cluster("startup_hook_error_matches_postgresql_15") else {
+        return;
+    };
+    let env = [("CX_SHMEM_STARTUP_ERROR", "1")];
+    let pg = pg_start(&dir, &data, &env);
+    let pst = pg.wait_exit(secs(30));
+    let d = cx_daemon("cx_shmem_startup_error_vs_pg").env("CX_SHMEM_STARTUP_ERROR", "1").spawn();
+    let st = d.wait_exit(secs(20));
+    assert_eq!((st.code(), pst.code()), (Some(1), Some(1)), "bgworkerd:\n{}\npostgres:\n{}", d.log_text(), pg.text());
+    let (theirs, ours) = (reports(&pg.lines()), reports(&d.log_lines()));
+    assert_eq!(theirs, vec!["FATAL:  cx_shmem startup hook fails on purpose (run 1)".to_string()], "{}", pg.text());
+    assert_eq!(ours, theirs, "bgworkerd (left) and PostgreSQL 15 (right) differ");
+}
