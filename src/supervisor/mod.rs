@@ -355,10 +355,10 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         sup.workers[i] = Some(Registered::new(w));
     }
     sup.init_slots();
-    // Modules' shmem hooks run here; if one fails, shut down at once.
+    // Modules' shmem hooks run here; if one fails, shut down at once
+    // (without writing the pid file).
     let compat_ok = crate::compat::supervisor_start(nslots);
-    let written = match sup.pidfile.as_mut().map(|p| p.write(my_pid, sup.seg.name())) {
-        _ if !compat_ok => false,
+    let written = compat_ok && match sup.pidfile.as_mut().map(|p| p.write(my_pid, sup.seg.name())) {
         Some(Err(e)) => {
             log::emit(log::FATAL, &format!("could not write lock file: {}", crate::io_text(&e)));
             false
