@@ -41,9 +41,9 @@ void		_PG_init(void);
 PGDLLEXPORT void cx_shmem_main(Datum main_arg);
 
 #define CX_TABLE_SIZE (1024 * 1024)
-#define CX_LOCAL_LOCKS (MAX_SIMUL_LWLOCKS_GUESS + 1)
-/* lwlock.c's MAX_SIMUL_LWLOCKS is not in the headers; PostgreSQL 15 uses 200. */
-#define MAX_SIMUL_LWLOCKS_GUESS 200
+/* lwlock.c's MAX_SIMUL_LWLOCKS (200 in PostgreSQL 15) is not in the headers. */
+#define CX_MAX_SIMUL_LWLOCKS 200
+#define CX_LOCAL_LOCKS (CX_MAX_SIMUL_LWLOCKS + 1)
 
 typedef struct CxShared
 {
@@ -332,7 +332,7 @@ cx_probe(void)
 			LWLockAcquire(&locks[i], i % 2 ? LW_SHARED : LW_EXCLUSIVE);
 	});
 	elog(LOG, "cx_shmem probe held: first=%d last=%d", (int) LWLockHeldByMe(&locks[0]),
-		 (int) LWLockHeldByMe(&locks[MAX_SIMUL_LWLOCKS_GUESS - 1]));
+		 (int) LWLockHeldByMe(&locks[CX_MAX_SIMUL_LWLOCKS - 1]));
 	LWLockReleaseAll();
 	held = LWLockHeldByMe(&locks[0]);
 	conditional = LWLockConditionalAcquire(&locks[0], LW_EXCLUSIVE);
