@@ -1344,6 +1344,10 @@ fn host_handles_survive_a_crash_cycle() {
     d.wait_log(&format!("marker: got SIGQUIT name=lc_cs_n pid={n}"), secs(1));
     d.wait_log(&format!("marker: got SIGQUIT name=lc_cs_r pid={r}"), secs(1));
     assert!(pid_alive(h.pid()), "attached host died in the crash cycle");
+    // The supervisor logs "reinitializing" before it forgets the
+    // never-restart worker; once the restartable one has started again,
+    // that is done.
+    let (_, sp) = wait_start(&d, "lc_cs_r", reinit, secs(15));
     h.signal(SIGUSR2);
     h.expect_field(
         "host: never getpid=",
@@ -1361,7 +1365,6 @@ fn host_handles_survive_a_crash_cycle() {
     );
     let r2 = field_i64(&l, "pid") as i32;
     assert_ne!(r2, r, "restarted worker must be a new process");
-    let (_, sp) = wait_start(&d, "lc_cs_r", reinit, secs(5));
     assert_eq!(sp, r2, "the handle's pid is not the restarted worker's");
     h.wait_line("host: done", secs(15));
     assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());

@@ -174,6 +174,9 @@ pub extern "C" fn bgw_rs_worker_type() -> *const c_char {
 /// release what this process holds in the runtime's shared structures.
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_before_exit() {
+    // PostgreSQL's ProcKill: whatever LWLocks the module still holds go
+    // now, so that other processes do not wait for a dead holder.
+    super::lwlock::release_all();
     if backend::role() == Some(Role::Supervisor) {
         crate::supervisor::emergency_cleanup();
     }

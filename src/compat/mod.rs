@@ -39,9 +39,12 @@ pub mod elog;
 pub mod guc;
 pub mod interrupts;
 pub mod latch;
+pub mod lwlock;
 pub mod mcxt;
 pub mod misc;
 pub mod nodb;
+pub mod shmem;
+pub mod spin;
 
 /// Export the C function `bgw_c_NAME` as `NAME`: a naked function whose
 /// body is a tail jump, so the callee sees the caller's registers and stack
@@ -76,18 +79,26 @@ pub(crate) use c_export;
 
 /// Set up the runtime in a supervisor, before its first fork: process
 /// identity, signal sets, the shared process array for `nslots` workers,
-/// the memory contexts and a private latch.
-pub fn supervisor_start(nslots: usize) {
+/// the memory contexts, a private latch, and the modules' shared memory
+/// (their request and startup hooks run here). False when that failed (a
+/// FATAL line is logged): the supervisor must shut down.
+#[must_use]
+pub fn supervisor_start(nslots: usize) -> bool {
     misc::init_process(false);
     mcxt::init();
     latch::create_proc_array(nslots);
     latch::init_local_latch();
+    shmem::create()
 }
 
 /// After a crash cycle, before workers start again: PostgreSQL
-/// reinitialises shared memory, so the process array is cleared.
-pub fn after_crash_reset(nslots: usize) {
+/// reinitialises shared memory, so the process array and the modules'
+/// region are cleared and `shmem_startup_hook` runs again. False when the
+/// hook failed (a FATAL line is logged): the supervisor must shut down.
+#[must_use]
+pub fn after_crash_reset(nslots: usize) -> bool {
     latch::create_proc_array(nslots);
+    shmem::reinitialize()
 }
 
 /// Set up the runtime in a new worker (the child of a fork, before the
@@ -95,6 +106,7 @@ pub fn after_crash_reset(nslots: usize) {
 /// title `bgworkerd: <bgw_name>` (PostgreSQL's init_ps_display).
 pub fn worker_start(slot: usize, name: &str) {
     latch::reset_after_fork();
+    lwlock::forget_held();
     misc::init_process(true);
     mcxt::init();
     latch::init_worker(slot);

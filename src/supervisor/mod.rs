@@ -358,8 +358,10 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     }
     sup.seg.daemon_facts().init(facts::now_ms());
     sup.init_slots();
-    crate::compat::supervisor_start(nslots);
-    let written = match sup.pidfile.as_mut().map(|p| p.write(my_pid, sup.seg.name())) {
+    // Modules' shmem hooks run here; if one fails, shut down at once
+    // (without writing the pid file).
+    let compat_ok = crate::compat::supervisor_start(nslots);
+    let written = compat_ok && match sup.pidfile.as_mut().map(|p| p.write(my_pid, sup.seg.name())) {
         Some(Err(e)) => {
             log::emit(log::FATAL, &format!("could not write lock file: {}", crate::io_text(&e)));
             false
@@ -1192,7 +1194,12 @@ impl Supervisor {
         }
         self.restarts.clear();
         self.reset_slots_after_crash();
-        crate::compat::after_crash_reset(self.workers.len());
+        if !crate::compat::after_crash_reset(self.workers.len()) {
+            // A module's shmem_startup_hook failed (logged): PostgreSQL's
+            // postmaster exits.
+            self.exit_code = Some(1);
+            return;
+        }
         self.seg
             .header()
             .reinit_count

@@ -126,6 +126,27 @@ impl PgServer {
     /// As `start`, with `extra` (postgresql.conf lines) after the server's
     /// own settings.
     pub fn start_with_conf(name: &str, modules: &[&Path], extra: &str) -> PgServer {
+        let pg = Self::spawn(name, modules, extra, &[]);
+        pg.wait_ready();
+        pg
+    }
+
+    /// Wait for "ready to accept connections"; panics with the log if the
+    /// server does not get there.
+    pub fn wait_ready(&self) {
+        if self
+            .w
+            .log
+            .wait_match(0, secs(60), |l| l.contains("database system is ready to accept connections"))
+            .is_none()
+        {
+            panic!("postgres did not become ready; log:\n{}", self.w.log.text());
+        }
+    }
+
+    /// Start the server without waiting (for one expected to fail at
+    /// start), with `env` added to its environment (which modules may read).
+    pub fn spawn(name: &str, modules: &[&Path], extra: &str, env: &[(&str, &str)]) -> PgServer {
         let tpl = template();
         let dir = fresh_dir(&format!("pg-{name}"));
         let data = dir.join("data");
@@ -157,6 +178,9 @@ impl PgServer {
         let exe = Path::new(PG_BIN).join("postgres");
         let mut cmd = Command::new(&exe);
         cmd.arg("-D").arg(&data);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         as_server_user(&mut cmd);
         let w = Watched::spawn(
             cmd,
@@ -170,18 +194,7 @@ impl PgServer {
                 )
             },
         );
-        let pg = PgServer { w, dir, base_conf };
-        if pg
-            .w
-            .log
-            .wait_match(0, secs(60), |l| {
-                l.contains("database system is ready to accept connections")
-            })
-            .is_none()
-        {
-            panic!("postgres did not become ready; log:\n{}", pg.w.log.text());
-        }
-        pg
+        PgServer { w, dir, base_conf }
     }
 
     pub fn pid(&self) -> i32 {
@@ -248,7 +261,16 @@ impl PgServer {
     /// Smart shutdown; waits for the postmaster to exit.
     pub fn stop(&self) -> ExitStatus {
         self.signal(libc::SIGTERM);
-        self.w.wait_exit(secs(60), Some(secs(5)))
+        self.wait_exit(secs(60))
+    }
+
+    /// Wait for the postmaster to exit (and its output to be read).
+    pub fn wait_exit(&self, timeout: Duration) -> ExitStatus {
+        self.w.wait_exit(timeout, Some(secs(5)))
+    }
+
+    pub fn text(&self) -> String {
+        self.w.log.text()
     }
 }
 
