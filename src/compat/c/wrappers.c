@@ -155,6 +155,14 @@ extern char **environ;
 static void claim_ps_area(void);
 
 /*
+ * Bytes at the start of the area that ps may still show from before: the
+ * original command line at first (Linux shows the argument strings, not
+ * the environment after them, as long as the last argument byte is NUL),
+ * then the previous title.
+ */
+static size_t ps_last_len;
+
+/*
  * Called once by bgworkerd before its first fork (as PostgreSQL's postmaster
  * saves its ps display arguments), so that every worker inherits the moved
  * environment instead of copying it again; otherwise a worker claims the
@@ -183,6 +191,7 @@ claim_ps_area(void)
 		if (i == 0 || end + 1 == saved_argv[i])
 			end = saved_argv[i] + strlen(saved_argv[i]);
 	}
+	ps_last_len = (size_t) (end - saved_argv[0]) + 1;
 	for (n = 0; environ[n] != NULL; n++)
 		;
 	new_environ = malloc(sizeof(char *) * (n + 1));
@@ -203,28 +212,63 @@ claim_ps_area(void)
 		saved_argv[i] = ps_buffer + ps_buffer_size;
 }
 
+/* Append s to the title being built at *pos (cut at the area's end). */
+static void
+title_append(size_t *pos, const char *s)
+{
+	size_t		n = strlen(s);
+
+	if (*pos + n > ps_buffer_size - 1)
+		n = ps_buffer_size - 1 - *pos;
+	memcpy(ps_buffer + *pos, s, n);
+	*pos += n;
+}
+
+/*
+ * Rewrite the title in place. Plain copies, no printf: this runs in every
+ * new worker, where each stack page printf's machinery touches is a page
+ * fault.
+ */
 static void
 update_title(void)
 {
-	size_t		len;
+	size_t		len = 0;
 
 	claim_ps_area();
 	if (ps_buffer == NULL || ps_buffer_size < 2)
 		return;
+	title_append(&len, "bgworkerd: ");
+	title_append(&len, ps_fixed);
 	if (ps_activity[0])
-		snprintf(ps_buffer, ps_buffer_size, "bgworkerd: %s %s", ps_fixed, ps_activity);
-	else
-		snprintf(ps_buffer, ps_buffer_size, "bgworkerd: %s", ps_fixed);
-	len = strlen(ps_buffer);
-	/* Clear the rest, so ps does not show old text after the NUL. */
-	memset(ps_buffer + len, 0, ps_buffer_size - len);
+	{
+		title_append(&len, " ");
+		title_append(&len, ps_activity);
+	}
+	ps_buffer[len] = '\0';
+	/* Clear what the previous title (or the command line) left after
+	 * the NUL, so ps does not show it. */
+	if (ps_last_len > ps_buffer_size)
+		ps_last_len = ps_buffer_size;
+	if (ps_last_len > len + 1)
+		memset(ps_buffer + len + 1, 0, ps_last_len - len - 1);
+	ps_last_len = len + 1;
+}
+
+static void
+copy_bounded(char *dst, size_t size, const char *src)
+{
+	size_t		n = src ? strnlen(src, size - 1) : 0;
+
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 /* init_ps_display(fixed_part): "bgworkerd: <fixed_part>" */
 void
 bgw_c_init_ps_display(const char *fixed_part)
 {
-	snprintf(ps_fixed, sizeof(ps_fixed), "%s", fixed_part ? fixed_part : "");
+	copy_bounded(ps_fixed, sizeof(ps_fixed), fixed_part);
 	ps_activity[0] = '\0';
 	update_title();
 }
@@ -233,7 +277,7 @@ bgw_c_init_ps_display(const char *fixed_part)
 void
 bgw_c_set_ps_display(const char *activity)
 {
-	snprintf(ps_activity, sizeof(ps_activity), "%s", activity ? activity : "");
+	copy_bounded(ps_activity, sizeof(ps_activity), activity);
 	update_title();
 }
 
