@@ -67,9 +67,14 @@ pub fn current() -> Settings {
         .unwrap_or_default()
 }
 
+/// Change the settings of this process; the values modules read as
+/// variables (`max_worker_processes`, ...) follow.
 pub fn with_current<R>(f: impl FnOnce(&mut Settings) -> R) -> R {
     let mut g = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
-    f(g.get_or_insert_with(Settings::default))
+    let s = g.get_or_insert_with(Settings::default);
+    let r = f(s);
+    crate::compat::misc::publish_settings(s);
+    r
 }
 
 /// Settings that take effect only at supervisor start.

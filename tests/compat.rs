@@ -276,12 +276,15 @@ fn cx_worker() -> PathBuf {
 fn errors_and_exits_match_postgresql() {
     let _w = watchdog(180, "errors_and_exits");
     let m = cx_worker();
+    // A non-default max_worker_processes, which mode 4 prints from the
+    // variable of that name.
     let d = Daemon::builder("cx_errors")
         .preload(&[&m])
         .set(
             "dynamic_library_path",
             m.parent().unwrap().to_str().unwrap(),
         )
+        .set("max_worker_processes", "12")
         .start();
     d.wait_log("cx exit callback: code 0, arg 4", secs(20));
     d.wait_log_count("background worker \"cx\" (PID", 2, secs(20));
@@ -292,7 +295,7 @@ fn errors_and_exits_match_postgresql() {
         "cx caught: \"could not open file \"/nonexistent\": No such file or directory\" sqlstate 58P01 elevel 21"
     )));
 
-    let pg = PgServer::start("cx_errors", &[&m], &[]);
+    let pg = PgServer::start("cx_errors", &[&m], &[("max_worker_processes", "12")]);
     pg.wait_log("cx exit callback: code 0, arg 4", secs(30));
     pg.wait_log_count("background worker \"cx\" (PID", 2, secs(30));
     let theirs = pg.log_lines();
@@ -312,6 +315,10 @@ fn errors_and_exits_match_postgresql() {
         "worker transcripts (ours vs PostgreSQL 15)"
     );
     assert_eq!(finished(&mine).len(), 3);
+    assert!(
+        mine.iter().flatten().any(|m| m == "LOG:  cx returning: max_worker_processes=12"),
+        "max_worker_processes as modules read it: {mine:?}"
+    );
     assert!(
         mine.iter()
             .flatten()

@@ -149,7 +149,7 @@ cx_main(Datum main_arg)
 					(errcode(ERRCODE_WARNING),
 					 errmsg("cx warning with %d lines\nsecond line", 2),
 					 errhint("A hint\nthat goes on.")));
-			elog(LOG, "cx returning");
+			elog(LOG, "cx returning: max_worker_processes=%d", max_worker_processes);
 			return;
 	}
 }

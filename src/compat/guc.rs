@@ -1110,9 +1110,13 @@ pub extern "C" fn bgw_rs_SetConfigOption(
 pub extern "C" fn bgw_rs_ProcessConfigFile(_context: c_int) {
     let in_supervisor = crate::backend::role() == Some(crate::backend::Role::Supervisor);
     let level = if in_supervisor { LOG } else { DEBUG2 };
-    let Some(fresh) = settings::reread(level) else {
+    let Some(mut fresh) = settings::reread(level) else {
         return;
     };
+    // Settings that need a restart keep their values here too.
+    let now = settings::current();
+    fresh.max_worker_processes = now.max_worker_processes;
+    fresh.shared_preload_libraries = now.shared_preload_libraries;
     if !in_supervisor {
         // The worker's own copies of the log settings (its log file is
         // the descriptor it inherited).

@@ -26,12 +26,19 @@ pub static IsBackgroundWorker: AtomicBool = AtomicBool::new(false);
 pub static process_shared_preload_libraries_in_progress: AtomicBool = AtomicBool::new(false);
 #[unsafe(no_mangle)]
 pub static proc_exit_inprogress: AtomicBool = AtomicBool::new(false);
-/// The settings of the same names (kept current by the supervisor and
-/// inherited by workers).
+/// The settings of the same names (kept current by
+/// [`publish_settings`], inherited by workers).
 #[unsafe(no_mangle)]
 pub static max_worker_processes: AtomicI32 = AtomicI32::new(8);
 #[unsafe(no_mangle)]
 pub static max_parallel_workers: AtomicI32 = AtomicI32::new(8);
+
+/// Make the settings modules read as variables match `s` (called by
+/// settings::with_current whenever this process's settings change).
+pub fn publish_settings(s: &crate::settings::Settings) {
+    max_worker_processes.store(s.max_worker_processes, Ordering::Relaxed);
+    max_parallel_workers.store(s.max_parallel_workers, Ordering::Relaxed);
+}
 
 super::c_export! {
     proc_exit => bgw_c_proc_exit,

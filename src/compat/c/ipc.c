@@ -39,12 +39,13 @@ run_list(struct onexit *list, int *index, int code)
 
 /*
  * Run every exit callback (before_shmem_exit, on_shmem_exit, on_proc_exit,
- * each newest first), release what the runtime holds, and exit.
+ * each newest first), release what the runtime holds, and exit. (MyProcPid
+ * is 0 in a host process that never started a supervisor or worker.)
  */
 void
 bgw_c_proc_exit(int code)
 {
-	if (MyProcPid != (int) getpid())
+	if (MyProcPid != 0 && MyProcPid != (int) getpid())
 		bgw_ereport(PANIC, bgw_c_errmsg_internal("proc_exit() called in child process"));
 
 	proc_exit_inprogress = true;
