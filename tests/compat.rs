@@ -657,3 +657,40 @@ fn missing_server_function_is_named_at_load() {
     assert!(!d.pid_file().exists(), "pid file left behind");
     assert!(!d.log_text().contains("bgworkerd ready"));
 }
+
+/// One worker wakes another through a latch pointer published in add-in
+/// shared memory; waits time out and return at once on a set latch. Same
+/// transcript as PostgreSQL 15.
+#[test]
+fn latch_set_by_another_worker_matches_postgresql() {
+    let _w = watchdog(120, "latch_other_worker");
+    let m = pgxs_module("compat/cx_latch.c");
+    let libdir = m.parent().unwrap().to_str().unwrap().to_string();
+    let d = Daemon::builder("cx_latch")
+        .preload(&[&m])
+        .set("dynamic_library_path", &libdir)
+        .start();
+    d.wait_log("cxl setter done", secs(20));
+    d.wait_log("cxl woken by the other worker: round 3", secs(20));
+    let pg = PgServer::start("cx_latch", &[&m], &[]);
+    pg.wait_log("cxl setter done", secs(30));
+    pg.wait_log("cxl woken by the other worker: round 3", secs(30));
+    let mine = worker_transcripts(&d.log_lines(), d.pid(), "cxl ");
+    let real = worker_transcripts(&pg.log_lines(), pg.pid(), "cxl ");
+    assert_eq!(mine, real, "latch transcripts (ours vs PostgreSQL 15)");
+    let waiter = mine
+        .iter()
+        .find(|t| t.iter().any(|m| m.contains("first wait")))
+        .expect("waiter transcript");
+    assert_eq!(
+        waiter[..5],
+        [
+            "LOG:  cxl first wait: latch=1 timeout=0",
+            "LOG:  cxl second wait: latch=0 timeout=1",
+            "LOG:  cxl woken by the other worker: round 1, latch=1",
+            "LOG:  cxl woken by the other worker: round 2, latch=1",
+            "LOG:  cxl woken by the other worker: round 3, latch=1",
+        ]
+    );
+    pg.stop();
+}
