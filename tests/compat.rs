@@ -264,6 +264,16 @@ fn exit_reports(lines: &[String], supervisor: i32, bgw_type: &str) -> Vec<String
     v
 }
 
+/// A bgworkerd preloading `module`, which finds itself on
+/// dynamic_library_path (its bgw_library_name is its bare name), as the
+/// PostgreSQL servers of these tests are set up.
+fn module_daemon(name: &str, module: &Path) -> DaemonBuilder {
+    Daemon::builder(name).preload(&[module]).set(
+        "dynamic_library_path",
+        module.parent().unwrap().to_str().unwrap(),
+    )
+}
+
 fn cx_worker() -> PathBuf {
     pgxs_module("compat/cx_worker.c")
 }
@@ -278,12 +288,7 @@ fn errors_and_exits_match_postgresql() {
     let m = cx_worker();
     // A non-default max_worker_processes, which mode 4 prints from the
     // variable of that name.
-    let d = Daemon::builder("cx_errors")
-        .preload(&[&m])
-        .set(
-            "dynamic_library_path",
-            m.parent().unwrap().to_str().unwrap(),
-        )
+    let d = module_daemon("cx_errors", &m)
         .set("max_worker_processes", "12")
         .start();
     d.wait_log("cx exit callback: code 0, arg 4", secs(20));
@@ -315,8 +320,17 @@ fn errors_and_exits_match_postgresql() {
         "worker transcripts (ours vs PostgreSQL 15)"
     );
     assert_eq!(finished(&mine).len(), 3);
+    for line in [
+        "LOG:  cx memory: len=12000 tail=2999 chunk_context=cx context parent_is_top=1 valid=1",
+        "LOG:  cx reset callback: cx context",
+        "LOG:  cx memory after reset: is_reset=1",
+    ] {
+        assert!(mine.iter().flatten().any(|m| m == line), "{line:?} missing: {mine:?}");
+    }
     assert!(
-        mine.iter().flatten().any(|m| m == "LOG:  cx returning: max_worker_processes=12"),
+        mine.iter()
+            .flatten()
+            .any(|m| m == "LOG:  cx returning: max_worker_processes=12"),
         "max_worker_processes as modules read it: {mine:?}"
     );
     assert!(
@@ -342,13 +356,7 @@ fn errors_and_exits_match_postgresql() {
 fn signals_and_title_match_postgresql() {
     let _w = watchdog(180, "signals_and_title");
     let m = cx_worker();
-    let d = Daemon::builder("cx_signals")
-        .preload(&[&m])
-        .set(
-            "dynamic_library_path",
-            m.parent().unwrap().to_str().unwrap(),
-        )
-        .start();
+    let d = module_daemon("cx_signals", &m).start();
     let pg = PgServer::start("cx_signals", &[&m], &[]);
 
     let drive = |name: &str,
@@ -447,12 +455,7 @@ fn ps_args(pid: i32) -> String {
 fn panic_starts_a_crash_cycle_like_postgresql() {
     let _w = watchdog(180, "panic");
     let m = cx_worker();
-    let d = Daemon::builder("cx_panic")
-        .preload(&[&m])
-        .set(
-            "dynamic_library_path",
-            m.parent().unwrap().to_str().unwrap(),
-        )
+    let d = module_daemon("cx_panic", &m)
         .set("cx.with_panic", "on")
         .start();
     d.wait_log("all server processes terminated; reinitializing", secs(30));
@@ -513,14 +516,7 @@ const GUC_FILE_2: &str = "cxg.naptime = '7s'\ncxg.mode = slow\ncxg.slots = 9\ncx
 fn custom_settings_match_postgresql() {
     let _w = watchdog(180, "custom_settings");
     let m = cx_guc();
-    let d = Daemon::builder("cx_guc")
-        .preload(&[&m])
-        .set(
-            "dynamic_library_path",
-            m.parent().unwrap().to_str().unwrap(),
-        )
-        .conf_file(GUC_FILE_1)
-        .start();
+    let d = module_daemon("cx_guc", &m).conf_file(GUC_FILE_1).start();
     d.wait_log_count("cxg values (start)", 2, secs(20));
     d.wait_log("background worker \"cxg\" (PID", secs(20));
     let cur = d.log_len();
@@ -576,13 +572,7 @@ fn custom_settings_match_postgresql() {
 fn socket_worker_serves_and_stops() {
     let _w = watchdog(120, "socket_worker");
     let m = pgxs_module("compat/cx_socket.c");
-    let d = Daemon::builder("cx_socket")
-        .preload(&[&m])
-        .set(
-            "dynamic_library_path",
-            m.parent().unwrap().to_str().unwrap(),
-        )
-        .start();
+    let d = module_daemon("cx_socket", &m).start();
     let line = d.wait_log("cxs listening on port", secs(20));
     let port: u16 = line.rsplit(' ').next().unwrap().parse().expect("port");
     let pid = pid_of(&line).unwrap();
@@ -616,13 +606,7 @@ fn socket_worker_serves_and_stops() {
 fn database_calls_end_the_worker_with_a_clear_fatal() {
     let _w = watchdog(60, "database_calls");
     let m = pgxs_module("compat/cx_nodb.c");
-    let d = Daemon::builder("cx_nodb")
-        .preload(&[&m])
-        .set(
-            "dynamic_library_path",
-            m.parent().unwrap().to_str().unwrap(),
-        )
-        .start();
+    let d = module_daemon("cx_nodb", &m).start();
     let before = d.wait_log("cxn before the database part", secs(20));
     let pid = pid_of(&before).unwrap();
     d.wait_log(
@@ -665,11 +649,7 @@ fn missing_server_function_is_named_at_load() {
 fn latch_set_by_another_worker_matches_postgresql() {
     let _w = watchdog(120, "latch_other_worker");
     let m = pgxs_module("compat/cx_latch.c");
-    let libdir = m.parent().unwrap().to_str().unwrap().to_string();
-    let d = Daemon::builder("cx_latch")
-        .preload(&[&m])
-        .set("dynamic_library_path", &libdir)
-        .start();
+    let d = module_daemon("cx_latch", &m).start();
     d.wait_log("cxl setter done", secs(20));
     d.wait_log("cxl woken by the other worker: round 3", secs(20));
     let pg = PgServer::start("cx_latch", &[&m], &[]);

@@ -50,6 +50,45 @@ cx_context_callback(void *arg)
 }
 
 static void
+cx_reset_callback(void *arg)
+{
+	elog(LOG, "cx reset callback: %s", (const char *) arg);
+}
+
+/* Memory contexts as extensions use them; the inline GetMemoryChunkContext
+ * reads the chunk header's layout. */
+static void
+cx_memory(void)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "cx context",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt;
+	MemoryContextCallback *cb;
+	StringInfoData big;
+	char	   *p;
+
+	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	cb->func = cx_reset_callback;
+	cb->arg = (void *) "cx context";
+	MemoryContextRegisterResetCallback(cxt, cb);
+
+	oldcxt = MemoryContextSwitchTo(cxt);
+	initStringInfo(&big);
+	for (int i = 0; i < 3000; i++)
+		appendStringInfo(&big, "%04d", i);
+	p = palloc0(16);
+	p = repalloc(p, 100000);
+	p[99999] = 'x';
+	MemoryContextSwitchTo(oldcxt);
+	elog(LOG, "cx memory: len=%d tail=%s chunk_context=%s parent_is_top=%d valid=%d",
+		 big.len, big.data + big.len - 4, GetMemoryChunkContext(p)->name,
+		 cxt->parent == TopMemoryContext, MemoryContextIsValid(cxt));
+	MemoryContextReset(cxt);
+	elog(LOG, "cx memory after reset: is_reset=%d", (int) cxt->isReset);
+	MemoryContextDelete(cxt);
+}
+
+static void
 cx_loop(void)
 {
 	int			ticks = 0;
@@ -149,6 +188,7 @@ cx_main(Datum main_arg)
 					(errcode(ERRCODE_WARNING),
 					 errmsg("cx warning with %d lines\nsecond line", 2),
 					 errhint("A hint\nthat goes on.")));
+			cx_memory();
 			elog(LOG, "cx returning: max_worker_processes=%d", max_worker_processes);
 			return;
 	}

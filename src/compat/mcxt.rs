@@ -179,34 +179,50 @@ fn alloc(ctx: *mut Context, size: usize, flags: i32) -> *mut c_void {
     } as *mut Chunk;
     if raw.is_null() {
         if flags & MCXT_ALLOC_NO_OOM == 0 {
-            raise(
-                ERROR,
-                ERRCODE_OUT_OF_MEMORY,
-                "out of memory".into(),
-                Some(format!(
-                    "Failed on request of size {size} in memory context \"{}\".",
-                    context_name(ctx)
-                )),
-            );
+            out_of_memory(ctx, size);
         }
         return std::ptr::null_mut();
     }
     // SAFETY: raw is a fresh chunk; ctx is a live context.
+    unsafe { link(ctx, raw, size) }
+}
+
+/// Put `chunk` (fresh, or moved by realloc) at the head of `ctx`'s list,
+/// account for its `size` bytes, and return the user's pointer.
+///
+/// # Safety
+/// `ctx` is a live context; `chunk` points to HDR + size bytes it owns and
+/// is in no list.
+unsafe fn link(ctx: *mut Context, chunk: *mut Chunk, size: usize) -> *mut c_void {
+    // SAFETY: as the function's contract says.
     unsafe {
-        raw.write(Chunk {
+        chunk.write(Chunk {
             prev: std::ptr::null_mut(),
             next: (*ctx).chunks,
             size,
             ctx,
         });
         if !(*ctx).chunks.is_null() {
-            (*(*ctx).chunks).prev = raw;
+            (*(*ctx).chunks).prev = chunk;
         }
-        (*ctx).chunks = raw;
+        (*ctx).chunks = chunk;
         (*ctx).data.is_reset = false;
         (*ctx).data.mem_allocated += size;
-        (raw as *mut u8).add(HDR) as *mut c_void
+        (chunk as *mut u8).add(HDR) as *mut c_void
     }
+}
+
+/// Record PostgreSQL's out-of-memory ERROR for a request in `ctx`.
+fn out_of_memory(ctx: *mut Context, size: usize) {
+    raise(
+        ERROR,
+        ERRCODE_OUT_OF_MEMORY,
+        "out of memory".into(),
+        Some(format!(
+            "Failed on request of size {size} in memory context \"{}\".",
+            context_name(ctx)
+        )),
+    );
 }
 
 fn context_name(ctx: *mut Context) -> String {
@@ -310,30 +326,13 @@ pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_
         let old_size = (*c).size;
         unlink(c);
         let n = libc::realloc(c as *mut c_void, HDR + size) as *mut Chunk;
-        let (chunk, failed) = if n.is_null() { (c, true) } else { (n, false) };
-        // Relink (the old chunk on failure: realloc left it intact).
-        (*chunk).prev = std::ptr::null_mut();
-        (*chunk).next = (*ctx).chunks;
-        if !(*ctx).chunks.is_null() {
-            (*(*ctx).chunks).prev = chunk;
-        }
-        (*ctx).chunks = chunk;
-        if failed {
-            (*ctx).data.mem_allocated += old_size;
-            raise(
-                ERROR,
-                ERRCODE_OUT_OF_MEMORY,
-                "out of memory".into(),
-                Some(format!(
-                    "Failed on request of size {size} in memory context \"{}\".",
-                    context_name(ctx)
-                )),
-            );
+        if n.is_null() {
+            // realloc left the old chunk intact: back into the list.
+            link(ctx, c, old_size);
+            out_of_memory(ctx, size);
             return std::ptr::null_mut();
         }
-        (*chunk).size = size;
-        (*ctx).data.mem_allocated += size;
-        (chunk as *mut u8).add(HDR) as *mut c_void
+        link(ctx, n, size)
     }
 }
 

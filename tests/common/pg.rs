@@ -137,7 +137,9 @@ impl PgServer {
         if self
             .w
             .log
-            .wait_match(0, secs(60), |l| l.contains("database system is ready to accept connections"))
+            .wait_match(0, secs(60), |l| {
+                l.contains("database system is ready to accept connections")
+            })
             .is_none()
         {
             panic!("postgres did not become ready; log:\n{}", self.w.log.text());

@@ -38,16 +38,13 @@ run_list(struct onexit *list, int *index, int code)
 }
 
 /*
- * Run every exit callback (before_shmem_exit, on_shmem_exit, on_proc_exit,
- * each newest first), release what the runtime holds, and exit. (MyProcPid
- * is 0 in a host process that never started a supervisor or worker.)
+ * Everything before the final exit: no more interrupts or errors caught,
+ * every exit callback (before_shmem_exit, on_shmem_exit, on_proc_exit,
+ * each newest first), then what the runtime itself holds.
  */
-void
-bgw_c_proc_exit(int code)
+static void
+prepare_exit(int code)
 {
-	if (MyProcPid != 0 && MyProcPid != (int) getpid())
-		bgw_ereport(PANIC, bgw_c_errmsg_internal("proc_exit() called in child process"));
-
 	proc_exit_inprogress = true;
 	InterruptPending = false;
 	ProcDiePending = false;
@@ -61,6 +58,18 @@ bgw_c_proc_exit(int code)
 	run_list(on_proc_exit_list, &on_proc_exit_index, code);
 
 	bgw_rs_before_exit();
+}
+
+/*
+ * proc_exit: the exit callbacks, then exit(). (MyProcPid is 0 in a host
+ * process that never started a supervisor or worker.)
+ */
+void
+bgw_c_proc_exit(int code)
+{
+	if (MyProcPid != 0 && MyProcPid != (int) getpid())
+		bgw_ereport(PANIC, bgw_c_errmsg_internal("proc_exit() called in child process"));
+	prepare_exit(code);
 	exit(code);
 }
 
@@ -206,15 +215,6 @@ bgw_c_call_guarded(void (*hook) (void))
 void
 bgw_c_proc_exit_from_handler(int code)
 {
-	proc_exit_inprogress = true;
-	InterruptPending = false;
-	ProcDiePending = false;
-	InterruptHoldoffCount = 1;
-	CritSectionCount = 0;
-	error_context_stack = NULL;
-	run_list(before_shmem_exit_list, &before_shmem_exit_index, code);
-	run_list(on_shmem_exit_list, &on_shmem_exit_index, code);
-	run_list(on_proc_exit_list, &on_proc_exit_index, code);
-	bgw_rs_before_exit();
+	prepare_exit(code);
 	_exit(code);
 }
