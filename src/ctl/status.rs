@@ -578,7 +578,7 @@ mod tests {
         seg.slot_facts(0).registered(&w, 1, 1);
         seg.slot_facts(0).started(4_194_304);
         seg.slot_facts(1).registered(&w, 1, 1);
-        seg.slot_facts(1).exited(11, true);
+        seg.slot_facts(1).exited(11, true, 0, false);
         seg.slot_facts(1).restart_at(facts::now_ms() + 86_000_000);
         let t = table(&Snapshot::read(&seg), 80);
         for l in t.lines() {

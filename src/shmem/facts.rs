@@ -331,14 +331,19 @@ impl SlotFacts {
     /// Supervisor only: the worker's process exited with wait status
     /// `status`; `crash` says whether it was handled as a crash. Until the
     /// supervisor decides more, the worker waits for a crash cycle.
-    pub fn exited(&self, status: i32, crash: bool) {
+    ///
+    /// What comes next is part of the same update, so a reader never sees
+    /// the exit without it: `stopped` (the worker is forgotten), or
+    /// restarting at `restart_at_ms`, or (0) restarting once a crash cycle
+    /// decides.
+    pub fn exited(&self, status: i32, crash: bool, restart_at_ms: u64, stopped: bool) {
         self.update(|f| {
-            f.state = STATE_RESTARTING;
+            f.state = if stopped { STATE_STOPPED } else { STATE_RESTARTING };
             f.has_exit = true;
             f.exit_status = status;
             f.exit_crash = crash;
             f.last_exit_ms = now_ms();
-            f.restart_at_ms = 0;
+            f.restart_at_ms = if stopped { 0 } else { restart_at_ms };
         });
     }
 
@@ -471,7 +476,7 @@ mod tests {
             ("w", "t", "lib", "f")
         );
         f.started(100);
-        f.exited(11, true);
+        f.exited(11, true, 0, false);
         let r = f.read().unwrap();
         assert_eq!(
             (r.state, r.pid, r.exit_status, r.exit_crash, r.restart_at_ms),

@@ -1028,10 +1028,10 @@ impl Supervisor {
         let notify = rw.notify_pid;
         let restart_secs = rw.def.bgw_restart_time;
         let forget_now = rw.terminate || rw.never_restart() || self.shutdown != SHUTDOWN_NONE;
-        // Until decided below: waiting for the end of a crash cycle.
         let crash = !exited0 && !exited1 && self.shutdown != SHUTDOWN_IMMEDIATE;
-        self.seg.slot_facts(i).exited(status, crash);
         if !exited0 && !exited1 {
+            // Restarting (or not) is decided at the end of the crash cycle.
+            self.seg.slot_facts(i).exited(status, crash, 0, false);
             // As PostgreSQL's HandleChildCrash, the stop is not reported:
             // the crash cycle decides the worker's fate (reinitialisation
             // forgets never-restart workers and restarts the rest), and
@@ -1039,6 +1039,16 @@ impl Supervisor {
             self.handle_crash(pid, &what, status);
             return;
         }
+        // The facts first, with what comes next (without a restart time, a
+        // crash cycle under way decides), then the pid waiters read.
+        let restart = (!forget_now && !self.fatal_error)
+            .then(|| Instant::now() + Duration::from_secs(restart_secs.max(0) as u64));
+        self.seg.slot_facts(i).exited(
+            status,
+            crash,
+            restart.map(facts::instant_ms).unwrap_or(0),
+            forget_now,
+        );
         if !forget_now {
             // Stays registered: "stopped" until it runs again.
             self.seg.slot(i).pid.store(0, Ordering::Release);
@@ -1052,14 +1062,12 @@ impl Supervisor {
         );
         if forget_now {
             self.forget(i);
-        } else if !self.fatal_error {
-            let at = Instant::now() + Duration::from_secs(restart_secs.max(0) as u64);
+        } else if let Some(at) = restart {
             self.workers[i]
                 .as_mut()
                 .expect("still registered")
                 .restart_at = Some(at);
             self.restarts.push(Reverse((at, i)));
-            self.seg.slot_facts(i).restart_at(facts::instant_ms(at));
         }
         self.notify(notify);
     }
