@@ -324,6 +324,8 @@ fn errors_and_exits_match_postgresql() {
         "LOG:  cx memory: len=12000 tail=2999 chunk_context=cx context parent_is_top=1 valid=1",
         "LOG:  cx reset callback: cx context",
         "LOG:  cx memory after reset: is_reset=1",
+        "LOG:  cx timestamps: diff=2.500000 ms=2 exceeds=1/0",
+        "LOG:  cx wait event in MyProc: 1",
     ] {
         assert!(mine.iter().flatten().any(|m| m == line), "{line:?} missing: {mine:?}");
     }
@@ -489,7 +491,11 @@ fn settings_lines(lines: &[String]) -> Vec<String> {
         .iter()
         .map(|l| message_of(l))
         .filter(|m| {
-            m.contains("cxg") || m.contains("parameter \"") || m.contains("configuration file")
+            m.contains("cxg")
+                || m.contains("parameter \"")
+                || m.contains("configuration file")
+                || m.starts_with("HINT:")
+                || m.starts_with("DETAIL:")
         })
         .filter(|m| {
             !m.starts_with("LOG:  background worker") && !m.contains("exited with exit code")
@@ -557,6 +563,8 @@ fn custom_settings_match_postgresql() {
         "WARNING:  invalid value for parameter \"cxg.even\": 3",
         "WARNING:  invalid configuration parameter name \"cxg.bogus\", removing it",
         "ERROR:  parameter \"cxg.verbose\" requires a Boolean value",
+        "HINT:  Available values: slow, normal, fast.",
+        "LOG:  cxg check hook said: \"cxg.even cannot be 5\" detail \"Only even numbers are accepted.\" hint \"Try 6.\" sqlstate 0A000",
         "ERROR:  unrecognized configuration parameter \"cxg.nonexistent\"",
         "LOG:  parameter \"cxg.slots\" cannot be changed without restarting the server",
         "LOG:  cxg values (reload): naptime=7000 verbose=on ratio=0.5 label=new label mode=0 slots=4 even=2 show_naptime=7000",

@@ -17,6 +17,7 @@
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 PG_MODULE_MAGIC;
 
@@ -42,7 +43,17 @@ static const struct config_enum_entry cxg_mode_options[] = {
 static bool
 cxg_check_even(int *newval, void **extra, GucSource source)
 {
-	return (*newval % 2) == 0;
+	if (*newval % 2 == 0)
+		return true;
+	if (*newval == 5)
+	{
+		/* A hook that explains itself. */
+		GUC_check_errcode(ERRCODE_FEATURE_NOT_SUPPORTED);
+		GUC_check_errmsg("cxg.even cannot be %d", *newval);
+		GUC_check_errdetail("Only even numbers are accepted.");
+		GUC_check_errhint("Try %d.", *newval + 1);
+	}
+	return false;
 }
 
 static void
@@ -74,6 +85,32 @@ cxg_main(Datum main_arg)
 		PG_TRY();
 		{
 			SetConfigOption("cxg.verbose", "maybe", PGC_SIGHUP, PGC_S_SESSION);
+		}
+		PG_CATCH();
+		{
+			EmitErrorReport();
+			FlushErrorState();
+		}
+		PG_END_TRY();
+		PG_TRY();
+		{
+			SetConfigOption("cxg.even", "5", PGC_SIGHUP, PGC_S_SESSION);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(TopMemoryContext);
+			edata = CopyErrorData();
+			FlushErrorState();
+			elog(LOG, "cxg check hook said: \"%s\" detail \"%s\" hint \"%s\" sqlstate %s",
+				 edata->message, edata->detail, edata->hint,
+				 unpack_sql_state(edata->sqlerrcode));
+		}
+		PG_END_TRY();
+		PG_TRY();
+		{
+			SetConfigOption("cxg.mode", "warp", PGC_SIGHUP, PGC_S_SESSION);
 		}
 		PG_CATCH();
 		{

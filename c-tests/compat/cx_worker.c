@@ -29,6 +29,8 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/ps_status.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 PG_MODULE_MAGIC;
 
@@ -189,6 +191,21 @@ cx_main(Datum main_arg)
 					 errmsg("cx warning with %d lines\nsecond line", 2),
 					 errhint("A hint\nthat goes on.")));
 			cx_memory();
+			{
+				TimestampTz now = GetCurrentTimestamp();
+				long		secs;
+				int			usecs;
+
+				TimestampDifference(now, now + 2500000, &secs, &usecs);
+				elog(LOG, "cx timestamps: diff=%ld.%06d ms=%ld exceeds=%d/%d",
+					 secs, usecs, TimestampDifferenceMilliseconds(now, now + 1500),
+					 TimestampDifferenceExceeds(now, now + 2000, 2),
+					 TimestampDifferenceExceeds(now, now + 1999, 2));
+				pgstat_report_wait_start(PG_WAIT_EXTENSION);
+				elog(LOG, "cx wait event in MyProc: %d",
+					 MyProc->wait_event_info == PG_WAIT_EXTENSION);
+				pgstat_report_wait_end();
+			}
 			elog(LOG, "cx returning: max_worker_processes=%d", max_worker_processes);
 			return;
 	}

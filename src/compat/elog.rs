@@ -49,6 +49,8 @@ super::c_export! {
     pg_re_throw => bgw_c_pg_re_throw,
     write_stderr => bgw_c_write_stderr,
     unpack_sql_state => bgw_c_unpack_sql_state,
+    pre_format_elog_string => bgw_c_pre_format_elog_string,
+    format_elog_string => bgw_c_format_elog_string,
     pg_snprintf => bgw_c_pg_snprintf,
     pg_vsnprintf => bgw_c_pg_vsnprintf,
     pg_sprintf => bgw_c_pg_sprintf,
@@ -93,6 +95,7 @@ struct Pending {
     sqlstate: i32,
     message: String,
     detail: Option<String>,
+    hint: Option<String>,
 }
 
 thread_local! {
@@ -103,6 +106,11 @@ thread_local! {
 /// the Rust body returns (the body must return promptly, with a harmless
 /// value). A second call before the first is raised keeps the first.
 pub fn raise(level: i32, sqlstate: i32, message: String, detail: Option<String>) {
+    raise_full(level, sqlstate, message, detail, None);
+}
+
+/// As [`raise`], with a HINT too.
+pub fn raise_full(level: i32, sqlstate: i32, message: String, detail: Option<String>, hint: Option<String>) {
     PENDING.with(|p| {
         let mut p = p.borrow_mut();
         if p.is_none() {
@@ -111,6 +119,7 @@ pub fn raise(level: i32, sqlstate: i32, message: String, detail: Option<String>)
                 sqlstate,
                 message,
                 detail,
+                hint,
             });
         }
     });
@@ -148,6 +157,7 @@ pub unsafe extern "C" fn bgw_rs_take_error(
     code: *mut c_int,
     message: *mut *mut c_char,
     detail: *mut *mut c_char,
+    hint: *mut *mut c_char,
 ) -> bool {
     let Some(p) = PENDING.with(|p| p.borrow_mut().take()) else {
         return false;
@@ -157,10 +167,8 @@ pub unsafe extern "C" fn bgw_rs_take_error(
         *level = p.level;
         *code = p.sqlstate;
         *message = malloc_str(&p.message);
-        *detail = match &p.detail {
-            Some(d) => malloc_str(d),
-            None => std::ptr::null_mut(),
-        };
+        *detail = p.detail.as_deref().map_or(std::ptr::null_mut(), malloc_str);
+        *hint = p.hint.as_deref().map_or(std::ptr::null_mut(), malloc_str);
     }
     true
 }

@@ -19,6 +19,7 @@
 //! they may call back into this module (GetConfigOption).
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 use std::sync::Mutex;
 
 use super::elog::{
@@ -179,10 +180,60 @@ fn valid_custom_name(name: &str) -> bool {
     !name_start && saw_sep
 }
 
-/// A parse or check failure: message and optional hint.
+/// A parse or check failure: message, optional detail and hint, SQLSTATE.
 struct Invalid {
     message: String,
     hint: Option<String>,
+    detail: Option<String>,
+    code: i32,
+}
+
+impl Invalid {
+    fn new(message: String, hint: Option<String>) -> Invalid {
+        Invalid {
+            message,
+            hint,
+            detail: None,
+            code: ERRCODE_INVALID_PARAMETER_VALUE,
+        }
+    }
+}
+
+/// What a check hook says about a value it rejects, set with
+/// `GUC_check_errmsg()` / `GUC_check_errdetail()` / `GUC_check_errhint()`
+/// (macros that assign these palloc'd strings) and `GUC_check_errcode()`.
+/// Cleared before each check hook runs.
+#[unsafe(no_mangle)]
+pub static GUC_check_errmsg_string: AtomicPtr<c_char> = AtomicPtr::new(std::ptr::null_mut());
+#[unsafe(no_mangle)]
+pub static GUC_check_errdetail_string: AtomicPtr<c_char> = AtomicPtr::new(std::ptr::null_mut());
+#[unsafe(no_mangle)]
+pub static GUC_check_errhint_string: AtomicPtr<c_char> = AtomicPtr::new(std::ptr::null_mut());
+static GUC_CHECK_ERRCODE: AtomicI32 = AtomicI32::new(ERRCODE_INVALID_PARAMETER_VALUE);
+
+/// `GUC_check_errcode(sqlerrcode)`: the SQLSTATE of the coming rejection.
+#[unsafe(no_mangle)]
+pub extern "C" fn GUC_check_errcode(sqlerrcode: c_int) {
+    GUC_CHECK_ERRCODE.store(sqlerrcode, Ordering::Relaxed);
+}
+
+fn clear_check_messages() {
+    for s in [&GUC_check_errmsg_string, &GUC_check_errdetail_string, &GUC_check_errhint_string] {
+        s.store(std::ptr::null_mut(), Ordering::Relaxed);
+    }
+    GUC_CHECK_ERRCODE.store(ERRCODE_INVALID_PARAMETER_VALUE, Ordering::Relaxed);
+}
+
+/// A rejection by a check hook, with what the hook said (PostgreSQL's
+/// call_*_check_hook), or `default` as the message.
+fn check_rejection(default: String) -> Invalid {
+    let take = |s: &AtomicPtr<c_char>| super::misc::c_str(s.load(Ordering::Relaxed));
+    Invalid {
+        message: take(&GUC_check_errmsg_string).unwrap_or(default),
+        detail: take(&GUC_check_errdetail_string),
+        hint: take(&GUC_check_errhint_string),
+        code: GUC_CHECK_ERRCODE.load(Ordering::Relaxed),
+    }
 }
 
 const MEMORY_UNITS_HINT: &str =
@@ -338,10 +389,10 @@ fn parse_number(value: &str, flags: c_int, real: bool) -> Result<f64, Option<Str
 }
 
 fn invalid(name: &str, value: &str, hint: Option<String>) -> Invalid {
-    Invalid {
-        message: format!("invalid value for parameter \"{name}\": \"{value}\""),
+    Invalid::new(
+        format!("invalid value for parameter \"{name}\": \"{value}\""),
         hint,
-    }
+    )
 }
 
 fn fmt_g(v: f64) -> String {
@@ -366,30 +417,29 @@ fn parse_value(v: &Var, value: &str) -> Result<Value, Invalid> {
     match &v.kind {
         Kind::Bool { .. } => settings::parse_bool(value)
             .map(Value::Bool)
-            .ok_or_else(|| Invalid {
-                message: format!("parameter \"{name}\" requires a Boolean value"),
-                hint: None,
+            .ok_or_else(|| {
+                Invalid::new(format!("parameter \"{name}\" requires a Boolean value"), None)
             }),
         Kind::Int { min, max, .. } => {
             let x = parse_number(value, v.flags, false).map_err(|h| invalid(name, value, h))?;
             let x = x.round();
             if !(i32::MIN as f64..=i32::MAX as f64).contains(&x) {
-                return Err(Invalid {
-                    message: format!("invalid value for parameter \"{name}\": \"{value}\""),
-                    hint: Some("Value exceeds integer range.".into()),
-                });
+                return Err(Invalid::new(
+                    format!("invalid value for parameter \"{name}\": \"{value}\""),
+                    Some("Value exceeds integer range.".into()),
+                ));
             }
             let x = x as c_int;
             if x < *min || x > *max {
                 let unit = unit_name(v.flags)
                     .map(|u| format!(" {u}"))
                     .unwrap_or_default();
-                return Err(Invalid {
-                    message: format!(
+                return Err(Invalid::new(
+                    format!(
                         "{x}{unit} is outside the valid range for parameter \"{name}\" ({min} .. {max})"
                     ),
-                    hint: None,
-                });
+                    None,
+                ));
             }
             Ok(Value::Int(x))
         }
@@ -399,15 +449,15 @@ fn parse_value(v: &Var, value: &str) -> Result<Value, Invalid> {
                 let unit = unit_name(v.flags)
                     .map(|u| format!(" {u}"))
                     .unwrap_or_default();
-                return Err(Invalid {
-                    message: format!(
+                return Err(Invalid::new(
+                    format!(
                         "{}{unit} is outside the valid range for parameter \"{name}\" ({} .. {})",
                         fmt_g(x),
                         fmt_g(*min),
                         fmt_g(*max)
                     ),
-                    hint: None,
-                });
+                    None,
+                ));
             }
             Ok(Value::Real(x))
         }
@@ -463,10 +513,9 @@ fn show(v: &Var) -> String {
 fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
     let before = show(v);
     let mut extra: *mut c_void = std::ptr::null_mut();
-    let rejected = |shown: String| Invalid {
-        message: format!("invalid value for parameter \"{}\": {shown}", v.name),
-        hint: None,
-    };
+    let rejected =
+        |shown: String| check_rejection(format!("invalid value for parameter \"{}\": {shown}", v.name));
+    clear_check_messages();
     // SAFETY: hooks and addresses come from the module's DefineCustom*
     // call; values passed are valid for the hook's type.
     unsafe {
@@ -579,7 +628,7 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
 }
 
 fn report_invalid(level: i32, e: &Invalid) {
-    super::elog::report(level, &e.message, None, e.hint.as_deref(), None);
+    super::elog::report(level, &e.message, e.detail.as_deref(), e.hint.as_deref(), None);
 }
 
 /// The value bgworkerd's settings give `name` (command line over file),
@@ -1020,7 +1069,7 @@ fn complain(level: i32, code: i32, message: String, detail: Option<String>) {
     if level >= ERROR {
         raise(level, code, message, detail);
     } else {
-        super::elog::report(level, &message, None, detail.as_deref(), None);
+        super::elog::report(level, &message, detail.as_deref(), None, None);
     }
 }
 
@@ -1099,7 +1148,11 @@ pub extern "C" fn bgw_rs_SetConfigOption(
         None => Ok(boot_value(&v)),
     };
     if let Err(e) = parsed.and_then(|val| store(&v, val, source)) {
-        complain(level, ERRCODE_INVALID_PARAMETER_VALUE, e.message, e.hint);
+        if level >= ERROR {
+            super::elog::raise_full(level, e.code, e.message, e.detail, e.hint);
+        } else {
+            report_invalid(level, &e);
+        }
     }
 }
 

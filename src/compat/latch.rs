@@ -31,6 +31,7 @@ pub const PROC_LATCH_OFFSET: usize = 36;
 const PROC_PID_OFFSET: usize = 64;
 const PROC_PGPROCNO_OFFSET: usize = 72;
 const PROC_BACKENDID_OFFSET: usize = 76;
+const PROC_WAIT_EVENT_INFO_OFFSET: usize = 712;
 
 pub const WL_LATCH_SET: i32 = 1 << 0;
 pub const WL_SOCKET_READABLE: i32 = 1 << 1;
@@ -48,6 +49,23 @@ pub static MyProc: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 /// one in the supervisor and in other processes).
 #[unsafe(no_mangle)]
 pub static MyLatch: AtomicPtr<Latch> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Where `pgstat_report_wait_start` (inline in modules) stores the current
+/// wait event: a process-local word, then the worker's PGPROC entry, as
+/// in PostgreSQL. The runtime's own waits record theirs there too.
+#[unsafe(no_mangle)]
+pub static my_wait_event_info: AtomicPtr<u32> = AtomicPtr::new(LOCAL_WAIT_EVENT_INFO.as_ptr());
+
+static LOCAL_WAIT_EVENT_INFO: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn report_wait(info: u32) {
+    let p = my_wait_event_info.load(Ordering::Acquire);
+    if !p.is_null() {
+        // SAFETY: points to LOCAL_WAIT_EVENT_INFO or this worker's PGPROC
+        // entry, both live for the process's life.
+        unsafe { std::ptr::write_volatile(p, info) };
+    }
+}
 
 /// The shared process array (created by the supervisor, inherited).
 static PROCS: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
@@ -138,6 +156,7 @@ pub fn init_worker(slot: usize) {
         latch.is_set.store(1, Ordering::Release);
         MyProc.store(proc, Ordering::Release);
         MyLatch.store(latch as *const Latch as *mut Latch, Ordering::Release);
+        my_wait_event_info.store(proc.add(PROC_WAIT_EVENT_INFO_OFFSET) as *mut u32, Ordering::Release);
     }
 }
 
@@ -341,8 +360,20 @@ pub unsafe extern "C" fn bgw_rs_WaitLatchOrSocket(
     wake_events: i32,
     sock: i32,
     timeout: libc::c_long,
-    _wait_event_info: u32,
+    wait_event_info: u32,
 ) -> i32 {
+    report_wait(wait_event_info);
+    // SAFETY: the caller's arguments, passed on unchanged.
+    let rc = unsafe { wait_latch_or_socket(latch, wake_events, sock, timeout) };
+    report_wait(0);
+    rc
+}
+
+/// Body of WaitLatchOrSocket (see there).
+///
+/// # Safety
+/// As [`bgw_rs_WaitLatchOrSocket`].
+unsafe fn wait_latch_or_socket(latch: *mut Latch, wake_events: i32, sock: i32, timeout: libc::c_long) -> i32 {
     let latch: Option<&Latch> = if wake_events & WL_LATCH_SET != 0 {
         // SAFETY: the caller passes a latch when it asks for WL_LATCH_SET.
         unsafe { latch.as_ref() }

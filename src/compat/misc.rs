@@ -120,6 +120,42 @@ pub extern "C" fn GetCurrentTimestamp() -> i64 {
     (ts.tv_sec - PG_EPOCH_OFFSET) * 1_000_000 + ts.tv_nsec / 1000
 }
 
+/// `TimestampDifference`: whole seconds and microseconds from `start` to
+/// `stop` (zero when `stop` is not later).
+///
+/// # Safety
+/// `secs` and `microsecs` point to writable storage.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn TimestampDifference(start: i64, stop: i64, secs: *mut c_long, microsecs: *mut c_int) {
+    let diff = stop.saturating_sub(start).max(0);
+    // SAFETY: the caller's out-parameters (PostgreSQL's contract).
+    unsafe {
+        if !secs.is_null() {
+            *secs = (diff / 1_000_000) as c_long;
+        }
+        if !microsecs.is_null() {
+            *microsecs = (diff % 1_000_000) as c_int;
+        }
+    }
+}
+
+/// `TimestampDifferenceMilliseconds`: rounded up, zero when not later.
+#[unsafe(no_mangle)]
+pub extern "C" fn TimestampDifferenceMilliseconds(start: i64, stop: i64) -> c_long {
+    let diff = stop.saturating_sub(start);
+    if diff <= 0 {
+        0
+    } else {
+        (diff.saturating_add(999) / 1000) as c_long
+    }
+}
+
+/// `TimestampDifferenceExceeds`: has `msec` passed from `start` to `stop`?
+#[unsafe(no_mangle)]
+pub extern "C" fn TimestampDifferenceExceeds(start: i64, stop: i64, msec: c_int) -> bool {
+    stop.saturating_sub(start) >= msec as i64 * 1000
+}
+
 /// `pg_usleep`: sleep, waking early only for a signal (as PostgreSQL's,
 /// which uses select()).
 #[unsafe(no_mangle)]

@@ -520,9 +520,10 @@ bgw_c_raise_pending(void)
 	int			elevel,
 				code;
 	char	   *message,
-			   *detail;
+			   *detail,
+			   *hint;
 
-	if (!bgw_rs_take_error(&elevel, &code, &message, &detail))
+	if (!bgw_rs_take_error(&elevel, &code, &message, &detail, &hint))
 		return;
 	if (bgw_c_errstart(elevel, NULL))
 	{
@@ -530,15 +531,48 @@ bgw_c_raise_pending(void)
 		bgw_c_errmsg_internal("%s", message);
 		if (detail)
 			bgw_c_errdetail_internal("%s", detail);
+		if (hint)
+			bgw_c_errhint("%s", hint);
 		free(message);
 		free(detail);
+		free(hint);
 		bgw_c_errfinish(NULL, 0, NULL);
 	}
 	else
 	{
 		free(message);
 		free(detail);
+		free(hint);
 	}
+}
+
+/*
+ * GUC_check_errmsg() and friends expand to pre_format_elog_string(errno,
+ * domain) followed by a variable = format_elog_string(...): the errno of
+ * the first call is what %m prints in the second. The result is palloc'd.
+ */
+static int	format_errnumber;
+
+void
+bgw_c_pre_format_elog_string(int errnumber, const char *domain)
+{
+	(void) domain;
+	format_errnumber = errnumber;
+}
+
+char *
+bgw_c_format_elog_string(const char *fmt, ...)
+{
+	va_list		args;
+	char	   *text;
+	char	   *copy;
+
+	va_start(args, fmt);
+	text = bgw_c_vformat(fmt, args, format_errnumber);
+	va_end(args);
+	copy = bgw_c_pstrdup(text);
+	free(text);
+	return copy;
 }
 
 /* write_stderr(): straight to stderr, as in a PostgreSQL backend. */

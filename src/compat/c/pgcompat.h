@@ -125,7 +125,7 @@ extern void bgw_rs_log_report(int elevel, const char *message,
 							  const char *detail, const char *hint,
 							  const char *context);
 extern bool bgw_rs_take_error(int *elevel, int *sqlerrcode,
-							  char **message, char **detail);
+							  char **message, char **detail, char **hint);
 extern const char *bgw_rs_worker_type(void);
 extern bool bgw_rs_is_worker(void);
 extern void bgw_rs_before_exit(void);
