@@ -326,6 +326,10 @@ fn errors_and_exits_match_postgresql() {
         "LOG:  cx memory after reset: is_reset=1",
         "LOG:  cx timestamps: diff=2.500000 ms=2 exceeds=1/0",
         "LOG:  cx wait event in MyProc: 1",
+        "LOG:  cx 1 apple",
+        "LOG:  cx 3 apples",
+        "DETAIL:  internal detail text",
+        "LOG:  cx recovery in progress: 0",
     ] {
         assert!(mine.iter().flatten().any(|m| m == line), "{line:?} missing: {mine:?}");
     }

@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -206,6 +207,10 @@ cx_main(Datum main_arg)
 					 MyProc->wait_event_info == PG_WAIT_EXTENSION);
 				pgstat_report_wait_end();
 			}
+			ereport(LOG, (errmsg_plural("cx %d apple", "cx %d apples", 1, 1)));
+			ereport(LOG, (errmsg_plural("cx %d apple", "cx %d apples", 3, 3),
+						  errdetail_internal("internal detail %s", "text")));
+			elog(LOG, "cx recovery in progress: %d", (int) RecoveryInProgress());
 			elog(LOG, "cx returning: max_worker_processes=%d", max_worker_processes);
 			return;
 	}
