@@ -568,6 +568,8 @@ fn custom_settings_match_postgresql() {
         "WARNING:  invalid configuration parameter name \"cxg.bogus\", removing it",
         "ERROR:  parameter \"cxg.verbose\" requires a Boolean value",
         "HINT:  Available values: slow, normal, fast.",
+        "ERROR:  cxg.strict check hook refuses 13",
+        "LOG:  cxg strict after the refused value: 7",
         "LOG:  cxg check hook said: \"cxg.even cannot be 5\" detail \"Only even numbers are accepted.\" hint \"Try 6.\" sqlstate 0A000",
         "ERROR:  unrecognized configuration parameter \"cxg.nonexistent\"",
         "LOG:  parameter \"cxg.slots\" cannot be changed without restarting the server",

@@ -56,6 +56,19 @@ cxg_check_even(int *newval, void **extra, GucSource source)
 	return false;
 }
 
+static int	cxg_strict = 0;
+
+/* A check hook that raises ERROR itself, which its caller's PG_TRY sees. */
+static bool
+cxg_check_strict(int *newval, void **extra, GucSource source)
+{
+	if (*newval == 13)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cxg.strict check hook refuses %d", *newval)));
+	return true;
+}
+
 static void
 cxg_log_values(const char *when)
 {
@@ -118,6 +131,18 @@ cxg_main(Datum main_arg)
 			FlushErrorState();
 		}
 		PG_END_TRY();
+		PG_TRY();
+		{
+			SetConfigOption("cxg.strict", "13", PGC_SIGHUP, PGC_S_SESSION);
+		}
+		PG_CATCH();
+		{
+			EmitErrorReport();
+			FlushErrorState();
+		}
+		PG_END_TRY();
+		SetConfigOption("cxg.strict", "7", PGC_SIGHUP, PGC_S_SESSION);
+		elog(LOG, "cxg strict after the refused value: %d", cxg_strict);
 		SetConfigOption("cxg.label", "set-by-worker", PGC_SIGHUP, PGC_S_FILE);
 		elog(LOG, "cxg after SetConfigOption: label=%s ratio=%g", cxg_label, cxg_ratio);
 		GetConfigOption("cxg.nonexistent", false, false);
@@ -158,6 +183,8 @@ _PG_init(void)
 							4, 1, 100, PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("cxg.even", "An even number.", NULL, &cxg_even,
 							2, 0, 100, PGC_SIGHUP, 0, cxg_check_even, NULL, NULL);
+	DefineCustomIntVariable("cxg.strict", "Refuses 13.", NULL, &cxg_strict,
+							0, 0, 100, PGC_SIGHUP, 0, cxg_check_strict, NULL, NULL);
 	MarkGUCPrefixReserved("cxg");
 
 	if (!process_shared_preload_libraries_in_progress)

@@ -109,6 +109,43 @@ pub fn raise(level: i32, sqlstate: i32, message: String, detail: Option<String>)
     raise_full(level, sqlstate, message, detail, None);
 }
 
+/// Re-throw, once the Rust body has returned, the ERROR that
+/// [`call_caught`] caught (it is still on the error stack).
+pub fn rethrow_caught() {
+    raise_full(-1, 0, String::new(), None, None);
+}
+
+unsafe extern "C" {
+    fn bgw_c_call_caught(f: unsafe extern "C" fn(*mut libc::c_void), arg: *mut libc::c_void) -> bool;
+    fn bgw_c_report_caught();
+}
+
+/// Run `f`, which calls into module code, catching an ERROR raised there:
+/// returns false with the error left on the error stack, for
+/// [`rethrow_caught`] or [`report_caught`]. `f` must own nothing that
+/// needs dropping while the module code runs: the unwinding skips its
+/// frame (and this function's trampoline), which is defined behaviour only
+/// for such plain frames.
+pub fn call_caught(f: &mut dyn FnMut()) -> bool {
+    unsafe extern "C" fn trampoline(arg: *mut libc::c_void) {
+        // SAFETY: arg is the &mut &mut dyn FnMut() passed below, alive for
+        // the call.
+        let f = unsafe { &mut *(arg as *mut &mut dyn FnMut()) };
+        f();
+    }
+    let mut f = f;
+    // SAFETY: the guard calls trampoline(arg) once, with arg pointing to
+    // `f` on this frame.
+    unsafe { bgw_c_call_caught(trampoline, &mut f as *mut &mut dyn FnMut() as *mut libc::c_void) }
+}
+
+/// Log the error [`call_caught`] caught and forget it. Only after
+/// `call_caught` returned false.
+pub fn report_caught() {
+    // SAFETY: the caught error is on the error stack (caller's contract).
+    unsafe { bgw_c_report_caught() }
+}
+
 /// As [`raise`], with a HINT too.
 pub fn raise_full(level: i32, sqlstate: i32, message: String, detail: Option<String>, hint: Option<String>) {
     PENDING.with(|p| {

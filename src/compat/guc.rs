@@ -181,11 +181,14 @@ fn valid_custom_name(name: &str) -> bool {
 }
 
 /// A parse or check failure: message, optional detail and hint, SQLSTATE.
+/// `caught`: a hook raised an ERROR itself, which is still on the error
+/// stack (see elog::call_caught); the rest is then empty.
 struct Invalid {
     message: String,
     hint: Option<String>,
     detail: Option<String>,
     code: i32,
+    caught: bool,
 }
 
 impl Invalid {
@@ -195,7 +198,25 @@ impl Invalid {
             hint,
             detail: None,
             code: ERRCODE_INVALID_PARAMETER_VALUE,
+            caught: false,
         }
+    }
+
+    fn caught() -> Invalid {
+        Invalid {
+            caught: true,
+            ..Invalid::new(String::new(), None)
+        }
+    }
+}
+
+/// Call a module hook, turning an ERROR it raises into `Invalid::caught`.
+fn hook<R: Default>(mut f: impl FnMut() -> R) -> Result<R, Invalid> {
+    let mut out = R::default();
+    if super::elog::call_caught(&mut || out = f()) {
+        Ok(out)
+    } else {
+        Err(Invalid::caught())
     }
 }
 
@@ -233,6 +254,7 @@ fn check_rejection(default: String) -> Invalid {
         detail: take(&GUC_check_errdetail_string),
         hint: take(&GUC_check_errhint_string),
         code: GUC_CHECK_ERRCODE.load(Ordering::Relaxed),
+        caught: false,
     }
 }
 
@@ -530,13 +552,13 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
                 Value::Bool(mut b),
             ) => {
                 if let Some(c) = check {
-                    if !c(&mut b, &mut extra, source) {
+                    if !hook(|| c(&mut b, &mut extra, source))? {
                         return Err(rejected((b as i32).to_string()));
                     }
                 }
                 **addr = b;
                 if let Some(a) = assign {
-                    a(b, extra);
+                    hook(|| a(b, extra))?;
                 }
             }
             (
@@ -558,13 +580,13 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
                 Value::Enum(mut i),
             ) => {
                 if let Some(c) = check {
-                    if !c(&mut i, &mut extra, source) {
+                    if !hook(|| c(&mut i, &mut extra, source))? {
                         return Err(rejected(i.to_string()));
                     }
                 }
                 **addr = i;
                 if let Some(a) = assign {
-                    a(i, extra);
+                    hook(|| a(i, extra))?;
                 }
             }
             (
@@ -577,13 +599,13 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
                 Value::Real(mut r),
             ) => {
                 if let Some(c) = check {
-                    if !c(&mut r, &mut extra, source) {
+                    if !hook(|| c(&mut r, &mut extra, source))? {
                         return Err(rejected(fmt_g(r)));
                     }
                 }
                 **addr = r;
                 if let Some(a) = assign {
-                    a(r, extra);
+                    hook(|| a(r, extra))?;
                 }
             }
             (
@@ -602,7 +624,14 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
                     None => std::ptr::null_mut(),
                 };
                 if let Some(c) = check {
-                    if !c(&mut p, &mut extra, source) {
+                    let accepted = match hook(|| c(&mut p, &mut extra, source)) {
+                        Ok(ok) => ok,
+                        Err(e) => {
+                            libc::free(p as *mut c_void);
+                            return Err(e);
+                        }
+                    };
+                    if !accepted {
                         let shown = s
                             .as_ref()
                             .map(|c| c.to_string_lossy().into_owned())
@@ -613,11 +642,11 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
                 }
                 let old = **addr;
                 **addr = p;
-                if let Some(a) = assign {
-                    a(p, extra);
-                }
                 if !old.is_null() && old != p {
                     libc::free(old as *mut c_void);
+                }
+                if let Some(a) = assign {
+                    hook(|| a(p, extra))?;
                 }
             }
             _ => unreachable!("value parsed for this variable's kind"),
@@ -627,8 +656,14 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
     Ok(show(v) != before)
 }
 
+/// Log a rejected value at `level` (an ERROR a hook raised itself is
+/// logged as it stands, and cleared).
 fn report_invalid(level: i32, e: &Invalid) {
-    super::elog::report(level, &e.message, e.detail.as_deref(), e.hint.as_deref(), None);
+    if e.caught {
+        super::elog::report_caught();
+    } else {
+        super::elog::report(level, &e.message, e.detail.as_deref(), e.hint.as_deref(), None);
+    }
 }
 
 /// The value bgworkerd's settings give `name` (command line over file),
@@ -1013,8 +1048,16 @@ pub extern "C" fn bgw_rs_GetConfigOption(
     };
     let text = if let Some(v) = find(&name) {
         match v.show {
-            // SAFETY: the module's show hook returns a string it owns.
-            Some(h) => return unsafe { h() },
+            Some(h) => {
+                // SAFETY: the module's show hook returns a string it owns.
+                return match hook(|| unsafe { h() } as usize) {
+                    Ok(p) => p as *const c_char,
+                    Err(_) => {
+                        super::elog::rethrow_caught();
+                        std::ptr::null()
+                    }
+                };
+            }
             None => show(&v),
         }
     } else {
@@ -1148,7 +1191,10 @@ pub extern "C" fn bgw_rs_SetConfigOption(
         None => Ok(boot_value(&v)),
     };
     if let Err(e) = parsed.and_then(|val| store(&v, val, source)) {
-        if level >= ERROR {
+        if e.caught {
+            // The hook's own ERROR goes on to the caller.
+            super::elog::rethrow_caught();
+        } else if level >= ERROR {
             super::elog::raise_full(level, e.code, e.message, e.detail, e.hint);
         } else {
             report_invalid(level, &e);

@@ -24,10 +24,16 @@
 //!
 //! # Errors raised from Rust
 //!
-//! No Rust frame is ever crossed by a `siglongjmp`. A Rust body that must
-//! raise ERROR records it with [`elog::raise`] and returns; its C wrapper
-//! (`bgw_c_NAME`, see `c/wrappers.c`) then throws it with `ereport`. FATAL
-//! and PANIC do not unwind (they exit), so Rust may report those directly.
+//! No Rust frame that owns anything is crossed by a `siglongjmp`. A Rust
+//! body that must raise ERROR records it with [`elog::raise`] and returns;
+//! its C wrapper (`bgw_c_NAME`, see `c/wrappers.c`) then throws it with
+//! `ereport`. Where Rust calls module code that may raise ERROR itself (GUC
+//! hooks), it goes through [`elog::call_caught`]: the error stops at a C
+//! guard, skipping only plain trampoline frames, stays on the error stack,
+//! and is re-thrown by the C wrapper once the Rust body has returned
+//! ([`elog::rethrow_caught`]). Module hooks the supervisor runs
+//! (`_PG_init`, the shmem hooks) have guards of their own. FATAL and PANIC
+//! do not unwind (they exit), so Rust may report those directly.
 //!
 //! # Processes
 //!

@@ -525,6 +525,11 @@ bgw_c_raise_pending(void)
 
 	if (!bgw_rs_take_error(&elevel, &code, &message, &detail, &hint))
 		return;
+	if (elevel < 0)
+	{
+		/* An ERROR caught by bgw_c_call_caught, still on the stack. */
+		bgw_c_pg_re_throw();
+	}
 	if (bgw_c_errstart(elevel, NULL))
 	{
 		bgw_c_errcode(code);

@@ -218,3 +218,39 @@ bgw_c_proc_exit_from_handler(int code)
 	prepare_exit(code);
 	_exit(code);
 }
+
+/*
+ * Run fn(arg), catching an ERROR raised inside (a module's GUC hook, say):
+ * the error stays on the error stack and false is returned, so that the
+ * caller can unwind its own frames normally and then re-throw it
+ * (bgw_c_raise_pending) or report it (bgw_c_report_caught). The frames
+ * between here and the module code are plain Rust frames that own nothing
+ * (see src/compat/mod.rs).
+ */
+bool
+bgw_c_call_caught(void (*fn) (void *), void *arg)
+{
+	sigjmp_buf	local_sigjmp_buf;
+	sigjmp_buf *save_exception_stack = PG_exception_stack;
+	ErrorContextCallback *save_context_stack = error_context_stack;
+
+	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
+	{
+		PG_exception_stack = save_exception_stack;
+		error_context_stack = save_context_stack;
+		return false;
+	}
+	PG_exception_stack = &local_sigjmp_buf;
+	fn(arg);
+	PG_exception_stack = save_exception_stack;
+	error_context_stack = save_context_stack;
+	return true;
+}
+
+/* Log the error bgw_c_call_caught caught, and forget it. */
+void
+bgw_c_report_caught(void)
+{
+	bgw_c_EmitErrorReport();
+	bgw_c_FlushErrorState();
+}
