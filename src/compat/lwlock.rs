@@ -306,16 +306,21 @@ fn push_held(lock: *mut LWLock, mode: c_int) {
     NUM_HELD.store(n + 1, Ordering::Release);
 }
 
-/// Acquire for Rust callers: `Err(())` after recording PostgreSQL's ERROR
+/// The operation failed and its ERROR was recorded with
+/// [`raise`]: the caller returns, and the export's C wrapper throws it.
+#[derive(Debug)]
+pub struct Raised;
+
+/// Acquire for Rust callers: `Err(Raised)` after recording PostgreSQL's ERROR
 /// when this process already holds MAX_SIMUL_LWLOCKS locks. Returns whether
 /// the lock was free at once.
 ///
 /// # Safety
 /// `lock` points at an initialised (or zeroed) LWLock that stays mapped.
-pub unsafe fn acquire(lock: *mut LWLock, mode: c_int) -> Result<bool, ()> {
+pub unsafe fn acquire(lock: *mut LWLock, mode: c_int) -> Result<bool, Raised> {
     if NUM_HELD.load(Ordering::Relaxed) >= MAX_SIMUL_LWLOCKS {
         raise(ERROR, ERRCODE_INTERNAL_ERROR, "too many LWLocks taken".into(), None);
-        return Err(());
+        return Err(Raised);
     }
     // SAFETY: the caller's contract.
     let l = unsafe { &*lock };
@@ -330,19 +335,19 @@ pub unsafe fn acquire(lock: *mut LWLock, mode: c_int) -> Result<bool, ()> {
     Ok(immediate)
 }
 
-/// Release for Rust callers: `Err(())` after recording PostgreSQL's ERROR
+/// Release for Rust callers: `Err(Raised)` after recording PostgreSQL's ERROR
 /// if this process does not hold `lock`.
 ///
 /// # Safety
 /// As [`acquire`].
-pub unsafe fn release(lock: *mut LWLock) -> Result<(), ()> {
+pub unsafe fn release(lock: *mut LWLock) -> Result<(), Raised> {
     let n = NUM_HELD.load(Ordering::Relaxed);
     // Most recently acquired first, as PostgreSQL searches.
     let Some(i) = (0..n).rev().find(|&i| HELD[i].lock.load(Ordering::Relaxed) == lock) else {
         // SAFETY: the caller's contract.
         let name = tranche_name(unsafe { &*lock }.tranche.load(Ordering::Relaxed));
         raise(ERROR, ERRCODE_INTERNAL_ERROR, format!("lock {name} is not held"), None);
-        return Err(());
+        return Err(Raised);
     };
     let mode = HELD[i].mode.load(Ordering::Relaxed);
     for j in i..n - 1 {
@@ -394,6 +399,9 @@ pub fn forget_held() {
     NUM_HELD.store(0, Ordering::Release);
 }
 
+///
+/// # Safety
+/// `lock` is NULL or points at an LWLock that stays mapped.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_LWLockAcquire(lock: *mut LWLock, mode: c_int) -> bool {
     if lock.is_null() {
@@ -404,6 +412,9 @@ pub unsafe extern "C" fn bgw_rs_LWLockAcquire(lock: *mut LWLock, mode: c_int) ->
     unsafe { acquire(lock, mode) }.unwrap_or(false)
 }
 
+///
+/// # Safety
+/// `lock` is NULL or points at an LWLock that stays mapped.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_LWLockConditionalAcquire(lock: *mut LWLock, mode: c_int) -> bool {
     if lock.is_null() {
@@ -425,6 +436,9 @@ pub unsafe extern "C" fn bgw_rs_LWLockConditionalAcquire(lock: *mut LWLock, mode
     }
 }
 
+///
+/// # Safety
+/// `lock` is NULL or points at an LWLock that stays mapped.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_LWLockRelease(lock: *mut LWLock) {
     if lock.is_null() {
@@ -464,11 +478,14 @@ pub extern "C" fn LWLockAnyHeldByMe(lock: *mut LWLock, nlocks: c_int, stride: us
     let n = NUM_HELD.load(Ordering::Acquire);
     (0..n).any(|i| {
         let a = HELD[i].lock.load(Ordering::Relaxed) as usize;
-        a >= begin && a < end && stride != 0 && (a - begin) % stride == 0
+        a >= begin && a < end && stride != 0 && (a - begin).is_multiple_of(stride)
     })
 }
 
 /// `LWLockInitialize`: a lock in memory the module owns.
+///
+/// # Safety
+/// `lock` is NULL or points at writable storage for an LWLock.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn LWLockInitialize(lock: *mut LWLock, tranche_id: c_int) {
     // SAFETY: the caller passes writable storage for an LWLock (NULL is
@@ -490,6 +507,9 @@ pub extern "C" fn LWLockNewTrancheId() -> c_int {
 
 /// `LWLockRegisterTranche`: name a tranche in this process (the name is
 /// copied; PostgreSQL keeps the pointer, so callers pass lasting strings).
+///
+/// # Safety
+/// `tranche_name` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn LWLockRegisterTranche(tranche_id: c_int, tranche_name: *const c_char) {
     if tranche_name.is_null() {
@@ -502,6 +522,9 @@ pub unsafe extern "C" fn LWLockRegisterTranche(tranche_id: c_int, tranche_name: 
 
 /// `RequestNamedLWLockTranche`: only inside shmem_request_hook (FATAL
 /// otherwise, PostgreSQL 15's message).
+///
+/// # Safety
+/// `tranche_name` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_RequestNamedLWLockTranche(tranche_name: *const c_char, num_lwlocks: c_int) {
     if !super::shmem::process_shmem_requests_in_progress.load(Ordering::Acquire) {
@@ -527,6 +550,9 @@ pub unsafe extern "C" fn bgw_rs_RequestNamedLWLockTranche(tranche_name: *const c
 }
 
 /// `GetNamedLWLockTranche`: the first lock of a requested tranche.
+///
+/// # Safety
+/// `tranche_name` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_GetNamedLWLockTranche(tranche_name: *const c_char) -> *mut u8 {
     let wanted = super::misc::c_str(tranche_name).unwrap_or_default();

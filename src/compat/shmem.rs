@@ -362,6 +362,9 @@ fn index_key(name: &[u8]) -> [u8; SHMEM_INDEX_KEYSIZE] {
 /// `ShmemInitStruct`: find the structure `name` in the shared index, or
 /// allocate and enter it; `*found` tells which. PostgreSQL's errors: a
 /// size differing from the entry's, a full index or region.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string; `found` is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_ShmemInitStruct(name: *const c_char, size: usize, found: *mut bool) -> *mut u8 {
     let Some(h) = header() else {

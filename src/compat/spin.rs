@@ -126,6 +126,9 @@ fn finish(status: &SpinDelayStatus) {
 /// `s_lock`: wait for a spinlock whose inline TAS failed; returns the
 /// number of sleeps. On a stuck lock the PANIC is recorded and the C
 /// wrapper raises it.
+///
+/// # Safety
+/// `lock` points at a slock_t that stays mapped; `file` and `func` are NULL or NUL-terminated strings.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_s_lock(
     lock: *mut u8,
@@ -154,6 +157,9 @@ pub unsafe extern "C" fn bgw_rs_s_lock(
 }
 
 /// `perform_spin_delay`, for modules with spin-wait loops of their own.
+///
+/// # Safety
+/// `status` is NULL or points at a SpinDelayStatus set up by init_spin_delay.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_perform_spin_delay(status: *mut SpinDelayStatus) {
     // SAFETY: the module passes its SpinDelayStatus (NULL ignored).
@@ -163,6 +169,9 @@ pub unsafe extern "C" fn bgw_rs_perform_spin_delay(status: *mut SpinDelayStatus)
 }
 
 /// `finish_spin_delay`.
+///
+/// # Safety
+/// `status` is NULL or points at a SpinDelayStatus set up by init_spin_delay.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn finish_spin_delay(status: *mut SpinDelayStatus) {
     // SAFETY: as perform_spin_delay.
