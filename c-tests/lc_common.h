@@ -5,9 +5,10 @@
  * Include it after bgworker.h (host programs, built against the library's
  * include/bgworker.h) or after postgres.h and postmaster/bgworker.h
  * (modules, built with PostgreSQL's PGXS flags). It uses only libc and the
- * bgworker API: the library does not provide PostgreSQL's elog/palloc/
- * snprintf, so the pg_* redirections that port.h installs for the printf
- * family are undone here.
+ * bgworker API, so that the tests built on it exercise the bgworker.h
+ * layer alone (the PostgreSQL runtime has its own tests, c-tests/compat):
+ * the pg_* redirections that port.h installs for the printf family are
+ * undone here.
  *
  * Output convention: one line per write(2), short enough to be atomic on a
  * pipe, "marker: ..." for workers and "host: ..." / "step: ..." for hosts,

@@ -32,10 +32,6 @@
 #include "fmgr.h"
 #include "postmaster/bgworker.h"
 
-/* port.h maps these to PostgreSQL's pg_* versions; use libc's */
-#undef snprintf
-#undef vsnprintf
-
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
