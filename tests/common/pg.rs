@@ -9,12 +9,13 @@
 //! * The server binaries come from Debian's `postgresql-15` package
 //!   (/usr/lib/postgresql/15/bin). Without them, `start` panics with the
 //!   command that installs them (make test and .ci/run install them).
-//! * A cluster is made once per test process with initdb (as the
-//!   `postgres` user when running as root, since the server refuses root)
-//!   and copied for each server, which runs with no TCP listener, its
-//!   socket in its own directory, `log_line_prefix = '%m [%p] '` and
-//!   `dynamic_library_path` set to the modules' directory, so that
-//!   `bgw_library_name` resolves as under bgworkerd.
+//! * Each server gets its own cluster (initdb) in a directory under the
+//!   system's temporary directory, with copies of its modules, all owned by
+//!   the `postgres` user when running as root (the server refuses root). It
+//!   runs with no TCP listener, its socket in its own directory,
+//!   `log_line_prefix = '%m [%p] '` and `dynamic_library_path` set to the
+//!   copies' directory, so that `bgw_library_name` resolves as under
+//!   bgworkerd.
 //! * The postmaster runs in its own process group under the watchdog;
 //!   Drop kills the group by pid and removes the data directory.
 
@@ -65,42 +66,44 @@ pub fn pg_server_available() -> bool {
     Path::new(PG_BIN).join("postgres").exists() && Path::new(PG_BIN).join("initdb").exists()
 }
 
-/// The initdb'd template cluster (made once per test process).
-fn template() -> &'static PathBuf {
-    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        assert!(
-            pg_server_available(),
-            "PostgreSQL 15 server missing: apt-get install -y postgresql-15"
-        );
-        let base = fresh_dir("pg-template");
-        chown_for_server(&base);
-        let data = base.join("data");
-        let mut cmd = Command::new(Path::new(PG_BIN).join("initdb"));
-        cmd.arg("-D")
-            .arg(&data)
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-                "-E",
-                "UTF8",
-                "--locale",
-                "C",
-            ])
-            .stdin(Stdio::null());
-        as_server_user(&mut cmd);
-        let out = cmd.output().expect("run initdb");
-        assert!(
-            out.status.success(),
-            "initdb failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        data
-    })
+/// A fresh directory for one server under the system's temporary
+/// directory, not target/: the server runs as `postgres` when the tests run
+/// as root, and must be able to reach it (a checkout under /root is not).
+fn server_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let root = std::env::temp_dir().join("bgw-tests");
+    fs::create_dir_all(&root).expect("create the servers' scratch directory");
+    let dir = root.join(format!(
+        "pg-{name}.{}.{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("lib")).expect("create a server directory");
+    dir
+}
+
+/// initdb a cluster into `data`.
+fn initdb(data: &Path) {
+    assert!(
+        pg_server_available(),
+        "PostgreSQL 15 server missing: apt-get install -y postgresql-15"
+    );
+    let mut cmd = Command::new(Path::new(PG_BIN).join("initdb"));
+    cmd.arg("-D")
+        .arg(data)
+        .args([
+            "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C",
+        ])
+        .stdin(Stdio::null());
+    as_server_user(&mut cmd);
+    let out = cmd.output().expect("run initdb");
+    assert!(
+        out.status.success(),
+        "initdb failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A running PostgreSQL 15 postmaster (see the module docs).
@@ -149,22 +152,22 @@ impl PgServer {
     /// Start the server without waiting (for one expected to fail at
     /// start), with `env` added to its environment (which modules may read).
     pub fn spawn(name: &str, modules: &[&Path], extra: &str, env: &[(&str, &str)]) -> PgServer {
-        let tpl = template();
-        let dir = fresh_dir(&format!("pg-{name}"));
+        let dir = server_dir(name);
         let data = dir.join("data");
-        let st = Command::new("cp")
-            .arg("-a")
-            .arg(tpl)
-            .arg(&data)
-            .status()
-            .expect("cp");
-        assert!(st.success(), "copy the template cluster");
-        let libdir = modules
-            .first()
-            .and_then(|m| m.parent())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| dir.clone());
-        let preload: Vec<String> = modules.iter().map(|m| m.display().to_string()).collect();
+        // The modules are copied next to the cluster, where the server can
+        // read them whoever owns the checkout.
+        let libdir = dir.join("lib");
+        let copies: Vec<PathBuf> = modules
+            .iter()
+            .map(|m| {
+                let to = libdir.join(m.file_name().expect("module file name"));
+                fs::copy(m, &to).unwrap_or_else(|e| panic!("copy {}: {e}", m.display()));
+                to
+            })
+            .collect();
+        chown_for_server(&dir);
+        initdb(&data);
+        let preload: Vec<String> = copies.iter().map(|m| m.display().to_string()).collect();
         let conf = format!(
             "listen_addresses = ''\nunix_socket_directories = '{}'\nlog_line_prefix = '%m [%p] '\n\
              logging_collector = off\ndynamic_library_path = '{}'\nshared_preload_libraries = '{}'\n",
