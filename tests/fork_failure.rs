@@ -20,12 +20,18 @@ fn fork_failure_is_logged_and_retried() {
         return;
     }
     let _w = watchdog(60, "fork_failure_is_logged_and_retried");
-    let module = pgxs_module("ff_module.c");
-    let rundir = fresh_dir("fork_failure");
+    // nobody runs copies of the daemon and the module from a directory it
+    // can reach wherever the checkout is.
+    let scratch = shared_scratch_dir("fork_failure");
+    let _cleanup_scratch = RemoveOnDrop(scratch.clone());
+    let daemon = scratch.join("bgworkerd");
+    std::fs::copy(bgworkerd_path(), &daemon).expect("copy bgworkerd");
+    std::fs::copy(pgxs_module("ff_module.c"), scratch.join("ff_module.so")).expect("copy the module");
+    let rundir = scratch.join("run");
+    std::fs::create_dir(&rundir).unwrap();
     let _cleanup = RemoveOnDrop(rundir.clone());
     std::fs::set_permissions(&rundir, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let libdir = module.parent().unwrap().to_str().unwrap().to_string();
-    let daemon = bgworkerd_path();
+    let libdir = scratch.to_str().unwrap().to_string();
     let args: Vec<String> = vec![
         "--reuid=65534".into(),
         "--regid=65534".into(),

@@ -226,6 +226,24 @@ fn c_cache_dir() -> PathBuf {
     d
 }
 
+/// A fresh, empty directory under the system's temporary directory, for
+/// processes the tests run as another user (nobody, postgres): they can
+/// reach it wherever the checkout is (a home directory they cannot enter,
+/// say). The caller removes it.
+pub fn shared_scratch_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let root = std::env::temp_dir().join("bgw-tests");
+    fs::create_dir_all(&root).expect("create the shared scratch directory");
+    let dir = root.join(format!(
+        "{name}.{}.{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create a shared scratch directory");
+    dir
+}
+
 /// A fresh, empty directory under target/tmp/ named after `name`.
 pub fn fresh_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);

@@ -66,19 +66,10 @@ pub fn pg_server_available() -> bool {
     Path::new(PG_BIN).join("postgres").exists() && Path::new(PG_BIN).join("initdb").exists()
 }
 
-/// A fresh directory for one server under the system's temporary
-/// directory, not target/: the server runs as `postgres` when the tests run
-/// as root, and must be able to reach it (a checkout under /root is not).
+/// A fresh directory for one server (see shared_scratch_dir: the server
+/// runs as `postgres` when the tests run as root).
 fn server_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let root = std::env::temp_dir().join("bgw-tests");
-    fs::create_dir_all(&root).expect("create the servers' scratch directory");
-    let dir = root.join(format!(
-        "pg-{name}.{}.{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = fs::remove_dir_all(&dir);
+    let dir = shared_scratch_dir(&format!("pg-{name}"));
     fs::create_dir_all(dir.join("lib")).expect("create a server directory");
     dir
 }
