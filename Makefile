@@ -22,7 +22,7 @@ ifneq ($(PREFIX),/usr/local)
 export BGW_PKGLIBDIR := $(PREFIX)/lib/bgworker
 endif
 
-.PHONY: all build header check-header pg-headers pg-server abi-probe link-probe test bench run install clean
+.PHONY: all build header check-header pg-headers pg-server test-tools abi-probe link-probe test bench run install clean
 
 all: build
 
@@ -67,13 +67,26 @@ pg-server:
 	  fi; \
 	fi
 
+# bgworkerctl's status --watch is tested in a real terminal under tmux.
+test-tools:
+	@if ! command -v tmux >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing tmux"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tmux; \
+	  else \
+	    echo "tmux is missing. Run:"; \
+	    echo "    sudo apt-get update && sudo apt-get install -y tmux"; \
+	    exit 1; \
+	  fi; \
+	fi
+
 abi-probe: build pg-headers
 	$(SHARED)/abi/abi_probe.sh candidate include
 
 link-probe: build pg-headers
 	$(SHARED)/abi/link_probe.sh $(REL) bgworker
 
-test: pg-headers pg-server build check-header abi-probe link-probe
+test: pg-headers pg-server test-tools build check-header abi-probe link-probe
 	$(CARGO) test --release -- --test-threads=2
 
 bench: build pg-headers
