@@ -107,6 +107,18 @@ enum Kind {
     },
 }
 
+impl Kind {
+    /// Did the module pass a NULL valueAddr?
+    fn addr_is_null(&self) -> bool {
+        match self {
+            Kind::Bool { addr, .. } => addr.is_null(),
+            Kind::Int { addr, .. } | Kind::Enum { addr, .. } => addr.is_null(),
+            Kind::Real { addr, .. } => addr.is_null(),
+            Kind::Str { addr, .. } => addr.is_null(),
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Var {
     name: String,
@@ -694,6 +706,15 @@ fn boot_value(v: &Var) -> Value {
 
 /// Common part of the DefineCustom*Variable functions.
 fn define(name: *const c_char, context: c_int, flags: c_int, kind: Kind, show: ShowHook) {
+    if kind.addr_is_null() {
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "custom variable address is NULL".into(),
+            None,
+        );
+        return;
+    }
     let Some(name) = super::misc::c_str(name) else {
         raise(
             ERROR,
@@ -782,15 +803,6 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomBoolVariable(
     assign: BoolAssign,
     show: ShowHook,
 ) {
-    if value_addr.is_null() {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "custom variable address is NULL".into(),
-            None,
-        );
-        return;
-    }
     define(
         name,
         context,
@@ -825,15 +837,6 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomIntVariable(
     assign: IntAssign,
     show: ShowHook,
 ) {
-    if value_addr.is_null() {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "custom variable address is NULL".into(),
-            None,
-        );
-        return;
-    }
     define(
         name,
         context,
@@ -870,15 +873,6 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomRealVariable(
     assign: RealAssign,
     show: ShowHook,
 ) {
-    if value_addr.is_null() {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "custom variable address is NULL".into(),
-            None,
-        );
-        return;
-    }
     define(
         name,
         context,
@@ -913,15 +907,6 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomStringVariable(
     assign: StringAssign,
     show: ShowHook,
 ) {
-    if value_addr.is_null() {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "custom variable address is NULL".into(),
-            None,
-        );
-        return;
-    }
     // SAFETY: NULL or a NUL-terminated string (the boot value).
     let boot = (!boot.is_null()).then(|| unsafe { CStr::from_ptr(boot) }.to_owned());
     define(
@@ -957,11 +942,12 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomEnumVariable(
     assign: IntAssign,
     show: ShowHook,
 ) {
-    if value_addr.is_null() || options.is_null() {
+    // (A NULL valueAddr is reported by define.)
+    if options.is_null() {
         raise(
             ERROR,
             ERRCODE_INTERNAL_ERROR,
-            "custom variable address or options are NULL".into(),
+            "custom variable options are NULL".into(),
             None,
         );
         return;

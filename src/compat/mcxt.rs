@@ -160,12 +160,7 @@ fn alloc(ctx: *mut Context, size: usize, flags: i32) -> *mut c_void {
         MAX_ALLOC_SIZE
     };
     if size > limit {
-        raise(
-            ERROR,
-            super::elog::ERRCODE_INTERNAL_ERROR,
-            format!("invalid memory alloc request size {size}"),
-            None,
-        );
+        invalid_size(size);
         return std::ptr::null_mut();
     }
     let ctx = if ctx.is_null() { current() } else { ctx };
@@ -210,6 +205,16 @@ unsafe fn link(ctx: *mut Context, chunk: *mut Chunk, size: usize) -> *mut c_void
         (*ctx).data.mem_allocated += size;
         (chunk as *mut u8).add(HDR) as *mut c_void
     }
+}
+
+/// Record PostgreSQL's ERROR for a request over the size limit.
+fn invalid_size(size: usize) {
+    raise(
+        ERROR,
+        super::elog::ERRCODE_INTERNAL_ERROR,
+        format!("invalid memory alloc request size {size}"),
+        None,
+    );
 }
 
 /// Record PostgreSQL's out-of-memory ERROR for a request in `ctx`.
@@ -310,12 +315,7 @@ pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_
         return std::ptr::null_mut();
     }
     if size > MAX_ALLOC_SIZE {
-        raise(
-            ERROR,
-            super::elog::ERRCODE_INTERNAL_ERROR,
-            format!("invalid memory alloc request size {size}"),
-            None,
-        );
+        invalid_size(size);
         return std::ptr::null_mut();
     }
     // SAFETY: p came from palloc; realloc moves the whole chunk, and the
