@@ -49,6 +49,15 @@ fn main() {
         .flag("-Wno-unused-parameter")
         .compile("bgwcompat");
 
+    // The core's C shims (src/c): exports that may raise ERROR.
+    let core_c: Vec<PathBuf> = ["raise.c"].iter().map(|f| crate_dir.join("src/c").join(f)).collect();
+    cc::Build::new()
+        .files(&core_c)
+        .flag("-fvisibility=hidden")
+        .warnings(true)
+        .extra_warnings(true)
+        .compile("bgwcore");
+
     // Every function and variable the header declares, for the daemon's
     // dynamic symbol table.
     let text = std::fs::read_to_string(&header).unwrap();

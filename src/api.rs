@@ -15,10 +15,7 @@ use crate::log;
 use crate::process::signals;
 use crate::supervisor::registry;
 
-/// The worker's own copy of its definition; NULL outside a worker. Modules
-/// may read and (as PostgreSQL allows) overwrite this pointer.
-#[no_mangle]
-pub static mut MyBgworkerEntry: *mut BackgroundWorker = std::ptr::null_mut();
+pub use crate::identity::MyBgworkerEntry;
 
 /// Handle to a dynamically registered worker: the slot and the generation
 /// it had when registered. Allocated with malloc(); callers free() it.
@@ -36,6 +33,115 @@ pub(crate) fn boundary<R>(name: &str, fail: R, body: impl FnOnce() -> R) -> R {
             fail
         }
     }
+}
+
+/// Register a static worker: only while shared_preload_libraries are being
+/// loaded (or, in an embedding host, before the supervisor runs); otherwise
+/// logged and ignored, as in PostgreSQL.
+///
+/// # Safety
+/// `worker` is NULL or points at a writable BackgroundWorker.
+#[no_mangle]
+pub unsafe extern "C" fn RegisterBackgroundWorker(worker: *mut BackgroundWorker) {
+    boundary("RegisterBackgroundWorker", (), || {
+        // SAFETY: checked for NULL; the caller's struct is valid (contract).
+        match unsafe { worker.as_mut() } {
+            None => log::emit(
+                log::LOG,
+                "RegisterBackgroundWorker: worker definition is NULL; ignored",
+            ),
+            Some(w) => registry::register_static(w),
+        }
+    })
+}
+
+// The exports that may raise ERROR are naked trampolines to C shims
+// (c/raise.c), which call the Rust bodies below and then let the runtime
+// raise a deferred ERROR in C (see backend::raise_error): a module's
+// PG_TRY can catch it and no longjmp crosses a Rust frame. The trampolines
+// carry the real prototypes and documentation for the header.
+mod c_targets {
+    unsafe extern "C" {
+        pub fn bgw_c_RegisterDynamicBackgroundWorker();
+        pub fn bgw_c_GetBackgroundWorkerPid();
+        pub fn bgw_c_WaitForBackgroundWorkerStartup();
+        pub fn bgw_c_WaitForBackgroundWorkerShutdown();
+        pub fn bgw_c_TerminateBackgroundWorker();
+    }
+}
+
+/// Register a worker from a running process (a worker, or a process that
+/// called `bgw_attach`). Returns false, with no message, in a process that
+/// is not connected to a supervisor and when no slot (or parallel-worker
+/// budget) is free. An invalid definition raises ERROR with PostgreSQL's
+/// message. On success `*handle` (if `handle` is not NULL) receives a
+/// malloc()ed handle.
+///
+/// # Safety
+/// `worker` is NULL or points at a BackgroundWorker; `handle` is NULL or
+/// writable.
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn RegisterDynamicBackgroundWorker(
+    worker: *mut BackgroundWorker,
+    handle: *mut *mut BackgroundWorkerHandle,
+) -> bool {
+    core::arch::naked_asm!("jmp {0}", sym c_targets::bgw_c_RegisterDynamicBackgroundWorker)
+}
+
+/// State of a dynamically registered worker: BGWH_STARTED (with `*pidp` set,
+/// if `pidp` is not NULL), BGWH_NOT_YET_STARTED or BGWH_STOPPED.
+///
+/// # Safety
+/// `handle` is NULL or a handle from RegisterDynamicBackgroundWorker; `pidp`
+/// is NULL or writable.
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn GetBackgroundWorkerPid(
+    handle: *mut BackgroundWorkerHandle,
+    pidp: *mut libc::pid_t,
+) -> BgwHandleStatus {
+    core::arch::naked_asm!("jmp {0}", sym c_targets::bgw_c_GetBackgroundWorkerPid)
+}
+
+/// Wait until the worker has started (BGWH_STARTED, `*pidp` set) or is known
+/// never to start (BGWH_STOPPED), or the supervisor died
+/// (BGWH_POSTMASTER_DIED). Needs no `bgw_notify_pid`.
+///
+/// # Safety
+/// As GetBackgroundWorkerPid.
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn WaitForBackgroundWorkerStartup(
+    handle: *mut BackgroundWorkerHandle,
+    pidp: *mut libc::pid_t,
+) -> BgwHandleStatus {
+    core::arch::naked_asm!("jmp {0}", sym c_targets::bgw_c_WaitForBackgroundWorkerStartup)
+}
+
+/// Wait until the worker has stopped (BGWH_STOPPED) or the supervisor died
+/// (BGWH_POSTMASTER_DIED). Needs no `bgw_notify_pid`.
+///
+/// # Safety
+/// `handle` is NULL or a handle from RegisterDynamicBackgroundWorker.
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn WaitForBackgroundWorkerShutdown(
+    handle: *mut BackgroundWorkerHandle,
+) -> BgwHandleStatus {
+    core::arch::naked_asm!("jmp {0}", sym c_targets::bgw_c_WaitForBackgroundWorkerShutdown)
+}
+
+/// Ask the supervisor to stop the worker (SIGTERM if running) and not to
+/// restart it. Safe whatever the worker's state, even after its slot was
+/// reused (the generation check then makes this a no-op).
+///
+/// # Safety
+/// `handle` is NULL or a handle from RegisterDynamicBackgroundWorker.
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn TerminateBackgroundWorker(handle: *mut BackgroundWorkerHandle) {
+    core::arch::naked_asm!("jmp {0}", sym c_targets::bgw_c_TerminateBackgroundWorker)
 }
 
 /// Validate a handle pointer against the connected segment.
@@ -70,38 +176,13 @@ unsafe fn handle_target(
     Some((conn, h.slot as usize, h.generation))
 }
 
-/// Register a static worker: only while shared_preload_libraries are being
-/// loaded (or, in an embedding host, before the supervisor runs); otherwise
-/// logged and ignored, as in PostgreSQL.
-///
-/// # Safety
-/// `worker` is NULL or points at a writable BackgroundWorker.
-#[no_mangle]
-pub unsafe extern "C" fn RegisterBackgroundWorker(worker: *mut BackgroundWorker) {
-    boundary("RegisterBackgroundWorker", (), || {
-        // SAFETY: checked for NULL; the caller's struct is valid (contract).
-        match unsafe { worker.as_mut() } {
-            None => log::emit(
-                log::LOG,
-                "RegisterBackgroundWorker: worker definition is NULL; ignored",
-            ),
-            Some(w) => registry::register_static(w),
-        }
-    })
-}
 
-/// Register a worker from a running process (a worker, or a process that
-/// called `bgw_attach`). Returns false, with no message, in a process that
-/// is not connected to a supervisor and when no slot (or parallel-worker
-/// budget) is free. An invalid definition raises ERROR with PostgreSQL's
-/// message. On success `*handle` (if `handle` is not NULL) receives a
-/// malloc()ed handle.
+/// Body of [`RegisterDynamicBackgroundWorker`]; see its C shim in c/raise.c.
 ///
 /// # Safety
-/// `worker` is NULL or points at a BackgroundWorker; `handle` is NULL or
-/// writable.
+/// As [`RegisterDynamicBackgroundWorker`].
 #[no_mangle]
-pub unsafe extern "C" fn RegisterDynamicBackgroundWorker(
+unsafe extern "C" fn bgw_rs_RegisterDynamicBackgroundWorker(
     worker: *mut BackgroundWorker,
     handle: *mut *mut BackgroundWorkerHandle,
 ) -> bool {
@@ -111,7 +192,10 @@ pub unsafe extern "C" fn RegisterDynamicBackgroundWorker(
             return false;
         };
         if worker.is_null() {
-            backend::raise_error("RegisterDynamicBackgroundWorker: worker definition is NULL");
+            backend::raise_error_code(
+                b"22023",
+                "RegisterDynamicBackgroundWorker: worker definition is NULL",
+            );
             return false;
         }
         // SAFETY: non-null and valid (caller's contract); plain data.
@@ -132,7 +216,7 @@ pub unsafe extern "C" fn RegisterDynamicBackgroundWorker(
                         as *mut BackgroundWorkerHandle;
                     if h.is_null() {
                         // The worker is registered; only the handle is lost.
-                        backend::raise_error("out of memory");
+                        backend::raise_error_code(b"53200", "out of memory");
                         return true;
                     }
                     // SAFETY: h is fresh, aligned (malloc) and large enough.
@@ -153,7 +237,7 @@ pub unsafe extern "C" fn RegisterDynamicBackgroundWorker(
                 false
             }
             Err(RegisterError::Invalid(msg)) => {
-                backend::raise_error(&msg);
+                backend::raise_error_code(b"22023", &msg);
                 false
             }
             Err(RegisterError::NoCapacity) => {
@@ -166,14 +250,12 @@ pub unsafe extern "C" fn RegisterDynamicBackgroundWorker(
     })
 }
 
-/// State of a dynamically registered worker: BGWH_STARTED (with `*pidp` set,
-/// if `pidp` is not NULL), BGWH_NOT_YET_STARTED or BGWH_STOPPED.
+/// Body of [`GetBackgroundWorkerPid`]; see its C shim in c/raise.c.
 ///
 /// # Safety
-/// `handle` is NULL or a handle from RegisterDynamicBackgroundWorker; `pidp`
-/// is NULL or writable.
+/// As [`GetBackgroundWorkerPid`].
 #[no_mangle]
-pub unsafe extern "C" fn GetBackgroundWorkerPid(
+unsafe extern "C" fn bgw_rs_GetBackgroundWorkerPid(
     handle: *mut BackgroundWorkerHandle,
     pidp: *mut libc::pid_t,
 ) -> BgwHandleStatus {
@@ -193,14 +275,12 @@ pub unsafe extern "C" fn GetBackgroundWorkerPid(
     })
 }
 
-/// Wait until the worker has started (BGWH_STARTED, `*pidp` set) or is known
-/// never to start (BGWH_STOPPED), or the supervisor died
-/// (BGWH_POSTMASTER_DIED). Needs no `bgw_notify_pid`.
+/// Body of [`WaitForBackgroundWorkerStartup`]; see its C shim in c/raise.c.
 ///
 /// # Safety
-/// As GetBackgroundWorkerPid.
+/// As [`WaitForBackgroundWorkerStartup`].
 #[no_mangle]
-pub unsafe extern "C" fn WaitForBackgroundWorkerStartup(
+unsafe extern "C" fn bgw_rs_WaitForBackgroundWorkerStartup(
     handle: *mut BackgroundWorkerHandle,
     pidp: *mut libc::pid_t,
 ) -> BgwHandleStatus {
@@ -220,13 +300,12 @@ pub unsafe extern "C" fn WaitForBackgroundWorkerStartup(
     })
 }
 
-/// Wait until the worker has stopped (BGWH_STOPPED) or the supervisor died
-/// (BGWH_POSTMASTER_DIED). Needs no `bgw_notify_pid`.
+/// Body of [`WaitForBackgroundWorkerShutdown`]; see its C shim in c/raise.c.
 ///
 /// # Safety
-/// `handle` is NULL or a handle from RegisterDynamicBackgroundWorker.
+/// As [`WaitForBackgroundWorkerShutdown`].
 #[no_mangle]
-pub unsafe extern "C" fn WaitForBackgroundWorkerShutdown(
+unsafe extern "C" fn bgw_rs_WaitForBackgroundWorkerShutdown(
     handle: *mut BackgroundWorkerHandle,
 ) -> BgwHandleStatus {
     boundary("WaitForBackgroundWorkerShutdown", BGWH_STOPPED, || {
@@ -240,14 +319,12 @@ pub unsafe extern "C" fn WaitForBackgroundWorkerShutdown(
     })
 }
 
-/// Ask the supervisor to stop the worker (SIGTERM if running) and not to
-/// restart it. Safe whatever the worker's state, even after its slot was
-/// reused (the generation check then makes this a no-op).
+/// Body of [`TerminateBackgroundWorker`]; see its C shim in c/raise.c.
 ///
 /// # Safety
-/// `handle` is NULL or a handle from RegisterDynamicBackgroundWorker.
+/// As [`TerminateBackgroundWorker`].
 #[no_mangle]
-pub unsafe extern "C" fn TerminateBackgroundWorker(handle: *mut BackgroundWorkerHandle) {
+unsafe extern "C" fn bgw_rs_TerminateBackgroundWorker(handle: *mut BackgroundWorkerHandle) {
     boundary("TerminateBackgroundWorker", (), || {
         // SAFETY: caller's contract on handle.
         if let Some((conn, slot, generation)) =
@@ -288,8 +365,11 @@ pub extern "C" fn GetBackgroundWorkerTypeByPid(pid: libc::pid_t) -> *const c_cha
 #[no_mangle]
 pub extern "C" fn BackgroundWorkerBlockSignals() {
     boundary("BackgroundWorkerBlockSignals", (), || {
-        // SAFETY: BlockSig is filled at process set-up and then only read.
-        signals::set_mask(unsafe { &*std::ptr::addr_of!(crate::compat::interrupts::BlockSig) })
+        let block = match crate::hooks::get().signal_masks {
+            Some(masks) => masks().0,
+            None => signals::block_sig(),
+        };
+        signals::set_mask(&block)
     })
 }
 
@@ -297,7 +377,11 @@ pub extern "C" fn BackgroundWorkerBlockSignals() {
 #[no_mangle]
 pub extern "C" fn BackgroundWorkerUnblockSignals() {
     boundary("BackgroundWorkerUnblockSignals", (), || {
-        signals::set_mask(&crate::compat::interrupts::unblock_sig())
+        let unblock = match crate::hooks::get().signal_masks {
+            Some(masks) => masks().1,
+            None => signals::empty_mask(),
+        };
+        signals::set_mask(&unblock)
     })
 }
 

@@ -19,12 +19,7 @@ use crate::log;
 use crate::shmem::slots::PID_NOT_STARTED;
 use crate::shmem::Segment;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Role {
-    Supervisor,
-    Worker,
-    Attached,
-}
+pub use crate::identity::Role;
 
 pub struct Connection {
     pub seg: Arc<Segment>,
@@ -49,17 +44,20 @@ pub fn current() -> Option<&'static Connection> {
 /// Install `c` as this process's connection; returns the previous one,
 /// which the caller frees with `drop_connection` when nothing can use it.
 pub fn install(c: Connection) -> *mut Connection {
+    crate::identity::set_role(Some(c.role));
     CONNECTION.swap(Box::into_raw(Box::new(c)), Ordering::AcqRel)
 }
 
 /// Remove the connection without freeing it: other threads may still be
 /// using it (the supervisor, when bgw_host_run returns). Its mapping stays.
 pub fn unpublish() {
+    crate::identity::set_role(None);
     CONNECTION.swap(std::ptr::null_mut(), Ordering::AcqRel);
 }
 
 /// Remove the connection and free it (closing its descriptors).
 pub fn uninstall() {
+    crate::identity::set_role(None);
     let p = CONNECTION.swap(std::ptr::null_mut(), Ordering::AcqRel);
     // SAFETY: p was published by install() and is now unpublished; callers
     // of uninstall guarantee no other thread still uses it.
@@ -89,7 +87,7 @@ impl Drop for Connection {
 }
 
 pub fn role() -> Option<Role> {
-    current().map(|c| c.role)
+    crate::identity::role()
 }
 
 thread_local! {
@@ -107,18 +105,48 @@ pub fn last_error_ptr() -> *const std::os::raw::c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
 }
 
-/// Report an error of the kind PostgreSQL raises with `ereport(ERROR)`.
-/// In a worker there is no caller to return to, so, as a PostgreSQL worker
-/// without an error handler, it logs and exits with status 1. Elsewhere it
-/// logs, records the message for `bgw_last_error`, and returns so that the
-/// caller can return its failure value.
+thread_local! {
+    /// An ERROR the runtime deferred (hooks::Raised::Deferred) that the
+    /// current export's C shim has not raised yet.
+    static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Report an error of the kind PostgreSQL raises with `ereport(ERROR)`,
+/// from the body of an exported bgworker.h function (api.rs) only: the
+/// message is kept for `bgw_last_error`, and
+/// - where the runtime has an error context (a module's worker, or module
+///   code in the supervisor), it becomes PostgreSQL's ERROR, raised in C by
+///   the export's shim once the body has returned: the module's PG_TRY
+///   catches it, or the worker's outermost handler logs it and exits 1;
+/// - elsewhere (a plain C host) it is logged and the caller returns its
+///   failure value; a worker with no runtime exits with status 1, as a
+///   PostgreSQL worker does on an uncaught ERROR.
 pub fn raise_error(msg: &str) {
-    log::emit(log::ERROR, msg);
+    raise_error_code(b"XX000", msg);
+}
+
+/// [`raise_error`] with PostgreSQL's SQLSTATE `sqlstate`.
+pub fn raise_error_code(sqlstate: &[u8; 5], msg: &str) {
     set_last_error(msg);
-    if role() == Some(Role::Worker) {
-        // As an uncaught ERROR in a PostgreSQL worker: exit callbacks run.
-        crate::compat::misc::exit_process(1);
+    let hooks = crate::hooks::get();
+    match (hooks.raise_error)(sqlstate, msg) {
+        crate::hooks::Raised::Deferred => DEFERRED.with(|d| d.set(true)),
+        crate::hooks::Raised::NotRaised => {
+            log::emit(log::ERROR, msg);
+            if role() == Some(Role::Worker) {
+                (hooks.exit_process)(1);
+            }
+        }
     }
+}
+
+/// For the export shims of c/raise.c, after the Rust body returned: the
+/// runtime's function that raises the deferred ERROR, or NULL.
+#[no_mangle]
+extern "C" fn bgw_rs_take_deferred_raise() -> Option<unsafe extern "C" fn()> {
+    DEFERRED
+        .with(|d| d.replace(false))
+        .then_some(crate::hooks::get().throw_deferred)
 }
 
 /// End this process the way PostgreSQL's proc_exit does: atexit handlers

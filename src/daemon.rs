@@ -105,6 +105,6 @@ pub fn main(args: Vec<String>) -> i32 {
         pidfile.remove();
         return 1;
     }
-    crate::compat::misc::prepare_title_area();
+    (crate::hooks::get().prepare_daemon)();
     supervisor::run(Some(&rundir), Some(pidfile))
 }

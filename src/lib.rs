@@ -24,7 +24,9 @@ pub mod backend;
 pub mod compat;
 pub mod ctl;
 pub mod daemon;
+pub mod hooks;
 pub mod host;
+pub mod identity;
 pub mod log;
 pub mod log_file;
 pub mod log_prefix;
@@ -32,6 +34,21 @@ pub mod process;
 pub mod settings;
 pub mod shmem;
 pub mod supervisor;
+
+/// Install the PostgreSQL runtime's hooks (see hooks.rs) in this process.
+/// libbgworker does so when it is loaded (a constructor), and bgworkerd at
+/// start; a host that links the static library without pkg-config's
+/// `--static` flags (which name this function) may call it itself before
+/// `bgw_attach` or `bgw_host_run`. Idempotent.
+#[no_mangle]
+pub extern "C" fn bgw_runtime_init() {
+    compat::runtime::install();
+}
+
+/// Runs `bgw_runtime_init` when the library is loaded.
+#[used]
+#[link_section = ".init_array"]
+static RUNTIME_CTOR: extern "C" fn() = bgw_runtime_init;
 
 /// The calling thread's errno.
 pub fn errno() -> i32 {

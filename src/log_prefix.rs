@@ -173,18 +173,14 @@ fn push_time(v: &mut Line, millis: bool) {
 }
 
 fn push_backend_type(v: &mut Line) {
-    use crate::backend::Role;
-    match crate::backend::role() {
+    use crate::identity::Role;
+    match crate::identity::role() {
         Some(Role::Supervisor) => {
             v.push("bgworkerd");
         }
         Some(Role::Worker) => {
-            // SAFETY: MyBgworkerEntry is NULL or this worker's own copy of
-            // its definition, set before the entry point runs and never
-            // freed; reading its bytes is async-signal-safe.
-            let entry = unsafe { std::ptr::addr_of!(crate::api::MyBgworkerEntry).read() };
-            // SAFETY: as above; non-null pointers are valid.
-            if let Some(w) = unsafe { entry.as_ref() } {
+            // Reading the worker's own definition is async-signal-safe.
+            if let Some(w) = crate::identity::my_entry() {
                 let t = &w.bgw_type;
                 let end = t.iter().position(|&c| c == 0).unwrap_or(t.len());
                 for &c in &t[..end] {

@@ -67,13 +67,26 @@ pub fn current() -> Settings {
         .unwrap_or_default()
 }
 
-/// Change the settings of this process; the values modules read as
-/// variables (`max_worker_processes`, ...) follow.
+/// Who follows this process's settings: a runtime on top of the core
+/// keeps the variables modules read (`max_worker_processes`, ...) in step.
+/// Set by the runtime's install (see hooks.rs), before settings are made.
+static OBSERVER: Mutex<Option<fn(&Settings)>> = Mutex::new(None);
+
+/// Call `f` with the settings after every change from now on (and once
+/// now, with the current ones).
+pub fn observe(f: fn(&Settings)) {
+    *OBSERVER.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+    with_current(|_| {});
+}
+
+/// Change the settings of this process; the observer follows.
 pub fn with_current<R>(f: impl FnOnce(&mut Settings) -> R) -> R {
     let mut g = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
     let s = g.get_or_insert_with(Settings::default);
     let r = f(s);
-    crate::compat::misc::publish_settings(s);
+    if let Some(obs) = *OBSERVER.lock().unwrap_or_else(|e| e.into_inner()) {
+        obs(s);
+    }
     r
 }
 

@@ -11,6 +11,7 @@ static EXPORTS: [unsafe extern "C" fn(*mut bgworker::abi::BackgroundWorker); 1] 
 
 fn main() {
     let _ = &EXPORTS;
+    bgworker::bgw_runtime_init();
     let code = bgworker::daemon::main(std::env::args().skip(1).collect());
     std::process::exit(code);
 }

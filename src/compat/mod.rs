@@ -49,6 +49,7 @@ pub mod lwlock;
 pub mod mcxt;
 pub mod misc;
 pub mod nodb;
+pub mod runtime;
 pub mod shmem;
 pub mod spin;
 

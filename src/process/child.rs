@@ -31,6 +31,9 @@ pub struct ChildContext<'a> {
     pub entry: Option<unsafe extern "C" fn(usize)>,
     /// The worker's slot (its entry in the shared process array).
     pub slot: usize,
+    /// Called first in the child: the supervisor's process-global state
+    /// that is not the worker's (its wake-up descriptor).
+    pub forget_supervisor_state: fn(),
 }
 
 /// Become the worker described by `def`, run its entry point and exit.
@@ -53,7 +56,7 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
     // The supervisor's wake-up descriptor is closed below: a host signal
     // handler calling bgw_host_request_shutdown in this process must not
     // write to whatever file reuses its number.
-    crate::supervisor::forget_wake_fd();
+    (ctx.forget_supervisor_state)();
     for &fd in ctx.close_fds {
         if fd >= 0 {
             // SAFETY: these descriptors belong to the supervisor's image,
@@ -61,7 +64,8 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
             unsafe { libc::close(fd) };
         }
     }
-    crate::compat::worker_start(ctx.slot, &def.name());
+    let hooks = crate::hooks::get();
+    (hooks.worker_start)(ctx.slot, &def.name());
     signals::setup_worker(&def.type_name());
 
     // Our own copy of the definition, for MyBgworkerEntry (lives as long
@@ -69,7 +73,7 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
     let entry: &'static mut BackgroundWorker = Box::leak(Box::new(*def));
     // SAFETY: single-threaded child; modules read this pointer only from
     // the worker's code, which has not started yet.
-    unsafe { crate::api::MyBgworkerEntry = entry };
+    unsafe { crate::identity::MyBgworkerEntry = entry };
 
     let old = backend::install(Connection {
         seg: Arc::clone(ctx.seg),
@@ -92,12 +96,12 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
         Ok(f) => f,
         Err(e) => {
             log::emit_full(log::ERROR, &e.message, e.detail.as_deref(), None);
-            crate::compat::misc::exit_process(1);
+            (hooks.exit_process)(1);
         }
     };
     // The entry point runs under PostgreSQL's outermost error handler;
     // returning from it means "done": proc_exit(0).
-    crate::compat::misc::run_worker_entry(main, entry.bgw_main_arg);
+    (hooks.run_worker_entry)(main, entry.bgw_main_arg as usize);
 }
 
 /// Name the process after its worker (what `ps -o comm` and `top` show;

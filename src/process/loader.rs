@@ -200,7 +200,7 @@ pub fn load(name: &str) -> Result<*mut libc::c_void, LoadError> {
         // PostgreSQL module.
         let f: unsafe extern "C" fn() = unsafe { std::mem::transmute(init) };
         // An ERROR in _PG_init is logged by the guard; the load fails.
-        if !crate::compat::elog::call_guarded(f) {
+        if !(crate::hooks::get().call_module_init)(f) {
             return Err(LoadError {
                 message: format!("_PG_init of library \"{path}\" failed"),
                 detail: None,
@@ -214,10 +214,10 @@ pub fn load(name: &str) -> Result<*mut libc::c_void, LoadError> {
 /// progress" flag set, so their `_PG_init` may register static workers.
 pub fn load_preload_libraries(libs: &[String]) -> Result<(), LoadError> {
     PRELOAD_IN_PROGRESS.store(true, Ordering::SeqCst);
-    let flag = &crate::compat::misc::process_shared_preload_libraries_in_progress;
-    flag.store(true, Ordering::SeqCst);
+    let hooks = crate::hooks::get();
+    (hooks.preload_in_progress)(true);
     let r = libs.iter().try_for_each(|l| load(l).map(|_| ()));
-    flag.store(false, Ordering::SeqCst);
+    (hooks.preload_in_progress)(false);
     PRELOAD_IN_PROGRESS.store(false, Ordering::SeqCst);
     r
 }

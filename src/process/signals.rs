@@ -43,13 +43,18 @@ pub fn set_mask(set: &libc::sigset_t) {
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, set, std::ptr::null_mut()) };
 }
 
-pub fn unblock_all() {
-    // SAFETY: an empty set is a valid sigset_t.
+/// The empty signal set.
+pub fn empty_mask() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
     unsafe {
         let mut s: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut s);
-        set_mask(&s);
+        s
     }
+}
+
+pub fn unblock_all() {
+    set_mask(&empty_mask());
 }
 
 /// Install `handler` for `sig` (SA_RESTART, all signals blocked while it
@@ -96,7 +101,7 @@ extern "C" fn die_handler(_sig: libc::c_int) {
     );
     // Status 1 as PostgreSQL's FATAL; the module's exit callbacks run
     // first, as they do under PostgreSQL's bgworker_die.
-    crate::compat::misc::exit_from_handler(1);
+    (crate::hooks::get().exit_from_handler)(1);
 }
 
 extern "C" fn quit_handler(_sig: libc::c_int) {

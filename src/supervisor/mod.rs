@@ -62,7 +62,7 @@ fn wake_loop() {
 }
 
 /// In a new worker: the supervisor's eventfd is not ours to write.
-pub fn forget_wake_fd() {
+fn forget_wake_fd() {
     WAKE_FD.store(-1, Ordering::Release);
 }
 
@@ -360,8 +360,8 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     sup.init_slots();
     // Modules' shmem hooks run here; if one fails, shut down at once
     // (without writing the pid file).
-    let compat_ok = crate::compat::supervisor_start(nslots);
-    let written = compat_ok && match sup.pidfile.as_mut().map(|p| p.write(my_pid, sup.seg.name())) {
+    let runtime_ok = (crate::hooks::get().supervisor_start)(nslots);
+    let written = runtime_ok && match sup.pidfile.as_mut().map(|p| p.write(my_pid, sup.seg.name())) {
         Some(Err(e)) => {
             log::emit(log::FATAL, &format!("could not write lock file: {}", crate::io_text(&e)));
             false
@@ -932,6 +932,7 @@ impl Supervisor {
                     close_fds: &close,
                     entry,
                     slot: i,
+                    forget_supervisor_state: forget_wake_fd,
                 },
                 &def,
             );
@@ -1202,7 +1203,7 @@ impl Supervisor {
         }
         self.restarts.clear();
         self.reset_slots_after_crash();
-        if !crate::compat::after_crash_reset(self.workers.len()) {
+        if !(crate::hooks::get().after_crash_reset)(self.workers.len()) {
             // A module's shmem_startup_hook failed (logged): PostgreSQL's
             // postmaster exits.
             self.exit_code = Some(1);
@@ -1269,7 +1270,7 @@ impl Supervisor {
             .max_parallel_workers
             .store(fresh.max_parallel_workers, Ordering::Relaxed);
         // Module variables defined in this process (by _PG_init).
-        if crate::compat::guc::apply_settings(&fresh, log::LOG, true) || unaffected {
+        if (crate::hooks::get().reload_module_settings)(&fresh) || unaffected {
             settings::report_unaffected(log::LOG);
         }
         settings::with_current(|s| *s = fresh.clone());
