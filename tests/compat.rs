@@ -688,3 +688,42 @@ fn latch_set_by_another_worker_matches_postgresql() {
     );
     pg.stop();
 }
+
+/// ERRORs of the bgworker.h functions themselves: an invalid dynamic
+/// registration raises PostgreSQL's ERROR (message, SQLSTATE), which the
+/// module's PG_TRY catches and after which it goes on; uncaught, the
+/// worker's outermost handler logs it and the worker exits 1 after its
+/// exit callbacks. Same transcript as PostgreSQL 15.
+#[test]
+fn bgworker_function_errors_reach_the_modules_pg_try() {
+    let _w = watchdog(180, "bgworker_function_errors");
+    let m = pgxs_module("compat/cx_register.c");
+    let d = module_daemon("cx_register", &m).start();
+    d.wait_log("cxr child ran with arg 7", secs(20));
+    d.wait_log("background worker \"cxr\" (PID", secs(20));
+    let ours = d.log_lines();
+    assert!(
+        ours.iter().any(|l| l.contains(
+            "cxr caught: \"background worker \"cxr bad\": invalid restart interval\" sqlstate 22023 elevel 21"
+        )),
+        "{ours:#?}"
+    );
+    assert!(ours.iter().any(|l| l.contains("cxr valid registration after the caught ERROR: 1")));
+    assert!(!ours.iter().any(|l| l.contains("not reached")));
+
+    let pg = PgServer::start("cx_register", &[&m], &[]);
+    pg.wait_log("cxr child ran with arg 7", secs(30));
+    pg.wait_log("background worker \"cxr\" (PID", secs(30));
+    let theirs = pg.log_lines();
+    assert_eq!(
+        worker_transcripts(&ours, d.pid(), "cxr "),
+        worker_transcripts(&theirs, pg.pid(), "cxr "),
+        "worker transcripts (ours vs PostgreSQL 15)"
+    );
+    assert_eq!(
+        exit_reports(&ours, d.pid(), "cxr"),
+        exit_reports(&theirs, pg.pid(), "cxr"),
+        "supervisor's exit reports"
+    );
+    pg.stop();
+}
