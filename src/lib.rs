@@ -1,48 +1,27 @@
 //! libbgworker: PostgreSQL 15's background-worker facility as a library.
 //!
-//! A C module written against PostgreSQL 15's `postmaster/bgworker.h` links
-//! against this library (or is loaded by `bgworkerd`) unchanged and runs
-//! with PostgreSQL's semantics: static workers registered at load time,
-//! dynamic workers registered at run time from any attached process,
-//! generation-checked handles, restart intervals, crash-and-restart cycles,
-//! `bgw_notify_pid` notifications, waiting and termination.
+//! This crate puts the layers together into what is shipped:
+//! `libbgworker.so`/`.a` and the programs `bgworkerd` and `bgworkerctl`.
+//! The core (`bgworker-core`: ABI, segment and slot protocol, backend side,
+//! supervisor, process start, settings, log, the bgworker.h and `bgw_*`
+//! exports) knows nothing of PostgreSQL's backend runtime; the runtime
+//! (`bgworker-pgrt`) sits on top and plugs in through the core's hooks,
+//! which [`bgw_runtime_init`] installs.
 //!
-//! Modules: [`abi`] (the C types), [`api`] (the exported functions, each
-//! behind one panic boundary), [`host`] (embedding and attach API),
-//! [`shmem`] (segment and slot protocol), [`supervisor`] (the postmaster's
-//! loop), [`process`] (loading modules, worker set-up), [`backend`] (the
-//! calling process's side of the protocol), [`settings`], [`log`],
-//! [`daemon`] (bgworkerd's command line) and [`ctl`] (bgworkerctl).
+//! Which names the library and the daemon export is declared once, in
+//! `exports/` (see build.rs).
 
-#![allow(non_upper_case_globals, non_camel_case_types, non_snake_case)]
-#![deny(unsafe_op_in_unsafe_fn)]
+pub use bgworker_core::*;
+pub use bgworker_pgrt as compat;
 
-pub mod abi;
-pub mod api;
-pub mod backend;
-/// cbindgen:ignore
-pub mod compat;
-pub mod ctl;
-pub mod daemon;
-pub mod hooks;
-pub mod host;
-pub mod identity;
-pub mod log;
-pub mod log_file;
-pub mod log_prefix;
-pub mod process;
-pub mod settings;
-pub mod shmem;
-pub mod supervisor;
-
-/// Install the PostgreSQL runtime's hooks (see hooks.rs) in this process.
-/// libbgworker does so when it is loaded (a constructor), and bgworkerd at
-/// start; a host that links the static library without pkg-config's
-/// `--static` flags (which name this function) may call it itself before
-/// `bgw_attach` or `bgw_host_run`. Idempotent.
+/// Install the PostgreSQL runtime's hooks in this process. libbgworker
+/// does so when it is loaded (a constructor), and bgworkerd at start; a
+/// host that links the static library without pkg-config's `--static`
+/// flags (which name this function) calls it itself before `bgw_attach`
+/// or `bgw_host_run`. Idempotent.
 #[no_mangle]
 pub extern "C" fn bgw_runtime_init() {
-    compat::runtime::install();
+    bgworker_pgrt::runtime::install();
 }
 
 /// Runs `bgw_runtime_init` when the library is loaded.
@@ -50,25 +29,5 @@ pub extern "C" fn bgw_runtime_init() {
 #[link_section = ".init_array"]
 static RUNTIME_CTOR: extern "C" fn() = bgw_runtime_init;
 
-/// The calling thread's errno.
-pub fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
-/// strerror text of an errno value, as PostgreSQL's `%m` prints it.
-pub fn errno_text(e: i32) -> String {
-    let s = std::io::Error::from_raw_os_error(e).to_string();
-    // std appends " (os error N)"; PostgreSQL prints the bare text.
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
-
-/// An I/O error's text without std's " (os error N)" suffix.
-pub fn io_text(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => errno_text(n),
-        None => e.to_string(),
-    }
-}
+// A reference to every exported name (see build.rs).
+include!(concat!(env!("OUT_DIR"), "/export_refs.rs"));

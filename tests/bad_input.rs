@@ -1244,7 +1244,7 @@ fn attach_path_that_is_no_run_directory_is_an_error() {
 /// the supervisor with in_use = 1 and SIGUSR1. The supervisor copies it
 /// paranoidly, logs why it is invalid, frees the slot, and keeps running.
 ///
-/// Layout used (src/shmem/slots.rs): header_size u32 at 12, slot_size u32
+/// Layout used (crates/core/src/shmem/slots.rs): header_size u32 at 12, slot_size u32
 /// at 16, total_slots i32 at 20; after the header one u64 pending word per
 /// 64 slots; a slot starts with in_use u32, terminate u32, pid i32, padding,
 /// generation u64, then the 544-byte BackgroundWorker at 24.

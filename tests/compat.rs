@@ -136,7 +136,7 @@ int main(void) {{
   return 0;
 }}
 "#,
-        repo_root().join("src/compat/c/pgcompat.h").display()
+        repo_root().join("crates/pgrt/src/c/pgcompat.h").display()
     );
     let dir = fresh_dir("layouts");
     let run = |name: &str, text: &str, pg: bool| -> BTreeMap<String, String> {

@@ -1,16 +1,12 @@
 //! bgworkerd: the supervisor daemon (PostgreSQL's postmaster, for
 //! background workers only). See `bgworkerd --help` and README.md.
 
-// The library's C API must be linked into this program and exported from
-// it (see build.rs): preload modules resolve RegisterBackgroundWorker and
-// friends against the daemon itself. Naming the entry points here keeps
-// the linker from dropping them.
-#[used]
-static EXPORTS: [unsafe extern "C" fn(*mut bgworker::abi::BackgroundWorker); 1] =
-    [bgworker::api::RegisterBackgroundWorker];
+// Every name of the export table must be linked into this program and
+// exported from it (see build.rs): modules resolve RegisterBackgroundWorker,
+// palloc and the rest against the daemon itself.
+include!(concat!(env!("OUT_DIR"), "/export_refs.rs"));
 
 fn main() {
-    let _ = &EXPORTS;
     bgworker::bgw_runtime_init();
     let code = bgworker::daemon::main(std::env::args().skip(1).collect());
     std::process::exit(code);

@@ -200,7 +200,7 @@ pub fn create() -> bool {
                 FATAL,
                 &format!(
                     "could not create shared memory segment: {}",
-                    crate::errno_text(crate::errno())
+                    bgworker_core::errno_text(bgworker_core::errno())
                 ),
                 Some(&format!("Failed system call was mmap(size={total}).")),
                 None,

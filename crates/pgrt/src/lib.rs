@@ -41,6 +41,9 @@
 //! per-process state here (error stack, interrupt flags, memory contexts,
 //! exit callbacks) is plain process-global data.
 
+// The core's modules under their own names, as this runtime sees them.
+pub(crate) use bgworker_core::{abi, backend, hooks, log, settings, supervisor};
+
 pub mod elog;
 pub mod guc;
 pub mod interrupts;

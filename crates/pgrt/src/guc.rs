@@ -985,7 +985,7 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomEnumVariable(
 /// that no module defined are reported and dropped.
 #[unsafe(no_mangle)]
 pub extern "C" fn MarkGUCPrefixReserved(class_name: *const c_char) {
-    super::super::api::boundary("MarkGUCPrefixReserved", (), || {
+    bgworker_core::api::boundary("MarkGUCPrefixReserved", (), || {
         let Some(class) = super::misc::c_str(class_name) else {
             return;
         };
@@ -1206,7 +1206,7 @@ pub extern "C" fn bgw_rs_ProcessConfigFile(_context: c_int) {
         // The worker's own copies of the log settings (its log file is
         // the descriptor it inherited).
         log::set_min_level(fresh.log_min_messages);
-        crate::log_prefix::set(&fresh.log_line_prefix);
+        bgworker_core::log_prefix::set(&fresh.log_line_prefix);
     }
     if apply_settings(&fresh, level, in_supervisor) {
         settings::report_unaffected(level);

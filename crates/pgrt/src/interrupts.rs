@@ -53,7 +53,7 @@ pub fn init_signal_sets() {
     if READY.swap(true, Ordering::Relaxed) {
         return;
     }
-    let block = crate::process::signals::block_sig();
+    let block = bgworker_core::process::signals::block_sig();
     // SAFETY: sigset_t is plain data, initialised by sigemptyset/sigaddset;
     // no module code runs concurrently with this initialisation.
     unsafe {

@@ -205,9 +205,9 @@ pub extern "C" fn bgw_rs_is_worker() -> bool {
 /// The worker's bgw_type, NUL-terminated (for ProcessInterrupts' FATAL).
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_worker_type() -> *const c_char {
-    // SAFETY: MyBgworkerEntry is NULL or this worker's own definition,
-    // whose bgw_type is NUL-terminated (sanity-checked at registration).
-    match unsafe { crate::api::MyBgworkerEntry.as_ref() } {
+    // The worker's bgw_type is NUL-terminated (sanity-checked at
+    // registration).
+    match bgworker_core::identity::my_entry() {
         Some(w) => w.bgw_type.as_ptr() as *const c_char,
         None => c"".as_ptr(),
     }

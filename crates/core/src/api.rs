@@ -25,7 +25,7 @@ pub struct BackgroundWorkerHandle {
 }
 
 /// Run `body`, turning a panic into `fail` (logged at ERROR).
-pub(crate) fn boundary<R>(name: &str, fail: R, body: impl FnOnce() -> R) -> R {
+pub fn boundary<R>(name: &str, fail: R, body: impl FnOnce() -> R) -> R {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(r) => r,
         Err(_) => {

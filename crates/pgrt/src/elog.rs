@@ -1,6 +1,6 @@
 //! The Rust side of error reporting: the server-log writer behind
 //! `EmitErrorReport`, the pending-error hand-off for Rust bodies that must
-//! raise ERROR (see the module docs of [`crate::compat`]), and the exports
+//! raise ERROR (see the module docs of the crate root), and the exports
 //! of `c/elog.c`.
 
 use std::cell::RefCell;

@@ -105,10 +105,10 @@ pub fn create_proc_array(n: usize) {
         )
     };
     if p == libc::MAP_FAILED {
-        crate::elog!(
+        bgworker_core::elog!(
             crate::log::LOG,
             "could not map the process array: {}",
-            crate::errno_text(crate::errno())
+            bgworker_core::errno_text(bgworker_core::errno())
         );
         return;
     }
@@ -467,14 +467,14 @@ unsafe fn wait_latch_or_socket(latch: *mut Latch, wake_events: i32, sock: i32, t
             l.maybe_sleeping.store(0, Ordering::Relaxed);
         }
         if rc < 0 {
-            let e = crate::errno();
+            let e = bgworker_core::errno();
             if e == libc::EINTR {
                 continue;
             }
             super::elog::raise(
                 crate::log::ERROR,
                 super::elog::ERRCODE_INTERNAL_ERROR,
-                format!("poll() failed: {}", crate::errno_text(e)),
+                format!("poll() failed: {}", bgworker_core::errno_text(e)),
                 None,
             );
             return 0;
