@@ -19,7 +19,10 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
     let path = crate_dir.join("exports/bgworker.exports");
     println!("cargo:rerun-if-changed={}", path.display());
-    println!("cargo:rerun-if-changed={}", crate_dir.join("exports/table.rs").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        crate_dir.join("exports/table.rs").display()
+    );
     let rows = table::read(&path).unwrap_or_else(|e| panic!("{e}"));
 
     let mut list = String::from("{\n");

@@ -73,11 +73,16 @@ pub fn parse(text: &str) -> Result<Vec<Row>, String> {
         } else {
             majors
                 .split(',')
-                .map(|m| m.parse::<u32>().map_err(|_| at("majors: numbers separated by commas, or -")))
+                .map(|m| {
+                    m.parse::<u32>()
+                        .map_err(|_| at("majors: numbers separated by commas, or -"))
+                })
                 .collect::<Result<Vec<_>, _>>()?
         };
         if majors.is_empty() != name.starts_with("bgw_") {
-            return Err(at("libbgworker's own names (bgw_*) and only they have majors -"));
+            return Err(at(
+                "libbgworker's own names (bgw_*) and only they have majors -",
+            ));
         }
         let provision = match provision {
             "implemented" => Provision::Implemented,

@@ -26,24 +26,6 @@ fn compat_modules() -> Vec<PathBuf> {
     v
 }
 
-fn defined_dynamic_symbols(file: &Path) -> std::collections::BTreeSet<String> {
-    let out = Command::new("nm")
-        .arg("-D")
-        .arg("--defined-only")
-        .arg(file)
-        .output()
-        .expect("run nm");
-    assert!(out.status.success(), "nm -D {}", file.display());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            l.split_whitespace()
-                .nth(2)
-                .map(|s| s.split('@').next().unwrap_or(s).to_string())
-        })
-        .collect()
-}
-
 /// Census: every symbol a test module leaves undefined (except weak ones
 /// and the C library's) is exported by bgworkerd and by libbgworker.so.
 #[test]
@@ -331,7 +313,10 @@ fn errors_and_exits_match_postgresql() {
         "DETAIL:  internal detail text",
         "LOG:  cx recovery in progress: 0",
     ] {
-        assert!(mine.iter().flatten().any(|m| m == line), "{line:?} missing: {mine:?}");
+        assert!(
+            mine.iter().flatten().any(|m| m == line),
+            "{line:?} missing: {mine:?}"
+        );
     }
     assert!(
         mine.iter()
@@ -708,7 +693,9 @@ fn bgworker_function_errors_reach_the_modules_pg_try() {
         )),
         "{ours:#?}"
     );
-    assert!(ours.iter().any(|l| l.contains("cxr valid registration after the caught ERROR: 1")));
+    assert!(ours
+        .iter()
+        .any(|l| l.contains("cxr valid registration after the caught ERROR: 1")));
     assert!(!ours.iter().any(|l| l.contains("not reached")));
 
     let pg = PgServer::start("cx_register", &[&m], &[]);

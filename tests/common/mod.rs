@@ -184,6 +184,26 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("target"))
 }
 
+/// The names `file` (a shared object or executable) defines in its
+/// dynamic symbol table, without version suffixes.
+pub fn defined_dynamic_symbols(file: &Path) -> std::collections::BTreeSet<String> {
+    let out = Command::new("nm")
+        .arg("-D")
+        .arg("--defined-only")
+        .arg(file)
+        .output()
+        .expect("run nm");
+    assert!(out.status.success(), "nm -D {}", file.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .nth(2)
+                .map(|s| s.split('@').next().unwrap_or(s).to_string())
+        })
+        .collect()
+}
+
 /// Absolute path of the bgworkerd binary; panics if it was not built.
 pub fn bgworkerd_path() -> PathBuf {
     let p = build_dir().join("bgworkerd");

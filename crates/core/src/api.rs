@@ -176,7 +176,6 @@ unsafe fn handle_target(
     Some((conn, h.slot as usize, h.generation))
 }
 
-
 /// Body of [`RegisterDynamicBackgroundWorker`]; see its C shim in c/raise.c.
 ///
 /// # Safety

@@ -84,9 +84,9 @@ pub fn main(args: Vec<String>) -> i32 {
         }
     }
     log::set_min_level(s.log_min_messages);
-    crate::log_prefix::set(&s.log_line_prefix);
-    crate::log_file::manage();
-    if let Err(e) = crate::log_file::apply(Some(&rundir), &s.log_file) {
+    crate::log::prefix::set(&s.log_line_prefix);
+    crate::log::file::manage();
+    if let Err(e) = crate::log::file::apply(Some(&rundir), &s.log_file) {
         return fatal(&e, None);
     }
     let preload = s.shared_preload_libraries.clone();

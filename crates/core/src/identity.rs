@@ -1,6 +1,6 @@
 //! What this process is to a supervisor: its [`Role`], and in a worker its
 //! own definition (`MyBgworkerEntry`). The lowest layer of the core after
-//! the ABI types, so that log lines (log_prefix's `%b`) and the runtime can
+//! the ABI types, so that log lines (log/prefix.rs's `%b`) and the runtime can
 //! name the process without reaching into the backend or the API.
 //!
 //! Written by backend.rs when a connection is installed or removed, and by

@@ -20,8 +20,8 @@
 //! says what this process is, for log lines and the runtime.
 //!
 //! Layers, lowest first; a module uses only modules of lower layers (the
-//! layering test checks it): `abi`; `identity`; `log_prefix`, `log_file`;
-//! `log`; `shmem`; `settings`; `hooks`; `backend`; `process`;
+//! layering test checks it): `abi`; `identity`; `log` (with its
+//! `prefix` and `file`); `shmem`; `settings`; `hooks`; `backend`; `process`;
 //! `supervisor`; `api`; `host`, `daemon`, `ctl`.
 
 #![allow(non_upper_case_globals, non_camel_case_types, non_snake_case)]
@@ -36,8 +36,6 @@ pub mod hooks;
 pub mod host;
 pub mod identity;
 pub mod log;
-pub mod log_file;
-pub mod log_prefix;
 pub mod process;
 pub mod settings;
 pub mod shmem;

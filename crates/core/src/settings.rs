@@ -23,9 +23,9 @@ pub struct Settings {
     pub restart_after_crash: bool,
     pub log_min_messages: i32,
     pub dynamic_library_path: String,
-    /// PostgreSQL's escapes, see log_prefix.rs.
+    /// PostgreSQL's escapes, see log/prefix.rs.
     pub log_line_prefix: String,
-    /// Log to this file instead of stderr (empty: stderr); log_file.rs.
+    /// Log to this file instead of stderr (empty: stderr); log/file.rs.
     pub log_file: String,
     /// Module settings (`prefix.name`, lower-cased), kept as given.
     pub custom: BTreeMap<String, String>,
@@ -45,7 +45,7 @@ impl Default for Settings {
             restart_after_crash: true,
             log_min_messages: log::WARNING,
             dynamic_library_path: "$libdir".into(),
-            log_line_prefix: crate::log_prefix::DEFAULT.into(),
+            log_line_prefix: crate::log::prefix::DEFAULT.into(),
             log_file: String::new(),
             custom: BTreeMap::new(),
             sources: BTreeMap::new(),
@@ -148,7 +148,9 @@ pub fn reread(level: i32) -> Option<Settings> {
 /// PostgreSQL's closing line of a reload that could not apply everything.
 pub fn report_unaffected(level: i32) {
     let dir = RUNDIR.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let shown = dir.map(|d| d.join("bgworker.conf").display().to_string()).unwrap_or_default();
+    let shown = dir
+        .map(|d| d.join("bgworker.conf").display().to_string())
+        .unwrap_or_default();
     log::emit(
         level,
         &format!("configuration file \"{shown}\" contains errors; unaffected changes were applied"),
@@ -221,7 +223,11 @@ impl Settings {
             if self.custom_sources.get(&lname).is_some_and(|s| *s > source) {
                 return Ok(());
             }
-            if self.custom.insert(lname.clone(), value.to_string()).is_none() {
+            if self
+                .custom
+                .insert(lname.clone(), value.to_string())
+                .is_none()
+            {
                 self.custom_order.push(lname.clone());
             }
             self.custom_sources.insert(lname, source);
@@ -250,7 +256,7 @@ impl Settings {
             }
             "dynamic_library_path" => self.dynamic_library_path = value.to_string(),
             "log_line_prefix" => {
-                crate::log_prefix::check(value)?;
+                crate::log::prefix::check(value)?;
                 self.log_line_prefix = value.to_string()
             }
             "log_file" => self.log_file = value.trim().to_string(),
@@ -289,7 +295,12 @@ impl Settings {
         }
         let shown = path.display().to_string();
         std::fs::read_to_string(&path)
-            .map_err(|e| format!("could not open configuration file \"{shown}\": {}", crate::io_text(&e)))
+            .map_err(|e| {
+                format!(
+                    "could not open configuration file \"{shown}\": {}",
+                    crate::io_text(&e)
+                )
+            })
             .and_then(|t| parse_file(&shown, &t))
             .and_then(|entries| self.apply_file(&shown, &entries))
             .map_err(|e| (shown, e))

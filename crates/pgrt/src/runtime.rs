@@ -52,7 +52,10 @@ fn signal_masks() -> (libc::sigset_t, libc::sigset_t) {
 /// around _PG_init); otherwise (a plain host with no error stack) the core
 /// returns the failure value.
 fn raise_error(sqlstate: &[u8; 5], message: &str) -> Raised {
-    if super::elog::PG_exception_stack.load(Ordering::Acquire).is_null() {
+    if super::elog::PG_exception_stack
+        .load(Ordering::Acquire)
+        .is_null()
+    {
         return Raised::NotRaised;
     }
     super::elog::raise(

@@ -1,5 +1,6 @@
 //! Server log: PostgreSQL's severities, its default `%m [%p] ` line prefix
-//! (or `log_line_prefix`, log_prefix.rs), and `log_min_messages` filtering.
+//! (or `log_line_prefix`, [`prefix`]), `log_min_messages` filtering, and
+//! the log file ([`file`]).
 //!
 //! Every line is assembled in a stack buffer and written to stderr with one
 //! `write(2)`, so lines from the supervisor and its workers (which share the
@@ -8,6 +9,9 @@
 //! worker's entry point.
 
 use std::sync::atomic::{AtomicI32, Ordering};
+
+pub mod file;
+pub mod prefix;
 
 /// PostgreSQL 15's error levels (elog.h); the numbers are part of the ABI
 /// that compiled modules use.
@@ -166,8 +170,8 @@ impl Line {
 
     /// PostgreSQL's default prefix: `2026-11-22 18:49:52.123 UTC [1234] `.
     pub fn push_prefix(&mut self) -> &mut Self {
-        if crate::log_prefix::custom() {
-            crate::log_prefix::format_into(self);
+        if crate::log::prefix::custom() {
+            crate::log::prefix::format_into(self);
             return self;
         }
         let mut ts = libc::timespec {

@@ -1,0 +1,118 @@
+//! The export table (exports/bgworker.exports) is what the built artefacts
+//! export, no more and no less: bgworkerd exports every row to the modules
+//! it loads, libbgworker.so exports every row (it carries the runtime too),
+//! and neither exports a name the table does not list, apart from the
+//! internal halves of the C shims (`bgw_rs_*`, `bgw_c_*`), which carry
+//! libbgworker's prefix. A `#[no_mangle]` written in any spelling is
+//! caught here, whichever way it went wrong.
+
+mod common;
+
+#[path = "../exports/table.rs"]
+mod table;
+
+use std::collections::BTreeSet;
+
+use common::*;
+
+fn rows() -> Vec<table::Row> {
+    table::read(&repo_root().join("exports/bgworker.exports")).expect("export table")
+}
+
+fn internal(name: &str) -> bool {
+    name.starts_with("bgw_rs_") || name.starts_with("bgw_c_")
+}
+
+fn check(what: &str, exported: &BTreeSet<String>) {
+    let listed: BTreeSet<String> = rows().into_iter().map(|r| r.name).collect();
+    let missing: Vec<&String> = listed.difference(exported).collect();
+    let extra: Vec<&String> = exported
+        .difference(&listed)
+        .filter(|n| !internal(n))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{what} does not export these rows of the export table: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "{what} exports names the export table does not list: {extra:?}"
+    );
+}
+
+#[test]
+fn bgworkerd_exports_exactly_the_table() {
+    let _w = watchdog(60, "exports_bgworkerd");
+    check("bgworkerd", &defined_dynamic_symbols(&bgworkerd_path()));
+}
+
+#[test]
+fn libbgworker_exports_exactly_the_table() {
+    let _w = watchdog(60, "exports_lib");
+    check(
+        "libbgworker.so",
+        &defined_dynamic_symbols(&libbgworker_path()),
+    );
+}
+
+/// Variables are data and functions are code in both artefacts, as the
+/// table says (a module that reads `MyBgworkerEntry` must find 8 bytes of
+/// data, not a function).
+#[test]
+fn kinds_match_the_table() {
+    let _w = watchdog(60, "exports_kinds");
+    for file in [bgworkerd_path(), libbgworker_path()] {
+        let out = std::process::Command::new("nm")
+            .args(["-D", "--defined-only"])
+            .arg(&file)
+            .output()
+            .expect("run nm");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let kinds: std::collections::BTreeMap<&str, &str> = text
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() == 3).then(|| (f[2], f[1]))
+            })
+            .collect();
+        for r in rows() {
+            let t = kinds.get(r.name.as_str()).copied().unwrap_or("?");
+            let ok = match r.kind {
+                table::Kind::Func => t == "T",
+                table::Kind::Var => matches!(t, "B" | "D" | "R"),
+            };
+            assert!(
+                ok,
+                "{}: {} is {:?} in the table but nm says {t}",
+                file.display(),
+                r.name,
+                r.kind
+            );
+        }
+    }
+}
+
+/// The table's own rules, and that a broken table is refused with the
+/// line named (the build scripts use the same reader).
+#[test]
+fn table_reader_names_the_bad_line() {
+    let good = "# c\nfoo func 15 implemented pgrt\nbgw_x func - implemented core\n";
+    assert_eq!(table::parse(good).unwrap().len(), 2);
+    for (text, what) in [
+        ("foo func 15 implemented\n", "expected 5 columns"),
+        ("foo fn 15 implemented pgrt\n", "kind is func or var"),
+        ("foo func 15 somehow pgrt\n", "provision"),
+        ("foo func x implemented pgrt\n", "majors"),
+        ("foo func - implemented pgrt\n", "bgw_*"),
+        ("bgw_y func 15 implemented core\n", "bgw_*"),
+        (
+            "foo func 15 implemented pgrt\nfoo var 15 implemented pgrt\n",
+            "listed twice",
+        ),
+        ("1foo func 15 implemented pgrt\n", "C identifier"),
+        ("foo func 15 implemented elsewhere\n", "layer"),
+    ] {
+        let e = table::parse(text).expect_err(text);
+        assert!(e.contains(what) && e.contains("line "), "{text:?}: {e}");
+    }
+}
