@@ -1,0 +1,138 @@
+//! Attaching a process to a running supervisor: by run directory (through
+//! its pid file) or by segment name.
+
+use std::ffi::CStr;
+use std::sync::Arc;
+
+use super::lock::is_gone;
+use super::*;
+use crate::shmem::Segment;
+
+extern "C" fn ignore_signal(_sig: libc::c_int) {}
+
+/// Attach this process to a running supervisor, by run directory (holding
+/// `bgworkerd.pid`) or by segment name.
+pub fn attach(where_: &CStr) -> Result<(), String> {
+    if current().is_some() {
+        return Err("already connected to a background worker supervisor".into());
+    }
+    let arg = where_
+        .to_str()
+        .map_err(|_| "invalid attach argument (not UTF-8)".to_string())?;
+    let path = std::path::Path::new(arg);
+    // A path with a directory part is a run directory; a bare name (with or
+    // without its leading slash) is a segment name.
+    let is_rundir =
+        path.is_dir() || arg.trim_start_matches('/').contains('/') || arg == "." || arg == "..";
+    let (seg_name, pid_from_file) = if is_rundir {
+        let (pid, name) = read_pid_file(path)?;
+        (name, Some(pid))
+    } else {
+        (format!("/{}", arg.trim_start_matches('/')), None)
+    };
+    attach_segment(&seg_name, pid_from_file)
+}
+
+/// The supervisor running on run directory `path`: its pid and segment
+/// name from `bgworkerd.pid`, checked to be alive and holding the file's
+/// lock. Errors say why no supervisor is there (stale file included).
+pub fn read_pid_file(path: &std::path::Path) -> Result<(i32, String), String> {
+    let arg = path.display();
+    if !path.is_dir() {
+        return Err(format!(
+            "no bgworkerd is running on \"{arg}\": no such directory"
+        ));
+    }
+    let pidfile = path.join("bgworkerd.pid");
+    let text = std::fs::read_to_string(&pidfile).map_err(|e| {
+        format!(
+            "no bgworkerd is running on \"{arg}\": could not read \"{}\": {}",
+            pidfile.display(),
+            crate::errno_text(e.raw_os_error().unwrap_or(0))
+        )
+    })?;
+    let mut lines = text.lines();
+    let pid: i32 = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
+    let name = lines
+        .next()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| format!("invalid pid file \"{}\"", pidfile.display()))?;
+    if is_gone(pid) {
+        return Err(format!(
+            "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} does not exist)"
+        ));
+    }
+    // A live supervisor holds the pid file locked; if we can lock it,
+    // the pid belongs to some other process now.
+    if let Ok(f) = std::fs::File::open(&pidfile) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we own; released when f closes.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+            return Err(format!(
+                "no bgworkerd is running on \"{arg}\": stale pid file (process {pid} is not a bgworkerd)"
+            ));
+        }
+    }
+    Ok((pid, name))
+}
+
+/// Attach to segment `seg_name`, whose supervisor the pid file (if any)
+/// named `pid_from_file`.
+fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), String> {
+    let seg = Segment::attach(seg_name).map_err(|e| e.0)?;
+    let sup = seg.header().supervisor_pid.load(Ordering::Relaxed);
+    if let Some(p) = pid_from_file {
+        if p != sup {
+            return Err(format!(
+                "shared memory segment \"{seg_name}\" belongs to process {sup}, not to {p} named in the pid file"
+            ));
+        }
+    }
+    // SAFETY: pidfd_open takes a pid and flags; returns a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, sup, 0) } as i32;
+    if pidfd < 0 {
+        return Err(format!(
+            "background worker supervisor (pid {sup}) of segment \"{seg_name}\" is not running: {}",
+            crate::errno_text(crate::errno())
+        ));
+    }
+    // SAFETY: FD_CLOEXEC on our own fresh descriptor.
+    unsafe { libc::fcntl(pidfd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    // State-change notifications (bgw_notify_pid) arrive as SIGUSR1; make
+    // sure one cannot kill a process that did not install a handler.
+    // SAFETY: querying and, if default, replacing the SIGUSR1 disposition
+    // with a handler that does nothing (async-signal-safe).
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGUSR1, std::ptr::null(), &mut old);
+        if old.sa_sigaction == libc::SIG_DFL {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+        }
+    }
+    let conn = Connection {
+        seg: Arc::new(seg),
+        role: Role::Attached,
+        supervisor_pid: sup,
+        pidfd,
+        death_fd: -1,
+    };
+    if !conn.supervisor_alive() {
+        drop(conn);
+        return Err(format!(
+            "background worker supervisor (pid {sup}) is not running"
+        ));
+    }
+    let old = install(conn);
+    // SAFETY: `old` was unpublished by install(); attach runs with no other
+    // thread inside the library (its documented contract).
+    unsafe { drop_connection(old) };
+    Ok(())
+}

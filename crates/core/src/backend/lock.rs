@@ -1,0 +1,114 @@
+//! The registration lock that serialises backends (see the module comment
+//! of shmem/slots.rs): a word in the segment holding the holder's identity,
+//! taken over when /proc shows the holder is gone, so that a backend that
+//! dies holding it does not wedge the others.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::shmem::Segment;
+
+/// Serialisation among backends; see the module comment of shmem/slots.rs.
+pub(super) struct BackendLock<'a> {
+    word: &'a std::sync::atomic::AtomicU64,
+}
+
+fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+/// State letter and start time (clock ticks after boot) of task `tid`,
+/// from /proc/<tid>/stat (thread ids work there too).
+fn task_state(tid: i32) -> Option<(u8, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+    // The command name may contain anything; the fields follow its ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut fields = rest.split_ascii_whitespace();
+    let state = *fields.next()?.as_bytes().first()?;
+    // starttime is field 22 of the line; state was field 3.
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// This thread's identity as a lock holder: the thread id in the low half,
+/// the low 32 bits of its start time in the high half, so that a thread id
+/// reused by a later thread is not taken for the holder.
+pub(super) fn lock_identity() -> u64 {
+    thread_local! {
+        static ID: u64 = {
+            let tid = gettid();
+            let start = task_state(tid).map_or(0, |(_, s)| s);
+            ((start as u32 as u64) << 32) | tid as u32 as u64
+        };
+    }
+    ID.with(|id| *id)
+}
+
+/// Has the holder recorded in a lock word gone away: no such task, a
+/// zombie, or another task now using its thread id?
+pub(super) fn holder_gone(word: u64) -> bool {
+    let tid = word as u32 as i32;
+    match task_state(tid) {
+        None => is_gone(tid),
+        Some((state, start)) => {
+            state == b'Z' || state == b'X' || start as u32 != (word >> 32) as u32
+        }
+    }
+}
+
+/// Is thread/process `id` gone? (kill(2) accepts thread ids on Linux.)
+pub(super) fn is_gone(id: i32) -> bool {
+    // SAFETY: signal 0 only checks existence and permission.
+    let r = unsafe { libc::kill(id, 0) };
+    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+impl<'a> BackendLock<'a> {
+    pub(super) fn acquire(seg: &'a Segment) -> Self {
+        let word = &seg.header().backend_lock;
+        let me = lock_identity();
+        let mut spins: u32 = 0;
+        loop {
+            // Acquire pairs with the Release in drop(): the previous
+            // holder's slot writes are visible to us.
+            match word.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return BackendLock { word },
+                Err(holder) => {
+                    spins = spins.wrapping_add(1);
+                    if !spins.is_multiple_of(64) {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    if holder != 0
+                        && holder_gone(holder)
+                        && word
+                            .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
+                            .is_ok()
+                    {
+                        // The holder died mid-operation. What it left is
+                        // harmless (see slots.rs), but it may have published
+                        // a slot without marking it: have the supervisor
+                        // look at every slot.
+                        for w in 0..crate::shmem::slots::pending_words(seg.total_slots()) {
+                            seg.pending_word(w).fetch_or(u64::MAX, Ordering::Release);
+                        }
+                        return BackendLock { word };
+                    }
+                    if spins < 64 * 16 {
+                        std::thread::yield_now();
+                    } else {
+                        // Held for long (a stopped holder): stop burning CPU.
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for BackendLock<'_> {
+    fn drop(&mut self) {
+        self.word.store(0, Ordering::Release);
+    }
+}

@@ -1,0 +1,227 @@
+//! The event loop: sleep until a signal, a host request or a deadline,
+//! then do the work each wake-up brought, and publish the changes.
+
+use super::*;
+
+impl Supervisor {
+    pub(super) fn main_loop(&mut self) -> i32 {
+        // Workers of the first phase (PostmasterStart) start at once; later
+        // phases are queued as advance_phase reaches them.
+        for i in 0..self.workers.len() {
+            self.enqueue(i);
+        }
+        self.advance_phase();
+        loop {
+            self.drain_signals();
+            let req = REQUESTED_SHUTDOWN.load(Ordering::SeqCst);
+            if req > self.shutdown {
+                self.begin_shutdown(req);
+            }
+            if self.got_reload {
+                self.got_reload = false;
+                self.reload();
+            }
+            if self.got_child_signal {
+                self.got_child_signal = false;
+                self.reap();
+            }
+            if self.got_slot_signal {
+                self.got_slot_signal = false;
+                self.process_slot_changes();
+            }
+            self.advance_phase();
+            self.run_timers();
+            self.advance_state();
+            if let Some(code) = self.exit_code {
+                self.publish();
+                return code;
+            }
+            if !self.fatal_error && self.shutdown == SHUTDOWN_NONE {
+                self.start_queued();
+            }
+            self.publish();
+            self.sleep();
+        }
+    }
+
+    /// Wake everyone waiting on slot state, if anything changed.
+    pub(super) fn publish(&mut self) {
+        if !self.changed {
+            return;
+        }
+        self.changed = false;
+        let h = self.seg.header();
+        // SeqCst pairs with the waiters' SeqCst increment-then-sample (see
+        // Connection::wait_until): either they see the new sequence number,
+        // or we see them and wake them.
+        h.change_seq.fetch_add(1, Ordering::SeqCst);
+        if h.waiters.load(Ordering::SeqCst) > 0 {
+            backend::futex_wake_all(&h.change_seq);
+        }
+    }
+
+    pub(super) fn sleep(&mut self) {
+        let now = Instant::now();
+        let mut deadline = self.kill_deadline;
+        if let Some(Reverse((t, _))) = self.restarts.peek() {
+            deadline = Some(deadline.map_or(*t, |d| d.min(*t)));
+        }
+        let timeout = match deadline {
+            None => -1,
+            Some(d) => {
+                d.saturating_duration_since(now)
+                    .as_millis()
+                    .min(i32::MAX as u128 - 1) as i32
+                    + 1
+            }
+        };
+        let mut fds = [
+            libc::pollfd {
+                fd: self.sigfd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: self.wakefd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds.
+        unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+        self.sig_pending = fds[0].revents != 0;
+        self.wake_pending = fds[1].revents != 0;
+    }
+
+    pub(super) fn drain_signals(&mut self) {
+        if !self.sig_pending {
+            return self.drain_wake();
+        }
+        self.sig_pending = false;
+        // SAFETY: signalfd_siginfo is plain data; all-zero is valid.
+        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+        let sz = std::mem::size_of::<libc::signalfd_siginfo>();
+        loop {
+            // SAFETY: reading one signalfd_siginfo into a properly sized buffer.
+            let n = unsafe {
+                libc::read(
+                    self.sigfd,
+                    (&mut info as *mut libc::signalfd_siginfo).cast(),
+                    sz,
+                )
+            };
+            if n != sz as isize {
+                break;
+            }
+            match info.ssi_signo as i32 {
+                libc::SIGCHLD => self.got_child_signal = true,
+                libc::SIGUSR1 => self.got_slot_signal = true,
+                libc::SIGHUP => self.got_reload = true,
+                libc::SIGTERM => {
+                    REQUESTED_SHUTDOWN.fetch_max(SHUTDOWN_SMART, Ordering::SeqCst);
+                }
+                libc::SIGINT => {
+                    REQUESTED_SHUTDOWN.fetch_max(SHUTDOWN_FAST, Ordering::SeqCst);
+                }
+                libc::SIGQUIT => {
+                    REQUESTED_SHUTDOWN.fetch_max(SHUTDOWN_IMMEDIATE, Ordering::SeqCst);
+                }
+                _ => {}
+            }
+        }
+        self.drain_wake();
+    }
+
+    pub(super) fn drain_wake(&mut self) {
+        if self.wake_pending {
+            self.wake_pending = false;
+            let mut buf = 0u64;
+            // SAFETY: reading the eventfd counter (8 bytes) to re-arm it.
+            unsafe { libc::read(self.wakefd, (&mut buf as *mut u64).cast(), 8) };
+        }
+    }
+
+    pub(super) fn run_timers(&mut self) {
+        let now = Instant::now();
+        if self.kill_deadline.is_some_and(|d| d <= now) {
+            self.kill_deadline = None;
+            for &p in self.by_pid.keys() {
+                kill(p, libc::SIGKILL);
+            }
+        }
+        while let Some(Reverse((t, i))) = self.restarts.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.restarts.pop();
+            if let Some(rw) = self.workers[i].as_mut() {
+                if rw.restart_at == Some(t) {
+                    rw.restart_at = None;
+                    self.enqueue(i);
+                }
+            }
+        }
+    }
+
+    /// End of a crash cycle or of a shutdown, once no worker is left.
+    pub(super) fn advance_state(&mut self) {
+        if !self.by_pid.is_empty() {
+            return;
+        }
+        self.kill_deadline = None;
+        if self.shutdown != SHUTDOWN_NONE {
+            if self.fatal_error {
+                // A worker crashed during the shutdown (PostgreSQL: exit 1).
+                log::emit(log::LOG, "abnormal bgworkerd shutdown");
+                self.exit_code = Some(1);
+            } else {
+                log::emit(log::LOG, "bgworkerd shut down");
+                self.exit_code = Some(0);
+            }
+            return;
+        }
+        if !self.fatal_error {
+            return;
+        }
+        if !self.settings.restart_after_crash {
+            log::emit(log::LOG, "shutting down because restart_after_crash is off");
+            self.exit_code = Some(1);
+            return;
+        }
+        log::emit(log::LOG, "all server processes terminated; reinitializing");
+        // PostgreSQL's ResetBackgroundWorkerCrashTimes: never-restart
+        // workers are forgotten, the rest start again at once and lose
+        // their waiters.
+        for i in 0..self.workers.len() {
+            let Some(rw) = self.workers[i].as_mut() else {
+                continue;
+            };
+            if rw.never_restart() || rw.terminate {
+                self.forget(i);
+            } else {
+                rw.restart_at = None;
+                let old = rw.notify_pid;
+                rw.notify_pid = 0;
+                self.seg.slot_facts(i).set_state(STATE_NOT_STARTED);
+                self.drop_notify_ref(old);
+            }
+        }
+        self.restarts.clear();
+        self.reset_slots_after_crash();
+        if !(crate::hooks::get().after_crash_reset)(self.workers.len()) {
+            // A module's shmem_startup_hook failed (logged): PostgreSQL's
+            // postmaster exits.
+            self.exit_code = Some(1);
+            return;
+        }
+        self.seg
+            .header()
+            .reinit_count
+            .fetch_add(1, Ordering::AcqRel);
+        self.fatal_error = false;
+        for i in 0..self.workers.len() {
+            self.enqueue(i);
+        }
+        sd_notify::send("STATUS=reinitialized after a worker crash");
+    }
+}

@@ -1,0 +1,316 @@
+//! A worker's life: fork, reap, exit handling and restarts, the crash
+//! cycle, and shutdown.
+
+use super::*;
+
+fn strsignal(sig: i32) -> String {
+    // SAFETY: strsignal returns a valid C string (static or thread-local).
+    let p = unsafe { libc::strsignal(sig) };
+    if p.is_null() {
+        format!("signal {sig}")
+    } else {
+        // SAFETY: non-null C string from libc.
+        unsafe { std::ffi::CStr::from_ptr(p) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// PostgreSQL's LogChildExit.
+fn log_child_exit(level: i32, what: &str, pid: i32, status: i32) {
+    if !log::enabled(level) {
+        return;
+    }
+    let msg = if libc::WIFEXITED(status) {
+        format!(
+            "{what} (PID {pid}) exited with exit code {}",
+            libc::WEXITSTATUS(status)
+        )
+    } else if libc::WIFSIGNALED(status) {
+        let s = libc::WTERMSIG(status);
+        format!(
+            "{what} (PID {pid}) was terminated by signal {s}: {}",
+            strsignal(s)
+        )
+    } else {
+        format!("{what} (PID {pid}) exited with unrecognized status {status}")
+    };
+    log::emit(level, &msg);
+}
+
+impl Supervisor {
+    /// Forget worker `i` and free its slot (PostgreSQL's
+    /// ForgetBackgroundWorker). The caller notifies, if appropriate.
+    pub(super) fn forget(&mut self, i: usize) {
+        let Some(rw) = self.workers[i].take() else {
+            return;
+        };
+        let h = self.seg.header();
+        let s = self.seg.slot(i);
+        if rw.parallel() {
+            h.parallel_terminate_count.fetch_add(1, Ordering::AcqRel);
+        }
+        // Give the slot back; pairs with the backends' Acquire load when
+        // they look for a free slot. `pid` is left alone: readers check
+        // in_use first, and a slot that reads "stopped" is already free, so
+        // a waiter that re-registers at once finds it (PostgreSQL leaves a
+        // short window there).
+        self.seg.slot_facts(i).set_state(STATE_STOPPED);
+        s.in_use.store(0, Ordering::Release);
+        self.changed = true;
+        self.drop_notify_ref(rw.notify_pid);
+        crate::elog!(
+            log::DEBUG1,
+            "unregistering background worker \"{}\"",
+            rw.def.name()
+        );
+    }
+
+    pub(super) fn start_queued(&mut self) {
+        while let Some(i) = self.start_queue.pop_front() {
+            if let Some(rw) = self.workers[i].as_mut() {
+                rw.queued = false;
+            }
+            if self.eligible(i) {
+                self.fork_worker(i);
+            }
+        }
+    }
+
+    pub(super) fn fork_worker(&mut self, i: usize) {
+        let def = self.workers[i].as_ref().expect("caller checked").def;
+        crate::elog!(
+            log::DEBUG1,
+            "starting background worker process \"{}\"",
+            def.name()
+        );
+        let mut close = vec![
+            self.sigfd,
+            self.wakefd,
+            self.death_w,
+            self.pidfile.as_ref().map_or(-1, PidFile::fd),
+        ];
+        close.extend(self.attached.values().copied());
+        let entry = loader::resolve_loaded(&def.library(), &def.function());
+        // Flush stdio first, or what modules and hosts buffered would be
+        // written again by each worker's exit (as PostgreSQL's fork_process).
+        // SAFETY: fflush(NULL) flushes all output streams.
+        unsafe { libc::fflush(std::ptr::null_mut()) };
+        // SAFETY: fork from the supervisor's loop thread; the child never
+        // returns into this loop (child::run ends the process). In an
+        // embedding host with other threads, the child must not need a
+        // lock one of them held (see bgw_host_run).
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            child::run(
+                ChildContext {
+                    seg: &self.seg,
+                    supervisor_pid: self.my_pid,
+                    death_read: self.death_r,
+                    close_fds: &close,
+                    entry,
+                    slot: i,
+                    forget_supervisor_state: forget_wake_fd,
+                },
+                &def,
+            );
+        }
+        if pid < 0 {
+            let err = crate::errno_text(crate::errno());
+            log::emit(log::LOG, &format!("could not fork worker process: {err}"));
+            let at = Instant::now() + FORK_RETRY;
+            self.workers[i].as_mut().expect("caller checked").restart_at = Some(at);
+            self.seg.slot_facts(i).restart_at(facts::instant_ms(at));
+            self.restarts.push(Reverse((at, i)));
+            return;
+        }
+        // Publish the pid and wake the waiters before any bookkeeping: the
+        // supervisor's first writes after a fork are copy-on-write faults,
+        // and the waiter should not wait for them.
+        // The facts first (shared memory, no copy-on-write fault): whoever
+        // sees the pid published finds the worker running in the facts.
+        self.seg.slot_facts(i).started(pid);
+        self.seg.slot(i).pid.store(pid, Ordering::Release);
+        self.changed = true;
+        self.publish();
+        let rw = self.workers[i].as_mut().expect("caller checked");
+        rw.pid = pid;
+        let notify = rw.notify_pid;
+        self.notify(notify);
+        self.by_pid.insert(pid, i);
+    }
+
+    /// Reap exited children. Peeks first so that a host program's own
+    /// children (not workers) are left for it to reap.
+    pub(super) fn reap(&mut self) {
+        loop {
+            // SAFETY: siginfo_t is plain data filled by waitid.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: valid siginfo pointer; WNOWAIT leaves the child reapable.
+            let r = unsafe {
+                libc::waitid(
+                    libc::P_ALL,
+                    0,
+                    &mut info,
+                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+                )
+            };
+            // SAFETY: si_pid is valid for SIGCHLD-type siginfo (0 if none).
+            let pid = if r == 0 { unsafe { info.si_pid() } } else { 0 };
+            if pid == 0 {
+                return;
+            }
+            if self.by_pid.contains_key(&pid) {
+                let mut status = 0;
+                // SAFETY: reaping a known child.
+                unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+                self.child_exited(pid, status);
+                continue;
+            }
+            // Someone else's child sits first in line: check ours one by one.
+            let pids: Vec<i32> = self.by_pid.keys().copied().collect();
+            for p in pids {
+                let mut status = 0;
+                // SAFETY: reaping a known child, without blocking.
+                if unsafe { libc::waitpid(p, &mut status, libc::WNOHANG) } == p {
+                    self.child_exited(p, status);
+                }
+            }
+            return;
+        }
+    }
+
+    /// PostgreSQL's CleanupBackgroundWorker.
+    pub(super) fn child_exited(&mut self, pid: i32, status: i32) {
+        let Some(i) = self.by_pid.remove(&pid) else {
+            return;
+        };
+        // Stop notifying a process that is gone (its pid may be reused).
+        if self.notify_refs.contains_key(&pid) {
+            for rw in self.workers.iter_mut().flatten() {
+                if rw.notify_pid == pid {
+                    rw.notify_pid = 0;
+                }
+            }
+            self.notify_refs.remove(&pid);
+        }
+        let Some(rw) = self.workers[i].as_mut() else {
+            return;
+        };
+        rw.pid = 0;
+        let what = format!("background worker \"{}\"", rw.def.type_name());
+        let exited0 = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        let exited1 = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1;
+        if exited0 {
+            rw.terminate = true;
+        }
+        let notify = rw.notify_pid;
+        let restart_secs = rw.def.bgw_restart_time;
+        let forget_now = rw.terminate || rw.never_restart() || self.shutdown != SHUTDOWN_NONE;
+        let crash = !exited0 && !exited1 && self.shutdown != SHUTDOWN_IMMEDIATE;
+        if !exited0 && !exited1 {
+            // Restarting (or not) is decided at the end of the crash cycle.
+            self.seg.slot_facts(i).exited(status, crash, 0, false);
+            // As PostgreSQL's HandleChildCrash, the stop is not reported:
+            // the crash cycle decides the worker's fate (reinitialisation
+            // forgets never-restart workers and restarts the rest), and
+            // that is what waiters hear about.
+            self.handle_crash(pid, &what, status);
+            return;
+        }
+        // The facts first, with what comes next (without a restart time, a
+        // crash cycle under way decides), then the pid waiters read.
+        let restart = (!forget_now && !self.fatal_error)
+            .then(|| Instant::now() + Duration::from_secs(restart_secs.max(0) as u64));
+        self.seg.slot_facts(i).exited(
+            status,
+            crash,
+            restart.map(facts::instant_ms).unwrap_or(0),
+            forget_now,
+        );
+        if !forget_now {
+            // Stays registered: "stopped" until it runs again.
+            self.seg.slot(i).pid.store(0, Ordering::Release);
+        }
+        self.changed = true;
+        log_child_exit(
+            if exited0 { log::DEBUG1 } else { log::LOG },
+            &what,
+            pid,
+            status,
+        );
+        if forget_now {
+            self.forget(i);
+        } else if let Some(at) = restart {
+            self.workers[i]
+                .as_mut()
+                .expect("still registered")
+                .restart_at = Some(at);
+            self.restarts.push(Reverse((at, i)));
+        }
+        self.notify(notify);
+    }
+
+    /// PostgreSQL's HandleChildCrash: the first crash is logged and every
+    /// other worker gets SIGQUIT; the cycle ends in advance_state.
+    pub(super) fn handle_crash(&mut self, pid: i32, what: &str, status: i32) {
+        let take_action = !self.fatal_error && self.shutdown != SHUTDOWN_IMMEDIATE;
+        if take_action {
+            log_child_exit(log::LOG, what, pid, status);
+            log::emit(log::LOG, "terminating any other active server processes");
+            for &p in self.by_pid.keys() {
+                kill(p, libc::SIGQUIT);
+            }
+            self.kill_deadline = Some(Instant::now() + KILL_GRACE);
+        }
+        // Workers ended by an immediate shutdown's SIGQUIT are no crash.
+        if self.shutdown != SHUTDOWN_IMMEDIATE {
+            self.fatal_error = true;
+        }
+        self.start_queue.clear();
+        for rw in self.workers.iter_mut().flatten() {
+            rw.queued = false;
+        }
+    }
+
+    pub(super) fn begin_shutdown(&mut self, mode: i32) {
+        let prev = self.shutdown;
+        self.shutdown = mode;
+        let word = match mode {
+            SHUTDOWN_SMART => "smart",
+            SHUTDOWN_FAST => "fast",
+            _ => "immediate",
+        };
+        log::emit(log::LOG, &format!("received {word} shutdown request"));
+        self.seg.daemon_facts().set_shutdown(mode as u32);
+        sd_notify::send(&format!("STOPPING=1\nSTATUS={word} shutdown"));
+        // Nothing starts any more: forget every worker that is not running
+        // and wake whoever waits for it.
+        self.start_queue.clear();
+        for i in 0..self.workers.len() {
+            if let Some(rw) = &self.workers[i] {
+                if rw.pid == 0 {
+                    let notify = rw.notify_pid;
+                    self.forget(i);
+                    self.notify(notify);
+                }
+            }
+        }
+        let sig = if mode == SHUTDOWN_IMMEDIATE {
+            libc::SIGQUIT
+        } else {
+            libc::SIGTERM
+        };
+        if mode == SHUTDOWN_IMMEDIATE || prev == SHUTDOWN_NONE {
+            for &p in self.by_pid.keys() {
+                kill(p, sig);
+            }
+        }
+        for &i in self.by_pid.values() {
+            self.seg.slot_facts(i).set_state(STATE_TERMINATING);
+        }
+        if mode == SHUTDOWN_IMMEDIATE {
+            self.kill_deadline = Some(Instant::now() + KILL_GRACE);
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The `DefineCustom*Variable` exports and `MarkGUCPrefixReserved`: the
+//! registry's entries, with the configured value applied at definition.
+
+use super::*;
+
+/// PostgreSQL's valid_custom_variable_name: two or more identifiers
+/// joined by dots.
+pub(super) fn valid_custom_name(name: &str) -> bool {
+    let mut saw_sep = false;
+    let mut name_start = true;
+    for b in name.bytes() {
+        if b == b'.' {
+            if name_start {
+                return false;
+            }
+            saw_sep = true;
+            name_start = true;
+        } else if b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 {
+            name_start = false;
+        } else if !name_start && (b.is_ascii_digit() || b == b'$') {
+        } else {
+            return false;
+        }
+    }
+    !name_start && saw_sep
+}
+
+/// The value bgworkerd's settings give `name` (command line over file),
+/// with its source.
+pub(super) fn configured(s: &settings::Settings, name: &str) -> Option<(String, c_int)> {
+    let lname = name.to_ascii_lowercase();
+    let v = s.custom.get(&lname)?;
+    let src = if settings::command_line()
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        PGC_S_ARGV
+    } else {
+        PGC_S_FILE
+    };
+    Some((v.clone(), src))
+}
+
+/// Common part of the DefineCustom*Variable functions.
+pub(super) fn define(
+    name: *const c_char,
+    context: c_int,
+    flags: c_int,
+    kind: Kind,
+    show: ShowHook,
+) {
+    if kind.addr_is_null() {
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "custom variable address is NULL".into(),
+            None,
+        );
+        return;
+    }
+    let Some(name) = crate::misc::c_str(name) else {
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "custom variable name is NULL".into(),
+            None,
+        );
+        return;
+    };
+    if !valid_custom_name(&name) {
+        raise(
+            ERROR,
+            ERRCODE_INVALID_NAME,
+            format!("invalid configuration parameter name \"{name}\""),
+            Some(
+                "Custom parameter names must be two or more simple identifiers separated by dots."
+                    .into(),
+            ),
+        );
+        return;
+    }
+    let preloading = crate::misc::process_shared_preload_libraries_in_progress
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if context == PGC_POSTMASTER && !preloading {
+        raise(
+            FATAL,
+            ERRCODE_INTERNAL_ERROR,
+            "cannot create PGC_POSTMASTER variables after startup".into(),
+            None,
+        );
+        return;
+    }
+    if find(&name).is_some() {
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            format!("attempt to redefine parameter \"{name}\""),
+            None,
+        );
+        return;
+    }
+    let var = Var {
+        name: name.clone(),
+        context,
+        flags,
+        kind,
+        show,
+        source: PGC_S_DEFAULT,
+    };
+    registry(|r| r.vars.push(var.clone()));
+    // The boot value first (PostgreSQL: a boot value the check hook
+    // rejects is a FATAL error), then the configured one, if any.
+    if let Err(e) = store(&var, boot_value(&var), PGC_S_DEFAULT) {
+        registry(|r| r.vars.retain(|v| !v.name.eq_ignore_ascii_case(&name)));
+        raise(
+            FATAL,
+            ERRCODE_INTERNAL_ERROR,
+            format!("failed to initialize {name}: {}", e.message),
+            None,
+        );
+        return;
+    }
+    if let Some((value, src)) = configured(&settings::current(), &name) {
+        match parse_value(&var, &value).and_then(|v| store(&var, v, src)) {
+            Ok(_) => {}
+            Err(e) => report_invalid(WARNING, &e),
+        }
+    }
+}
+
+/// # Safety
+/// The pointers are NULL or what PostgreSQL's DefineCustom*Variable
+/// takes: NUL-terminated strings, the module's variable, a
+/// NULL-terminated option array.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn bgw_rs_DefineCustomBoolVariable(
+    name: *const c_char,
+    _short_desc: *const c_char,
+    _long_desc: *const c_char,
+    value_addr: *mut bool,
+    boot: bool,
+    context: c_int,
+    flags: c_int,
+    check: BoolCheck,
+    assign: BoolAssign,
+    show: ShowHook,
+) {
+    define(
+        name,
+        context,
+        flags,
+        Kind::Bool {
+            addr: value_addr,
+            boot,
+            check,
+            assign,
+        },
+        show,
+    );
+}
+
+/// # Safety
+/// The pointers are NULL or what PostgreSQL's DefineCustom*Variable
+/// takes: NUL-terminated strings, the module's variable, a
+/// NULL-terminated option array.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn bgw_rs_DefineCustomIntVariable(
+    name: *const c_char,
+    _short_desc: *const c_char,
+    _long_desc: *const c_char,
+    value_addr: *mut c_int,
+    boot: c_int,
+    min: c_int,
+    max: c_int,
+    context: c_int,
+    flags: c_int,
+    check: IntCheck,
+    assign: IntAssign,
+    show: ShowHook,
+) {
+    define(
+        name,
+        context,
+        flags,
+        Kind::Int {
+            addr: value_addr,
+            boot,
+            min,
+            max,
+            check,
+            assign,
+        },
+        show,
+    );
+}
+
+/// # Safety
+/// The pointers are NULL or what PostgreSQL's DefineCustom*Variable
+/// takes: NUL-terminated strings, the module's variable, a
+/// NULL-terminated option array.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn bgw_rs_DefineCustomRealVariable(
+    name: *const c_char,
+    _short_desc: *const c_char,
+    _long_desc: *const c_char,
+    value_addr: *mut f64,
+    boot: f64,
+    min: f64,
+    max: f64,
+    context: c_int,
+    flags: c_int,
+    check: RealCheck,
+    assign: RealAssign,
+    show: ShowHook,
+) {
+    define(
+        name,
+        context,
+        flags,
+        Kind::Real {
+            addr: value_addr,
+            boot,
+            min,
+            max,
+            check,
+            assign,
+        },
+        show,
+    );
+}
+
+/// # Safety
+/// The pointers are NULL or what PostgreSQL's DefineCustom*Variable
+/// takes: NUL-terminated strings, the module's variable, a
+/// NULL-terminated option array.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn bgw_rs_DefineCustomStringVariable(
+    name: *const c_char,
+    _short_desc: *const c_char,
+    _long_desc: *const c_char,
+    value_addr: *mut *mut c_char,
+    boot: *const c_char,
+    context: c_int,
+    flags: c_int,
+    check: StringCheck,
+    assign: StringAssign,
+    show: ShowHook,
+) {
+    // SAFETY: NULL or a NUL-terminated string (the boot value).
+    let boot = (!boot.is_null()).then(|| unsafe { CStr::from_ptr(boot) }.to_owned());
+    define(
+        name,
+        context,
+        flags,
+        Kind::Str {
+            addr: value_addr,
+            boot,
+            check,
+            assign,
+        },
+        show,
+    );
+}
+
+/// # Safety
+/// The pointers are NULL or what PostgreSQL's DefineCustom*Variable
+/// takes: NUL-terminated strings, the module's variable, a
+/// NULL-terminated option array.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn bgw_rs_DefineCustomEnumVariable(
+    name: *const c_char,
+    _short_desc: *const c_char,
+    _long_desc: *const c_char,
+    value_addr: *mut c_int,
+    boot: c_int,
+    options: *const EnumEntry,
+    context: c_int,
+    flags: c_int,
+    check: IntCheck,
+    assign: IntAssign,
+    show: ShowHook,
+) {
+    // (A NULL valueAddr is reported by define.)
+    if options.is_null() {
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "custom variable options are NULL".into(),
+            None,
+        );
+        return;
+    }
+    let mut list = Vec::new();
+    // SAFETY: options is an array terminated by an entry with a NULL name
+    // (PostgreSQL's contract).
+    unsafe {
+        let mut p = options;
+        while !(*p).name.is_null() && list.len() < 10_000 {
+            list.push((
+                CStr::from_ptr((*p).name).to_string_lossy().into_owned(),
+                (*p).val,
+                (*p).hidden,
+            ));
+            p = p.add(1);
+        }
+    }
+    define(
+        name,
+        context,
+        flags,
+        Kind::Enum {
+            addr: value_addr,
+            boot,
+            options: list,
+            check,
+            assign,
+        },
+        show,
+    );
+}
+
+/// `MarkGUCPrefixReserved(className)`: configured names under the prefix
+/// that no module defined are reported and dropped.
+#[unsafe(no_mangle)]
+pub extern "C" fn MarkGUCPrefixReserved(class_name: *const c_char) {
+    bgworker_core::api::boundary("MarkGUCPrefixReserved", (), || {
+        let Some(class) = crate::misc::c_str(class_name) else {
+            return;
+        };
+        let prefix = format!("{}.", class.to_ascii_lowercase());
+        let placeholders: Vec<String> = settings::current()
+            .custom
+            .keys()
+            .filter(|k| k.starts_with(&prefix) && find(k).is_none())
+            .cloned()
+            .collect();
+        for name in placeholders {
+            crate::elog::report(
+                WARNING,
+                &format!("invalid configuration parameter name \"{name}\", removing it"),
+                Some(&format!("\"{class}\" is now a reserved prefix.")),
+                None,
+                None,
+            );
+            settings::with_current(|s| s.custom.remove(&name));
+        }
+        registry(|r| r.reserved.push(class));
+    })
+}
