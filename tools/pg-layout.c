@@ -186,7 +186,7 @@ main(void)
 	V(GUC_LIST_INPUT); V(GUC_NOT_IN_SAMPLE); V(GUC_UNIT_MS); V(GUC_UNIT_S); V(GUC_UNIT_KB); V(GUC_UNIT_BYTE);
 	V(GUC_UNIT_MEMORY); V(GUC_UNIT_TIME); V(GUC_UNIT); V(GUC_NO_SHOW_ALL); V(GUC_SUPERUSER_ONLY);
 	V(GUC_DISALLOW_IN_FILE); V(GUC_NOT_WHILE_SEC_REST); V(GUC_EXPLAIN); V(GUC_CUSTOM_PLACEHOLDER);
-	SZ(struct config_enum_entry);
+	printf("sizeof(config_enum_entry) %zu\n", sizeof(struct config_enum_entry));
 	V(LWTRANCHE_FIRST_USER_DEFINED); V(NUM_FIXED_LWLOCKS); V(NUM_INDIVIDUAL_LWLOCKS);
 	V(B_BG_WORKER); V(B_BACKEND); V(B_INVALID); SZ(BackendType); VS(MyBackendType);
 	SZ(WaitEvent); OF(WaitEvent, pos); OF(WaitEvent, events); OF(WaitEvent, fd); OF(WaitEvent, user_data);
