@@ -187,6 +187,12 @@ main(void)
 	V(GUC_UNIT_MEMORY); V(GUC_UNIT_TIME); V(GUC_UNIT); V(GUC_NO_SHOW_ALL); V(GUC_SUPERUSER_ONLY);
 	V(GUC_DISALLOW_IN_FILE); V(GUC_NOT_WHILE_SEC_REST); V(GUC_EXPLAIN); V(GUC_CUSTOM_PLACEHOLDER);
 	printf("sizeof(config_enum_entry) %zu\n", sizeof(struct config_enum_entry));
+	/* spin delays (init_local_spin_delay is inline), the shmem index */
+	SZ(SpinDelayStatus); OF(SpinDelayStatus, spins); OF(SpinDelayStatus, delays); OF(SpinDelayStatus, cur_delay);
+	OF(SpinDelayStatus, file); OF(SpinDelayStatus, line); OF(SpinDelayStatus, func);
+	SZ(ShmemIndexEnt); OF(ShmemIndexEnt, location); OF(ShmemIndexEnt, size); OF(ShmemIndexEnt, allocated_size);
+	V(SHMEM_INDEX_KEYSIZE); V(SHMEM_INDEX_SIZE);
+	OF(NamedLWLockTranche, trancheId); OF(NamedLWLockTranche, trancheName);
 	V(LWTRANCHE_FIRST_USER_DEFINED); V(NUM_FIXED_LWLOCKS); V(NUM_INDIVIDUAL_LWLOCKS);
 	V(B_BG_WORKER); V(B_BACKEND); V(B_INVALID); SZ(BackendType); VS(MyBackendType);
 	SZ(WaitEvent); OF(WaitEvent, pos); OF(WaitEvent, events); OF(WaitEvent, fd); OF(WaitEvent, user_data);
