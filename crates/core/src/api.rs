@@ -326,9 +326,8 @@ unsafe extern "C" fn bgw_rs_WaitForBackgroundWorkerShutdown(
 unsafe extern "C" fn bgw_rs_TerminateBackgroundWorker(handle: *mut BackgroundWorkerHandle) {
     boundary("TerminateBackgroundWorker", (), || {
         // SAFETY: caller's contract on handle.
-        if let Some((conn, slot, generation)) =
-            unsafe { handle_target("TerminateBackgroundWorker", handle) }
-        {
+        let target = unsafe { handle_target("TerminateBackgroundWorker", handle) };
+        if let Some((conn, slot, generation)) = target {
             conn.terminate(slot, generation);
         }
     })
@@ -419,10 +418,8 @@ pub unsafe extern "C" fn BackgroundWorkerInitializeConnection(
             "no specific database".to_string()
         } else {
             // SAFETY: non-null NUL-terminated string (contract).
-            format!(
-                "database \"{}\"",
-                unsafe { std::ffi::CStr::from_ptr(dbname) }.to_string_lossy()
-            )
+            let name = unsafe { std::ffi::CStr::from_ptr(dbname) };
+            format!("database \"{}\"", name.to_string_lossy())
         };
         no_database(db)
     })

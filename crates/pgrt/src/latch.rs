@@ -326,14 +326,8 @@ fn drain(fd: i32) {
 /// Descriptor that becomes readable (or hangs up) when the supervisor
 /// dies, if this process has one.
 fn death_fd() -> Option<i32> {
-    let c = backend::current()?;
-    if c.death_fd >= 0 {
-        Some(c.death_fd)
-    } else if c.pidfd >= 0 {
-        Some(c.pidfd)
-    } else {
-        None
-    }
+    use std::os::fd::AsRawFd;
+    Some(backend::current()?.death_watch()?.as_raw_fd())
 }
 
 fn supervisor_gone() -> bool {

@@ -92,16 +92,12 @@ fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), Stri
             ));
         }
     }
-    // SAFETY: pidfd_open takes a pid and flags; returns a new fd or -1.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, sup, 0) } as i32;
-    if pidfd < 0 {
-        return Err(format!(
+    let pidfd = crate::pidfd::Pidfd::open(sup).map_err(|e| {
+        format!(
             "background worker supervisor (pid {sup}) of segment \"{seg_name}\" is not running: {}",
-            crate::errno_text(crate::errno())
-        ));
-    }
-    // SAFETY: FD_CLOEXEC on our own fresh descriptor.
-    unsafe { libc::fcntl(pidfd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            crate::io_text(&e)
+        )
+    })?;
     // State-change notifications (bgw_notify_pid) arrive as SIGUSR1; make
     // sure one cannot kill a process that did not install a handler.
     // SAFETY: querying and, if default, replacing the SIGUSR1 disposition
@@ -121,8 +117,8 @@ fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), Stri
         seg: Arc::new(seg),
         role: Role::Attached,
         supervisor_pid: sup,
-        pidfd,
-        death_fd: -1,
+        pidfd: Some(pidfd),
+        death_fd: None,
     };
     if !conn.supervisor_alive() {
         drop(conn);

@@ -9,6 +9,7 @@
 //! it is replaced only by `bgw_attach`/`bgw_detach` (which callers must not
 //! race with other calls into the library) and in a freshly forked worker.
 
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
@@ -35,10 +36,10 @@ pub struct Connection {
     pub seg: Arc<Segment>,
     pub role: Role,
     pub supervisor_pid: i32,
-    /// pidfd of the supervisor (attached processes), or -1.
-    pub pidfd: i32,
-    /// Read end of the supervisor's death-watch pipe (workers), or -1.
-    pub death_fd: i32,
+    /// pidfd of the supervisor (attached processes).
+    pub pidfd: Option<crate::pidfd::Pidfd>,
+    /// Read end of the supervisor's death-watch pipe (workers).
+    pub death_fd: Option<OwnedFd>,
 }
 
 static CONNECTION: AtomicPtr<Connection> = AtomicPtr::new(std::ptr::null_mut());
@@ -82,17 +83,6 @@ pub unsafe fn drop_connection(p: *mut Connection) {
     if !p.is_null() {
         // SAFETY: p came from Box::into_raw in install() (caller's contract).
         drop(unsafe { Box::from_raw(p) });
-    }
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        for fd in [self.pidfd, self.death_fd] {
-            if fd >= 0 {
-                // SAFETY: the connection owns these descriptors.
-                unsafe { libc::close(fd) };
-            }
-        }
     }
 }
 

@@ -16,9 +16,12 @@
 
 pub mod status;
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::abi::*;
 use crate::backend::{self, Connection, RegisterError};
@@ -466,7 +469,7 @@ fn launch(conn: &Connection, w: BackgroundWorker, wait: bool) -> Result<(), Fail
         Ok(h) => h,
         Err(RegisterError::Invalid(msg)) => return Err(refused(msg)),
         Err(RegisterError::NoCapacity) => {
-            let parallel = w.bgw_flags & BGWORKER_CLASS_PARALLEL != 0;
+            let parallel = w.flags().contains(WorkerFlags::CLASS_PARALLEL);
             return Err(refused(if parallel {
                 "no free background worker slot (max_parallel_workers reached)".to_string()
             } else {
@@ -640,28 +643,16 @@ fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failur
 
 /// Send `sig` to the supervisor through its pidfd.
 fn signal_daemon(conn: &Connection, sig: i32) -> Result<(), Failure> {
-    // SAFETY: pidfd is the connection's open pidfd of the supervisor; a
-    // null info pointer means "as kill(2)".
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            conn.pidfd,
-            sig,
-            std::ptr::null::<u8>(),
-            0,
-        )
-    };
-    if r != 0 {
-        return Err(Failure(
+    conn.signal_supervisor(sig).map_err(|e| {
+        Failure(
             EXIT_NO_DAEMON,
             format!(
                 "could not signal bgworkerd (PID {}): {}",
                 conn.supervisor_pid,
-                crate::errno_text(crate::errno())
+                crate::io_text(&e)
             ),
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 /// How long `stop --wait` waits (pg_ctl's default).
@@ -677,10 +668,8 @@ fn stop(conn: &Connection, (word, sig): (&str, i32), wait: bool) -> Result<(), F
         return Ok(());
     }
     // The pidfd becomes readable when the process exits.
-    let mut p = libc::pollfd {
-        fd: conn.pidfd,
-        events: libc::POLLIN,
-        revents: 0,
+    let Some(pidfd) = conn.pidfd.as_ref() else {
+        return Err(refused("no pidfd of bgworkerd to wait on"));
     };
     let deadline = Instant::now() + STOP_WAIT;
     loop {
@@ -692,9 +681,10 @@ fn stop(conn: &Connection, (word, sig): (&str, i32), wait: bool) -> Result<(), F
                 STOP_WAIT.as_secs()
             )));
         }
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut p, 1, left.as_millis().min(1000) as i32) };
-        if r > 0 {
+        let mut p = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        let ms =
+            PollTimeout::try_from(left.as_millis().min(1000) as i32).unwrap_or(PollTimeout::ZERO);
+        if poll(&mut p, ms).is_ok_and(|n| n > 0) {
             println!("bgworkerd (PID {}) stopped", conn.supervisor_pid);
             return Ok(());
         }

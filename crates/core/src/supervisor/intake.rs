@@ -167,7 +167,7 @@ impl Supervisor {
             if let Err(msg) = check {
                 log::emit(log::LOG, &msg);
             }
-            if raw.bgw_flags & BGWORKER_CLASS_PARALLEL != 0 {
+            if raw.flags().contains(WorkerFlags::CLASS_PARALLEL) {
                 self.seg
                     .header()
                     .parallel_terminate_count
