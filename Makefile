@@ -6,6 +6,7 @@
 #   make bench        benchmarks (metric names as ../shared/bench-pg15)
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make header       regenerate include/bgworker.h; make check-header: is it current?
+#   make pg-symbols   regenerate exports/pg15/*.symbols from the real PostgreSQL 15
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -22,7 +23,8 @@ ifneq ($(PREFIX),/usr/local)
 export BGW_PKGLIBDIR := $(PREFIX)/lib/bgworker
 endif
 
-.PHONY: all build header check-header pg-headers pg-server test-tools abi-probe link-probe test bench run install clean
+.PHONY: all build header check-header pg-headers pg-server test-tools abi-probe link-probe test bench run install clean \
+        pg-symbols
 
 all: build
 
@@ -108,3 +110,9 @@ install: build
 
 clean:
 	$(CARGO) clean
+
+# The symbols the real PostgreSQL 15 server exports (tests/pg_symbols.rs
+# checks that the checked-in lists are current when the server is installed).
+pg-symbols: pg-server pg-headers
+	bash exports/pg-symbols.sh 15
+
