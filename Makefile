@@ -7,6 +7,7 @@
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make header       regenerate include/bgworker.h; make check-header: is it current?
 #   make pg-symbols   regenerate exports/pg15/*.symbols from the real PostgreSQL 15
+#   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -24,7 +25,7 @@ export BGW_PKGLIBDIR := $(PREFIX)/lib/bgworker
 endif
 
 .PHONY: all build header check-header pg-headers pg-server test-tools abi-probe link-probe test bench run install clean \
-        pg-symbols
+        pg-symbols census
 
 all: build
 
@@ -116,3 +117,8 @@ clean:
 pg-symbols: pg-server pg-headers
 	bash exports/pg-symbols.sh 15
 
+
+# Which PostgreSQL symbols real extensions reference and whether they load
+# under bgworkerd (downloads cached under target/census; not in make test).
+census: build pg-server pg-headers
+	bash census/run.sh
