@@ -8,6 +8,7 @@
 #   make header       regenerate include/bgworker.h; make check-header: is it current?
 #   make pg-symbols   regenerate exports/pg15/*.symbols from the real PostgreSQL 15
 #   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
+#   make bench-dlopen dlopen(RTLD_NOW) cost of a module's PostgreSQL symbol references
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -25,7 +26,7 @@ export BGW_PKGLIBDIR := $(PREFIX)/lib/bgworker
 endif
 
 .PHONY: all build header check-header pg-headers pg-server test-tools abi-probe link-probe test bench run install clean \
-        pg-symbols census
+        pg-symbols census bench-dlopen
 
 all: build
 
@@ -122,3 +123,7 @@ pg-symbols: pg-server pg-headers
 # under bgworkerd (downloads cached under target/census; not in make test).
 census: build pg-server pg-headers
 	bash census/run.sh
+
+# What a module's PostgreSQL symbol references cost at load time.
+bench-dlopen: build pg-headers
+	PG_CONFIG=$(PG_CONFIG) bash bench/dlopen.sh
