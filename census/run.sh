@@ -204,7 +204,7 @@ rm -rf "$CENSUS/test_shm_mq"
 cp -r "$SRCROOT/src/test/modules/test_shm_mq" "$CENSUS/test_shm_mq"
 
 make -s -C "$SRCROOT/src/test/modules/worker_spi" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" >&2
-printf 'worker_spi\t%s (PGXS)\t%s\n' "$srcver" "$SRCROOT/src/test/modules/worker_spi/worker_spi.so" \
+printf 'worker_spi\tsource %s, PGXS\t%s\n' "$srcver" "$SRCROOT/src/test/modules/worker_spi/worker_spi.so" \
     >>"$CENSUS/modules.tsv.new"
 for so in ${CENSUS_EXTRA:-}; do
     [ -f "$so" ] || die "CENSUS_EXTRA: $so not found"
@@ -304,9 +304,11 @@ while IFS=$'\t' read -r mod origin so; do
     loads="$(try_load "$mod" "$dir")"
     err="$(first_problem "$CENSUS/logs/$mod.log")"
     workers="$(grep -c 'starting background worker' "$CENSUS/logs/$mod.log" || true)"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mod" "$origin" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mod" "$origin" \
         "$(wc -l <"$CENSUS/out/$mod.referenced")" "$(wc -l <"$CENSUS/out/$mod.provided")" \
-        "$(wc -l <"$CENSUS/out/$mod.missing")" "$loads" "${err:--}" "$workers" >>"$CENSUS/out/table.tsv"
+        "$(wc -l <"$CENSUS/out/$mod.missing")" "$loads" "${err:--}" "$workers" \
+        "$(awk '$2 == "F" { f++ } $2 == "V" { v++ } END { printf "%d F, %d V", f, v }' "$CENSUS/out/$mod.missing")" \
+        >>"$CENSUS/out/table.tsv"
     note "$mod: $(tail -1 "$CENSUS/out/table.tsv" | cut -f3-6 | tr '\t' ' ')"
 done <"$CENSUS/modules.tsv"
 
@@ -343,10 +345,11 @@ done <"$CENSUS/modules.tsv" |
     echo
     echo "| module | from | referenced | provided | missing | loads | workers started | first error |"
     echo "|---|---|---:|---:|---:|---|---:|---|"
-    awk -F'\t' '{ e = $7; gsub(/\|/, "\\|", e); printf "| %s | %s | %s | %s | %s | %s | %s | `%s` |\n", $1, $2, $3, $4, $5, $6, $8, e }' "$CENSUS/out/table.tsv"
+    awk -F'\t' '{ e = $7; gsub(/\|/, "\\|", e); printf "| %s | %s | %s | %s | %s (%s) | %s | %s | `%s` |\n", $1, $2, $3, $4, $5, $9, $6, $8, e }' "$CENSUS/out/table.tsv"
     echo
     echo "\"referenced\": undefined dynamic symbols of the module that the real postgres"
-    echo "binary exports; \"provided\": those bgworkerd exports; \"loads\": bgworkerd"
+    echo "binary exports; \"provided\": those bgworkerd exports; \"missing\": the others (F"
+    echo "functions, V variables; the dynamic linker names only the first it meets); \"loads\": bgworkerd"
     echo "started with the module in shared_preload_libraries and reached \"bgworkerd"
     echo "ready\"; \"workers started\": its \"starting background worker process\" log lines"
     echo "within LOAD_SECS ($LOAD_SECS s); \"first error\": the first ERROR/FATAL/PANIC line of its log."
@@ -368,6 +371,17 @@ done <"$CENSUS/modules.tsv" |
         sort -t$'\t' -k1,1nr -k2,2nr -k3,3 |
         awk -F'\t' '{ printf "| %s | %s | %s | `%s` |\n", $3, $1, $2, $4 }'
     echo
+    echo "## Missing symbols by header"
+    echo
+    echo "| header | modules | distinct missing symbols | most referenced |"
+    echo "|---|---:|---:|---|"
+    awk -F'\t' '{ a = ($4 != "-") ? $4 : "(no extern declaration found)"
+                  syms[a]++; if (!(a in top)) top[a] = $2 " (" $1 ")"
+                  n = split($6, m, ","); for (i = 1; i <= n; i++) if (!((a, m[i]) in seen)) { seen[a, m[i]] = 1; mods[a]++ } }
+         END { for (a in syms) printf "%d\t%d\t%s\t%s\n", mods[a], syms[a], a, top[a] }' "$CENSUS/missing.tsv" |
+        sort -t$'\t' -k1,1nr -k2,2nr -k3,3 |
+        awk -F'\t' '{ printf "| %s | %s | %s | `%s` |\n", $3, $1, $2, $4 }'
+    echo
     echo "## Missing symbols of each module"
     while IFS=$'\t' read -r mod _; do
         echo
@@ -381,7 +395,7 @@ done <"$CENSUS/modules.tsv" |
     done <"$CENSUS/modules.tsv"
 } >"$CENSUS/census.md"
 
-column -t -s$'\t' -N module,from,referenced,provided,missing,loads,first_error,worker_starts \
+column -t -s$'\t' -N module,from,referenced,provided,missing,loads,first_error,worker_starts,missing_kinds \
     "$CENSUS/out/table.tsv" 2>/dev/null || cat "$CENSUS/out/table.tsv"
 echo
 echo "census: top missing symbols (modules symbol kind header source_dir):"
