@@ -7,6 +7,9 @@
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make header       regenerate include/bgworker.h; make check-header: is it current?
 #                     (cbindgen generates it from crates/core; tests/header.rs compares)
+#   make pg-symbols   regenerate exports/pg15/*.symbols from the real PostgreSQL 15
+#   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
+#   make bench-dlopen dlopen(RTLD_NOW) cost of a module's PostgreSQL symbol references
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -23,7 +26,8 @@ ifneq ($(PREFIX),/usr/local)
 export BGW_PKGLIBDIR := $(PREFIX)/lib/bgworker
 endif
 
-.PHONY: all build header check-header pg-headers pg-server test-tools abi-probe link-probe test bench run install clean
+.PHONY: all build header check-header pg-headers pg-server test-tools abi-probe link-probe test bench run install clean \
+        pg-symbols census bench-dlopen
 
 all: build
 
@@ -121,3 +125,18 @@ install: build
 
 clean:
 	$(CARGO) clean
+
+# The symbols the real PostgreSQL 15 server exports (tests/pg_symbols.rs
+# checks that the checked-in lists are current when the server is installed).
+pg-symbols: pg-server pg-headers
+	bash exports/pg-symbols.sh 15
+
+
+# Which PostgreSQL symbols real extensions reference and whether they load
+# under bgworkerd (downloads cached under target/census; not in make test).
+census: build pg-server pg-headers
+	bash census/run.sh
+
+# What a module's PostgreSQL symbol references cost at load time.
+bench-dlopen: build pg-headers
+	PG_CONFIG=$(PG_CONFIG) bash bench/dlopen.sh
