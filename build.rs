@@ -25,10 +25,24 @@ fn main() {
         crate_dir.join("exports/table.rs").display()
     );
     let rows = table::read(&path).unwrap_or_else(|e| panic!("{e}"));
+    for &m in table::MAJORS {
+        println!(
+            "cargo:rerun-if-changed={}",
+            crate_dir.join(format!("exports/pg{m}")).display()
+        );
+    }
+    // The generated rest of PostgreSQL's surface (crates/pgrt/src/nodb.rs).
+    let generated =
+        table::generated(&crate_dir.join("exports"), &rows).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<(&str, table::Kind)> = rows
+        .iter()
+        .map(|r| (r.name.as_str(), r.kind))
+        .chain(generated.iter().map(|g| (g.name.as_str(), g.kind)))
+        .collect();
 
     let mut list = String::from("{\n");
-    for r in &rows {
-        writeln!(list, "  {};", r.name).expect("String");
+    for (name, _) in &names {
+        writeln!(list, "  {name};").expect("String");
     }
     list.push_str("};\n");
     let dynlist = out.join("bgworkerd.dynlist");
@@ -40,15 +54,15 @@ fn main() {
 
     let mut decls = String::new();
     let mut refs = String::new();
-    for r in &rows {
-        match r.kind {
+    for &(name, kind) in &names {
+        match kind {
             table::Kind::Func => {
-                writeln!(decls, "        pub fn {}();", r.name).expect("String");
-                writeln!(refs, "        {} as *const (),", r.name).expect("String");
+                writeln!(decls, "        pub fn {name}();").expect("String");
+                writeln!(refs, "        {name} as *const (),").expect("String");
             }
             table::Kind::Var => {
-                writeln!(decls, "        pub static {}: u8;", r.name).expect("String");
-                writeln!(refs, "        &raw const {} as *const (),", r.name).expect("String");
+                writeln!(decls, "        pub static {name}: u8;").expect("String");
+                writeln!(refs, "        &raw const {name} as *const (),").expect("String");
             }
         }
     }
@@ -64,7 +78,7 @@ fn main() {
          \x20   #[used]\n\
          \x20   pub static REFS: Refs = Refs([\n{refs}    ]);\n\
          }}\n",
-        n = rows.len()
+        n = names.len()
     );
     std::fs::write(out.join("export_refs.rs"), code).expect("OUT_DIR is writable");
 

@@ -112,3 +112,108 @@ pub fn read(path: &Path) -> Result<Vec<Row>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     parse(&text)
 }
+
+/// The PostgreSQL majors whose exported surface the build provides; each
+/// has its real server's symbol table in exports/pgMAJOR/postgres.symbols.
+pub const MAJORS: &[u32] = &[15];
+
+/// One line of exports/pgMAJOR/postgres.symbols: a name the real postgres
+/// binary of that major exports, its kind and its size in bytes.
+#[derive(Clone, Debug)]
+pub struct PgSymbol {
+    pub name: String,
+    pub kind: Kind,
+    pub size: u64,
+}
+
+/// Parse a postgres.symbols text; errors name the line.
+pub fn parse_pg_symbols(text: &str) -> Result<Vec<PgSymbol>, String> {
+    let mut v = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let at = |what: &str| format!("postgres.symbols line {}: {what}: {line:?}", i + 1);
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [name, kind, size] = f[..] else {
+            return Err(at("expected NAME KIND SIZE"));
+        };
+        let kind = match kind {
+            "F" => Kind::Func,
+            "V" => Kind::Var,
+            _ => return Err(at("kind is F or V")),
+        };
+        let size = size.parse().map_err(|_| at("size is a number"))?;
+        v.push(PgSymbol {
+            name: name.to_string(),
+            kind,
+            size,
+        });
+    }
+    Ok(v)
+}
+
+/// The names of exports/pgMAJOR/port-common.symbols that the platform's
+/// libc defines too (libc replacements libc already has: never exported).
+pub fn parse_libc_replacements(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 5 && f[4] == "libc").then(|| f[0].to_string())
+        })
+        .collect()
+}
+
+/// A name no table row lists that a supported major's postgres exports:
+/// a function gets a generated entry that ends the caller with a FATAL
+/// naming it (it needs the database server), a variable storage of its
+/// real size (zero, or the setting's boot value, see settings.vars).
+#[derive(Clone, Debug)]
+pub struct Generated {
+    pub name: String,
+    pub kind: Kind,
+    /// The largest size any supported major gives it.
+    pub size: u64,
+    pub majors: Vec<u32>,
+}
+
+/// Every generated name, sorted by name, from the symbol lists under
+/// `exports_dir` (exports/) for each of [`MAJORS`], minus the table's
+/// `rows` and libc replacements. A name whose kind differs between majors
+/// is an error.
+pub fn generated(exports_dir: &Path, rows: &[Row]) -> Result<Vec<Generated>, String> {
+    let listed: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    let mut all: std::collections::BTreeMap<String, Generated> = Default::default();
+    for &major in MAJORS {
+        let dir = exports_dir.join(format!("pg{major}"));
+        let read = |f: &str| {
+            let p = dir.join(f);
+            std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))
+        };
+        let libc: std::collections::BTreeSet<String> =
+            parse_libc_replacements(&read("port-common.symbols")?)
+                .into_iter()
+                .collect();
+        for s in parse_pg_symbols(&read("postgres.symbols")?)? {
+            if listed.contains(s.name.as_str()) || libc.contains(&s.name) {
+                continue;
+            }
+            let g = all.entry(s.name.clone()).or_insert_with(|| Generated {
+                name: s.name.clone(),
+                kind: s.kind,
+                size: 0,
+                majors: Vec::new(),
+            });
+            if g.kind != s.kind {
+                return Err(format!(
+                    "{}: a function in one major, a variable in another",
+                    s.name
+                ));
+            }
+            g.size = g.size.max(s.size);
+            g.majors.push(major);
+        }
+    }
+    Ok(all.into_values().collect())
+}

@@ -1041,12 +1041,18 @@ fn worker_requesting_a_database_connection_ends_with_fatal() {
     let g1 = wait_ready(&d, "bad_good1", secs(10));
     let (i, l) = d.wait_log_from(
         0,
-        "background worker \"bad_conn_type\" cannot connect to database \"bad_db\": database connections are not available in libbgworker",
+        "background worker \"bad_conn_type\": BackgroundWorkerInitializeConnection needs the database server, which is not available in libbgworker",
         secs(10),
     );
     assert!(l.contains("FATAL:  "), "{l}");
     let wpid = prefix_pid(&l).unwrap();
-    let hint = line_after(&d, i);
+    let detail = line_after(&d, i);
+    assert!(
+        detail.contains("DETAIL:  It asked to connect to database \"bad_db\".")
+            && prefix_pid(&detail) == Some(wpid),
+        "no DETAIL after the FATAL: {detail:?}"
+    );
+    let hint = line_after(&d, i + 1);
     assert!(
         hint.contains("HINT:  ") && prefix_pid(&hint) == Some(wpid),
         "no HINT after the FATAL: {hint:?}"
@@ -1058,11 +1064,15 @@ fn worker_requesting_a_database_connection_ends_with_fatal() {
     assert!(x.contains("LOG:  "), "{x}");
 
     let l = d.wait_log(
-        "background worker \"bad_conn_oid_type\" cannot connect to database",
+        "background worker \"bad_conn_oid_type\": BackgroundWorkerInitializeConnectionByOid needs the database server",
         secs(10),
     );
-    assert!(l.contains("FATAL:  ") && l.contains("4242"), "{l}");
+    assert!(l.contains("FATAL:  "), "{l}");
     let opid = prefix_pid(&l).unwrap();
+    d.wait_log(
+        "DETAIL:  It asked to connect to the database with OID 4242.",
+        secs(10),
+    );
     d.wait_log(
         &format!("background worker \"bad_conn_oid_type\" (PID {opid}) exited with exit code 1"),
         secs(10),

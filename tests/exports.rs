@@ -1,10 +1,12 @@
-//! The export table (exports/bgworker.exports) is what the built artefacts
-//! export, no more and no less: bgworkerd exports every row to the modules
-//! it loads, libbgworker.so exports every row (it carries the runtime too),
-//! and neither exports a name the table does not list, apart from the
-//! internal halves of the C shims (`bgw_rs_*`, `bgw_c_*`), which carry
-//! libbgworker's prefix. A `#[no_mangle]` written in any spelling is
-//! caught here, whichever way it went wrong.
+//! The export table (exports/bgworker.exports) and the generated rest of
+//! PostgreSQL's surface (every name the real postgres binary of a
+//! supported major exports that the table does not list) are what the
+//! built artefacts export, no more and no less: bgworkerd exports all of
+//! it to the modules it loads, libbgworker.so too (it carries the runtime),
+//! and neither exports anything else, apart from the internal halves of
+//! the C shims (`bgw_rs_*`, `bgw_c_*`), which carry libbgworker's prefix.
+//! A `#[no_mangle]` written in any spelling is caught here, whichever way
+//! it went wrong.
 
 mod common;
 
@@ -23,8 +25,21 @@ fn internal(name: &str) -> bool {
     name.starts_with("bgw_rs_") || name.starts_with("bgw_c_")
 }
 
+fn generated() -> Vec<table::Generated> {
+    table::generated(&repo_root().join("exports"), &rows()).expect("generated surface")
+}
+
+/// Every name the runtime exports: the table's rows and the generated rest.
+fn surface() -> BTreeSet<String> {
+    rows()
+        .into_iter()
+        .map(|r| r.name)
+        .chain(generated().into_iter().map(|g| g.name))
+        .collect()
+}
+
 fn check(what: &str, exported: &BTreeSet<String>) {
-    let listed: BTreeSet<String> = rows().into_iter().map(|r| r.name).collect();
+    let listed = surface();
     let missing: Vec<&String> = listed.difference(exported).collect();
     let extra: Vec<&String> = exported
         .difference(&listed)
@@ -75,18 +90,20 @@ fn kinds_match_the_table() {
                 (f.len() == 3).then(|| (f[2], f[1]))
             })
             .collect();
-        for r in rows() {
-            let t = kinds.get(r.name.as_str()).copied().unwrap_or("?");
-            let ok = match r.kind {
+        let all = rows()
+            .into_iter()
+            .map(|r| (r.name, r.kind))
+            .chain(generated().into_iter().map(|g| (g.name, g.kind)));
+        for (name, kind) in all {
+            let t = kinds.get(name.as_str()).copied().unwrap_or("?");
+            let ok = match kind {
                 table::Kind::Func => t == "T",
                 table::Kind::Var => matches!(t, "B" | "D" | "R"),
             };
             assert!(
                 ok,
-                "{}: {} is {:?} in the table but nm says {t}",
+                "{}: {name} is {kind:?} in the table but nm says {t}",
                 file.display(),
-                r.name,
-                r.kind
             );
         }
     }
@@ -154,4 +171,69 @@ fn postgresql_rows_are_real_postgresql_15_exports() {
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// The whole surface: every symbol the real PostgreSQL 15 postgres binary
+/// exports (exports/pg15/postgres.symbols) is exported by bgworkerd, with
+/// the same kind, and every variable with at least its real size (a
+/// generated one with exactly that size). The only exceptions are the
+/// ones the symbol list itself leaves out with their reason (the linker's
+/// and C runtime's names, copy-relocated data of other libraries) and libc
+/// replacements the platform's libc already has; this test lists any
+/// other difference.
+#[test]
+fn bgworkerd_exports_every_postgresql_15_symbol() {
+    let _w = watchdog(60, "exports_pg15_surface");
+    let text = std::fs::read_to_string(repo_root().join("exports/pg15/postgres.symbols"))
+        .expect("exports/pg15/postgres.symbols");
+    let real = table::parse_pg_symbols(&text).expect("postgres.symbols");
+    let libc: BTreeSet<String> = table::parse_libc_replacements(
+        &std::fs::read_to_string(repo_root().join("exports/pg15/port-common.symbols"))
+            .expect("port-common.symbols"),
+    )
+    .into_iter()
+    .collect();
+    let out = std::process::Command::new("readelf")
+        .args(["-W", "--dyn-syms"])
+        .arg(bgworkerd_path())
+        .output()
+        .expect("run readelf");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // NAME -> (TYPE, SIZE) of bgworkerd's defined dynamic symbols.
+    let ours: std::collections::BTreeMap<&str, (&str, u64)> = text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 8 && f[0].ends_with(':') && f[6] != "UND")
+                .then(|| (f[7], (f[3], f[2].parse().unwrap_or(0))))
+        })
+        .collect();
+    let gen: BTreeSet<String> = generated().into_iter().map(|g| g.name).collect();
+    let mut diff = Vec::new();
+    for s in real.iter().filter(|s| !libc.contains(&s.name)) {
+        let want = match s.kind {
+            table::Kind::Func => "FUNC",
+            table::Kind::Var => "OBJECT",
+        };
+        match ours.get(s.name.as_str()) {
+            None => diff.push(format!("{}: not exported", s.name)),
+            Some((t, _)) if *t != want => diff.push(format!("{}: {t}, PostgreSQL {want}", s.name)),
+            Some((_, size)) if s.kind == table::Kind::Var && *size < s.size => {
+                diff.push(format!("{}: {size} bytes, PostgreSQL {}", s.name, s.size))
+            }
+            Some((_, size))
+                if s.kind == table::Kind::Var
+                    && gen.contains(&s.name)
+                    && *size != s.size.max(1) =>
+            {
+                diff.push(format!("{}: {size} bytes, PostgreSQL {}", s.name, s.size))
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(
+        diff.is_empty(),
+        "differences from PostgreSQL 15:\n{}",
+        diff.join("\n")
+    );
 }

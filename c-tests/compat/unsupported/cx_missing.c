@@ -1,8 +1,9 @@
 /*
- * cx_missing.c -- a module that calls a server function the runtime does
- * not provide (the database encoding): it must be refused at load with a
- * message naming the symbol. Kept out of c-tests/compat/ proper, whose
- * modules the census test requires to resolve completely.
+ * cx_missing.c -- a module whose _PG_init calls a server function that
+ * needs the database server (the database encoding): it loads, and the
+ * call stops bgworkerd with a FATAL naming the function, as an error in
+ * _PG_init stops PostgreSQL's postmaster. Kept out of c-tests/compat/
+ * proper, whose modules the census test requires to run to their end.
  */
 #include "postgres.h"
 

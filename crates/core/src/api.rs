@@ -383,7 +383,7 @@ pub extern "C" fn BackgroundWorkerUnblockSignals() {
     })
 }
 
-fn no_database(what: String) -> ! {
+fn no_database(function: &str, what: String) -> ! {
     let who = match backend::role() {
         // SAFETY: MyBgworkerEntry is this worker's own definition or NULL.
         Some(Role::Worker) => match unsafe { MyBgworkerEntry.as_ref() } {
@@ -394,9 +394,9 @@ fn no_database(what: String) -> ! {
     };
     log::emit_full(
         log::FATAL,
-        &format!("{who} cannot connect to {what}: database connections are not available in libbgworker"),
-        None,
-        Some("Background workers run by libbgworker can use shared memory and signals, not database connections."),
+        &log::needs_server_message(&who, function),
+        Some(&format!("It asked to connect to {what}.")),
+        Some(log::NEEDS_SERVER_HINT),
     );
     backend::exit_process(1);
 }
@@ -421,7 +421,7 @@ pub unsafe extern "C" fn BackgroundWorkerInitializeConnection(
             let name = unsafe { std::ffi::CStr::from_ptr(dbname) };
             format!("database \"{}\"", name.to_string_lossy())
         };
-        no_database(db)
+        no_database("BackgroundWorkerInitializeConnection", db)
     })
 }
 
@@ -430,6 +430,9 @@ pub unsafe extern "C" fn BackgroundWorkerInitializeConnection(
 pub extern "C" fn BackgroundWorkerInitializeConnectionByOid(dboid: Oid, useroid: Oid, flags: u32) {
     let _ = (useroid, flags);
     boundary("BackgroundWorkerInitializeConnectionByOid", (), || {
-        no_database(format!("database with OID {dboid}"))
+        no_database(
+            "BackgroundWorkerInitializeConnectionByOid",
+            format!("the database with OID {dboid}"),
+        )
     })
 }

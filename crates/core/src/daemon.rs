@@ -100,6 +100,7 @@ pub fn main(args: Vec<String>) -> i32 {
         Ok(p) => p,
         Err((m, hint)) => return fatal(&m, hint.as_deref()),
     };
+    supervisor::arm_preload_cleanup(pidfile.path());
     if let Err(e) = loader::load_preload_libraries(&preload) {
         log::emit_full(log::FATAL, &e.message, e.detail.as_deref(), None);
         pidfile.remove();

@@ -225,7 +225,12 @@ pub extern "C" fn bgw_rs_before_exit() {
     // PostgreSQL's ProcKill: whatever LWLocks the module still holds go
     // now, so that other processes do not wait for a dead holder.
     super::lwlock::release_all();
-    if backend::role() == Some(Role::Supervisor) {
+    // The supervisor, or bgworkerd loading its preload libraries (a FATAL
+    // in _PG_init, before it has a role).
+    if backend::role() == Some(Role::Supervisor)
+        || (backend::role().is_none()
+            && process_shared_preload_libraries_in_progress.load(Ordering::Relaxed))
+    {
         crate::supervisor::emergency_cleanup();
     }
 }

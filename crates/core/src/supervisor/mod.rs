@@ -18,7 +18,7 @@ mod reload;
 pub mod sd_notify;
 mod setup;
 
-pub use setup::{emergency_cleanup, run};
+pub use setup::{arm_preload_cleanup, emergency_cleanup, run};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};

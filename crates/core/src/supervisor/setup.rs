@@ -277,6 +277,13 @@ fn set_emergency_cleanup(segment: &str, pidfile: Option<std::path::PathBuf>) {
     *c = (segment.to_string(), pidfile);
 }
 
+/// bgworkerd while it loads shared_preload_libraries (before [`run`]): a
+/// module's FATAL in `_PG_init` exits from inside module code, and the pid
+/// file must go with it, as the postmaster's lock file does.
+pub fn arm_preload_cleanup(pidfile: &std::path::Path) {
+    set_emergency_cleanup("", Some(pidfile.to_path_buf()));
+}
+
 /// Remove the running supervisor's segment and pid file and tell waiters
 /// it is gone. Called on the way out of a process that exits from inside
 /// module code (proc_exit or PANIC in the supervisor).
