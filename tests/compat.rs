@@ -645,6 +645,52 @@ fn database_call_in_pg_init_stops_bgworkerd() {
     assert!(!d.log_text().contains("bgworkerd ready"));
 }
 
+/// Registration calls of real extensions' `_PG_init` (transaction,
+/// subtransaction, relcache, syscache and resource-release callbacks,
+/// relation option kinds and options) are accepted with a DEBUG line each
+/// and never fire; hook variables are storage the module chains into;
+/// server variables read as zero. The worker then runs up to its first
+/// call that needs the database server, and the FATAL names that call.
+/// The relation option kinds are PostgreSQL 15's (the bits after
+/// RELOPT_KIND_LAST_DEFAULT).
+#[test]
+fn registrations_are_accepted_and_the_first_server_call_is_named() {
+    let _w = watchdog(60, "registrations");
+    let m = pgxs_module("compat/cx_surface.c");
+    let d = module_daemon("cx_surface", &m)
+        .set("log_min_messages", "debug1")
+        .start();
+    d.wait_log("cxs2 reloption kind 4096, then 8192", secs(20));
+    for f in [
+        "RegisterXactCallback",
+        "RegisterSubXactCallback",
+        "CacheRegisterRelcacheCallback",
+        "CacheRegisterSyscacheCallback",
+        "RegisterResourceReleaseCallback",
+        "add_int_reloption",
+    ] {
+        d.wait_log(&format!("DEBUG:  {f}: accepted; "), secs(1));
+    }
+    let w = d.wait_log(
+        "cxs2 worker: SPI_processed=0 SPI_tuptable=NULL ExecutorStart_hook=ours",
+        secs(20),
+    );
+    let pid = pid_of(&w).unwrap();
+    d.wait_log(
+        "FATAL:  background worker \"cxs2\": GetUserId needs the database server, \
+         which is not available in libbgworker",
+        secs(10),
+    );
+    d.wait_log(
+        &format!("background worker \"cxs2\" (PID {pid}) exited with exit code 1"),
+        secs(10),
+    );
+    assert_eq!(d.count_log("cxs2 not reached"), 0);
+    assert_eq!(d.count_log("callback fired"), 0);
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success());
+}
+
 /// One worker wakes another through a latch pointer published in add-in
 /// shared memory; waits time out and return at once on a set latch. Same
 /// transcript as PostgreSQL 15.
