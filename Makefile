@@ -7,7 +7,7 @@
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make header       regenerate include/bgworker.h; make check-header: is it current?
 #                     (cbindgen generates it from crates/core; tests/header.rs compares)
-#   make pg-symbols   regenerate exports/pg15/*.symbols from the real PostgreSQL 15
+#   make pg-symbols   regenerate exports/pg15/*.symbols and initial.values from the real PostgreSQL 15
 #   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
 #   make bench-dlopen dlopen(RTLD_NOW) cost of a module's PostgreSQL symbol references
 
@@ -126,10 +126,12 @@ install: build
 clean:
 	$(CARGO) clean
 
-# The symbols the real PostgreSQL 15 server exports (tests/pg_symbols.rs
-# checks that the checked-in lists are current when the server is installed).
+# The symbols the real PostgreSQL 15 server exports and the initial values
+# of its variables (tests/pg_symbols.rs and tests/pg_initial.rs check that
+# the checked-in lists are current when the server is installed).
 pg-symbols: pg-server pg-headers
 	bash exports/pg-symbols.sh 15
+	BGW_WRITE_INITIAL=1 $(CARGO) test --release --test pg_initial -q
 
 
 # Which PostgreSQL symbols real extensions reference and whether they load

@@ -217,3 +217,89 @@ pub fn generated(exports_dir: &Path, rows: &[Row]) -> Result<Vec<Generated>, Str
     }
     Ok(all.into_values().collect())
 }
+
+/// An initial value of exports/pgMAJOR/initial.values.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InitialValue {
+    Bool(bool),
+    Int(i32),
+    /// An enum setting's C value.
+    Enum(i32),
+    Real(f64),
+    /// A string setting's boot value (`char *`); None is NULL.
+    Str(Option<String>),
+    /// A plain initializer, byte by byte.
+    Data(Vec<u8>),
+    /// An initializer with addresses inside postgres: zero here.
+    Address,
+}
+
+#[derive(Clone, Debug)]
+pub struct Initial {
+    pub name: String,
+    /// The setting behind the variable, if any.
+    pub setting: Option<String>,
+    pub value: InitialValue,
+}
+
+/// Parse an initial.values text; errors name the line.
+pub fn parse_initial_values(text: &str) -> Result<Vec<Initial>, String> {
+    let mut v = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let at = |what: &str| format!("initial.values line {}: {what}: {line:?}", i + 1);
+        let mut f = line.splitn(4, ' ');
+        let (Some(name), Some(source)) = (f.next(), f.next()) else {
+            return Err(at("expected NAME SOURCE ..."));
+        };
+        let (setting, value) = if let Some(guc) = source.strip_prefix("setting:") {
+            let (Some(ty), Some(val)) = (f.next(), f.next()) else {
+                return Err(at("expected setting:GUC TYPE VALUE"));
+            };
+            let num = |s: &str| s.parse::<i32>().map_err(|_| at("not a number"));
+            let value = match ty {
+                "bool" => InitialValue::Bool(num(val)? != 0),
+                "int" => InitialValue::Int(num(val)?),
+                "enum" => InitialValue::Enum(num(val)?),
+                "real" => InitialValue::Real(val.parse().map_err(|_| at("not a number"))?),
+                "string" if val == "NULL" => InitialValue::Str(None),
+                "string" => InitialValue::Str(Some(
+                    val.strip_prefix('"')
+                        .and_then(|s| s.strip_suffix('"'))
+                        .ok_or_else(|| at("a string is \"TEXT\" or NULL"))?
+                        .to_string(),
+                )),
+                _ => return Err(at("type is bool, int, real, enum or string")),
+            };
+            (Some(guc.to_string()), value)
+        } else {
+            let rest = f.next().unwrap_or("");
+            let value = match source {
+                "data" => {
+                    if rest.len() % 2 != 0 {
+                        return Err(at("odd hex"));
+                    }
+                    InitialValue::Data(
+                        (0..rest.len())
+                            .step_by(2)
+                            .map(|k| {
+                                u8::from_str_radix(&rest[k..k + 2], 16).map_err(|_| at("not hex"))
+                            })
+                            .collect::<Result<_, _>>()?,
+                    )
+                }
+                "address" => InitialValue::Address,
+                _ => return Err(at("source is setting:GUC, data or address")),
+            };
+            (None, value)
+        };
+        v.push(Initial {
+            name: name.to_string(),
+            setting,
+            value,
+        });
+    }
+    Ok(v)
+}

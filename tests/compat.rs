@@ -649,7 +649,7 @@ fn database_call_in_pg_init_stops_bgworkerd() {
 /// subtransaction, relcache, syscache and resource-release callbacks,
 /// relation option kinds and options) are accepted with a DEBUG line each
 /// and never fire; hook variables are storage the module chains into;
-/// server variables read as zero. The worker then runs up to its first
+/// server variables hold PostgreSQL 15's boot values, or zero. The worker then runs up to its first
 /// call that needs the database server, and the FATAL names that call.
 /// The relation option kinds are PostgreSQL 15's (the bits after
 /// RELOPT_KIND_LAST_DEFAULT).
@@ -676,6 +676,12 @@ fn registrations_are_accepted_and_the_first_server_call_is_named() {
         secs(20),
     );
     let pid = pid_of(&w).unwrap();
+    // PostgreSQL 15's boot values (XACT_READ_COMMITTED, USE_ISO_DATES).
+    d.wait_log(
+        "cxs2 settings: work_mem=4096 maintenance_work_mem=65536 MaxConnections=100 \
+         XactIsoLevel=1 application_name=\"\" DateStyle=1",
+        secs(10),
+    );
     d.wait_log(
         "FATAL:  background worker \"cxs2\": GetUserId needs the database server, \
          which is not available in libbgworker",

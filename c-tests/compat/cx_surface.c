@@ -16,6 +16,7 @@
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "tcop/utility.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
@@ -74,6 +75,9 @@ cxs2_main(Datum main_arg)
 	elog(LOG, "cxs2 worker: SPI_processed=" UINT64_FORMAT " SPI_tuptable=%s ExecutorStart_hook=%s",
 		 SPI_processed, SPI_tuptable ? "set" : "NULL",
 		 ExecutorStart_hook == executor_start ? "ours" : "other");
+	elog(LOG, "cxs2 settings: work_mem=%d maintenance_work_mem=%d MaxConnections=%d XactIsoLevel=%d application_name=\"%s\" DateStyle=%d",
+		 work_mem, maintenance_work_mem, MaxConnections, XactIsoLevel,
+		 application_name ? application_name : "(null)", DateStyle);
 	elog(LOG, "cxs2 user %u", GetUserId());
 	elog(LOG, "cxs2 not reached");
 }

@@ -12,6 +12,10 @@ use std::path::PathBuf;
 mod table;
 
 fn main() {
+    assert!(
+        std::env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() == Ok("little"),
+        "the initial values are written little-endian"
+    );
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let cdir = crate_dir.join("src/c");
     println!("cargo:rerun-if-changed={}", cdir.display());
@@ -82,13 +86,67 @@ fn main() {
     code.push_str("}\n");
 
     // Variables: storage of the real size, aligned as a C object of that
-    // size may need (the largest power of two dividing it, at most 16).
+    // size may need (the largest power of two dividing it, at most 16),
+    // holding the initial value of exports/pgMAJOR/initial.values where
+    // every supported major that exports the name agrees on it (else zero).
+    let mut initial: std::collections::BTreeMap<String, Option<table::InitialValue>> =
+        Default::default();
+    for &m in table::MAJORS {
+        let p = exports.join(format!("pg{m}/initial.values"));
+        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        for i in table::parse_initial_values(&text).unwrap_or_else(|e| panic!("{e}")) {
+            initial
+                .entry(i.name)
+                .and_modify(|v| {
+                    if v.as_ref() != Some(&i.value) {
+                        *v = None
+                    }
+                })
+                .or_insert(Some(i.value));
+        }
+    }
     for g in generated.iter().filter(|g| g.kind == table::Kind::Var) {
         let size = g.size.max(1);
         let align = (1u64 << size.trailing_zeros()).min(16);
+        let le = |b: &[u8]| -> Vec<u8> {
+            assert_eq!(
+                b.len() as u64,
+                size,
+                "{}: initial value of another size",
+                g.name
+            );
+            b.to_vec()
+        };
+        let bytes: Option<Vec<u8>> = match initial.get(&g.name).cloned().flatten() {
+            None | Some(table::InitialValue::Address) => None,
+            Some(table::InitialValue::Bool(b)) => Some(le(&[b as u8])),
+            Some(table::InitialValue::Int(v)) | Some(table::InitialValue::Enum(v)) => {
+                Some(le(&v.to_le_bytes()))
+            }
+            Some(table::InitialValue::Real(v)) => Some(le(&v.to_le_bytes())),
+            Some(table::InitialValue::Data(d)) => Some(le(&d)),
+            Some(table::InitialValue::Str(s)) => {
+                assert_eq!(size, 8, "{}: a string setting is a pointer", g.name);
+                let init = match s {
+                    None => "std::ptr::null()".to_string(),
+                    Some(s) => format!("c{s:?}.as_ptr()"),
+                };
+                writeln!(
+                    code,
+                    "#[unsafe(no_mangle)]\npub static mut {}: CStrPtr = CStrPtr({init});",
+                    g.name
+                )
+                .expect("String");
+                continue;
+            }
+        };
+        let init = match bytes {
+            None => format!("[0; {size}]"),
+            Some(b) => format!("{b:?}"),
+        };
         writeln!(
             code,
-            "#[unsafe(no_mangle)]\npub static mut {name}: Align{align}<{size}> = Align{align}([0; {size}]);",
+            "#[unsafe(no_mangle)]\npub static mut {name}: Align{align}<{size}> = Align{align}({init});",
             name = g.name
         )
         .expect("String");

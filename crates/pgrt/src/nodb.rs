@@ -8,8 +8,9 @@
 //! database server. A worker exits (status 1, as PostgreSQL's FATAL); the
 //! supervisor, calling it from `_PG_init`, stops with the same FATAL, as
 //! the postmaster does on an error there. Every such variable gets
-//! storage of its real size, zero or the boot value of the setting behind
-//! it.
+//! storage of its real size, holding what the real binary starts with
+//! (exports/pg15/initial.values): the boot value of the setting behind it
+//! (`work_mem` 4096, ...), else its initializer, else zero.
 //!
 //! An entry is two instructions: load its index into `NAMES` into the
 //! first argument register, jump to [`needs_server_entry`]. The caller's
@@ -83,6 +84,10 @@ macro_rules! aligned {
     };
 }
 aligned!(Align1 = 1, Align2 = 2, Align4 = 4, Align8 = 8, Align16 = 16);
+
+/// A generated `char *` variable behind a string setting: its boot value.
+#[repr(transparent)]
+pub struct CStrPtr(pub *const std::ffi::c_char);
 
 #[allow(non_upper_case_globals, clippy::missing_safety_doc)]
 mod generated {
