@@ -237,3 +237,49 @@ fn bgworkerd_exports_every_postgresql_15_symbol() {
         diff.join("\n")
     );
 }
+
+/// `bgworkerd --describe-symbol` describes every exported name (exit 0),
+/// says which category each is in, and says a name is not exported (exit
+/// 1) for anything else, such as a module's own `portnum`.
+#[test]
+fn describe_symbol_says_how_each_name_is_provided() {
+    let _w = watchdog(60, "exports_describe");
+    let run = |names: &[&str]| {
+        let out = std::process::Command::new(bgworkerd_path())
+            .arg("--describe-symbol")
+            .args(names)
+            .output()
+            .expect("run bgworkerd --describe-symbol");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let all = surface();
+    let names: Vec<&str> = all.iter().map(String::as_str).collect();
+    let (code, text) = run(&names);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(text.lines().count(), names.len());
+    assert!(!text.contains("not exported"));
+    for (name, want) in [
+        ("palloc", "palloc: implemented (function of PostgreSQL 15"),
+        ("bgw_attach", "bgw_attach: implemented (function of libbgworker's own API"),
+        ("GetUserId", "GetUserId: unavailable (function of PostgreSQL 15): it needs the database server"),
+        ("SPI_connect", "SPI_connect: unavailable (function of PostgreSQL 15)"),
+        (
+            "work_mem",
+            "work_mem: storage (variable of PostgreSQL 15, 4 bytes), initially the boot value of setting \"work_mem\", 4096",
+        ),
+        ("SPI_processed", "SPI_processed: storage (variable of PostgreSQL 15, 8 bytes), initially zero"),
+    ] {
+        let (code, line) = run(&[name]);
+        assert_eq!(code, Some(0));
+        assert!(line.starts_with(want), "{line}");
+    }
+    let (code, line) = run(&["portnum", "palloc"]);
+    assert_eq!(code, Some(1));
+    assert!(line.starts_with("portnum: not exported"), "{line}");
+    assert!(line.contains("\npalloc: implemented"), "{line}");
+    let (code, _) = run(&[]);
+    assert_eq!(code, Some(2));
+}

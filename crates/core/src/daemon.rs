@@ -11,7 +11,8 @@ const USAGE: &str = "bgworkerd runs PostgreSQL-style background workers.\n\n\
 Usage:\n  bgworkerd -D RUNDIR [-c NAME=VALUE]...\n\n\
 Options:\n  -D RUNDIR         run directory (bgworkerd.pid, optional bgworker.conf)\n  \
 -c NAME=VALUE     set a configuration parameter (wins over bgworker.conf)\n  \
--V, --version     print the version and exit\n  -?, --help        show this help and exit\n";
+-V, --version     print the version and exit\n  \
+--describe-symbol NAME...  say how each PostgreSQL symbol is provided\n  -?, --help        show this help and exit\n";
 
 fn fatal(msg: &str, hint: Option<&str>) -> i32 {
     log::emit_full(log::FATAL, msg, None, hint);
