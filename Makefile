@@ -31,7 +31,9 @@ endif
 
 all: build
 
-build:
+# The runtime links PostgreSQL's own libpgport/libpgcommon archives, which
+# postgresql-server-dev-15 (pg-headers) ships.
+build: pg-headers
 	$(CARGO) build --release
 	@ln -sf libbgworker.so $(REL)/libbgworker.so.$(SOMAJOR)
 

@@ -697,6 +697,32 @@ fn registrations_are_accepted_and_the_first_server_call_is_named() {
     assert!(d.wait_exit(secs(10)).success());
 }
 
+/// PostgreSQL's own libpgport/libpgcommon code, linked in: a sample of
+/// string, sort, random, checksum, hash, path, bit, encoding, keyword,
+/// compression and socket helpers gives the same transcript as under
+/// PostgreSQL 15.
+#[test]
+fn port_and_common_functions_match_postgresql() {
+    let _w = watchdog(120, "port_common");
+    let m = pgxs_module("compat/cx_port.c");
+    let d = module_daemon("cx_port", &m).start();
+    d.wait_log("cxp done", secs(20));
+    let pg = PgServer::start("cx_port", &[&m], &[]);
+    pg.wait_log("cxp done", secs(30));
+    let mine = worker_transcripts(&d.log_lines(), d.pid(), "cxp ");
+    let real = worker_transcripts(&pg.log_lines(), pg.pid(), "cxp ");
+    assert_eq!(
+        mine, real,
+        "port/common transcripts (ours vs PostgreSQL 15)"
+    );
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].len() >= 12, "{mine:#?}");
+    for line in ["LOG:  cxp noblock 1 1", "LOG:  cxp pglz 13 back 400 same 1"] {
+        assert!(mine[0].contains(&line.to_string()), "{mine:#?}");
+    }
+    pg.stop();
+}
+
 /// One worker wakes another through a latch pointer published in add-in
 /// shared memory; waits time out and return at once on a set latch. Same
 /// transcript as PostgreSQL 15.

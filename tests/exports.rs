@@ -271,6 +271,10 @@ fn describe_symbol_says_how_each_name_is_provided() {
             "work_mem: storage (variable of PostgreSQL 15, 4 bytes), initially the boot value of setting \"work_mem\", 4096",
         ),
         ("SPI_processed", "SPI_processed: storage (variable of PostgreSQL 15, 8 bytes), initially zero"),
+        (
+            "pg_set_noblock",
+            "pg_set_noblock: PostgreSQL's own code (function of PostgreSQL 15, from libpgport linked in)",
+        ),
     ] {
         let (code, line) = run(&[name]);
         assert_eq!(code, Some(0));

@@ -52,6 +52,7 @@ pub mod lwlock;
 pub mod mcxt;
 pub mod misc;
 pub mod nodb;
+pub mod pgcode;
 pub mod register;
 pub mod runtime;
 pub mod shmem;
