@@ -1,6 +1,6 @@
 # libbgworker -- build, test, benchmark, run and install.
 #
-#   make              libraries, header, bgworkerd, bgworkerctl
+#   make              libraries (libbgworker, libbgworker_pg), header, bgworkerd, bgworkerctl
 #   make run          bgworkerd supervising the example module (Ctrl-C stops it)
 #   make test         everything the test suite needs, then the suite
 #   make bench        benchmarks (metric names as ../shared/bench-pg15)
@@ -36,6 +36,7 @@ all: build
 build: pg-headers
 	$(CARGO) build --release
 	@ln -sf libbgworker.so $(REL)/libbgworker.so.$(SOMAJOR)
+	@ln -sf libbgworker_pg.so $(REL)/libbgworker_pg.so.$(SOMAJOR)
 
 header:
 	BGW_WRITE_HEADER=1 $(CARGO) test --release --test header -q
@@ -120,10 +121,15 @@ install: build
 	ln -sf libbgworker.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libbgworker.so.$(SOMAJOR)
 	ln -sf libbgworker.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libbgworker.so
 	install -m 644 $(REL)/libbgworker.a $(DESTDIR)$(PREFIX)/lib/libbgworker.a
+	install -m 755 $(REL)/libbgworker_pg.so $(DESTDIR)$(PREFIX)/lib/libbgworker_pg.so.$(VERSION)
+	ln -sf libbgworker_pg.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libbgworker_pg.so.$(SOMAJOR)
+	ln -sf libbgworker_pg.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libbgworker_pg.so
+	install -m 644 $(REL)/libbgworker_pg.a $(DESTDIR)$(PREFIX)/lib/libbgworker_pg.a
 	install -m 644 include/bgworker.h $(DESTDIR)$(PREFIX)/include/bgworker.h
 	install -m 755 $(REL)/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerd
 	install -m 755 $(REL)/bgworkerctl $(DESTDIR)$(PREFIX)/bin/bgworkerctl
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' bgworker.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/bgworker.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' bgworker-pg.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/bgworker-pg.pc
 
 clean:
 	$(CARGO) clean

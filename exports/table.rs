@@ -303,3 +303,58 @@ pub fn parse_initial_values(text: &str) -> Result<Vec<Initial>, String> {
     }
     Ok(v)
 }
+
+/// Rust code referencing every `(name, kind)` of `names` (for a build
+/// script to write into OUT_DIR and the artefact to `include!`): a
+/// `#[used]` array of their addresses, so that the linker keeps each
+/// definition, and a name whose definition is missing fails the link
+/// instead of silently leaving modules with an undefined symbol.
+pub fn export_refs_code(names: &[(&str, Kind)]) -> String {
+    use std::fmt::Write as _;
+    let mut decls = String::new();
+    let mut refs = String::new();
+    for &(name, kind) in names {
+        match kind {
+            Kind::Func => {
+                writeln!(decls, "        pub fn {name}();").expect("String");
+                writeln!(refs, "        {name} as *const (),").expect("String");
+            }
+            Kind::Var => {
+                writeln!(decls, "        pub static {name}: u8;").expect("String");
+                writeln!(refs, "        &raw const {name} as *const (),").expect("String");
+            }
+        }
+    }
+    format!(
+        "// Generated from exports/ by a build script.\n\
+         #[allow(clashing_extern_declarations, non_upper_case_globals, dead_code)]\n\
+         mod export_refs {{\n\
+         \x20   unsafe extern \"C\" {{\n{decls}    }}\n\
+         \x20   /// Addresses only; never dereferenced or called through.\n\
+         \x20   pub struct Refs(pub [*const (); {n}]);\n\
+         \x20   // SAFETY: the pointers are addresses that nothing reads through.\n\
+         \x20   unsafe impl Sync for Refs {{}}\n\
+         \x20   #[used]\n\
+         \x20   pub static REFS: Refs = Refs([\n{refs}    ]);\n\
+         }}\n",
+        n = names.len()
+    )
+}
+
+/// Every name the PostgreSQL runtime's artefacts (bgworkerd,
+/// libbgworker_pg) export: the table's rows and the generated rest.
+pub fn runtime_surface<'a>(rows: &'a [Row], generated: &'a [Generated]) -> Vec<(&'a str, Kind)> {
+    rows.iter()
+        .map(|r| (r.name.as_str(), r.kind))
+        .chain(generated.iter().map(|g| (g.name.as_str(), g.kind)))
+        .collect()
+}
+
+/// The names the plain libbgworker exports: the core's rows only
+/// (bgworker.h's functions and variable, and the `bgw_*` API).
+pub fn plain_surface(rows: &[Row]) -> Vec<(&str, Kind)> {
+    rows.iter()
+        .filter(|r| r.layer == Layer::Core)
+        .map(|r| (r.name.as_str(), r.kind))
+        .collect()
+}

@@ -27,12 +27,12 @@ fn compat_modules() -> Vec<PathBuf> {
 }
 
 /// Census: every symbol a test module leaves undefined (except weak ones
-/// and the C library's) is exported by bgworkerd and by libbgworker.so.
+/// and the C library's) is exported by bgworkerd and by libbgworker_pg.so.
 #[test]
 fn census_every_module_symbol_is_exported() {
     let _w = watchdog(240, "census");
     let daemon = defined_dynamic_symbols(&bgworkerd_path());
-    let lib = defined_dynamic_symbols(&libbgworker_path());
+    let lib = defined_dynamic_symbols(&libbgworker_pg_path());
     let mut missing = Vec::new();
     let mut checked = 0;
     for src in compat_modules() {
@@ -49,7 +49,7 @@ fn census_every_module_symbol_is_exported() {
                 continue; // weak references, and versioned C library symbols
             }
             checked += 1;
-            for (what, set) in [("bgworkerd", &daemon), ("libbgworker.so", &lib)] {
+            for (what, set) in [("bgworkerd", &daemon), ("libbgworker_pg.so", &lib)] {
                 if !set.contains(name) {
                     missing.push(format!(
                         "{} needs {name}: not exported by {what}",
@@ -164,7 +164,7 @@ int main(void) {{
             "{key} layout (ours vs PostgreSQL 15)"
         );
     }
-    use bgworker::compat::latch::{PROC_LATCH_OFFSET, PROC_SIZE};
+    use bgworker_pgrt::latch::{PROC_LATCH_OFFSET, PROC_SIZE};
     let proc: Vec<usize> = pg["PGPROC"]
         .split(' ')
         .map(|x| x.parse().unwrap())
@@ -181,7 +181,7 @@ int main(void) {{
     );
     assert_eq!(pg["Latch"], "16 0 4 8 12", "Latch layout");
     assert_eq!(
-        std::mem::size_of::<bgworker::compat::latch::Latch>(),
+        std::mem::size_of::<bgworker_pgrt::latch::Latch>(),
         16,
         "our Latch is PostgreSQL's size"
     );
@@ -191,7 +191,7 @@ int main(void) {{
         .collect();
     assert_eq!(
         mc[0],
-        std::mem::size_of::<bgworker::compat::mcxt::ContextData>(),
+        std::mem::size_of::<bgworker_pgrt::mcxt::ContextData>(),
         "MemoryContextData size"
     );
     assert_eq!(mc[1], 223, "T_AllocSetContext");

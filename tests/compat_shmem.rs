@@ -382,7 +382,7 @@ fn startup_hook_error_after_crash_stops_bgworkerd() {
 #[test]
 fn embedded_supervisor_runs_the_hooks() {
     let _w = watchdog(90, "embedded_supervisor_runs_the_hooks");
-    let exe = host_program_with("host_embed.c", &["-rdynamic", "-pthread"]);
+    let exe = pg_host_program_with("host_embed.c", &["-rdynamic", "-pthread"]);
     let m = module();
     let dir = m.parent().expect("module directory").display().to_string();
     let rundir = Scratch::new("cx_shmem_host");

@@ -1164,7 +1164,7 @@ fn status_shows_workers_waiting_for_their_start_phase() {
         DEFAULT_WATCHDOG,
         "status_shows_workers_waiting_for_their_start_phase",
     );
-    let exe = host_program_with("host_embed.c", &["-rdynamic", "-pthread"]);
+    let exe = pg_host_program_with("host_embed.c", &["-rdynamic", "-pthread"]);
     let rundir = Scratch::new("ctl_phase");
     let host = Proc::spawn(
         &exe,

@@ -1,10 +1,15 @@
 //! The export table (exports/bgworker.exports) and the generated rest of
 //! PostgreSQL's surface (every name the real postgres binary of a
 //! supported major exports that the table does not list) are what the
-//! built artefacts export, no more and no less: bgworkerd exports all of
-//! it to the modules it loads, libbgworker.so too (it carries the runtime),
-//! and neither exports anything else, apart from the internal halves of
-//! the C shims (`bgw_rs_*`, `bgw_c_*`), which carry libbgworker's prefix.
+//! built artefacts export, no more and no less, per artefact:
+//! - bgworkerd and libbgworker_pg.so (for hosts that load PostgreSQL
+//!   modules): every layer, the whole surface;
+//! - libbgworker.so, the plain library a C host links for the bgworker.h
+//!   API: the core layer only (bgworker.h's names and `bgw_*`), none of
+//!   PostgreSQL's thousands of names that could interpose on a host's own;
+//!
+//! and none exports anything else, apart from the internal halves of the
+//! C shims (`bgw_rs_*`, `bgw_c_*`), which carry libbgworker's prefix.
 //! A `#[no_mangle]` written in any spelling is caught here, whichever way
 //! it went wrong.
 
@@ -38,8 +43,16 @@ fn surface() -> BTreeSet<String> {
         .collect()
 }
 
-fn check(what: &str, exported: &BTreeSet<String>) {
-    let listed = surface();
+/// The core rows: what the plain libbgworker.so exports.
+fn plain() -> BTreeSet<String> {
+    rows()
+        .into_iter()
+        .filter(|r| r.layer == table::Layer::Core)
+        .map(|r| r.name)
+        .collect()
+}
+
+fn check(what: &str, exported: &BTreeSet<String>, listed: BTreeSet<String>) {
     let missing: Vec<&String> = listed.difference(exported).collect();
     let extra: Vec<&String> = exported
         .difference(&listed)
@@ -58,16 +71,45 @@ fn check(what: &str, exported: &BTreeSet<String>) {
 #[test]
 fn bgworkerd_exports_exactly_the_table() {
     let _w = watchdog(60, "exports_bgworkerd");
-    check("bgworkerd", &defined_dynamic_symbols(&bgworkerd_path()));
+    check(
+        "bgworkerd",
+        &defined_dynamic_symbols(&bgworkerd_path()),
+        surface(),
+    );
 }
 
 #[test]
-fn libbgworker_exports_exactly_the_table() {
-    let _w = watchdog(60, "exports_lib");
+fn libbgworker_pg_exports_exactly_the_table() {
+    let _w = watchdog(60, "exports_lib_pg");
     check(
-        "libbgworker.so",
-        &defined_dynamic_symbols(&libbgworker_path()),
+        "libbgworker_pg.so",
+        &defined_dynamic_symbols(&libbgworker_pg_path()),
+        surface(),
     );
+}
+
+/// The plain library exports bgworker.h's names and `bgw_*` only: no
+/// `palloc`, no `strlcpy`, no `die`, nothing a host's own names or libc's
+/// could be bound to instead.
+#[test]
+fn plain_libbgworker_exports_only_the_core() {
+    let _w = watchdog(60, "exports_lib");
+    let exported = defined_dynamic_symbols(&libbgworker_path());
+    check("libbgworker.so", &exported, plain());
+    assert!(exported.iter().all(|n| n.starts_with("bgw_")
+        || rows()
+            .iter()
+            .any(|r| r.name == *n && r.layer == table::Layer::Core)));
+    for n in [
+        "palloc",
+        "strlcpy",
+        "die",
+        "work_mem",
+        "pg_set_noblock",
+        "GetUserId",
+    ] {
+        assert!(!exported.contains(n), "libbgworker.so exports {n}");
+    }
 }
 
 /// Variables are data and functions are code in both artefacts, as the
@@ -76,7 +118,8 @@ fn libbgworker_exports_exactly_the_table() {
 #[test]
 fn kinds_match_the_table() {
     let _w = watchdog(60, "exports_kinds");
-    for file in [bgworkerd_path(), libbgworker_path()] {
+    for file in [bgworkerd_path(), libbgworker_pg_path(), libbgworker_path()] {
+        let plain = file == libbgworker_path();
         let out = std::process::Command::new("nm")
             .args(["-D", "--defined-only"])
             .arg(&file)
@@ -90,10 +133,17 @@ fn kinds_match_the_table() {
                 (f.len() == 3).then(|| (f[2], f[1]))
             })
             .collect();
-        let all = rows()
+        let all: Vec<(String, table::Kind)> = rows()
             .into_iter()
+            .filter(|r| !plain || r.layer == table::Layer::Core)
             .map(|r| (r.name, r.kind))
-            .chain(generated().into_iter().map(|g| (g.name, g.kind)));
+            .chain(
+                generated()
+                    .into_iter()
+                    .filter(|_| !plain)
+                    .map(|g| (g.name, g.kind)),
+            )
+            .collect();
         for (name, kind) in all {
             let t = kinds.get(name.as_str()).copied().unwrap_or("?");
             let ok = match kind {
@@ -174,7 +224,8 @@ fn postgresql_rows_are_real_postgresql_15_exports() {
 }
 
 /// The whole surface: every symbol the real PostgreSQL 15 postgres binary
-/// exports (exports/pg15/postgres.symbols) is exported by bgworkerd, with
+/// exports (exports/pg15/postgres.symbols) is exported by bgworkerd and
+/// libbgworker_pg.so, with
 /// the same kind, and every variable with at least its real size (a
 /// generated one with exactly that size). The only exceptions are the
 /// ones the symbol list itself leaves out with their reason (the linker's
@@ -182,7 +233,7 @@ fn postgresql_rows_are_real_postgresql_15_exports() {
 /// replacements the platform's libc already has; this test lists any
 /// other difference.
 #[test]
-fn bgworkerd_exports_every_postgresql_15_symbol() {
+fn bgworkerd_and_libbgworker_pg_export_every_postgresql_15_symbol() {
     let _w = watchdog(60, "exports_pg15_surface");
     let text = std::fs::read_to_string(repo_root().join("exports/pg15/postgres.symbols"))
         .expect("exports/pg15/postgres.symbols");
@@ -193,9 +244,15 @@ fn bgworkerd_exports_every_postgresql_15_symbol() {
     )
     .into_iter()
     .collect();
+    for file in [bgworkerd_path(), libbgworker_pg_path()] {
+        surface_matches(&file, &real, &libc);
+    }
+}
+
+fn surface_matches(file: &std::path::Path, real: &[table::PgSymbol], libc: &BTreeSet<String>) {
     let out = std::process::Command::new("readelf")
         .args(["-W", "--dyn-syms"])
-        .arg(bgworkerd_path())
+        .arg(file)
         .output()
         .expect("run readelf");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn host_exe() -> PathBuf {
-    host_program_with("host_embed.c", &["-rdynamic", "-pthread"])
+    pg_host_program_with("host_embed.c", &["-rdynamic", "-pthread"])
 }
 
 fn host_module() -> PathBuf {

@@ -1,6 +1,8 @@
-//! `make install` lays out a usable installation: a versioned library with
-//! its soname links, the static library, the header, the pkg-config file
-//! and bgworkerd; a host program builds against it with pkg-config alone.
+//! `make install` lays out a usable installation: the versioned libraries
+//! (plain libbgworker, and libbgworker_pg with the PostgreSQL runtime)
+//! with their soname links, the static libraries, the header, the
+//! pkg-config files and bgworkerd; a host program builds against either
+//! with pkg-config alone.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,6 +39,20 @@ fn make_install_into_destdir() {
         Path::new("libbgworker.so.0")
     );
     assert!(lib.join("libbgworker.a").is_file());
+    assert!(lib.join("libbgworker_pg.so.0.1.0").is_file());
+    assert_eq!(
+        std::fs::read_link(lib.join("libbgworker_pg.so")).unwrap(),
+        Path::new("libbgworker_pg.so.0")
+    );
+    assert!(lib.join("libbgworker_pg.a").is_file());
+    let dynamic = Command::new("readelf")
+        .args(["-d"])
+        .arg(lib.join("libbgworker_pg.so.0.1.0"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&dynamic.stdout).contains("Library soname: [libbgworker_pg.so.0]")
+    );
     assert!(p.join("bin/bgworkerd").is_file());
     // bgworkerctl is installed and runs from the staged tree.
     let ctl = Command::new(p.join("bin/bgworkerctl"))
@@ -116,5 +132,50 @@ fn make_install_into_destdir() {
         text.starts_with("-1\n") && text.contains("no bgworkerd is running"),
         "{text}"
     );
+
+    // The runtime library's pkg-config file builds a host that finds
+    // PostgreSQL's names (palloc) through it.
+    let pc = std::fs::read_to_string(lib.join("pkgconfig/bgworker-pg.pc")).unwrap();
+    std::fs::write(
+        stage.join("bgworker-pg.pc"),
+        pc.replace("prefix=/usr/local", &format!("prefix={}", p.display())),
+    )
+    .unwrap();
+    let out = Command::new("pkg-config")
+        .env("PKG_CONFIG_PATH", &stage)
+        .args(["--cflags", "--libs", "bgworker-pg"])
+        .output()
+        .expect("run pkg-config");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let flags = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(flags.contains("-lbgworker_pg"), "{flags}");
+    let src = stage.join("pghost.c");
+    std::fs::write(
+        &src,
+        "#include <bgworker.h>\n#include <stdio.h>\n\
+         extern void *palloc(unsigned long);\n\
+         int main(void) { printf(\"%d %d\\n\", bgw_attach(\"/nonexistent/rundir\"), palloc != 0); return 0; }\n",
+    )
+    .unwrap();
+    let exe = stage.join("pghost");
+    let o = Command::new("cc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .args(flags.split_whitespace())
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "cc {flags}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let run = Command::new(&exe).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "-1 1\n");
     let _ = std::fs::remove_dir_all(&stage);
 }

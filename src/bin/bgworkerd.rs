@@ -36,7 +36,7 @@ fn main() {
     if args.first().map(String::as_str) == Some("--describe-symbol") {
         std::process::exit(describe(&args[1..]));
     }
-    bgworker::bgw_runtime_init();
+    bgworker_pgrt::runtime::bgw_runtime_init();
     let code = bgworker::daemon::main(args);
     std::process::exit(code);
 }

@@ -228,6 +228,19 @@ pub fn libbgworker_path() -> PathBuf {
     p
 }
 
+/// Absolute path of libbgworker_pg.so (the library with the PostgreSQL
+/// runtime); panics if it was not built.
+pub fn libbgworker_pg_path() -> PathBuf {
+    let p = build_dir().join("libbgworker_pg.so");
+    if !p.exists() {
+        panic!(
+            "{} not found: run `cargo build --release` first (the Makefile does)",
+            p.display()
+        );
+    }
+    p
+}
+
 /// Directory of C sources.
 pub fn c_tests_dir() -> PathBuf {
     repo_root().join("c-tests")
@@ -451,12 +464,9 @@ fn soname_of(lib: &Path) -> Option<String> {
 fn soname_dir(lib: &Path, cache: &Path) -> PathBuf {
     let dir = cache.join("lib");
     fs::create_dir_all(&dir).expect("create target/c-tests/lib");
-    let mut names = vec!["libbgworker.so.0".to_string()];
-    if let Some(n) = soname_of(lib) {
-        if !names.contains(&n) {
-            names.push(n);
-        }
-    }
+    // The library's soname (libbgworker.so.0, libbgworker_pg.so.0).
+    let file = lib.file_name().unwrap_or_default().to_string_lossy();
+    let names = vec![soname_of(lib).unwrap_or_else(|| format!("{file}.0"))];
     for n in names {
         let link = dir.join(&n);
         if fs::read_link(&link).ok().as_deref() != Some(lib) {
@@ -474,7 +484,7 @@ fn soname_dir(lib: &Path, cache: &Path) -> PathBuf {
 pub fn host_program(src: &str) -> PathBuf {
     let src = resolve_source(src);
     let name = stem_of(&src);
-    build_host_program(&src, &name, &[])
+    build_host_program(&src, &name, &[], &libbgworker_path())
 }
 
 /// As [`host_program`], with extra compiler/linker arguments appended to
@@ -483,6 +493,17 @@ pub fn host_program(src: &str) -> PathBuf {
 /// `dlopen(NULL)`). The output is cached as `target/c-tests/<stem>-<hash>`,
 /// the hash covering the arguments, and rebuilt under the same rules.
 pub fn host_program_with(src: &str, extra_args: &[&str]) -> PathBuf {
+    host_program_linked(src, extra_args, &libbgworker_path())
+}
+
+/// As [`host_program_with`], linked with libbgworker_pg instead: a host
+/// that loads PostgreSQL modules (bgw_host_load_library) and therefore
+/// needs the PostgreSQL runtime's surface.
+pub fn pg_host_program_with(src: &str, extra_args: &[&str]) -> PathBuf {
+    host_program_linked(src, extra_args, &libbgworker_pg_path())
+}
+
+fn host_program_linked(src: &str, extra_args: &[&str], lib: &Path) -> PathBuf {
     let src = resolve_source(src);
     // FNV-1a over the arguments: a stable, dependency-free cache key.
     let mut hash: u32 = 0x811c_9dc5;
@@ -490,14 +511,24 @@ pub fn host_program_with(src: &str, extra_args: &[&str]) -> PathBuf {
         hash ^= u32::from(b);
         hash = hash.wrapping_mul(0x0100_0193);
     }
+    for b in lib.to_string_lossy().bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
     let name = format!("{}-{hash:08x}", stem_of(&src));
-    build_host_program(&src, &name, extra_args)
+    build_host_program(&src, &name, extra_args, lib)
 }
 
 /// Compile `src` into `target/c-tests/<name>` as [`host_program`] does,
 /// with `extra_args` appended to the compiler command line.
-fn build_host_program(src: &Path, name: &str, extra_args: &[&str]) -> PathBuf {
-    let lib = libbgworker_path();
+fn build_host_program(src: &Path, name: &str, extra_args: &[&str], lib: &Path) -> PathBuf {
+    let lib = lib.to_path_buf();
+    let link_name = lib
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.strip_prefix("lib"))
+        .expect("libNAME.so")
+        .to_string();
     let header = repo_root().join("include").join("bgworker.h");
     if !header.exists() {
         panic!(
@@ -521,7 +552,7 @@ fn build_host_program(src: &Path, name: &str, extra_args: &[&str]) -> PathBuf {
             .arg(&tmp)
             .arg(src)
             .arg(format!("-L{}", libdir.display()))
-            .arg("-lbgworker")
+            .arg(format!("-l{link_name}"))
             .arg(format!(
                 "-Wl,-rpath,{}:{}",
                 libdir.display(),

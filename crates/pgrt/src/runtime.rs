@@ -32,6 +32,16 @@ unsafe extern "C" {
     fn bgw_c_raise_pending();
 }
 
+/// Install the PostgreSQL runtime's hooks in this process: bgworkerd at
+/// start, libbgworker_pg when it is loaded (a constructor); a host that
+/// links libbgworker_pg.a without pkg-config's `--static` flags (which
+/// name this function) calls it itself before `bgw_attach` or
+/// `bgw_host_run`. Idempotent.
+#[unsafe(no_mangle)]
+pub extern "C" fn bgw_runtime_init() {
+    install();
+}
+
 /// Install this runtime in the process (before the supervisor starts or
 /// the process attaches; forked workers inherit it). Idempotent.
 pub fn install() {
