@@ -26,7 +26,9 @@
 #               bgworkerd's own exports are).
 #
 # Two contexts, each measured ITERATIONS times per module (open, close, check
-# it was unloaded): a plain C host linked with libbgworker.so (dlopen_host),
+# it was unloaded): a C host linked with libbgworker_pg.so (dlopen_host; the
+# library a host that loads PostgreSQL modules links, with the same exports
+# as bgworkerd),
 # and inside bgworkerd, where modules really load (dlopen_probe.so preloaded;
 # its _PG_init measures and logs; bgworkerd is then stopped with SIGINT, by
 # pid, under a watchdog). Output: "context module N_refs median_us ..." lines.
@@ -44,7 +46,7 @@ OUT="$ROOT/target/bench-dlopen"
 SYMS="$ROOT/exports/pg15/postgres.symbols"
 DAEMON="$REL/bgworkerd"
 
-[ -x "$DAEMON" ] && [ -e "$REL/libbgworker.so" ] || (cd "$ROOT" && cargo build --release)
+[ -x "$DAEMON" ] && [ -e "$REL/libbgworker_pg.so" ] || (cd "$ROOT" && cargo build --release)
 mkdir -p "$OUT"
 # shellcheck disable=SC2046  # pg_config prints several flags on purpose
 PGXS_CFLAGS=($("$PG_CONFIG" --cflags) $("$PG_CONFIG" --cflags_sl))
@@ -109,12 +111,12 @@ for m in none today_all today_1000 pg_1000 dlopen_standin; do
     "$CC" "${PGXS_CFLAGS[@]}" -w -shared -o "$OUT/$m.so" "$OUT/$m.c"
 done
 "$CC" -O2 -Wall -Wextra -I"$ROOT/include" -I"$ROOT/bench" -o "$OUT/dlopen_host" "$ROOT/bench/dlopen_host.c" \
-    -L"$REL" -Wl,--no-as-needed -lbgworker -Wl,-rpath,"$REL" -ldl
+    -L"$REL" -Wl,--no-as-needed -lbgworker_pg -Wl,-rpath,"$REL" -ldl
 # The same host with the stand-in names in the executable itself (exported
 # with --export-dynamic), first in the lookup scope, as bgworkerd's own.
 "$CC" -O2 -Wall -Wextra -w -I"$ROOT/include" -I"$ROOT/bench" -o "$OUT/dlopen_host_exe" \
     "$ROOT/bench/dlopen_host.c" "$OUT/dlopen_standin.c" -Wl,--export-dynamic \
-    -L"$REL" -Wl,--no-as-needed -lbgworker -Wl,-rpath,"$REL" -ldl
+    -L"$REL" -Wl,--no-as-needed -lbgworker_pg -Wl,-rpath,"$REL" -ldl
 # shellcheck disable=SC2046
 "$CC" $("$PG_CONFIG" --cppflags) "${PGXS_CFLAGS[@]}" -I"$("$PG_CONFIG" --includedir-server)" -I"$ROOT/bench" \
     -shared -o "$OUT/dlopen_probe.so" "$ROOT/bench/dlopen_probe.c"
@@ -146,7 +148,7 @@ report() { # CONTEXT < "dlopen NAME k=v ..." lines
     done
 }
 
-# --- plain C host linked with libbgworker.so -----------------------------------
+# --- C host linked with libbgworker_pg.so ----------------------------------------
 # shellcheck disable=SC2086
 ("$OUT/dlopen_host" "$ITERATIONS" $MODS || true) | report host
 if [ -s "$OUT/standin.list" ]; then

@@ -1,11 +1,11 @@
 /*
  * dlopen_host.c
- *		A plain C host linked with libbgworker: times dlopen(RTLD_NOW) of the
+ *		A C host linked with libbgworker_pg: times dlopen(RTLD_NOW) of the
  *		modules named on the command line (see bench/dlopen.sh).
  *
  * Usage: dlopen_host ITERATIONS [--global LIB] NAME=MODULE.so ...
  *	 --global LIB is opened first with RTLD_NOW | RTLD_GLOBAL, so its symbols
- *	 join the global lookup scope after libbgworker's.
+ *	 join the global lookup scope after libbgworker_pg's.
  * Output: one line per module, "dlopen NAME min_us=.. median_us=..
  * p90_us=.. mean_us=.. n=..", or "dlopen NAME error=...". Exit status 1 if a
  * module could not be measured.
@@ -31,7 +31,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	iterations = atoi(argv[1]);
-	/* libbgworker is linked on purpose: its exports are the lookup scope. */
+	/* libbgworker_pg is linked on purpose: its exports are the lookup scope. */
 	(void) bgw_last_error();
 	if (strcmp(argv[i], "--global") == 0 && i + 1 < argc)
 	{
