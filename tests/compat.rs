@@ -682,6 +682,7 @@ fn registrations_are_accepted_and_the_first_server_call_is_named() {
          XactIsoLevel=1 application_name=\"\" DateStyle=1",
         secs(10),
     );
+    d.wait_log("cxs2 text=boot", secs(10));
     d.wait_log(
         "FATAL:  background worker \"cxs2\": GetUserId needs the database server, \
          which is not available in libbgworker",

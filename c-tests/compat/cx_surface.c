@@ -27,6 +27,9 @@ void		_PG_init(void);
 PGDLLEXPORT void cxs2_main(Datum main_arg);
 
 static ExecutorStart_hook_type prev_executor_start;
+/* A string setting's variable that starts out as a literal, as in many
+ * real modules: defining the setting must not free it. */
+static char *cxs2_text = "literal";
 static ProcessUtility_hook_type prev_process_utility;
 
 static void
@@ -78,6 +81,7 @@ cxs2_main(Datum main_arg)
 	elog(LOG, "cxs2 settings: work_mem=%d maintenance_work_mem=%d MaxConnections=%d XactIsoLevel=%d application_name=\"%s\" DateStyle=%d",
 		 work_mem, maintenance_work_mem, MaxConnections, XactIsoLevel,
 		 application_name ? application_name : "(null)", DateStyle);
+	elog(LOG, "cxs2 text=%s", cxs2_text);
 	elog(LOG, "cxs2 user %u", GetUserId());
 	elog(LOG, "cxs2 not reached");
 }
@@ -90,6 +94,8 @@ _PG_init(void)
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+	DefineCustomStringVariable("cxs2.text", "test", NULL, &cxs2_text, "boot",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 	RegisterXactCallback(xact_cb, NULL);
 	RegisterSubXactCallback(subxact_cb, NULL);
 	CacheRegisterRelcacheCallback(relcache_cb, (Datum) 0);

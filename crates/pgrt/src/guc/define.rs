@@ -108,6 +108,13 @@ pub(super) fn define(
         source: PGC_S_DEFAULT,
     };
     registry(|r| r.vars.push(var.clone()));
+    // What a string variable holds before its definition is the module's
+    // (often a string literal): PostgreSQL overwrites it without freeing
+    // it, and so does this, so the store below frees only its own copies.
+    if let Kind::Str { addr, .. } = &var.kind {
+        // SAFETY: addr is the module's `char **` (checked non-NULL above).
+        unsafe { **addr = std::ptr::null_mut() };
+    }
     // The boot value first (PostgreSQL: a boot value the check hook
     // rejects is a FATAL error), then the configured one, if any.
     if let Err(e) = store(&var, boot_value(&var), PGC_S_DEFAULT) {
