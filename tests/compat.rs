@@ -683,6 +683,8 @@ fn registrations_are_accepted_and_the_first_server_call_is_named() {
         secs(10),
     );
     d.wait_log("cxs2 text=boot", secs(10));
+    // Activity and statistics reports are accepted; nothing is pending.
+    d.wait_log("cxs2 pgstat_report_stat 0", secs(10));
     d.wait_log(
         "FATAL:  background worker \"cxs2\": GetUserId needs the database server, \
          which is not available in libbgworker",

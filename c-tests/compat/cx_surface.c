@@ -14,6 +14,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
@@ -82,6 +83,10 @@ cxs2_main(Datum main_arg)
 		 work_mem, maintenance_work_mem, MaxConnections, XactIsoLevel,
 		 application_name ? application_name : "(null)", DateStyle);
 	elog(LOG, "cxs2 text=%s", cxs2_text);
+	pgstat_report_appname("cxs2");
+	pgstat_report_activity(STATE_RUNNING, "cxs2 activity");
+	elog(LOG, "cxs2 pgstat_report_stat %ld", pgstat_report_stat(true));
+	pgstat_report_activity(STATE_IDLE, NULL);
 	elog(LOG, "cxs2 user %u", GetUserId());
 	elog(LOG, "cxs2 not reached");
 }
