@@ -6,8 +6,20 @@
 // palloc and the rest against the daemon itself.
 include!(concat!(env!("OUT_DIR"), "/export_refs.rs"));
 
-// DESCRIBE: what bgworkerd provides for each name it exports (build.rs).
+// DESCRIBE_TEXT/DESCRIBE_END: what bgworkerd provides for each name it
+// exports (build.rs).
 include!(concat!(env!("OUT_DIR"), "/describe.rs"));
+
+/// Line `i` of DESCRIBE_TEXT as (name, description).
+fn describe_line(i: usize) -> (&'static str, &'static str) {
+    let start = if i == 0 {
+        0
+    } else {
+        DESCRIBE_END[i - 1] as usize
+    };
+    let line = &DESCRIBE_TEXT[start..DESCRIBE_END[i] as usize - 1];
+    line.split_once('\t').unwrap_or((line, ""))
+}
 
 /// `bgworkerd --describe-symbol NAME...`: for each name, whether it is
 /// implemented, PostgreSQL's own code, unavailable (needs the database
@@ -20,8 +32,9 @@ fn describe(names: &[String]) -> i32 {
     }
     let mut code = 0;
     for n in names {
-        match DESCRIBE.binary_search_by(|(k, _)| k.cmp(&n.as_str())) {
-            Ok(i) => println!("{n}: {}", DESCRIBE[i].1),
+        let idx: Vec<usize> = (0..DESCRIBE_END.len()).collect();
+        match idx.binary_search_by(|&i| describe_line(i).0.cmp(n.as_str())) {
+            Ok(i) => println!("{n}: {}", describe_line(idx[i]).1),
             Err(_) => {
                 println!("{n}: not exported: neither a PostgreSQL export of a supported major nor libbgworker's own");
                 code = 1;

@@ -12,8 +12,8 @@
 //! (exports/pg15/initial.values): the boot value of the setting behind it
 //! (`work_mem` 4096, ...), else its initializer, else zero.
 //!
-//! An entry is two instructions: load its index into `NAMES` into the
-//! first argument register, jump to [`needs_server_entry`]. The caller's
+//! An entry is two instructions: load its index among the generated names
+//! into the first argument register, jump to [`needs_server_entry`]. The caller's
 //! arguments are never read (the call does not return), so one shape
 //! serves every signature.
 
@@ -40,15 +40,12 @@ pub fn needs_server(function: &str) -> ! {
 }
 
 /// The target of every generated entry: `index` is the entry's position
-/// in `NAMES`. The panic boundary of those exports: a panic here ends the
-/// process (there is no caller to return to).
+/// among the generated names ([`name`]). The panic boundary of those
+/// exports: a panic here ends the process (there is no caller to return
+/// to).
 extern "C" fn needs_server_entry(index: u32) -> ! {
     let r = std::panic::catch_unwind(|| {
-        let name = NAMES
-            .get(index as usize)
-            .copied()
-            .unwrap_or("(unknown function)");
-        needs_server(name)
+        needs_server(name(index as usize).unwrap_or("(unknown function)"))
     });
     let _ = r;
     log::emit(FATAL, "internal error in a database-server entry");
@@ -94,4 +91,14 @@ mod generated {
     use super::*;
     include!(concat!(env!("OUT_DIR"), "/unavailable.rs"));
 }
-pub use generated::NAMES;
+use generated::{NAMES_END, NAMES_TEXT};
+
+/// The name of generated entry `index`.
+pub fn name(index: usize) -> Option<&'static str> {
+    let end = *NAMES_END.get(index)? as usize;
+    let start = match index {
+        0 => 0,
+        i => NAMES_END[i - 1] as usize,
+    };
+    NAMES_TEXT.get(start..end)
+}
