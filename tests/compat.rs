@@ -726,6 +726,32 @@ fn port_and_common_functions_match_postgresql() {
     pg.stop();
 }
 
+/// PostgreSQL's List: built by appending and prepending, grown past its
+/// initial cells (the allocated lengths are PostgreSQL's), sorted with
+/// PostgreSQL's own qsort, searched, cut, concatenated, copied and freed,
+/// in its own memory context: same transcript as PostgreSQL 15.
+#[test]
+fn lists_match_postgresql() {
+    let _w = watchdog(120, "lists");
+    let m = pgxs_module("compat/cx_list.c");
+    let d = module_daemon("cx_list", &m).start();
+    d.wait_log("cxl2 done", secs(20));
+    let pg = PgServer::start("cx_list", &[&m], &[]);
+    pg.wait_log("cxl2 done", secs(30));
+    let mine = worker_transcripts(&d.log_lines(), d.pid(), "cxl2 ");
+    let real = worker_transcripts(&pg.log_lines(), pg.pid(), "cxl2 ");
+    assert_eq!(mine, real, "List transcripts (ours vs PostgreSQL 15)");
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].len() >= 20, "{mine:#?}");
+    assert!(
+        mine[0]
+            .iter()
+            .any(|l| l.contains("ints after 40: tag=int len=40 max=64 separate=1")),
+        "{mine:#?}"
+    );
+    pg.stop();
+}
+
 /// One worker wakes another through a latch pointer published in add-in
 /// shared memory; waits time out and return at once on a set latch. Same
 /// transcript as PostgreSQL 15.

@@ -53,6 +53,7 @@ pub mod mcxt;
 pub mod misc;
 pub mod nodb;
 pub mod pgcode;
+pub mod pglist;
 pub mod pgstat;
 pub mod register;
 pub mod runtime;
