@@ -101,9 +101,8 @@ fn last_ident(s: &str) -> Option<String> {
 fn is_integer_expr(v: &str) -> bool {
     !v.is_empty()
         && v.chars().any(|c| c.is_ascii_digit())
-        && v.chars().all(|c| {
-            c.is_ascii_hexdigit() || " \txXuUlL()-+|<>~".contains(c)
-        })
+        && v.chars()
+            .all(|c| c.is_ascii_hexdigit() || " \txXuUlL()-+|<>~".contains(c))
 }
 
 /// The `{ ... }` body starting at or after `from`, and the index after `}`.
@@ -331,7 +330,12 @@ fn work_dir(name: &str) -> PathBuf {
 /// Compare `candidate_dir/bgworker.h` with the real postmaster/bgworker.h
 /// under `include` (the server include directory of PostgreSQL `major`).
 /// Ok: the number of facts compared; Err: every difference found.
-fn abi_check(include: &Path, major: u32, candidate_dir: &Path, work: &Path) -> Result<usize, String> {
+fn abi_check(
+    include: &Path,
+    major: u32,
+    candidate_dir: &Path,
+    work: &Path,
+) -> Result<usize, String> {
     check_major(include, major)?;
     fs::create_dir_all(work).unwrap();
     let real = include.join("postmaster").join("bgworker.h");
@@ -341,18 +345,29 @@ fn abi_check(include: &Path, major: u32, candidate_dir: &Path, work: &Path) -> R
 
     // 1. The candidate stands alone, and twice.
     let alone = work.join("alone.c");
-    fs::write(&alone, "#include \"bgworker.h\"\n#include \"bgworker.h\"\nint abi_alone;\n").unwrap();
+    fs::write(
+        &alone,
+        "#include \"bgworker.h\"\n#include \"bgworker.h\"\nint abi_alone;\n",
+    )
+    .unwrap();
     let mut c = cc();
     c.args(["-std=c11", "-Wstrict-prototypes", "-fsyntax-only", "-I"])
         .arg(candidate_dir)
         .arg(&alone);
-    if let Err(e) = run(c, "the candidate header compiled on its own (self-contained)") {
+    if let Err(e) = run(
+        c,
+        "the candidate header compiled on its own (self-contained)",
+    ) {
         problems.push(e);
     }
 
     // 2. Facts, real and candidate.
     let facts = |real_side: bool| -> Result<String, String> {
-        let exe = work.join(if real_side { "facts_real" } else { "facts_cand" });
+        let exe = work.join(if real_side {
+            "facts_real"
+        } else {
+            "facts_cand"
+        });
         let mut c = cc();
         c.arg("-I").arg(work);
         if real_side {
@@ -361,7 +376,11 @@ fn abi_check(include: &Path, major: u32, candidate_dir: &Path, work: &Path) -> R
             c.arg("-I").arg(candidate_dir);
         }
         c.arg("-o").arg(&exe).arg(abi_src("abi_facts.c"));
-        let side = if real_side { "the real header" } else { "the candidate header" };
+        let side = if real_side {
+            "the real header"
+        } else {
+            "the candidate header"
+        };
         run(c, &format!("abi_facts.c against {side}"))?;
         run(Command::new(&exe), &format!("abi_facts for {side}"))
     };
@@ -391,7 +410,11 @@ fn abi_check(include: &Path, major: u32, candidate_dir: &Path, work: &Path) -> R
 
     // 3. Prototypes as typed function pointers.
     let protos = |real_side: bool| -> Result<PathBuf, String> {
-        let obj = work.join(if real_side { "protos_real.o" } else { "protos_cand.o" });
+        let obj = work.join(if real_side {
+            "protos_real.o"
+        } else {
+            "protos_cand.o"
+        });
         let mut c = cc();
         c.arg(format!("-DBGW_EXPECT_MAJOR={major}"));
         if real_side {
@@ -400,7 +423,11 @@ fn abi_check(include: &Path, major: u32, candidate_dir: &Path, work: &Path) -> R
             c.arg("-I").arg(candidate_dir);
         }
         c.arg("-c").arg("-o").arg(&obj).arg(abi_src("abi_protos.c"));
-        let side = if real_side { "the real header" } else { "the candidate header" };
+        let side = if real_side {
+            "the real header"
+        } else {
+            "the candidate header"
+        };
         run(c, &format!("prototypes (abi_protos.c) against {side}"))?;
         Ok(obj)
     };
@@ -509,7 +536,10 @@ fn link_check(
     run(c, "link_refs.c against the real header").unwrap_or_else(|e| panic!("{e}"));
     let main_o = work.join("link_main.o");
     let mut c = cc();
-    c.arg("-c").arg("-o").arg(&main_o).arg(abi_src("link_main.c"));
+    c.arg("-c")
+        .arg("-o")
+        .arg(&main_o)
+        .arg(abi_src("link_main.c"));
     run(c, "link_main.c").unwrap_or_else(|e| panic!("{e}"));
     let needs = undefined_symbols(&refs);
     for name in surface.functions.iter().chain(&surface.variables) {
@@ -525,9 +555,9 @@ fn link_check(
     for name in &surface.functions {
         match syms.iter().find(|s| &s.0 == name) {
             None => problems.push(format!("{name}: not exported by {}", lib.display())),
-            Some((_, k, _)) if !"TWi".contains(*k) => {
-                problems.push(format!("{name}: exported with nm type {k}, not as a function"))
-            }
+            Some((_, k, _)) if !"TWi".contains(*k) => problems.push(format!(
+                "{name}: exported with nm type {k}, not as a function"
+            )),
             Some(_) => {}
         }
     }
@@ -655,7 +685,10 @@ fn header_parser_finds_every_declaration() {
 /// include/bgworker.h with `from` replaced by `to` (which must occur).
 fn wrong_header(work: &Path, name: &str, from: &str, to: &str) -> PathBuf {
     let text = fs::read_to_string(repo_root().join("include/bgworker.h")).unwrap();
-    assert!(text.contains(from), "include/bgworker.h no longer has `{from}`");
+    assert!(
+        text.contains(from),
+        "include/bgworker.h no longer has `{from}`"
+    );
     let dir = work.join(name);
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("bgworker.h"), text.replacen(from, to, 1)).unwrap();
@@ -671,7 +704,10 @@ fn abi_check_rejects_wrong_headers() {
             "field_type",
             "int bgw_restart_time;",
             "long bgw_restart_time;",
-            &["facts differ", "field.BackgroundWorker.bgw_restart_time offset=200 size=8"],
+            &[
+                "facts differ",
+                "field.BackgroundWorker.bgw_restart_time offset=200 size=8",
+            ],
         ),
         (
             "field_missing",
@@ -707,7 +743,10 @@ fn abi_check_rejects_wrong_headers() {
             "parameter_type",
             "Oid useroid, uint32_t flags",
             "Oid useroid, uint64_t flags",
-            &["prototypes (abi_protos.c)", "BackgroundWorkerInitializeConnectionByOid"],
+            &[
+                "prototypes (abi_protos.c)",
+                "BackgroundWorkerInitializeConnectionByOid",
+            ],
         ),
         (
             "variable_type",
@@ -728,14 +767,20 @@ fn abi_check_rejects_wrong_headers() {
             Ok(n) => panic!("{name}: the ABI check passed a wrong header ({n} facts)"),
             Err(e) => {
                 for x in *expect {
-                    assert!(e.contains(x), "{name}: the failure does not say `{x}`:\n{e}");
+                    assert!(
+                        e.contains(x),
+                        "{name}: the failure does not say `{x}`:\n{e}"
+                    );
                 }
             }
         }
     }
     // The wrong major is refused before anything is compared.
     let e = abi_check(&pg15(), 17, &repo_root().join("include"), &work).unwrap_err();
-    assert!(e.contains("holds PostgreSQL 15's headers, not PostgreSQL 17's"), "{e}");
+    assert!(
+        e.contains("holds PostgreSQL 15's headers, not PostgreSQL 17's"),
+        "{e}"
+    );
     let _ = fs::remove_dir_all(&work);
 }
 
@@ -798,7 +843,10 @@ fn link_check_rejects_wrong_libraries() {
             Ok(what) => panic!("{name}: the link check passed a wrong library ({what})"),
             Err(e) => {
                 for x in *expect {
-                    assert!(e.contains(x), "{name}: the failure does not say `{x}`:\n{e}");
+                    assert!(
+                        e.contains(x),
+                        "{name}: the failure does not say `{x}`:\n{e}"
+                    );
                 }
             }
         }

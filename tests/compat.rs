@@ -331,7 +331,10 @@ fn errors_and_exits_match_postgresql() {
         "DETAIL:  internal detail text",
         "LOG:  cx recovery in progress: 0",
     ] {
-        assert!(mine.iter().flatten().any(|m| m == line), "{line:?} missing: {mine:?}");
+        assert!(
+            mine.iter().flatten().any(|m| m == line),
+            "{line:?} missing: {mine:?}"
+        );
     }
     assert!(
         mine.iter()

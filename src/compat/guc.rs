@@ -251,7 +251,11 @@ pub extern "C" fn GUC_check_errcode(sqlerrcode: c_int) {
 }
 
 fn clear_check_messages() {
-    for s in [&GUC_check_errmsg_string, &GUC_check_errdetail_string, &GUC_check_errhint_string] {
+    for s in [
+        &GUC_check_errmsg_string,
+        &GUC_check_errdetail_string,
+        &GUC_check_errhint_string,
+    ] {
         s.store(std::ptr::null_mut(), Ordering::Relaxed);
     }
     GUC_CHECK_ERRCODE.store(ERRCODE_INVALID_PARAMETER_VALUE, Ordering::Relaxed);
@@ -449,11 +453,12 @@ enum Value {
 fn parse_value(v: &Var, value: &str) -> Result<Value, Invalid> {
     let name = &v.name;
     match &v.kind {
-        Kind::Bool { .. } => settings::parse_bool(value)
-            .map(Value::Bool)
-            .ok_or_else(|| {
-                Invalid::new(format!("parameter \"{name}\" requires a Boolean value"), None)
-            }),
+        Kind::Bool { .. } => settings::parse_bool(value).map(Value::Bool).ok_or_else(|| {
+            Invalid::new(
+                format!("parameter \"{name}\" requires a Boolean value"),
+                None,
+            )
+        }),
         Kind::Int { min, max, .. } => {
             let x = parse_number(value, v.flags, false).map_err(|h| invalid(name, value, h))?;
             let x = x.round();
@@ -547,8 +552,12 @@ fn show(v: &Var) -> String {
 fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
     let before = show(v);
     let mut extra: *mut c_void = std::ptr::null_mut();
-    let rejected =
-        |shown: String| check_rejection(format!("invalid value for parameter \"{}\": {shown}", v.name));
+    let rejected = |shown: String| {
+        check_rejection(format!(
+            "invalid value for parameter \"{}\": {shown}",
+            v.name
+        ))
+    };
     clear_check_messages();
     // SAFETY: hooks and addresses come from the module's DefineCustom*
     // call; values passed are valid for the hook's type.
@@ -674,7 +683,13 @@ fn report_invalid(level: i32, e: &Invalid) {
     if e.caught {
         super::elog::report_caught();
     } else {
-        super::elog::report(level, &e.message, e.detail.as_deref(), e.hint.as_deref(), None);
+        super::elog::report(
+            level,
+            &e.message,
+            e.detail.as_deref(),
+            e.hint.as_deref(),
+            None,
+        );
     }
 }
 
