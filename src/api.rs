@@ -249,8 +249,8 @@ pub unsafe extern "C" fn WaitForBackgroundWorkerShutdown(
 #[no_mangle]
 pub unsafe extern "C" fn TerminateBackgroundWorker(handle: *mut BackgroundWorkerHandle) {
     boundary("TerminateBackgroundWorker", (), || {
-        // SAFETY: caller's contract on handle.
         if let Some((conn, slot, generation)) =
+            // SAFETY: caller's contract on handle.
             unsafe { handle_target("TerminateBackgroundWorker", handle) }
         {
             conn.terminate(slot, generation);
@@ -335,9 +335,9 @@ pub unsafe extern "C" fn BackgroundWorkerInitializeConnection(
         let db = if dbname.is_null() {
             "no specific database".to_string()
         } else {
-            // SAFETY: non-null NUL-terminated string (contract).
             format!(
                 "database \"{}\"",
+                // SAFETY: non-null NUL-terminated string (contract).
                 unsafe { std::ffi::CStr::from_ptr(dbname) }.to_string_lossy()
             )
         };

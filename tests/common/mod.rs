@@ -290,7 +290,7 @@ fn mtime(p: &Path) -> Option<SystemTime> {
 /// True when `out` is missing or older than any of `inputs`.
 fn stale(out: &Path, inputs: &[PathBuf]) -> bool {
     let Some(t) = mtime(out) else { return true };
-    inputs.iter().any(|i| mtime(i).map_or(false, |ti| ti > t))
+    inputs.iter().any(|i| mtime(i).is_some_and(|ti| ti > t))
 }
 
 /// Inputs every C build depends on besides its source: the c-tests/*.h
@@ -300,7 +300,7 @@ fn local_headers() -> Vec<PathBuf> {
     if let Ok(rd) = fs::read_dir(c_tests_dir()) {
         for e in rd.flatten() {
             let p = e.path();
-            if p.extension().map_or(false, |x| x == "h") {
+            if p.extension().is_some_and(|x| x == "h") {
                 v.push(p);
             }
         }
