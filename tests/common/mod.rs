@@ -232,10 +232,10 @@ fn c_cache_dir() -> PathBuf {
 /// say). The caller removes it.
 pub fn shared_scratch_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let root = std::env::temp_dir().join("bgw-tests");
-    fs::create_dir_all(&root).expect("create the shared scratch directory");
-    let dir = root.join(format!(
-        "{name}.{}.{}",
+    // Directly in the temporary directory: a common parent would be left
+    // behind when the last test is done.
+    let dir = std::env::temp_dir().join(format!(
+        "bgw-tests.{name}.{}.{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     ));
@@ -1379,6 +1379,9 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.w.kill_group();
+        // A host that ran bgw_host_run and was killed (a failing test) leaves
+        // the segment named after its pid; the process is gone now.
+        let _ = fs::remove_file(format!("/dev/shm/bgworker.{}", self.w.pid));
     }
 }
 
