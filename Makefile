@@ -105,6 +105,21 @@ lint: rust-tools
 test: pg-headers pg-server test-tools build check-header lint
 	bash tests/run-suite.sh
 
+# The tests that run C code (host programs, modules) and the lifecycle tests
+# with every C file the tests build compiled with
+# -fsanitize=address,undefined (BGW_TEST_CFLAGS, kept apart under
+# target/c-tests/cflags-*). bgworkerd, libbgworker and the test binaries are
+# not instrumented, yet they dlopen() instrumented modules, and ASan's runtime
+# must be the first library in a process: tests/check-asan.sh therefore runs
+# them with LD_PRELOAD=$(cc -print-file-name=libasan.so), which bgworkerd,
+# its workers, the host programs and the PostgreSQL comparison servers
+# inherit. To run a module under ASan by hand, do the same:
+#   LD_PRELOAD=$(cc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
+#     target/release/bgworkerd -D RUNDIR -c shared_preload_libraries=/path/mod.so
+# Any sanitizer report fails the target. Budget: a few minutes on 2 cores.
+check-asan: pg-headers pg-server test-tools build
+	bash tests/check-asan.sh
+
 bench: build pg-headers
 	PG_CONFIG=$(PG_CONFIG) bash bench/run.sh
 

@@ -222,6 +222,16 @@ fn c_cache_dir() -> PathBuf {
     if profile != "release" {
         d = d.join(profile);
     }
+    // Builds with extra flags (make check-asan) are kept apart.
+    let extra = extra_cflags();
+    if !extra.is_empty() {
+        let mut hash: u32 = 0x811c_9dc5;
+        for b in extra.join(" ").bytes() {
+            hash ^= u32::from(b);
+            hash = hash.wrapping_mul(0x0100_0193);
+        }
+        d = d.join(format!("cflags-{hash:08x}"));
+    }
     fs::create_dir_all(&d).expect("create target/c-tests");
     d
 }
@@ -308,8 +318,18 @@ fn local_headers() -> Vec<PathBuf> {
     v
 }
 
+/// Extra flags for every C build of the tests, from BGW_TEST_CFLAGS (e.g.
+/// `-fsanitize=address,undefined` under make check-asan).
+pub fn extra_cflags() -> Vec<String> {
+    std::env::var("BGW_TEST_CFLAGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
 /// The C compiler as the `cc` crate configures it for x86-64 Linux, -O2,
-/// warnings on.
+/// warnings on, plus [`extra_cflags`].
 pub fn cc_command(out_dir: &Path) -> Command {
     let triple = "x86_64-unknown-linux-gnu";
     let compiler = cc::Build::new()
@@ -320,7 +340,9 @@ pub fn cc_command(out_dir: &Path) -> Command {
         .cargo_metadata(false)
         .warnings(true)
         .get_compiler();
-    compiler.to_command()
+    let mut cmd = compiler.to_command();
+    cmd.args(extra_cflags());
+    cmd
 }
 
 fn build_lock() -> &'static Mutex<()> {
