@@ -273,7 +273,7 @@ else
         {
             other = ($1 == "bgworkerd_rss") ? "pg_postmaster_rss" : $1
             if (other in pg && $1 != "max_worker_processes" && $1 !~ /_n$/) {
-                r = (pg[other] + 0 != 0) ? sprintf("%.2f", $2 / pg[other]) : "n/a"
+                r = (pg[other] + 0 != 0) ? sprintf("%.3g", $2 / pg[other]) : "n/a"
                 printf "%s %s %s pg15 %s ratio %s\n", $1, $2, $3, pg[other], r
             } else
                 print
