@@ -371,7 +371,9 @@ fn abi_check(
         let mut c = cc();
         c.arg("-I").arg(work);
         if real_side {
-            c.arg("-DABI_REAL").arg("-I").arg(include);
+            // PostgreSQL's headers as system headers: their own warnings
+            // under -Wextra are not the check's business.
+            c.arg("-DABI_REAL").arg("-isystem").arg(include);
         } else {
             c.arg("-I").arg(candidate_dir);
         }
@@ -418,7 +420,9 @@ fn abi_check(
         let mut c = cc();
         c.arg(format!("-DBGW_EXPECT_MAJOR={major}"));
         if real_side {
-            c.arg("-DABI_REAL").arg("-I").arg(include);
+            // PostgreSQL's headers as system headers: their own warnings
+            // under -Wextra are not the check's business.
+            c.arg("-DABI_REAL").arg("-isystem").arg(include);
         } else {
             c.arg("-I").arg(candidate_dir);
         }
@@ -527,7 +531,7 @@ fn link_check(
     let refs = work.join("link_refs.o");
     let mut c = cc();
     c.args(module_cflags(major))
-        .arg("-I")
+        .arg("-isystem")
         .arg(include)
         .arg("-c")
         .arg("-o")

@@ -87,6 +87,7 @@ fn project_c_files_compile_without_warnings() {
         }
         cmd.arg(format!("-I{}", f.parent().unwrap().display()))
             .arg(format!("-I{}", root.join("c-tests").display()))
+            .arg(format!("-I{}", root.join("bench").display()))
             .args(STRICT)
             .arg("-c")
             .arg("-o")
