@@ -33,7 +33,9 @@ under_tmp() {
 
 if [ "${BGW_SUITE_ISOLATED:-0}" != 1 ] && [ "${BGW_SUITE_NO_ISOLATION:-0}" != 1 ] &&
     [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
-    unshare --mount --ipc --propagation private true 2>/dev/null; then
+    unshare --mount --ipc --propagation private -- \
+        mount -t tmpfs -o mode=1777 bgw-suite-probe /dev/shm 2>/dev/null; then
+    # (the probe's mount lives and dies in its own namespace)
     exec env BGW_SUITE_ISOLATED=1 unshare --mount --ipc --propagation private -- \
         bash "$0" "$@"
 fi
