@@ -1,8 +1,8 @@
 /*
  * bgw_bench.c
- *		Benchmark of libbgworker's dynamic background-worker API, with the
- *		metric names and definitions of the PostgreSQL 15 anchor benchmark
- *		(bench-pg15: bgw_bench extension + floor.c), plus this machine's
+ *		Benchmark of libbgworker's dynamic background-worker API (metric
+ *		names and definitions below; pg15/bgw_bench_pg15.c measures the same
+ *		in a PostgreSQL 15 backend with the same code), plus this machine's
  *		process floor measured in the same process and the same run.
  *
  * The program attaches to a running bgworkerd (bgw_attach(RUNDIR)) and
