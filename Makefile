@@ -112,8 +112,9 @@ test: pg-headers pg-server test-tools build check-header lint
 # not instrumented, yet they dlopen() instrumented modules, and ASan's runtime
 # must be the first library in a process: tests/check-asan.sh therefore runs
 # them with LD_PRELOAD=$(cc -print-file-name=libasan.so), which bgworkerd,
-# its workers, the host programs and the PostgreSQL comparison servers
-# inherit. To run a module under ASan by hand, do the same:
+# its workers and the host programs inherit. Left out: the tests that compare
+# with a real PostgreSQL server, whose programs do not run with the runtime
+# preloaded (see tests/check-asan.sh). To run a module under ASan by hand:
 #   LD_PRELOAD=$(cc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
 #     target/release/bgworkerd -D RUNDIR -c shared_preload_libraries=/path/mod.so
 # Any sanitizer report fails the target. Budget: a few minutes on 2 cores.

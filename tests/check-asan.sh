@@ -9,15 +9,15 @@
 # but they load instrumented modules with dlopen(), and ASan's runtime must
 # be the first library of a process: so every process runs with
 # LD_PRELOAD=$(cc -print-file-name=libasan.so), set here for the test run
-# and inherited by bgworkerd, its workers, the host programs and the
-# PostgreSQL comparison servers.  Leak detection is off: a non-instrumented
-# daemon's allocations are not the C side's to answer for.
+# and inherited by bgworkerd, its workers and the host programs.  Leak
+# detection is off: a non-instrumented daemon's allocations are not the C
+# side's to answer for.
 #
 # Left out: the tests that run the same module under a real PostgreSQL 15
 # server to compare (PostgreSQL's own programs do not run with the ASan
 # runtime preloaded: initdb hangs on `postgres -V`), and the census of
-# module symbols (instrumented modules also need __asan_* symbols); their
-# bgworkerd halves run in make test. SIGSEGV and abort are left to the
+# module symbols (instrumented modules also need __asan_* symbols); make
+# test runs them uninstrumented. SIGSEGV and abort are left to the
 # kernel (handle_segv=0, handle_abort=0): lifecycle tests crash workers on
 # purpose and expect the signal.
 #
