@@ -665,7 +665,7 @@ fn static_rejected(test: &str, kind: &str, bad_name: &str, expected: &str) {
 }
 
 fn ninety_five(c: char) -> String {
-    std::iter::repeat(c).take(95).collect()
+    std::iter::repeat_n(c, 95).collect()
 }
 
 #[test]

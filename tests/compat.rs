@@ -393,6 +393,7 @@ fn signals_and_title_match_postgresql() {
     let (ours, our_title) = drive(
         "bgworkerd",
         &|n| d.wait_log(n, secs(20)),
+        // SAFETY: kill(2) on the worker pid read from the log line above.
         &|p, s| unsafe {
             libc::kill(p, s);
         },
@@ -401,6 +402,7 @@ fn signals_and_title_match_postgresql() {
     let (theirs, their_title) = drive(
         "postgres",
         &|n| pg.wait_log(n, secs(20)),
+        // SAFETY: kill(2) on the worker pid read from the log line above.
         &|p, s| unsafe {
             libc::kill(p, s);
         },

@@ -1183,8 +1183,20 @@ fn status_shows_workers_waiting_for_their_start_phase() {
             .cloned()
             .unwrap_or_else(|| panic!("no worker {n}: {j:?}"))
     };
-    let r = run_ctl(&rundir, &["status", "--json"]);
-    assert_eq!(r.code, 0, "{r:?}");
+    // The worker can print its marker before the supervisor has recorded
+    // its pid: wait for the slot to say so.
+    let mut r = run_ctl(&rundir, &["status", "--json"]);
+    assert!(
+        wait_until(secs(10), || {
+            r = run_ctl(&rundir, &["status", "--json"]);
+            r.code == 0
+                && by_name(&Json::parse(&r.stdout), "host_ph_pm")
+                    .get("state")
+                    .str()
+                    == "running"
+        }),
+        "{r:?}"
+    );
     let j = Json::parse(&r.stdout);
     assert_eq!(j.get("daemon").get("pid").num(), host.pid() as i64);
     assert_eq!(j.get("daemon").get("phase").str(), "PostmasterStart");

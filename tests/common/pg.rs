@@ -280,6 +280,16 @@ impl PgServer {
 
 impl Drop for PgServer {
     fn drop(&mut self) {
+        // Immediate shutdown first: the postmaster then removes its System V
+        // segment and its /dev/shm/PostgreSQL.* segments, which SIGKILL
+        // would leave behind. SIGKILL stays the fallback.
+        if self.w.try_exit().is_none() {
+            self.signal(libc::SIGQUIT);
+            let deadline = std::time::Instant::now() + secs(10);
+            while self.w.try_exit().is_none() && std::time::Instant::now() < deadline {
+                std::thread::sleep(millis(20));
+            }
+        }
         self.w.kill_group();
         let _ = fs::remove_dir_all(&self.dir);
     }

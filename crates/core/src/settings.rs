@@ -405,6 +405,27 @@ pub fn parse_file(path: &str, text: &str) -> Result<Vec<(String, String, usize)>
     Ok(out)
 }
 
+/// `-c` options (and `bgw_host_set` calls), kept for re-reading the
+/// configuration on SIGHUP: they keep winning over the file.
+static COMMAND_LINE: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// Record and apply a command-line setting.
+pub fn set_from_command_line(name: &str, value: &str) -> Result<(), String> {
+    with_current(|s| s.set(name, value, Source::CommandLine))?;
+    COMMAND_LINE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((name.to_string(), value.to_string()));
+    Ok(())
+}
+
+pub fn command_line() -> Vec<(String, String)> {
+    COMMAND_LINE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,25 +480,4 @@ mod tests {
         s.set("restart_after_crash", "on", Source::File).unwrap();
         assert!(!s.restart_after_crash);
     }
-}
-
-/// `-c` options (and `bgw_host_set` calls), kept for re-reading the
-/// configuration on SIGHUP: they keep winning over the file.
-static COMMAND_LINE: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-
-/// Record and apply a command-line setting.
-pub fn set_from_command_line(name: &str, value: &str) -> Result<(), String> {
-    with_current(|s| s.set(name, value, Source::CommandLine))?;
-    COMMAND_LINE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((name.to_string(), value.to_string()));
-    Ok(())
-}
-
-pub fn command_line() -> Vec<(String, String)> {
-    COMMAND_LINE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
 }

@@ -33,13 +33,14 @@ pub static CritSectionCount: AtomicU32 = AtomicU32::new(0);
 /// PostgreSQL's signal sets (`sigprocmask(SIG_SETMASK, &UnBlockSig, NULL)`
 /// is common in modules). Filled by [`init_signal_sets`] before any module
 /// code runs in the process, then only read.
-// SAFETY (the three initialisers): an all-zero sigset_t is a valid empty
-// set.
 #[unsafe(no_mangle)]
+// SAFETY: an all-zero sigset_t is a valid empty set.
 pub static mut BlockSig: libc::sigset_t = unsafe { std::mem::zeroed() };
 #[unsafe(no_mangle)]
+// SAFETY: an all-zero sigset_t is a valid empty set.
 pub static mut UnBlockSig: libc::sigset_t = unsafe { std::mem::zeroed() };
 #[unsafe(no_mangle)]
+// SAFETY: an all-zero sigset_t is a valid empty set.
 pub static mut StartupBlockSig: libc::sigset_t = unsafe { std::mem::zeroed() };
 
 /// Fill BlockSig/UnBlockSig/StartupBlockSig as PostgreSQL's pqinitmask

@@ -270,12 +270,12 @@ fn alloc_raw(size: usize) -> Option<(*mut u8, usize)> {
             Ordering::AcqRel,
             Ordering::Relaxed,
         ) {
-            // SAFETY: [cur, end) lies inside the region.
             Ok(_) => {
                 return Some((
+                    // SAFETY: [cur, end) lies inside the region.
                     unsafe { REGION.load(Ordering::Acquire).add(cur as usize) },
                     size,
-                ))
+                ));
             }
             Err(now) => cur = now,
         }
