@@ -8,6 +8,7 @@
 //! lock on shared memory is ever taken here, and nothing read from it is
 //! trusted (see shmem/slots.rs).
 
+mod leftover;
 pub mod notify;
 pub mod pidfile;
 pub mod registry;
