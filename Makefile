@@ -4,7 +4,7 @@
 #   make run          bgworkerd supervising the example module (Ctrl-C stops it)
 #   make test         everything the test suite needs, then the suite
 #   make bench        benchmarks (metric names as ../shared/bench-pg15)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR= (stripped; STRIP=true keeps debug info)
 #   make header       regenerate include/bgworker.h; make check-header: is it current?
 
 PREFIX     ?= /usr/local
@@ -13,6 +13,7 @@ PG_CONFIG  ?= /usr/lib/postgresql/15/bin/pg_config
 PG_INCLUDE := /usr/include/postgresql/15/server
 PG_BIN     := /usr/lib/postgresql/15/bin
 CARGO      ?= cargo
+STRIP      ?= strip
 VERSION    := 0.1.0
 SOMAJOR    := 0
 REL        := target/release
@@ -98,12 +99,15 @@ run: build pg-headers
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/bgworker
 	install -m 755 $(REL)/libbgworker.so $(DESTDIR)$(PREFIX)/lib/libbgworker.so.$(VERSION)
+	$(STRIP) --strip-unneeded $(DESTDIR)$(PREFIX)/lib/libbgworker.so.$(VERSION)
 	ln -sf libbgworker.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libbgworker.so.$(SOMAJOR)
 	ln -sf libbgworker.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libbgworker.so
 	install -m 644 $(REL)/libbgworker.a $(DESTDIR)$(PREFIX)/lib/libbgworker.a
+	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/lib/libbgworker.a
 	install -m 644 include/bgworker.h $(DESTDIR)$(PREFIX)/include/bgworker.h
 	install -m 755 $(REL)/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerd
 	install -m 755 $(REL)/bgworkerctl $(DESTDIR)$(PREFIX)/bin/bgworkerctl
+	$(STRIP) $(DESTDIR)$(PREFIX)/bin/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerctl
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' bgworker.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/bgworker.pc
 
 clean:

@@ -1,12 +1,79 @@
 //! `make install` lays out a usable installation: a versioned library with
 //! its soname links, the static library, the header, the pkg-config file
-//! and bgworkerd; a host program builds against it with pkg-config alone.
+//! and bgworkerd, all stripped of debug information; a host program builds
+//! against it with pkg-config alone.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The section names `readelf -S` lists for `file` (every member of an
+/// archive).
+fn sections(file: &Path) -> Vec<String> {
+    let out = Command::new("readelf")
+        .arg("-SW")
+        .arg(file)
+        .output()
+        .expect("run readelf");
+    assert!(
+        out.status.success(),
+        "readelf -S {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            l.strip_prefix('[')?
+                .split_once(']')
+                .map(|(_, rest)| rest.split_whitespace().next().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+/// `installed` carries no debug information (and, unless it is an archive,
+/// no static symbol table either), and is smaller than the build's `built`.
+fn assert_stripped(installed: &Path, built: &Path, archive: bool) {
+    let s = sections(installed);
+    assert!(
+        !s.is_empty(),
+        "readelf found no sections in {}",
+        installed.display()
+    );
+    // DWARF sections; .debug_gdb_scripts is not debug information but a
+    // loaded section naming gdb's pretty-printers, which strip keeps.
+    let debug: Vec<&String> = s
+        .iter()
+        .filter(|n| {
+            (n.starts_with(".debug_") && *n != ".debug_gdb_scripts") || n.starts_with(".zdebug")
+        })
+        .collect();
+    assert!(
+        debug.is_empty(),
+        "{} keeps debug sections {debug:?}",
+        installed.display()
+    );
+    if !archive {
+        assert!(
+            !s.iter().any(|n| n == ".symtab"),
+            "{} keeps .symtab",
+            installed.display()
+        );
+    }
+    let (a, b) = (
+        std::fs::metadata(installed).unwrap().len(),
+        std::fs::metadata(built).unwrap().len(),
+    );
+    assert!(
+        a < b,
+        "{} ({a} bytes) is not smaller than {} ({b} bytes)",
+        installed.display(),
+        built.display()
+    );
 }
 
 #[test]
@@ -48,6 +115,17 @@ fn make_install_into_destdir() {
         std::fs::read(p.join("include/bgworker.h")).unwrap(),
         std::fs::read(root().join("include/bgworker.h")).unwrap()
     );
+    // Stripped: the build's debug information stays in target/release.
+    let rel = root().join("target/release");
+    assert_stripped(
+        &lib.join("libbgworker.so.0.1.0"),
+        &rel.join("libbgworker.so"),
+        false,
+    );
+    assert_stripped(&lib.join("libbgworker.a"), &rel.join("libbgworker.a"), true);
+    assert_stripped(&p.join("bin/bgworkerd"), &rel.join("bgworkerd"), false);
+    assert_stripped(&p.join("bin/bgworkerctl"), &rel.join("bgworkerctl"), false);
+
     // The soname recorded in the library is the versioned link's name.
     let dynamic = Command::new("readelf")
         .args(["-d"])
