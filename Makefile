@@ -1,6 +1,6 @@
 # libbgworker -- build, test, benchmark, run and install.
 #
-#   make              libraries, header, bgworkerd, bgworkerctl
+#   make              libraries, header, bgworkerd, bgworkerctl, the example host
 #   make run          bgworkerd supervising the example module (Ctrl-C stops it)
 #   make test         everything the test suite needs, then the suite
 #   make bench        benchmarks (metric names as ../shared/bench-pg15)
@@ -14,6 +14,8 @@ PG_INCLUDE := /usr/include/postgresql/15/server
 PG_BIN     := /usr/lib/postgresql/15/bin
 CARGO      ?= cargo
 STRIP      ?= strip
+# The project's own C files build warning-free.
+EXAMPLE_CFLAGS ?= -O2 -g -Wall -Wextra -Werror
 VERSION    := 0.1.0
 SOMAJOR    := 0
 REL        := target/release
@@ -23,13 +25,20 @@ ifneq ($(PREFIX),/usr/local)
 export BGW_PKGLIBDIR := $(PREFIX)/lib/bgworker
 endif
 
-.PHONY: all build header check-header pg-headers pg-server test-tools abi-probe link-probe test bench run install clean
+.PHONY: all build examples header check-header pg-headers pg-server test-tools abi-probe link-probe test bench run install clean
 
-all: build
+all: build examples
 
 build:
 	$(CARGO) build --release
 	@ln -sf libbgworker.so $(REL)/libbgworker.so.$(SOMAJOR)
+
+# examples/host_example.c, linked against the build tree (its rpath names
+# $(REL)); README.md shows the same build against an installed library.
+examples: build
+	@mkdir -p target/examples
+	$(CC) $(EXAMPLE_CFLAGS) -Iinclude -o target/examples/host_example examples/host_example.c \
+	  -L$(REL) -lbgworker -Wl,-rpath,$(CURDIR)/$(REL)
 
 header: build
 	cp $(REL)/bgworker.h include/bgworker.h
@@ -87,7 +96,7 @@ abi-probe: build pg-headers
 link-probe: build pg-headers
 	$(SHARED)/abi/link_probe.sh $(REL) bgworker
 
-test: pg-headers pg-server test-tools build check-header abi-probe link-probe
+test: pg-headers pg-server test-tools build examples check-header abi-probe link-probe
 	$(CARGO) test --release -- --test-threads=2
 
 bench: build pg-headers

@@ -1,8 +1,12 @@
 //! `make install` lays out a usable installation: a versioned library with
 //! its soname links, the static library, the header, the pkg-config file
 //! and bgworkerd, all stripped of debug information; a host program builds
-//! against it with pkg-config alone.
+//! against it with pkg-config alone, and examples/host_example.c, built
+//! against the staged tree as README.md says, drives the staged bgworkerd.
 
+mod common;
+
+use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -191,5 +195,140 @@ fn make_install_into_destdir() {
         text.starts_with("-1\n") && text.contains("no bgworkerd is running"),
         "{text}"
     );
+
+    staged_example_host(&stage, &p);
     let _ = std::fs::remove_dir_all(&stage);
+}
+
+/// README.md's recipe for a staged install: pkg-config with the stage as
+/// sysroot builds examples/host_example.c, LD_LIBRARY_PATH lets it run,
+/// and it starts and stops a worker of the staged (stripped) bgworkerd,
+/// which loads a module built as PostgreSQL extensions are.
+fn staged_example_host(stage: &Path, p: &Path) {
+    let _w = watchdog(DEFAULT_WATCHDOG, "staged_example_host");
+    let flags = Command::new("pkg-config")
+        .env("PKG_CONFIG_SYSROOT_DIR", stage)
+        .env("PKG_CONFIG_PATH", p.join("lib/pkgconfig"))
+        .args(["--cflags", "--libs", "bgworker"])
+        .output()
+        .expect("run pkg-config");
+    assert!(
+        flags.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flags.stderr)
+    );
+    let flags = String::from_utf8_lossy(&flags.stdout).trim().to_string();
+    assert!(
+        flags.contains(&format!("-I{}/include", p.display()))
+            && flags.contains(&format!("-L{}/lib", p.display())),
+        "PKG_CONFIG_SYSROOT_DIR did not point the flags at the stage: {flags}"
+    );
+    let exe = stage.join("host_example");
+    let o = Command::new("cc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(root().join("examples/host_example.c"))
+        .args(flags.split_whitespace())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "cc host_example.c {flags}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let module = pgxs_module(root().join("examples/lifecycle_demo.c").to_str().unwrap());
+    let rundir = stage.join("run");
+    std::fs::create_dir_all(&rundir).unwrap();
+    let _segment = SegmentOf(rundir.clone());
+    let daemon = Proc::spawn(
+        &p.join("bin/bgworkerd"),
+        &[
+            "-D".to_string(),
+            rundir.display().to_string(),
+            "-c".into(),
+            format!(
+                "dynamic_library_path={}",
+                module.parent().unwrap().display()
+            ),
+            "-c".into(),
+            "shared_preload_libraries=lifecycle_demo".into(),
+        ],
+        &[],
+        "staged-bgworkerd",
+    );
+    daemon.wait_line("bgworkerd ready", secs(20));
+    let seg = std::fs::read_to_string(rundir.join("bgworkerd.pid"))
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+
+    // Without LD_LIBRARY_PATH the loader does not find the staged library.
+    let bare = Command::new(&exe)
+        .arg(&rundir)
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(
+        !bare.status.success()
+            && String::from_utf8_lossy(&bare.stderr).contains("libbgworker.so.0"),
+        "{bare:?}"
+    );
+    let libdir = p.join("lib").display().to_string();
+    let rd = rundir.display().to_string();
+    let (st, out) = run_host(
+        &exe,
+        &[rd.as_str()],
+        &[("LD_LIBRARY_PATH", libdir.as_str())],
+        secs(30),
+    );
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "{}:\n{out}\nbgworkerd:\n{}",
+        describe_status(&st),
+        daemon.text()
+    );
+    assert!(
+        out.contains("worker started, pid ") && out.contains("worker stopped"),
+        "{out}"
+    );
+    daemon.wait_line(
+        "FATAL:  terminating background worker \"host example\" due to administrator command",
+        secs(5),
+    );
+
+    daemon.signal(SIGINT);
+    let st = daemon.wait_exit(secs(20));
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "staged bgworkerd: {}\n{}",
+        describe_status(&st),
+        daemon.text()
+    );
+    assert!(
+        !Path::new("/dev/shm")
+            .join(seg.trim_start_matches('/'))
+            .exists(),
+        "segment {seg} left behind"
+    );
+}
+
+/// Removes the shared segment named in a run directory's pid file when
+/// dropped (after a failed test has SIGKILLed the daemon).
+struct SegmentOf(PathBuf);
+
+impl Drop for SegmentOf {
+    fn drop(&mut self) {
+        if let Ok(text) = std::fs::read_to_string(self.0.join("bgworkerd.pid")) {
+            if let Some(seg) = text.lines().nth(1) {
+                let _ = std::fs::remove_file(
+                    Path::new("/dev/shm").join(seg.trim().trim_start_matches('/')),
+                );
+            }
+        }
+    }
 }
