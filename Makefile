@@ -102,8 +102,11 @@ test: pg-headers pg-server test-tools build examples check-header abi-probe link
 bench: build pg-headers
 	PG_CONFIG=$(PG_CONFIG) bash bench/run.sh
 
+# exec: the shell make starts is replaced by run.sh, which survives Ctrl-C
+# (see there) and exits 0 once bgworkerd has shut down cleanly; make itself
+# then ends quietly on the same SIGINT.
 run: build pg-headers
-	PG_CONFIG=$(PG_CONFIG) bash examples/run.sh
+	exec env PG_CONFIG=$(PG_CONFIG) bash examples/run.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/bgworker

@@ -3,12 +3,14 @@
 //! registers a worker, sees it start, terminates it, sees it stop and
 //! detaches; and where the library refuses, it prints bgw_last_error() and
 //! exits 1 while the daemon carries on. (tests/install.rs builds the same
-//! program against an installed library with pkg-config.)
+//! program against an installed library with pkg-config.) And `make run`
+//! in a terminal: Ctrl-C stops bgworkerd cleanly and make reports no
+//! interrupted recipe.
 
 mod common;
 
 use common::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Build the example with the Makefile's own target; its path.
@@ -127,4 +129,104 @@ fn host_example_reports_errors_and_exits_1() {
     let (st, out) = run_host(&exe, &["a", "b"], &[], secs(10));
     assert_eq!(st.code(), Some(2), "{out}");
     assert!(out.contains("usage:"), "{out}");
+}
+
+/// Kills (by the pid its pid file names, if that process is still a
+/// bgworkerd) a daemon a failed test left running, and removes its segment.
+struct RunDirGuard(PathBuf);
+
+impl Drop for RunDirGuard {
+    fn drop(&mut self) {
+        let Ok(text) = std::fs::read_to_string(self.0.join("bgworkerd.pid")) else {
+            return;
+        };
+        let mut lines = text.lines();
+        if let Some(pid) = lines.next().and_then(|l| l.trim().parse::<i32>().ok()) {
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+            if exe.file_name().is_some_and(|n| n == "bgworkerd") {
+                // SAFETY: kill(2) of the pid the run directory's pid file names.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        if let Some(seg) = lines.next() {
+            let _ = std::fs::remove_file(format!("/dev/shm{}", seg.trim()));
+        }
+    }
+}
+
+#[test]
+fn make_run_stops_quietly_on_ctrl_c() {
+    if !Tmux::available() {
+        panic!("tmux is needed for this test (make test installs it, or: apt-get install -y tmux)");
+    }
+    let _w = watchdog(120, "make_run_stops_quietly_on_ctrl_c");
+    let dir = Scratch::new("make-run");
+    let rundir = dir.join("run");
+    let _guard = RunDirGuard(rundir.clone());
+    let log = dir.join("make.log");
+    let done = dir.join("done");
+    // The wrapper's trap runs a command, so SIGINT keeps its default
+    // disposition in make and below, as in an interactive shell; it lets
+    // the wrapper outlive the Ctrl-C to record make's exit status.
+    let command = format!(
+        "bash -c 'trap \"echo wrapper-int\" INT; cd {root} && RUNDIR={run} make run > {log} 2>&1; echo make-exit=$? > {done}; sleep 60'",
+        root = repo_root().display(),
+        run = rundir.display(),
+        log = log.display(),
+        done = done.display()
+    );
+    let t = Tmux::start(&dir, 100, 30, &command);
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        wait_until(secs(90), || read().contains("bgworkerd ready")),
+        "make run did not start bgworkerd:\n{}",
+        read()
+    );
+    // The example module's supervisor is running: a worker exists.
+    assert!(
+        wait_until(secs(10), || read().contains("demo:  supervisor up")),
+        "{}",
+        read()
+    );
+    let pid: i32 = std::fs::read_to_string(rundir.join("bgworkerd.pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    t.send_keys(&["C-c"]);
+    assert!(
+        wait_until(secs(20), || done.exists()),
+        "make run did not end on Ctrl-C:\n{}\nscreen:\n{}",
+        read(),
+        t.screen()
+    );
+    assert!(wait_until(secs(5), || std::fs::read_to_string(&done)
+        .is_ok_and(|s| s.ends_with('\n'))));
+    let status = std::fs::read_to_string(&done).unwrap();
+    let out = read();
+    assert!(
+        out.contains("received fast shutdown request") && out.contains("bgworkerd shut down"),
+        "{out}"
+    );
+    assert!(out.contains("bgworkerd stopped (Ctrl-C)"), "{out}");
+    assert!(
+        !out.contains("make: ***") && !out.contains("Interrupt"),
+        "make reported the recipe:\n{out}"
+    );
+    // make itself ends on the same SIGINT (130) once the recipe succeeded;
+    // a failed recipe would be make's status 2.
+    assert!(
+        matches!(status.trim(), "make-exit=130" | "make-exit=0"),
+        "{status}{out}"
+    );
+    assert!(!pid_alive(pid), "bgworkerd {pid} still runs");
+    assert!(
+        !rundir.join("bgworkerd.pid").exists(),
+        "pid file left behind"
+    );
+    let seg = format!("/dev/shm/bgworker.{pid}");
+    assert!(!Path::new(&seg).exists(), "{seg} left behind");
 }
