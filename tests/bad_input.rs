@@ -314,6 +314,87 @@ fn nonexistent_run_directory_is_fatal() {
 }
 
 #[test]
+fn run_directory_that_is_a_file_is_fatal() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "run_directory_that_is_a_file_is_fatal");
+    let base = Scratch::new("cfg-file-as-dir");
+    let file = base.join("not-a-dir");
+    fs::write(&file, "keep me\n").unwrap();
+    for (path, message) in [
+        (file.display().to_string(), "is not a directory".to_string()),
+        ("/etc/passwd".to_string(), "is not a directory".to_string()),
+        // A path through a file: stat fails with ENOTDIR, not ENOENT.
+        (
+            file.join("x").display().to_string(),
+            "Not a directory".to_string(),
+        ),
+    ] {
+        let p = Proc::spawn(
+            &bgworkerd_path(),
+            &["-D", path.as_str()],
+            &[],
+            "bgworkerd-filedir",
+        );
+        let st = p.wait_exit(secs(10));
+        assert_eq!(
+            st.code(),
+            Some(1),
+            "{path}: {}:\n{}",
+            describe_status(&st),
+            p.text()
+        );
+        let l = p.wait_line(&format!("run directory \"{path}\""), secs(1));
+        assert!(
+            l.contains("FATAL:  ") && l.contains(&message),
+            "{path}: {l}"
+        );
+        assert!(!l.contains("does not exist"), "{path}: {l}");
+        assert!(segments_of(p.pid()).is_empty());
+    }
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        "keep me\n",
+        "the file was changed"
+    );
+}
+
+#[test]
+fn short_help_option_prints_usage() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "short_help_option_prints_usage");
+    let mut texts = Vec::new();
+    for flag in ["-h", "--help", "-?"] {
+        let p = Proc::spawn(&bgworkerd_path(), &[flag], &[], "bgworkerd-help");
+        let st = p.wait_exit(secs(10));
+        assert_eq!(
+            st.code(),
+            Some(0),
+            "{flag}: {}:\n{}",
+            describe_status(&st),
+            p.text()
+        );
+        let text = p.text();
+        assert!(
+            text.contains("Usage:") && text.contains("-D RUNDIR") && text.contains("-h, --help"),
+            "{flag}:\n{text}"
+        );
+        assert!(!text.contains("invalid argument"), "{flag}:\n{text}");
+        texts.push(text);
+    }
+    assert!(
+        texts.iter().all(|t| *t == texts[0]),
+        "-h, --help and -? differ: {texts:?}"
+    );
+    // Still an error: an option that does not exist.
+    let p = Proc::spawn(&bgworkerd_path(), &["-x"], &[], "bgworkerd-badopt");
+    let st = p.wait_exit(secs(10));
+    assert_eq!(st.code(), Some(2), "{}", p.text());
+    assert!(
+        p.text().contains("bgworkerd: invalid argument: \"-x\""),
+        "{}",
+        p.text()
+    );
+}
+
+#[test]
 fn second_daemon_on_same_run_directory_is_refused() {
     let _w = watchdog(DEFAULT_WATCHDOG, "second_daemon_on_same_run_directory_is_refused");
     let first = bad_daemon("lock-first", "good:bad_first", &[]);

@@ -510,6 +510,95 @@ fn launch_wait_and_terminate_by_pid_slot_and_name() {
 }
 
 #[test]
+fn every_command_has_its_own_help() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "every_command_has_its_own_help");
+    let d = plain_daemon("ctl_help", &[("max_worker_processes", "2")]);
+    let commands = ["status", "launch", "terminate", "stop", "reload"];
+    for cmd in commands {
+        for flag in ["--help", "-h", "-?"] {
+            // Without -D, and with a command line that would act.
+            let alone = run_ctl_raw(&[cmd, flag]);
+            let full = match cmd {
+                "launch" => run_ctl(
+                    d.rundir(),
+                    &[
+                        cmd,
+                        "--name",
+                        "h",
+                        "--library",
+                        "l",
+                        "--function",
+                        "f",
+                        flag,
+                    ],
+                ),
+                "terminate" => run_ctl(d.rundir(), &[cmd, "--name", "h", flag]),
+                "stop" => run_ctl(d.rundir(), &[cmd, flag, "--mode", "immediate"]),
+                _ => run_ctl(d.rundir(), &[cmd, flag]),
+            };
+            for r in [&alone, &full] {
+                assert_eq!(r.code, 0, "{cmd} {flag}: {r:?}");
+                assert!(r.stderr.is_empty(), "{cmd} {flag}: {r:?}");
+                assert!(
+                    r.stdout
+                        .contains(&format!("Usage:\n  bgworkerctl -D RUNDIR {cmd}")),
+                    "{cmd} {flag} shows no usage of {cmd}: {r:?}"
+                );
+                assert!(r.stdout.contains("-h, --help"), "{r:?}");
+                for other in commands.iter().filter(|o| **o != cmd) {
+                    assert!(
+                        !r.stdout.contains(&format!("bgworkerctl -D RUNDIR {other}")),
+                        "{cmd} {flag} shows {other}'s usage too: {r:?}"
+                    );
+                }
+            }
+        }
+    }
+    // Each command's options are listed in its help.
+    let launch_help = run_ctl_raw(&["launch", "--help"]).stdout;
+    for o in [
+        "--name",
+        "--library",
+        "--function",
+        "--type",
+        "--arg",
+        "--extra-hex",
+        "--restart",
+        "--start-time",
+        "--wait",
+    ] {
+        assert!(
+            launch_help.contains(&format!("  {o} ")),
+            "launch --help lacks {o}:\n{launch_help}"
+        );
+    }
+    let terminate_help = run_ctl_raw(&["terminate", "-h"]).stdout;
+    for o in ["--pid", "--slot", "--name", "--wait"] {
+        assert!(
+            terminate_help.contains(&format!("  {o} ")),
+            "{terminate_help}"
+        );
+    }
+    assert!(run_ctl_raw(&["status", "-h"])
+        .stdout
+        .contains("--watch[=SECONDS]"));
+    assert!(run_ctl_raw(&["stop", "-h"]).stdout.contains("--mode MODE"));
+    // The general help points at them.
+    assert!(run_ctl_raw(&["-h"])
+        .stdout
+        .contains("bgworkerctl COMMAND --help"));
+    // Asking for help did nothing: no worker, the daemon still runs.
+    assert_eq!(worker_count(&d), 0, "help registered a worker");
+    assert!(
+        d.try_exit().is_none(),
+        "help stopped bgworkerd:\n{}",
+        d.log_text()
+    );
+    assert_eq!(d.count_log("shutdown request"), 0, "{}", d.log_text());
+    assert_no_crash_cycle(&d);
+}
+
+#[test]
 fn launch_refusals_and_usage_errors() {
     let _w = watchdog(DEFAULT_WATCHDOG, "launch_refusals_and_usage_errors");
     let d = plain_daemon("ctl_refusals", &[("max_worker_processes", "2")]);
@@ -740,6 +829,16 @@ fn no_daemon_and_stale_pid_file() {
         3,
         "no such directory",
     );
+    // A file where the run directory should be.
+    std::fs::write(empty.join("file"), "x").unwrap();
+    for dir in [empty.join("file"), PathBuf::from("/etc/passwd")] {
+        let r = run_ctl(&dir, &["status"]);
+        let want = format!(
+            "no bgworkerd is running on \"{}\": not a directory",
+            dir.display()
+        );
+        one_line_error(&r, 3, &want);
+    }
 
     // A daemon killed by SIGKILL leaves its pid file: stale, said so.
     let d = plain_daemon("ctl_stale", &[]);
