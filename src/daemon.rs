@@ -84,11 +84,11 @@ pub fn main(args: Vec<String>) -> i32 {
     // Settings: defaults, then the file, then -c (which wins).
     let mut s = Settings::default();
     if let Err((_, e)) = s.apply_conf_file(&rundir) {
-        return fatal(&e, None);
+        return fatal(&e.message, e.hint.as_deref());
     }
     for (n, v) in &sets {
         if let Err(e) = s.set(n, v, settings::Source::CommandLine) {
-            return fatal(&e, None);
+            return fatal(&e.message, e.hint.as_deref());
         }
     }
     log::set_min_level(s.log_min_messages);
