@@ -1301,3 +1301,67 @@ fn status_shows_workers_waiting_for_their_start_phase() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(host.wait_exit(secs(20)).code(), Some(0), "{}", host.text());
 }
+
+/// examples/bgworkerd.service runs as a user its comments tell how to
+/// create; the README gives the same line. Run as root, the line is run
+/// against copies of the account files (useradd --prefix), so the system's
+/// own accounts are untouched, and must create that user and group.
+#[test]
+fn service_unit_says_how_to_create_its_user() {
+    let unit = std::fs::read_to_string(repo_root().join("examples/bgworkerd.service")).unwrap();
+    let setting = |key: &str| {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key}= in the unit"))
+            .trim()
+            .to_string()
+    };
+    let (user, group) = (setting("User"), setting("Group"));
+    let useradd = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(str::trim)
+        .find(|l| l.starts_with("useradd "))
+        .expect("no useradd line in the unit's comments")
+        .to_string();
+    let words: Vec<&str> = useradd.split_whitespace().collect();
+    assert_eq!(words.last(), Some(&user.as_str()), "{useradd}");
+    assert!(group == user && words.contains(&"--user-group"), "{useradd}");
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    assert!(readme.contains(&useradd), "README.md does not give {useradd:?}");
+
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("service_unit_says_how_to_create_its_user: useradd not run (needs root)");
+        return;
+    }
+    let _w = watchdog(DEFAULT_WATCHDOG, "service_unit_says_how_to_create_its_user");
+    let root = Scratch::new("useradd");
+    std::fs::create_dir(root.join("etc")).unwrap();
+    for f in ["passwd", "group", "shadow", "gshadow", "login.defs"] {
+        std::fs::copy(Path::new("/etc").join(f), root.join("etc").join(f))
+            .unwrap_or_else(|e| panic!("copy /etc/{f}: {e}"));
+    }
+    let before = std::fs::read("/etc/passwd").unwrap();
+    let out = std::process::Command::new(words[0])
+        .arg("--prefix")
+        .arg(&*root)
+        .args(&words[1..])
+        .output()
+        .expect("run useradd");
+    assert!(
+        out.status.success(),
+        "{useradd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    let entry = passwd
+        .lines()
+        .find(|l| l.starts_with(&format!("{user}:")))
+        .unwrap_or_else(|| panic!("{useradd} created no {user}:\n{passwd}"));
+    assert!(entry.ends_with(":/usr/sbin/nologin"), "{entry}");
+    assert!(Path::new("/usr/sbin/nologin").exists());
+    let groups = std::fs::read_to_string(root.join("etc/group")).unwrap();
+    assert!(groups.lines().any(|l| l.starts_with(&format!("{group}:"))), "{groups}");
+    assert_eq!(std::fs::read("/etc/passwd").unwrap(), before, "/etc/passwd changed");
+}
