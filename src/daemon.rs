@@ -69,13 +69,21 @@ pub fn main(args: Vec<String>) -> i32 {
     let shown = rundir.display();
     match std::fs::metadata(&rundir) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => return fatal(&format!("run directory \"{shown}\" is not a directory"), None),
+        Ok(_) => {
+            return fatal(
+                &format!("run directory \"{shown}\" is not a directory"),
+                None,
+            )
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return fatal(&format!("run directory \"{shown}\" does not exist"), None)
         }
         Err(e) => {
             return fatal(
-                &format!("could not access run directory \"{shown}\": {}", crate::io_text(&e)),
+                &format!(
+                    "could not access run directory \"{shown}\": {}",
+                    crate::io_text(&e)
+                ),
                 None,
             )
         }

@@ -319,7 +319,9 @@ impl Settings {
     ) -> Result<(), SettingError> {
         for (name, value, line) in entries {
             self.set(name, value, Source::File).map_err(|mut e| {
-                if e.message.starts_with("unrecognized configuration parameter") {
+                if e.message
+                    .starts_with("unrecognized configuration parameter")
+                {
                     e.message = format!("{} in file \"{path}\" line {line}", e.message);
                 }
                 e
@@ -448,7 +450,9 @@ mod tests {
             "5000 is outside the valid range for parameter \"max_parallel_workers\" (0 .. 1024)"
         );
         assert_eq!(
-            s.set("nosuch", "1", Source::CommandLine).unwrap_err().message,
+            s.set("nosuch", "1", Source::CommandLine)
+                .unwrap_err()
+                .message,
             "unrecognized configuration parameter \"nosuch\""
         );
         assert_eq!(
@@ -466,8 +470,13 @@ mod tests {
         s.set("restart_after_crash", "on", Source::File).unwrap();
         assert!(!s.restart_after_crash);
         // an enum lists its values, as PostgreSQL's HINT does
-        let e = s.set("log_min_messages", "loud", Source::CommandLine).unwrap_err();
-        assert_eq!(e.message, "invalid value for parameter \"log_min_messages\": \"loud\"");
+        let e = s
+            .set("log_min_messages", "loud", Source::CommandLine)
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "invalid value for parameter \"log_min_messages\": \"loud\""
+        );
         assert_eq!(
             e.hint.as_deref(),
             Some("Available values: debug5, debug4, debug3, debug2, debug1, info, notice, warning, error, log, fatal, panic.")

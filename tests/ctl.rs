@@ -1326,9 +1326,15 @@ fn service_unit_says_how_to_create_its_user() {
         .to_string();
     let words: Vec<&str> = useradd.split_whitespace().collect();
     assert_eq!(words.last(), Some(&user.as_str()), "{useradd}");
-    assert!(group == user && words.contains(&"--user-group"), "{useradd}");
+    assert!(
+        group == user && words.contains(&"--user-group"),
+        "{useradd}"
+    );
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    assert!(readme.contains(&useradd), "README.md does not give {useradd:?}");
+    assert!(
+        readme.contains(&useradd),
+        "README.md does not give {useradd:?}"
+    );
 
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -1362,6 +1368,13 @@ fn service_unit_says_how_to_create_its_user() {
     assert!(entry.ends_with(":/usr/sbin/nologin"), "{entry}");
     assert!(Path::new("/usr/sbin/nologin").exists());
     let groups = std::fs::read_to_string(root.join("etc/group")).unwrap();
-    assert!(groups.lines().any(|l| l.starts_with(&format!("{group}:"))), "{groups}");
-    assert_eq!(std::fs::read("/etc/passwd").unwrap(), before, "/etc/passwd changed");
+    assert!(
+        groups.lines().any(|l| l.starts_with(&format!("{group}:"))),
+        "{groups}"
+    );
+    assert_eq!(
+        std::fs::read("/etc/passwd").unwrap(),
+        before,
+        "/etc/passwd changed"
+    );
 }
