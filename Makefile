@@ -1,6 +1,6 @@
 # libbgworker -- build, test, benchmark, run and install.
 #
-#   make              libraries, header, bgworkerd, bgworkerctl
+#   make              libraries, header, bgworkerd, bgworkerctl, the example host
 #   make run          bgworkerd supervising the example module (Ctrl-C stops it)
 #   make test         everything the test suite needs, then lint and the suite
 #                     (budget: under 30 minutes on 2 cores; each part's time
@@ -9,7 +9,7 @@
 #   make check-asan   C tests and lifecycle tests with the C side under
 #                     AddressSanitizer and UBSan
 #   make bench        benchmarks, with PostgreSQL 15's figures beside them
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR= (stripped; STRIP=true keeps debug info)
 #   make header       regenerate include/bgworker.h; make check-header: is it current?
 #                     (cbindgen generates it from crates/core; tests/header.rs compares)
 #   make pg-symbols   regenerate exports/pg15/*.symbols from the real PostgreSQL 15
@@ -22,6 +22,9 @@ PG_CONFIG  ?= /usr/lib/postgresql/15/bin/pg_config
 PG_INCLUDE := /usr/include/postgresql/15/server
 PG_BIN     := /usr/lib/postgresql/15/bin
 CARGO      ?= cargo
+STRIP      ?= strip
+# The project's own C files build warning-free.
+EXAMPLE_CFLAGS ?= -O2 -g -Wall -Wextra -Werror
 VERSION    := 0.1.0
 SOMAJOR    := 0
 REL        := target/release
@@ -30,14 +33,21 @@ ifneq ($(PREFIX),/usr/local)
 export BGW_PKGLIBDIR := $(PREFIX)/lib/bgworker
 endif
 
-.PHONY: all build header check-header pg-headers pg-server test-tools rust-tools lint test check-asan bench run install clean \
+.PHONY: all build examples header check-header pg-headers pg-server test-tools rust-tools lint test check-asan bench run install clean \
         pg-symbols census bench-dlopen pg-headers-17 pg-headers-18 pg-servers pg-layout
 
-all: build
+all: build examples
 
 build:
 	$(CARGO) build --release
 	@ln -sf libbgworker.so $(REL)/libbgworker.so.$(SOMAJOR)
+
+# examples/host_example.c, linked against the build tree (its rpath names
+# $(REL)); README.md shows the same build against an installed library.
+examples: build
+	@mkdir -p target/examples
+	$(CC) $(EXAMPLE_CFLAGS) -Iinclude -o target/examples/host_example examples/host_example.c \
+	  -L$(REL) -lbgworker -Wl,-rpath,$(CURDIR)/$(REL)
 
 header:
 	BGW_WRITE_HEADER=1 $(CARGO) test --release --test header -q
@@ -119,7 +129,7 @@ lint: rust-tools
 # PostgreSQL 15's own postmaster/bgworker.h, tests/c_warnings.rs the
 # project's C files with -Wall -Wextra -Werror; tests/run-suite.sh times each
 # part and fails when the suite leaves files or shared memory behind.
-test: pg-headers pg-server test-tools build check-header lint
+test: pg-headers pg-server test-tools build examples check-header lint
 	bash tests/run-suite.sh
 
 # The tests that run C code (host programs, modules) and the lifecycle tests
@@ -141,18 +151,24 @@ check-asan: pg-headers pg-server test-tools build
 bench: build pg-headers
 	PG_CONFIG=$(PG_CONFIG) bash bench/run.sh
 
+# exec: the shell make starts is replaced by run.sh, which survives Ctrl-C
+# (see there) and exits 0 once bgworkerd has shut down cleanly; make itself
+# then ends quietly on the same SIGINT.
 run: build pg-headers
-	PG_CONFIG=$(PG_CONFIG) bash examples/run.sh
+	exec env PG_CONFIG=$(PG_CONFIG) bash examples/run.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/bgworker
 	install -m 755 $(REL)/libbgworker.so $(DESTDIR)$(PREFIX)/lib/libbgworker.so.$(VERSION)
+	$(STRIP) --strip-unneeded $(DESTDIR)$(PREFIX)/lib/libbgworker.so.$(VERSION)
 	ln -sf libbgworker.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libbgworker.so.$(SOMAJOR)
 	ln -sf libbgworker.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libbgworker.so
 	install -m 644 $(REL)/libbgworker.a $(DESTDIR)$(PREFIX)/lib/libbgworker.a
+	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/lib/libbgworker.a
 	install -m 644 include/bgworker.h $(DESTDIR)$(PREFIX)/include/bgworker.h
 	install -m 755 $(REL)/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerd
 	install -m 755 $(REL)/bgworkerctl $(DESTDIR)$(PREFIX)/bin/bgworkerctl
+	$(STRIP) $(DESTDIR)$(PREFIX)/bin/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerctl
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' bgworker.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/bgworker.pc
 
 clean:

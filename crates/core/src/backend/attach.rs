@@ -39,9 +39,12 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
 pub fn read_pid_file(path: &std::path::Path) -> Result<(i32, String), String> {
     let arg = path.display();
     if !path.is_dir() {
-        return Err(format!(
-            "no bgworkerd is running on \"{arg}\": no such directory"
-        ));
+        let why = if path.exists() {
+            "not a directory"
+        } else {
+            "no such directory"
+        };
+        return Err(format!("no bgworkerd is running on \"{arg}\": {why}"));
     }
     let pidfile = path.join("bgworkerd.pid");
     let text = std::fs::read_to_string(&pidfile).map_err(|e| {

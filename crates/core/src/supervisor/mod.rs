@@ -10,6 +10,7 @@
 
 mod event_loop;
 mod intake;
+mod leftover;
 mod lifecycle;
 mod notify_pids;
 pub mod pidfile;
