@@ -246,7 +246,9 @@ fn holder_gone(word: u64) -> bool {
     let tid = word as u32 as i32;
     match task_state(tid) {
         None => is_gone(tid),
-        Some((state, start)) => state == b'Z' || state == b'X' || start as u32 != (word >> 32) as u32,
+        Some((state, start)) => {
+            state == b'Z' || state == b'X' || start as u32 != (word >> 32) as u32
+        }
     }
 }
 
@@ -311,7 +313,9 @@ impl Connection {
     /// backend lock, so a holder's death cannot separate a change from its
     /// mark.
     fn mark_pending(&self, i: usize) {
-        self.seg.pending_word(i / 64).fetch_or(1u64 << (i % 64), Ordering::Release);
+        self.seg
+            .pending_word(i / 64)
+            .fetch_or(1u64 << (i % 64), Ordering::Release);
     }
 
     /// Wake the supervisor (after marking what changed).
@@ -390,7 +394,8 @@ impl Connection {
                 s.terminate.store(0, Ordering::Release);
                 s.pid.store(PID_NOT_STARTED, Ordering::Release);
                 // SAFETY: getpid has no preconditions.
-                s.registrant.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+                s.registrant
+                    .store(unsafe { libc::getpid() }, Ordering::Relaxed);
                 // Hand the slot to the supervisor (pairs with its Acquire load).
                 s.in_use.store(1, Ordering::Release);
                 // Counted after publishing, still under the lock: a holder
@@ -723,7 +728,13 @@ mod tests {
         let seg = Segment::create(slots, max_parallel).unwrap();
         seg.unlink();
         // supervisor_pid 0: nobody is signalled; the test plays supervisor.
-        Connection { seg: Arc::new(seg), role: Role::Attached, supervisor_pid: 0, pidfd: -1, death_fd: -1 }
+        Connection {
+            seg: Arc::new(seg),
+            role: Role::Attached,
+            supervisor_pid: 0,
+            pidfd: -1,
+            death_fd: -1,
+        }
     }
 
     fn def(name: &str, flags: i32, restart: i32) -> BackgroundWorker {
@@ -750,7 +761,10 @@ mod tests {
                 })
             })
             .collect();
-        let mut all: Vec<(usize, u64)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        let mut all: Vec<(usize, u64)> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 64, "every slot handed out exactly once");
@@ -766,28 +780,48 @@ mod tests {
         // A thread id that a later task reuses is not taken for the holder.
         let me = lock_identity();
         assert!(!holder_gone(me), "a live holder is not gone");
-        assert!(holder_gone(me ^ (1 << 32)), "same tid, other start time: gone");
+        assert!(
+            holder_gone(me ^ (1 << 32)),
+            "same tid, other start time: gone"
+        );
         let c = conn(2, 8);
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id() as i32;
         child.wait().unwrap();
-        c.seg.header().backend_lock.store(dead as u64, Ordering::Relaxed);
-        let (slot, g) = c.register(&def("after", BGWORKER_SHMEM_ACCESS, 1)).ok().expect("registration");
+        c.seg
+            .header()
+            .backend_lock
+            .store(dead as u64, Ordering::Relaxed);
+        let (slot, g) = c
+            .register(&def("after", BGWORKER_SHMEM_ACCESS, 1))
+            .ok()
+            .expect("registration");
         assert_eq!(c.status(slot, g).0, BGWH_NOT_YET_STARTED);
-        assert_eq!(c.seg.header().backend_lock.load(Ordering::Relaxed), 0, "lock released");
+        assert_eq!(
+            c.seg.header().backend_lock.load(Ordering::Relaxed),
+            0,
+            "lock released"
+        );
     }
 
     #[test]
     fn parallel_budget_and_terminate_generation_check() {
         let c = conn(4, 1);
-        let par = def("p", BGWORKER_SHMEM_ACCESS | BGWORKER_CLASS_PARALLEL, BGW_NEVER_RESTART);
+        let par = def(
+            "p",
+            BGWORKER_SHMEM_ACCESS | BGWORKER_CLASS_PARALLEL,
+            BGW_NEVER_RESTART,
+        );
         let (s0, g0) = c.register(&par).ok().expect("first parallel worker");
         assert!(matches!(c.register(&par), Err(RegisterError::NoCapacity)));
         // The supervisor forgets it: budget comes back.
         let h = c.seg.header();
         h.parallel_terminate_count.fetch_add(1, Ordering::AcqRel);
         c.seg.slot(s0).in_use.store(0, Ordering::Release);
-        let (s1, g1) = c.register(&par).ok().expect("parallel worker after one was forgotten");
+        let (s1, g1) = c
+            .register(&par)
+            .ok()
+            .expect("parallel worker after one was forgotten");
         assert_eq!(s1, s0);
         assert_ne!(g1, g0);
         // A stale handle cannot terminate the new tenant.
@@ -805,15 +839,28 @@ mod tests {
             "background worker \"x\": background workers without shared memory access are not supported"
         );
         let mut w = def("x", BGWORKER_SHMEM_ACCESS, -5);
-        assert_eq!(sanity_check(&mut w).unwrap_err(), "background worker \"x\": invalid restart interval");
+        assert_eq!(
+            sanity_check(&mut w).unwrap_err(),
+            "background worker \"x\": invalid restart interval"
+        );
         let mut w = def("x", BGWORKER_SHMEM_ACCESS | BGWORKER_CLASS_PARALLEL, 1);
-        assert!(sanity_check(&mut w).unwrap_err().contains("parallel workers may not be configured for restart"));
-        let mut w = def("x", BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION, 1);
+        assert!(sanity_check(&mut w)
+            .unwrap_err()
+            .contains("parallel workers may not be configured for restart"));
+        let mut w = def(
+            "x",
+            BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
+            1,
+        );
         w.bgw_start_time = BgWorkerStart_PostmasterStart;
-        assert!(sanity_check(&mut w).unwrap_err().contains("cannot request database access if starting at postmaster start"));
+        assert!(sanity_check(&mut w)
+            .unwrap_err()
+            .contains("cannot request database access if starting at postmaster start"));
         let mut w = def("x", BGWORKER_SHMEM_ACCESS, 1);
         w.bgw_function_name = [b'f' as std::os::raw::c_char; BGW_MAXLEN];
-        assert!(sanity_check(&mut w).unwrap_err().contains("bgw_function_name is not NUL-terminated"));
+        assert!(sanity_check(&mut w)
+            .unwrap_err()
+            .contains("bgw_function_name is not NUL-terminated"));
         let mut w = def("x", BGWORKER_SHMEM_ACCESS, 1);
         sanity_check(&mut w).unwrap();
         assert_eq!(w.type_name(), "x");

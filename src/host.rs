@@ -137,7 +137,9 @@ pub unsafe extern "C" fn bgw_host_load_library(name: *const c_char) -> c_int {
 #[no_mangle]
 pub extern "C" fn bgw_host_set_start_phase(phase: BgWorkerStartTime) {
     // The boundary allocates only on a panic, so this stays async-signal-safe.
-    boundary("bgw_host_set_start_phase", (), || supervisor::set_phase_limit(phase))
+    boundary("bgw_host_set_start_phase", (), || {
+        supervisor::set_phase_limit(phase)
+    })
 }
 
 /// Run the supervisor in the calling thread until it shuts down: creates
@@ -176,5 +178,7 @@ pub unsafe extern "C" fn bgw_host_run(rundir: *const c_char) -> c_int {
 #[no_mangle]
 pub extern "C" fn bgw_host_request_shutdown(mode: c_int) {
     // The boundary allocates only on a panic, so this stays async-signal-safe.
-    boundary("bgw_host_request_shutdown", (), || supervisor::request_shutdown(mode))
+    boundary("bgw_host_request_shutdown", (), || {
+        supervisor::request_shutdown(mode)
+    })
 }

@@ -135,7 +135,9 @@ pub fn reread(level: i32) -> Option<Settings> {
 /// PostgreSQL's closing line of a reload that could not apply everything.
 pub fn report_unaffected(level: i32) {
     let dir = RUNDIR.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let shown = dir.map(|d| d.join("bgworker.conf").display().to_string()).unwrap_or_default();
+    let shown = dir
+        .map(|d| d.join("bgworker.conf").display().to_string())
+        .unwrap_or_default();
     log::emit(
         level,
         &format!("configuration file \"{shown}\" contains errors; unaffected changes were applied"),
@@ -208,7 +210,11 @@ impl Settings {
             if self.custom_sources.get(&lname).is_some_and(|s| *s > source) {
                 return Ok(());
             }
-            if self.custom.insert(lname.clone(), value.to_string()).is_none() {
+            if self
+                .custom
+                .insert(lname.clone(), value.to_string())
+                .is_none()
+            {
                 self.custom_order.push(lname.clone());
             }
             self.custom_sources.insert(lname, source);
@@ -276,7 +282,12 @@ impl Settings {
         }
         let shown = path.display().to_string();
         std::fs::read_to_string(&path)
-            .map_err(|e| format!("could not open configuration file \"{shown}\": {}", crate::io_text(&e)))
+            .map_err(|e| {
+                format!(
+                    "could not open configuration file \"{shown}\": {}",
+                    crate::io_text(&e)
+                )
+            })
             .and_then(|t| parse_file(&shown, &t))
             .and_then(|entries| self.apply_file(&shown, &entries))
             .map_err(|e| (shown, e))

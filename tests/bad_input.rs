@@ -33,13 +33,21 @@ fn host_exe() -> PathBuf {
 /// (BAD_STATIC syntax).
 fn bad_daemon(name: &str, statics: &str, settings: &[(&str, &str)]) -> Daemon {
     let m = module();
-    Daemon::builder(name).preload(&[&m]).env("BAD_STATIC", statics).settings(settings).start()
+    Daemon::builder(name)
+        .preload(&[&m])
+        .env("BAD_STATIC", statics)
+        .settings(settings)
+        .start()
 }
 
 /// Run `bad_host SCENARIO TARGET MODULE args...`.
 fn bad_host(scenario: &str, target: &str, args: &[&str]) -> Proc {
     let m = module();
-    let mut v: Vec<String> = vec![scenario.to_string(), target.to_string(), m.display().to_string()];
+    let mut v: Vec<String> = vec![
+        scenario.to_string(),
+        target.to_string(),
+        m.display().to_string(),
+    ];
     v.extend(args.iter().map(|s| s.to_string()));
     Proc::spawn(&host_exe(), &v, &[], &format!("bad_host-{scenario}"))
 }
@@ -58,12 +66,34 @@ fn error_of(line: &str) -> String {
 
 /// The host ran its valid worker from start to stop, finished, and exited 0.
 fn assert_valid_flow(h: &Proc, tag: &str) {
-    let l = h.expect_field(&format!("host: valid tag={tag} ok="), "ok", "1", secs(20), "valid registration after the bad input failed");
-    assert_eq!(field(&l, "startup").as_deref(), Some("STARTED"), "valid worker did not start: {l}");
-    h.expect_field(&format!("host: valid tag={tag} shutdown="), "shutdown", "STOPPED", secs(20), "");
+    let l = h.expect_field(
+        &format!("host: valid tag={tag} ok="),
+        "ok",
+        "1",
+        secs(20),
+        "valid registration after the bad input failed",
+    );
+    assert_eq!(
+        field(&l, "startup").as_deref(),
+        Some("STARTED"),
+        "valid worker did not start: {l}"
+    );
+    h.expect_field(
+        &format!("host: valid tag={tag} shutdown="),
+        "shutdown",
+        "STOPPED",
+        secs(20),
+        "",
+    );
     h.wait_line("host: done", secs(10));
     let st = h.wait_exit(secs(10));
-    assert_eq!(st.code(), Some(0), "host exited with {}:\n{}", describe_status(&st), h.text());
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "host exited with {}:\n{}",
+        describe_status(&st),
+        h.text()
+    );
     assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
 }
 
@@ -75,20 +105,38 @@ fn prefix_pid(line: &str) -> Option<i32> {
 
 /// The daemon is still running and never went through a crash cycle.
 fn assert_daemon_healthy(d: &Daemon) {
-    assert!(d.try_exit().is_none(), "bgworkerd exited; log:\n{}", d.log_text());
+    assert!(
+        d.try_exit().is_none(),
+        "bgworkerd exited; log:\n{}",
+        d.log_text()
+    );
     assert_no_crash_cycle(d);
 }
 
 /// A worker that was running before the bad input is still the same process.
 fn assert_still_running(d: &Daemon, pid: i32, what: &str) {
-    assert!(pid_alive(pid), "{what} (pid {pid}) died; log:\n{}", d.log_text());
-    assert_eq!(ppid(pid), Some(d.pid()), "{what} (pid {pid}) is not a child of bgworkerd");
+    assert!(
+        pid_alive(pid),
+        "{what} (pid {pid}) died; log:\n{}",
+        d.log_text()
+    );
+    assert_eq!(
+        ppid(pid),
+        Some(d.pid()),
+        "{what} (pid {pid}) is not a child of bgworkerd"
+    );
 }
 
 /// Run a host that attaches to `d`, registers one valid worker and stops it.
 fn prove_dynamic_registration_works(d: &Daemon) {
     let h = bad_host("attach_only", &rundir_str(d), &[]);
-    h.expect_field("host: attach rc=", "rc", "0", secs(10), "attach to a healthy daemon failed");
+    h.expect_field(
+        "host: attach rc=",
+        "rc",
+        "0",
+        secs(10),
+        "attach to a healthy daemon failed",
+    );
     assert_valid_flow(&h, "attach_only");
 }
 
@@ -112,27 +160,56 @@ fn segments_of(pid: i32) -> Vec<String> {
 /// (no pid file, no segment, no worker), never ready. Returns its log.
 fn assert_refused_to_start(d: &Daemon) -> String {
     let st = d.wait_exit(secs(20));
-    assert!(d.wait_log_closed(secs(5)), "log still open after bgworkerd exited (a child outlived it?)");
+    assert!(
+        d.wait_log_closed(secs(5)),
+        "log still open after bgworkerd exited (a child outlived it?)"
+    );
     let log = d.log_text();
-    assert_eq!(st.code(), Some(1), "bgworkerd must exit 1, got {}; log:\n{log}", describe_status(&st));
-    assert_eq!(d.count_log("bgworkerd ready"), 0, "bgworkerd became ready; log:\n{log}");
-    assert_eq!(d.count_log("marker: start "), 0, "a worker ran; log:\n{log}");
-    assert!(!d.pid_file().exists(), "pid file left behind after a refused start; log:\n{log}");
-    assert!(segments_of(d.pid()).is_empty(), "shared segment left behind: {:?}", segments_of(d.pid()));
+    assert_eq!(
+        st.code(),
+        Some(1),
+        "bgworkerd must exit 1, got {}; log:\n{log}",
+        describe_status(&st)
+    );
+    assert_eq!(
+        d.count_log("bgworkerd ready"),
+        0,
+        "bgworkerd became ready; log:\n{log}"
+    );
+    assert_eq!(
+        d.count_log("marker: start "),
+        0,
+        "a worker ran; log:\n{log}"
+    );
+    assert!(
+        !d.pid_file().exists(),
+        "pid file left behind after a refused start; log:\n{log}"
+    );
+    assert!(
+        segments_of(d.pid()).is_empty(),
+        "shared segment left behind: {:?}",
+        segments_of(d.pid())
+    );
     log
 }
 
 /// The first line containing `needle`, which must be at `level`.
 fn assert_line_at(d: &Daemon, needle: &str, level: &str) -> (usize, String) {
     let (i, l) = d.wait_log_from(0, needle, secs(10));
-    assert!(l.contains(&format!("{level}:  ")), "expected at {level}: {l}");
+    assert!(
+        l.contains(&format!("{level}:  ")),
+        "expected at {level}: {l}"
+    );
     (i, l)
 }
 
 /// Line `i + n`, waiting for it (a message and its DETAIL/HINT lines are
 /// written with one write(2), so they are consecutive in the log).
 fn line_at(d: &Daemon, i: usize, n: usize) -> String {
-    d.log().wait_match(i + n, secs(5), |_| true).map(|(_, l)| l).unwrap_or_default()
+    d.log()
+        .wait_match(i + n, secs(5), |_| true)
+        .map(|(_, l)| l)
+        .unwrap_or_default()
 }
 
 /// The line right after line `i`.
@@ -146,7 +223,13 @@ fn line_after(d: &Daemon, i: usize) -> String {
 
 /// Start a daemon on `dir` that must fail with FATAL `message`, then a good
 /// one on the same directory (after `fix`), which must become ready.
-fn config_refused(name: &str, dir: &Path, settings: &[(&str, &str)], message: &str, fix: impl FnOnce()) {
+fn config_refused(
+    name: &str,
+    dir: &Path,
+    settings: &[(&str, &str)],
+    message: &str,
+    fix: impl FnOnce(),
+) {
     let m = module();
     let d = Daemon::builder(name)
         .rundir(dir)
@@ -157,7 +240,11 @@ fn config_refused(name: &str, dir: &Path, settings: &[(&str, &str)], message: &s
     let log = assert_refused_to_start(&d);
     let line = d.wait_log(message, secs(1));
     assert!(line.contains("FATAL:  "), "must be FATAL: {line}");
-    assert_eq!(d.count_log("marker: _PG_init"), 0, "preload library loaded despite the bad setting; log:\n{log}");
+    assert_eq!(
+        d.count_log("marker: _PG_init"),
+        0,
+        "preload library loaded despite the bad setting; log:\n{log}"
+    );
     drop(d);
 
     // Nothing left behind: the same run directory works at once.
@@ -225,7 +312,10 @@ fn config_unknown_log_level_is_fatal() {
 
 #[test]
 fn config_unknown_parameter_on_command_line_is_fatal() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "config_unknown_parameter_on_command_line_is_fatal");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "config_unknown_parameter_on_command_line_is_fatal",
+    );
     let dir = Scratch::new("cfg-unknown");
     config_refused(
         "cfg-unknown",
@@ -253,7 +343,10 @@ fn config_dash_c_without_value_is_fatal() {
     assert!(l.contains("FATAL:  "), "{l}");
     assert_eq!(d.count_log("marker: _PG_init"), 0);
     drop(d);
-    let good = Daemon::builder("cfg-noval-fixed").rundir(&dir).set("max_worker_processes", "3").start();
+    let good = Daemon::builder("cfg-noval-fixed")
+        .rundir(&dir)
+        .set("max_worker_processes", "3")
+        .start();
     good.wait_log("bgworkerd ready: 3 worker slots", secs(1));
     drop(good);
 }
@@ -263,11 +356,22 @@ fn config_file_syntax_error_is_fatal() {
     let _w = watchdog(DEFAULT_WATCHDOG, "config_file_syntax_error_is_fatal");
     let dir = Scratch::new("cfg-syntax");
     let conf = dir.join("bgworker.conf");
-    fs::write(&conf, "# settings\nlog_min_messages = warning\nmax_worker_processes = 4 5\n").unwrap();
-    let expected = format!("syntax error in file \"{}\" line 3, near token \"5\"", conf.display());
+    fs::write(
+        &conf,
+        "# settings\nlog_min_messages = warning\nmax_worker_processes = 4 5\n",
+    )
+    .unwrap();
+    let expected = format!(
+        "syntax error in file \"{}\" line 3, near token \"5\"",
+        conf.display()
+    );
     let conf2 = conf.clone();
     config_refused("cfg-syntax", &dir, &[], &expected, move || {
-        fs::write(&conf2, "# settings\nlog_min_messages = warning\nmax_worker_processes = 4\n").unwrap();
+        fs::write(
+            &conf2,
+            "# settings\nlog_min_messages = warning\nmax_worker_processes = 4\n",
+        )
+        .unwrap();
     });
 }
 
@@ -283,19 +387,43 @@ fn config_file_unknown_parameter_is_fatal() {
     );
     let conf2 = conf.clone();
     config_refused("cfg-file-unknown", &dir, &[], &expected, move || {
-        fs::write(&conf2, "max_worker_processes = 4\nbad_module.greeting = 1\n").unwrap();
+        fs::write(
+            &conf2,
+            "max_worker_processes = 4\nbad_module.greeting = 1\n",
+        )
+        .unwrap();
     });
 }
 
 #[test]
 fn missing_run_directory_option_prints_usage() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "missing_run_directory_option_prints_usage");
-    let p = Proc::spawn(&bgworkerd_path(), &["-c", "max_worker_processes=2"], &[], "bgworkerd-noD");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "missing_run_directory_option_prints_usage",
+    );
+    let p = Proc::spawn(
+        &bgworkerd_path(),
+        &["-c", "max_worker_processes=2"],
+        &[],
+        "bgworkerd-noD",
+    );
     let st = p.wait_exit(secs(10));
-    assert_eq!(st.code(), Some(2), "missing -D must exit 2, got {}:\n{}", describe_status(&st), p.text());
+    assert_eq!(
+        st.code(),
+        Some(2),
+        "missing -D must exit 2, got {}:\n{}",
+        describe_status(&st),
+        p.text()
+    );
     let text = p.text();
-    assert!(text.contains("Usage:") && text.contains("-D RUNDIR"), "no usage text:\n{text}");
-    assert!(segments_of(p.pid()).is_empty(), "segment created without a run directory");
+    assert!(
+        text.contains("Usage:") && text.contains("-D RUNDIR"),
+        "no usage text:\n{text}"
+    );
+    assert!(
+        segments_of(p.pid()).is_empty(),
+        "segment created without a run directory"
+    );
 }
 
 #[test]
@@ -304,18 +432,38 @@ fn nonexistent_run_directory_is_fatal() {
     let base = Scratch::new("cfg-nodir");
     let missing = base.join("does-not-exist");
     let shown = missing.display().to_string();
-    let p = Proc::spawn(&bgworkerd_path(), &["-D", shown.as_str()], &[], "bgworkerd-nodir");
+    let p = Proc::spawn(
+        &bgworkerd_path(),
+        &["-D", shown.as_str()],
+        &[],
+        "bgworkerd-nodir",
+    );
     let st = p.wait_exit(secs(10));
-    assert_eq!(st.code(), Some(1), "got {}:\n{}", describe_status(&st), p.text());
-    let l = p.wait_line(&format!("run directory \"{shown}\" does not exist"), secs(1));
+    assert_eq!(
+        st.code(),
+        Some(1),
+        "got {}:\n{}",
+        describe_status(&st),
+        p.text()
+    );
+    let l = p.wait_line(
+        &format!("run directory \"{shown}\" does not exist"),
+        secs(1),
+    );
     assert!(l.contains("FATAL:  "), "{l}");
-    assert!(!missing.exists(), "bgworkerd created the run directory it was told about");
+    assert!(
+        !missing.exists(),
+        "bgworkerd created the run directory it was told about"
+    );
     assert!(segments_of(p.pid()).is_empty());
 }
 
 #[test]
 fn second_daemon_on_same_run_directory_is_refused() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "second_daemon_on_same_run_directory_is_refused");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "second_daemon_on_same_run_directory_is_refused",
+    );
     let first = bad_daemon("lock-first", "good:bad_first", &[]);
     let p = wait_ready(&first, "bad_first", secs(10));
     let pid_text = fs::read_to_string(first.pid_file()).unwrap();
@@ -329,9 +477,19 @@ fn second_daemon_on_same_run_directory_is_refused() {
         .spawn();
     let st = second.wait_exit(secs(20));
     second.wait_log_closed(secs(5));
-    assert_eq!(st.code(), Some(1), "second daemon: {}; log:\n{}", describe_status(&st), second.log_text());
+    assert_eq!(
+        st.code(),
+        Some(1),
+        "second daemon: {}; log:\n{}",
+        describe_status(&st),
+        second.log_text()
+    );
     let pidfile = first.pid_file().display().to_string();
-    let (i, l) = second.wait_log_from(0, &format!("lock file \"{pidfile}\" already exists"), secs(1));
+    let (i, l) = second.wait_log_from(
+        0,
+        &format!("lock file \"{pidfile}\" already exists"),
+        secs(1),
+    );
     assert!(l.contains("FATAL:  "), "{l}");
     let hint = line_after(&second, i);
     assert!(
@@ -342,12 +500,23 @@ fn second_daemon_on_same_run_directory_is_refused() {
         )),
         "HINT line: {hint:?}"
     );
-    assert_eq!(second.count_log("marker: _PG_init"), 0, "second daemon loaded its preload libraries");
+    assert_eq!(
+        second.count_log("marker: _PG_init"),
+        0,
+        "second daemon loaded its preload libraries"
+    );
     assert_eq!(second.count_log(&start_needle("bad_second")), 0);
-    assert!(segments_of(second.pid()).is_empty(), "second daemon left a segment");
+    assert!(
+        segments_of(second.pid()).is_empty(),
+        "second daemon left a segment"
+    );
 
     // The first one is untouched.
-    assert_eq!(fs::read_to_string(first.pid_file()).unwrap(), pid_text, "pid file was rewritten");
+    assert_eq!(
+        fs::read_to_string(first.pid_file()).unwrap(),
+        pid_text,
+        "pid file was rewritten"
+    );
     assert!(seg.exists(), "segment of the first daemon is gone");
     assert_still_running(&first, p, "worker of the first daemon");
     prove_dynamic_registration_works(&first);
@@ -380,7 +549,11 @@ fn preload_refused(name: &str, libs: &str, fatal: &str) -> (Daemon, Scratch) {
 /// there and runs its worker.
 fn preload_fixed(name: &str, dir: &Path) {
     let m = module();
-    let good = Daemon::builder(name).rundir(dir).preload(&[&m]).env("BAD_STATIC", "good:bad_pre").start();
+    let good = Daemon::builder(name)
+        .rundir(dir)
+        .preload(&[&m])
+        .env("BAD_STATIC", "good:bad_pre")
+        .start();
     let p = wait_ready(&good, "bad_pre", secs(10));
     assert_still_running(&good, p, "worker after the fix");
 }
@@ -416,7 +589,10 @@ fn missing_preload_library_name_is_fatal() {
 
 #[test]
 fn preload_library_for_another_major_version_is_fatal() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "preload_library_for_another_major_version_is_fatal");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "preload_library_for_another_major_version_is_fatal",
+    );
     let m14 = pgxs_module("bad_magic14.c");
     let shown = m14.display().to_string();
     let (d, dir) = preload_refused(
@@ -424,14 +600,21 @@ fn preload_library_for_another_major_version_is_fatal() {
         &shown,
         &format!("incompatible library \"{shown}\": version mismatch"),
     );
-    assert_eq!(d.count_log("marker: magic14 _PG_init"), 0, "_PG_init of an incompatible library ran");
+    assert_eq!(
+        d.count_log("marker: magic14 _PG_init"),
+        0,
+        "_PG_init of an incompatible library ran"
+    );
     let (i, _) = d.wait_log_from(0, "version mismatch", secs(1));
     let detail = line_after(&d, i);
     drop(d);
     preload_fixed("preload-magic14-fixed", &dir);
     // PostgreSQL 15 (dfmgr.c, incompatible_module_error) prints a magic
     // version of 1000 or more as its major number alone: "14".
-    assert!(detail.contains("DETAIL:  "), "no DETAIL line after the FATAL: {detail:?}");
+    assert!(
+        detail.contains("DETAIL:  "),
+        "no DETAIL line after the FATAL: {detail:?}"
+    );
     assert!(
         detail.ends_with("DETAIL:  Server is version 15, library is version 14."),
         "DETAIL must read as PostgreSQL 15's: {detail:?}"
@@ -454,7 +637,10 @@ fn static_rejected(test: &str, kind: &str, bad_name: &str, expected: &str) {
     let (rej, l) = assert_line_at(&d, expected, "LOG");
     assert!(!l.contains("ERROR:"), "{l}");
     let (ready, _) = d.wait_log_from(0, "bgworkerd ready", secs(1));
-    assert!(rej < ready, "rejection must be logged at registration, before the daemon is ready");
+    assert!(
+        rej < ready,
+        "rejection must be logged at registration, before the daemon is ready"
+    );
 
     let g1 = wait_ready(&d, "bad_good1", secs(10));
     let g2 = wait_ready(&d, "bad_good2", secs(10));
@@ -462,7 +648,12 @@ fn static_rejected(test: &str, kind: &str, bad_name: &str, expected: &str) {
     // once the last good worker was started, the bad one would have been too.
     d.wait_log("starting background worker process \"bad_good2\"", secs(1));
     let starting = d.count_log("starting background worker process");
-    assert_eq!(starting, 2, "only the two good workers may start; log:\n{}", d.log_text());
+    assert_eq!(
+        starting,
+        2,
+        "only the two good workers may start; log:\n{}",
+        d.log_text()
+    );
     assert_eq!(d.count_log("marker: start "), 2, "log:\n{}", d.log_text());
 
     prove_dynamic_registration_works(&d);
@@ -500,7 +691,10 @@ fn static_unterminated_bgw_type_is_ignored() {
 
 #[test]
 fn static_unterminated_bgw_library_name_is_ignored() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "static_unterminated_bgw_library_name_is_ignored");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "static_unterminated_bgw_library_name_is_ignored",
+    );
     static_rejected(
         "static-noterm-lib",
         "noterm_lib",
@@ -511,7 +705,10 @@ fn static_unterminated_bgw_library_name_is_ignored() {
 
 #[test]
 fn static_unterminated_bgw_function_name_is_ignored() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "static_unterminated_bgw_function_name_is_ignored");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "static_unterminated_bgw_function_name_is_ignored",
+    );
     static_rejected(
         "static-noterm-func",
         "noterm_func",
@@ -544,7 +741,10 @@ fn static_without_shmem_access_is_ignored() {
 
 #[test]
 fn static_database_access_at_postmaster_start_is_ignored() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "static_database_access_at_postmaster_start_is_ignored");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "static_database_access_at_postmaster_start_is_ignored",
+    );
     static_rejected(
         "static-dbpm",
         "dbpm",
@@ -555,7 +755,10 @@ fn static_database_access_at_postmaster_start_is_ignored() {
 
 #[test]
 fn static_negative_restart_interval_is_ignored() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "static_negative_restart_interval_is_ignored");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "static_negative_restart_interval_is_ignored",
+    );
     static_rejected(
         "static-badrestart",
         "badrestart",
@@ -566,7 +769,10 @@ fn static_negative_restart_interval_is_ignored() {
 
 #[test]
 fn static_restart_interval_over_a_day_is_ignored() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "static_restart_interval_over_a_day_is_ignored");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "static_restart_interval_over_a_day_is_ignored",
+    );
     static_rejected(
         "static-bigrestart",
         "bigrestart",
@@ -577,7 +783,10 @@ fn static_restart_interval_over_a_day_is_ignored() {
 
 #[test]
 fn static_restartable_parallel_worker_is_ignored() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "static_restartable_parallel_worker_is_ignored");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "static_restartable_parallel_worker_is_ignored",
+    );
     static_rejected(
         "static-parrestart",
         "parrestart",
@@ -588,7 +797,10 @@ fn static_restartable_parallel_worker_is_ignored() {
 
 #[test]
 fn static_worker_requesting_notification_is_ignored() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "static_worker_requesting_notification_is_ignored");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "static_worker_requesting_notification_is_ignored",
+    );
     static_rejected(
         "static-notify",
         "notify",
@@ -599,27 +811,42 @@ fn static_worker_requesting_notification_is_ignored() {
 
 #[test]
 fn static_workers_beyond_max_worker_processes_are_ignored() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "static_workers_beyond_max_worker_processes_are_ignored");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "static_workers_beyond_max_worker_processes_are_ignored",
+    );
     let d = bad_daemon(
         "static-toomany",
         "good:bad_good1;good:bad_good2;good:bad_extra",
-        &[("max_worker_processes", "2"), ("log_min_messages", "debug1")],
+        &[
+            ("max_worker_processes", "2"),
+            ("log_min_messages", "debug1"),
+        ],
     );
     let (i, _) = assert_line_at(&d, "too many background workers", "LOG");
     let detail = line_after(&d, i);
     assert!(
-        detail.contains("DETAIL:  Up to 2 background workers can be registered with the current settings."),
+        detail.contains(
+            "DETAIL:  Up to 2 background workers can be registered with the current settings."
+        ),
         "DETAIL: {detail:?}"
     );
     let hint = line_at(&d, i, 2);
     assert!(
-        hint.contains("HINT:  Consider increasing the configuration parameter \"max_worker_processes\"."),
+        hint.contains(
+            "HINT:  Consider increasing the configuration parameter \"max_worker_processes\"."
+        ),
         "HINT: {hint:?}"
     );
     let g1 = wait_ready(&d, "bad_good1", secs(10));
     let g2 = wait_ready(&d, "bad_good2", secs(10));
     d.wait_log("starting background worker process \"bad_good2\"", secs(1));
-    assert_eq!(d.count_log("starting background worker process"), 2, "log:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log("starting background worker process"),
+        2,
+        "log:\n{}",
+        d.log_text()
+    );
     assert_eq!(d.count_log(&start_needle("bad_extra")), 0);
     assert_still_running(&d, g1, "bad_good1");
     assert_still_running(&d, g2, "bad_good2");
@@ -628,7 +855,10 @@ fn static_workers_beyond_max_worker_processes_are_ignored() {
 
 #[test]
 fn static_registration_from_a_running_worker_is_silently_ignored() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "static_registration_from_a_running_worker_is_silently_ignored");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "static_registration_from_a_running_worker_is_silently_ignored",
+    );
     let d = bad_daemon(
         "static-late",
         "good:bad_good1;good:bad_reg:regstatic loop",
@@ -639,8 +869,18 @@ fn static_registration_from_a_running_worker_is_silently_ignored() {
     let r = wait_ready(&d, "bad_reg", secs(10));
     // A round trip through the supervisor after the registration attempt.
     prove_dynamic_registration_works(&d);
-    assert_eq!(d.count_log("bad_late"), 0, "a worker's static registration had an effect; log:\n{}", d.log_text());
-    assert_eq!(d.count_log("must be registered in shared_preload_libraries"), 0, "log:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log("bad_late"),
+        0,
+        "a worker's static registration had an effect; log:\n{}",
+        d.log_text()
+    );
+    assert_eq!(
+        d.count_log("must be registered in shared_preload_libraries"),
+        0,
+        "log:\n{}",
+        d.log_text()
+    );
     assert_still_running(&d, g1, "bad_good1");
     assert_still_running(&d, r, "the registering worker");
     assert_daemon_healthy(&d);
@@ -652,20 +892,36 @@ fn static_registration_from_a_running_worker_is_silently_ignored() {
 
 #[test]
 fn static_worker_with_missing_function_fails_and_is_restarted() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "static_worker_with_missing_function_fails_and_is_restarted");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "static_worker_with_missing_function_fails_and_is_restarted",
+    );
     let m = module();
     let d = bad_daemon("missing-function", "good:bad_good1;nofunc:bad_nofunc", &[]);
     let g1 = wait_ready(&d, "bad_good1", secs(10));
-    let needle = format!("could not find function \"bad_no_such_function\" in file \"{}\"", m.display());
+    let needle = format!(
+        "could not find function \"bad_no_such_function\" in file \"{}\"",
+        m.display()
+    );
     let errs = d.wait_log_count(&needle, 2, secs(20));
-    let pids: Vec<i32> = errs.iter().map(|l| prefix_pid(l).expect("pid in log prefix")).collect();
+    let pids: Vec<i32> = errs
+        .iter()
+        .map(|l| prefix_pid(l).expect("pid in log prefix"))
+        .collect();
     for l in &errs {
         assert!(l.contains("ERROR:  "), "must be ERROR: {l}");
     }
     assert_ne!(pids[0], pids[1], "a restart is a new process");
     for &p in &pids[..2] {
-        assert_ne!(p, d.pid(), "the error must come from the worker, not the supervisor");
-        let l = d.wait_log(&format!("background worker \"bad_nofunc_type\" (PID {p}) exited with exit code 1"), secs(10));
+        assert_ne!(
+            p,
+            d.pid(),
+            "the error must come from the worker, not the supervisor"
+        );
+        let l = d.wait_log(
+            &format!("background worker \"bad_nofunc_type\" (PID {p}) exited with exit code 1"),
+            secs(10),
+        );
         assert!(l.contains("LOG:  "), "{l}");
     }
     assert_still_running(&d, g1, "bad_good1");
@@ -675,31 +931,63 @@ fn static_worker_with_missing_function_fails_and_is_restarted() {
 
 #[test]
 fn dynamic_worker_with_missing_library_fails_and_is_forgotten() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_worker_with_missing_library_fails_and_is_forgotten");
-    let d = bad_daemon("missing-library", "good:bad_good1", &[("log_min_messages", "debug1")]);
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_worker_with_missing_library_fails_and_is_forgotten",
+    );
+    let d = bad_daemon(
+        "missing-library",
+        "good:bad_good1",
+        &[("log_min_messages", "debug1")],
+    );
     let g1 = wait_ready(&d, "bad_good1", secs(10));
-    let h = bad_host("worker", &rundir_str(&d), &["bad_nosuch_library", "bad_main", "-1"]);
+    let h = bad_host(
+        "worker",
+        &rundir_str(&d),
+        &["bad_nosuch_library", "bad_main", "-1"],
+    );
     h.expect_field("host: entry shutdown=", "shutdown", "STOPPED", secs(20), "");
-    let e = d.wait_log("could not access file \"bad_nosuch_library\": No such file or directory", secs(5));
+    let e = d.wait_log(
+        "could not access file \"bad_nosuch_library\": No such file or directory",
+        secs(5),
+    );
     assert!(e.contains("ERROR:  "), "{e}");
     let wpid = prefix_pid(&e).unwrap();
     assert_ne!(wpid, d.pid(), "the error must come from the worker");
-    d.wait_log(&format!("background worker \"bad_entry_type\" (PID {wpid}) exited with exit code 1"), secs(5));
+    d.wait_log(
+        &format!("background worker \"bad_entry_type\" (PID {wpid}) exited with exit code 1"),
+        secs(5),
+    );
     d.wait_log("unregistering background worker \"bad_entry\"", secs(5));
     assert_valid_flow(&h, "worker");
-    assert_eq!(d.count_log("could not access file \"bad_nosuch_library\""), 1, "NEVER_RESTART worker restarted");
+    assert_eq!(
+        d.count_log("could not access file \"bad_nosuch_library\""),
+        1,
+        "NEVER_RESTART worker restarted"
+    );
     assert_still_running(&d, g1, "bad_good1");
     assert_daemon_healthy(&d);
 }
 
 #[test]
 fn dynamic_worker_with_missing_library_and_restart_interval_is_restarted() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_worker_with_missing_library_and_restart_interval_is_restarted");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_worker_with_missing_library_and_restart_interval_is_restarted",
+    );
     let d = bad_daemon("missing-library-restart", "good:bad_good1", &[]);
     let g1 = wait_ready(&d, "bad_good1", secs(10));
-    let h = bad_host("worker", &rundir_str(&d), &["bad_nosuch_library", "bad_main", "1"]);
+    let h = bad_host(
+        "worker",
+        &rundir_str(&d),
+        &["bad_nosuch_library", "bad_main", "1"],
+    );
     h.wait_line("step: restarting", secs(20));
-    let errs = d.wait_log_count("could not access file \"bad_nosuch_library\": No such file or directory", 2, secs(20));
+    let errs = d.wait_log_count(
+        "could not access file \"bad_nosuch_library\": No such file or directory",
+        2,
+        secs(20),
+    );
     let p0 = prefix_pid(&errs[0]).unwrap();
     let p1 = prefix_pid(&errs[1]).unwrap();
     assert_ne!(p0, p1, "a restart is a new process");
@@ -712,15 +1000,28 @@ fn dynamic_worker_with_missing_library_and_restart_interval_is_restarted() {
 
 #[test]
 fn dynamic_worker_with_unknown_internal_function_fails() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_worker_with_unknown_internal_function_fails");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_worker_with_unknown_internal_function_fails",
+    );
     let d = bad_daemon("internal-function", "good:bad_good1", &[]);
     let g1 = wait_ready(&d, "bad_good1", secs(10));
-    let h = bad_host("worker", &rundir_str(&d), &["postgres", "bad_no_such_internal", "-1"]);
+    let h = bad_host(
+        "worker",
+        &rundir_str(&d),
+        &["postgres", "bad_no_such_internal", "-1"],
+    );
     h.expect_field("host: entry shutdown=", "shutdown", "STOPPED", secs(20), "");
-    let e = d.wait_log("internal function \"bad_no_such_internal\" not found", secs(5));
+    let e = d.wait_log(
+        "internal function \"bad_no_such_internal\" not found",
+        secs(5),
+    );
     assert!(e.contains("ERROR:  "), "{e}");
     let wpid = prefix_pid(&e).unwrap();
-    d.wait_log(&format!("background worker \"bad_entry_type\" (PID {wpid}) exited with exit code 1"), secs(5));
+    d.wait_log(
+        &format!("background worker \"bad_entry_type\" (PID {wpid}) exited with exit code 1"),
+        secs(5),
+    );
     assert_valid_flow(&h, "worker");
     assert_still_running(&d, g1, "bad_good1");
     assert_daemon_healthy(&d);
@@ -728,7 +1029,10 @@ fn dynamic_worker_with_unknown_internal_function_fails() {
 
 #[test]
 fn worker_requesting_a_database_connection_ends_with_fatal() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "worker_requesting_a_database_connection_ends_with_fatal");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "worker_requesting_a_database_connection_ends_with_fatal",
+    );
     let d = bad_daemon(
         "connect",
         "good:bad_good1;good:bad_conn:connect;good:bad_conn_oid:connect_oid",
@@ -743,16 +1047,33 @@ fn worker_requesting_a_database_connection_ends_with_fatal() {
     assert!(l.contains("FATAL:  "), "{l}");
     let wpid = prefix_pid(&l).unwrap();
     let hint = line_after(&d, i);
-    assert!(hint.contains("HINT:  ") && prefix_pid(&hint) == Some(wpid), "no HINT after the FATAL: {hint:?}");
-    let x = d.wait_log(&format!("background worker \"bad_conn_type\" (PID {wpid}) exited with exit code 1"), secs(10));
+    assert!(
+        hint.contains("HINT:  ") && prefix_pid(&hint) == Some(wpid),
+        "no HINT after the FATAL: {hint:?}"
+    );
+    let x = d.wait_log(
+        &format!("background worker \"bad_conn_type\" (PID {wpid}) exited with exit code 1"),
+        secs(10),
+    );
     assert!(x.contains("LOG:  "), "{x}");
 
-    let l = d.wait_log("background worker \"bad_conn_oid_type\" cannot connect to database", secs(10));
+    let l = d.wait_log(
+        "background worker \"bad_conn_oid_type\" cannot connect to database",
+        secs(10),
+    );
     assert!(l.contains("FATAL:  ") && l.contains("4242"), "{l}");
     let opid = prefix_pid(&l).unwrap();
-    d.wait_log(&format!("background worker \"bad_conn_oid_type\" (PID {opid}) exited with exit code 1"), secs(10));
+    d.wait_log(
+        &format!("background worker \"bad_conn_oid_type\" (PID {opid}) exited with exit code 1"),
+        secs(10),
+    );
 
-    assert_eq!(d.count_log("marker: after connect"), 0, "code after the connection call ran; log:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log("marker: after connect"),
+        0,
+        "code after the connection call ran; log:\n{}",
+        d.log_text()
+    );
     assert_still_running(&d, g1, "bad_good1");
     prove_dynamic_registration_works(&d);
     assert_daemon_healthy(&d);
@@ -760,7 +1081,10 @@ fn worker_requesting_a_database_connection_ends_with_fatal() {
 
 #[test]
 fn invalid_dynamic_registration_in_a_worker_ends_the_worker() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "invalid_dynamic_registration_in_a_worker_ends_the_worker");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "invalid_dynamic_registration_in_a_worker_ends_the_worker",
+    );
     let d = bad_daemon(
         "worker-regbad",
         "good:bad_good1;good:bad_regnull:regnull;good:bad_regbad:regbad",
@@ -768,17 +1092,34 @@ fn invalid_dynamic_registration_in_a_worker_ends_the_worker() {
     );
     let g1 = wait_ready(&d, "bad_good1", secs(10));
 
-    let l = d.wait_log("RegisterDynamicBackgroundWorker: worker definition is NULL", secs(10));
+    let l = d.wait_log(
+        "RegisterDynamicBackgroundWorker: worker definition is NULL",
+        secs(10),
+    );
     assert!(l.contains("ERROR:  "), "{l}");
     let p = prefix_pid(&l).unwrap();
-    d.wait_log(&format!("background worker \"bad_regnull_type\" (PID {p}) exited with exit code 1"), secs(10));
+    d.wait_log(
+        &format!("background worker \"bad_regnull_type\" (PID {p}) exited with exit code 1"),
+        secs(10),
+    );
 
-    let l = d.wait_log("background worker \"bad_child\": invalid restart interval", secs(10));
+    let l = d.wait_log(
+        "background worker \"bad_child\": invalid restart interval",
+        secs(10),
+    );
     assert!(l.contains("ERROR:  "), "{l}");
     let p = prefix_pid(&l).unwrap();
-    d.wait_log(&format!("background worker \"bad_regbad_type\" (PID {p}) exited with exit code 1"), secs(10));
+    d.wait_log(
+        &format!("background worker \"bad_regbad_type\" (PID {p}) exited with exit code 1"),
+        secs(10),
+    );
 
-    assert_eq!(d.count_log("marker: after reg"), 0, "the worker went on after ERROR; log:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log("marker: after reg"),
+        0,
+        "the worker went on after ERROR; log:\n{}",
+        d.log_text()
+    );
     assert_eq!(d.count_log(&start_needle("bad_child")), 0);
     assert_still_running(&d, g1, "bad_good1");
     prove_dynamic_registration_works(&d);
@@ -795,13 +1136,29 @@ fn invalid_dynamic_registration_in_a_worker_ends_the_worker() {
 fn dynamic_rejected(test: &str, kind: &str, expected: &str) {
     let d = plain_daemon(test, &[("log_min_messages", "debug1")]);
     let h = bad_host("def", &rundir_str(&d), &[kind]);
-    let l = h.expect_field(&format!("host: def kind={kind} ok="), "ok", "0", secs(10), "invalid definition accepted");
-    assert_eq!(field(&l, "handle").as_deref(), Some("0"), "a handle was returned: {l}");
+    let l = h.expect_field(
+        &format!("host: def kind={kind} ok="),
+        "ok",
+        "0",
+        secs(10),
+        "invalid definition accepted",
+    );
+    assert_eq!(
+        field(&l, "handle").as_deref(),
+        Some("0"),
+        "a handle was returned: {l}"
+    );
     assert_eq!(error_of(&l), expected, "bgw_last_error: {l}");
     let e = h.wait_line(&format!("ERROR:  {expected}"), secs(5));
-    assert!(prefix_pid(&e) == Some(h.pid()), "ERROR must be logged by the host itself: {e}");
+    assert!(
+        prefix_pid(&e) == Some(h.pid()),
+        "ERROR must be logged by the host itself: {e}"
+    );
     assert_valid_flow(&h, kind);
-    d.wait_log(&format!("registering background worker \"bad_valid_{kind}\""), secs(5));
+    d.wait_log(
+        &format!("registering background worker \"bad_valid_{kind}\""),
+        secs(5),
+    );
     assert_eq!(
         d.count_log(&format!("bad_dyn_{kind}")) + d.count_log("NNNNNNNN"),
         0,
@@ -813,7 +1170,10 @@ fn dynamic_rejected(test: &str, kind: &str, expected: &str) {
 
 #[test]
 fn dynamic_unterminated_bgw_name_is_an_error() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_unterminated_bgw_name_is_an_error");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_unterminated_bgw_name_is_an_error",
+    );
     let msg = format!(
         "background worker \"{}\": bgw_name is not NUL-terminated within 96 bytes",
         ninety_five('N')
@@ -823,7 +1183,10 @@ fn dynamic_unterminated_bgw_name_is_an_error() {
 
 #[test]
 fn dynamic_unterminated_bgw_type_is_an_error() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_unterminated_bgw_type_is_an_error");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_unterminated_bgw_type_is_an_error",
+    );
     dynamic_rejected(
         "dyn-noterm-type",
         "noterm_type",
@@ -833,7 +1196,10 @@ fn dynamic_unterminated_bgw_type_is_an_error() {
 
 #[test]
 fn dynamic_unterminated_bgw_library_name_is_an_error() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_unterminated_bgw_library_name_is_an_error");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_unterminated_bgw_library_name_is_an_error",
+    );
     dynamic_rejected(
         "dyn-noterm-lib",
         "noterm_lib",
@@ -843,7 +1209,10 @@ fn dynamic_unterminated_bgw_library_name_is_an_error() {
 
 #[test]
 fn dynamic_unterminated_bgw_function_name_is_an_error() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_unterminated_bgw_function_name_is_an_error");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_unterminated_bgw_function_name_is_an_error",
+    );
     dynamic_rejected(
         "dyn-noterm-func",
         "noterm_func",
@@ -863,7 +1232,10 @@ fn dynamic_without_shmem_access_is_an_error() {
 
 #[test]
 fn dynamic_database_access_at_postmaster_start_is_an_error() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_database_access_at_postmaster_start_is_an_error");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_database_access_at_postmaster_start_is_an_error",
+    );
     dynamic_rejected(
         "dyn-dbpm",
         "dbpm",
@@ -873,7 +1245,10 @@ fn dynamic_database_access_at_postmaster_start_is_an_error() {
 
 #[test]
 fn dynamic_negative_restart_interval_is_an_error() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_negative_restart_interval_is_an_error");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_negative_restart_interval_is_an_error",
+    );
     dynamic_rejected(
         "dyn-badrestart",
         "badrestart",
@@ -883,7 +1258,10 @@ fn dynamic_negative_restart_interval_is_an_error() {
 
 #[test]
 fn dynamic_restart_interval_over_a_day_is_an_error() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_restart_interval_over_a_day_is_an_error");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_restart_interval_over_a_day_is_an_error",
+    );
     dynamic_rejected(
         "dyn-bigrestart",
         "bigrestart",
@@ -893,7 +1271,10 @@ fn dynamic_restart_interval_over_a_day_is_an_error() {
 
 #[test]
 fn dynamic_restartable_parallel_worker_is_an_error() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_restartable_parallel_worker_is_an_error");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_restartable_parallel_worker_is_an_error",
+    );
     dynamic_rejected(
         "dyn-parrestart",
         "parrestart",
@@ -906,8 +1287,17 @@ fn dynamic_invalid_start_time_is_an_error() {
     let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_invalid_start_time_is_an_error");
     let d = plain_daemon("dyn-badstart", &[("log_min_messages", "debug1")]);
     let h = bad_host("def", &rundir_str(&d), &["badstart"]);
-    let l = h.expect_field("host: def kind=badstart ok=", "ok", "0", secs(10), "start time 7 accepted");
-    assert!(error_of(&l).starts_with("background worker \"bad_dyn_badstart\": "), "{l}");
+    let l = h.expect_field(
+        "host: def kind=badstart ok=",
+        "ok",
+        "0",
+        secs(10),
+        "start time 7 accepted",
+    );
+    assert!(
+        error_of(&l).starts_with("background worker \"bad_dyn_badstart\": "),
+        "{l}"
+    );
     let e = h.wait_line("ERROR:  background worker \"bad_dyn_badstart\"", secs(5));
     assert!(prefix_pid(&e) == Some(h.pid()), "{e}");
     assert_valid_flow(&h, "badstart");
@@ -917,11 +1307,26 @@ fn dynamic_invalid_start_time_is_an_error() {
 
 #[test]
 fn dynamic_restart_interval_of_exactly_a_day_is_accepted() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_restart_interval_of_exactly_a_day_is_accepted");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "dynamic_restart_interval_of_exactly_a_day_is_accepted",
+    );
     let d = plain_daemon("dyn-maxrestart", &[]);
     let h = bad_host("def", &rundir_str(&d), &["maxrestart"]);
-    h.expect_field("host: def kind=maxrestart ok=", "ok", "1", secs(10), "a restart interval of 86400000 s is valid");
-    h.expect_field("host: def kind=maxrestart shutdown=", "shutdown", "STOPPED", secs(20), "");
+    h.expect_field(
+        "host: def kind=maxrestart ok=",
+        "ok",
+        "1",
+        secs(10),
+        "a restart interval of 86400000 s is valid",
+    );
+    h.expect_field(
+        "host: def kind=maxrestart shutdown=",
+        "shutdown",
+        "STOPPED",
+        secs(20),
+        "",
+    );
     d.wait_log(&start_needle("bad_dyn_maxrestart"), secs(5));
     assert_valid_flow(&h, "maxrestart");
     assert_daemon_healthy(&d);
@@ -934,8 +1339,15 @@ fn dynamic_null_definition_is_an_error() {
     let h = bad_host("null_def", &rundir_str(&d), &[]);
     let l = h.expect_field("host: null-def ok=", "ok", "0", secs(10), "");
     assert_eq!(field(&l, "handle").as_deref(), Some("0"), "{l}");
-    assert_eq!(error_of(&l), "RegisterDynamicBackgroundWorker: worker definition is NULL", "{l}");
-    let e = h.wait_line("ERROR:  RegisterDynamicBackgroundWorker: worker definition is NULL", secs(5));
+    assert_eq!(
+        error_of(&l),
+        "RegisterDynamicBackgroundWorker: worker definition is NULL",
+        "{l}"
+    );
+    let e = h.wait_line(
+        "ERROR:  RegisterDynamicBackgroundWorker: worker definition is NULL",
+        secs(5),
+    );
     assert!(prefix_pid(&e) == Some(h.pid()), "{e}");
     assert_valid_flow(&h, "null_def");
     assert_daemon_healthy(&d);
@@ -943,10 +1355,19 @@ fn dynamic_null_definition_is_an_error() {
 
 #[test]
 fn registration_without_attach_returns_false() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "registration_without_attach_returns_false");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "registration_without_attach_returns_false",
+    );
     let d = plain_daemon("dyn-unattached", &[("log_min_messages", "debug1")]);
     let h = bad_host("unattached", &rundir_str(&d), &[]);
-    let l = h.expect_field("host: unattached ok=", "ok", "0", secs(10), "registration without a supervisor succeeded");
+    let l = h.expect_field(
+        "host: unattached ok=",
+        "ok",
+        "0",
+        secs(10),
+        "registration without a supervisor succeeded",
+    );
     assert_eq!(field(&l, "handle").as_deref(), Some("0"), "{l}");
     assert!(error_of(&l).contains("not attached"), "bgw_last_error: {l}");
     assert_valid_flow(&h, "unattached");
@@ -958,7 +1379,10 @@ fn registration_without_attach_returns_false() {
 
 #[test]
 fn registration_with_null_handle_pointer_registers_without_handle() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "registration_with_null_handle_pointer_registers_without_handle");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "registration_with_null_handle_pointer_registers_without_handle",
+    );
     let d = plain_daemon("dyn-nohandle", &[("log_min_messages", "debug1")]);
     let h = bad_host("no_handle", &rundir_str(&d), &[]);
     h.expect_field("host: nohandle ok=", "ok", "1", secs(10), "");
@@ -974,19 +1398,42 @@ fn null_handle_arguments_are_errors() {
     let d = plain_daemon("dyn-nullhandle", &[]);
     let h = bad_host("null_handle", &rundir_str(&d), &[]);
     for f in ["GetBackgroundWorkerPid", "WaitForBackgroundWorkerStartup"] {
-        let l = h.expect_field(&format!("host: null-handle fn={f} "), "status", "STOPPED", secs(10), "");
-        assert_eq!(field(&l, "pid").as_deref(), Some("12345"), "*pidp written for a NULL handle: {l}");
+        let l = h.expect_field(
+            &format!("host: null-handle fn={f} "),
+            "status",
+            "STOPPED",
+            secs(10),
+            "",
+        );
+        assert_eq!(
+            field(&l, "pid").as_deref(),
+            Some("12345"),
+            "*pidp written for a NULL handle: {l}"
+        );
     }
-    h.expect_field("host: null-handle fn=WaitForBackgroundWorkerShutdown ", "status", "STOPPED", secs(10), "");
+    h.expect_field(
+        "host: null-handle fn=WaitForBackgroundWorkerShutdown ",
+        "status",
+        "STOPPED",
+        secs(10),
+        "",
+    );
     let l = h.wait_line("host: null-handle fn=TerminateBackgroundWorker ", secs(10));
-    assert_eq!(error_of(&l), "TerminateBackgroundWorker: background worker handle is NULL", "{l}");
+    assert_eq!(
+        error_of(&l),
+        "TerminateBackgroundWorker: background worker handle is NULL",
+        "{l}"
+    );
     for f in [
         "GetBackgroundWorkerPid",
         "WaitForBackgroundWorkerStartup",
         "WaitForBackgroundWorkerShutdown",
         "TerminateBackgroundWorker",
     ] {
-        let e = h.wait_line(&format!("ERROR:  {f}: background worker handle is NULL"), secs(5));
+        let e = h.wait_line(
+            &format!("ERROR:  {f}: background worker handle is NULL"),
+            secs(5),
+        );
         assert!(prefix_pid(&e) == Some(h.pid()), "{e}");
     }
     assert_valid_flow(&h, "null_handle");
@@ -995,29 +1442,62 @@ fn null_handle_arguments_are_errors() {
 
 #[test]
 fn handles_with_out_of_range_slot_are_errors() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "handles_with_out_of_range_slot_are_errors");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "handles_with_out_of_range_slot_are_errors",
+    );
     let d = plain_daemon("dyn-badslot", &[]);
     let h = bad_host("bad_slot", &rundir_str(&d), &[]);
     for slot in ["1000000", "-1"] {
-        let l = h.expect_field(&format!("host: forged slot={slot} fn=GetBackgroundWorkerPid "), "status", "STOPPED", secs(15), "");
-        assert_eq!(field(&l, "pid").as_deref(), Some("777"), "*pidp written for a bad handle: {l}");
-        for f in ["WaitForBackgroundWorkerStartup", "WaitForBackgroundWorkerShutdown"] {
-            h.expect_field(&format!("host: forged slot={slot} fn={f} "), "status", "STOPPED", secs(10), "");
+        let l = h.expect_field(
+            &format!("host: forged slot={slot} fn=GetBackgroundWorkerPid "),
+            "status",
+            "STOPPED",
+            secs(15),
+            "",
+        );
+        assert_eq!(
+            field(&l, "pid").as_deref(),
+            Some("777"),
+            "*pidp written for a bad handle: {l}"
+        );
+        for f in [
+            "WaitForBackgroundWorkerStartup",
+            "WaitForBackgroundWorkerShutdown",
+        ] {
+            h.expect_field(
+                &format!("host: forged slot={slot} fn={f} "),
+                "status",
+                "STOPPED",
+                secs(10),
+                "",
+            );
         }
-        h.wait_line(&format!("host: forged slot={slot} fn=TerminateBackgroundWorker returned"), secs(10));
+        h.wait_line(
+            &format!("host: forged slot={slot} fn=TerminateBackgroundWorker returned"),
+            secs(10),
+        );
         for f in [
             "GetBackgroundWorkerPid",
             "WaitForBackgroundWorkerStartup",
             "WaitForBackgroundWorkerShutdown",
             "TerminateBackgroundWorker",
         ] {
-            h.wait_line(&format!("ERROR:  {f}: invalid background worker handle (slot {slot})"), secs(5));
+            h.wait_line(
+                &format!("ERROR:  {f}: invalid background worker handle (slot {slot})"),
+                secs(5),
+            );
         }
     }
     // The host checked that the three real workers kept their pids.
     h.wait_line("host: real workers still running", secs(10));
     assert_valid_flow(&h, "bad_slot");
-    assert_eq!(d.count_log("was terminated by signal"), 0, "log:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log("was terminated by signal"),
+        0,
+        "log:\n{}",
+        d.log_text()
+    );
     assert_daemon_healthy(&d);
 }
 
@@ -1026,9 +1506,27 @@ fn null_pid_pointer_is_allowed() {
     let _w = watchdog(DEFAULT_WATCHDOG, "null_pid_pointer_is_allowed");
     let d = plain_daemon("dyn-nullpidp", &[]);
     let h = bad_host("null_pidp", &rundir_str(&d), &[]);
-    h.expect_field("host: nopidp fn=WaitForBackgroundWorkerStartup ", "status", "STARTED", secs(15), "");
-    h.expect_field("host: nopidp fn=GetBackgroundWorkerPid ", "status", "STARTED", secs(5), "");
-    let l = h.expect_field("host: nopidp fn=GetBackgroundWorkerPid-with-pidp ", "status", "STARTED", secs(5), "");
+    h.expect_field(
+        "host: nopidp fn=WaitForBackgroundWorkerStartup ",
+        "status",
+        "STARTED",
+        secs(15),
+        "",
+    );
+    h.expect_field(
+        "host: nopidp fn=GetBackgroundWorkerPid ",
+        "status",
+        "STARTED",
+        secs(5),
+        "",
+    );
+    let l = h.expect_field(
+        "host: nopidp fn=GetBackgroundWorkerPid-with-pidp ",
+        "status",
+        "STARTED",
+        secs(5),
+        "",
+    );
     assert!(field_i64(&l, "pid") > 0, "{l}");
     assert_valid_flow(&h, "null_pidp");
     assert_eq!(h.count_lines("ERROR:"), 0, "{}", h.text());
@@ -1037,14 +1535,30 @@ fn null_pid_pointer_is_allowed() {
 
 #[test]
 fn full_slot_table_refuses_registration_and_keeps_workers() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "full_slot_table_refuses_registration_and_keeps_workers");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "full_slot_table_refuses_registration_and_keeps_workers",
+    );
     let d = plain_daemon("dyn-full", &[("max_worker_processes", "3")]);
     let h = bad_host("full", &rundir_str(&d), &["3"]);
-    let l = h.expect_field("host: overflow ok=", "ok", "0", secs(20), "4th registration with 3 slots succeeded");
+    let l = h.expect_field(
+        "host: overflow ok=",
+        "ok",
+        "0",
+        secs(20),
+        "4th registration with 3 slots succeeded",
+    );
     assert_eq!(field(&l, "handle").as_deref(), Some("0"), "{l}");
-    assert!(error_of(&l).starts_with("no free background worker slot"), "bgw_last_error: {l}");
+    assert!(
+        error_of(&l).starts_with("no free background worker slot"),
+        "bgw_last_error: {l}"
+    );
     let l = h.wait_line("step: full pids=", secs(5));
-    let pids: Vec<i32> = field(&l, "pids").unwrap().split(',').map(|p| p.parse().unwrap()).collect();
+    let pids: Vec<i32> = field(&l, "pids")
+        .unwrap()
+        .split(',')
+        .map(|p| p.parse().unwrap())
+        .collect();
     assert_eq!(pids.len(), 3);
     for &p in &pids {
         assert_still_running(&d, p, "worker filling a slot");
@@ -1067,7 +1581,13 @@ fn full_slot_table_refuses_registration_and_keeps_workers() {
 /// good daemon and runs a worker there.
 fn attach_refused(d: &Daemon, bad_target: &str, needles: &[&str]) {
     let h = bad_host("attach_only", bad_target, &[&rundir_str(d)]);
-    let l = h.expect_field("host: attach rc=", "rc", "-1", secs(10), &format!("attach to {bad_target:?} succeeded"));
+    let l = h.expect_field(
+        "host: attach rc=",
+        "rc",
+        "-1",
+        secs(10),
+        &format!("attach to {bad_target:?} succeeded"),
+    );
     let err = error_of(&l);
     for n in needles {
         assert!(err.contains(n), "bgw_last_error {err:?} lacks {n:?}");
@@ -1089,7 +1609,10 @@ fn attach_null_target_is_an_error() {
     let h = bad_host("attach_null", &rundir_str(&d), &[]);
     let l = h.expect_field("host: attach-null rc=", "rc", "-1", secs(10), "");
     let err = error_of(&l);
-    assert!(err != "(empty)" && err.contains("NULL"), "bgw_last_error after bgw_attach(NULL): {err:?}");
+    assert!(
+        err != "(empty)" && err.contains("NULL"),
+        "bgw_last_error after bgw_attach(NULL): {err:?}"
+    );
     assert_valid_flow(&h, "attach_null");
     assert_still_running(&d, g1, "bad_good1");
     assert_daemon_healthy(&d);
@@ -1097,18 +1620,29 @@ fn attach_null_target_is_an_error() {
 
 #[test]
 fn attach_run_directory_without_pid_file_is_an_error() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "attach_run_directory_without_pid_file_is_an_error");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "attach_run_directory_without_pid_file_is_an_error",
+    );
     let (d, g1) = attach_daemon("attach-nopid");
     let empty = Scratch::new("attach-empty");
     let shown = empty.display().to_string();
-    attach_refused(&d, &shown, &[&format!("no bgworkerd is running on \"{shown}\": could not read")]);
+    attach_refused(
+        &d,
+        &shown,
+        &[&format!(
+            "no bgworkerd is running on \"{shown}\": could not read"
+        )],
+    );
     assert_still_running(&d, g1, "bad_good1");
     assert_daemon_healthy(&d);
 }
 
 /// A pid that belonged to a process that has exited.
 fn dead_pid() -> i32 {
-    let mut c = std::process::Command::new("true").spawn().expect("spawn true");
+    let mut c = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
     let pid = c.id() as i32;
     c.wait().expect("wait for true");
     assert!(!pid_alive(pid));
@@ -1121,7 +1655,11 @@ fn attach_stale_pid_file_is_an_error() {
     let (d, g1) = attach_daemon("attach-stale");
     let dir = Scratch::new("attach-stale-dir");
     let dead = dead_pid();
-    fs::write(dir.join("bgworkerd.pid"), format!("{dead}\n/bgworker.{dead}\n")).unwrap();
+    fs::write(
+        dir.join("bgworkerd.pid"),
+        format!("{dead}\n/bgworker.{dead}\n"),
+    )
+    .unwrap();
     let shown = dir.display().to_string();
     attach_refused(
         &d,
@@ -1146,7 +1684,10 @@ fn attach_garbage_pid_file_is_an_error() {
 
 #[test]
 fn attach_nonexistent_segment_name_is_an_error() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "attach_nonexistent_segment_name_is_an_error");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "attach_nonexistent_segment_name_is_an_error",
+    );
     let (d, g1) = attach_daemon("attach-noseg");
     let name = format!("/bgworker.badtest.{}.nosuch", std::process::id());
     attach_refused(&d, &name, &["could not open shared memory segment", &name]);
@@ -1159,15 +1700,31 @@ fn attach_nonexistent_segment_name_is_an_error() {
 fn attach_with_patched_segment(name: &str, offset: u64, bytes: &[u8]) {
     let (d, g1) = attach_daemon(name);
     let path = d.segment_path().expect("segment path");
-    let f = fs::OpenOptions::new().read(true).write(true).open(&path).expect("open segment");
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .expect("open segment");
     let mut saved = vec![0u8; bytes.len()];
     f.read_exact_at(&mut saved, offset).expect("read segment");
     f.write_all_at(bytes, offset).expect("patch segment");
     let h = bad_host("attach_only", &rundir_str(&d), &[]);
     let st = h.wait_exit(secs(10));
     f.write_all_at(&saved, offset).expect("restore segment");
-    assert_eq!(st.code(), Some(0), "attaching process did not survive a corrupt segment: {}\n{}", describe_status(&st), h.text());
-    let l = h.expect_field("host: attach rc=", "rc", "-1", secs(1), "attached to a corrupt segment");
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "attaching process did not survive a corrupt segment: {}\n{}",
+        describe_status(&st),
+        h.text()
+    );
+    let l = h.expect_field(
+        "host: attach rc=",
+        "rc",
+        "-1",
+        secs(1),
+        "attached to a corrupt segment",
+    );
     assert!(error_of(&l).contains("is corrupt"), "bgw_last_error: {l}");
 
     assert_still_running(&d, g1, "bad_good1");
@@ -1184,7 +1741,10 @@ fn attach_segment_with_bad_magic_is_refused() {
 
 #[test]
 fn attach_segment_with_absurd_slot_count_is_refused() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "attach_segment_with_absurd_slot_count_is_refused");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "attach_segment_with_absurd_slot_count_is_refused",
+    );
     attach_with_patched_segment("attach-slots", 20, &0x7fff_fff0i32.to_le_bytes());
 }
 
@@ -1202,9 +1762,24 @@ fn attach_truncated_segment_is_refused() {
         let h = bad_host("attach_only", &format!("/{name}"), &[&rundir_str(&d)]);
         let st = h.wait_exit(secs(20));
         let _ = fs::remove_file(&path);
-        assert_eq!(st.code(), Some(0), "{tag}: {}\n{}", describe_status(&st), h.text());
-        let l = h.expect_field("host: attach rc=", "rc", "-1", secs(1), &format!("{tag}: attached to a truncated segment"));
-        assert!(error_of(&l).contains("is corrupt"), "{tag}: bgw_last_error: {l}");
+        assert_eq!(
+            st.code(),
+            Some(0),
+            "{tag}: {}\n{}",
+            describe_status(&st),
+            h.text()
+        );
+        let l = h.expect_field(
+            "host: attach rc=",
+            "rc",
+            "-1",
+            secs(1),
+            &format!("{tag}: attached to a truncated segment"),
+        );
+        assert!(
+            error_of(&l).contains("is corrupt"),
+            "{tag}: bgw_last_error: {l}"
+        );
         h.wait_line("host: valid tag=attach_only shutdown=STOPPED", secs(1));
     }
     assert_still_running(&d, g1, "bad_good1");
@@ -1226,7 +1801,10 @@ fn attach_twice_is_an_error() {
 
 #[test]
 fn attach_path_that_is_no_run_directory_is_an_error() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "attach_path_that_is_no_run_directory_is_an_error");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "attach_path_that_is_no_run_directory_is_an_error",
+    );
     let (d, g1) = attach_daemon("attach-notdir");
     let base = Scratch::new("attach-notdir-base");
     let target = base.join("missing").join("dir").display().to_string();
@@ -1250,11 +1828,22 @@ fn attach_path_that_is_no_run_directory_is_an_error() {
 /// generation u64, then the 544-byte BackgroundWorker at 24.
 #[test]
 fn hostile_slot_contents_do_not_crash_the_supervisor() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "hostile_slot_contents_do_not_crash_the_supervisor");
-    let d = bad_daemon("hostile-slot", "good:bad_good1", &[("max_worker_processes", "4")]);
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "hostile_slot_contents_do_not_crash_the_supervisor",
+    );
+    let d = bad_daemon(
+        "hostile-slot",
+        "good:bad_good1",
+        &[("max_worker_processes", "4")],
+    );
     let g1 = wait_ready(&d, "bad_good1", secs(10));
     let path = d.segment_path().unwrap();
-    let f = fs::OpenOptions::new().read(true).write(true).open(&path).expect("open segment");
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .expect("open segment");
     let mut hdr = [0u8; 24];
     f.read_exact_at(&mut hdr, 0).unwrap();
     let header_size = u32::from_le_bytes(hdr[12..16].try_into().unwrap()) as u64;
@@ -1275,11 +1864,17 @@ fn hostile_slot_contents_do_not_crash_the_supervisor() {
 
     let l = d.wait_log("invalid restart interval", secs(10));
     assert!(l.contains("LOG:  "), "{l}");
-    assert!(l.contains(&format!("background worker \"{}\"", "A".repeat(95))), "name not cut at 95 bytes: {l}");
-    assert!(wait_until(secs(10), || {
-        let mut b = [0u8; 4];
-        f.read_exact_at(&mut b, last).is_ok() && b == [0, 0, 0, 0]
-    }), "the supervisor did not give the rejected slot back");
+    assert!(
+        l.contains(&format!("background worker \"{}\"", "A".repeat(95))),
+        "name not cut at 95 bytes: {l}"
+    );
+    assert!(
+        wait_until(secs(10), || {
+            let mut b = [0u8; 4];
+            f.read_exact_at(&mut b, last).is_ok() && b == [0, 0, 0, 0]
+        }),
+        "the supervisor did not give the rejected slot back"
+    );
 
     // Everything else still works, including all three free slots.
     assert_still_running(&d, g1, "bad_good1");
@@ -1304,16 +1899,29 @@ fn handles_are_unusable_while_detached_and_usable_after_reattach() {
     let l = h.wait_line("host: detach worker pid=", secs(15));
     let wpid = field_i64(&l, "pid") as i32;
     let l = h.expect_field("host: detached getpid=", "getpid", "STOPPED", secs(10), "");
-    assert_eq!(field(&l, "pid").as_deref(), Some("555"), "*pidp written while detached: {l}");
+    assert_eq!(
+        field(&l, "pid").as_deref(),
+        Some("555"),
+        "*pidp written while detached: {l}"
+    );
     assert!(error_of(&l).contains("not attached"), "bgw_last_error: {l}");
     let e = h.wait_line("ERROR:  GetBackgroundWorkerPid: ", secs(5));
     assert!(e.contains("not attached"), "{e}");
     h.wait_line("host: detached twice", secs(5));
-    let l = h.expect_field("host: reattached getpid=", "getpid", "STARTED", secs(10), "handle unusable after attaching again");
+    let l = h.expect_field(
+        "host: reattached getpid=",
+        "getpid",
+        "STARTED",
+        secs(10),
+        "handle unusable after attaching again",
+    );
     assert_eq!(field_i64(&l, "pid") as i32, wpid, "{l}");
     assert_valid_flow(&h, "detach");
     d.wait_log("terminating background worker \"bad_detach_type\"", secs(5));
-    d.wait_log("terminating background worker \"bad_valid_detach_type\"", secs(5));
+    d.wait_log(
+        "terminating background worker \"bad_valid_detach_type\"",
+        secs(5),
+    );
     assert_eq!(
         d.count_log("terminating background worker \"bad_detach_type\""),
         1,
@@ -1330,8 +1938,17 @@ fn notify_pid_of_a_dead_process_is_dropped() {
     let dead = dead_pid();
     let h = bad_host("notify", &rundir_str(&d), &[&dead.to_string()]);
     h.expect_field("host: notify startup=", "startup", "STARTED", secs(15), "");
-    h.expect_field("host: notify shutdown=", "shutdown", "STOPPED", secs(15), "");
-    let n = d.wait_log(&format!("worker notification PID {dead} is not valid"), secs(5));
+    h.expect_field(
+        "host: notify shutdown=",
+        "shutdown",
+        "STOPPED",
+        secs(15),
+        "",
+    );
+    let n = d.wait_log(
+        &format!("worker notification PID {dead} is not valid"),
+        secs(5),
+    );
     assert!(n.contains("DEBUG:  "), "{n}");
     assert_valid_flow(&h, "notify");
     assert_daemon_healthy(&d);
@@ -1344,12 +1961,24 @@ fn notify_pid_of_a_dead_process_is_dropped() {
 /// signalled: SIGUSR1's default action would kill it.
 #[test]
 fn notify_pid_of_an_unrelated_process_is_not_signalled() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "notify_pid_of_an_unrelated_process_is_not_signalled");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "notify_pid_of_an_unrelated_process_is_not_signalled",
+    );
     let d = plain_daemon("notify-unrelated", &[("log_min_messages", "debug1")]);
-    let mut bystander = std::process::Command::new("sleep").arg("60").spawn().expect("spawn sleep");
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("spawn sleep");
     let bpid = bystander.id() as i32;
     let h = bad_host("notify", &rundir_str(&d), &[&bpid.to_string()]);
-    h.expect_field("host: notify shutdown=", "shutdown", "STOPPED", secs(15), "");
+    h.expect_field(
+        "host: notify shutdown=",
+        "shutdown",
+        "STOPPED",
+        secs(15),
+        "",
+    );
     assert_valid_flow(&h, "notify");
     assert_daemon_healthy(&d);
     let status = bystander.try_wait().expect("try_wait");

@@ -331,7 +331,10 @@ fn errors_and_exits_match_postgresql() {
         "DETAIL:  internal detail text",
         "LOG:  cx recovery in progress: 0",
     ] {
-        assert!(mine.iter().flatten().any(|m| m == line), "{line:?} missing: {mine:?}");
+        assert!(
+            mine.iter().flatten().any(|m| m == line),
+            "{line:?} missing: {mine:?}"
+        );
     }
     assert!(
         mine.iter()
@@ -686,5 +689,48 @@ fn latch_set_by_another_worker_matches_postgresql() {
             "LOG:  cxl woken by the other worker: round 3, latch=1",
         ]
     );
+    pg.stop();
+}
+
+/// String settings whose C variables start out pointing at string
+/// literals: defining them keeps the literal alone (it was never
+/// allocated by the settings code), a value from the file and later
+/// SetConfigOption calls replace only what the settings code allocated.
+/// Same lines as PostgreSQL 15.
+#[test]
+fn string_setting_with_literal_initial_value_matches_postgresql() {
+    let _w = watchdog(120, "guc_literal");
+    let m = pgxs_module("compat/cx_gucboot.c");
+    let conf = "cxb.target = 'target from the file'\n";
+    let d = module_daemon("cx_gucboot", &m).conf_file(conf).start();
+    d.wait_log("cxb worker after SetConfigOption", secs(20));
+    let pg = PgServer::start_with_conf("cx_gucboot", &[&m], conf);
+    pg.wait_log("cxb worker after SetConfigOption", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        let mut v: Vec<String> = v
+            .iter()
+            .map(|l| message_of(l))
+            .filter(|m| m.contains("cxb") && !m.contains("background worker \""))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let ours = lines(d.log_lines());
+    let theirs = lines(pg.log_lines());
+    assert_eq!(ours, theirs, "cxb lines (ours vs PostgreSQL 15)");
+    for needle in [
+        "LOG:  cxb _PG_init: greeting=boot greeting target=target from the file",
+        "LOG:  cxb worker: greeting=boot greeting target=target from the file",
+        "LOG:  cxb worker after SetConfigOption: greeting=set again",
+    ] {
+        assert!(
+            ours.iter().any(|m| m == needle),
+            "missing {needle:?} in\n{}",
+            ours.join("\n")
+        );
+    }
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
     pg.stop();
 }

@@ -33,7 +33,12 @@ fn cx_daemon(name: &str) -> DaemonBuilder {
 fn kill(pid: i32, sig: i32) {
     // SAFETY: kill(2) on a worker pid this test learned from the log.
     let rc = unsafe { libc::kill(pid, sig) };
-    assert_eq!(rc, 0, "kill({pid}, {sig}): {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "kill({pid}, {sig}): {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// Shared segments of the bgworkerd with pid `pid` still in /dev/shm.
@@ -55,13 +60,27 @@ fn segments_of(pid: i32) -> Vec<String> {
 /// server), and leaves neither its segment nor its pid file behind.
 fn assert_failed_cleanly(d: &Daemon, run: i32) {
     let st = d.wait_exit(secs(20));
-    assert_eq!(st.code(), Some(1), "exit status {}\n{}", describe_status(&st), d.log_text());
+    assert_eq!(
+        st.code(),
+        Some(1),
+        "exit status {}\n{}",
+        describe_status(&st),
+        d.log_text()
+    );
     let msg = format!("cx_shmem startup hook fails on purpose (run {run})");
     d.wait_log(&format!("FATAL:  {msg}"), secs(5));
     assert_eq!(d.count_log(&msg), 1, "{}", d.log_text());
-    assert!(!d.pid_file().exists(), "pid file left behind:\n{}", d.log_text());
+    assert!(
+        !d.pid_file().exists(),
+        "pid file left behind:\n{}",
+        d.log_text()
+    );
     let left = segments_of(d.pid());
-    assert!(left.is_empty(), "segments left behind: {left:?}\n{}", d.log_text());
+    assert!(
+        left.is_empty(),
+        "segments left behind: {left:?}\n{}",
+        d.log_text()
+    );
 }
 
 /// Several workers increment one counter under the named LWLock and one
@@ -85,9 +104,16 @@ fn counter_survives_processes_and_crash_cycle_clears_it() {
     let startup = d.wait_log("cx_shmem startup: run=1", secs(10));
     assert_eq!(field(&startup, "found").as_deref(), Some("0"), "{startup}");
     assert_eq!(field(&startup, "zeroed").as_deref(), Some("1"), "{startup}");
-    assert_eq!(field(&startup, "under_postmaster").as_deref(), Some("0"), "{startup}");
+    assert_eq!(
+        field(&startup, "under_postmaster").as_deref(),
+        Some("0"),
+        "{startup}"
+    );
     assert_eq!(field(&startup, "valid").as_deref(), Some("1"), "{startup}");
-    assert!(startup.contains(&format!("[{}]", d.pid())), "startup hook not run by the supervisor: {startup}");
+    assert!(
+        startup.contains(&format!("[{}]", d.pid())),
+        "startup hook not run by the supervisor: {startup}"
+    );
 
     // PostgreSQL 15.20 logs "lwlock=16 padded=128 index_tranche=1
     // addin_tranche=21 named_tranche=75 named_offset=208
@@ -108,16 +134,32 @@ fn counter_survives_processes_and_crash_cycle_clears_it() {
     let total = d.wait_log("cx_shmem total:", secs(90));
     let expected = (workers * loops) as i64;
     assert_eq!(field_i64(&total, "expected"), expected, "{total}");
-    assert_eq!(field_i64(&total, "counter"), expected, "lost LWLock-protected updates: {total}");
-    assert_eq!(field_i64(&total, "spin"), expected, "lost spinlock-protected updates: {total}");
+    assert_eq!(
+        field_i64(&total, "counter"),
+        expected,
+        "lost LWLock-protected updates: {total}"
+    );
+    assert_eq!(
+        field_i64(&total, "spin"),
+        expected,
+        "lost spinlock-protected updates: {total}"
+    );
     assert_eq!(field(&total, "table_ok").as_deref(), Some("1"), "{total}");
 
     let attach = d.wait_log_count("cx_shmem attach:", workers, secs(5));
     let created: Vec<&String> = attach.iter().filter(|l| l.contains("found=0")).collect();
-    assert_eq!(created.len(), 1, "exactly one worker creates the late struct: {attach:#?}");
+    assert_eq!(
+        created.len(),
+        1,
+        "exactly one worker creates the late struct: {attach:#?}"
+    );
     let creator = field_i64(created[0], "creator");
     for l in &attach {
-        assert_eq!(field_i64(l, "creator"), creator, "all workers see the creator's struct: {attach:#?}");
+        assert_eq!(
+            field_i64(l, "creator"),
+            creator,
+            "all workers see the creator's struct: {attach:#?}"
+        );
     }
     let done = d.wait_log_count("cx_shmem done:", workers, secs(5));
     assert!(done.iter().all(|l| l.contains("held=0")), "{done:#?}");
@@ -127,10 +169,18 @@ fn counter_survives_processes_and_crash_cycle_clears_it() {
     let pid = field_i64(&sleeper, "pid") as i32;
     let from = d.log_len();
     kill(pid, SIGKILL);
-    d.wait_log_from(from, "all server processes terminated; reinitializing", secs(20));
+    d.wait_log_from(
+        from,
+        "all server processes terminated; reinitializing",
+        secs(20),
+    );
     let (_, again) = d.wait_log_from(from, "cx_shmem startup: run=2", secs(20));
     assert_eq!(field(&again, "found").as_deref(), Some("0"), "{again}");
-    assert_eq!(field(&again, "zeroed").as_deref(), Some("1"), "region not cleared: {again}");
+    assert_eq!(
+        field(&again, "zeroed").as_deref(),
+        Some("1"),
+        "region not cleared: {again}"
+    );
     assert_eq!(field_i64(&again, "counter"), 0, "{again}");
     let (_, restarted) = d.wait_log_from(from, "cx_shmem sleeper:", secs(20));
     assert_ne!(field_i64(&restarted, "pid") as i32, pid);
@@ -139,7 +189,13 @@ fn counter_survives_processes_and_crash_cycle_clears_it() {
 
     d.signal(SIGTERM);
     let st = d.wait_exit(secs(20));
-    assert_eq!(st.code(), Some(0), "{}\n{}", describe_status(&st), d.log_text());
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "{}\n{}",
+        describe_status(&st),
+        d.log_text()
+    );
 }
 
 /// A spinlock held for a while makes the contended path (s_lock) back off
@@ -163,15 +219,37 @@ fn lock_held_at_exit_is_released() {
         "waiter {waiter} is not asleep on the lock:\n{}",
         d.log_text()
     );
-    assert_eq!(d.count_log("cx_shmem waiter: acquired"), 0, "waiter got the lock while it was held");
-    let (err_at, _) = d.wait_log_from(0, "ERROR:  cx_shmem holder exits holding the lock", secs(10));
+    assert_eq!(
+        d.count_log("cx_shmem waiter: acquired"),
+        0,
+        "waiter got the lock while it was held"
+    );
+    let (err_at, _) = d.wait_log_from(
+        0,
+        "ERROR:  cx_shmem holder exits holding the lock",
+        secs(10),
+    );
     let (acq_at, acquired) = d.wait_log_from(0, "cx_shmem waiter: acquired", secs(10));
-    assert!(acq_at > err_at, "acquired before the holder exited:\n{}", d.log_text());
-    assert_eq!(field(&acquired, "immediate").as_deref(), Some("0"), "{acquired}");
+    assert!(
+        acq_at > err_at,
+        "acquired before the holder exited:\n{}",
+        d.log_text()
+    );
+    assert_eq!(
+        field(&acquired, "immediate").as_deref(),
+        Some("0"),
+        "{acquired}"
+    );
     d.wait_log("exited with exit code 1", secs(5));
     d.signal(SIGTERM);
     let st = d.wait_exit(secs(20));
-    assert_eq!(st.code(), Some(0), "{}\n{}", describe_status(&st), d.log_text());
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "{}\n{}",
+        describe_status(&st),
+        d.log_text()
+    );
 }
 
 /// PostgreSQL 15's messages and severities: unknown tranche, size
@@ -186,15 +264,33 @@ fn errors_are_postgresql_s() {
     let caught = |what: &str, msg: &str, sqlstate: &str| {
         let l = d.wait_log(&format!("cx_shmem probe {what}: "), secs(10));
         assert!(l.contains(&format!("caught \"{msg}\" ")), "{what}: {l}");
-        assert!(l.contains(&format!("\" elevel=21 sqlstate={sqlstate}")), "{what}: {l}");
+        assert!(
+            l.contains(&format!("\" elevel=21 sqlstate={sqlstate}")),
+            "{what}: {l}"
+        );
     };
-    caught("unknown tranche", "requested tranche is not registered", "XX000");
+    caught(
+        "unknown tranche",
+        "requested tranche is not registered",
+        "XX000",
+    );
     // PostgreSQL 15.20's wording (earlier 15.x releases did not name the
     // operands), checked against that server.
-    caught("mul_size", "invalid memory allocation request size 9223372036854775807 * 3", "54000");
-    caught("add_size", "invalid memory allocation request size 18446744073709551615 + 1", "54000");
+    caught(
+        "mul_size",
+        "invalid memory allocation request size 9223372036854775807 * 3",
+        "54000",
+    );
+    caught(
+        "add_size",
+        "invalid memory allocation request size 18446744073709551615 + 1",
+        "54000",
+    );
     // No limit below SIZE_MAX in the backend's add_size.
-    d.wait_log("cx_shmem probe add_size half: result=9223372036854775808", secs(5));
+    d.wait_log(
+        "cx_shmem probe add_size half: result=9223372036854775808",
+        secs(5),
+    );
     d.wait_log("cx_shmem probe add_size half: no error", secs(5));
     caught(
         "size mismatch",
@@ -212,18 +308,39 @@ fn errors_are_postgresql_s() {
     assert!(after.contains("first=0 conditional=1"), "{after}");
     // The named tranche took the first user-defined id; the module's own
     // LWLockNewTrancheId got the next one.
-    assert_eq!(field_i64(&after, "tranche"), field_i64(&after, "first_user_defined") + 1, "{after}");
+    assert_eq!(
+        field_i64(&after, "tranche"),
+        field_i64(&after, "first_user_defined") + 1,
+        "{after}"
+    );
 
-    let fatal = d.wait_log("cannot request additional shared memory outside shmem_request_hook", secs(10));
+    let fatal = d.wait_log(
+        "cannot request additional shared memory outside shmem_request_hook",
+        secs(10),
+    );
     assert!(fatal.contains("FATAL:  cannot request"), "{fatal}");
-    let fatal = d.wait_log("cannot request additional LWLocks outside shmem_request_hook", secs(10));
+    let fatal = d.wait_log(
+        "cannot request additional LWLocks outside shmem_request_hook",
+        secs(10),
+    );
     assert!(fatal.contains("FATAL:  cannot request"), "{fatal}");
     d.wait_log_count("exited with exit code 1", 2, secs(10));
-    assert_eq!(d.count_log("still running after"), 0, "a FATAL returned:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log("still running after"),
+        0,
+        "a FATAL returned:\n{}",
+        d.log_text()
+    );
     assert_no_crash_cycle(&d);
     d.signal(SIGTERM);
     let st = d.wait_exit(secs(20));
-    assert_eq!(st.code(), Some(0), "{}\n{}", describe_status(&st), d.log_text());
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "{}\n{}",
+        describe_status(&st),
+        d.log_text()
+    );
 }
 
 /// An ERROR in shmem_startup_hook at start: bgworkerd reports it at FATAL,
@@ -236,7 +353,12 @@ fn startup_hook_error_stops_bgworkerd() {
         .spawn();
     assert_failed_cleanly(&d, 1);
     assert_eq!(d.count_log("bgworkerd ready"), 0, "{}", d.log_text());
-    assert_eq!(d.count_log("cx_shmem attach:"), 0, "a worker started:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log("cx_shmem attach:"),
+        0,
+        "a worker started:\n{}",
+        d.log_text()
+    );
 }
 
 /// The same ERROR when the hook runs again after a crash cycle.
@@ -277,7 +399,10 @@ fn embedded_supervisor_runs_the_hooks() {
         "cx_shmem_host",
     );
     let startup = h.wait_line("cx_shmem startup: run=1", secs(20));
-    assert!(startup.contains(&format!("[{}]", h.pid())), "hook not run by the host: {startup}");
+    assert!(
+        startup.contains(&format!("[{}]", h.pid())),
+        "hook not run by the host: {startup}"
+    );
     assert_eq!(field(&startup, "found").as_deref(), Some("0"), "{startup}");
     let total = h.wait_line("cx_shmem total:", secs(60));
     assert_eq!(field_i64(&total, "counter"), 15000, "{total}");
@@ -320,9 +445,17 @@ fn probe_reports_match_postgresql_15() {
     pg.wait_log_count("exited with exit code 1", 2, secs(10));
     pg.signal(SIGINT);
     let st = pg.wait_exit(secs(30));
-    assert_eq!(st.code(), Some(0), "postgres: {}\n{}", describe_status(&st), pg.text());
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "postgres: {}\n{}",
+        describe_status(&st),
+        pg.text()
+    );
 
-    let d = cx_daemon("cx_shmem_probe_vs_pg").env("CX_SHMEM_CONFIG", "probe").start();
+    let d = cx_daemon("cx_shmem_probe_vs_pg")
+        .env("CX_SHMEM_CONFIG", "probe")
+        .start();
     d.wait_log("cannot request additional shared memory outside", secs(10));
     d.wait_log("cannot request additional LWLocks outside", secs(10));
     d.wait_log_count("exited with exit code 1", 2, secs(10));
@@ -330,8 +463,15 @@ fn probe_reports_match_postgresql_15() {
     d.wait_exit(secs(20));
 
     let (theirs, ours) = (reports(&pg.log_lines()), reports(&d.log_lines()));
-    assert!(theirs.len() > 10, "too few reports from postgres:\n{}", pg.text());
-    assert_eq!(ours, theirs, "bgworkerd (left) and PostgreSQL 15 (right) differ");
+    assert!(
+        theirs.len() > 10,
+        "too few reports from postgres:\n{}",
+        pg.text()
+    );
+    assert_eq!(
+        ours, theirs,
+        "bgworkerd (left) and PostgreSQL 15 (right) differ"
+    );
 }
 
 /// An ERROR in shmem_startup_hook: the same FATAL line and exit status 1
@@ -343,7 +483,9 @@ fn startup_hook_error_matches_postgresql_15() {
     let env = [("CX_SHMEM_STARTUP_ERROR", "1")];
     let pg = PgServer::spawn("shmem-startup-error", &[&m], "", &env);
     let pst = pg.wait_exit(secs(30));
-    let d = cx_daemon("cx_shmem_startup_error_vs_pg").env("CX_SHMEM_STARTUP_ERROR", "1").spawn();
+    let d = cx_daemon("cx_shmem_startup_error_vs_pg")
+        .env("CX_SHMEM_STARTUP_ERROR", "1")
+        .spawn();
     let st = d.wait_exit(secs(20));
     assert_eq!(
         (st.code(), pst.code()),
@@ -359,5 +501,8 @@ fn startup_hook_error_matches_postgresql_15() {
         "{}",
         pg.text()
     );
-    assert_eq!(ours, theirs, "bgworkerd (left) and PostgreSQL 15 (right) differ");
+    assert_eq!(
+        ours, theirs,
+        "bgworkerd (left) and PostgreSQL 15 (right) differ"
+    );
 }

@@ -402,7 +402,9 @@ fn launch_wait_and_terminate_by_pid_slot_and_name() {
         secs(5),
         "--arg is the main argument",
     );
-    wait_worker(&d, slot, "running with its pid", |w| w.get("pid") == &Json::Num(pid as f64));
+    wait_worker(&d, slot, "running with its pid", |w| {
+        w.get("pid") == &Json::Num(pid as f64)
+    });
 
     // terminate --pid, --wait: stopped, process gone, never restarted.
     let r = run_ctl(
@@ -1108,7 +1110,10 @@ fn readme_walkthrough_with_the_example_module() {
 /// and a shutdown under way shows in the summary and the JSON.
 #[test]
 fn status_shows_terminating_workers_and_shutdown_mode() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "status_shows_terminating_workers_and_shutdown_mode");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "status_shows_terminating_workers_and_shutdown_mode",
+    );
     let d = plain_daemon("ctl_terminating", &[("max_worker_processes", "3")]);
     let r = launch(&d, "deaf", "loop ignterm", &["--restart", "1", "--wait"]);
     assert_eq!(r.code, 0, "{r:?}");
@@ -1118,10 +1123,17 @@ fn status_shows_terminating_workers_and_shutdown_mode() {
     // terminate without --wait: SIGTERM is ignored, the worker lives on.
     let r = run_ctl(d.rundir(), &["terminate", "--slot", &slot.to_string()]);
     assert_eq!(r.code, 0, "{r:?}");
-    let w = wait_worker(&d, slot, "terminating", |w| w.get("state").str() == "terminating");
+    let w = wait_worker(&d, slot, "terminating", |w| {
+        w.get("state").str() == "terminating"
+    });
     assert_eq!(w.get("pid").num(), pid, "still running, pid shown");
     let t = run_ctl(d.rundir(), &["status"]);
-    let row = t.stdout.lines().find(|l| l.contains("deaf")).unwrap_or_else(|| panic!("{t:?}")).to_string();
+    let row = t
+        .stdout
+        .lines()
+        .find(|l| l.contains("deaf"))
+        .unwrap_or_else(|| panic!("{t:?}"))
+        .to_string();
     assert_eq!(row.split_whitespace().nth(4), Some("stopping"), "{row}");
     assert!(pid_alive(pid as i32));
 
@@ -1148,10 +1160,18 @@ fn status_shows_terminating_workers_and_shutdown_mode() {
 /// names the phase; raising it starts them.
 #[test]
 fn status_shows_workers_waiting_for_their_start_phase() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "status_shows_workers_waiting_for_their_start_phase");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "status_shows_workers_waiting_for_their_start_phase",
+    );
     let exe = host_program_with("host_embed.c", &["-rdynamic", "-pthread"]);
     let rundir = Scratch::new("ctl_phase");
-    let host = Proc::spawn(&exe, &["phase", rundir.to_str().unwrap()], &[], "host-phase");
+    let host = Proc::spawn(
+        &exe,
+        &["phase", rundir.to_str().unwrap()],
+        &[],
+        "host-phase",
+    );
     host.wait_line("bgworkerd ready", secs(20));
     host.wait_line("marker: ready name=host_ph_pm ", secs(10));
 
@@ -1176,10 +1196,18 @@ fn status_shows_workers_waiting_for_their_start_phase() {
         assert_eq!(w.get("last_start"), &Json::Null);
         assert_eq!(w.get("registered_by").num(), host.pid() as i64);
     }
-    assert_eq!(by_name(&j, "host_ph_cs").get("start_phase").str(), "ConsistentState");
+    assert_eq!(
+        by_name(&j, "host_ph_cs").get("start_phase").str(),
+        "ConsistentState"
+    );
     assert_eq!(by_name(&j, "host_ph_pm").get("state").str(), "running");
     let t = run_ctl(&rundir, &["status"]);
-    let row = t.stdout.lines().find(|l| l.contains("host_ph_rf")).unwrap_or_else(|| panic!("{t:?}")).to_string();
+    let row = t
+        .stdout
+        .lines()
+        .find(|l| l.contains("host_ph_rf"))
+        .unwrap_or_else(|| panic!("{t:?}"))
+        .to_string();
     assert_eq!(row.split_whitespace().nth(4), Some("waiting"), "{row}");
     assert!(t.stdout.contains(", phase PostmasterStart, "), "{t:?}");
 
@@ -1196,7 +1224,10 @@ fn status_shows_workers_waiting_for_their_start_phase() {
         }),
         "{last:?}"
     );
-    assert_eq!(by_name(&last, "host_ph_rf").get("state").str(), "not started");
+    assert_eq!(
+        by_name(&last, "host_ph_rf").get("state").str(),
+        "not started"
+    );
 
     let r = run_ctl(&rundir, &["stop", "--wait"]);
     assert_eq!(r.code, 0, "{r:?}");

@@ -16,7 +16,9 @@ fn fork_failure_is_logged_and_retried() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         // Switching to another user needs root; CI runs the suite as root.
-        eprintln!("fork_failure_is_logged_and_retried: skipped (needs root to run bgworkerd as nobody)");
+        eprintln!(
+            "fork_failure_is_logged_and_retried: skipped (needs root to run bgworkerd as nobody)"
+        );
         return;
     }
     let _w = watchdog(60, "fork_failure_is_logged_and_retried");
@@ -26,7 +28,8 @@ fn fork_failure_is_logged_and_retried() {
     let _cleanup_scratch = RemoveOnDrop(scratch.clone());
     let daemon = scratch.join("bgworkerd");
     std::fs::copy(bgworkerd_path(), &daemon).expect("copy bgworkerd");
-    std::fs::copy(pgxs_module("ff_module.c"), scratch.join("ff_module.so")).expect("copy the module");
+    std::fs::copy(pgxs_module("ff_module.c"), scratch.join("ff_module.so"))
+        .expect("copy the module");
     let rundir = scratch.join("run");
     std::fs::create_dir(&rundir).unwrap();
     let _cleanup = RemoveOnDrop(rundir.clone());

@@ -56,11 +56,21 @@ impl Host {
     /// path (from the pid file, which must name this process).
     fn wait_ready(&self) -> PathBuf {
         self.proc_.wait_line("bgworkerd ready", secs(20));
-        let text = fs::read_to_string(self.pid_file()).expect("pid file of the embedded supervisor");
+        let text =
+            fs::read_to_string(self.pid_file()).expect("pid file of the embedded supervisor");
         let mut lines = text.lines();
-        let pid: i32 = lines.next().unwrap_or("").trim().parse().expect("pid in line 1");
+        let pid: i32 = lines
+            .next()
+            .unwrap_or("")
+            .trim()
+            .parse()
+            .expect("pid in line 1");
         assert_eq!(pid, self.pid(), "pid file must name the host process");
-        let seg = lines.next().expect("segment name in line 2").trim().to_string();
+        let seg = lines
+            .next()
+            .expect("segment name in line 2")
+            .trim()
+            .to_string();
         let path = PathBuf::from("/dev/shm").join(seg.trim_start_matches('/'));
         assert!(path.exists(), "segment {} missing", path.display());
         path
@@ -69,9 +79,15 @@ impl Host {
     /// Wait for "marker: ready name=NAME"; returns the worker's pid, which
     /// must be a child of the host.
     fn worker_ready(&self, name: &str, t: Duration) -> i32 {
-        let l = self.proc_.wait_line(&format!("marker: ready name={name} "), t);
+        let l = self
+            .proc_
+            .wait_line(&format!("marker: ready name={name} "), t);
         let p = field_i64(&l, "pid") as i32;
-        assert_eq!(ppid(p), Some(self.pid()), "worker {name} (pid {p}) is not a child of the host");
+        assert_eq!(
+            ppid(p),
+            Some(self.pid()),
+            "worker {name} (pid {p}) is not a child of the host"
+        );
         p
     }
 
@@ -100,18 +116,39 @@ impl Host {
     /// segment are cleaned up and the workers are gone.
     fn assert_clean_exit(&self, rc: i32, workers: &[i32], seg: &Path) {
         let l = self.line("host: run returned rc=");
-        assert_eq!(field_i64(&l, "rc"), rc as i64, "bgw_host_run's result: {l}\n{}", self.proc_.text());
+        assert_eq!(
+            field_i64(&l, "rc"),
+            rc as i64,
+            "bgw_host_run's result: {l}\n{}",
+            self.proc_.text()
+        );
         let before = field(&self.line("host: sigblk-before mask="), "mask").unwrap();
         let after = field(&self.line("host: sigblk-after mask="), "mask").unwrap();
-        assert_eq!(before, after, "bgw_host_run did not restore the calling thread's signal mask");
+        assert_eq!(
+            before, after,
+            "bgw_host_run did not restore the calling thread's signal mask"
+        );
         let st = self.proc_.wait_exit(secs(20));
-        assert_eq!(st.code(), Some(0), "host: {}\n{}", describe_status(&st), self.proc_.text());
+        assert_eq!(
+            st.code(),
+            Some(0),
+            "host: {}\n{}",
+            describe_status(&st),
+            self.proc_.text()
+        );
         assert_eq!(self.proc_.count_lines("FAIL:"), 0, "{}", self.proc_.text());
         let left = wait_pids_gone(workers, secs(5));
         assert!(left.is_empty(), "workers outlived bgw_host_run: {left:?}");
         if rc == 0 {
-            assert!(!self.pid_file().exists(), "pid file left after a clean shutdown");
-            assert!(!seg.exists(), "segment {} left after a clean shutdown", seg.display());
+            assert!(
+                !self.pid_file().exists(),
+                "pid file left after a clean shutdown"
+            );
+            assert!(
+                !seg.exists(),
+                "segment {} left after a clean shutdown",
+                seg.display()
+            );
         }
     }
 }
@@ -132,7 +169,8 @@ impl Drop for Host {
 
 fn assert_no_crash_cycle(h: &Host) {
     assert_eq!(
-        h.proc_.count_lines("terminating any other active server processes"),
+        h.proc_
+            .count_lines("terminating any other active server processes"),
         0,
         "unexpected crash cycle:\n{}",
         h.proc_.text()
@@ -145,12 +183,20 @@ fn assert_no_crash_cycle(h: &Host) {
 
 #[test]
 fn host_runs_static_workers_from_its_own_program() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_runs_static_workers_from_its_own_program");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_runs_static_workers_from_its_own_program",
+    );
     let h = Host::spawn("host-self", "self", &[], &[("HOST_SHUTDOWN", "2")]);
     h.expect_field("host: call=set max_worker_processes=4 ", "rc", "0", "");
     // Not connected to a running supervisor yet: false, as PostgreSQL's
     // !IsUnderPostmaster.
-    let l = h.expect_field("host: pre-run register ok=", "ok", "0", "dynamic registration before bgw_host_run");
+    let l = h.expect_field(
+        "host: pre-run register ok=",
+        "ok",
+        "0",
+        "dynamic registration before bgw_host_run",
+    );
     assert_eq!(field(&l, "handle").as_deref(), Some("0"), "{l}");
     let seg = h.wait_ready();
     h.line("bgworkerd ready: 4 worker slots");
@@ -165,16 +211,31 @@ fn host_runs_static_workers_from_its_own_program() {
     // the supervisor reads from its signalfd blocked; before, it had not.
     let before = parse_mask(&field(&h.line("host: sigblk-before mask="), "mask").unwrap()).unwrap();
     let during = sigmask(h.pid(), "SigBlk").expect("SigBlk of the host");
-    for (sig, name) in [(libc::SIGCHLD, "SIGCHLD"), (SIGUSR1, "SIGUSR1"), (SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGQUIT, "SIGQUIT"), (SIGHUP, "SIGHUP")] {
-        assert!(before & sig_bit(sig) == 0, "{name} blocked before bgw_host_run: {before:016x}");
-        assert!(during & sig_bit(sig) != 0, "{name} not blocked during bgw_host_run: {during:016x}");
+    for (sig, name) in [
+        (libc::SIGCHLD, "SIGCHLD"),
+        (SIGUSR1, "SIGUSR1"),
+        (SIGTERM, "SIGTERM"),
+        (SIGINT, "SIGINT"),
+        (SIGQUIT, "SIGQUIT"),
+        (SIGHUP, "SIGHUP"),
+    ] {
+        assert!(
+            before & sig_bit(sig) == 0,
+            "{name} blocked before bgw_host_run: {before:016x}"
+        );
+        assert!(
+            during & sig_bit(sig) != 0,
+            "{name} not blocked during bgw_host_run: {during:016x}"
+        );
     }
 
     h.request_shutdown();
     h.line("host: shutdown requested from signal handler");
     h.line("received fast shutdown request");
     for ty in ["host_pg_type", "host_empty_type"] {
-        let l = h.line(&format!("terminating background worker \"{ty}\" due to administrator command"));
+        let l = h.line(&format!(
+            "terminating background worker \"{ty}\" due to administrator command"
+        ));
         assert!(l.contains("FATAL:  "), "{l}");
     }
     h.line("bgworkerd shut down");
@@ -197,24 +258,37 @@ fn shutdown_mode(mode: &str, name: &str) {
     h.line("bgworkerd shut down");
     h.assert_clean_exit(0, &[a, b], &seg);
     assert_no_crash_cycle(&h);
-    assert_eq!(h.proc_.count_lines("marker: start name=host_pg "), 1, "worker restarted during shutdown");
+    assert_eq!(
+        h.proc_.count_lines("marker: start name=host_pg "),
+        1,
+        "worker restarted during shutdown"
+    );
 }
 
 #[test]
 fn host_smart_shutdown_request_from_signal_handler() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_smart_shutdown_request_from_signal_handler");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_smart_shutdown_request_from_signal_handler",
+    );
     shutdown_mode("smart", "host-smart");
 }
 
 #[test]
 fn host_immediate_shutdown_request_from_signal_handler() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_immediate_shutdown_request_from_signal_handler");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_immediate_shutdown_request_from_signal_handler",
+    );
     shutdown_mode("immediate", "host-immediate");
 }
 
 #[test]
 fn host_shutdown_requested_before_run_is_acted_on_at_once() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_shutdown_requested_before_run_is_acted_on_at_once");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_shutdown_requested_before_run_is_acted_on_at_once",
+    );
     let h = Host::spawn("host-early", "early", &[], &[]);
     h.line("host: shutdown requested before run");
     h.line("received fast shutdown request");
@@ -241,17 +315,38 @@ fn host_shutdown_requested_before_run_is_acted_on_at_once() {
 
 #[test]
 fn host_loads_module_by_name_from_dynamic_library_path() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_loads_module_by_name_from_dynamic_library_path");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_loads_module_by_name_from_dynamic_library_path",
+    );
     let m = host_module();
     let dir = m.parent().unwrap().display().to_string();
-    let h = Host::spawn("host-load", "load", &[&dir, "host_module"], &[("HOST_SHUTDOWN", "1")]);
+    let h = Host::spawn(
+        "host-load",
+        "load",
+        &[&dir, "host_module"],
+        &[("HOST_SHUTDOWN", "1")],
+    );
     h.expect_field("host: call=set dynamic_library_path ", "rc", "0", "");
-    h.expect_field("host: call=load ", "rc", "0", "bgw_host_load_library(\"host_module\")");
+    h.expect_field(
+        "host: call=load ",
+        "rc",
+        "0",
+        "bgw_host_load_library(\"host_module\")",
+    );
     let i = h.line_index(&format!("marker: host_module _PG_init pid={}", h.pid()));
-    assert!(i < h.line_index("host: call=load "), "_PG_init must run inside bgw_host_load_library");
+    assert!(
+        i < h.line_index("host: call=load "),
+        "_PG_init must run inside bgw_host_load_library"
+    );
     let seg = h.wait_ready();
     let mw = h.worker_ready("host_mod_worker", secs(10));
-    let s = h.expect_field("marker: start name=host_mod_worker ", "type", "host_mod_type", "");
+    let s = h.expect_field(
+        "marker: start name=host_mod_worker ",
+        "type",
+        "host_mod_type",
+        "",
+    );
     assert_eq!(field(&s, "arg").as_deref(), Some("77"), "{s}");
     let pg = h.worker_ready("host_pg", secs(10));
     h.request_shutdown();
@@ -262,30 +357,60 @@ fn host_loads_module_by_name_from_dynamic_library_path() {
 
 #[test]
 fn host_bad_settings_and_libraries_fail_cleanly() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_bad_settings_and_libraries_fail_cleanly");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_bad_settings_and_libraries_fail_cleanly",
+    );
     let m14 = pgxs_module("bad_magic14.c").display().to_string();
     let good = host_module().display().to_string();
     let h = Host::spawn("host-badconf", "badconf", &[&m14, &good], &[]);
     let expect_fail = |call: &str, needles: &[&str]| {
         let l = h.expect_field(&format!("host: call={call} rc="), "rc", "-1", "");
         let err = &l[l.find("error=").unwrap() + 6..];
-        assert!(err != "(empty)" && err != "-", "no bgw_last_error for {call}: {l}");
+        assert!(
+            err != "(empty)" && err != "-",
+            "no bgw_last_error for {call}: {l}"
+        );
         for n in needles {
-            assert!(err.contains(n), "{call}: bgw_last_error {err:?} lacks {n:?}");
+            assert!(
+                err.contains(n),
+                "{call}: bgw_last_error {err:?} lacks {n:?}"
+            );
         }
     };
     expect_fail("set-null-name", &["NULL"]);
     expect_fail("set-null-value", &["NULL"]);
-    expect_fail("set-unknown", &["unrecognized configuration parameter \"no_such_setting\""]);
-    expect_fail("set-bad-int", &["invalid value for parameter \"max_worker_processes\": \"abc\""]);
-    expect_fail("set-bad-bool", &["parameter \"restart_after_crash\" requires a Boolean value"]);
+    expect_fail(
+        "set-unknown",
+        &["unrecognized configuration parameter \"no_such_setting\""],
+    );
+    expect_fail(
+        "set-bad-int",
+        &["invalid value for parameter \"max_worker_processes\": \"abc\""],
+    );
+    expect_fail(
+        "set-bad-bool",
+        &["parameter \"restart_after_crash\" requires a Boolean value"],
+    );
     expect_fail("load-null", &["NULL"]);
-    expect_fail("load-missing", &["could not access file \"bad_nosuch_library\": No such file or directory"]);
-    expect_fail("load-magic14", &[&format!("incompatible library \"{m14}\": version mismatch")]);
+    expect_fail(
+        "load-missing",
+        &["could not access file \"bad_nosuch_library\": No such file or directory"],
+    );
+    expect_fail(
+        "load-magic14",
+        &[&format!("incompatible library \"{m14}\": version mismatch")],
+    );
     let e = h.line("ERROR:  could not access file \"bad_nosuch_library\"");
     assert!(e.contains(&format!("[{}]", h.pid())), "{e}");
-    h.line(&format!("ERROR:  incompatible library \"{m14}\": version mismatch"));
-    assert_eq!(h.proc_.count_lines("marker: magic14 _PG_init"), 0, "_PG_init of an incompatible library ran");
+    h.line(&format!(
+        "ERROR:  incompatible library \"{m14}\": version mismatch"
+    ));
+    assert_eq!(
+        h.proc_.count_lines("marker: magic14 _PG_init"),
+        0,
+        "_PG_init of an incompatible library ran"
+    );
 
     // The valid calls after the failures take effect.
     h.expect_field("host: call=set-good rc=", "rc", "0", "");
@@ -308,16 +433,37 @@ fn host_bad_settings_and_libraries_fail_cleanly() {
 /// and the later ones wait.
 #[test]
 fn host_start_phase_held_at_postmaster_start_runs_postmaster_start_workers() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_start_phase_held_at_postmaster_start");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_start_phase_held_at_postmaster_start",
+    );
     let h = Host::spawn("host-phase-held", "phase", &[], &[]);
     let seg = h.wait_ready();
     let pm = h.worker_ready("host_ph_pm", secs(10));
-    assert_eq!(h.proc_.count_lines("marker: start name=host_ph_cs "), 0, "{}", h.proc_.text());
-    assert_eq!(h.proc_.count_lines("marker: start name=host_ph_rf "), 0, "{}", h.proc_.text());
+    assert_eq!(
+        h.proc_.count_lines("marker: start name=host_ph_cs "),
+        0,
+        "{}",
+        h.proc_.text()
+    );
+    assert_eq!(
+        h.proc_.count_lines("marker: start name=host_ph_rf "),
+        0,
+        "{}",
+        h.proc_.text()
+    );
     h.request_shutdown();
     h.assert_clean_exit(0, &[pm], &seg);
-    assert_eq!(h.proc_.count_lines("marker: start name=host_ph_cs "), 0, "held-back worker started at shutdown");
-    assert_eq!(h.proc_.count_lines("marker: start name=host_ph_rf "), 0, "held-back worker started at shutdown");
+    assert_eq!(
+        h.proc_.count_lines("marker: start name=host_ph_cs "),
+        0,
+        "held-back worker started at shutdown"
+    );
+    assert_eq!(
+        h.proc_.count_lines("marker: start name=host_ph_rf "),
+        0,
+        "held-back worker started at shutdown"
+    );
 }
 
 /// Raising the phase from a signal handler (to ConsistentState) and from
@@ -362,7 +508,11 @@ fn host_start_phase_raised_from_handler_and_thread_releases_workers() {
     h.request_shutdown();
     h.assert_clean_exit(0, &[pm, cs, rf], &seg);
     for n in ["host_ph_pm", "host_ph_cs", "host_ph_rf"] {
-        assert_eq!(h.proc_.count_lines(&format!("marker: start name={n} ")), 1, "{n} started more than once");
+        assert_eq!(
+            h.proc_.count_lines(&format!("marker: start name={n} ")),
+            1,
+            "{n} started more than once"
+        );
     }
 }
 
@@ -372,25 +522,52 @@ fn host_start_phase_raised_from_handler_and_thread_releases_workers() {
 
 #[test]
 fn attached_client_runs_a_host_function_worker_in_the_embedded_supervisor() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "attached_client_runs_a_host_function_worker");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "attached_client_runs_a_host_function_worker",
+    );
     let h = Host::spawn("host-serve", "serve", &[], &[]);
     let seg = h.wait_ready();
     let srv = h.worker_ready("host_srv", secs(10));
 
     let rundir = h.rundir.display().to_string();
-    let c = Proc::spawn(&host_exe(), &["client", rundir.as_str()], &[], "host-client");
+    let c = Proc::spawn(
+        &host_exe(),
+        &["client", rundir.as_str()],
+        &[],
+        "host-client",
+    );
     let l = c.wait_line("step: started ", secs(20));
-    assert_eq!(field(&l, "status").as_deref(), Some("STARTED"), "{l}\n{}", c.text());
-    assert_eq!(field(&l, "type").as_deref(), Some("host_dyn_type"), "GetBackgroundWorkerTypeByPid: {l}");
+    assert_eq!(
+        field(&l, "status").as_deref(),
+        Some("STARTED"),
+        "{l}\n{}",
+        c.text()
+    );
+    assert_eq!(
+        field(&l, "type").as_deref(),
+        Some("host_dyn_type"),
+        "GetBackgroundWorkerTypeByPid: {l}"
+    );
     let dynpid = field_i64(&l, "pid") as i32;
     // Library "postgres": the function was found in the supervisor's
     // program, in a process forked by the host, not by the client.
-    assert_eq!(ppid(dynpid), Some(h.pid()), "dynamic worker is not a child of the embedding host");
+    assert_eq!(
+        ppid(dynpid),
+        Some(h.pid()),
+        "dynamic worker is not a child of the embedding host"
+    );
     let s = h.line("marker: start name=host_dyn ");
     assert_eq!(field_i64(&s, "pid") as i32, dynpid);
     assert_eq!(field(&s, "lib").as_deref(), Some("postgres"), "{s}");
     c.signal(SIGUSR2);
-    c.expect_field("host: client shutdown=", "shutdown", "STOPPED", secs(20), "");
+    c.expect_field(
+        "host: client shutdown=",
+        "shutdown",
+        "STOPPED",
+        secs(20),
+        "",
+    );
     assert_eq!(c.wait_exit(secs(10)).code(), Some(0), "{}", c.text());
     let f = h.line("terminating background worker \"host_dyn_type\" due to administrator command");
     assert!(f.contains("FATAL:  "), "{f}");
@@ -404,7 +581,10 @@ fn attached_client_runs_a_host_function_worker_in_the_embedded_supervisor() {
 
 #[test]
 fn supervisor_process_cannot_register_dynamic_workers() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "supervisor_process_cannot_register_dynamic_workers");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "supervisor_process_cannot_register_dynamic_workers",
+    );
     let h = Host::spawn("host-selfreg", "serve", &[], &[]);
     let seg = h.wait_ready();
     let srv = h.worker_ready("host_srv", secs(10));
@@ -412,19 +592,34 @@ fn supervisor_process_cannot_register_dynamic_workers() {
     // while bgw_host_run supervises: PostgreSQL's postmaster is not
     // IsUnderPostmaster, so the call returns false.
     h.proc_.signal(libc::SIGWINCH);
-    let l = h.expect_field("host: self-register ok=", "ok", "0", "the supervisor registered a dynamic worker");
+    let l = h.expect_field(
+        "host: self-register ok=",
+        "ok",
+        "0",
+        "the supervisor registered a dynamic worker",
+    );
     assert_eq!(field(&l, "handle").as_deref(), Some("0"), "{l}");
     let err = &l[l.find("error=").unwrap() + 6..];
     assert!(err != "(empty)", "no bgw_last_error: {l}");
 
     // The supervisor itself is unaffected: an attached client still works.
     let rundir = h.rundir.display().to_string();
-    let c = Proc::spawn(&host_exe(), &["client", rundir.as_str()], &[], "host-client");
+    let c = Proc::spawn(
+        &host_exe(),
+        &["client", rundir.as_str()],
+        &[],
+        "host-client",
+    );
     c.wait_line("step: started status=STARTED ", secs(20));
     c.signal(SIGUSR2);
     c.wait_line("host: client shutdown=STOPPED", secs(20));
     assert_eq!(c.wait_exit(secs(10)).code(), Some(0), "{}", c.text());
-    assert_eq!(h.proc_.count_lines("marker: start name=host_selfdyn "), 0, "{}", h.proc_.text());
+    assert_eq!(
+        h.proc_.count_lines("marker: start name=host_selfdyn "),
+        0,
+        "{}",
+        h.proc_.text()
+    );
     assert!(pid_alive(srv));
     h.request_shutdown();
     h.assert_clean_exit(0, &[srv], &seg);
@@ -436,7 +631,10 @@ fn supervisor_process_cannot_register_dynamic_workers() {
 
 #[test]
 fn host_own_children_are_left_for_the_host_to_reap() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_own_children_are_left_for_the_host_to_reap");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_own_children_are_left_for_the_host_to_reap",
+    );
     let h = Host::spawn("host-children", "children", &[], &[]);
     let seg = h.wait_ready();
     let w1 = h.worker_ready("host_ch", secs(10));
@@ -451,14 +649,17 @@ fn host_own_children_are_left_for_the_host_to_reap() {
     );
     // The child exited (status 42) and nobody reaped it yet.
     assert!(
-        wait_until(secs(10), || status_field(child, "State").is_some_and(|s| s.starts_with('Z'))),
+        wait_until(secs(10), || status_field(child, "State")
+            .is_some_and(|s| s.starts_with('Z'))),
         "host's child {child} did not become a zombie (reaped by someone else?)"
     );
     // Make the supervisor reap with the zombie present: a worker exits
     // (SIGTERM: exit code 1), which it must reap and log.
     // SAFETY: kill(2) on a worker pid read from the host's output.
     assert_eq!(unsafe { libc::kill(w1, SIGTERM) }, 0);
-    h.line(&format!("background worker \"host_ch_type\" (PID {w1}) exited with exit code 1"));
+    h.line(&format!(
+        "background worker \"host_ch_type\" (PID {w1}) exited with exit code 1"
+    ));
     assert!(
         status_field(child, "State").is_some_and(|s| s.starts_with('Z')),
         "the supervisor reaped the host's own child {child}"
@@ -466,9 +667,17 @@ fn host_own_children_are_left_for_the_host_to_reap() {
     // The host reaps it itself and sees its status.
     h.proc_.signal(libc::SIGWINCH);
     let l = h.line("host: child waitpid rc=");
-    assert_eq!(field_i64(&l, "rc") as i32, child, "host could not reap its own child: {l}");
+    assert_eq!(
+        field_i64(&l, "rc") as i32,
+        child,
+        "host could not reap its own child: {l}"
+    );
     assert_eq!(field(&l, "exited").as_deref(), Some("1"), "{l}");
-    assert_eq!(field(&l, "code").as_deref(), Some("42"), "the child's exit status was lost: {l}");
+    assert_eq!(
+        field(&l, "code").as_deref(),
+        Some("42"),
+        "the child's exit status was lost: {l}"
+    );
     // The helper thread then requests a fast shutdown. The worker may have
     // been restarted meanwhile (restart interval 1 s).
     let restarted: Vec<i32> = h
@@ -488,29 +697,43 @@ fn host_own_children_are_left_for_the_host_to_reap() {
 
 #[test]
 fn host_survives_a_worker_crash_with_restart_after_crash_on() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_survives_a_worker_crash_with_restart_after_crash_on");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_survives_a_worker_crash_with_restart_after_crash_on",
+    );
     let h = Host::spawn("host-crash-on", "crash", &["on"], &[]);
     let seg = h.wait_ready();
     let crasher = h.worker_ready("host_crasher", secs(10));
     let victim = h.worker_ready("host_victim", secs(10));
     // SAFETY: kill(2) on a worker pid read from the host's output.
     assert_eq!(unsafe { libc::kill(crasher, SIGUSR2) }, 0);
-    h.line(&format!("background worker \"host_crasher_type\" (PID {crasher}) exited with exit code 2"));
+    h.line(&format!(
+        "background worker \"host_crasher_type\" (PID {crasher}) exited with exit code 2"
+    ));
     h.line("terminating any other active server processes");
     let reinit = h.line_index("all server processes terminated; reinitializing");
-    let (_, l) = h.proc_.wait_line_from(reinit, "marker: ready name=host_victim ", secs(10));
+    let (_, l) = h
+        .proc_
+        .wait_line_from(reinit, "marker: ready name=host_victim ", secs(10));
     let victim2 = field_i64(&l, "pid") as i32;
     assert_ne!(victim2, victim);
     assert_eq!(ppid(victim2), Some(h.pid()));
     assert!(!pid_alive(victim));
     h.request_shutdown();
     h.assert_clean_exit(0, &[victim2], &seg);
-    assert_eq!(h.proc_.count_lines("marker: start name=host_crasher "), 1, "NEVER_RESTART crasher restarted");
+    assert_eq!(
+        h.proc_.count_lines("marker: start name=host_crasher "),
+        1,
+        "NEVER_RESTART crasher restarted"
+    );
 }
 
 #[test]
 fn host_run_returns_1_after_a_crash_with_restart_after_crash_off() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_run_returns_1_after_a_crash_with_restart_after_crash_off");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_run_returns_1_after_a_crash_with_restart_after_crash_off",
+    );
     let h = Host::spawn("host-crash-off", "crash", &["off"], &[]);
     let seg = h.wait_ready();
     let crasher = h.worker_ready("host_crasher", secs(10));
@@ -520,8 +743,17 @@ fn host_run_returns_1_after_a_crash_with_restart_after_crash_off() {
     h.line("shutting down because restart_after_crash is off");
     // bgw_host_run returns 1 and the host goes on (and exits 0 by itself).
     h.assert_clean_exit(1, &[crasher, victim], &seg);
-    assert_eq!(h.proc_.count_lines("reinitializing"), 0, "{}", h.proc_.text());
-    assert_eq!(h.proc_.count_lines("marker: start name=host_victim "), 1, "victim restarted");
+    assert_eq!(
+        h.proc_.count_lines("reinitializing"),
+        0,
+        "{}",
+        h.proc_.text()
+    );
+    assert_eq!(
+        h.proc_.count_lines("marker: start name=host_victim "),
+        1,
+        "victim restarted"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -533,7 +765,10 @@ fn host_run_returns_1_after_a_crash_with_restart_after_crash_off() {
 /// leave the daemon alone, and a third call on a good directory runs.
 #[test]
 fn host_run_with_unusable_run_directories_fails_then_runs() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_run_with_unusable_run_directories_fails_then_runs");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_run_with_unusable_run_directories_fails_then_runs",
+    );
     let d = Daemon::builder("host-rundirs-daemon").start();
     let pid_text = fs::read_to_string(d.pid_file()).unwrap();
     let base = Scratch::new("host-rundirs-missing");
@@ -544,31 +779,57 @@ fn host_run_with_unusable_run_directories_fails_then_runs() {
 
     let l = h.line("host: run bad1 returned rc=");
     assert_eq!(field_i64(&l, "rc"), 1, "{l}");
-    let f = h.line(&format!("could not create lock file \"{missing_s}/bgworkerd.pid\""));
+    let f = h.line(&format!(
+        "could not create lock file \"{missing_s}/bgworkerd.pid\""
+    ));
     assert!(f.contains("FATAL:  "), "{f}");
-    assert!(!missing.exists(), "bgw_host_run created the missing run directory");
+    assert!(
+        !missing.exists(),
+        "bgw_host_run created the missing run directory"
+    );
 
     let l = h.line("host: run bad2 returned rc=");
-    assert_eq!(field_i64(&l, "rc"), 1, "bgw_host_run on a locked run directory: {l}");
-    let i = h.line_index(&format!("lock file \"{locked_s}/bgworkerd.pid\" already exists"));
+    assert_eq!(
+        field_i64(&l, "rc"),
+        1,
+        "bgw_host_run on a locked run directory: {l}"
+    );
+    let i = h.line_index(&format!(
+        "lock file \"{locked_s}/bgworkerd.pid\" already exists"
+    ));
     let (_, hint) = h.proc_.wait_line_from(i + 1, "HINT:  ", secs(5));
     assert!(
-        hint.contains(&format!("Is another bgworkerd (PID {}) running in directory \"{locked_s}\"?", d.pid())),
+        hint.contains(&format!(
+            "Is another bgworkerd (PID {}) running in directory \"{locked_s}\"?",
+            d.pid()
+        )),
         "{hint}"
     );
-    assert_eq!(fs::read_to_string(d.pid_file()).unwrap(), pid_text, "the daemon's pid file was touched");
+    assert_eq!(
+        fs::read_to_string(d.pid_file()).unwrap(),
+        pid_text,
+        "the daemon's pid file was touched"
+    );
     assert!(d.try_exit().is_none(), "the daemon died");
 
     // The host is not left half set up: the next run works (and is the
     // only one that got ready).
     let seg = h.wait_ready();
     let bad2 = h.line_index("host: run bad2 returned rc=");
-    assert!(h.line_index("bgworkerd ready") > bad2, "a failed bgw_host_run got ready");
+    assert!(
+        h.line_index("bgworkerd ready") > bad2,
+        "a failed bgw_host_run got ready"
+    );
     let pg = h.worker_ready("host_pg", secs(10));
     assert_eq!(h.proc_.count_lines("marker: start name=host_pg "), 1);
     h.request_shutdown();
     h.assert_clean_exit(0, &[pg], &seg);
-    assert_eq!(h.proc_.count_lines("bgworkerd ready"), 1, "{}", h.proc_.text());
+    assert_eq!(
+        h.proc_.count_lines("bgworkerd ready"),
+        1,
+        "{}",
+        h.proc_.text()
+    );
 }
 
 /// bgw_host_request_shutdown with a mode that is none of BGW_SHUTDOWN_*
@@ -587,9 +848,18 @@ fn host_invalid_shutdown_mode_is_ignored() {
     h.proc_.signal(SIGHUP);
     h.line("received SIGHUP, reloading configuration files");
     for m in ["smart", "fast", "immediate"] {
-        assert_eq!(h.proc_.count_lines(&format!("received {m} shutdown request")), 0, "{}", h.proc_.text());
+        assert_eq!(
+            h.proc_
+                .count_lines(&format!("received {m} shutdown request")),
+            0,
+            "{}",
+            h.proc_.text()
+        );
     }
-    assert!(pid_alive(a) && pid_alive(b), "workers stopped by an invalid shutdown mode");
+    assert!(
+        pid_alive(a) && pid_alive(b),
+        "workers stopped by an invalid shutdown mode"
+    );
     h.proc_.signal(SIGTERM);
     h.line("received smart shutdown request");
     h.assert_clean_exit(0, &[a, b], &seg);
@@ -599,7 +869,10 @@ fn host_invalid_shutdown_mode_is_ignored() {
 /// swallow them: bgw_host_run says so at start, with a hint.
 #[test]
 fn host_thread_not_blocking_signals_is_warned_about() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "host_thread_not_blocking_signals_is_warned_about");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "host_thread_not_blocking_signals_is_warned_about",
+    );
     let h = Host::spawn("host-unblocked", "unblocked", &[], &[]);
     let l = h.line("does not block the supervisor's signals");
     assert!(l.contains("WARNING:"), "{l}");
@@ -608,12 +881,29 @@ fn host_thread_not_blocking_signals_is_warned_about() {
     h.request_shutdown();
     let l = h.line("host: run returned rc=");
     assert_eq!(field_i64(&l, "rc"), 0, "{l}");
-    assert_eq!(h.proc_.wait_exit(secs(20)).code(), Some(0), "{}", h.proc_.text());
+    assert_eq!(
+        h.proc_.wait_exit(secs(20)).code(),
+        Some(0),
+        "{}",
+        h.proc_.text()
+    );
     // Hosts that block them in every thread (the other scenarios) get no
     // such warning.
     let quiet = Host::spawn("host-blocked", "phase", &[], &[]);
     quiet.wait_ready();
-    assert_eq!(quiet.proc_.count_lines("does not block the supervisor's signals"), 0, "{}", quiet.proc_.text());
+    assert_eq!(
+        quiet
+            .proc_
+            .count_lines("does not block the supervisor's signals"),
+        0,
+        "{}",
+        quiet.proc_.text()
+    );
     quiet.request_shutdown();
-    assert_eq!(quiet.proc_.wait_exit(secs(20)).code(), Some(0), "{}", quiet.proc_.text());
+    assert_eq!(
+        quiet.proc_.wait_exit(secs(20)).code(),
+        Some(0),
+        "{}",
+        quiet.proc_.text()
+    );
 }

@@ -39,7 +39,10 @@ fn make_install_into_destdir() {
     assert!(lib.join("libbgworker.a").is_file());
     assert!(p.join("bin/bgworkerd").is_file());
     // bgworkerctl is installed and runs from the staged tree.
-    let ctl = Command::new(p.join("bin/bgworkerctl")).arg("--version").output().unwrap();
+    let ctl = Command::new(p.join("bin/bgworkerctl"))
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(
         ctl.status.success() && String::from_utf8_lossy(&ctl.stdout).starts_with("bgworkerctl "),
         "{ctl:?}"

@@ -666,7 +666,11 @@ fn worker_starts_with_signals_blocked_and_sees_its_own_entry() {
         sig_bit(libc::SIGURG),
         "after BackgroundWorkerUnblockSignals only SIGURG stays blocked: {mask_after:016x}"
     );
-    assert_eq!(sigmask(a, "SigBlk"), Some(sig_bit(libc::SIGURG)), "live worker's SigBlk");
+    assert_eq!(
+        sigmask(a, "SigBlk"),
+        Some(sig_bit(libc::SIGURG)),
+        "live worker's SigBlk"
+    );
 
     // MyBgworkerEntry: each worker sees its own definition.
     let ea = d.expect_field(
@@ -1170,7 +1174,12 @@ fn terminated_restartable_worker_is_never_restarted_and_frees_its_slot() {
     h.wait_line("host: done", secs(10));
     assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
     assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
-    assert_eq!(d.count_log(&start_needle("lc_term_r")), 1, "log:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log(&start_needle("lc_term_r")),
+        1,
+        "log:\n{}",
+        d.log_text()
+    );
     assert_no_crash_cycle(&d);
 }
 
@@ -1180,10 +1189,7 @@ fn terminated_restartable_worker_is_never_restarted_and_frees_its_slot() {
 
 #[test]
 fn default_sigquit_in_a_worker_exits_2_and_starts_a_crash_cycle() {
-    let _w = watchdog(
-        DEFAULT_WATCHDOG,
-        "default_sigquit_in_a_worker_exits_2",
-    );
+    let _w = watchdog(DEFAULT_WATCHDOG, "default_sigquit_in_a_worker_exits_2");
     let d = lc_daemon(
         "default-sigquit",
         "lc_plainq|lc_plainq_type|1|0|loop;lc_other|lc_other_type|1|0|loop quitmark",
@@ -1196,8 +1202,16 @@ fn default_sigquit_in_a_worker_exits_2_and_starts_a_crash_cycle() {
     assert!(line.contains("LOG:"), "{line}");
     let (term_idx, _) =
         d.wait_log_from(0, "terminating any other active server processes", secs(10));
-    assert_line_order(&d, exit_idx, term_idx, "exit 2 logged before the SIGQUIT round");
-    d.wait_log(&format!("marker: got SIGQUIT name=lc_other pid={o}"), secs(10));
+    assert_line_order(
+        &d,
+        exit_idx,
+        term_idx,
+        "exit 2 logged before the SIGQUIT round",
+    );
+    d.wait_log(
+        &format!("marker: got SIGQUIT name=lc_other pid={o}"),
+        secs(10),
+    );
     let (reinit_idx, _) = d.wait_log_from(
         term_idx,
         "all server processes terminated; reinitializing",
@@ -1222,13 +1236,29 @@ fn underscore_exit_0_is_a_normal_exit() {
     let b = wait_ready(&d, "lc_bystander", secs(10));
     let (_, pid) = wait_start(&d, "lc_uexit", 0, secs(10));
     let line = d.wait_log(&exit_line("lc_uexit_type", pid, 0), secs(10));
-    assert!(line.contains("DEBUG"), "_exit(0) must be logged at DEBUG1: {line}");
-    assert!(!line.contains("LOG:"), "_exit(0) must not be logged at LOG: {line}");
+    assert!(
+        line.contains("DEBUG"),
+        "_exit(0) must be logged at DEBUG1: {line}"
+    );
+    assert!(
+        !line.contains("LOG:"),
+        "_exit(0) must not be logged at LOG: {line}"
+    );
     d.wait_log("unregistering background worker \"lc_uexit\"", secs(10));
     assert_no_crash_cycle(&d);
-    assert_eq!(d.count_log("marker: got SIGQUIT"), 0, "log:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log("marker: got SIGQUIT"),
+        0,
+        "log:\n{}",
+        d.log_text()
+    );
     assert!(pid_alive(b), "bystander died after a normal exit");
-    assert_eq!(d.count_log(&start_needle("lc_uexit")), 1, "log:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log(&start_needle("lc_uexit")),
+        1,
+        "log:\n{}",
+        d.log_text()
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1277,13 +1307,21 @@ fn shutdown_with_pending_restart_waiter(how: &str) {
     d.wait_log("bgworkerd shut down", secs(5));
     assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
     assert_eq!(h.count_lines("POSTMASTER_DIED"), 0, "{}", h.text());
-    assert_eq!(d.count_log(&start_needle("lc_pending")), 1, "log:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log(&start_needle("lc_pending")),
+        1,
+        "log:\n{}",
+        d.log_text()
+    );
     assert_no_crash_cycle(&d);
 }
 
 #[test]
 fn shutdown_wakes_shutdown_waiter_of_worker_pending_restart() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "shutdown_wakes_shutdown_waiter_of_pending");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "shutdown_wakes_shutdown_waiter_of_pending",
+    );
     shutdown_with_pending_restart_waiter("shutdown");
 }
 
@@ -1304,7 +1342,10 @@ fn crash_during_smart_shutdown_exits_1() {
     let p = wait_ready(&d, "lc_termcrash", secs(10));
     d.signal(SIGTERM);
     d.wait_log("received smart shutdown request", secs(10));
-    d.wait_log(&format!("marker: got SIGTERM name=lc_termcrash pid={p}"), secs(10));
+    d.wait_log(
+        &format!("marker: got SIGTERM name=lc_termcrash pid={p}"),
+        secs(10),
+    );
     d.wait_log(&exit_line("lc_termcrash_type", p, 2), secs(10));
     d.wait_log("abnormal bgworkerd shutdown", secs(10));
     let st = d.wait_exit(secs(20));
@@ -1346,8 +1387,14 @@ fn host_handles_survive_a_crash_cycle() {
         "all server processes terminated; reinitializing",
         secs(15),
     );
-    d.wait_log(&format!("marker: got SIGQUIT name=lc_cs_n pid={n}"), secs(1));
-    d.wait_log(&format!("marker: got SIGQUIT name=lc_cs_r pid={r}"), secs(1));
+    d.wait_log(
+        &format!("marker: got SIGQUIT name=lc_cs_n pid={n}"),
+        secs(1),
+    );
+    d.wait_log(
+        &format!("marker: got SIGQUIT name=lc_cs_r pid={r}"),
+        secs(1),
+    );
     assert!(pid_alive(h.pid()), "attached host died in the crash cycle");
     // The supervisor logs "reinitializing" before it forgets the
     // never-restart worker; once the restartable one has started again,
@@ -1374,12 +1421,20 @@ fn host_handles_survive_a_crash_cycle() {
     h.wait_line("host: done", secs(15));
     assert_eq!(h.wait_exit(secs(10)).code(), Some(0), "{}", h.text());
     assert_eq!(h.count_lines("FAIL:"), 0, "{}", h.text());
-    assert_eq!(d.count_log(&start_needle("lc_cs_n")), 1, "log:\n{}", d.log_text());
+    assert_eq!(
+        d.count_log(&start_needle("lc_cs_n")),
+        1,
+        "log:\n{}",
+        d.log_text()
+    );
 }
 
 #[test]
 fn crash_cycle_kills_worker_ignoring_sigquit_after_5_s() {
-    let _w = watchdog(DEFAULT_WATCHDOG, "crash_cycle_kills_worker_ignoring_sigquit");
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "crash_cycle_kills_worker_ignoring_sigquit",
+    );
     let d = lc_daemon(
         "crash-sigkill",
         "lc_crasher|lc_crasher_type|-1|0|loop crash=exit2;lc_stubborn|lc_stubborn_type|1|0|loop ignquit",
@@ -1388,7 +1443,10 @@ fn crash_cycle_kills_worker_ignoring_sigquit_after_5_s() {
     let crasher = wait_ready(&d, "lc_crasher", secs(10));
     let s = wait_ready(&d, "lc_stubborn", secs(10));
     let ign = sigmask(s, "SigIgn").expect("SigIgn of lc_stubborn");
-    assert!(ign & sig_bit(SIGQUIT) != 0, "SIGQUIT not ignored: {ign:016x}");
+    assert!(
+        ign & sig_bit(SIGQUIT) != 0,
+        "SIGQUIT not ignored: {ign:016x}"
+    );
     kill(crasher, SIGUSR2);
     d.wait_log(&exit_line("lc_crasher_type", crasher, 2), secs(10));
     let (term_idx, term) =

@@ -13,7 +13,9 @@ fn sighup_rereads_the_configuration_file() {
         .set("restart_after_crash", "on")
         .start();
     let conf = d.rundir().join("bgworker.conf");
-    assert!(d.wait_log("bgworkerd ready", secs(5)).contains("4 worker slots"));
+    assert!(d
+        .wait_log("bgworkerd ready", secs(5))
+        .contains("4 worker slots"));
 
     // A valid new file: log level and parallel budget change, the slot count
     // needs a restart, and the command line keeps restart_after_crash on.
@@ -24,19 +26,46 @@ fn sighup_rereads_the_configuration_file() {
     .unwrap();
     let from = d.log_len();
     d.signal(libc::SIGHUP);
-    d.wait_log_from(from, "received SIGHUP, reloading configuration files", secs(10));
-    d.wait_log_from(from, "parameter \"max_worker_processes\" cannot be changed without restarting the server", secs(10));
-    d.wait_log_from(from, "parameter \"max_parallel_workers\" changed to \"5\"", secs(10));
-    d.wait_log_from(from, "parameter \"log_min_messages\" changed to \"debug1\"", secs(10));
-    assert_eq!(d.count_log("parameter \"restart_after_crash\" changed"), 0, "-c must win over the file");
+    d.wait_log_from(
+        from,
+        "received SIGHUP, reloading configuration files",
+        secs(10),
+    );
+    d.wait_log_from(
+        from,
+        "parameter \"max_worker_processes\" cannot be changed without restarting the server",
+        secs(10),
+    );
+    d.wait_log_from(
+        from,
+        "parameter \"max_parallel_workers\" changed to \"5\"",
+        secs(10),
+    );
+    d.wait_log_from(
+        from,
+        "parameter \"log_min_messages\" changed to \"debug1\"",
+        secs(10),
+    );
+    assert_eq!(
+        d.count_log("parameter \"restart_after_crash\" changed"),
+        0,
+        "-c must win over the file"
+    );
 
     // A broken file: reported, nothing applied (the level stays debug1).
-    std::fs::write(&conf, "log_min_messages = warning\nmax_parallel_workers = = 3\n").unwrap();
+    std::fs::write(
+        &conf,
+        "log_min_messages = warning\nmax_parallel_workers = = 3\n",
+    )
+    .unwrap();
     let from = d.log_len();
     d.signal(libc::SIGHUP);
     d.wait_log_from(from, "syntax error in file", secs(10));
     d.wait_log_from(from, "contains errors; no changes were applied", secs(10));
-    assert_eq!(d.count_log("parameter \"log_min_messages\" changed to \"warning\""), 0);
+    assert_eq!(
+        d.count_log("parameter \"log_min_messages\" changed to \"warning\""),
+        0
+    );
 
     // The slot count stayed 4: an attached host fills exactly 4 slots and
     // its 5th registration fails.

@@ -116,7 +116,10 @@ pub fn rethrow_caught() {
 }
 
 unsafe extern "C" {
-    fn bgw_c_call_caught(f: unsafe extern "C" fn(*mut libc::c_void), arg: *mut libc::c_void) -> bool;
+    fn bgw_c_call_caught(
+        f: unsafe extern "C" fn(*mut libc::c_void),
+        arg: *mut libc::c_void,
+    ) -> bool;
     fn bgw_c_report_caught();
 }
 
@@ -136,7 +139,12 @@ pub fn call_caught(f: &mut dyn FnMut()) -> bool {
     let mut f = f;
     // SAFETY: the guard calls trampoline(arg) once, with arg pointing to
     // `f` on this frame.
-    unsafe { bgw_c_call_caught(trampoline, &mut f as *mut &mut dyn FnMut() as *mut libc::c_void) }
+    unsafe {
+        bgw_c_call_caught(
+            trampoline,
+            &mut f as *mut &mut dyn FnMut() as *mut libc::c_void,
+        )
+    }
 }
 
 /// Log the error [`call_caught`] caught and forget it. Only after
@@ -147,7 +155,13 @@ pub fn report_caught() {
 }
 
 /// As [`raise`], with a HINT too.
-pub fn raise_full(level: i32, sqlstate: i32, message: String, detail: Option<String>, hint: Option<String>) {
+pub fn raise_full(
+    level: i32,
+    sqlstate: i32,
+    message: String,
+    detail: Option<String>,
+    hint: Option<String>,
+) {
     PENDING.with(|p| {
         let mut p = p.borrow_mut();
         if p.is_none() {

@@ -170,6 +170,31 @@ fn set_source(name: &str, source: c_int) {
     })
 }
 
+/// Addresses of the string values this code allocated that a module's
+/// variable still holds. Only these are ever freed: a variable's initial
+/// value (`static char *x = "literal";` in most extensions) was not
+/// allocated here, and PostgreSQL likewise frees only the values it
+/// allocated itself. Values a check hook substitutes are malloc'd by the
+/// hook's contract (guc_malloc/guc_strdup) and become ours too.
+static ALLOCATED_STRINGS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// A variable's value changes from `old` to `new` (allocated here, or
+/// NULL): record `new` as ours and say whether `old` was ours to free.
+fn adopt_string(old: *mut c_char, new: *mut c_char) -> bool {
+    let mut a = ALLOCATED_STRINGS.lock().unwrap_or_else(|e| e.into_inner());
+    let owned = match a.iter().position(|&x| x == old as usize) {
+        Some(i) if !old.is_null() => {
+            a.swap_remove(i);
+            true
+        }
+        _ => false,
+    };
+    if !new.is_null() {
+        a.push(new as usize);
+    }
+    owned
+}
+
 /// PostgreSQL's valid_custom_variable_name: two or more identifiers
 /// joined by dots.
 fn valid_custom_name(name: &str) -> bool {
@@ -251,7 +276,11 @@ pub extern "C" fn GUC_check_errcode(sqlerrcode: c_int) {
 }
 
 fn clear_check_messages() {
-    for s in [&GUC_check_errmsg_string, &GUC_check_errdetail_string, &GUC_check_errhint_string] {
+    for s in [
+        &GUC_check_errmsg_string,
+        &GUC_check_errdetail_string,
+        &GUC_check_errhint_string,
+    ] {
         s.store(std::ptr::null_mut(), Ordering::Relaxed);
     }
     GUC_CHECK_ERRCODE.store(ERRCODE_INVALID_PARAMETER_VALUE, Ordering::Relaxed);
@@ -449,11 +478,12 @@ enum Value {
 fn parse_value(v: &Var, value: &str) -> Result<Value, Invalid> {
     let name = &v.name;
     match &v.kind {
-        Kind::Bool { .. } => settings::parse_bool(value)
-            .map(Value::Bool)
-            .ok_or_else(|| {
-                Invalid::new(format!("parameter \"{name}\" requires a Boolean value"), None)
-            }),
+        Kind::Bool { .. } => settings::parse_bool(value).map(Value::Bool).ok_or_else(|| {
+            Invalid::new(
+                format!("parameter \"{name}\" requires a Boolean value"),
+                None,
+            )
+        }),
         Kind::Int { min, max, .. } => {
             let x = parse_number(value, v.flags, false).map_err(|h| invalid(name, value, h))?;
             let x = x.round();
@@ -547,8 +577,12 @@ fn show(v: &Var) -> String {
 fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
     let before = show(v);
     let mut extra: *mut c_void = std::ptr::null_mut();
-    let rejected =
-        |shown: String| check_rejection(format!("invalid value for parameter \"{}\": {shown}", v.name));
+    let rejected = |shown: String| {
+        check_rejection(format!(
+            "invalid value for parameter \"{}\": {shown}",
+            v.name
+        ))
+    };
     clear_check_messages();
     // SAFETY: hooks and addresses come from the module's DefineCustom*
     // call; values passed are valid for the hook's type.
@@ -630,7 +664,8 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
                 Value::Str(s),
             ) => {
                 // The module's variable gets a malloc'd copy (PostgreSQL's
-                // guc_strdup); the previous one is freed.
+                // guc_strdup); the previous one is freed only if this code
+                // allocated it (see ALLOCATED_STRINGS).
                 let mut p = match &s {
                     Some(c) => libc::strdup(c.as_ptr()),
                     None => std::ptr::null_mut(),
@@ -654,7 +689,7 @@ fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
                 }
                 let old = **addr;
                 **addr = p;
-                if !old.is_null() && old != p {
+                if adopt_string(old, p) && !old.is_null() && old != p {
                     libc::free(old as *mut c_void);
                 }
                 if let Some(a) = assign {
@@ -674,7 +709,13 @@ fn report_invalid(level: i32, e: &Invalid) {
     if e.caught {
         super::elog::report_caught();
     } else {
-        super::elog::report(level, &e.message, e.detail.as_deref(), e.hint.as_deref(), None);
+        super::elog::report(
+            level,
+            &e.message,
+            e.detail.as_deref(),
+            e.hint.as_deref(),
+            None,
+        );
     }
 }
 

@@ -156,7 +156,10 @@ pub fn init_worker(slot: usize) {
         latch.is_set.store(1, Ordering::Release);
         MyProc.store(proc, Ordering::Release);
         MyLatch.store(latch as *const Latch as *mut Latch, Ordering::Release);
-        my_wait_event_info.store(proc.add(PROC_WAIT_EVENT_INFO_OFFSET) as *mut u32, Ordering::Release);
+        my_wait_event_info.store(
+            proc.add(PROC_WAIT_EVENT_INFO_OFFSET) as *mut u32,
+            Ordering::Release,
+        );
     }
 }
 
@@ -373,7 +376,12 @@ pub unsafe extern "C" fn bgw_rs_WaitLatchOrSocket(
 ///
 /// # Safety
 /// As [`bgw_rs_WaitLatchOrSocket`].
-unsafe fn wait_latch_or_socket(latch: *mut Latch, wake_events: i32, sock: i32, timeout: libc::c_long) -> i32 {
+unsafe fn wait_latch_or_socket(
+    latch: *mut Latch,
+    wake_events: i32,
+    sock: i32,
+    timeout: libc::c_long,
+) -> i32 {
     let latch: Option<&Latch> = if wake_events & WL_LATCH_SET != 0 {
         // SAFETY: the caller passes a latch when it asks for WL_LATCH_SET.
         unsafe { latch.as_ref() }
@@ -396,8 +404,7 @@ unsafe fn wait_latch_or_socket(latch: *mut Latch, wake_events: i32, sock: i32, t
     }
     let watch_death = wake_events & (WL_POSTMASTER_DEATH | WL_EXIT_ON_PM_DEATH) != 0;
     let sock_events = wake_events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE | WL_SOCKET_CLOSED);
-    let deadline =
-        (wake_events & WL_TIMEOUT != 0 && timeout >= 0).then(|| now_ms() + timeout);
+    let deadline = (wake_events & WL_TIMEOUT != 0 && timeout >= 0).then(|| now_ms() + timeout);
     let sfd = signal_fd();
     loop {
         if let Some(l) = latch {

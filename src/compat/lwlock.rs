@@ -104,29 +104,85 @@ super::c_export! {
 /// The names of the individual locks (lwlocknames.txt without "Lock");
 /// index 0, 10 and 45 are unassigned in PostgreSQL 15.
 const INDIVIDUAL_NAMES: [&str; NUM_INDIVIDUAL_LWLOCKS] = [
-    "<unassigned:0>", "ShmemIndex", "OidGen", "XidGen", "ProcArray", "SInvalRead",
-    "SInvalWrite", "WALBufMapping", "WALWrite", "ControlFile", "<unassigned:10>",
-    "XactSLRU", "SubtransSLRU", "MultiXactGen", "MultiXactOffsetSLRU",
-    "MultiXactMemberSLRU", "RelCacheInit", "CheckpointerComm", "TwoPhaseState",
-    "TablespaceCreate", "BtreeVacuum", "AddinShmemInit", "Autovacuum",
-    "AutovacuumSchedule", "SyncScan", "RelationMapping", "NotifySLRU", "NotifyQueue",
-    "SerializableXactHash", "SerializableFinishedList", "SerializablePredicateList",
-    "SerialSLRU", "SyncRep", "BackgroundWorker", "DynamicSharedMemoryControl",
-    "AutoFile", "ReplicationSlotAllocation", "ReplicationSlotControl", "CommitTsSLRU",
-    "CommitTs", "ReplicationOrigin", "MultiXactTruncation", "OldSnapshotTimeMap",
-    "LogicalRepWorker", "XactTruncation", "<unassigned:45>", "WrapLimitsVacuum",
+    "<unassigned:0>",
+    "ShmemIndex",
+    "OidGen",
+    "XidGen",
+    "ProcArray",
+    "SInvalRead",
+    "SInvalWrite",
+    "WALBufMapping",
+    "WALWrite",
+    "ControlFile",
+    "<unassigned:10>",
+    "XactSLRU",
+    "SubtransSLRU",
+    "MultiXactGen",
+    "MultiXactOffsetSLRU",
+    "MultiXactMemberSLRU",
+    "RelCacheInit",
+    "CheckpointerComm",
+    "TwoPhaseState",
+    "TablespaceCreate",
+    "BtreeVacuum",
+    "AddinShmemInit",
+    "Autovacuum",
+    "AutovacuumSchedule",
+    "SyncScan",
+    "RelationMapping",
+    "NotifySLRU",
+    "NotifyQueue",
+    "SerializableXactHash",
+    "SerializableFinishedList",
+    "SerializablePredicateList",
+    "SerialSLRU",
+    "SyncRep",
+    "BackgroundWorker",
+    "DynamicSharedMemoryControl",
+    "AutoFile",
+    "ReplicationSlotAllocation",
+    "ReplicationSlotControl",
+    "CommitTsSLRU",
+    "CommitTs",
+    "ReplicationOrigin",
+    "MultiXactTruncation",
+    "OldSnapshotTimeMap",
+    "LogicalRepWorker",
+    "XactTruncation",
+    "<unassigned:45>",
+    "WrapLimitsVacuum",
     "NotifyQueueTail",
 ];
 
 /// Names of the built-in tranches from NUM_INDIVIDUAL_LWLOCKS on.
 const BUILTIN_TRANCHE_NAMES: [&str; 27] = [
-    "XactBuffer", "CommitTsBuffer", "SubtransBuffer", "MultiXactOffsetBuffer",
-    "MultiXactMemberBuffer", "NotifyBuffer", "SerialBuffer", "WALInsert", "BufferContent",
-    "ReplicationOriginState", "ReplicationSlotIO", "LockFastPath", "BufferMapping",
-    "LockManager", "PredicateLockManager", "ParallelHashJoin", "ParallelQueryDSA",
-    "PerSessionDSA", "PerSessionRecordType", "PerSessionRecordTypmod", "SharedTupleStore",
-    "SharedTidBitmap", "ParallelAppend", "PerXactPredicateList", "PgStatsDSA",
-    "PgStatsHash", "PgStatsData",
+    "XactBuffer",
+    "CommitTsBuffer",
+    "SubtransBuffer",
+    "MultiXactOffsetBuffer",
+    "MultiXactMemberBuffer",
+    "NotifyBuffer",
+    "SerialBuffer",
+    "WALInsert",
+    "BufferContent",
+    "ReplicationOriginState",
+    "ReplicationSlotIO",
+    "LockFastPath",
+    "BufferMapping",
+    "LockManager",
+    "PredicateLockManager",
+    "ParallelHashJoin",
+    "ParallelQueryDSA",
+    "PerSessionDSA",
+    "PerSessionRecordType",
+    "PerSessionRecordTypmod",
+    "SharedTupleStore",
+    "SharedTidBitmap",
+    "ParallelAppend",
+    "PerXactPredicateList",
+    "PgStatsDSA",
+    "PgStatsHash",
+    "PgStatsData",
 ];
 
 /// One `RequestNamedLWLockTranche` call, in request order. Recorded in the
@@ -168,7 +224,8 @@ fn hold_interrupts() {
 }
 
 fn resume_interrupts() {
-    let _ = InterruptHoldoffCount.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    let _ = InterruptHoldoffCount
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
 }
 
 /// Total number of locks in the main array for the current requests.
@@ -212,8 +269,14 @@ pub unsafe fn init_main_array(base: *mut u8, counter: &AtomicI32) {
         };
         initialize(at(i), tranche);
     }
-    counter.store(LOCAL_TRANCHE_COUNTER.load(Ordering::Relaxed), Ordering::Relaxed);
-    let named: Vec<(String, usize)> = requests().iter().map(|r| (r.name.clone(), r.count)).collect();
+    counter.store(
+        LOCAL_TRANCHE_COUNTER.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    let named: Vec<(String, usize)> = requests()
+        .iter()
+        .map(|r| (r.name.clone(), r.count))
+        .collect();
     let mut pos = NUM_FIXED_LWLOCKS;
     for (name, count) in named {
         let id = counter.fetch_add(1, Ordering::Relaxed);
@@ -266,12 +329,23 @@ fn tranche_name(id: u16) -> String {
 fn attempt(lock: &LWLock, exclusive: bool) -> bool {
     let mut s = lock.state.load(Ordering::Relaxed);
     loop {
-        let free = if exclusive { s & LW_LOCK_MASK == 0 } else { s & LW_VAL_EXCLUSIVE == 0 };
+        let free = if exclusive {
+            s & LW_LOCK_MASK == 0
+        } else {
+            s & LW_VAL_EXCLUSIVE == 0
+        };
         if !free {
             return false;
         }
-        let add = if exclusive { LW_VAL_EXCLUSIVE } else { LW_VAL_SHARED };
-        match lock.state.compare_exchange_weak(s, s + add, Ordering::Acquire, Ordering::Relaxed) {
+        let add = if exclusive {
+            LW_VAL_EXCLUSIVE
+        } else {
+            LW_VAL_SHARED
+        };
+        match lock
+            .state
+            .compare_exchange_weak(s, s + add, Ordering::Acquire, Ordering::Relaxed)
+        {
             Ok(_) => return true,
             Err(now) => s = now,
         }
@@ -282,7 +356,11 @@ fn attempt(lock: &LWLock, exclusive: bool) -> bool {
 /// once if the lock looks free for `exclusive` by then.
 fn wait_for_change(lock: &LWLock, exclusive: bool) {
     let s = lock.state.load(Ordering::Relaxed);
-    let free = if exclusive { s & LW_LOCK_MASK == 0 } else { s & LW_VAL_EXCLUSIVE == 0 };
+    let free = if exclusive {
+        s & LW_LOCK_MASK == 0
+    } else {
+        s & LW_VAL_EXCLUSIVE == 0
+    };
     if free {
         return;
     }
@@ -319,7 +397,12 @@ pub struct Raised;
 /// `lock` points at an initialised (or zeroed) LWLock that stays mapped.
 pub unsafe fn acquire(lock: *mut LWLock, mode: c_int) -> Result<bool, Raised> {
     if NUM_HELD.load(Ordering::Relaxed) >= MAX_SIMUL_LWLOCKS {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "too many LWLocks taken".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "too many LWLocks taken".into(),
+            None,
+        );
         return Err(Raised);
     }
     // SAFETY: the caller's contract.
@@ -343,16 +426,28 @@ pub unsafe fn acquire(lock: *mut LWLock, mode: c_int) -> Result<bool, Raised> {
 pub unsafe fn release(lock: *mut LWLock) -> Result<(), Raised> {
     let n = NUM_HELD.load(Ordering::Relaxed);
     // Most recently acquired first, as PostgreSQL searches.
-    let Some(i) = (0..n).rev().find(|&i| HELD[i].lock.load(Ordering::Relaxed) == lock) else {
+    let Some(i) = (0..n)
+        .rev()
+        .find(|&i| HELD[i].lock.load(Ordering::Relaxed) == lock)
+    else {
         // SAFETY: the caller's contract.
         let name = tranche_name(unsafe { &*lock }.tranche.load(Ordering::Relaxed));
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, format!("lock {name} is not held"), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            format!("lock {name} is not held"),
+            None,
+        );
         return Err(Raised);
     };
     let mode = HELD[i].mode.load(Ordering::Relaxed);
     for j in i..n - 1 {
-        HELD[j].lock.store(HELD[j + 1].lock.load(Ordering::Relaxed), Ordering::Relaxed);
-        HELD[j].mode.store(HELD[j + 1].mode.load(Ordering::Relaxed), Ordering::Relaxed);
+        HELD[j]
+            .lock
+            .store(HELD[j + 1].lock.load(Ordering::Relaxed), Ordering::Relaxed);
+        HELD[j]
+            .mode
+            .store(HELD[j + 1].mode.load(Ordering::Relaxed), Ordering::Relaxed);
     }
     NUM_HELD.store(n - 1, Ordering::Release);
     // SAFETY: the caller's contract.
@@ -364,11 +459,16 @@ pub unsafe fn release(lock: *mut LWLock) -> Result<(), Raised> {
 /// Drop one hold of `mode` and wake the sleepers if the lock became free.
 /// Async-signal-safe (atomics and a futex call).
 fn unlock(lock: &LWLock, mode: c_int) {
-    let sub = if mode == LW_EXCLUSIVE { LW_VAL_EXCLUSIVE } else { LW_VAL_SHARED };
+    let sub = if mode == LW_EXCLUSIVE {
+        LW_VAL_EXCLUSIVE
+    } else {
+        LW_VAL_SHARED
+    };
     let old = lock.state.fetch_sub(sub, Ordering::Release);
     let new = old.wrapping_sub(sub);
     if new & LW_FLAG_HAS_WAITERS != 0 && new & LW_LOCK_MASK == 0 {
-        lock.state.fetch_and(!LW_FLAG_HAS_WAITERS, Ordering::Relaxed);
+        lock.state
+            .fetch_and(!LW_FLAG_HAS_WAITERS, Ordering::Relaxed);
         crate::backend::futex_wake_all(&lock.state);
     }
 }
@@ -405,7 +505,12 @@ pub fn forget_held() {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_LWLockAcquire(lock: *mut LWLock, mode: c_int) -> bool {
     if lock.is_null() {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "LWLockAcquire of a NULL lock".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "LWLockAcquire of a NULL lock".into(),
+            None,
+        );
         return false;
     }
     // SAFETY: a module's LWLock pointer (non-NULL, checked).
@@ -418,11 +523,21 @@ pub unsafe extern "C" fn bgw_rs_LWLockAcquire(lock: *mut LWLock, mode: c_int) ->
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_LWLockConditionalAcquire(lock: *mut LWLock, mode: c_int) -> bool {
     if lock.is_null() {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "LWLockConditionalAcquire of a NULL lock".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "LWLockConditionalAcquire of a NULL lock".into(),
+            None,
+        );
         return false;
     }
     if NUM_HELD.load(Ordering::Relaxed) >= MAX_SIMUL_LWLOCKS {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "too many LWLocks taken".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "too many LWLocks taken".into(),
+            None,
+        );
         return false;
     }
     hold_interrupts();
@@ -442,7 +557,12 @@ pub unsafe extern "C" fn bgw_rs_LWLockConditionalAcquire(lock: *mut LWLock, mode
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_LWLockRelease(lock: *mut LWLock) {
     if lock.is_null() {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "LWLockRelease of a NULL lock".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "LWLockRelease of a NULL lock".into(),
+            None,
+        );
         return;
     }
     // SAFETY: a module's LWLock pointer (non-NULL, checked).
@@ -466,7 +586,9 @@ pub extern "C" fn LWLockHeldByMe(lock: *mut LWLock) -> bool {
 #[unsafe(no_mangle)]
 pub extern "C" fn LWLockHeldByMeInMode(lock: *mut LWLock, mode: c_int) -> bool {
     let n = NUM_HELD.load(Ordering::Acquire);
-    (0..n).any(|i| HELD[i].lock.load(Ordering::Relaxed) == lock && HELD[i].mode.load(Ordering::Relaxed) == mode)
+    (0..n).any(|i| {
+        HELD[i].lock.load(Ordering::Relaxed) == lock && HELD[i].mode.load(Ordering::Relaxed) == mode
+    })
 }
 
 /// `LWLockAnyHeldByMe(lock, nlocks, stride)`: any of `nlocks` locks
@@ -526,7 +648,10 @@ pub unsafe extern "C" fn LWLockRegisterTranche(tranche_id: c_int, tranche_name: 
 /// # Safety
 /// `tranche_name` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn bgw_rs_RequestNamedLWLockTranche(tranche_name: *const c_char, num_lwlocks: c_int) {
+pub unsafe extern "C" fn bgw_rs_RequestNamedLWLockTranche(
+    tranche_name: *const c_char,
+    num_lwlocks: c_int,
+) {
     if !super::shmem::process_shmem_requests_in_progress.load(Ordering::Acquire) {
         raise(
             FATAL,
@@ -537,7 +662,12 @@ pub unsafe extern "C" fn bgw_rs_RequestNamedLWLockTranche(tranche_name: *const c
         return;
     }
     let Some(mut name) = super::misc::c_str(tranche_name) else {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "tranche name is NULL".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "tranche name is NULL".into(),
+            None,
+        );
         return;
     };
     while name.len() >= NAMEDATALEN {
@@ -566,6 +696,11 @@ pub unsafe extern "C" fn bgw_rs_GetNamedLWLockTranche(tranche_name: *const c_cha
         }
         pos += r.count;
     }
-    raise(ERROR, ERRCODE_INTERNAL_ERROR, "requested tranche is not registered".into(), None);
+    raise(
+        ERROR,
+        ERRCODE_INTERNAL_ERROR,
+        "requested tranche is not registered".into(),
+        None,
+    );
     std::ptr::null_mut()
 }

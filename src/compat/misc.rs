@@ -126,7 +126,12 @@ pub extern "C" fn GetCurrentTimestamp() -> i64 {
 /// # Safety
 /// `secs` and `microsecs` point to writable storage.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TimestampDifference(start: i64, stop: i64, secs: *mut c_long, microsecs: *mut c_int) {
+pub unsafe extern "C" fn TimestampDifference(
+    start: i64,
+    stop: i64,
+    secs: *mut c_long,
+    microsecs: *mut c_int,
+) {
     let diff = stop.saturating_sub(start).max(0);
     // SAFETY: the caller's out-parameters (PostgreSQL's contract).
     unsafe {

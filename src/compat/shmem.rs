@@ -36,7 +36,9 @@
 use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
-use super::elog::{raise, ERRCODE_INTERNAL_ERROR, ERRCODE_OUT_OF_MEMORY, ERRCODE_PROGRAM_LIMIT_EXCEEDED};
+use super::elog::{
+    raise, ERRCODE_INTERNAL_ERROR, ERRCODE_OUT_OF_MEMORY, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+};
 use super::lwlock::{self, LWLock, LWLOCK_PADDED_SIZE, LW_EXCLUSIVE};
 use crate::log::{self, ERROR, FATAL};
 
@@ -125,8 +127,14 @@ fn index_lock() -> *mut LWLock {
 /// first free byte, total).
 fn layout() -> (usize, usize, usize, usize) {
     let array = CACHE_LINE;
-    let index = align_up(array + lwlock::main_array_len() * LWLOCK_PADDED_SIZE, CACHE_LINE);
-    let free = align_up(index + INDEX_CAPACITY * std::mem::size_of::<IndexEnt>(), CACHE_LINE);
+    let index = align_up(
+        array + lwlock::main_array_len() * LWLOCK_PADDED_SIZE,
+        CACHE_LINE,
+    );
+    let free = align_up(
+        index + INDEX_CAPACITY * std::mem::size_of::<IndexEnt>(),
+        CACHE_LINE,
+    );
     let total = free
         .saturating_add(ADDIN_REQUEST.load(Ordering::Relaxed))
         .saturating_add(SLACK);
@@ -256,12 +264,19 @@ fn alloc_raw(size: usize) -> Option<(*mut u8, usize)> {
         if end > h.total_size as usize {
             return None;
         }
-        match h
-            .free_offset
-            .compare_exchange_weak(cur, end as u64, Ordering::AcqRel, Ordering::Relaxed)
-        {
+        match h.free_offset.compare_exchange_weak(
+            cur,
+            end as u64,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        ) {
             // SAFETY: [cur, end) lies inside the region.
-            Ok(_) => return Some((unsafe { REGION.load(Ordering::Acquire).add(cur as usize) }, size)),
+            Ok(_) => {
+                return Some((
+                    unsafe { REGION.load(Ordering::Acquire).add(cur as usize) },
+                    size,
+                ))
+            }
             Err(now) => cur = now,
         }
     }
@@ -366,18 +381,30 @@ fn index_key(name: &[u8]) -> [u8; SHMEM_INDEX_KEYSIZE] {
 /// # Safety
 /// `name` is NULL or a NUL-terminated string; `found` is NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn bgw_rs_ShmemInitStruct(name: *const c_char, size: usize, found: *mut bool) -> *mut u8 {
+pub unsafe extern "C" fn bgw_rs_ShmemInitStruct(
+    name: *const c_char,
+    size: usize,
+    found: *mut bool,
+) -> *mut u8 {
     let Some(h) = header() else {
         raise(
             ERROR,
             ERRCODE_INTERNAL_ERROR,
             "shared memory is not initialized yet".into(),
-            Some("ShmemInitStruct is available in shmem_startup_hook and in background workers.".into()),
+            Some(
+                "ShmemInitStruct is available in shmem_startup_hook and in background workers."
+                    .into(),
+            ),
         );
         return std::ptr::null_mut();
     };
     if name.is_null() || found.is_null() {
-        raise(ERROR, ERRCODE_INTERNAL_ERROR, "ShmemInitStruct called with a NULL argument".into(), None);
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "ShmemInitStruct called with a NULL argument".into(),
+            None,
+        );
         return std::ptr::null_mut();
     }
     // SAFETY: a NUL-terminated name (checked non-NULL).
@@ -433,7 +460,9 @@ pub unsafe extern "C" fn bgw_rs_ShmemInitStruct(name: *const c_char, size: usize
         raise(
             ERROR,
             ERRCODE_OUT_OF_MEMORY,
-            format!("not enough shared memory for data structure \"{shown}\" ({size} bytes requested)"),
+            format!(
+                "not enough shared memory for data structure \"{shown}\" ({size} bytes requested)"
+            ),
             None,
         );
     }

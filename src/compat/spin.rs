@@ -53,7 +53,10 @@ pub struct SpinDelayStatus {
 fn random_fraction() -> f64 {
     let mut x = PRNG.load(Ordering::Relaxed);
     if x == 0 {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: getpid and clock_gettime have no preconditions beyond a
         // valid timespec.
         unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };

@@ -291,7 +291,10 @@ fn row_cells(snap: &Snapshot, i: usize, f: &WorkerFacts) -> [String; 10] {
             "now".into()
         } else {
             // Rounded up: "in 1s" until the second has passed.
-            format!("in {}", short_duration((f.restart_at_ms - snap.now_ms).saturating_add(999)))
+            format!(
+                "in {}",
+                short_duration((f.restart_at_ms - snap.now_ms).saturating_add(999))
+            )
         }
     } else {
         "-".into()

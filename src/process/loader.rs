@@ -31,7 +31,9 @@ static LOADED: Mutex<Vec<Loaded>> = Mutex::new(Vec::new());
 
 fn find_loaded(pred: impl Fn(&Loaded) -> bool) -> Option<*mut libc::c_void> {
     let list = LOADED.lock().unwrap_or_else(|e| e.into_inner());
-    list.iter().find(|l| pred(l)).map(|l| l.handle as *mut libc::c_void)
+    list.iter()
+        .find(|l| pred(l))
+        .map(|l| l.handle as *mut libc::c_void)
 }
 
 fn exists(p: &str) -> bool {
@@ -123,18 +125,30 @@ fn check_magic(handle: *mut libc::c_void, path: &str) -> Result<(), (String, Opt
     // SAFETY: every PostgreSQL magic block, old or new, starts with the
     // int fields len and version; nothing else is read until len says the
     // block has PostgreSQL 15's size.
-    let (len, version) = unsafe { (std::ptr::read(m as *const i32), std::ptr::read((m as *const i32).add(1))) };
+    let (len, version) = unsafe {
+        (
+            std::ptr::read(m as *const i32),
+            std::ptr::read((m as *const i32).add(1)),
+        )
+    };
     if version != 1500 {
         // PostgreSQL prints majors from 10 on as one number, older ones as X.Y.
         let v = version;
-        let shown = if v >= 1000 { format!("{}", v / 100) } else { format!("{}.{}", v / 100, v % 100) };
+        let shown = if v >= 1000 {
+            format!("{}", v / 100)
+        } else {
+            format!("{}.{}", v / 100, v % 100)
+        };
         return Err((
             format!("incompatible library \"{path}\": version mismatch"),
             Some(format!("Server is version 15, library is version {shown}.")),
         ));
     }
     if len as usize != std::mem::size_of::<PgMagic>() {
-        return Err((format!("incompatible library \"{path}\": magic block mismatch"), None));
+        return Err((
+            format!("incompatible library \"{path}\": magic block mismatch"),
+            None,
+        ));
     }
     // SAFETY: len says the block is a PostgreSQL 15 Pg_magic_struct.
     let m = unsafe { &*m };
@@ -188,11 +202,14 @@ pub fn load(name: &str) -> Result<*mut libc::c_void, LoadError> {
         unsafe { libc::dlclose(h) };
         return Err(LoadError { message, detail });
     }
-    LOADED.lock().unwrap_or_else(|e| e.into_inner()).push(Loaded {
-        name: name.to_string(),
-        path: path.clone(),
-        handle: h as usize,
-    });
+    LOADED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Loaded {
+            name: name.to_string(),
+            path: path.clone(),
+            handle: h as usize,
+        });
     // SAFETY: h is live; the name is NUL-terminated.
     let init = unsafe { libc::dlsym(h, c"_PG_init".as_ptr()) };
     if !init.is_null() {

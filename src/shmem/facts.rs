@@ -338,7 +338,11 @@ impl SlotFacts {
     /// decides.
     pub fn exited(&self, status: i32, crash: bool, restart_at_ms: u64, stopped: bool) {
         self.update(|f| {
-            f.state = if stopped { STATE_STOPPED } else { STATE_RESTARTING };
+            f.state = if stopped {
+                STATE_STOPPED
+            } else {
+                STATE_RESTARTING
+            };
             f.has_exit = true;
             f.exit_status = status;
             f.exit_crash = crash;

@@ -179,7 +179,10 @@ impl Segment {
         // SAFETY: create/attach established that the mapping holds the
         // whole layout of total_slots slots; the offset is 8-aligned.
         unsafe {
-            &*(self.map.as_ptr().add(slots::daemon_facts_offset(self.total_slots))
+            &*(self
+                .map
+                .as_ptr()
+                .add(slots::daemon_facts_offset(self.total_slots))
                 as *const DaemonFacts)
         }
     }
@@ -189,8 +192,10 @@ impl Segment {
         assert!(i < self.total_slots, "slot {i} out of range");
         // SAFETY: as daemon_facts; i is in range.
         unsafe {
-            &*(self.map.as_ptr().add(slots::slot_facts_offset(self.total_slots))
-                as *const SlotFacts)
+            &*(self
+                .map
+                .as_ptr()
+                .add(slots::slot_facts_offset(self.total_slots)) as *const SlotFacts)
                 .add(i)
         }
     }

@@ -53,8 +53,8 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
-use crate::abi::*;
 use super::facts::{DaemonFacts, SlotFacts};
+use crate::abi::*;
 
 pub const MAGIC: u64 = u64::from_le_bytes(*b"BGWSEG15");
 pub const LAYOUT_VERSION: u32 = 2;

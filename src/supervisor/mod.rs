@@ -180,15 +180,26 @@ fn supervisor_signals() -> libc::sigset_t {
 /// other threads; say so if one does not (threads started later are not
 /// seen).
 fn warn_unblocking_threads() {
-    let wanted: u64 = [libc::SIGCHLD, libc::SIGUSR1, libc::SIGTERM, libc::SIGINT, libc::SIGQUIT, libc::SIGHUP]
-        .iter()
-        .map(|s| 1u64 << (s - 1))
-        .sum();
+    let wanted: u64 = [
+        libc::SIGCHLD,
+        libc::SIGUSR1,
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGHUP,
+    ]
+    .iter()
+    .map(|s| 1u64 << (s - 1))
+    .sum();
     // SAFETY: gettid has no preconditions.
     let me = unsafe { libc::syscall(libc::SYS_gettid) } as i64;
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return };
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return;
+    };
     for e in dir.flatten() {
-        let Ok(tid) = e.file_name().to_string_lossy().parse::<i64>() else { continue };
+        let Ok(tid) = e.file_name().to_string_lossy().parse::<i64>() else {
+            continue;
+        };
         if tid == me {
             continue;
         }
@@ -248,7 +259,10 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         );
         return 1;
     }
-    let mut guard = RunGuard { old_mask: None, fds: [-1; 4] };
+    let mut guard = RunGuard {
+        old_mask: None,
+        fds: [-1; 4],
+    };
     let mut pidfile = pidfile;
     if pidfile.is_none() {
         if let Some(dir) = rundir {
@@ -361,19 +375,32 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     // Modules' shmem hooks run here; if one fails, shut down at once
     // (without writing the pid file).
     let compat_ok = crate::compat::supervisor_start(nslots);
-    let written = compat_ok && match sup.pidfile.as_mut().map(|p| p.write(my_pid, sup.seg.name())) {
-        Some(Err(e)) => {
-            log::emit(log::FATAL, &format!("could not write lock file: {}", crate::io_text(&e)));
-            false
-        }
-        _ => true,
-    };
+    let written = compat_ok
+        && match sup
+            .pidfile
+            .as_mut()
+            .map(|p| p.write(my_pid, sup.seg.name()))
+        {
+            Some(Err(e)) => {
+                log::emit(
+                    log::FATAL,
+                    &format!("could not write lock file: {}", crate::io_text(&e)),
+                );
+                false
+            }
+            _ => true,
+        };
     let code = if written {
         log::emit(
             log::LOG,
-            &format!("bgworkerd ready: {nslots} worker slots, segment {}", sup.seg.name()),
+            &format!(
+                "bgworkerd ready: {nslots} worker slots, segment {}",
+                sup.seg.name()
+            ),
         );
-        notify::send(&format!("READY=1\nSTATUS=ready: {nslots} worker slots\nMAINPID={my_pid}"));
+        notify::send(&format!(
+            "READY=1\nSTATUS=ready: {nslots} worker slots\nMAINPID={my_pid}"
+        ));
         sup.main_loop()
     } else {
         1
@@ -619,13 +646,22 @@ impl Supervisor {
     /// recomputed from what is registered instead of being zeroed under a
     /// backend that may be counting.
     fn reset_slots_after_crash(&mut self) {
-        let live_parallel = self.workers.iter().flatten().filter(|rw| rw.parallel()).count() as u32;
+        let live_parallel = self
+            .workers
+            .iter()
+            .flatten()
+            .filter(|rw| rw.parallel())
+            .count() as u32;
         let h = self.seg.header();
         let registered = h.parallel_register_count.load(Ordering::Acquire);
-        h.parallel_terminate_count.store(registered.wrapping_sub(live_parallel), Ordering::Release);
+        h.parallel_terminate_count
+            .store(registered.wrapping_sub(live_parallel), Ordering::Release);
         for (i, rw) in self.workers.iter().enumerate() {
             if rw.is_some() {
-                self.seg.slot(i).pid.store(PID_NOT_STARTED, Ordering::Release);
+                self.seg
+                    .slot(i)
+                    .pid
+                    .store(PID_NOT_STARTED, Ordering::Release);
             }
         }
         self.changed = true;
@@ -678,7 +714,13 @@ impl Supervisor {
         } else if let Some(&fd) = self.attached.get(&pid) {
             // SAFETY: fd is our pidfd of that process; null info = as kill.
             let r = unsafe {
-                libc::syscall(libc::SYS_pidfd_send_signal, fd, libc::SIGUSR1, std::ptr::null::<u8>(), 0)
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd,
+                    libc::SIGUSR1,
+                    std::ptr::null::<u8>(),
+                    0,
+                )
             };
             if r != 0 {
                 self.forget_attached(pid);
@@ -698,7 +740,11 @@ impl Supervisor {
             return true;
         }
         if let Some(&fd) = self.attached.get(&pid) {
-            let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
             // SAFETY: one valid pollfd, no wait.
             if unsafe { libc::poll(&mut p, 1, 0) } == 0 {
                 return true;
@@ -736,7 +782,11 @@ impl Supervisor {
             .attached
             .iter()
             .filter(|(_, &fd)| {
-                let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                let mut p = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
                 // SAFETY: one valid pollfd, no wait.
                 (unsafe { libc::poll(&mut p, 1, 0) }) != 0
             })
@@ -873,7 +923,11 @@ impl Supervisor {
         }
         if def.bgw_notify_pid != 0 && !self.valid_notify_target(def.bgw_notify_pid) {
             // As PostgreSQL: only processes of this supervisor are notified.
-            crate::elog!(log::DEBUG1, "worker notification PID {} is not valid", def.bgw_notify_pid);
+            crate::elog!(
+                log::DEBUG1,
+                "worker notification PID {} is not valid",
+                def.bgw_notify_pid
+            );
             def.bgw_notify_pid = 0;
         }
         crate::elog!(
@@ -881,7 +935,9 @@ impl Supervisor {
             "registering background worker \"{}\"",
             def.name()
         );
-        self.seg.slot_facts(i).registered(&def, generation, registrant);
+        self.seg
+            .slot_facts(i)
+            .registered(&def, generation, registrant);
         let rw = Registered::new(def);
         self.add_notify_ref(rw.notify_pid);
         self.workers[i] = Some(rw);

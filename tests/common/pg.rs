@@ -84,7 +84,15 @@ fn initdb(data: &Path) {
     cmd.arg("-D")
         .arg(data)
         .args([
-            "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C",
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C",
         ])
         .stdin(Stdio::null());
     as_server_user(&mut cmd);
