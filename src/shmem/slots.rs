@@ -72,10 +72,22 @@ pub struct Header {
     /// The supervisor's pid (set at creation).
     pub supervisor_pid: AtomicI32,
     pub max_parallel_workers: AtomicI32,
-    /// Parallel workers registered: incremented by backends under the lock.
+    /// Parallel workers registered: incremented by a backend, holding the
+    /// backend lock, before it publishes the parallel slot (`in_use`
+    /// Release), as PostgreSQL does.
     pub parallel_register_count: AtomicU32,
-    /// Parallel workers forgotten: incremented by the supervisor only.
-    /// `register - terminate` (wrapping) is the number in use.
+    /// Parallel workers given back: incremented by the supervisor alone,
+    /// exactly once for each published parallel slot it frees (forgotten,
+    /// or rejected at intake), before the slot's `in_use` store of 0, and
+    /// never otherwise (not at a crash reset).
+    ///
+    /// Invariant: every published parallel slot was counted before the
+    /// supervisor could see it, and is given back once, so
+    /// `register - terminate` (wrapping) is the number of parallel slots
+    /// counted and not yet freed: never negative, so it never wraps. A
+    /// backend that dies holding the lock between its count and its
+    /// publication leaves the budget one short (never over), as a dead
+    /// registrant's slot would.
     pub parallel_terminate_count: AtomicU32,
     /// Holder of the backend lock (thread id, and start time in the high
     /// half; see backend.rs), or 0.
