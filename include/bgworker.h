@@ -69,8 +69,10 @@ typedef enum BgwHandleStatus
 #define BGW_SHUTDOWN_IMMEDIATE 3
 
 /**
- * Handle to a dynamically registered worker: the slot and the generation
- * it had when registered. Allocated with malloc(); callers free() it.
+ * Handle to a dynamically registered worker (opaque). It is malloc()ed,
+ * and may be released with free() in any process; in a PostgreSQL module
+ * (a process running a supervisor or its workers) also with pfree(), as
+ * under PostgreSQL, which palloc()s it.
  */
 typedef struct BackgroundWorkerHandle BackgroundWorkerHandle;
 
@@ -137,7 +139,9 @@ void RegisterBackgroundWorker(struct BackgroundWorker *worker);
  * is not connected to a supervisor and when no slot (or parallel-worker
  * budget) is free. An invalid definition raises ERROR with PostgreSQL's
  * message. On success `*handle` (if `handle` is not NULL) receives a
- * malloc()ed handle.
+ * malloc()ed handle, released with free(), or in a PostgreSQL module
+ * (a process running a supervisor or its workers) with pfree() too, as
+ * under PostgreSQL.
  *
  * # Safety
  * `worker` is NULL or points at a BackgroundWorker; `handle` is NULL or

@@ -734,3 +734,40 @@ fn string_setting_with_literal_initial_value_matches_postgresql() {
     assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
     pg.stop();
 }
+
+/// A module pfree()s the handles RegisterDynamicBackgroundWorker gave it
+/// (PostgreSQL pallocs them) and goes on allocating: no heap damage, same
+/// lines as PostgreSQL 15.
+#[test]
+fn module_pfrees_worker_handles_like_postgresql() {
+    let _w = watchdog(120, "handle_pfree");
+    let m = pgxs_module("compat/cx_handle.c");
+    let d = module_daemon("cx_handle", &m).start();
+    d.wait_log("cxh main done", secs(20));
+    d.wait_log("cxh child 2 ran", secs(20));
+    let pg = PgServer::start("cx_handle", &[&m], &[]);
+    pg.wait_log("cxh main done", secs(30));
+    pg.wait_log("cxh child 2 ran", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        let mut v: Vec<String> = v
+            .iter()
+            .map(|l| message_of(l))
+            .filter(|m| m.contains("cxh") || m.contains("terminated by signal"))
+            .collect();
+        v.sort();
+        v
+    };
+    let ours = lines(d.log_lines());
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxh lines (ours vs PostgreSQL 15)"
+    );
+    assert!(
+        ours.contains(&"LOG:  cxh child 1 shutdown: 2".to_string()),
+        "{ours:?}"
+    );
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}

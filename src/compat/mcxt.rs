@@ -70,6 +70,9 @@ struct Chunk {
 }
 
 const HDR: usize = std::mem::size_of::<Chunk>();
+/// Bytes every chunk has after its header, even for palloc(0): pfree reads
+/// a would-be worker handle there (see api::take_pfreeable_handle).
+const MIN_PAYLOAD: usize = crate::api::HANDLE_SIZE;
 
 super::c_export! {
     palloc => bgw_c_palloc,
@@ -99,6 +102,9 @@ pub fn init() {
     if !TopMemoryContext.load(Ordering::Acquire).is_null() {
         return;
     }
+    // Modules may pfree() the worker handles of this process (see
+    // api::BackgroundWorkerHandle).
+    crate::api::TRACK_PFREEABLE_HANDLES.store(true, Ordering::Release);
     let top = new_context(std::ptr::null_mut(), c"TopMemoryContext".as_ptr());
     TopMemoryContext.store(top, Ordering::Release);
     ErrorContext.store(
@@ -164,12 +170,13 @@ fn alloc(ctx: *mut Context, size: usize, flags: i32) -> *mut c_void {
         return std::ptr::null_mut();
     }
     let ctx = if ctx.is_null() { current() } else { ctx };
-    // SAFETY: malloc/calloc of header + size (no overflow: size <= limit).
+    // SAFETY: malloc/calloc of header + size (no overflow: size <= limit),
+    // at least MIN_PAYLOAD after the header.
     let raw = unsafe {
         if flags & MCXT_ALLOC_ZERO != 0 {
-            libc::calloc(1, HDR + size)
+            libc::calloc(1, HDR + size.max(MIN_PAYLOAD))
         } else {
-            libc::malloc(HDR + size)
+            libc::malloc(HDR + size.max(MIN_PAYLOAD))
         }
     } as *mut Chunk;
     if raw.is_null() {
@@ -292,6 +299,11 @@ pub unsafe extern "C" fn bgw_rs_pfree(p: *mut c_void) {
     if p.is_null() {
         return;
     }
+    // SAFETY: p came from palloc or is a worker handle (caller's
+    // contract); a handle has no chunk header and is free()d there.
+    if unsafe { crate::api::take_pfreeable_handle(p) } {
+        return;
+    }
     // SAFETY: p came from palloc (caller's contract).
     unsafe {
         let c = chunk_of(p);
@@ -325,7 +337,7 @@ pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_
         let ctx = (*c).ctx;
         let old_size = (*c).size;
         unlink(c);
-        let n = libc::realloc(c as *mut c_void, HDR + size) as *mut Chunk;
+        let n = libc::realloc(c as *mut c_void, HDR + size.max(MIN_PAYLOAD)) as *mut Chunk;
         if n.is_null() {
             // realloc left the old chunk intact: back into the list.
             link(ctx, c, old_size);
