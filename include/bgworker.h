@@ -283,6 +283,12 @@ void bgw_host_set_start_phase(BgWorkerStartTime phase);
  * program, other threads should not be inside this library (bgw_host_set,
  * bgw_host_load_library) while it runs.
  *
+ * A worker ends with proc_exit (returning from its entry point, an
+ * uncaught ERROR, FATAL): the exit callbacks run, stdio is flushed, and
+ * the process ends with _exit(), so the host's atexit handlers run only in
+ * the host itself, never in its workers (bgworkerd's workers, by
+ * contrast, end with exit(), as PostgreSQL's).
+ *
  * # Safety
  * `rundir` is NULL or a NUL-terminated path.
  */

@@ -121,9 +121,34 @@ pub fn raise_error(msg: &str) {
     }
 }
 
-/// End this process the way PostgreSQL's proc_exit does: atexit handlers
-/// run, stdio is flushed.
+/// Set by bgworkerd's main before anything else: this process image is
+/// bgworkerd (not a host program embedding or attaching to a supervisor).
+static DAEMON_IMAGE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called once by bgworkerd's main (see [`exit_process`]).
+pub fn mark_daemon_image() {
+    DAEMON_IMAGE.store(true, Ordering::Relaxed);
+}
+
+/// End this process the way PostgreSQL's proc_exit does, after the exit
+/// callbacks: stdio is flushed, and
+/// * in bgworkerd (supervisor and workers) and in any process that is not
+///   a worker, with exit(): atexit handlers run, as in PostgreSQL, whose
+///   workers run the postmaster's handlers;
+/// * in a worker forked from an embedding host, with _exit() after
+///   flushing stdio: the host's atexit handlers belong to the host's own
+///   process (a host is not the postmaster; its handlers may remove its
+///   files, talk to its peers or flush its own state), so they do not run
+///   once more in every worker.
 pub fn exit_process(code: i32) -> ! {
+    if role() == Some(Role::Worker) && !DAEMON_IMAGE.load(Ordering::Relaxed) {
+        // SAFETY: fflush(NULL) flushes every output stream; _exit has no
+        // preconditions.
+        unsafe {
+            libc::fflush(std::ptr::null_mut());
+            libc::_exit(code)
+        }
+    }
     // SAFETY: exit has no preconditions.
     unsafe { libc::exit(code) }
 }

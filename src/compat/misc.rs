@@ -218,6 +218,14 @@ pub extern "C" fn bgw_rs_worker_type() -> *const c_char {
     }
 }
 
+/// The final exit of proc_exit, after the exit callbacks: exit() or, in a
+/// worker of an embedding host, _exit() after flushing stdio (see
+/// backend::exit_process).
+#[unsafe(no_mangle)]
+pub extern "C" fn bgw_rs_final_exit(code: c_int) -> ! {
+    backend::exit_process(code)
+}
+
 /// Last step of proc_exit and of PANIC, after the module's callbacks:
 /// release what this process holds in the runtime's shared structures.
 #[unsafe(no_mangle)]
