@@ -24,15 +24,21 @@ pub static mut MyBgworkerEntry: *mut BackgroundWorker = std::ptr::null_mut();
 /// and may be released with free() in any process; in a PostgreSQL module
 /// (a process running a supervisor or its workers) also with pfree(), as
 /// under PostgreSQL, which palloc()s it.
-// How pfree() tells a handle from a chunk: a handle made in a process whose
-// memory contexts are set up (TRACK_PFREEABLE_HANDLES) is recorded in
-// PFREEABLE_HANDLES; the runtime's pfree() asks take_pfreeable_handle()
-// first and free()s a recorded handle instead of reading a chunk header
-// that is not there. `tag` (the handle's own address mixed with
-// HANDLE_TAG) makes a stale record harmless: if the handle was free()d and
-// its address reused by palloc, free() has overwritten the tag, and the new
-// chunk repeats it only by copying it from that same address.
+// What a handle points at is a HandleData. How pfree() tells a handle from
+// a chunk: a handle made in a process whose memory contexts are set up
+// (TRACK_PFREEABLE_HANDLES) is recorded in PFREEABLE_HANDLES; the
+// runtime's pfree() asks take_pfreeable_handle() first and free()s a
+// recorded handle instead of reading a chunk header that is not there. The
+// tag (the handle's own address mixed with HANDLE_TAG) makes a stale record
+// harmless: if the handle was free()d and its address reused by palloc,
+// free() has overwritten the first word with its list link, and the new
+// chunk repeats the tag only by copying it from that same address.
 pub struct BackgroundWorkerHandle {
+    _opaque: [u8; 0],
+}
+
+#[repr(C)]
+struct HandleData {
     tag: usize,
     slot: i32,
     generation: u64,
@@ -40,7 +46,7 @@ pub struct BackgroundWorkerHandle {
 
 /// Bytes of a handle; palloc gives every chunk at least this many, so
 /// pfree may read a chunk's would-be tag.
-pub(crate) const HANDLE_SIZE: usize = std::mem::size_of::<BackgroundWorkerHandle>();
+pub(crate) const HANDLE_SIZE: usize = std::mem::size_of::<HandleData>();
 
 const HANDLE_TAG: usize = 0x6267_7768_616e_646c;
 
@@ -76,11 +82,7 @@ pub(crate) unsafe fn take_pfreeable_handle(p: *mut libc::c_void) -> bool {
     // SAFETY: p is live memory of at least HANDLE_SIZE bytes: a recorded
     // handle, or a palloc chunk reusing its address (every chunk has that
     // many); the word is read as plain data.
-    let tag = unsafe {
-        std::ptr::read(
-            (p as *const u8).add(std::mem::offset_of!(BackgroundWorkerHandle, tag)) as *const usize,
-        )
-    };
+    let tag = unsafe { std::ptr::read(p as *const usize) };
     if tag != HANDLE_TAG ^ (p as usize) {
         // The handle was free()d and the address reused by palloc.
         return false;
@@ -123,7 +125,7 @@ unsafe fn handle_target(
     }
     // SAFETY: non-null handle from RegisterDynamicBackgroundWorker (caller's
     // contract); read as plain data.
-    let h = unsafe { std::ptr::read(handle) };
+    let h = unsafe { std::ptr::read(handle as *const HandleData) };
     if h.slot < 0 || h.slot as usize >= conn.seg.total_slots() {
         backend::raise_error(&format!(
             "{what}: invalid background worker handle (slot {})",
@@ -194,8 +196,7 @@ pub unsafe extern "C" fn RegisterDynamicBackgroundWorker(
                 }
                 if !handle.is_null() {
                     // SAFETY: malloc of a plain struct; the result is checked.
-                    let h = unsafe { libc::malloc(std::mem::size_of::<BackgroundWorkerHandle>()) }
-                        as *mut BackgroundWorkerHandle;
+                    let h = unsafe { libc::malloc(HANDLE_SIZE) } as *mut HandleData;
                     if h.is_null() {
                         // The worker is registered; only the handle is lost.
                         backend::raise_error("out of memory");
@@ -203,12 +204,12 @@ pub unsafe extern "C" fn RegisterDynamicBackgroundWorker(
                     }
                     // SAFETY: h is fresh, aligned (malloc) and large enough.
                     unsafe {
-                        h.write(BackgroundWorkerHandle {
+                        h.write(HandleData {
                             tag: HANDLE_TAG ^ (h as usize),
                             slot: slot as i32,
                             generation,
                         });
-                        *handle = h;
+                        *handle = h as *mut BackgroundWorkerHandle;
                     }
                     if TRACK_PFREEABLE_HANDLES.load(std::sync::atomic::Ordering::Acquire) {
                         let mut set = PFREEABLE_HANDLES.lock().unwrap_or_else(|e| e.into_inner());
