@@ -68,7 +68,10 @@ pub unsafe extern "C" fn bgw_attach(where_: *const c_char) -> c_int {
 pub extern "C" fn bgw_detach() {
     boundary("bgw_detach", (), || {
         if backend::role() == Some(backend::Role::Attached) {
-            backend::uninstall();
+            // SAFETY: no other thread is inside the library (this
+            // function's documented contract), and the reference role()
+            // used is gone.
+            unsafe { backend::uninstall() };
         }
     })
 }
