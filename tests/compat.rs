@@ -771,3 +771,33 @@ fn module_pfrees_worker_handles_like_postgresql() {
     assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
     pg.stop();
 }
+
+/// A memory-context reset callback that raises ERROR: the ones registered
+/// before it stay registered and run at the next delete (PostgreSQL pops
+/// them one at a time). Same transcript as PostgreSQL 15.
+#[test]
+fn reset_callback_error_keeps_the_rest_like_postgresql() {
+    let _w = watchdog(120, "mcxt_callbacks");
+    let m = pgxs_module("compat/cx_mcxtcb.c");
+    let d = module_daemon("cx_mcxtcb", &m).start();
+    d.wait_log("cxm done", secs(20));
+    let pg = PgServer::start("cx_mcxtcb", &[&m], &[]);
+    pg.wait_log("cxm done", secs(30));
+    let mine = worker_transcripts(&d.log_lines(), d.pid(), "cxm ");
+    let real = worker_transcripts(&pg.log_lines(), pg.pid(), "cxm ");
+    assert_eq!(mine, real, "cxm transcripts (ours vs PostgreSQL 15)");
+    assert_eq!(
+        mine,
+        vec![vec![
+            "LOG:  cxm callback 3",
+            "LOG:  cxm callback 2",
+            "ERROR:  cxm callback 2 fails",
+            "LOG:  cxm deleting again",
+            "LOG:  cxm callback 1",
+            "LOG:  cxm done",
+        ]]
+    );
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}

@@ -87,6 +87,9 @@ super::c_export! {
     MemoryContextAllocExtended => bgw_c_MemoryContextAllocExtended,
     MemoryContextAllocHuge => bgw_c_MemoryContextAllocHuge,
     MemoryContextStrdup => bgw_c_MemoryContextStrdup,
+    MemoryContextReset => bgw_c_MemoryContextReset,
+    MemoryContextDelete => bgw_c_MemoryContextDelete,
+    MemoryContextDeleteChildren => bgw_c_MemoryContextDeleteChildren,
 }
 
 #[unsafe(no_mangle)]
@@ -348,25 +351,37 @@ pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_
     }
 }
 
-/// Free every chunk and delete every child of `ctx`, running its reset
-/// callbacks first (newest first).
+/// Delete every child of `ctx`, run its reset callbacks (newest first),
+/// then free every chunk. As PostgreSQL's MemoryContextCallResetCallbacks,
+/// each callback is unlinked before it runs, so when one raises ERROR the
+/// ones not run yet stay registered for the next reset or delete; the
+/// error is then left for [`elog::rethrow_caught`](super::elog) (the
+/// caller's C wrapper raises it once Rust has returned) and `false` is
+/// returned with the context not reset. An ERROR in a child's callback
+/// stops the same way.
 ///
 /// # Safety
 /// `ctx` is a live context.
-unsafe fn reset(ctx: *mut Context) {
+unsafe fn reset(ctx: *mut Context) -> bool {
     // SAFETY: ctx is live; children and chunks belong to it alone.
     unsafe {
-        while !(*ctx).data.firstchild.is_null() {
-            delete((*ctx).data.firstchild);
+        if !delete_children(ctx) {
+            return false;
         }
-        let mut cb = (*ctx).data.reset_cbs;
-        (*ctx).data.reset_cbs = std::ptr::null_mut();
-        while !cb.is_null() {
-            let next = (*cb).next;
-            if let Some(f) = (*cb).func {
-                f((*cb).arg);
+        loop {
+            let cb = (*ctx).data.reset_cbs;
+            if cb.is_null() {
+                break;
             }
-            cb = next;
+            (*ctx).data.reset_cbs = (*cb).next;
+            if let Some(f) = (*cb).func {
+                let arg = (*cb).arg;
+                // The closure owns nothing (see call_caught).
+                if !super::elog::call_caught(&mut || f(arg)) {
+                    super::elog::rethrow_caught();
+                    return false;
+                }
+            }
         }
         let mut c = (*ctx).chunks;
         while !c.is_null() {
@@ -377,15 +392,38 @@ unsafe fn reset(ctx: *mut Context) {
         (*ctx).chunks = std::ptr::null_mut();
         (*ctx).data.mem_allocated = 0;
         (*ctx).data.is_reset = true;
+        true
     }
 }
 
+/// Delete every child of `ctx`; false (with the ERROR left for the
+/// caller's wrapper) if a callback raised one.
+///
+/// # Safety
+/// `ctx` is a live context.
+unsafe fn delete_children(ctx: *mut Context) -> bool {
+    // SAFETY: a live context; deleting each child unlinks it.
+    unsafe {
+        while !(*ctx).data.firstchild.is_null() {
+            if !delete((*ctx).data.firstchild) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Reset `ctx`, then unlink and free it; false, with the context kept, if
+/// a reset callback raised ERROR (see [`reset`]).
+///
 /// # Safety
 /// `ctx` is a live context other than TopMemoryContext.
-unsafe fn delete(ctx: *mut Context) {
+unsafe fn delete(ctx: *mut Context) -> bool {
     // SAFETY: ctx is live; unlinking from its parent's child list.
     unsafe {
-        reset(ctx);
+        if !reset(ctx) {
+            return false;
+        }
         let parent = (*ctx).data.parent;
         let prev = (*ctx).data.prevchild;
         let next = (*ctx).data.nextchild;
@@ -405,6 +443,7 @@ unsafe fn delete(ctx: *mut Context) {
         }
         drop(Box::from_raw(ctx));
     }
+    true
 }
 
 /// `AllocSetContextCreateInternal(parent, name, min, init, max)`; the
@@ -424,12 +463,13 @@ pub extern "C" fn AllocSetContextCreateInternal(
 }
 
 /// `MemoryContextReset`: free everything allocated in the context and
-/// delete its children.
+/// delete its children. An ERROR raised by a reset callback is re-thrown
+/// by the C wrapper (`c/wrappers.c`).
 ///
 /// # Safety
 /// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MemoryContextReset(ctx: *mut Context) {
+pub unsafe extern "C" fn bgw_rs_MemoryContextReset(ctx: *mut Context) {
     if !ctx.is_null() {
         // SAFETY: a context made here (caller's contract).
         unsafe { reset(ctx) };
@@ -441,15 +481,10 @@ pub unsafe extern "C" fn MemoryContextReset(ctx: *mut Context) {
 /// # Safety
 /// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MemoryContextDeleteChildren(ctx: *mut Context) {
-    if ctx.is_null() {
-        return;
-    }
-    // SAFETY: a live context; deleting each child unlinks it.
-    unsafe {
-        while !(*ctx).data.firstchild.is_null() {
-            delete((*ctx).data.firstchild);
-        }
+pub unsafe extern "C" fn bgw_rs_MemoryContextDeleteChildren(ctx: *mut Context) {
+    if !ctx.is_null() {
+        // SAFETY: a context made here (caller's contract).
+        unsafe { delete_children(ctx) };
     }
 }
 
@@ -459,7 +494,7 @@ pub unsafe extern "C" fn MemoryContextDeleteChildren(ctx: *mut Context) {
 /// # Safety
 /// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MemoryContextDelete(ctx: *mut Context) {
+pub unsafe extern "C" fn bgw_rs_MemoryContextDelete(ctx: *mut Context) {
     if ctx.is_null() {
         return;
     }
