@@ -271,8 +271,10 @@ static GUC_CHECK_ERRCODE: AtomicI32 = AtomicI32::new(ERRCODE_INVALID_PARAMETER_V
 
 /// `GUC_check_errcode(sqlerrcode)`: the SQLSTATE of the coming rejection.
 #[unsafe(no_mangle)]
-pub extern "C" fn GUC_check_errcode(sqlerrcode: c_int) {
-    GUC_CHECK_ERRCODE.store(sqlerrcode, Ordering::Relaxed);
+pub extern "C" fn bgw_rs_GUC_check_errcode(sqlerrcode: c_int) {
+    super::guard("GUC_check_errcode", (), || {
+        GUC_CHECK_ERRCODE.store(sqlerrcode, Ordering::Relaxed);
+    })
 }
 
 fn clear_check_messages() {
@@ -844,18 +846,20 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomBoolVariable(
     assign: BoolAssign,
     show: ShowHook,
 ) {
-    define(
-        name,
-        context,
-        flags,
-        Kind::Bool {
-            addr: value_addr,
-            boot,
-            check,
-            assign,
-        },
-        show,
-    );
+    super::guard("bgw_rs_DefineCustomBoolVariable", (), || {
+        define(
+            name,
+            context,
+            flags,
+            Kind::Bool {
+                addr: value_addr,
+                boot,
+                check,
+                assign,
+            },
+            show,
+        );
+    })
 }
 
 /// # Safety
@@ -878,20 +882,22 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomIntVariable(
     assign: IntAssign,
     show: ShowHook,
 ) {
-    define(
-        name,
-        context,
-        flags,
-        Kind::Int {
-            addr: value_addr,
-            boot,
-            min,
-            max,
-            check,
-            assign,
-        },
-        show,
-    );
+    super::guard("bgw_rs_DefineCustomIntVariable", (), || {
+        define(
+            name,
+            context,
+            flags,
+            Kind::Int {
+                addr: value_addr,
+                boot,
+                min,
+                max,
+                check,
+                assign,
+            },
+            show,
+        );
+    })
 }
 
 /// # Safety
@@ -914,20 +920,22 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomRealVariable(
     assign: RealAssign,
     show: ShowHook,
 ) {
-    define(
-        name,
-        context,
-        flags,
-        Kind::Real {
-            addr: value_addr,
-            boot,
-            min,
-            max,
-            check,
-            assign,
-        },
-        show,
-    );
+    super::guard("bgw_rs_DefineCustomRealVariable", (), || {
+        define(
+            name,
+            context,
+            flags,
+            Kind::Real {
+                addr: value_addr,
+                boot,
+                min,
+                max,
+                check,
+                assign,
+            },
+            show,
+        );
+    })
 }
 
 /// # Safety
@@ -948,20 +956,22 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomStringVariable(
     assign: StringAssign,
     show: ShowHook,
 ) {
-    // SAFETY: NULL or a NUL-terminated string (the boot value).
-    let boot = (!boot.is_null()).then(|| unsafe { CStr::from_ptr(boot) }.to_owned());
-    define(
-        name,
-        context,
-        flags,
-        Kind::Str {
-            addr: value_addr,
-            boot,
-            check,
-            assign,
-        },
-        show,
-    );
+    super::guard("bgw_rs_DefineCustomStringVariable", (), || {
+        // SAFETY: NULL or a NUL-terminated string (the boot value).
+        let boot = (!boot.is_null()).then(|| unsafe { CStr::from_ptr(boot) }.to_owned());
+        define(
+            name,
+            context,
+            flags,
+            Kind::Str {
+                addr: value_addr,
+                boot,
+                check,
+                assign,
+            },
+            show,
+        );
+    })
 }
 
 /// # Safety
@@ -983,71 +993,75 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomEnumVariable(
     assign: IntAssign,
     show: ShowHook,
 ) {
-    // (A NULL valueAddr is reported by define.)
-    if options.is_null() {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "custom variable options are NULL".into(),
-            None,
-        );
-        return;
-    }
-    let mut list = Vec::new();
-    // SAFETY: options is an array terminated by an entry with a NULL name
-    // (PostgreSQL's contract).
-    unsafe {
-        let mut p = options;
-        while !(*p).name.is_null() && list.len() < 10_000 {
-            list.push((
-                CStr::from_ptr((*p).name).to_string_lossy().into_owned(),
-                (*p).val,
-                (*p).hidden,
-            ));
-            p = p.add(1);
+    super::guard("bgw_rs_DefineCustomEnumVariable", (), || {
+        // (A NULL valueAddr is reported by define.)
+        if options.is_null() {
+            raise(
+                ERROR,
+                ERRCODE_INTERNAL_ERROR,
+                "custom variable options are NULL".into(),
+                None,
+            );
+            return;
         }
-    }
-    define(
-        name,
-        context,
-        flags,
-        Kind::Enum {
-            addr: value_addr,
-            boot,
-            options: list,
-            check,
-            assign,
-        },
-        show,
-    );
+        let mut list = Vec::new();
+        // SAFETY: options is an array terminated by an entry with a NULL name
+        // (PostgreSQL's contract).
+        unsafe {
+            let mut p = options;
+            while !(*p).name.is_null() && list.len() < 10_000 {
+                list.push((
+                    CStr::from_ptr((*p).name).to_string_lossy().into_owned(),
+                    (*p).val,
+                    (*p).hidden,
+                ));
+                p = p.add(1);
+            }
+        }
+        define(
+            name,
+            context,
+            flags,
+            Kind::Enum {
+                addr: value_addr,
+                boot,
+                options: list,
+                check,
+                assign,
+            },
+            show,
+        );
+    })
 }
 
 /// `MarkGUCPrefixReserved(className)`: configured names under the prefix
 /// that no module defined are reported and dropped.
 #[unsafe(no_mangle)]
-pub extern "C" fn MarkGUCPrefixReserved(class_name: *const c_char) {
-    super::super::api::boundary("MarkGUCPrefixReserved", (), || {
-        let Some(class) = super::misc::c_str(class_name) else {
-            return;
-        };
-        let prefix = format!("{}.", class.to_ascii_lowercase());
-        let placeholders: Vec<String> = settings::current()
-            .custom
-            .keys()
-            .filter(|k| k.starts_with(&prefix) && find(k).is_none())
-            .cloned()
-            .collect();
-        for name in placeholders {
-            super::elog::report(
-                WARNING,
-                &format!("invalid configuration parameter name \"{name}\", removing it"),
-                Some(&format!("\"{class}\" is now a reserved prefix.")),
-                None,
-                None,
-            );
-            settings::with_current(|s| s.custom.remove(&name));
-        }
-        registry(|r| r.reserved.push(class));
+pub extern "C" fn bgw_rs_MarkGUCPrefixReserved(class_name: *const c_char) {
+    super::guard("MarkGUCPrefixReserved", (), || {
+        super::super::api::boundary("MarkGUCPrefixReserved", (), || {
+            let Some(class) = super::misc::c_str(class_name) else {
+                return;
+            };
+            let prefix = format!("{}.", class.to_ascii_lowercase());
+            let placeholders: Vec<String> = settings::current()
+                .custom
+                .keys()
+                .filter(|k| k.starts_with(&prefix) && find(k).is_none())
+                .cloned()
+                .collect();
+            for name in placeholders {
+                super::elog::report(
+                    WARNING,
+                    &format!("invalid configuration parameter name \"{name}\", removing it"),
+                    Some(&format!("\"{class}\" is now a reserved prefix.")),
+                    None,
+                    None,
+                );
+                settings::with_current(|s| s.custom.remove(&name));
+            }
+            registry(|r| r.reserved.push(class));
+        })
     })
 }
 
@@ -1064,55 +1078,57 @@ pub extern "C" fn bgw_rs_GetConfigOption(
     missing_ok: bool,
     _restrict: bool,
 ) -> *const c_char {
-    let Some(name) = super::misc::c_str(name) else {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "configuration parameter name is NULL".into(),
-            None,
-        );
-        return std::ptr::null();
-    };
-    let text = if let Some(v) = find(&name) {
-        match v.show {
-            Some(h) => {
-                // SAFETY: the module's show hook returns a string it owns.
-                return match hook(|| unsafe { h() } as usize) {
-                    Ok(p) => p as *const c_char,
-                    Err(_) => {
-                        super::elog::rethrow_caught();
-                        std::ptr::null()
-                    }
-                };
-            }
-            None => show(&v),
-        }
-    } else {
-        let s = settings::current();
-        let lname = name.to_ascii_lowercase();
-        if let Some(c) = s.custom.get(&lname) {
-            c.clone()
-        } else if settings::is_known(&lname) {
-            if lname == "log_min_messages" {
-                log::level_word(s.log_min_messages).to_string()
-            } else {
-                s.show(&lname)
+    super::guard("bgw_rs_GetConfigOption", std::ptr::null(), || {
+        let Some(name) = super::misc::c_str(name) else {
+            raise(
+                ERROR,
+                ERRCODE_INTERNAL_ERROR,
+                "configuration parameter name is NULL".into(),
+                None,
+            );
+            return std::ptr::null();
+        };
+        let text = if let Some(v) = find(&name) {
+            match v.show {
+                Some(h) => {
+                    // SAFETY: the module's show hook returns a string it owns.
+                    return match hook(|| unsafe { h() } as usize) {
+                        Ok(p) => p as *const c_char,
+                        Err(_) => {
+                            super::elog::rethrow_caught();
+                            std::ptr::null()
+                        }
+                    };
+                }
+                None => show(&v),
             }
         } else {
-            if !missing_ok {
-                raise(
-                    ERROR,
-                    ERRCODE_UNDEFINED_OBJECT,
-                    format!("unrecognized configuration parameter \"{name}\""),
-                    None,
-                );
+            let s = settings::current();
+            let lname = name.to_ascii_lowercase();
+            if let Some(c) = s.custom.get(&lname) {
+                c.clone()
+            } else if settings::is_known(&lname) {
+                if lname == "log_min_messages" {
+                    log::level_word(s.log_min_messages).to_string()
+                } else {
+                    s.show(&lname)
+                }
+            } else {
+                if !missing_ok {
+                    raise(
+                        ERROR,
+                        ERRCODE_UNDEFINED_OBJECT,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                        None,
+                    );
+                }
+                return std::ptr::null();
             }
-            return std::ptr::null();
-        }
-    };
-    SHOWN.with(|b| {
-        *b.borrow_mut() = CString::new(text.replace('\0', "")).unwrap_or_default();
-        b.borrow().as_ptr()
+        };
+        SHOWN.with(|b| {
+            *b.borrow_mut() = CString::new(text.replace('\0', "")).unwrap_or_default();
+            b.borrow().as_ptr()
+        })
     })
 }
 
@@ -1151,82 +1167,84 @@ pub extern "C" fn bgw_rs_SetConfigOption(
     context: c_int,
     source: c_int,
 ) {
-    let Some(name) = super::misc::c_str(name) else {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "configuration parameter name is NULL".into(),
-            None,
-        );
-        return;
-    };
-    let level = set_level(source);
-    let Some(v) = find(&name) else {
-        // Not defined: a placeholder, if the name is a custom one.
-        let reserved = registry(|r| {
-            r.reserved
-                .iter()
-                .find(|p| {
-                    name.to_ascii_lowercase()
-                        .starts_with(&format!("{}.", p.to_ascii_lowercase()))
-                })
-                .cloned()
-        });
-        if let Some(p) = reserved {
-            complain(
-                level,
-                ERRCODE_INVALID_NAME,
-                format!("invalid configuration parameter name \"{name}\""),
-                Some(format!("\"{p}\" is a reserved prefix.")),
-            );
-        } else if valid_custom_name(&name) {
-            let value = super::misc::c_str(value).unwrap_or_default();
-            settings::with_current(|s| s.custom.insert(name.to_ascii_lowercase(), value));
-        } else {
-            complain(
-                level,
-                ERRCODE_UNDEFINED_OBJECT,
-                format!("unrecognized configuration parameter \"{name}\""),
+    super::guard("bgw_rs_SetConfigOption", (), || {
+        let Some(name) = super::misc::c_str(name) else {
+            raise(
+                ERROR,
+                ERRCODE_INTERNAL_ERROR,
+                "configuration parameter name is NULL".into(),
                 None,
             );
-        }
-        return;
-    };
-    if v.context == PGC_INTERNAL || (v.context == PGC_POSTMASTER && context != PGC_POSTMASTER) {
-        let msg = if v.context == PGC_INTERNAL {
-            format!("parameter \"{}\" cannot be changed", v.name)
-        } else {
-            format!(
-                "parameter \"{}\" cannot be changed without restarting the server",
-                v.name
-            )
+            return;
         };
-        complain(level, ERRCODE_CANT_CHANGE_RUNTIME_PARAM, msg, None);
-        return;
-    }
-    if v.context == PGC_SIGHUP && context > PGC_SIGHUP {
-        complain(
-            level,
-            ERRCODE_CANT_CHANGE_RUNTIME_PARAM,
-            format!("parameter \"{}\" cannot be changed now", v.name),
-            None,
-        );
-        return;
-    }
-    let parsed = match super::misc::c_str(value) {
-        Some(text) => parse_value(&v, &text),
-        None => Ok(boot_value(&v)),
-    };
-    if let Err(e) = parsed.and_then(|val| store(&v, val, source)) {
-        if e.caught {
-            // The hook's own ERROR goes on to the caller.
-            super::elog::rethrow_caught();
-        } else if level >= ERROR {
-            super::elog::raise_full(level, e.code, e.message, e.detail, e.hint);
-        } else {
-            report_invalid(level, &e);
+        let level = set_level(source);
+        let Some(v) = find(&name) else {
+            // Not defined: a placeholder, if the name is a custom one.
+            let reserved = registry(|r| {
+                r.reserved
+                    .iter()
+                    .find(|p| {
+                        name.to_ascii_lowercase()
+                            .starts_with(&format!("{}.", p.to_ascii_lowercase()))
+                    })
+                    .cloned()
+            });
+            if let Some(p) = reserved {
+                complain(
+                    level,
+                    ERRCODE_INVALID_NAME,
+                    format!("invalid configuration parameter name \"{name}\""),
+                    Some(format!("\"{p}\" is a reserved prefix.")),
+                );
+            } else if valid_custom_name(&name) {
+                let value = super::misc::c_str(value).unwrap_or_default();
+                settings::with_current(|s| s.custom.insert(name.to_ascii_lowercase(), value));
+            } else {
+                complain(
+                    level,
+                    ERRCODE_UNDEFINED_OBJECT,
+                    format!("unrecognized configuration parameter \"{name}\""),
+                    None,
+                );
+            }
+            return;
+        };
+        if v.context == PGC_INTERNAL || (v.context == PGC_POSTMASTER && context != PGC_POSTMASTER) {
+            let msg = if v.context == PGC_INTERNAL {
+                format!("parameter \"{}\" cannot be changed", v.name)
+            } else {
+                format!(
+                    "parameter \"{}\" cannot be changed without restarting the server",
+                    v.name
+                )
+            };
+            complain(level, ERRCODE_CANT_CHANGE_RUNTIME_PARAM, msg, None);
+            return;
         }
-    }
+        if v.context == PGC_SIGHUP && context > PGC_SIGHUP {
+            complain(
+                level,
+                ERRCODE_CANT_CHANGE_RUNTIME_PARAM,
+                format!("parameter \"{}\" cannot be changed now", v.name),
+                None,
+            );
+            return;
+        }
+        let parsed = match super::misc::c_str(value) {
+            Some(text) => parse_value(&v, &text),
+            None => Ok(boot_value(&v)),
+        };
+        if let Err(e) = parsed.and_then(|val| store(&v, val, source)) {
+            if e.caught {
+                // The hook's own ERROR goes on to the caller.
+                super::elog::rethrow_caught();
+            } else if level >= ERROR {
+                super::elog::raise_full(level, e.code, e.message, e.detail, e.hint);
+            } else {
+                report_invalid(level, &e);
+            }
+        }
+    })
 }
 
 /// `ProcessConfigFile(context)`: re-read bgworkerd's configuration (file,
@@ -1234,27 +1252,29 @@ pub extern "C" fn bgw_rs_SetConfigOption(
 /// the supervisor at LOG, as PostgreSQL's backends and postmaster do.
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_ProcessConfigFile(_context: c_int) {
-    let in_supervisor = crate::backend::role() == Some(crate::backend::Role::Supervisor);
-    let level = if in_supervisor { LOG } else { DEBUG2 };
-    let Some(mut fresh) = settings::reread(level) else {
-        return;
-    };
-    // Settings that need a restart keep their values here too.
-    let now = settings::current();
-    fresh.max_worker_processes = now.max_worker_processes;
-    fresh.shared_preload_libraries = now.shared_preload_libraries;
-    if !in_supervisor {
-        // The worker's own copies of the log settings (its log file is
-        // the descriptor it inherited).
-        log::set_min_level(fresh.log_min_messages);
-        crate::log_prefix::set(&fresh.log_line_prefix);
-    }
-    if apply_settings(&fresh, level, in_supervisor) {
-        settings::report_unaffected(level);
-    }
-    if !in_supervisor {
-        settings::with_current(|s| *s = fresh);
-    }
+    super::guard("bgw_rs_ProcessConfigFile", (), || {
+        let in_supervisor = crate::backend::role() == Some(crate::backend::Role::Supervisor);
+        let level = if in_supervisor { LOG } else { DEBUG2 };
+        let Some(mut fresh) = settings::reread(level) else {
+            return;
+        };
+        // Settings that need a restart keep their values here too.
+        let now = settings::current();
+        fresh.max_worker_processes = now.max_worker_processes;
+        fresh.shared_preload_libraries = now.shared_preload_libraries;
+        if !in_supervisor {
+            // The worker's own copies of the log settings (its log file is
+            // the descriptor it inherited).
+            log::set_min_level(fresh.log_min_messages);
+            crate::log_prefix::set(&fresh.log_line_prefix);
+        }
+        if apply_settings(&fresh, level, in_supervisor) {
+            settings::report_unaffected(level);
+        }
+        if !in_supervisor {
+            settings::with_current(|s| *s = fresh);
+        }
+    })
 }
 
 /// Apply `fresh` to every defined variable whose value changed, in the
@@ -1376,6 +1396,8 @@ super::c_export! {
     SetConfigOption => bgw_c_SetConfigOption,
     ProcessConfigFile => bgw_c_ProcessConfigFile,
     HandleMainLoopInterrupts => bgw_c_HandleMainLoopInterrupts,
+    GUC_check_errcode => bgw_c_GUC_check_errcode,
+    MarkGUCPrefixReserved => bgw_c_MarkGUCPrefixReserved,
 }
 
 #[cfg(test)]

@@ -90,6 +90,10 @@ super::c_export! {
     MemoryContextReset => bgw_c_MemoryContextReset,
     MemoryContextDelete => bgw_c_MemoryContextDelete,
     MemoryContextDeleteChildren => bgw_c_MemoryContextDeleteChildren,
+    AllocSetContextCreateInternal => bgw_c_AllocSetContextCreateInternal,
+    MemoryContextRegisterResetCallback => bgw_c_MemoryContextRegisterResetCallback,
+    GetMemoryChunkSpace => bgw_c_GetMemoryChunkSpace,
+    MemoryContextMemAllocated => bgw_c_MemoryContextMemAllocated,
 }
 
 #[unsafe(no_mangle)]
@@ -276,21 +280,25 @@ unsafe fn unlink(c: *mut Chunk) {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_palloc(size: usize, flags: i32) -> *mut c_void {
-    alloc(std::ptr::null_mut(), size, flags)
+    super::guard("bgw_rs_palloc", std::ptr::null_mut(), || {
+        alloc(std::ptr::null_mut(), size, flags)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_context_alloc(ctx: *mut Context, size: usize, flags: i32) -> *mut c_void {
-    if ctx.is_null() {
-        raise(
-            ERROR,
-            super::elog::ERRCODE_INTERNAL_ERROR,
-            "memory context is NULL".into(),
-            None,
-        );
-        return std::ptr::null_mut();
-    }
-    alloc(ctx, size, flags)
+    super::guard("bgw_rs_context_alloc", std::ptr::null_mut(), || {
+        if ctx.is_null() {
+            raise(
+                ERROR,
+                super::elog::ERRCODE_INTERNAL_ERROR,
+                "memory context is NULL".into(),
+                None,
+            );
+            return std::ptr::null_mut();
+        }
+        alloc(ctx, size, flags)
+    })
 }
 
 /// `pfree` (NULL is ignored).
@@ -299,20 +307,22 @@ pub extern "C" fn bgw_rs_context_alloc(ctx: *mut Context, size: usize, flags: i3
 /// `p` is NULL or a live pointer from this allocator.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_pfree(p: *mut c_void) {
-    if p.is_null() {
-        return;
-    }
-    // SAFETY: p came from palloc or is a worker handle (caller's
-    // contract); a handle has no chunk header and is free()d there.
-    if unsafe { crate::api::take_pfreeable_handle(p) } {
-        return;
-    }
-    // SAFETY: p came from palloc (caller's contract).
-    unsafe {
-        let c = chunk_of(p);
-        unlink(c);
-        libc::free(c as *mut c_void);
-    }
+    super::guard("bgw_rs_pfree", (), || {
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: p came from palloc or is a worker handle (caller's
+        // contract); a handle has no chunk header and is free()d there.
+        if unsafe { crate::api::take_pfreeable_handle(p) } {
+            return;
+        }
+        // SAFETY: p came from palloc (caller's contract).
+        unsafe {
+            let c = chunk_of(p);
+            unlink(c);
+            libc::free(c as *mut c_void);
+        }
+    })
 }
 
 ///
@@ -320,35 +330,37 @@ pub unsafe extern "C" fn bgw_rs_pfree(p: *mut c_void) {
 /// `p` is NULL or a live pointer from this allocator.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_void {
-    if p.is_null() {
-        raise(
-            ERROR,
-            super::elog::ERRCODE_INTERNAL_ERROR,
-            "repalloc of a NULL pointer".into(),
-            None,
-        );
-        return std::ptr::null_mut();
-    }
-    if size > MAX_ALLOC_SIZE {
-        invalid_size(size);
-        return std::ptr::null_mut();
-    }
-    // SAFETY: p came from palloc; realloc moves the whole chunk, and the
-    // neighbours' links are rewritten to its new address.
-    unsafe {
-        let c = chunk_of(p);
-        let ctx = (*c).ctx;
-        let old_size = (*c).size;
-        unlink(c);
-        let n = libc::realloc(c as *mut c_void, HDR + size.max(MIN_PAYLOAD)) as *mut Chunk;
-        if n.is_null() {
-            // realloc left the old chunk intact: back into the list.
-            link(ctx, c, old_size);
-            out_of_memory(ctx, size);
+    super::guard("bgw_rs_repalloc", std::ptr::null_mut(), || {
+        if p.is_null() {
+            raise(
+                ERROR,
+                super::elog::ERRCODE_INTERNAL_ERROR,
+                "repalloc of a NULL pointer".into(),
+                None,
+            );
             return std::ptr::null_mut();
         }
-        link(ctx, n, size)
-    }
+        if size > MAX_ALLOC_SIZE {
+            invalid_size(size);
+            return std::ptr::null_mut();
+        }
+        // SAFETY: p came from palloc; realloc moves the whole chunk, and the
+        // neighbours' links are rewritten to its new address.
+        unsafe {
+            let c = chunk_of(p);
+            let ctx = (*c).ctx;
+            let old_size = (*c).size;
+            unlink(c);
+            let n = libc::realloc(c as *mut c_void, HDR + size.max(MIN_PAYLOAD)) as *mut Chunk;
+            if n.is_null() {
+                // realloc left the old chunk intact: back into the list.
+                link(ctx, c, old_size);
+                out_of_memory(ctx, size);
+                return std::ptr::null_mut();
+            }
+            link(ctx, n, size)
+        }
+    })
 }
 
 /// Delete every child of `ctx`, run its reset callbacks (newest first),
@@ -451,15 +463,21 @@ unsafe fn delete(ctx: *mut Context) -> bool {
 /// by this one. `name` must outlive the context (as in PostgreSQL: it is
 /// normally a string literal).
 #[unsafe(no_mangle)]
-pub extern "C" fn AllocSetContextCreateInternal(
+pub extern "C" fn bgw_rs_AllocSetContextCreateInternal(
     parent: *mut Context,
     name: *const c_char,
     _min_context_size: usize,
     _init_block_size: usize,
     _max_block_size: usize,
 ) -> *mut Context {
-    init();
-    new_context(parent, name)
+    super::guard(
+        "AllocSetContextCreateInternal",
+        std::ptr::null_mut(),
+        || {
+            init();
+            new_context(parent, name)
+        },
+    )
 }
 
 /// `MemoryContextReset`: free everything allocated in the context and
@@ -470,10 +488,12 @@ pub extern "C" fn AllocSetContextCreateInternal(
 /// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_MemoryContextReset(ctx: *mut Context) {
-    if !ctx.is_null() {
-        // SAFETY: a context made here (caller's contract).
-        unsafe { reset(ctx) };
-    }
+    super::guard("bgw_rs_MemoryContextReset", (), || {
+        if !ctx.is_null() {
+            // SAFETY: a context made here (caller's contract).
+            unsafe { reset(ctx) };
+        }
+    })
 }
 
 /// `MemoryContextDeleteChildren`: delete the children, keep the chunks.
@@ -482,10 +502,12 @@ pub unsafe extern "C" fn bgw_rs_MemoryContextReset(ctx: *mut Context) {
 /// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_MemoryContextDeleteChildren(ctx: *mut Context) {
-    if !ctx.is_null() {
-        // SAFETY: a context made here (caller's contract).
-        unsafe { delete_children(ctx) };
-    }
+    super::guard("bgw_rs_MemoryContextDeleteChildren", (), || {
+        if !ctx.is_null() {
+            // SAFETY: a context made here (caller's contract).
+            unsafe { delete_children(ctx) };
+        }
+    })
 }
 
 /// `MemoryContextDelete` (TopMemoryContext is only reset: it lives as
@@ -495,16 +517,18 @@ pub unsafe extern "C" fn bgw_rs_MemoryContextDeleteChildren(ctx: *mut Context) {
 /// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_MemoryContextDelete(ctx: *mut Context) {
-    if ctx.is_null() {
-        return;
-    }
-    if ctx == TopMemoryContext.load(Ordering::Acquire) {
-        // SAFETY: live context.
-        unsafe { reset(ctx) };
-        return;
-    }
-    // SAFETY: a live, non-top context made here (caller's contract).
-    unsafe { delete(ctx) };
+    super::guard("bgw_rs_MemoryContextDelete", (), || {
+        if ctx.is_null() {
+            return;
+        }
+        if ctx == TopMemoryContext.load(Ordering::Acquire) {
+            // SAFETY: live context.
+            unsafe { reset(ctx) };
+            return;
+        }
+        // SAFETY: a live, non-top context made here (caller's contract).
+        unsafe { delete(ctx) };
+    })
 }
 
 /// `MemoryContextRegisterResetCallback`: `cb` lives in the context's
@@ -513,19 +537,21 @@ pub unsafe extern "C" fn bgw_rs_MemoryContextDelete(ctx: *mut Context) {
 /// # Safety
 /// `ctx` and `cb` are NULL or live; `cb` stays valid until the context is reset or deleted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MemoryContextRegisterResetCallback(
+pub unsafe extern "C" fn bgw_rs_MemoryContextRegisterResetCallback(
     ctx: *mut Context,
     cb: *mut ResetCallback,
 ) {
-    if ctx.is_null() || cb.is_null() {
-        return;
-    }
-    // SAFETY: live context and callback struct (caller's contract).
-    unsafe {
-        (*cb).next = (*ctx).data.reset_cbs;
-        (*ctx).data.reset_cbs = cb;
-        (*ctx).data.is_reset = false;
-    }
+    super::guard("MemoryContextRegisterResetCallback", (), || {
+        if ctx.is_null() || cb.is_null() {
+            return;
+        }
+        // SAFETY: live context and callback struct (caller's contract).
+        unsafe {
+            (*cb).next = (*ctx).data.reset_cbs;
+            (*ctx).data.reset_cbs = cb;
+            (*ctx).data.is_reset = false;
+        }
+    })
 }
 
 /// `GetMemoryChunkSpace`: bytes a chunk takes, header included.
@@ -533,12 +559,14 @@ pub unsafe extern "C" fn MemoryContextRegisterResetCallback(
 /// # Safety
 /// `p` is NULL or a live pointer from this allocator.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn GetMemoryChunkSpace(p: *mut c_void) -> usize {
-    if p.is_null() {
-        return 0;
-    }
-    // SAFETY: p came from palloc.
-    unsafe { (*chunk_of(p)).size + HDR }
+pub unsafe extern "C" fn bgw_rs_GetMemoryChunkSpace(p: *mut c_void) -> usize {
+    super::guard("GetMemoryChunkSpace", 0, || {
+        if p.is_null() {
+            return 0;
+        }
+        // SAFETY: p came from palloc.
+        unsafe { (*chunk_of(p)).size + HDR }
+    })
 }
 
 /// `MemoryContextMemAllocated(ctx, recurse)`.
@@ -546,20 +574,25 @@ pub unsafe extern "C" fn GetMemoryChunkSpace(p: *mut c_void) -> usize {
 /// # Safety
 /// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MemoryContextMemAllocated(ctx: *mut Context, recurse: bool) -> usize {
-    if ctx.is_null() {
-        return 0;
-    }
-    // SAFETY: live context tree.
-    unsafe {
-        let mut total = (*ctx).data.mem_allocated;
-        if recurse {
-            let mut c = (*ctx).data.firstchild;
-            while !c.is_null() {
-                total += MemoryContextMemAllocated(c, true);
-                c = (*c).data.nextchild;
-            }
+pub unsafe extern "C" fn bgw_rs_MemoryContextMemAllocated(
+    ctx: *mut Context,
+    recurse: bool,
+) -> usize {
+    super::guard("MemoryContextMemAllocated", 0, || {
+        if ctx.is_null() {
+            return 0;
         }
-        total
-    }
+        // SAFETY: live context tree.
+        unsafe {
+            let mut total = (*ctx).data.mem_allocated;
+            if recurse {
+                let mut c = (*ctx).data.firstchild;
+                while !c.is_null() {
+                    total += bgw_rs_MemoryContextMemAllocated(c, true);
+                    c = (*c).data.nextchild;
+                }
+            }
+            total
+        }
+    })
 }

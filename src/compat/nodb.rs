@@ -29,7 +29,7 @@ macro_rules! needs_database {
         $(
             #[unsafe(no_mangle)]
             pub extern "C" fn $name() {
-                needs_database(stringify!($name))
+                super::guard(stringify!($name), (), || needs_database(stringify!($name)))
             }
         )*
     };

@@ -134,6 +134,8 @@ bgw_c_ProcessInterrupts(void)
 	if (InterruptHoldoffCount != 0 || CritSectionCount != 0)
 		return;
 	InterruptPending = false;
+	/* An ERROR a panicking signal handler recorded (compat::guard). */
+	bgw_c_raise_pending();
 
 	if (ProcDiePending)
 	{

@@ -105,6 +105,7 @@ void
 bgw_c_pfree(void *pointer)
 {
 	bgw_rs_pfree(pointer);
+	bgw_c_raise_pending();
 }
 
 /* A reset callback's ERROR is re-thrown once the Rust body has returned. */
