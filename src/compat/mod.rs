@@ -174,6 +174,9 @@ mod tests {
         message: *const c_char,
     }
 
+    // The C bodies, with their real signatures (c_export! declares them
+    // without arguments for its jumps).
+    #[allow(clashing_extern_declarations)]
     unsafe extern "C" {
         fn bgw_c_raise_pending();
         fn bgw_c_CopyErrorData() -> *mut ErrorDataHead;
