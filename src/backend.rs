@@ -328,6 +328,7 @@ impl<'a> BackendLock<'a> {
                         for w in 0..crate::shmem::slots::pending_words(seg.total_slots()) {
                             seg.pending_word(w).fetch_or(u64::MAX, Ordering::Release);
                         }
+                        repair_parallel_count(seg);
                         return BackendLock { word };
                     }
                     if spins < 64 * 16 {
@@ -339,6 +340,32 @@ impl<'a> BackendLock<'a> {
                 }
             }
         }
+    }
+}
+
+/// Called by the backend that took over a dead holder's lock (so no
+/// registration is under way): a holder that died between counting a
+/// parallel registration and publishing it left `parallel_register_count`
+/// one too high, the budget one short for good. Lower it to what is
+/// outstanding: the given-back count plus the published parallel slots.
+/// The given-back count is read after the scan, so a slot the supervisor
+/// gives back meanwhile is at worst counted twice: the result errs on the
+/// short side and is never below the true count (see the invariant at
+/// shmem::slots::Header), so it never wraps. Never raises the count.
+fn repair_parallel_count(seg: &Segment) {
+    let h = seg.header();
+    let published = (0..seg.total_slots())
+        .filter(|&i| {
+            let s = seg.slot(i);
+            s.in_use.load(Ordering::Acquire) != 0
+                && s.read_worker().bgw_flags & BGWORKER_CLASS_PARALLEL != 0
+        })
+        .count() as u32;
+    let given_back = h.parallel_terminate_count.load(Ordering::Acquire);
+    let registered = h.parallel_register_count.load(Ordering::Acquire);
+    if registered.wrapping_sub(given_back) > published {
+        h.parallel_register_count
+            .store(given_back.wrapping_add(published), Ordering::Release);
     }
 }
 
@@ -813,6 +840,33 @@ mod tests {
         }
         // every slot's pending bit is set for the supervisor
         assert_eq!(c.seg.pending_word(0).load(Ordering::Relaxed), u64::MAX);
+    }
+
+    /// A holder that died after counting a parallel registration and
+    /// before publishing it: the backend taking over its lock gives the
+    /// budget back.
+    #[test]
+    fn parallel_count_of_a_dead_holder_is_given_back_at_takeover() {
+        let c = conn(4, 2);
+        let par = def(
+            "p",
+            BGWORKER_SHMEM_ACCESS | BGWORKER_CLASS_PARALLEL,
+            BGW_NEVER_RESTART,
+        );
+        c.register(&par)
+            .ok()
+            .expect("one published parallel worker");
+        let h = c.seg.header();
+        // The dead holder: counted, never published, lock still held.
+        h.parallel_register_count.fetch_add(1, Ordering::AcqRel);
+        h.backend_lock
+            .store(lock_identity() ^ (1 << 32), Ordering::Relaxed);
+        assert_eq!(h.parallel_in_use(), 2);
+        c.register(&par)
+            .ok()
+            .expect("the dead holder's unit of the budget is back");
+        assert_eq!(h.parallel_in_use(), 2);
+        assert!(matches!(c.register(&par), Err(RegisterError::NoCapacity)));
     }
 
     #[test]

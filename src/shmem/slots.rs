@@ -85,8 +85,8 @@ pub struct Header {
     /// `register - terminate` (wrapping) is the number of parallel slots
     /// counted and not yet freed: never negative, so it never wraps. A
     /// backend that dies holding the lock between its count and its
-    /// publication leaves the budget one short (never over), as a dead
-    /// registrant's slot would.
+    /// publication leaves the count one too high; the backend that takes
+    /// the lock over lowers it again (backend.rs, repair_parallel_count).
     pub parallel_terminate_count: AtomicU32,
     /// Holder of the backend lock (thread id, and start time in the high
     /// half; see backend.rs), or 0.
