@@ -21,6 +21,7 @@ fn fatal(msg: &str, hint: Option<&str>) -> i32 {
 /// Run bgworkerd with `args` (without the program name); returns the exit
 /// status.
 pub fn main(args: Vec<String>) -> i32 {
+    crate::identity::mark_daemon_image();
     let mut rundir: Option<PathBuf> = None;
     let mut sets: Vec<(String, String)> = Vec::new();
     let mut it = args.into_iter();

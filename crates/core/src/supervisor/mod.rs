@@ -18,6 +18,8 @@ pub mod registry;
 mod reload;
 pub mod sd_notify;
 mod setup;
+#[cfg(test)]
+mod tests;
 
 pub use setup::{emergency_cleanup, run};
 
