@@ -22,6 +22,7 @@ static char *cxb_target = "literal target";
 void
 cxb_main(Datum main_arg)
 {
+	(void) main_arg;
 	BackgroundWorkerUnblockSignals();
 	elog(LOG, "cxb worker: greeting=%s target=%s", cxb_greeting, cxb_target);
 	SetConfigOption("cxb.greeting", "set by the worker", PGC_SIGHUP, PGC_S_FILE);

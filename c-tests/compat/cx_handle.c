@@ -54,6 +54,8 @@ cxh_main(Datum main_arg)
 	MemoryContext cxt;
 	BgwHandleStatus status;
 
+	(void) main_arg;
+
 	/* Startup and shutdown notices arrive as SIGUSR1 (bgw_notify_pid). */
 	pqsignal(SIGUSR1, procsignal_sigusr1_handler);
 	BackgroundWorkerUnblockSignals();

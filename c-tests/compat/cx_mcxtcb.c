@@ -31,6 +31,8 @@ cxm_main(Datum main_arg)
 	MemoryContext cxt;
 	int			i;
 
+	(void) main_arg;
+
 	BackgroundWorkerUnblockSignals();
 	cxt = AllocSetContextCreate(TopMemoryContext, "cxm", ALLOCSET_DEFAULT_SIZES);
 	for (i = 1; i <= 3; i++)
