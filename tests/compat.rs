@@ -682,7 +682,7 @@ fn latch_set_by_another_worker_matches_postgresql() {
 /// worker's outermost handler logs it and the worker exits 1 after its
 /// exit callbacks. Same transcript as PostgreSQL 15.
 #[test]
-fn bgworker_function_errors_reach_the_modules_pg_try() {
+fn bgworker_function_errors_reach_pg_try_as_in_postgresql() {
     let _w = watchdog(180, "bgworker_function_errors");
     let m = pgxs_module("compat/cx_register.c");
     let d = module_daemon("cx_register", &m).start();
