@@ -63,6 +63,7 @@ cxl2_main(Datum main_arg)
 	MemoryContext old;
 	int			i;
 
+	(void) main_arg;
 	BackgroundWorkerUnblockSignals();
 	cxt = AllocSetContextCreate(TopMemoryContext, "cxl2", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);

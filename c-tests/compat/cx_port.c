@@ -49,6 +49,7 @@ cxp_main(Datum main_arg)
 	int			sv[2];
 	int			i;
 
+	(void) main_arg;
 	BackgroundWorkerUnblockSignals();
 	elog(LOG, "cxp strcasecmp %d %d %d", pg_strcasecmp("Hello", "hELLO") == 0,
 		 pg_strncasecmp("abcX", "ABCy", 3) == 0, pg_strcasecmp("a", "B") < 0);
@@ -65,7 +66,7 @@ cxp_main(Datum main_arg)
 	canonicalize_path(path);
 	elog(LOG, "cxp path \"%s\" last \"%s\" relative %d", path, last_dir_separator(path),
 		 path_is_relative_and_below_cwd("a/../../b"));
-	elog(LOG, "cxp bits %d %d %d " UINT64_FORMAT, pg_leftmost_one_pos32(1000), pg_rightmost_one_pos64(1024),
+	elog(LOG, "cxp bits %d %d %d %d", pg_leftmost_one_pos32(1000), pg_rightmost_one_pos64(1024),
 		 pg_popcount32(0xF0F0), pg_popcount64(UINT64CONST(0xFFFFFFFFFFFF)));
 	elog(LOG, "cxp encoding %s %d %d", pg_encoding_to_char(PG_UTF8), pg_char_to_encoding("LATIN1"),
 		 pg_encoding_mblen(PG_UTF8, "\xc3\xa9"));

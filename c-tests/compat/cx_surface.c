@@ -36,30 +36,45 @@ static ProcessUtility_hook_type prev_process_utility;
 static void
 xact_cb(XactEvent event, void *arg)
 {
+	(void) event;
+	(void) arg;
 	elog(LOG, "cxs2 xact callback fired");
 }
 
 static void
 subxact_cb(SubXactEvent event, SubTransactionId a, SubTransactionId b, void *arg)
 {
+	(void) event;
+	(void) a;
+	(void) b;
+	(void) arg;
 	elog(LOG, "cxs2 subxact callback fired");
 }
 
 static void
 relcache_cb(Datum arg, Oid relid)
 {
+	(void) arg;
+	(void) relid;
 	elog(LOG, "cxs2 relcache callback fired");
 }
 
 static void
 syscache_cb(Datum arg, int cacheid, uint32 hashvalue)
 {
+	(void) arg;
+	(void) cacheid;
+	(void) hashvalue;
 	elog(LOG, "cxs2 syscache callback fired");
 }
 
 static void
 release_cb(ResourceReleasePhase phase, bool isCommit, bool isTopLevel, void *arg)
 {
+	(void) phase;
+	(void) isCommit;
+	(void) isTopLevel;
+	(void) arg;
 	elog(LOG, "cxs2 release callback fired");
 }
 
@@ -75,6 +90,7 @@ executor_start(QueryDesc *queryDesc, int eflags)
 void
 cxs2_main(Datum main_arg)
 {
+	(void) main_arg;
 	BackgroundWorkerUnblockSignals();
 	elog(LOG, "cxs2 worker: SPI_processed=" UINT64_FORMAT " SPI_tuptable=%s ExecutorStart_hook=%s",
 		 SPI_processed, SPI_tuptable ? "set" : "NULL",

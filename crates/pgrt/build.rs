@@ -32,6 +32,7 @@ fn main() {
         .flag("-fwrapv")
         .warnings(true)
         .extra_warnings(true)
+        .warnings_into_errors(true)
         .flag("-Wno-unused-parameter")
         .compile("bgwcompat");
 

@@ -7,7 +7,7 @@
 //! process/child.rs in a new worker before its entry point; read anywhere,
 //! signal handlers included (plain atomic loads).
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use crate::abi::BackgroundWorker;
 
@@ -53,4 +53,36 @@ pub fn my_entry() -> Option<&'static BackgroundWorker> {
     // definition, set before the entry point runs and never freed (a module
     // that overwrites it must point it at a definition that lives as long).
     unsafe { std::ptr::addr_of!(MyBgworkerEntry).read().as_ref() }
+}
+
+/// Set by bgworkerd's main before anything else: this process image is
+/// bgworkerd (not a host program embedding or attaching to a supervisor).
+static DAEMON_IMAGE: AtomicBool = AtomicBool::new(false);
+
+/// Called once by bgworkerd's main (see [`final_exit`]).
+pub fn mark_daemon_image() {
+    DAEMON_IMAGE.store(true, Ordering::Relaxed);
+}
+
+/// End this process the way PostgreSQL's proc_exit does, after the exit
+/// callbacks: stdio is flushed, and
+/// * in bgworkerd (supervisor and workers) and in any process that is not
+///   a worker, with exit(): atexit handlers run, as in PostgreSQL, whose
+///   workers run the postmaster's handlers;
+/// * in a worker forked from an embedding host, with _exit() after
+///   flushing stdio: the host's atexit handlers belong to the host's own
+///   process (a host is not the postmaster; its handlers may remove its
+///   files, talk to its peers or flush its own state), so they do not run
+///   once more in every worker.
+pub fn final_exit(code: i32) -> ! {
+    if role() == Some(Role::Worker) && !DAEMON_IMAGE.load(Ordering::Relaxed) {
+        // SAFETY: fflush(NULL) flushes every output stream; _exit has no
+        // preconditions.
+        unsafe {
+            libc::fflush(std::ptr::null_mut());
+            libc::_exit(code)
+        }
+    }
+    // SAFETY: exit has no preconditions.
+    unsafe { libc::exit(code) }
 }

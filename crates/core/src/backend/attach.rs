@@ -39,9 +39,12 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
 pub fn read_pid_file(path: &std::path::Path) -> Result<(i32, String), String> {
     let arg = path.display();
     if !path.is_dir() {
-        return Err(format!(
-            "no bgworkerd is running on \"{arg}\": no such directory"
-        ));
+        let why = if path.exists() {
+            "not a directory"
+        } else {
+            "no such directory"
+        };
+        return Err(format!("no bgworkerd is running on \"{arg}\": {why}"));
     }
     let pidfile = path.join("bgworkerd.pid");
     let text = std::fs::read_to_string(&pidfile).map_err(|e| {
@@ -100,6 +103,8 @@ fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), Stri
     })?;
     // State-change notifications (bgw_notify_pid) arrive as SIGUSR1; make
     // sure one cannot kill a process that did not install a handler.
+    // (libc, not nix: nix's sigaction always installs, and the host's own
+    // handler must be looked at before deciding to leave it alone.)
     // SAFETY: querying and, if default, replacing the SIGUSR1 disposition
     // with a handler that does nothing (async-signal-safe).
     unsafe {

@@ -112,14 +112,14 @@ impl Connection {
                 // SAFETY: getpid has no preconditions.
                 s.registrant
                     .store(unsafe { libc::getpid() }, Ordering::Relaxed);
-                // Hand the slot to the supervisor (pairs with its Acquire load).
-                s.in_use.store(1, Ordering::Release);
-                // Counted after publishing, still under the lock: a holder
-                // that dies in between leaves the budget one too generous
-                // rather than short for good.
+                // Counted before publishing (see the invariant at Header):
+                // the supervisor gives back only slots it has seen
+                // published, which are then always counted already.
                 if parallel {
                     h.parallel_register_count.fetch_add(1, Ordering::AcqRel);
                 }
+                // Hand the slot to the supervisor (pairs with its Acquire load).
+                s.in_use.store(1, Ordering::Release);
                 self.mark_pending(i);
                 found = Some((i, g));
                 break;

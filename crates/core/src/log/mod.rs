@@ -279,6 +279,18 @@ pub fn emit(level: i32, msg: &str) {
     emit_full(level, msg, None, None);
 }
 
+/// The one wording of every call that needs the database server (the
+/// runtime's generated entries, SPI and transactions, and
+/// BackgroundWorkerInitializeConnection): `who` is the caller as the log
+/// names it, `function` the PostgreSQL function it called.
+pub fn needs_server_message(who: &str, function: &str) -> String {
+    format!("{who}: {function} needs the database server, which is not available in libbgworker")
+}
+
+/// The HINT that goes with [`needs_server_message`].
+pub const NEEDS_SERVER_HINT: &str =
+    "Modules run by libbgworker can use shared memory, latches and signals, not the database server.";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,15 +322,3 @@ mod tests {
         assert_eq!(l.as_bytes(), b"007 -42 0");
     }
 }
-
-/// The one wording of every call that needs the database server (the
-/// runtime's generated entries, SPI and transactions, and
-/// BackgroundWorkerInitializeConnection): `who` is the caller as the log
-/// names it, `function` the PostgreSQL function it called.
-pub fn needs_server_message(who: &str, function: &str) -> String {
-    format!("{who}: {function} needs the database server, which is not available in libbgworker")
-}
-
-/// The HINT that goes with [`needs_server_message`].
-pub const NEEDS_SERVER_HINT: &str =
-    "Modules run by libbgworker can use shared memory, latches and signals, not the database server.";

@@ -10,6 +10,7 @@
 
 mod event_loop;
 mod intake;
+mod leftover;
 mod lifecycle;
 mod notify_pids;
 pub mod pidfile;
@@ -17,6 +18,8 @@ pub mod registry;
 mod reload;
 pub mod sd_notify;
 mod setup;
+#[cfg(test)]
+mod tests;
 
 pub use setup::{arm_preload_cleanup, emergency_cleanup, run};
 

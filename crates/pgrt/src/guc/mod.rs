@@ -256,4 +256,6 @@ super::c_export! {
     SetConfigOption => bgw_c_SetConfigOption,
     ProcessConfigFile => bgw_c_ProcessConfigFile,
     HandleMainLoopInterrupts => bgw_c_HandleMainLoopInterrupts,
+    GUC_check_errcode => bgw_c_GUC_check_errcode,
+    MarkGUCPrefixReserved => bgw_c_MarkGUCPrefixReserved,
 }
