@@ -685,6 +685,8 @@ fn registrations_are_accepted_and_the_first_server_call_is_named() {
         secs(10),
     );
     d.wait_log("cxs2 text=boot", secs(10));
+    // pglogical reads bgworkerd's own settings this way in its shmem hook.
+    d.wait_log("cxs2 max_worker_processes 8", secs(10));
     // Activity and statistics reports are accepted; nothing is pending.
     d.wait_log("cxs2 pgstat_report_stat 0", secs(10));
     d.wait_log(
@@ -705,7 +707,8 @@ fn registrations_are_accepted_and_the_first_server_call_is_named() {
 /// PostgreSQL's own libpgport/libpgcommon code, linked in: a sample of
 /// string, sort, random, checksum, hash, path, bit, encoding, keyword,
 /// compression and socket helpers gives the same transcript as under
-/// PostgreSQL 15.
+/// PostgreSQL 15; so do settings with units shown by
+/// GetConfigOptionByName.
 #[test]
 fn port_and_common_functions_match_postgresql() {
     let _w = watchdog(120, "port_common");
@@ -722,7 +725,12 @@ fn port_and_common_functions_match_postgresql() {
     );
     assert_eq!(mine.len(), 1);
     assert!(mine[0].len() >= 12, "{mine:#?}");
-    for line in ["LOG:  cxp noblock 1 1", "LOG:  cxp pglz 13 back 400 same 1"] {
+    for line in [
+        "LOG:  cxp noblock 1 1",
+        "LOG:  cxp pglz 13 back 400 same 1",
+        "LOG:  cxp setting cxp.mem: 2MB (varname cxp.mem)",
+        "LOG:  cxp setting cxp.nosuch: NULL (varname NULL)",
+    ] {
         assert!(mine[0].contains(&line.to_string()), "{mine:#?}");
     }
     pg.stop();

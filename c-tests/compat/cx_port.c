@@ -1,11 +1,13 @@
 /*
  * cx_port.c -- a worker that calls a sample of PostgreSQL's own libpgport
- * and libpgcommon functions and logs what they return, so that the
+ * and libpgcommon functions, and shows settings with units through
+ * GetConfigOptionByName, and logs what they return, so that the
  * transcript under bgworkerd can be compared with PostgreSQL 15's.
  */
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -21,11 +23,27 @@
 #include "port/pg_bitutils.h"
 #include "port/pg_crc32c.h"
 #include "postmaster/bgworker.h"
+#include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 PGDLLEXPORT void cxp_main(Datum main_arg);
+
+static int	cxp_mem;
+static int	cxp_time;
+static int	cxp_zero;
+static double cxp_ratio;
+
+static void
+show_setting(const char *name)
+{
+	const char *varname = "unset";
+	char	   *value = GetConfigOptionByName(name, &varname, true);
+
+	elog(LOG, "cxp setting %s: %s (varname %s)", name, value ? value : "NULL",
+		 varname ? varname : "NULL");
+}
 
 static int
 cmp_int(const void *a, const void *b)
@@ -89,6 +107,11 @@ cxp_main(Datum main_arg)
 		close(sv[0]);
 		close(sv[1]);
 	}
+	show_setting("cxp.mem");
+	show_setting("CXP.Time");
+	show_setting("cxp.zero");
+	show_setting("cxp.ratio");
+	show_setting("cxp.nosuch");
 	elog(LOG, "cxp done");
 }
 
@@ -97,6 +120,14 @@ _PG_init(void)
 {
 	BackgroundWorker worker;
 
+	DefineCustomIntVariable("cxp.mem", "memory", NULL, &cxp_mem, 2048, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("cxp.time", "time", NULL, &cxp_time, 90000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("cxp.zero", "zero", NULL, &cxp_zero, 0, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomRealVariable("cxp.ratio", "ratio", NULL, &cxp_ratio, 1.5, 0, 100,
+							 PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	memset(&worker, 0, sizeof(worker));

@@ -99,6 +99,7 @@ cxs2_main(Datum main_arg)
 		 work_mem, maintenance_work_mem, MaxConnections, XactIsoLevel,
 		 application_name ? application_name : "(null)", DateStyle);
 	elog(LOG, "cxs2 text=%s", cxs2_text);
+	elog(LOG, "cxs2 max_worker_processes %s", GetConfigOptionByName("max_worker_processes", NULL, false));
 	pgstat_report_appname("cxs2");
 	pgstat_report_activity(STATE_RUNNING, "cxs2 activity");
 	elog(LOG, "cxs2 pgstat_report_stat %ld", pgstat_report_stat(true));

@@ -410,6 +410,19 @@ bgw_c_GetConfigOption(const char *name, bool missing_ok, bool restrict_privilege
 	return RAISING(bgw_rs_GetConfigOption(name, missing_ok, restrict_privileged));
 }
 
+extern const char *bgw_rs_GetConfigOptionByName(const char *name, const char **varname,
+												 bool missing_ok);
+
+/* GetConfigOptionByName: a palloc'd copy of the value as SHOW shows it. */
+char *
+bgw_c_GetConfigOptionByName(const char *name, const char **varname, bool missing_ok)
+{
+	const char *shown = bgw_rs_GetConfigOptionByName(name, varname, missing_ok);
+
+	bgw_c_raise_pending();
+	return shown ? bgw_c_pstrdup(shown) : NULL;
+}
+
 void
 bgw_c_SetConfigOption(const char *name, const char *value, int context, int source)
 {

@@ -32,6 +32,7 @@ use crate::settings;
 // GucContext (utils/guc.h).
 
 mod access;
+mod byname;
 mod define;
 mod reload;
 mod store;
@@ -253,6 +254,7 @@ super::c_export! {
     DefineCustomStringVariable => bgw_c_DefineCustomStringVariable,
     DefineCustomEnumVariable => bgw_c_DefineCustomEnumVariable,
     GetConfigOption => bgw_c_GetConfigOption,
+    GetConfigOptionByName => bgw_c_GetConfigOptionByName,
     SetConfigOption => bgw_c_SetConfigOption,
     ProcessConfigFile => bgw_c_ProcessConfigFile,
     HandleMainLoopInterrupts => bgw_c_HandleMainLoopInterrupts,
