@@ -762,6 +762,33 @@ fn lists_match_postgresql() {
     pg.stop();
 }
 
+/// PostgreSQL's hash tables: local ones with string and binary keys grown
+/// from a small start, searched, emptied (also during a scan) and scanned,
+/// and a shared one (ShmemInitHash, sized with hash_estimate_size in the
+/// request hook, attached again by the worker): the same entries in the
+/// same scan order and the same size estimates as PostgreSQL 15.
+#[test]
+fn hash_tables_match_postgresql() {
+    let _w = watchdog(120, "hash_tables");
+    let m = pgxs_module("compat/cx_hash.c");
+    let d = module_daemon("cx_hash", &m).start();
+    d.wait_log("cxh2 done", secs(20));
+    let pg = PgServer::start("cx_hash", &[&m], &[]);
+    pg.wait_log("cxh2 done", secs(30));
+    let mine = worker_transcripts(&d.log_lines(), d.pid(), "cxh2 ");
+    let real = worker_transcripts(&pg.log_lines(), pg.pid(), "cxh2 ");
+    assert_eq!(mine, real, "hash table transcripts (ours vs PostgreSQL 15)");
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].len() >= 10, "{mine:#?}");
+    assert!(
+        mine[0]
+            .iter()
+            .any(|l| l.contains("cxh2 shared removed 5: 1, now 89")),
+        "{mine:#?}"
+    );
+    pg.stop();
+}
+
 /// One worker wakes another through a latch pointer published in add-in
 /// shared memory; waits time out and return at once on a set latch. Same
 /// transcript as PostgreSQL 15.
