@@ -159,6 +159,24 @@ cxh2_main(Datum main_arg)
 		if (ie->key % 2 == 1)
 			hash_search(ints, &ie->key, HASH_REMOVE, NULL);
 	scan_ints("ints even", ints, 0);
+	/* frozen: scans need no registration, insertions ERROR */
+	hash_freeze(ints);
+	hash_seq_init(&status, ints);
+	ie = hash_seq_search(&status);
+	elog(LOG, "cxh2 frozen first %u", ie->key);
+	PG_TRY();
+	{
+		k = 5000;
+		hash_search(ints, &k, HASH_ENTER, NULL);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = CopyErrorData();
+
+		FlushErrorState();
+		elog(LOG, "cxh2 caught: %s", edata->message);
+	}
+	PG_END_TRY();
 	hash_destroy(ints);
 	hash_destroy(strs);
 

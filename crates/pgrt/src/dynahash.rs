@@ -2,7 +2,7 @@
 //! implemented in c/dynahash.c with PostgreSQL's linear hashing, so that
 //! sequential scans visit entries in PostgreSQL's order, and with shared
 //! tables that fit in `hash_estimate_size` as PostgreSQL computes it;
-//! exported here under PostgreSQL's names. Not here: `hash_freeze`,
+//! exported here under PostgreSQL's names. Not here:
 //! `hash_update_hash_key`, `hash_stats` (entries that end the caller with a
 //! FATAL naming them).
 
@@ -20,4 +20,5 @@ super::c_export! {
     hash_select_dirsize => bgw_c_hash_select_dirsize,
     hash_get_shared_size => bgw_c_hash_get_shared_size,
     ShmemInitHash => bgw_c_ShmemInitHash,
+    hash_freeze => bgw_c_hash_freeze,
 }

@@ -714,6 +714,18 @@ bgw_c_hash_seq_search(HASH_SEQ_STATUS *status)
 	return (void *) ELEMENTKEY(curElem);
 }
 
+/* No more insertions (nor splits); scans no longer need registering. */
+void
+bgw_c_hash_freeze(HTAB *hashp)
+{
+	if (hashp->isshared)
+		bgw_ereport(ERROR, bgw_c_errmsg_internal("cannot freeze shared hashtable \"%s\"", hashp->tabname));
+	if (!hashp->frozen && has_seq_scans(hashp))
+		bgw_ereport(ERROR, bgw_c_errmsg_internal("cannot freeze hashtable \"%s\" because it has active scans",
+												 hashp->tabname));
+	hashp->frozen = true;
+}
+
 /* PostgreSQL's estimate of a shared table's size, which modules add to
  * their shared memory request; ShmemInitHash's table fits in it. */
 Size
