@@ -2169,3 +2169,68 @@ fn notify_pid_of_an_unrelated_process_is_not_signalled() {
         d.log_text()
     );
 }
+
+/// A configuration file that is not UTF-8 is refused with the file and the
+/// line of the first bad byte named; once fixed, the daemon starts.
+#[test]
+fn config_file_that_is_not_utf8_names_file_and_line() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "config_file_that_is_not_utf8");
+    let dir = Scratch::new("cfg-not-utf8");
+    let conf = dir.join("bgworker.conf");
+    fs::write(
+        &conf,
+        b"# settings\nlog_min_messages = warning\n# caf\xe9\n",
+    )
+    .unwrap();
+    let expected = format!(
+        "invalid byte sequence in configuration file \"{}\" line 3: the file must be UTF-8",
+        conf.display()
+    );
+    let conf2 = conf.clone();
+    config_refused("cfg-not-utf8", &dir, &[], &expected, move || {
+        fs::write(&conf2, "# settings\nlog_min_messages = warning\n").unwrap();
+    });
+}
+
+/// Arguments that are not UTF-8: both programs say which one, with the
+/// usage exit status, and nothing panics.
+#[test]
+fn arguments_that_are_not_utf8_are_usage_errors() {
+    use std::os::unix::ffi::OsStrExt;
+    let _w = watchdog(DEFAULT_WATCHDOG, "arguments_that_are_not_utf8");
+    let bad = std::ffi::OsStr::from_bytes(b"/tmp/caf\xe9");
+    for (exe, args, label) in [
+        (
+            bgworkerd_path(),
+            vec![std::ffi::OsStr::new("-D"), bad],
+            "bgworkerd",
+        ),
+        (
+            bgworkerctl_path(),
+            vec![
+                std::ffi::OsStr::new("status"),
+                std::ffi::OsStr::new("-D"),
+                bad,
+            ],
+            "bgworkerctl",
+        ),
+    ] {
+        let p = Proc::spawn(&exe, &args, &[], &format!("{label}-not-utf8"));
+        let st = p.wait_exit(secs(10));
+        let text = p.text();
+        assert_eq!(
+            st.code(),
+            Some(2),
+            "{label}: {}:\n{text}",
+            describe_status(&st)
+        );
+        let n = args.len();
+        assert!(
+            text.contains(&format!(
+                "{label}: argument {n} is not valid UTF-8: \"/tmp/caf\u{fffd}\""
+            )),
+            "{label}:\n{text}"
+        );
+        assert!(!text.contains("panicked"), "{label}:\n{text}");
+    }
+}
