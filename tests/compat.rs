@@ -354,7 +354,7 @@ fn signals_and_title_match_postgresql() {
                  wait: &dyn Fn(&str) -> String,
                  sig: &dyn Fn(i32, i32),
                  lines: &dyn Fn() -> Vec<String>|
-     -> (Vec<String>, (String, Vec<(String, u64)>)) {
+     -> (Vec<String>, (String, SignalMasks)) {
         let started = wait("cx loop started");
         let pid = pid_of(&started).expect("pid");
         // MyProcPid and the latch owner are the worker's pid, and the latch
@@ -463,9 +463,12 @@ fn signals_and_title_match_postgresql() {
     pg.stop();
 }
 
+/// Signal masks by /proc name (SigBlk, SigIgn, SigCgt).
+type SignalMasks = Vec<(String, u64)>;
+
 /// A process's signal dispositions as /proc shows them: the masks of the
 /// signals it blocks, ignores and catches.
-fn signal_dispositions(pid: i32) -> Vec<(String, u64)> {
+fn signal_dispositions(pid: i32) -> SignalMasks {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
