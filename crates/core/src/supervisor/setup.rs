@@ -198,7 +198,9 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         death_w,
         exit_code: None,
         got_slot_signal: false,
-        got_child_signal: false,
+        // A child a module forked in _PG_init may have exited before
+        // the signalfd existed: reap once at the start.
+        got_child_signal: true,
         got_reload: false,
         sig_pending: true,
         wake_pending: true,
