@@ -45,7 +45,13 @@ fn describe(names: &[String]) -> i32 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = match bgworker::utf8_args(std::env::args_os().skip(1)) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("bgworkerd: {e}\nTry \"bgworkerd --help\" for more information.");
+            std::process::exit(2);
+        }
+    };
     if args.first().map(String::as_str) == Some("--describe-symbol") {
         std::process::exit(describe(&args[1..]));
     }
