@@ -37,10 +37,21 @@ struct Host {
 
 impl Host {
     fn spawn(name: &str, scenario: &str, args: &[&str], env: &[(&str, &str)]) -> Host {
+        Host::spawn_exe(&host_exe(), name, scenario, args, env)
+    }
+
+    /// As `spawn`, running `exe` (host_embed.c linked another way).
+    fn spawn_exe(
+        exe: &Path,
+        name: &str,
+        scenario: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Host {
         let rundir = fresh_dir(name);
         let mut v = vec![scenario.to_string(), rundir.display().to_string()];
         v.extend(args.iter().map(|s| s.to_string()));
-        let proc_ = Proc::spawn(&host_exe(), &v, env, &format!("host-{scenario}"));
+        let proc_ = Proc::spawn(exe, &v, env, &format!("host-{scenario}"));
         Host { proc_, rundir }
     }
 
@@ -353,6 +364,37 @@ fn host_loads_module_by_name_from_dynamic_library_path() {
     h.line("received smart shutdown request");
     h.line("terminating background worker \"host_mod_type\" due to administrator command");
     h.assert_clean_exit(0, &[mw, pg], &seg);
+}
+
+/// A host linked with the plain libbgworker has no PostgreSQL runtime, and
+/// the plain library exports none of PostgreSQL's names: loading a
+/// PostgreSQL module fails with the undefined symbol named and a DETAIL
+/// saying which library such a host links; the host goes on and its
+/// supervisor runs and shuts down cleanly.
+#[test]
+fn plain_host_loading_a_postgresql_module_is_told_to_link_libbgworker_pg() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "plain_host_pg_module");
+    let exe = host_program_with("host_embed.c", &["-rdynamic", "-pthread"]);
+    let m = pgxs_module("compat/cx_worker.c");
+    let dir = m.parent().unwrap().display().to_string();
+    let h = Host::spawn_exe(
+        &exe,
+        "host-plain-load",
+        "load",
+        &[&dir, "cx_worker"],
+        &[("HOST_SHUTDOWN", "1")],
+    );
+    let l = h.expect_field("host: call=load ", "rc", "-1", "");
+    assert!(l.contains("undefined symbol"), "{l}");
+    h.line(
+        "DETAIL:  This process has no PostgreSQL runtime: a host that loads PostgreSQL \
+         modules links libbgworker_pg (pkg-config bgworker-pg), not libbgworker.",
+    );
+    let seg = h.wait_ready();
+    let pg = h.worker_ready("host_pg", secs(10));
+    h.request_shutdown();
+    h.line("received smart shutdown request");
+    h.assert_clean_exit(0, &[pg], &seg);
 }
 
 #[test]

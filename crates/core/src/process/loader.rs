@@ -192,9 +192,17 @@ pub fn load(name: &str) -> Result<*mut libc::c_void, LoadError> {
     // module's symbols are visible to modules loaded later.
     let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
     if h.is_null() {
+        let error = dlerror_text();
+        // A host linked with the plain libbgworker has no PostgreSQL
+        // runtime, so a module's first PostgreSQL name is undefined.
+        let detail = (crate::hooks::get().name == crate::hooks::Hooks::PLAIN.name
+            && error.contains("undefined symbol"))
+        .then(|| {
+            "This process has no PostgreSQL runtime: a host that loads PostgreSQL modules links libbgworker_pg (pkg-config bgworker-pg), not libbgworker.".to_string()
+        });
         return Err(LoadError {
-            message: format!("could not load library \"{path}\": {}", dlerror_text()),
-            detail: None,
+            message: format!("could not load library \"{path}\": {error}"),
+            detail,
         });
     }
     if let Err((message, detail)) = check_magic(h, &path) {
