@@ -13,6 +13,31 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+/*
+ * BGW_PG_MAJOR: the PostgreSQL major version whose bgworker.h the including
+ * program is written against: 15 (the default), 17 or 18. It selects that
+ * major's BackgroundWorker layout (BackgroundWorker15: PostgreSQL 15's, 544
+ * bytes; BackgroundWorker17: 17's and 18's, bgw_library_name[MAXPGPATH],
+ * 1472 bytes) and maps the functions that take one to the entry points of
+ * that layout; bgw_attach carries the major and fails (bgw_last_error) for
+ * a major the library does not serve. Define it before including this
+ * header; PostgreSQL modules built with PGXS need not (the plain names read
+ * the layout of the process's major, which their magic block decides).
+ */
+#ifndef BGW_PG_MAJOR
+#define BGW_PG_MAJOR 15
+#endif
+#if BGW_PG_MAJOR >= 17
+#define BackgroundWorker BackgroundWorker17
+#define RegisterBackgroundWorker bgw_pg17_RegisterBackgroundWorker
+#define RegisterDynamicBackgroundWorker bgw_pg17_RegisterDynamicBackgroundWorker
+#define BGWORKER_BYPASS_ROLELOGINCHECK 2
+#else
+#define BackgroundWorker BackgroundWorker15
+#define RegisterBackgroundWorker bgw_pg15_RegisterBackgroundWorker
+#define RegisterDynamicBackgroundWorker bgw_pg15_RegisterDynamicBackgroundWorker
+#endif
+
 /* Enumerations: plain uint32_t on the Rust side, C enums here. */
 typedef enum
 {
@@ -59,6 +84,11 @@ typedef enum BgwHandleStatus
 #define BGW_EXTRALEN 128
 
 /**
+ * PostgreSQL's MAXPGPATH: `bgw_library_name`'s size from PostgreSQL 17 on.
+ */
+#define MAXPGPATH 1024
+
+/**
  * Modes for [`bgw_host_request_shutdown`] (as the postmaster's SIGTERM,
  * SIGINT and SIGQUIT).
  */
@@ -80,9 +110,10 @@ typedef struct BackgroundWorkerHandle BackgroundWorkerHandle;
 typedef uintptr_t Datum;
 
 /**
- * A worker definition, as registered by a module.
+ * A worker definition as PostgreSQL 15's modules and hosts lay it out
+ * (`BackgroundWorker` when `BGW_PG_MAJOR` is 15, the default).
  */
-typedef struct BackgroundWorker {
+typedef struct BackgroundWorker15 {
   char bgw_name[BGW_MAXLEN];
   char bgw_type[BGW_MAXLEN];
   int bgw_flags;
@@ -99,7 +130,30 @@ typedef struct BackgroundWorker {
    * SIGUSR1 this process on start and stop (dynamic workers only).
    */
   pid_t bgw_notify_pid;
-} BackgroundWorker;
+} BackgroundWorker15;
+
+/**
+ * A worker definition as PostgreSQL 17's and 18's modules and hosts lay
+ * it out (`BackgroundWorker` when `BGW_PG_MAJOR` is 17 or 18).
+ */
+typedef struct BackgroundWorker17 {
+  char bgw_name[BGW_MAXLEN];
+  char bgw_type[BGW_MAXLEN];
+  int bgw_flags;
+  BgWorkerStartTime bgw_start_time;
+  /**
+   * In seconds, or `BGW_NEVER_RESTART`.
+   */
+  int bgw_restart_time;
+  char bgw_library_name[MAXPGPATH];
+  char bgw_function_name[BGW_MAXLEN];
+  Datum bgw_main_arg;
+  char bgw_extra[BGW_EXTRALEN];
+  /**
+   * SIGUSR1 this process on start and stop (dynamic workers only).
+   */
+  pid_t bgw_notify_pid;
+} BackgroundWorker17;
 
 /**
  * PostgreSQL's object identifier type.
@@ -116,20 +170,41 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The worker's own copy of its definition; NULL outside a worker. Modules
- * may read and (as PostgreSQL allows) overwrite this pointer.
+ * The worker's own copy of its definition, in the layout of the process's
+ * major ([`pg_major`]); NULL outside a worker. Modules may read and (as
+ * PostgreSQL allows) overwrite this pointer.
  */
-extern struct BackgroundWorker *MyBgworkerEntry;
+extern BackgroundWorker *MyBgworkerEntry;
 
 /**
  * Register a static worker: only while shared_preload_libraries are being
  * loaded (or, in an embedding host, before the supervisor runs); otherwise
- * logged and ignored, as in PostgreSQL.
+ * logged and ignored, as in PostgreSQL. Reads the struct with this
+ * process's major's layout.
  *
  * # Safety
- * `worker` is NULL or points at a writable BackgroundWorker.
+ * `worker` is NULL or points at a writable BackgroundWorker of this
+ * process's major.
  */
-void RegisterBackgroundWorker(struct BackgroundWorker *worker);
+void RegisterBackgroundWorker(BackgroundWorker *worker);
+
+/**
+ * RegisterBackgroundWorker for a caller compiled against PostgreSQL 15's
+ * layout (include/bgworker.h maps the name here when `BGW_PG_MAJOR` is 15).
+ *
+ * # Safety
+ * `worker` is NULL or points at a writable BackgroundWorker15.
+ */
+void bgw_pg15_RegisterBackgroundWorker(struct BackgroundWorker15 *worker);
+
+/**
+ * RegisterBackgroundWorker for a caller compiled against PostgreSQL 17's
+ * or 18's layout (`BGW_PG_MAJOR` 17 or 18).
+ *
+ * # Safety
+ * `worker` is NULL or points at a writable BackgroundWorker17.
+ */
+void bgw_pg17_RegisterBackgroundWorker(struct BackgroundWorker17 *worker);
 
 /**
  * Register a worker from a running process (a worker, or a process that
@@ -139,11 +214,31 @@ void RegisterBackgroundWorker(struct BackgroundWorker *worker);
  * message. On success `*handle` (if `handle` is not NULL) receives a
  * malloc()ed handle.
  *
+ * Reads the struct with this process's major's layout.
+ *
  * # Safety
- * `worker` is NULL or points at a BackgroundWorker; `handle` is NULL or
- * writable.
+ * `worker` is NULL or points at a BackgroundWorker of this process's
+ * major; `handle` is NULL or writable.
  */
-bool RegisterDynamicBackgroundWorker(struct BackgroundWorker *worker, struct BackgroundWorkerHandle **handle);
+bool RegisterDynamicBackgroundWorker(BackgroundWorker *worker, struct BackgroundWorkerHandle **handle);
+
+/**
+ * RegisterDynamicBackgroundWorker for a caller compiled against
+ * PostgreSQL 15's layout (`BGW_PG_MAJOR` 15, the default).
+ *
+ * # Safety
+ * As RegisterDynamicBackgroundWorker, with a BackgroundWorker15.
+ */
+bool bgw_pg15_RegisterDynamicBackgroundWorker(struct BackgroundWorker15 *worker, struct BackgroundWorkerHandle **handle);
+
+/**
+ * RegisterDynamicBackgroundWorker for a caller compiled against
+ * PostgreSQL 17's or 18's layout (`BGW_PG_MAJOR` 17 or 18).
+ *
+ * # Safety
+ * As RegisterDynamicBackgroundWorker, with a BackgroundWorker17.
+ */
+bool bgw_pg17_RegisterDynamicBackgroundWorker(struct BackgroundWorker17 *worker, struct BackgroundWorkerHandle **handle);
 
 /**
  * State of a dynamically registered worker: BGWH_STARTED (with `*pidp` set,
@@ -228,6 +323,17 @@ void BackgroundWorkerInitializeConnectionByOid(Oid dboid, Oid useroid, uint32_t 
 int bgw_attach(const char *where_);
 
 /**
+ * bgw_attach for a host compiled against include/bgworker.h with
+ * `BGW_PG_MAJOR` = `major` (the header maps bgw_attach here): fails, with
+ * a message for bgw_last_error, when this library does not serve that
+ * major, so that no struct of an unknown layout is ever read.
+ *
+ * # Safety
+ * As bgw_attach.
+ */
+int bgw_attach_major(const char *where_, int major);
+
+/**
  * Detach from the supervisor. No other thread may be inside this library
  * at the time; handles become unusable.
  */
@@ -296,3 +402,6 @@ void bgw_host_request_shutdown(int mode);
 #endif  // __cplusplus
 
 #endif  /* LIBBGWORKER_BGWORKER_H */
+
+/* After the prototypes, so that bgw_attach's own declaration stands. */
+#define bgw_attach(where_) bgw_attach_major((where_), BGW_PG_MAJOR)

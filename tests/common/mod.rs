@@ -433,6 +433,68 @@ pub fn pgxs_module(src: &str) -> PathBuf {
     out
 }
 
+/// The server include directory of PostgreSQL `major`'s real headers: 15's
+/// installed ones, 17's and 18's as `make pg-headers-17`/`-18` unpack them
+/// under target/pg (Debian's postgresql-server-dev-N, not installed).
+pub fn pg_server_include(major: u32) -> PathBuf {
+    if major == 15 {
+        return PathBuf::from(pg_config("--includedir-server"));
+    }
+    let d = repo_root()
+        .join("target/pg")
+        .join(major.to_string())
+        .join(format!("usr/include/postgresql/{major}/server"));
+    if !d.join("postmaster/bgworker.h").exists() {
+        panic!(
+            "PostgreSQL {major} server headers missing under {}: run 'make pg-headers-{major}'",
+            d.display()
+        );
+    }
+    d
+}
+
+/// [`pgxs_module`] built against PostgreSQL `major`'s real server headers
+/// (15, 17 or 18) with PostgreSQL 15's PGXS compiler flags, unchanged
+/// source. 15 is [`pgxs_module`] itself; others are cached under
+/// target/c-tests/pgN/.
+pub fn pgxs_module_for(src: &str, major: u32) -> PathBuf {
+    if major == 15 {
+        return pgxs_module(src);
+    }
+    let inc = pg_server_include(major);
+    let server15 = format!("-I{}", pg_config("--includedir-server"));
+    let flags: Vec<String> = pg_flags()
+        .flags
+        .iter()
+        .map(|f| {
+            if *f == server15 {
+                format!("-I{}", inc.display())
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    let src = resolve_source(src);
+    let dir = c_cache_dir().join(format!("pg{major}"));
+    fs::create_dir_all(&dir).expect("create target/c-tests/pgN");
+    let out = dir.join(format!("{}.so", stem_of(&src)));
+    let _g = build_lock().lock().unwrap_or_else(|e| e.into_inner());
+    let mut inputs = vec![src.clone(), inc.join("pg_config.h")];
+    inputs.extend(local_headers());
+    if stale(&out, &inputs) {
+        let tmp = dir.join(format!(".{}.{}.so.tmp", stem_of(&src), std::process::id()));
+        let mut cmd = cc_command(&dir);
+        cmd.args(&flags)
+            .arg(format!("-I{}", c_tests_dir().display()))
+            .arg("-shared")
+            .arg("-o")
+            .arg(&tmp)
+            .arg(&src);
+        compile(cmd, &tmp, &out, &src.display().to_string());
+    }
+    out
+}
+
 /// The DT_SONAME of a shared library, via readelf.
 fn soname_of(lib: &Path) -> Option<String> {
     let out = Command::new("readelf").arg("-d").arg(lib).output().ok()?;

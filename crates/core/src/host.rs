@@ -62,6 +62,27 @@ pub unsafe extern "C" fn bgw_attach(where_: *const c_char) -> c_int {
     })
 }
 
+/// bgw_attach for a host compiled against include/bgworker.h with
+/// `BGW_PG_MAJOR` = `major` (the header maps bgw_attach here): fails, with
+/// a message for bgw_last_error, when this library does not serve that
+/// major, so that no struct of an unknown layout is ever read.
+///
+/// # Safety
+/// As bgw_attach.
+#[no_mangle]
+pub unsafe extern "C" fn bgw_attach_major(where_: *const c_char, major: c_int) -> c_int {
+    boundary("bgw_attach", -1, || {
+        if major < 0 || !crate::identity::serves(major as u32) {
+            return fail(&format!(
+                "bgw_attach: this program was compiled for PostgreSQL {major} (BGW_PG_MAJOR), \
+                 which libbgworker does not serve (it serves 15, 17 and 18)"
+            ));
+        }
+        // SAFETY: the caller's contract.
+        unsafe { bgw_attach(where_) }
+    })
+}
+
 /// Detach from the supervisor. No other thread may be inside this library
 /// at the time; handles become unusable.
 #[no_mangle]

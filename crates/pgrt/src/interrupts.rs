@@ -88,6 +88,13 @@ pub fn unblock_sig() -> libc::sigset_t {
 
 pub type PqSigFunc = Option<unsafe extern "C" fn(libc::c_int)>;
 
+/// `pqsignal_be` (PostgreSQL 18, which maps `pqsignal` to it in backend
+/// code): as `pqsignal`, returning nothing.
+#[unsafe(no_mangle)]
+pub extern "C" fn pqsignal_be(signo: libc::c_int, func: libc::sighandler_t) {
+    pqsignal(signo, func);
+}
+
 /// `pqsignal`: install a handler with SA_RESTART (and SA_NOCLDSTOP for
 /// SIGCHLD), returning the previous one, or SIG_ERR.
 #[unsafe(no_mangle)]

@@ -19,6 +19,10 @@ pub static HOOKS: Hooks = Hooks {
     exit_from_handler: super::misc::exit_from_handler,
     call_module_init: super::elog::call_guarded,
     preload_in_progress: |on| {
+        if on {
+            // The core calls this once the process's major is decided.
+            super::mcxt::retag_contexts();
+        }
         super::misc::process_shared_preload_libraries_in_progress.store(on, Ordering::SeqCst)
     },
     reload_module_settings: |fresh| super::guc::apply_settings(fresh, crate::log::LOG, true),

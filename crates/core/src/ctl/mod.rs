@@ -389,7 +389,7 @@ fn watch_status(conn: &Connection, every: Duration, rundir: &Path) -> Result<(),
 
 // ---------------------------------------------------------------- launch
 
-fn copy_name(opts: &Opts, opt: &str, buf: &mut [std::os::raw::c_char; BGW_MAXLEN]) {
+fn copy_name(opts: &Opts, opt: &str, buf: &mut [std::os::raw::c_char]) {
     if let Some(v) = opts.get(opt) {
         // Longer values fill the buffer without a terminator, so that the
         // library's own check reports them as PostgreSQL-style errors.

@@ -11,7 +11,9 @@
 
 use std::sync::Arc;
 
-use crate::abi::BackgroundWorker;
+use crate::abi::{
+    layout_of, BackgroundWorker, BackgroundWorker15, BackgroundWorker17, CallerWorker, Layout,
+};
 use crate::backend::{self, Connection, Role};
 use crate::log;
 use crate::process::{loader, signals};
@@ -69,11 +71,16 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
     signals::setup_worker(&def.type_name());
 
     // Our own copy of the definition, for MyBgworkerEntry (lives as long
-    // as the process).
-    let entry: &'static mut BackgroundWorker = Box::leak(Box::new(*def));
+    // as the process), in the layout of this process's major: the layout
+    // of the worker's module, checked against that major when it loads.
+    let entry: BackgroundWorker = *def;
+    let mine: *mut CallerWorker = match layout_of(crate::identity::pg_major()) {
+        Layout::Pg15 => Box::leak(Box::new(entry.to_15())) as *mut BackgroundWorker15 as *mut _,
+        Layout::Pg17 => Box::leak(Box::new(entry.to_17())) as *mut BackgroundWorker17 as *mut _,
+    };
     // SAFETY: single-threaded child; modules read this pointer only from
     // the worker's code, which has not started yet.
-    unsafe { crate::identity::MyBgworkerEntry = entry };
+    unsafe { crate::identity::MyBgworkerEntry = mine };
 
     let old = backend::install(Connection {
         seg: Arc::clone(ctx.seg),

@@ -107,6 +107,9 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         );
         return 1;
     }
+    // A supervisor whose modules did not decide its major serves the
+    // postgresql_major setting's; its workers inherit it.
+    loader::decide_major_from_settings();
     let mut guard = RunGuard {
         old_mask: None,
         fds: [-1; 4],

@@ -256,4 +256,6 @@ super::c_export! {
     SetConfigOption => bgw_c_SetConfigOption,
     ProcessConfigFile => bgw_c_ProcessConfigFile,
     HandleMainLoopInterrupts => bgw_c_HandleMainLoopInterrupts,
+    // PostgreSQL 18's name for it.
+    ProcessMainLoopInterrupts => bgw_c_ProcessMainLoopInterrupts,
 }
