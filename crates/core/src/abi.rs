@@ -326,7 +326,11 @@ impl BackgroundWorker {
     /// past its end.
     pub fn terminate_strings(&mut self) {
         let lib = self.library_len();
-        for f in [&mut self.bgw_name, &mut self.bgw_type, &mut self.bgw_function_name] {
+        for f in [
+            &mut self.bgw_name,
+            &mut self.bgw_type,
+            &mut self.bgw_function_name,
+        ] {
             f[BGW_MAXLEN - 1] = 0;
         }
         self.bgw_library_name[lib - 1..].fill(0);
@@ -438,9 +442,7 @@ mod tests {
         set_fixed_str(&mut w.bgw_library_name, &"l".repeat(500));
         set_fixed_str(&mut w.bgw_function_name, "f");
         // SAFETY: w is a BackgroundWorker17.
-        let n = unsafe {
-            BackgroundWorker::read_caller(&w as *const _ as *const CallerWorker, 18)
-        };
+        let n = unsafe { BackgroundWorker::read_caller(&w as *const _ as *const CallerWorker, 18) };
         assert_eq!(n.major(), 18);
         assert_eq!(n.library().len(), 500);
         let back = n.to_17();

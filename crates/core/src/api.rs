@@ -91,13 +91,7 @@ pub unsafe extern "C" fn RegisterBackgroundWorker(worker: *mut CallerWorker) {
 #[no_mangle]
 pub unsafe extern "C" fn bgw_pg15_RegisterBackgroundWorker(worker: *mut BackgroundWorker15) {
     // SAFETY: the caller's contract.
-    unsafe {
-        register_static_as(
-            "RegisterBackgroundWorker",
-            worker as *mut CallerWorker,
-            15,
-        )
-    }
+    unsafe { register_static_as("RegisterBackgroundWorker", worker as *mut CallerWorker, 15) }
 }
 
 /// RegisterBackgroundWorker for a caller compiled against PostgreSQL 17's
@@ -108,13 +102,7 @@ pub unsafe extern "C" fn bgw_pg15_RegisterBackgroundWorker(worker: *mut Backgrou
 #[no_mangle]
 pub unsafe extern "C" fn bgw_pg17_RegisterBackgroundWorker(worker: *mut BackgroundWorker17) {
     // SAFETY: the caller's contract.
-    unsafe {
-        register_static_as(
-            "RegisterBackgroundWorker",
-            worker as *mut CallerWorker,
-            17,
-        )
-    }
+    unsafe { register_static_as("RegisterBackgroundWorker", worker as *mut CallerWorker, 17) }
 }
 
 // The exports that may raise ERROR are naked trampolines to C shims

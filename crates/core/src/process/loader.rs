@@ -144,7 +144,11 @@ fn version_mismatch(path: &str, server: u32, library: &str) -> LoadError {
 /// server version being `server` (this process's major, or the one being
 /// decided); a block whose length or fields do not match its own major's
 /// is refused as PostgreSQL does.
-fn check_magic(handle: *mut libc::c_void, path: &str, server: u32) -> Result<Option<u32>, LoadError> {
+fn check_magic(
+    handle: *mut libc::c_void,
+    path: &str,
+    server: u32,
+) -> Result<Option<u32>, LoadError> {
     // SAFETY: handle is a live dlopen handle; the name is NUL-terminated.
     let f = unsafe { libc::dlsym(handle, c"Pg_magic_func".as_ptr()) };
     if f.is_null() {

@@ -359,20 +359,20 @@ pub extern "C" fn MarkGUCPrefixReserved(class_name: *const c_char) {
 /// and 17 (the same in 18), as (15's, 17's) pairs, from the real headers'
 /// utils/guc.h. Units are fields, translated separately.
 const FLAG_BITS_15_17: &[(c_int, c_int)] = &[
-    (0x0001, 0x0001),     // GUC_LIST_INPUT
-    (0x0002, 0x0002),     // GUC_LIST_QUOTE
-    (0x0004, 0x0004),     // GUC_NO_SHOW_ALL
-    (0x0008, 0x0010),     // GUC_NO_RESET_ALL (17's GUC_NO_RESET 0x8 has no 15 bit)
-    (0x0010, 0x0040),     // GUC_REPORT
-    (0x0020, 0x0080),     // GUC_NOT_IN_SAMPLE
-    (0x0040, 0x0100),     // GUC_DISALLOW_IN_FILE
-    (0x0080, 0x0200),     // GUC_CUSTOM_PLACEHOLDER
-    (0x0100, 0x0400),     // GUC_SUPERUSER_ONLY
-    (0x0200, 0x0800),     // GUC_IS_NAME
-    (0x0400, 0x1000),     // GUC_NOT_WHILE_SEC_REST
-    (0x100000, 0x0020),   // GUC_EXPLAIN
-    (0x200000, 0x4000),   // GUC_RUNTIME_COMPUTED
-    (0x400000, 0x8000),   // GUC_ALLOW_IN_PARALLEL
+    (0x0001, 0x0001),   // GUC_LIST_INPUT
+    (0x0002, 0x0002),   // GUC_LIST_QUOTE
+    (0x0004, 0x0004),   // GUC_NO_SHOW_ALL
+    (0x0008, 0x0010),   // GUC_NO_RESET_ALL (17's GUC_NO_RESET 0x8 has no 15 bit)
+    (0x0010, 0x0040),   // GUC_REPORT
+    (0x0020, 0x0080),   // GUC_NOT_IN_SAMPLE
+    (0x0040, 0x0100),   // GUC_DISALLOW_IN_FILE
+    (0x0080, 0x0200),   // GUC_CUSTOM_PLACEHOLDER
+    (0x0100, 0x0400),   // GUC_SUPERUSER_ONLY
+    (0x0200, 0x0800),   // GUC_IS_NAME
+    (0x0400, 0x1000),   // GUC_NOT_WHILE_SEC_REST
+    (0x100000, 0x0020), // GUC_EXPLAIN
+    (0x200000, 0x4000), // GUC_RUNTIME_COMPUTED
+    (0x400000, 0x8000), // GUC_ALLOW_IN_PARALLEL
 ];
 
 /// A module's GUC flags word in PostgreSQL 15's values, the runtime's own.

@@ -1,4 +1,3 @@
-
 use super::*;
 
 #[test]
@@ -45,7 +44,10 @@ fn flags_of_17_and_18_read_as_15s() {
         assert_eq!(flags_as_15(0x0400_0000, major), GUC_UNIT_MB);
         assert_eq!(flags_as_15(0x0500_0000, major), GUC_UNIT_BYTE);
         // GUC_NOT_IN_SAMPLE | GUC_SUPERUSER_ONLY | GUC_EXPLAIN
-        assert_eq!(flags_as_15(0x80 | 0x400 | 0x20, major), 0x20 | 0x100 | 0x100000);
+        assert_eq!(
+            flags_as_15(0x80 | 0x400 | 0x20, major),
+            0x20 | 0x100 | 0x100000
+        );
         assert_eq!(flags_as_15(0x1 | 0x4, major), 0x1 | 0x4);
     }
 }

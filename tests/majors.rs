@@ -1,0 +1,243 @@
+//! One library, three PostgreSQL majors: the same module source
+//! (c-tests/mj_module.c) built unchanged against PostgreSQL 15's, 17's and
+//! 18's real server headers runs under bgworkerd with its own major's
+//! layout and values; a process's major is fixed by its modules (or the
+//! postgresql_major setting) and modules or dynamic workers of another
+//! major, or of a major not served, are refused with PostgreSQL's wording.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const MAJORS: [u32; 3] = [15, 17, 18];
+
+fn mj(major: u32) -> PathBuf {
+    pgxs_module_for("mj_module.c", major)
+}
+
+/// `sizeof(BackgroundWorker)` in each major's real header.
+fn bgw_size(major: u32) -> usize {
+    if major >= 17 {
+        1472
+    } else {
+        544
+    }
+}
+
+/// A directory holding `lib` as `mj_module.so`, so that workers name it
+/// "mj_module" through dynamic_library_path.
+fn libdir(name: &str, lib: &Path) -> Scratch {
+    let d = Scratch::new(name);
+    std::fs::copy(lib, d.join("mj_module.so")).expect("copy module");
+    d
+}
+
+fn start(name: &str, dir: &Path, extra: &[(&str, &str)]) -> Daemon {
+    start_with(name, dir, "mj_module", extra)
+}
+
+fn start_with(name: &str, dir: &Path, preload: &str, extra: &[(&str, &str)]) -> Daemon {
+    let mut b = Daemon::builder(name)
+        .set("shared_preload_libraries", preload)
+        .set("dynamic_library_path", &dir.display().to_string())
+        .set("mj.nap", "2s");
+    for (k, v) in extra {
+        b = b.env(k, v);
+    }
+    b.start()
+}
+
+/// Every served major's module: its static worker sees its own layout
+/// (every field, after the moved bgw_library_name), the unit-carrying GUC
+/// reads 2s as 2000 ms (17's and 18's flag values differ from 15's), its
+/// backend type and chunk context are right, and a dynamic worker it
+/// registers with its own layout starts and stops.
+#[test]
+fn each_major_module_runs_with_its_own_layout() {
+    let _w = watchdog(120, "each_major_module_runs_with_its_own_layout");
+    for major in MAJORS {
+        let dir = libdir(&format!("mj-run-{major}"), &mj(major));
+        let d = start(&format!("mj-run-{major}"), &dir, &[]);
+        let l = d.wait_log("name=\"mj static\"", secs(10));
+        assert!(
+            l.contains(&format!(
+                "mj {major}: sizeof(BackgroundWorker)={} name=\"mj static\" type=\"mj type\" \
+                 library=\"mj_module\" function=\"mj_main\" arg=0 extra=\"extra of the static one\" notify=0",
+                bgw_size(major)
+            )),
+            "{l}"
+        );
+        let l = d.wait_log(&format!("mj {major}: nap="), secs(10));
+        assert!(
+            l.contains("nap=2000 ms, is_bgworker=1, chunk_context_is_current=1, ps=\"mj-ps-t\""),
+            "{l}"
+        );
+        let l = d.wait_log("mj: dynamic bgw_type defaulted to", secs(10));
+        assert!(l.ends_with("\"mj dynamic\""), "{l}");
+        let l = d.wait_log("name=\"mj dynamic\"", secs(10));
+        assert!(
+            l.contains("function=\"mj_main\" arg=1 extra=\"extra of the dynamic one\" notify="),
+            "{l}"
+        );
+        d.wait_log("mj: dynamic started", secs(10));
+        // Terminated by its registrant: die() ends it as PostgreSQL's does.
+        d.wait_log(
+            "terminating background worker \"mj dynamic\" due to administrator command",
+            secs(10),
+        );
+        d.wait_log("mj: dynamic stopped", secs(10));
+        assert_eq!(d.count_log("ERROR:"), 0, "{}", d.log_text());
+    }
+}
+
+/// PostgreSQL 17's bgw_library_name holds MAXPGPATH bytes: a library path
+/// longer than 15's 96 bytes works for a 17 module, static and dynamic.
+#[test]
+fn a_17_module_names_a_library_longer_than_15s_field() {
+    let _w = watchdog(60, "a_17_module_names_a_library_longer_than_15s_field");
+    let dir = libdir("mj-long", &mj(17));
+    let deep = dir.join(format!("{}/{}", "d".repeat(60), "e".repeat(60)));
+    std::fs::create_dir_all(&deep).expect("deep dir");
+    let long = deep.join("mj_module.so");
+    std::fs::copy(mj(17), &long).expect("copy");
+    let long = long.display().to_string();
+    assert!(long.len() > 120);
+    let d = start_with("mj-long", &dir, &long, &[("MJ_LIB", &long)]);
+    let l = d.wait_log("name=\"mj static\"", secs(10));
+    assert!(l.contains(&format!("library=\"{long}\"")), "{l}");
+    let l = d.wait_log("name=\"mj dynamic\"", secs(10));
+    assert!(l.contains(&format!("library=\"{long}\"")), "{l}");
+    d.wait_log("mj: dynamic stopped", secs(10));
+}
+
+fn refused(d: &Daemon, needle: &str) -> (String, String) {
+    let st = d.wait_exit(secs(10));
+    assert!(
+        !st.success(),
+        "daemon must refuse to start:\n{}",
+        d.log_text()
+    );
+    let (i, l) = d.wait_log_from(0, needle, secs(1));
+    let (_, detail) = d.wait_log_from(i + 1, "DETAIL:", secs(5));
+    assert!(l.contains("FATAL:  "), "{l}");
+    assert_eq!(
+        d.count_log("mj static"),
+        0,
+        "a worker started:\n{}",
+        d.log_text()
+    );
+    assert_eq!(d.count_log("bgworkerd ready"), 0);
+    (l, detail)
+}
+
+/// Modules of two majors in one daemon: refused before anything starts,
+/// with PostgreSQL's "version mismatch" naming both majors (the first
+/// module's is the server's), whichever comes first.
+#[test]
+fn modules_of_different_majors_are_refused_before_anything_starts() {
+    let _w = watchdog(
+        60,
+        "modules_of_different_majors_are_refused_before_anything_starts",
+    );
+    let (m15, m17, m18) = (mj(15), mj(17), mj(18));
+    for (a, b, ma, mb) in [(&m15, &m17, 15, 17), (&m18, &m15, 18, 15)] {
+        let name = format!("mj-mix-{ma}-{mb}");
+        let d = Daemon::builder(&name)
+            .set(
+                "shared_preload_libraries",
+                &format!("{},{}", a.display(), b.display()),
+            )
+            .spawn();
+        let (l, detail) = refused(&d, "version mismatch");
+        assert!(
+            l.ends_with(&format!(
+                "incompatible library \"{}\": version mismatch",
+                b.display()
+            )),
+            "{l}"
+        );
+        assert!(
+            detail.ends_with(&format!(
+                "DETAIL:  Server is version {ma}, library is version {mb}."
+            )),
+            "{detail}"
+        );
+    }
+}
+
+/// A daemon without modules takes postgresql_major; a module of another
+/// major is refused against it, and an invalid value is refused.
+#[test]
+fn postgresql_major_setting_decides_without_modules() {
+    let _w = watchdog(60, "postgresql_major_setting_decides_without_modules");
+    let m15 = mj(15);
+    let d = Daemon::builder("mj-setting-mismatch")
+        .set("postgresql_major", "17")
+        .set("shared_preload_libraries", &m15.display().to_string())
+        .spawn();
+    let (_, detail) = refused(&d, "version mismatch");
+    assert!(
+        detail.ends_with("DETAIL:  Server is version 17, library is version 15."),
+        "{detail}"
+    );
+    let d = Daemon::builder("mj-setting-bad")
+        .set("postgresql_major", "16")
+        .spawn();
+    let st = d.wait_exit(secs(10));
+    assert!(!st.success());
+    d.wait_log(
+        "invalid value for parameter \"postgresql_major\": \"16\"",
+        secs(1),
+    );
+}
+
+/// A dynamic worker whose library is of another major than its daemon's
+/// fails at load in that worker, with the same message; the daemon and
+/// its other workers carry on.
+#[test]
+fn dynamic_worker_of_another_major_fails_at_load() {
+    let _w = watchdog(60, "dynamic_worker_of_another_major_fails_at_load");
+    let dir = libdir("mj-dyn-other", &mj(17));
+    let other = mj(15).display().to_string();
+    let d = start("mj-dyn-other", &dir, &[("MJ_DYNLIB", &other)]);
+    let (i, l) = d.wait_log_from(0, "version mismatch", secs(10));
+    assert!(l.contains("ERROR:  "), "{l}");
+    assert!(
+        l.ends_with(&format!(
+            "incompatible library \"{other}\": version mismatch"
+        )),
+        "{l}"
+    );
+    let (_, detail) = d.wait_log_from(i + 1, "DETAIL:", secs(5));
+    assert!(
+        detail.ends_with("DETAIL:  Server is version 17, library is version 15."),
+        "{detail}"
+    );
+    d.wait_log("mj: dynamic stopped", secs(10));
+    assert_eq!(d.count_log("name=\"mj dynamic\""), 0);
+    assert!(d.try_exit().is_none(), "the daemon must keep running");
+}
+
+/// Modules stamped for majors this library does not serve are refused
+/// with the version named, before their _PG_init runs.
+#[test]
+fn unserved_majors_are_refused_with_the_version_named() {
+    let _w = watchdog(60, "unserved_majors_are_refused_with_the_version_named");
+    for (src, shown) in [("bad_magic14.c", "14"), ("bad_magic16.c", "16")] {
+        let m = pgxs_module(src);
+        let d = Daemon::builder(&format!("mj-unserved-{shown}"))
+            .set("shared_preload_libraries", &m.display().to_string())
+            .spawn();
+        let (l, detail) = refused(&d, "version mismatch");
+        assert!(l.contains(&m.display().to_string()), "{l}");
+        assert!(
+            detail.ends_with(&format!(
+                "DETAIL:  Server is version 15, library is version {shown}."
+            )),
+            "{detail}"
+        );
+        assert_eq!(d.count_log("_PG_init"), 0, "{}", d.log_text());
+    }
+}
