@@ -302,6 +302,7 @@ fn status_table_and_json_show_every_worker() {
             "STARTS",
             "EXIT",
             "RESTART",
+            "PG",
             "LIBRARY:FUNCTION"
         ]
     );
@@ -314,7 +315,8 @@ fn status_table_and_json_show_every_worker() {
     assert_eq!(row[6], "1", "starts");
     assert_eq!(row[7], "-", "never exited");
     assert_eq!(row[8], "-", "no restart pending");
-    assert_eq!(row[9], "lc_workers:lc_main");
+    assert_eq!(row[9], "15", "the daemon's PostgreSQL major");
+    assert_eq!(row[10], "lc_workers:lc_main");
     assert!(
         lines[2].starts_with("slots 1/4, parallel 0/3, phase RecoveryFinished, up "),
         "{}",
@@ -347,6 +349,7 @@ fn status_table_and_json_show_every_worker() {
     assert_eq!(w.get("library").str(), m.to_str().unwrap());
     assert_eq!(w.get("function").str(), "lc_main");
     assert_eq!(w.get("main_arg").num(), 7);
+    assert_eq!(w.get("major").num(), 15, "the daemon's PostgreSQL major");
     assert_eq!(w.get("restart_interval_s").num(), 5);
     assert_eq!(
         w.get("registered_by").num(),

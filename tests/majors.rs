@@ -241,3 +241,93 @@ fn unserved_majors_are_refused_with_the_version_named() {
         assert_eq!(d.count_log("_PG_init"), 0, "{}", d.log_text());
     }
 }
+
+/// bgworkerctl shows each worker's major: the PG column and "major" in
+/// `status --json` (version stays 1).
+#[test]
+fn status_shows_each_workers_major() {
+    let _w = watchdog(60, "status_shows_each_workers_major");
+    let dir = libdir("mj-status", &mj(18));
+    let d = start("mj-status", &dir, &[]);
+    d.wait_log("mj: dynamic stopped", secs(10));
+    let r = run_ctl(d.rundir(), &["status"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let cols: Vec<&str> = lines[0].split_whitespace().collect();
+    let pg = cols.iter().position(|c| *c == "PG").expect("PG column");
+    let row: Vec<&str> = lines
+        .iter()
+        .find(|l| l.contains("mj static"))
+        .expect("static worker row")
+        .split_whitespace()
+        .collect();
+    // "mj static" and "mj type" are two cells each.
+    assert_eq!(row[pg + 2], "18", "{}", r.stdout);
+    let r = run_ctl(d.rundir(), &["status", "--json"]);
+    assert!(r.stdout.starts_with("{\"version\":1,"), "{}", r.stdout);
+    assert!(r.stdout.contains(",\"major\":18,"), "{}", r.stdout);
+    assert!(!r.stdout.contains(",\"major\":15,"), "{}", r.stdout);
+}
+
+fn host(major: u32) -> PathBuf {
+    host_program_with("mj_host.c", &[&format!("-DBGW_PG_MAJOR={major}")])
+}
+
+/// C hosts pick their major at compile time: a 17 host (1472-byte
+/// BackgroundWorker, a library path longer than 15's field) and an
+/// unchanged 15 host both attach to one daemon of major 17 and start, see
+/// and stop a worker there; a host of a major not served fails at
+/// bgw_attach with a clear message and nothing is registered.
+#[test]
+fn hosts_of_each_major_attach_to_one_daemon() {
+    let _w = watchdog(90, "hosts_of_each_major_attach_to_one_daemon");
+    // One copy of the module, in a deep directory that is also the
+    // dynamic_library_path: "mj_module" and the long path name one file.
+    let dir = Scratch::new("mj-hosts");
+    let deep = dir.join(format!("{}/{}", "h".repeat(60), "i".repeat(60)));
+    std::fs::create_dir_all(&deep).expect("deep dir");
+    let long = deep.join("mj_module.so");
+    std::fs::copy(mj(17), &long).expect("copy");
+    let long = long.display().to_string();
+    let d = start_with("mj-hosts", &deep, &long, &[("MJ_LIB", &long)]);
+    d.wait_log("mj: dynamic stopped", secs(10));
+    let rundir = d.rundir().display().to_string();
+    for (major, lib, size) in [
+        (17, long.as_str(), 1472),
+        (18, long.as_str(), 1472),
+        (15, "mj_module", 544),
+    ] {
+        let p = Proc::spawn(
+            &host(major),
+            &[&rundir, lib],
+            &[],
+            &format!("mj_host {major}"),
+        );
+        let st = p.wait_exit(secs(20));
+        assert!(st.success(), "{}", p.text());
+        p.wait_line(
+            &format!("host: BGW_PG_MAJOR={major} sizeof(BackgroundWorker)={size}"),
+            secs(1),
+        );
+        p.wait_line(
+            &format!("host: registered, bgw_type=\"mj host {major}\""),
+            secs(1),
+        );
+        p.wait_line("host: stopped", secs(1));
+        // The worker runs as the daemon's major, whatever its registrant's.
+        let l = d.wait_log(&format!("name=\"mj host {major}\""), secs(10));
+        assert!(l.contains("mj 17: sizeof(BackgroundWorker)=1472"), "{l}");
+        assert!(l.contains(&format!("library=\"{lib}\"")), "{l}");
+        assert!(l.contains("extra=\"extra of the host's\""), "{l}");
+    }
+    let p = Proc::spawn(&host(16), &[&rundir, "mj_module"], &[], "mj_host 16");
+    let st = p.wait_exit(secs(20));
+    assert_eq!(st.code(), Some(2), "{}", p.text());
+    p.wait_line(
+        "host: attach failed: bgw_attach: this program was compiled for PostgreSQL 16 \
+         (BGW_PG_MAJOR), which libbgworker does not serve (it serves 15, 17 and 18)",
+        secs(1),
+    );
+    assert_eq!(d.count_log("mj host 16"), 0);
+    assert!(d.try_exit().is_none(), "the daemon must keep running");
+}
