@@ -331,3 +331,181 @@ fn hosts_of_each_major_attach_to_one_daemon() {
     assert_eq!(d.count_log("mj host 16"), 0);
     assert!(d.try_exit().is_none(), "the daemon must keep running");
 }
+
+/// Compile `text` against PostgreSQL `major`'s real server headers with
+/// PostgreSQL 15's PGXS flags, run it, and return its `KEY VALUE` lines.
+fn probe(major: u32, name: &str, text: &str) -> std::collections::BTreeMap<String, String> {
+    use std::process::Command;
+    let dir = Scratch::new(&format!("probe-{name}-{major}"));
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, text).unwrap();
+    let exe = dir.join(name);
+    let mut cmd = Command::new("cc");
+    let cfg = "/usr/lib/postgresql/15/bin/pg_config";
+    for a in ["--cppflags", "--cflags"] {
+        let o = Command::new(cfg).arg(a).output().expect("pg_config");
+        cmd.args(String::from_utf8_lossy(&o.stdout).split_whitespace());
+    }
+    cmd.arg(format!("-I{}", pg_server_include(major).display()));
+    let out = cmd.arg("-o").arg(&exe).arg(&src).output().expect("cc");
+    assert!(
+        out.status.success(),
+        "{name} for {major}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(&exe).output().expect("run probe");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// What differs between the majors, from each major's real headers, against
+/// what the library uses for that major: BackgroundWorker (every offset),
+/// the magic block's size, PGPROC, the memory context node tag, the
+/// background worker's BackendType, and every GUC flag value (a 17/18 word
+/// must read as the 15 word of the same meaning).
+#[test]
+fn per_major_values_match_each_real_header() {
+    let _w = watchdog(120, "per_major_values_match_each_real_header");
+    let text = r#"
+#include "postgres.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/memnodes.h"
+#include "postmaster/bgworker.h"
+#include "storage/proc.h"
+#include "utils/guc.h"
+#undef printf
+#include <stdio.h>
+#include <stddef.h>
+#define OFF(f) printf("BackgroundWorker." #f " %zu %zu\n", offsetof(BackgroundWorker, f), sizeof(((BackgroundWorker *) 0)->f))
+#define GUCF(f) printf("GUC." #f " %d\n", (int) (f))
+int main(void) {
+  printf("BackgroundWorker %zu\n", sizeof(BackgroundWorker));
+  OFF(bgw_name); OFF(bgw_type); OFF(bgw_flags); OFF(bgw_start_time); OFF(bgw_restart_time);
+  OFF(bgw_library_name); OFF(bgw_function_name); OFF(bgw_main_arg); OFF(bgw_extra); OFF(bgw_notify_pid);
+  printf("Pg_magic_struct %zu\n", sizeof(Pg_magic_struct));
+  printf("PGPROC %zu %zu %zu %zu\n", sizeof(PGPROC), offsetof(PGPROC, procLatch),
+         offsetof(PGPROC, pid), offsetof(PGPROC, wait_event_info));
+#if PG_VERSION_NUM >= 170000
+  printf("PGPROC.procno %zu\n", offsetof(PGPROC, vxid.procNumber));
+  printf("BGWORKER_BYPASS_ROLELOGINCHECK %d\n", BGWORKER_BYPASS_ROLELOGINCHECK);
+#else
+  printf("PGPROC.procno %zu\n", offsetof(PGPROC, pgprocno));
+  printf("PGPROC.backendId %zu\n", offsetof(PGPROC, backendId));
+#endif
+  printf("T_AllocSetContext %d\n", (int) T_AllocSetContext);
+  printf("B_BG_WORKER %d\n", (int) B_BG_WORKER);
+  GUCF(GUC_LIST_INPUT); GUCF(GUC_LIST_QUOTE); GUCF(GUC_NO_SHOW_ALL); GUCF(GUC_NO_RESET_ALL);
+  GUCF(GUC_REPORT); GUCF(GUC_NOT_IN_SAMPLE); GUCF(GUC_DISALLOW_IN_FILE); GUCF(GUC_CUSTOM_PLACEHOLDER);
+  GUCF(GUC_SUPERUSER_ONLY); GUCF(GUC_IS_NAME); GUCF(GUC_NOT_WHILE_SEC_REST); GUCF(GUC_EXPLAIN);
+  GUCF(GUC_RUNTIME_COMPUTED); GUCF(GUC_ALLOW_IN_PARALLEL);
+  GUCF(GUC_UNIT_KB); GUCF(GUC_UNIT_BLOCKS); GUCF(GUC_UNIT_XBLOCKS); GUCF(GUC_UNIT_MB); GUCF(GUC_UNIT_BYTE);
+  GUCF(GUC_UNIT_MS); GUCF(GUC_UNIT_S); GUCF(GUC_UNIT_MIN);
+  return 0;
+}
+"#;
+    use bgworker::abi::{BackgroundWorker15, BackgroundWorker17};
+    use std::mem::{offset_of, size_of};
+    let ours15 = [
+        offset_of!(BackgroundWorker15, bgw_library_name),
+        offset_of!(BackgroundWorker15, bgw_function_name),
+        offset_of!(BackgroundWorker15, bgw_main_arg),
+        offset_of!(BackgroundWorker15, bgw_extra),
+        offset_of!(BackgroundWorker15, bgw_notify_pid),
+    ];
+    let ours17 = [
+        offset_of!(BackgroundWorker17, bgw_library_name),
+        offset_of!(BackgroundWorker17, bgw_function_name),
+        offset_of!(BackgroundWorker17, bgw_main_arg),
+        offset_of!(BackgroundWorker17, bgw_extra),
+        offset_of!(BackgroundWorker17, bgw_notify_pid),
+    ];
+    let pg15 = probe(15, "majors_probe", text);
+    for major in MAJORS {
+        let pg = if major == 15 {
+            pg15.clone()
+        } else {
+            probe(major, "majors_probe", text)
+        };
+        let num = |k: &str| -> usize {
+            pg.get(k)
+                .unwrap_or_else(|| panic!("{major}: no {k}"))
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let (size, offs) = if major >= 17 {
+            (size_of::<BackgroundWorker17>(), ours17)
+        } else {
+            (size_of::<BackgroundWorker15>(), ours15)
+        };
+        assert_eq!(
+            num("BackgroundWorker"),
+            size,
+            "{major}: sizeof(BackgroundWorker)"
+        );
+        for (f, o) in [
+            "bgw_library_name",
+            "bgw_function_name",
+            "bgw_main_arg",
+            "bgw_extra",
+            "bgw_notify_pid",
+        ]
+        .iter()
+        .zip(offs)
+        {
+            assert_eq!(num(&format!("BackgroundWorker.{f}")), o, "{major}: {f}");
+        }
+        assert_eq!(
+            num("Pg_magic_struct"),
+            if major >= 18 { 72 } else { 56 },
+            "{major}: magic block size the loader expects"
+        );
+        if major >= 17 {
+            assert_eq!(
+                pg["BGWORKER_BYPASS_ROLELOGINCHECK"],
+                bgworker::abi::BGWORKER_BYPASS_ROLELOGINCHECK.to_string()
+            );
+        }
+        let lay = bgworker::compat::latch::proc_layout(major);
+        let proc: Vec<usize> = pg["PGPROC"]
+            .split(' ')
+            .map(|x| x.parse().unwrap())
+            .collect();
+        assert_eq!(
+            proc,
+            vec![lay.size, lay.latch, lay.pid, lay.wait_event_info],
+            "{major}: PGPROC size, procLatch, pid, wait_event_info"
+        );
+        assert_eq!(num("PGPROC.procno"), lay.procno, "{major}: process number");
+        assert_eq!(
+            pg.get("PGPROC.backendId")
+                .map(|v| v.parse::<usize>().unwrap()),
+            lay.backend_id,
+            "{major}: backendId"
+        );
+        assert_eq!(
+            num("T_AllocSetContext") as u32,
+            bgworker::compat::mcxt::t_alloc_set_context(major),
+            "{major}: T_AllocSetContext"
+        );
+        assert_eq!(
+            num("B_BG_WORKER") as i32,
+            bgworker::compat::misc::b_bg_worker(major),
+            "{major}: B_BG_WORKER"
+        );
+        let mut flags = 0;
+        for (k, v) in pg.iter().filter(|(k, _)| k.starts_with("GUC.")) {
+            let want: i32 = pg15[k].parse().unwrap();
+            let got = bgworker::compat::guc::flags_as_15(v.parse().unwrap(), major);
+            assert_eq!(got, want, "{major}: {k} reads as 15's value");
+            flags += 1;
+        }
+        assert_eq!(flags, 22);
+    }
+}

@@ -22,7 +22,7 @@ use crate::log::ERROR;
 
 /// `T_AllocSetContext` in `major`'s nodes/nodetags.h (measured against the
 /// real headers): `MemoryContextIsValid` and `IsA` compare it inline.
-fn t_alloc_set_context(major: u32) -> u32 {
+pub fn t_alloc_set_context(major: u32) -> u32 {
     match major {
         18.. => 474,
         17 => 469,

@@ -380,7 +380,7 @@ const FLAG_BITS_15_17: &[(c_int, c_int)] = &[
 /// (memory: 17's 1 KB, 2 BLOCKS, 3 XBLOCKS, 4 MB, 5 BYTE in bits 24-27 ->
 /// 15's 1, 2, 3, 4, 8 in bits 12-15; time: 1 MS, 2 S, 3 MIN in bits 28-30
 /// -> bits 16-19). Unknown bits are dropped, as the runtime ignores them.
-pub(super) fn flags_as_15(flags: c_int, major: u32) -> c_int {
+pub fn flags_as_15(flags: c_int, major: u32) -> c_int {
     if major < 17 {
         return flags;
     }

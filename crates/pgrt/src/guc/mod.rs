@@ -39,6 +39,7 @@ mod store;
 mod tests;
 mod units;
 
+pub use define::flags_as_15;
 use define::*;
 pub use reload::apply_settings;
 use store::*;
