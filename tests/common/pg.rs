@@ -166,7 +166,17 @@ impl PgServer {
     /// As `start`, with `extra` (postgresql.conf lines) after the server's
     /// own settings.
     pub fn start_with_conf(name: &str, modules: &[&Path], extra: &str) -> PgServer {
-        let pg = Self::spawn(name, modules, extra, &[]);
+        Self::start_with_conf_major(15, name, modules, extra)
+    }
+
+    /// As `start_with_conf`, with PostgreSQL `major`'s server.
+    pub fn start_with_conf_major(
+        major: u32,
+        name: &str,
+        modules: &[&Path],
+        extra: &str,
+    ) -> PgServer {
+        let pg = Self::spawn_major(major, name, modules, extra, &[]);
         pg.wait_ready();
         pg
     }
