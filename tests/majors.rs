@@ -364,7 +364,8 @@ fn probe(major: u32, name: &str, text: &str) -> std::collections::BTreeMap<Strin
 /// What differs between the majors, from each major's real headers, against
 /// what the library uses for that major: BackgroundWorker (every offset),
 /// the magic block's size, PGPROC, the memory context node tag, the
-/// background worker's BackendType, and every GUC flag value (a 17/18 word
+/// background worker's BackendType, the LWLock numbering, and every GUC
+/// flag value (a 17/18 word
 /// must read as the 15 word of the same meaning).
 #[test]
 fn per_major_values_match_each_real_header() {
@@ -375,6 +376,7 @@ fn per_major_values_match_each_real_header() {
 #include "miscadmin.h"
 #include "nodes/memnodes.h"
 #include "postmaster/bgworker.h"
+#include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "utils/guc.h"
 #undef printf
@@ -398,6 +400,8 @@ int main(void) {
 #endif
   printf("T_AllocSetContext %d\n", (int) T_AllocSetContext);
   printf("B_BG_WORKER %d\n", (int) B_BG_WORKER);
+  printf("LWLocks %d %d %d %d\n", NUM_INDIVIDUAL_LWLOCKS, NUM_FIXED_LWLOCKS,
+         (int) LWTRANCHE_FIRST_USER_DEFINED, (int) LWTRANCHE_BUFFER_MAPPING);
   GUCF(GUC_LIST_INPUT); GUCF(GUC_LIST_QUOTE); GUCF(GUC_NO_SHOW_ALL); GUCF(GUC_NO_RESET_ALL);
   GUCF(GUC_REPORT); GUCF(GUC_NOT_IN_SAMPLE); GUCF(GUC_DISALLOW_IN_FILE); GUCF(GUC_CUSTOM_PLACEHOLDER);
   GUCF(GUC_SUPERUSER_ONLY); GUCF(GUC_IS_NAME); GUCF(GUC_NOT_WHILE_SEC_REST); GUCF(GUC_EXPLAIN);
@@ -498,6 +502,18 @@ int main(void) {
             num("B_BG_WORKER") as i32,
             bgworker::compat::misc::b_bg_worker(major),
             "{major}: B_BG_WORKER"
+        );
+        let lw = bgworker::compat::lwlock::lw_numbering(major);
+        assert_eq!(
+            pg["LWLocks"],
+            format!(
+                "{} {} {} {}",
+                lw.num_individual,
+                lw.num_fixed,
+                lw.first_user_defined,
+                lw.num_individual + 12
+            ),
+            "{major}: LWLock numbering"
         );
         let mut flags = 0;
         for (k, v) in pg.iter().filter(|(k, _)| k.starts_with("GUC.")) {

@@ -61,15 +61,51 @@ const _: () = assert!(std::mem::offset_of!(LWLock, waiters_head) == 8);
 
 /// `LWLOCK_PADDED_SIZE` (PG_CACHE_LINE_SIZE).
 pub const LWLOCK_PADDED_SIZE: usize = 128;
-/// NUM_INDIVIDUAL_LWLOCKS + 128 buffer-mapping + 16 lock-manager + 16
-/// predicate-lock partitions (storage/lwlock.h).
+/// NUM_INDIVIDUAL_LWLOCKS of PostgreSQL 15 (the names below are its).
 pub const NUM_INDIVIDUAL_LWLOCKS: usize = 48;
-pub const NUM_FIXED_LWLOCKS: usize = NUM_INDIVIDUAL_LWLOCKS + 128 + 16 + 16;
-/// `BuiltinTrancheIds`: the first tranche id left to modules.
-pub const LWTRANCHE_FIRST_USER_DEFINED: i32 = NUM_INDIVIDUAL_LWLOCKS as i32 + 27;
-const LWTRANCHE_BUFFER_MAPPING: u16 = NUM_INDIVIDUAL_LWLOCKS as u16 + 12;
-const LWTRANCHE_LOCK_MANAGER: u16 = NUM_INDIVIDUAL_LWLOCKS as u16 + 13;
-const LWTRANCHE_PREDICATE_LOCK_MANAGER: u16 = NUM_INDIVIDUAL_LWLOCKS as u16 + 14;
+
+/// The numbering of the main LWLock array and the built-in tranches in one
+/// major's storage/lwlock.h (measured against the real headers): the
+/// individual locks, then 128 buffer-mapping, 16 lock-manager and 16
+/// predicate-lock partitions; the tranche ids of those three follow the
+/// individual locks at +12, +13, +14; user tranches start after the
+/// built-in ones.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct LwNumbering {
+    pub num_individual: usize,
+    pub num_fixed: usize,
+    pub first_user_defined: i32,
+}
+
+/// The LWLock numbering of `major` (15: 48/208/75, 17: 53/213/92, 18:
+/// 54/214/95).
+pub fn lw_numbering(major: u32) -> LwNumbering {
+    let (num_individual, builtin) = match major {
+        18.. => (54, 41),
+        17 => (53, 39),
+        _ => (NUM_INDIVIDUAL_LWLOCKS, 27),
+    };
+    LwNumbering {
+        num_individual,
+        num_fixed: num_individual + 128 + 16 + 16,
+        first_user_defined: (num_individual + builtin) as i32,
+    }
+}
+
+/// This process's numbering (its major is decided before any module code
+/// runs).
+fn numbering() -> LwNumbering {
+    lw_numbering(bgworker_core::identity::pg_major())
+}
+
+fn num_fixed() -> usize {
+    numbering().num_fixed
+}
+
+fn first_user_defined() -> i32 {
+    numbering().first_user_defined
+}
+
 /// `MAX_SIMUL_LWLOCKS`.
 pub const MAX_SIMUL_LWLOCKS: usize = 200;
 /// `NAMEDATALEN`: tranche names are cut to 63 bytes, as PostgreSQL's
@@ -198,9 +234,9 @@ static REQUESTS: Mutex<Vec<Request>> = Mutex::new(Vec::new());
 /// indexed by id - LWTRANCHE_FIRST_USER_DEFINED.
 static TRANCHE_NAMES: Mutex<Vec<Option<String>>> = Mutex::new(Vec::new());
 
-/// Tranche ids handed out before the region exists (then the region's
-/// counter takes over from this value).
-static LOCAL_TRANCHE_COUNTER: AtomicI32 = AtomicI32::new(LWTRANCHE_FIRST_USER_DEFINED);
+/// How many tranche ids were handed out before the region exists (then
+/// the region's counter takes over from first_user_defined() + this).
+static LOCAL_TRANCHE_COUNTER: AtomicI32 = AtomicI32::new(0);
 
 /// One held lock of this process.
 struct Held {
@@ -230,7 +266,7 @@ fn resume_interrupts() {
 
 /// Total number of locks in the main array for the current requests.
 pub fn main_array_len() -> usize {
-    NUM_FIXED_LWLOCKS + requests().iter().map(|r| r.count).sum::<usize>()
+    num_fixed() + requests().iter().map(|r| r.count).sum::<usize>()
 }
 
 fn requests() -> std::sync::MutexGuard<'static, Vec<Request>> {
@@ -256,28 +292,31 @@ pub unsafe fn init_main_array(base: *mut u8, counter: &AtomicI32) {
         // SAFETY: i < main_array_len(), inside the caller's memory.
         unsafe { &*(base.add(i * LWLOCK_PADDED_SIZE) as *const LWLock) }
     };
-    for i in 0..NUM_INDIVIDUAL_LWLOCKS {
+    let n = numbering();
+    for i in 0..n.num_individual {
         initialize(at(i), i as u16);
     }
-    for i in NUM_INDIVIDUAL_LWLOCKS..NUM_FIXED_LWLOCKS {
-        let tranche = if i < NUM_INDIVIDUAL_LWLOCKS + 128 {
-            LWTRANCHE_BUFFER_MAPPING
-        } else if i < NUM_INDIVIDUAL_LWLOCKS + 144 {
-            LWTRANCHE_LOCK_MANAGER
+    // LWTRANCHE_BUFFER_MAPPING, _LOCK_MANAGER, _PREDICATE_LOCK_MANAGER.
+    let ind = n.num_individual as u16;
+    for i in n.num_individual..n.num_fixed {
+        let tranche = if i < n.num_individual + 128 {
+            ind + 12
+        } else if i < n.num_individual + 144 {
+            ind + 13
         } else {
-            LWTRANCHE_PREDICATE_LOCK_MANAGER
+            ind + 14
         };
         initialize(at(i), tranche);
     }
     counter.store(
-        LOCAL_TRANCHE_COUNTER.load(Ordering::Relaxed),
+        n.first_user_defined + LOCAL_TRANCHE_COUNTER.load(Ordering::Relaxed),
         Ordering::Relaxed,
     );
     let named: Vec<(String, usize)> = requests()
         .iter()
         .map(|r| (r.name.clone(), r.count))
         .collect();
-    let mut pos = NUM_FIXED_LWLOCKS;
+    let mut pos = n.num_fixed;
     for (name, count) in named {
         let id = counter.fetch_add(1, Ordering::Relaxed);
         register_tranche(id, &name);
@@ -297,10 +336,11 @@ fn initialize(lock: &LWLock, tranche: u16) {
 }
 
 fn register_tranche(id: i32, name: &str) {
-    if id < LWTRANCHE_FIRST_USER_DEFINED {
+    let first = first_user_defined();
+    if id < first {
         return;
     }
-    let idx = (id - LWTRANCHE_FIRST_USER_DEFINED) as usize;
+    let idx = (id - first) as usize;
     let mut names = TRANCHE_NAMES.lock().unwrap_or_else(|e| e.into_inner());
     if names.len() <= idx {
         names.resize(idx + 1, None);
@@ -309,17 +349,22 @@ fn register_tranche(id: i32, name: &str) {
 }
 
 /// PostgreSQL's GetLWTrancheName: "extension" for a user-defined tranche
-/// this process never registered.
+/// this process never registered. The built-in names are PostgreSQL 15's;
+/// for 17 and 18 a built-in id is named by its number.
 fn tranche_name(id: u16) -> String {
     let id = id as usize;
+    let n = numbering();
+    if n.num_individual != NUM_INDIVIDUAL_LWLOCKS && id < n.first_user_defined as usize {
+        return format!("built-in tranche {id}");
+    }
     if id < NUM_INDIVIDUAL_LWLOCKS {
         return INDIVIDUAL_NAMES[id].to_string();
     }
-    if id < LWTRANCHE_FIRST_USER_DEFINED as usize {
+    if id < n.first_user_defined as usize {
         return BUILTIN_TRANCHE_NAMES[id - NUM_INDIVIDUAL_LWLOCKS].to_string();
     }
     let names = TRANCHE_NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    match names.get(id - LWTRANCHE_FIRST_USER_DEFINED as usize) {
+    match names.get(id - n.first_user_defined as usize) {
         Some(Some(n)) => n.clone(),
         _ => "extension".to_string(),
     }
@@ -623,7 +668,7 @@ pub unsafe extern "C" fn LWLockInitialize(lock: *mut LWLock, tranche_id: c_int) 
 pub extern "C" fn LWLockNewTrancheId() -> c_int {
     match super::shmem::tranche_counter() {
         Some(c) => c.fetch_add(1, Ordering::Relaxed),
-        None => LOCAL_TRANCHE_COUNTER.fetch_add(1, Ordering::Relaxed),
+        None => first_user_defined() + LOCAL_TRANCHE_COUNTER.fetch_add(1, Ordering::Relaxed),
     }
 }
 
@@ -687,7 +732,7 @@ pub unsafe extern "C" fn bgw_rs_RequestNamedLWLockTranche(
 pub unsafe extern "C" fn bgw_rs_GetNamedLWLockTranche(tranche_name: *const c_char) -> *mut u8 {
     let wanted = super::misc::c_str(tranche_name).unwrap_or_default();
     let base = MainLWLockArray.load(Ordering::Acquire);
-    let mut pos = NUM_FIXED_LWLOCKS;
+    let mut pos = num_fixed();
     for r in requests().iter() {
         if r.name == wanted && !base.is_null() {
             // SAFETY: the region holds main_array_len() entries, of which
