@@ -9,6 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::pg::{message_of, PgServer};
 use common::*;
 
 const MAJORS: [u32; 3] = [15, 17, 18];
@@ -524,4 +525,103 @@ int main(void) {
         }
         assert_eq!(flags, 22);
     }
+}
+
+/// The refusals read as the real servers' own: a 15 module preloaded into
+/// PostgreSQL 17, a 17 module into 18 and an 18 module into 15 fail with
+/// the same FATAL and DETAIL (paths aside) under the real server of that
+/// major and under bgworkerd serving it (postgresql_major). The module is
+/// mj_plain (see dynamic_worker_of_another_major_matches_the_real_server).
+#[test]
+fn refusals_match_the_real_servers() {
+    let _w = watchdog(120, "refusals_match_the_real_servers");
+    let masked = |l: &str, path: &Path| message_of(l).replace(&path.display().to_string(), "LIB");
+    for (server, lib) in [(17, 15), (18, 17), (15, 18)] {
+        let m = pgxs_module_for("mj_plain.c", lib);
+        let pg =
+            PgServer::spawn_major(server, &format!("mj-refuse-{server}-{lib}"), &[&m], "", &[]);
+        let st = pg.wait_exit(secs(60));
+        assert!(!st.success(), "{}", pg.text());
+        let (i, l) = pg.wait_log_from(0, "version mismatch", secs(1));
+        let copy = pg
+            .data_dir()
+            .parent()
+            .unwrap()
+            .join("lib")
+            .join(m.file_name().unwrap());
+        let theirs = (masked(&l, &copy), masked(&pg.log_lines()[i + 1], &copy));
+
+        let d = Daemon::builder(&format!("mj-refuse-{server}-{lib}"))
+            .set("postgresql_major", &server.to_string())
+            .set("shared_preload_libraries", &m.display().to_string())
+            .spawn();
+        let (l, detail) = refused(&d, "version mismatch");
+        let ours = (masked(&l, &m), masked(&detail, &m));
+        assert_eq!(ours, theirs, "server {server}, library {lib}");
+        assert_eq!(
+            theirs.1,
+            format!("DETAIL:  Server is version {server}, library is version {lib}.")
+        );
+    }
+}
+
+/// A dynamic worker whose library is of another major than the server's:
+/// under PostgreSQL 17's real server and under bgworkerd serving 17, the
+/// worker fails at load with the same ERROR and DETAIL and the server
+/// reports its exit the same way. (The library is mj_plain, which needs
+/// nothing 17's server lacks: a 15 module that calls a function 17 removed,
+/// such as IsBackgroundWorker, fails 17's dlopen with "undefined symbol"
+/// before its magic block is read, where bgworkerd, which serves every
+/// major's names, reads the magic block and refuses it as above.)
+#[test]
+fn dynamic_worker_of_another_major_matches_the_real_server() {
+    let _w = watchdog(
+        120,
+        "dynamic_worker_of_another_major_matches_the_real_server",
+    );
+    let m17 = mj(17);
+    let m15 = pgxs_module_for("mj_plain.c", 15);
+    let name = "mj_other_major.so";
+    // Both servers find the 15 library as "mj_other_major" on their
+    // dynamic_library_path, next to mj_module.
+    let pg_dir = Scratch::new("mj-dyn-pg-src");
+    let other = pg_dir.join(name);
+    std::fs::copy(&m15, &other).expect("copy");
+    let main = pg_dir.join("mj_module.so");
+    std::fs::copy(&m17, &main).expect("copy");
+    let pg = PgServer::spawn_major(
+        17,
+        "mj-dyn-other",
+        &[&main, &other],
+        "shared_preload_libraries = 'mj_module'\nmj.nap = '2s'\n",
+        &[("MJ_DYNLIB", "mj_other_major")],
+    );
+    pg.wait_ready();
+    // (17's waiter may sleep long after that exit before it learns of it:
+    // only the failed worker's lines are compared.)
+    pg.wait_log("background worker \"mj dynamic\" (PID", secs(30));
+    let dir = libdir("mj-dyn-ours", &m17);
+    std::fs::copy(&m15, dir.join(name)).expect("copy");
+    let d = start("mj-dyn-ours", &dir, &[("MJ_DYNLIB", "mj_other_major")]);
+    d.wait_log("background worker \"mj dynamic\" (PID", secs(10));
+    let pick = |lines: Vec<String>, libdir: &Path| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| message_of(l).replace(&libdir.display().to_string(), "DIR"))
+            .filter(|m| {
+                m.contains("version mismatch")
+                    || m.starts_with("DETAIL:")
+                    || m.contains("background worker \"mj dynamic\"")
+            })
+            .collect()
+    };
+    let pg_libdir = pg.data_dir().parent().unwrap().join("lib");
+    let theirs = pick(pg.log_lines(), &pg_libdir);
+    let ours = pick(d.log_lines(), &dir);
+    assert_eq!(ours, theirs, "ours vs PostgreSQL 17");
+    assert!(
+        theirs.contains(&"DETAIL:  Server is version 17, library is version 15.".to_string()),
+        "{theirs:?}"
+    );
+    pg.stop();
 }
