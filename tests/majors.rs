@@ -221,13 +221,18 @@ fn dynamic_worker_of_another_major_fails_at_load() {
     assert!(d.try_exit().is_none(), "the daemon must keep running");
 }
 
-/// Modules stamped for majors this library does not serve are refused
-/// with the version named, before their _PG_init runs.
+/// Modules stamped for majors this library does not serve (14 and 16 in
+/// 15's 56-byte block, 19 in 18's 72-byte one) are refused with the version
+/// named, before their _PG_init runs.
 #[test]
 fn unserved_majors_are_refused_with_the_version_named() {
     let _w = watchdog(60, "unserved_majors_are_refused_with_the_version_named");
-    for (src, shown) in [("bad_magic14.c", "14"), ("bad_magic16.c", "16")] {
-        let m = pgxs_module(src);
+    for (src, headers, shown) in [
+        ("bad_magic14.c", 15, "14"),
+        ("bad_magic16.c", 15, "16"),
+        ("bad_magic19.c", 18, "19"),
+    ] {
+        let m = pgxs_module_for(src, headers);
         let d = Daemon::builder(&format!("mj-unserved-{shown}"))
             .set("shared_preload_libraries", &m.display().to_string())
             .spawn();
@@ -374,8 +379,11 @@ fn per_major_values_match_each_real_header() {
     let text = r#"
 #include "postgres.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/memnodes.h"
+#include "storage/latch.h"
+#include "utils/elog.h"
 #include "postmaster/bgworker.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
@@ -400,6 +408,20 @@ int main(void) {
   printf("PGPROC.backendId %zu\n", offsetof(PGPROC, backendId));
 #endif
   printf("T_AllocSetContext %d\n", (int) T_AllocSetContext);
+  /* Layouts the runtime keeps one of for every major. */
+  printf("same.ErrorData %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(ErrorData), offsetof(ErrorData, elevel),
+         offsetof(ErrorData, sqlerrcode), offsetof(ErrorData, message), offsetof(ErrorData, detail),
+         offsetof(ErrorData, hint), offsetof(ErrorData, context), offsetof(ErrorData, saved_errno));
+  printf("same.StringInfoData %zu %zu %zu %zu\n", sizeof(StringInfoData), offsetof(StringInfoData, len),
+         offsetof(StringInfoData, maxlen), offsetof(StringInfoData, cursor));
+  printf("same.ErrorContextCallback %zu %zu %zu\n", sizeof(ErrorContextCallback),
+         offsetof(ErrorContextCallback, callback), offsetof(ErrorContextCallback, arg));
+  printf("same.Latch %zu %zu %zu %zu %zu\n", sizeof(Latch), offsetof(Latch, is_set),
+         offsetof(Latch, maybe_sleeping), offsetof(Latch, is_shared), offsetof(Latch, owner_pid));
+  printf("same.MemoryContextData %zu %zu %zu %zu\n", sizeof(MemoryContextData),
+         offsetof(MemoryContextData, parent), offsetof(MemoryContextData, firstchild),
+         offsetof(MemoryContextData, name));
+  printf("same.sigjmp_buf %zu\n", sizeof(sigjmp_buf));
   printf("B_BG_WORKER %d\n", (int) B_BG_WORKER);
   printf("LWLocks %d %d %d %d\n", NUM_INDIVIDUAL_LWLOCKS, NUM_FIXED_LWLOCKS,
          (int) LWTRANCHE_FIRST_USER_DEFINED, (int) LWTRANCHE_BUFFER_MAPPING);
@@ -504,6 +526,12 @@ int main(void) {
             bgworker::compat::misc::b_bg_worker(major),
             "{major}: B_BG_WORKER"
         );
+        // What the runtime lays out once for all majors must not differ
+        // (15's values are checked against the runtime by tests/compat.rs).
+        for (k, v) in pg.iter().filter(|(k, _)| k.starts_with("same.")) {
+            assert_eq!(v, &pg15[k], "{major}: {k} differs from 15's");
+        }
+        assert_eq!(pg.keys().filter(|k| k.starts_with("same.")).count(), 6);
         let lw = bgworker::compat::lwlock::lw_numbering(major);
         assert_eq!(
             pg["LWLocks"],

@@ -108,7 +108,7 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
     };
     // The entry point runs under PostgreSQL's outermost error handler;
     // returning from it means "done": proc_exit(0).
-    (hooks.run_worker_entry)(main, entry.bgw_main_arg as usize);
+    (hooks.run_worker_entry)(main, entry.bgw_main_arg);
 }
 
 /// Name the process after its worker (what `ps -o comm` and `top` show;
