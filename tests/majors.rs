@@ -271,8 +271,43 @@ fn status_shows_each_workers_major() {
     assert_eq!(row[pg + 2], "18", "{}", r.stdout);
     let r = run_ctl(d.rundir(), &["status", "--json"]);
     assert!(r.stdout.starts_with("{\"version\":1,"), "{}", r.stdout);
-    assert!(r.stdout.contains(",\"major\":18,"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(",\"shutdown\":null,\"major\":18,"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(",\"flags\":1,\"major\":18,"),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains(",\"major\":15,"), "{}", r.stdout);
+
+    // bgworkerctl launch in an 18 daemon: a library path longer than 15's
+    // 96-byte field, as 18's modules may name (mj_plain, built for 18: a
+    // second copy of mj_module would define its setting twice).
+    let deep = dir.join(format!("{}/{}", "c".repeat(60), "t".repeat(60)));
+    std::fs::create_dir_all(&deep).expect("deep dir");
+    let long = deep.join("mj_plain.so");
+    std::fs::copy(pgxs_module_for("mj_plain.c", 18), &long).expect("copy");
+    let long = long.display().to_string();
+    let r = run_ctl(
+        d.rundir(),
+        &[
+            "launch",
+            "--name",
+            "mj ctl",
+            "--library",
+            &long,
+            "--function",
+            "mj_main",
+            "--arg",
+            "5",
+            "--wait",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    d.wait_log("mj plain ran with 5", secs(10));
 }
 
 fn host(major: u32) -> PathBuf {

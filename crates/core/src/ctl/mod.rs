@@ -461,7 +461,14 @@ fn parse_hex(h: &str) -> Result<Vec<u8>, Failure> {
         .collect()
 }
 
-fn launch(conn: &Connection, w: BackgroundWorker, wait: bool) -> Result<(), Failure> {
+fn launch(conn: &Connection, mut w: BackgroundWorker, wait: bool) -> Result<(), Failure> {
+    // The definition takes the daemon's major's layout, so that a 17 or 18
+    // daemon's workers may name a library as long as their modules can.
+    if let Ok(d) = conn.seg.daemon_facts().read() {
+        if crate::identity::serves(d.major) {
+            w.bgw_major = d.major;
+        }
+    }
     let (slot, generation) = match conn.register(&w) {
         Ok(h) => h,
         Err(RegisterError::Invalid(msg)) => return Err(refused(msg)),

@@ -471,8 +471,16 @@ pub fn json(snap: &Snapshot) -> String {
                 Some(m) => json_str(&mut o, m),
                 None => o.push_str("null"),
             }
+            o.push_str(",\"major\":");
+            if d.major == 0 {
+                o.push_str("null");
+            } else {
+                let _ = write!(o, "{}", d.major);
+            }
         }
-        Err(_) => o.push_str(",\"start_time\":null,\"uptime_s\":null,\"shutdown\":null"),
+        Err(_) => {
+            o.push_str(",\"start_time\":null,\"uptime_s\":null,\"shutdown\":null,\"major\":null")
+        }
     }
     o.push_str(",\"phase\":");
     json_str(&mut o, phase_name(snap.phase));

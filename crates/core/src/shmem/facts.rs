@@ -58,6 +58,9 @@ pub struct DaemonFacts {
     shutdown: AtomicU32,
     /// When the supervisor started, milliseconds since the Unix epoch.
     start_ms: AtomicU64,
+    /// The PostgreSQL major the supervisor serves (identity::pg_major).
+    major: AtomicU32,
+    _pad: AtomicU32,
 }
 
 /// What the supervisor knows about one slot's worker (see the module
@@ -132,6 +135,8 @@ pub struct WorkerFacts {
 pub struct DaemonSnapshot {
     pub shutdown: u32,
     pub start_ms: u64,
+    /// The PostgreSQL major the supervisor serves.
+    pub major: u32,
 }
 
 /// Why a consistent copy could not be had.
@@ -242,6 +247,8 @@ impl DaemonFacts {
         write_consistent(&self.seq, || {
             self.start_ms.store(start_ms, Ordering::Relaxed);
             self.shutdown.store(0, Ordering::Relaxed);
+            self.major
+                .store(crate::identity::pg_major(), Ordering::Relaxed);
         });
     }
 
@@ -254,6 +261,7 @@ impl DaemonFacts {
         let v = read_consistent(&self.seq, || DaemonSnapshot {
             shutdown: self.shutdown.load(Ordering::Relaxed),
             start_ms: self.start_ms.load(Ordering::Relaxed),
+            major: self.major.load(Ordering::Relaxed),
         })?;
         if v.shutdown > 3 {
             return Err(ReadError::Corrupt(format!("shutdown mode {}", v.shutdown)));
