@@ -1,12 +1,20 @@
 # libbgworker -- build, test, benchmark, run and install.
 #
-#   make              libraries, header, bgworkerd, bgworkerctl
+#   make              libraries, header, bgworkerd, bgworkerctl, the example host
 #   make run          bgworkerd supervising the example module (Ctrl-C stops it)
-#   make test         everything the test suite needs, then the suite
-#   make bench        benchmarks (metric names as ../shared/bench-pg15)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make test         everything the test suite needs, then lint and the suite
+#                     (budget: under 30 minutes on 2 cores; each part's time
+#                     is printed; fails if anything is left in /tmp or /dev/shm)
+#   make lint         cargo fmt --check, cargo clippy -D warnings
+#   make check-asan   C tests and lifecycle tests with the C side under
+#                     AddressSanitizer and UBSan
+#   make bench        benchmarks, with PostgreSQL 15's figures beside them
+#   make install      PREFIX=/usr/local DESTDIR= (stripped; STRIP=true keeps debug info)
 #   make header       regenerate include/bgworker.h; make check-header: is it current?
 #                     (cbindgen generates it from crates/core; tests/header.rs compares)
+#   make pg-symbols   regenerate exports/pg15/*.symbols from the real PostgreSQL 15
+#   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
+#   make bench-dlopen dlopen(RTLD_NOW) cost of a module's PostgreSQL symbol references
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -14,22 +22,32 @@ PG_CONFIG  ?= /usr/lib/postgresql/15/bin/pg_config
 PG_INCLUDE := /usr/include/postgresql/15/server
 PG_BIN     := /usr/lib/postgresql/15/bin
 CARGO      ?= cargo
+STRIP      ?= strip
+# The project's own C files build warning-free.
+EXAMPLE_CFLAGS ?= -O2 -g -Wall -Wextra -Werror
 VERSION    := 0.1.0
 SOMAJOR    := 0
 REL        := target/release
-SHARED     := ../shared
 # $libdir of dynamic_library_path is compiled in; the default matches /usr/local.
 ifneq ($(PREFIX),/usr/local)
 export BGW_PKGLIBDIR := $(PREFIX)/lib/bgworker
 endif
 
-.PHONY: all build header check-header pg-headers pg-server test-tools abi-probe link-probe test bench run install clean
+.PHONY: all build examples header check-header pg-headers pg-server test-tools rust-tools lint test check-asan bench run install clean \
+        pg-symbols census bench-dlopen pg-headers-17 pg-headers-18 pg-servers pg-layout
 
-all: build
+all: build examples
 
 build:
 	$(CARGO) build --release
 	@ln -sf libbgworker.so $(REL)/libbgworker.so.$(SOMAJOR)
+
+# examples/host_example.c, linked against the build tree (its rpath names
+# $(REL)); README.md shows the same build against an installed library.
+examples: build
+	@mkdir -p target/examples
+	$(CC) $(EXAMPLE_CFLAGS) -Iinclude -o target/examples/host_example examples/host_example.c \
+	  -L$(REL) -lbgworker -Wl,-rpath,$(CURDIR)/$(REL)
 
 header:
 	BGW_WRITE_HEADER=1 $(CARGO) test --release --test header -q
@@ -108,33 +126,82 @@ test-tools:
 	  fi; \
 	fi
 
-abi-probe: build pg-headers
-	$(SHARED)/abi/abi_probe.sh candidate include
+# rustfmt and clippy, from rustup when they are missing.
+rust-tools:
+	@if ! $(CARGO) fmt --version >/dev/null 2>&1 || ! $(CARGO) clippy --version >/dev/null 2>&1; then \
+	  if command -v rustup >/dev/null; then \
+	    echo "installing rustfmt and clippy"; rustup component add rustfmt clippy; \
+	  else \
+	    echo "cargo fmt and cargo clippy are missing: install the rustfmt and clippy components"; exit 1; \
+	  fi; \
+	fi
 
-link-probe: build pg-headers
-	$(SHARED)/abi/link_probe.sh $(REL) bgworker
+lint: rust-tools
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings -W clippy::undocumented_unsafe_blocks
 
+# The suite: tests/abi.rs checks include/bgworker.h and libbgworker against
+# PostgreSQL 15's own postmaster/bgworker.h, tests/c_warnings.rs the
+# project's C files with -Wall -Wextra -Werror; tests/run-suite.sh times each
+# part and fails when the suite leaves files or shared memory behind.
 # PostgreSQL 17's and 18's headers and servers too: the tests build the
 # same modules for 15, 17 and 18 and compare each with its real server.
-test: pg-headers pg-server pg-headers-17 pg-headers-18 pg-servers test-tools build check-header abi-probe link-probe
-	$(CARGO) test --release -- --test-threads=2
+test: pg-headers pg-server pg-headers-17 pg-headers-18 pg-servers test-tools build examples check-header lint
+	bash tests/run-suite.sh
+
+# The tests that run C code (host programs, modules) and the lifecycle tests
+# with every C file the tests build compiled with
+# -fsanitize=address,undefined (BGW_TEST_CFLAGS, kept apart under
+# target/c-tests/cflags-*). bgworkerd, libbgworker and the test binaries are
+# not instrumented, yet they dlopen() instrumented modules, and ASan's runtime
+# must be the first library in a process: tests/check-asan.sh therefore runs
+# them with LD_PRELOAD=$(cc -print-file-name=libasan.so), which bgworkerd,
+# its workers and the host programs inherit. Left out: the tests that compare
+# with a real PostgreSQL server, whose programs do not run with the runtime
+# preloaded (see tests/check-asan.sh). To run a module under ASan by hand:
+#   LD_PRELOAD=$(cc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
+#     target/release/bgworkerd -D RUNDIR -c shared_preload_libraries=/path/mod.so
+# Any sanitizer report fails the target. Budget: a few minutes on 2 cores.
+check-asan: pg-headers pg-server pg-headers-17 pg-headers-18 test-tools build
+	bash tests/check-asan.sh
 
 bench: build pg-headers
 	PG_CONFIG=$(PG_CONFIG) bash bench/run.sh
 
+# exec: the shell make starts is replaced by run.sh, which survives Ctrl-C
+# (see there) and exits 0 once bgworkerd has shut down cleanly; make itself
+# then ends quietly on the same SIGINT.
 run: build pg-headers
-	PG_CONFIG=$(PG_CONFIG) bash examples/run.sh
+	exec env PG_CONFIG=$(PG_CONFIG) bash examples/run.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/bgworker
 	install -m 755 $(REL)/libbgworker.so $(DESTDIR)$(PREFIX)/lib/libbgworker.so.$(VERSION)
+	$(STRIP) --strip-unneeded $(DESTDIR)$(PREFIX)/lib/libbgworker.so.$(VERSION)
 	ln -sf libbgworker.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libbgworker.so.$(SOMAJOR)
 	ln -sf libbgworker.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libbgworker.so
 	install -m 644 $(REL)/libbgworker.a $(DESTDIR)$(PREFIX)/lib/libbgworker.a
+	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/lib/libbgworker.a
 	install -m 644 include/bgworker.h $(DESTDIR)$(PREFIX)/include/bgworker.h
 	install -m 755 $(REL)/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerd
 	install -m 755 $(REL)/bgworkerctl $(DESTDIR)$(PREFIX)/bin/bgworkerctl
+	$(STRIP) $(DESTDIR)$(PREFIX)/bin/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerctl
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' bgworker.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/bgworker.pc
 
 clean:
 	$(CARGO) clean
+
+# The symbols the real PostgreSQL 15 server exports (tests/pg_symbols.rs
+# checks that the checked-in lists are current when the server is installed).
+pg-symbols: pg-server pg-headers
+	bash exports/pg-symbols.sh 15
+
+
+# Which PostgreSQL symbols real extensions reference and whether they load
+# under bgworkerd (downloads cached under target/census; not in make test).
+census: build pg-server pg-headers
+	bash census/run.sh
+
+# What a module's PostgreSQL symbol references cost at load time.
+bench-dlopen: build pg-headers
+	PG_CONFIG=$(PG_CONFIG) bash bench/dlopen.sh

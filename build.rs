@@ -6,6 +6,7 @@
 //!   bgworkerd and the library include: the linker keeps each definition,
 //!   and a row whose definition is missing fails the link instead of
 //!   silently leaving modules with an undefined symbol.
+//!
 //! Writes only into OUT_DIR.
 
 use std::fmt::Write as _;

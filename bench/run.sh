@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
-# bench/run.sh - libbgworker benchmark (`make bench`).
+# bench/run.sh - libbgworker benchmark, with PostgreSQL 15 beside it (`make bench`).
 #
-# Builds the worker module (bgw_bench_worker.c, with PGXS compiler flags) and
-# the host program (bgw_bench.c, linked with libbgworker) into target/bench/,
-# starts target/release/bgworkerd on a scratch run directory with the module
-# preloaded (like PRELOAD=1 in the PostgreSQL 15 anchor), runs bgw_bench,
-# then stops the daemon with a fast shutdown (SIGINT) and removes the run
-# directory.
+# Builds the worker module (bgw_bench_worker.c, with PGXS compiler flags),
+# the host program (bgw_bench.c, linked with libbgworker) and the
+# PostgreSQL-side runner (pg15/bgw_bench_pg15.c) into target/bench/, then:
 #
-# Output: "name value unit" lines, '#' lines are context; the metric names
-# and definitions are those of the PostgreSQL 15 anchor (bench-pg15), and the
-# floor_* lines are this machine's fork / pipe floor measured by bgw_bench in
-# the same run.
+#  1. starts target/release/bgworkerd on a scratch run directory with the
+#     worker module preloaded, runs bgw_bench (this machine's fork/pipe floor,
+#     then the measurements), stops the daemon with a fast shutdown (SIGINT);
+#  2. initdb's a private PostgreSQL 15 cluster under the temporary directory
+#     (unix socket only, run as user postgres when this script runs as root),
+#     preloads the same worker module, and runs the same measurements -- the
+#     same code, bench_core.h -- inside a backend with bgw_bench_pg15_run();
+#     stops the server and removes the cluster.
+#
+# Output: "name value unit" lines, '#' lines are context.  Where PostgreSQL
+# 15 has the same metric, the line goes on with "pg15 VALUE ratio R", R being
+# libbgworker's value divided by PostgreSQL's (for times below 1 is faster,
+# for rates above 1 is).  Without a PostgreSQL 15 server a '#' line says why
+# the comparison is missing and the rest is printed as usual.  The metric
+# names and definitions are those of bgw_bench.c's header comment.
 #
 # Knobs (environment): LAT_N (200), CHURN_N (2000), CHURN_CONC ("1 8 64"),
 # BURST_K (200), MAX_WORKERS (256), FLOOR_SCALE (1), SKIP_FLOOR (0),
-# PG_CONFIG (pg_config), CC (cc).
+# SKIP_PG (0: 1 leaves PostgreSQL out), PG_CONFIG (pg_config), CC (cc).
+# Default run: about a minute on 2 cores; the PostgreSQL part is bounded by
+# statement_timeout (PG_TIMEOUT_S, 300).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,8 +36,11 @@ BURST_K="${BURST_K:-200}"
 MAX_WORKERS="${MAX_WORKERS:-256}"
 FLOOR_SCALE="${FLOOR_SCALE:-1}"
 SKIP_FLOOR="${SKIP_FLOOR:-0}"
+SKIP_PG="${SKIP_PG:-0}"
+PG_TIMEOUT_S="${PG_TIMEOUT_S:-300}"
 PG_CONFIG="${PG_CONFIG:-pg_config}"
 CC="${CC:-cc}"
+TMP="${TMPDIR:-/tmp}"
 
 REL="$ROOT/target/release"
 OUT="$ROOT/target/bench"
@@ -41,20 +54,25 @@ fi
 # --- build -----------------------------------------------------------------
 mkdir -p "$OUT"
 # shellcheck disable=SC2046  # pg_config prints several flags on purpose
-"$CC" $("$PG_CONFIG" --cppflags) $("$PG_CONFIG" --cflags) $("$PG_CONFIG" --cflags_sl) \
-    -I"$("$PG_CONFIG" --includedir-server)" -shared \
+PGXS_FLAGS=($("$PG_CONFIG" --cppflags) $("$PG_CONFIG" --cflags) $("$PG_CONFIG" --cflags_sl)
+            -isystem "$("$PG_CONFIG" --includedir-server)")
+"$CC" "${PGXS_FLAGS[@]}" -Wall -Wextra -Werror -I"$ROOT/bench" -shared \
     -o "$MODULE" "$ROOT/bench/bgw_bench_worker.c"
-"$CC" -O2 -Wall -Wextra -I"$ROOT/include" -I"$ROOT/bench" \
+"$CC" "${PGXS_FLAGS[@]}" -Wall -Wextra -Werror -I"$ROOT/bench" -shared \
+    -o "$OUT/bgw_bench_pg15.so" "$ROOT/bench/pg15/bgw_bench_pg15.c"
+"$CC" -O2 -Wall -Wextra -Werror -I"$ROOT/include" -I"$ROOT/bench" \
     -o "$OUT/bgw_bench" "$ROOT/bench/bgw_bench.c" \
     -L"$REL" -lbgworker -Wl,-rpath,"$REL" -lm
 
-# --- daemon ----------------------------------------------------------------
-RUNDIR="$(mktemp -d /tmp/bgw-bench.XXXXXX)"
+# --- scratch space and cleanup -----------------------------------------------
+RUNDIR="$(mktemp -d "$TMP/bgw-bench.XXXXXX")"
 LOG="$RUNDIR/bgworkerd.log"
 DPID=""
+PGWORK=""
+AS_PG=()
+PG_STARTED=0
 
-cleanup() {
-    local rc=$?
+stop_daemon() {
     if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
         kill -INT "$DPID" 2>/dev/null || true
         for _ in $(seq 50); do
@@ -62,21 +80,46 @@ cleanup() {
             sleep 0.1
         done
         kill -KILL "$DPID" 2>/dev/null || true
+    fi
+    if [ -n "$DPID" ]; then
         wait "$DPID" 2>/dev/null || true
     fi
+    DPID=""
+}
+
+stop_pg() {
+    if [ "$PG_STARTED" = 1 ]; then
+        "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGWORK/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+            "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGWORK/data" -m immediate -w -t 60 stop >/dev/null 2>&1 ||
+            true
+        PG_STARTED=0
+    fi
+}
+
+cleanup() {
+    local rc=$?
+    stop_daemon
+    stop_pg
     if [ "$rc" != 0 ] && [ -s "$LOG" ]; then
         echo "# bgworkerd log (last 20 lines):" >&2
         tail -20 "$LOG" | sed 's/^/#   /' >&2
     fi
     rm -rf "$RUNDIR"
+    [ -z "$PGWORK" ] || rm -rf "$PGWORK"
     exit "$rc"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-echo "# host: $(uname -srm), $(nproc) cpus, THP=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo n/a)"
-echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "# loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)   (other load skews results)"
-echo "# libbgworker $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '(no commit)'), module built with $("$PG_CONFIG" --version)"
+# --- 1. libbgworker ---------------------------------------------------------
+OURS="$RUNDIR/ours.txt"
+echo "bench: libbgworker (bgworkerd) ..." >&2
+{
+    echo "# host: $(uname -srm), $(nproc) cpus, THP=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo n/a)"
+    echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "# loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)   (other load skews results)"
+    echo "# libbgworker $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '(no commit)'), module built with $("$PG_CONFIG" --version)"
+} >"$OURS"
 
 "$DAEMON" -D "$RUNDIR" \
     -c max_worker_processes="$MAX_WORKERS" \
@@ -85,7 +128,7 @@ echo "# libbgworker $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || ec
 DPID=$!
 
 for _ in $(seq 100); do
-    grep -q 'bgworkerd ready' "$LOG" && break
+    grep -qs 'bgworkerd ready' "$LOG" && break
     if ! kill -0 "$DPID" 2>/dev/null; then
         echo "bench/run.sh: bgworkerd exited before it was ready" >&2
         exit 1
@@ -97,27 +140,144 @@ if ! grep -q 'bgworkerd ready' "$LOG"; then
     exit 1
 fi
 
-echo "# preload: 1"
-echo "max_worker_processes $MAX_WORKERS count"
-echo "bgworkerd_rss $(awk '/^VmRSS/ {print $2}' "/proc/$DPID/status") kB"
+{
+    echo "# preload: 1"
+    echo "max_worker_processes $MAX_WORKERS count"
+    echo "bgworkerd_rss $(awk '/^VmRSS/ {print $2}' "/proc/$DPID/status") kB"
+} >>"$OURS"
 
 args=(-D "$RUNDIR" -l "$MODULE" -n "$LAT_N" -c "$CHURN_N" -C "$CHURN_CONC"
       -k "$BURST_K" -m "$MAX_WORKERS" -f "$FLOOR_SCALE")
 [ "$SKIP_FLOOR" = 1 ] && args+=(-F)
-"$OUT/bgw_bench" "${args[@]}"
+"$OUT/bgw_bench" "${args[@]}" >>"$OURS"
 
-# --- fast shutdown ---------------------------------------------------------
+# fast shutdown
 kill -INT "$DPID"
 drc=0
 wait "$DPID" || drc=$?
 DPID=""
 if [ "$drc" != 0 ]; then
-    echo "# bgworkerd exited with status $drc after SIGINT"
+    echo "# bgworkerd exited with status $drc after SIGINT" >>"$OURS"
+fi
+if grep -Eq 'WARNING|ERROR|FATAL|PANIC' "$LOG"; then
+    echo "# bgworkerd log had warnings/errors:" >>"$OURS"
+    grep -E 'WARNING|ERROR|FATAL|PANIC' "$LOG" | head -20 | sed 's/^/#   /' >>"$OURS"
 fi
 
-# surface anything unexpected the daemon logged (>= WARNING)
-if grep -Eq 'WARNING|ERROR|FATAL|PANIC' "$LOG"; then
-    echo "# bgworkerd log had warnings/errors:"
-    grep -E 'WARNING|ERROR|FATAL|PANIC' "$LOG" | head -20 | sed 's/^/#   /'
+# --- 2. PostgreSQL 15 ---------------------------------------------------------
+PG15="$RUNDIR/pg15.txt"
+: >"$PG15"
+PG_BIN="$("$PG_CONFIG" --bindir 2>/dev/null || true)"
+why_no_pg=""
+if [ "$SKIP_PG" = 1 ]; then
+    why_no_pg="SKIP_PG=1"
+elif ! "$PG_CONFIG" --version 2>/dev/null | grep -q '^PostgreSQL 15'; then
+    why_no_pg="$PG_CONFIG is not PostgreSQL 15's"
+elif [ ! -x "$PG_BIN/postgres" ] || [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/pg_ctl" ] || [ ! -x "$PG_BIN/psql" ]; then
+    why_no_pg="the PostgreSQL 15 server is not installed ($PG_BIN/postgres; package postgresql-15)"
+elif [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+    why_no_pg="running as root and there is no user postgres to run the server as"
+fi
+
+pg_run() {
+    PGWORK="$(mktemp -d "$TMP/bgw-bench-pg15.XXXXXX")"
+    mkdir -p "$PGWORK/lib"
+    cp "$MODULE" "$OUT/bgw_bench_pg15.so" "$PGWORK/lib/"
+    chmod 755 "$PGWORK"
+    if [ "$(id -u)" = 0 ]; then
+        chown -R postgres: "$PGWORK"
+        AS_PG=(runuser -u postgres --)
+    fi
+    (cd "$PGWORK" && "${AS_PG[@]}" "$PG_BIN/initdb" -D "$PGWORK/data" -U postgres -A trust \
+        -E UTF8 --locale=C --no-sync >"$PGWORK/initdb.log" 2>&1) || {
+        why_no_pg="initdb failed: $(tail -1 "$PGWORK/initdb.log")"
+        return 1
+    }
+    "${AS_PG[@]}" tee -a "$PGWORK/data/postgresql.conf" >/dev/null <<EOF
+
+# --- bench/run.sh ---
+listen_addresses = ''
+unix_socket_directories = '$PGWORK'
+max_worker_processes = $MAX_WORKERS
+max_parallel_workers = 8
+shared_buffers = 16MB
+huge_pages = off
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+log_min_messages = warning
+shared_preload_libraries = '$PGWORK/lib/bgw_bench_worker.so'
+EOF
+    (cd "$PGWORK" && "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGWORK/data" -l "$PGWORK/server.log" \
+        -w -t 60 start >/dev/null 2>&1) || {
+        why_no_pg="the server did not start: $(tail -1 "$PGWORK/server.log" 2>/dev/null)"
+        return 1
+    }
+    PG_STARTED=1
+    psql_() {
+        (cd "$PGWORK" && PGOPTIONS="-c statement_timeout=${PG_TIMEOUT_S}s" \
+            "${AS_PG[@]}" "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 \
+            -h "$PGWORK" -U postgres -d postgres -c "$1")
+    }
+    # (a function called after ||: set -e does not apply, so each step checks)
+    psql_ "CREATE FUNCTION bgw_bench_pg15_run(text, int, int, text, int) RETURNS SETOF text
+           AS '$PGWORK/lib/bgw_bench_pg15.so', 'bgw_bench_pg15_run' LANGUAGE C STRICT" \
+        >/dev/null 2>"$PGWORK/psql.err" || {
+        why_no_pg="could not create the benchmark function: $(tail -1 "$PGWORK/psql.err")"
+        return 1
+    }
+    {
+        echo "# version: $(psql_ 'SELECT version()')"
+        echo "max_worker_processes $(psql_ 'SHOW max_worker_processes') count"
+        echo "pg_postmaster_rss $(awk '/^VmRSS/ {print $2}' "/proc/$(head -1 "$PGWORK/data/postmaster.pid")/status") kB"
+    } >>"$PG15"
+    if ! psql_ "SELECT * FROM bgw_bench_pg15_run('$PGWORK/lib/bgw_bench_worker.so',
+                $LAT_N, $CHURN_N, '$CHURN_CONC', $BURST_K)" >>"$PG15" 2>"$PGWORK/psql.err"; then
+        why_no_pg="the run in PostgreSQL failed: $(tail -1 "$PGWORK/psql.err")"
+        return 1
+    fi
+    if grep -Eq 'WARNING|ERROR|FATAL|PANIC' "$PGWORK/server.log"; then
+        echo "# PostgreSQL's log had warnings/errors:" >>"$PG15"
+        grep -E 'WARNING|ERROR|FATAL|PANIC' "$PGWORK/server.log" | head -20 | sed 's/^/#   /' >>"$PG15"
+    fi
+    stop_pg
+}
+
+if [ -z "$why_no_pg" ]; then
+    echo "bench: PostgreSQL 15 ..." >&2
+    pg_run || true
+fi
+stop_pg
+if [ -n "$PGWORK" ]; then
+    rm -rf "$PGWORK"
+    PGWORK=""
+fi
+
+# --- 3. side by side ------------------------------------------------------------
+if [ -n "$why_no_pg" ]; then
+    cat "$OURS"
+    echo "# no PostgreSQL 15 comparison: $why_no_pg"
+else
+    awk '
+        NR == FNR {
+            if ($0 !~ /^#/ && NF == 3) pg[$1] = $2
+            else if ($0 ~ /^# (version|PostgreSQL)/ || $0 ~ /^#   /) ctx[++nctx] = $0
+            next
+        }
+        FNR == 1 {
+            print "# pg15 = PostgreSQL 15, same run, same code (bench_core.h);"
+            print "#   ratio = libbgworker / PostgreSQL 15: for us and ms below 1 is faster, for workers/s above 1"
+            for (i = 1; i <= nctx; i++) print ctx[i]
+        }
+        /^#/ || NF != 3 { print; next }
+        {
+            other = ($1 == "bgworkerd_rss") ? "pg_postmaster_rss" : $1
+            if (other in pg && $1 != "max_worker_processes" && $1 !~ /_n$/) {
+                r = (pg[other] + 0 != 0) ? sprintf("%.3g", $2 / pg[other]) : "n/a"
+                printf "%s %s %s pg15 %s ratio %s\n", $1, $2, $3, pg[other], r
+            } else
+                print
+        }
+    ' "$PG15" "$OURS"
 fi
 echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -30,6 +30,10 @@
  *				restart_after_crash as given; workers host_crasher (exits 2
  *				on SIGUSR2, never restarted) and host_victim (restart 1 s)
  *	early		a shutdown request before bgw_host_run; static host_pg
+ *	atexit		the host registers an atexit handler that prints
+ *				"host: atexit handler ran pid=P"; static worker host_ax prints
+ *				"marker: stdio name=host_ax pid=P" through stdout's buffer
+ *				(no flush) and returns
  *	rundirs BAD1 BAD2
  *				bgw_host_run(BAD1), bgw_host_run(BAD2) (run directories that
  *				cannot be used; their results are printed as "host: run bad1
@@ -114,6 +118,8 @@ host_worker_main(Datum main_arg)
 		MyBgworkerEntry->bgw_library_name[0] ? MyBgworkerEntry->bgw_library_name : "(empty)",
 		(int) getpid(), (int) getppid(), (unsigned long) main_arg);
 
+	if (lc_has_word(extra, "stdio"))
+		printf("marker: stdio name=%s pid=%d\n", name, (int) getpid());
 	x = strstr(extra, "exit=");
 	if (x != NULL)
 	{
@@ -284,6 +290,13 @@ children_thread(void *arg)
 
 /* ---- scenarios ---- */
 
+/* The host's own atexit handler (scenario atexit). */
+static void
+host_atexit(void)
+{
+	lc_out("host: atexit handler ran pid=%d", (int) getpid());
+}
+
 static void
 check(const char *what, int rc)
 {
@@ -384,6 +397,14 @@ main(int argc, char **argv)
 		check("set max_worker_processes=4", bgw_host_set("max_worker_processes", "4"));
 		register_static("host_pg", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
 		register_static("host_empty", "", BgWorkerStart_RecoveryFinished, 1, "loop");
+		return run_supervisor(NULL);
+	}
+	if (strcmp(scenario, "atexit") == 0)
+	{
+		if (atexit(host_atexit) != 0)
+			FAIL("atexit");
+		register_static("host_ax", "postgres", BgWorkerStart_RecoveryFinished,
+						BGW_NEVER_RESTART, "stdio exit=0");
 		return run_supervisor(NULL);
 	}
 	if (strcmp(scenario, "load") == 0)

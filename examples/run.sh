@@ -23,8 +23,16 @@ mkdir -p "$OUT" "$RUNDIR"
 
 echo "bgworkerd on $RUNDIR with lifecycle_demo; Ctrl-C to stop" >&2
 echo "in another terminal: $ROOT/target/release/bgworkerctl -D $RUNDIR status" >&2
-# exec: the terminal's SIGINT goes straight to bgworkerd
-exec "$DAEMON" -D "$RUNDIR" \
+# Ctrl-C sends SIGINT to the whole foreground process group: bgworkerd makes
+# it a fast shutdown, and this script must not die of it (make would report
+# the recipe as interrupted). A trap with a command (not '') keeps SIGINT's
+# default disposition in bgworkerd; bash runs it once bgworkerd has exited,
+# and the script then exits with bgworkerd's status: 0 after a clean
+# shutdown.
+trap 'echo "bgworkerd stopped (Ctrl-C)" >&2' INT
+status=0
+"$DAEMON" -D "$RUNDIR" \
     -c dynamic_library_path="$OUT" \
     -c shared_preload_libraries=lifecycle_demo \
-    -c log_min_messages=debug1
+    -c log_min_messages=debug1 || status=$?
+exit "$status"

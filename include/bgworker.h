@@ -100,8 +100,10 @@ typedef enum BgwHandleStatus
 #define BGW_SHUTDOWN_IMMEDIATE 3
 
 /**
- * Handle to a dynamically registered worker: the slot and the generation
- * it had when registered. Allocated with malloc(); callers free() it.
+ * Handle to a dynamically registered worker (opaque). It is malloc()ed,
+ * and may be released with free() in any process; in a PostgreSQL module
+ * (a process running a supervisor or its workers) also with pfree(), as
+ * under PostgreSQL, which palloc()s it.
  */
 typedef struct BackgroundWorkerHandle BackgroundWorkerHandle;
 
@@ -213,7 +215,9 @@ void bgw_pg17_RegisterBackgroundWorker(struct BackgroundWorker17 *worker);
  * is not connected to a supervisor and when no slot (or parallel-worker
  * budget) is free. An invalid definition raises ERROR with PostgreSQL's
  * message. On success `*handle` (if `handle` is not NULL) receives a
- * malloc()ed handle.
+ * malloc()ed handle, released with free(), or in a PostgreSQL module
+ * (a process running a supervisor or its workers) with pfree() too, as
+ * under PostgreSQL.
  *
  * Reads the struct with this process's major's layout.
  *
@@ -385,6 +389,12 @@ void bgw_host_set_start_phase(BgWorkerStartTime phase);
  * from this thread and die with it; as with any fork in a threaded
  * program, other threads should not be inside this library (bgw_host_set,
  * bgw_host_load_library) while it runs.
+ *
+ * A worker ends with proc_exit (returning from its entry point, an
+ * uncaught ERROR, FATAL): the exit callbacks run, stdio is flushed, and
+ * the process ends with _exit(), so the host's atexit handlers run only in
+ * the host itself, never in its workers (bgworkerd's workers, by
+ * contrast, end with exit(), as PostgreSQL's).
  *
  * # Safety
  * `rundir` is NULL or a NUL-terminated path.

@@ -308,6 +308,103 @@ fn config_unknown_log_level_is_fatal() {
         "invalid value for parameter \"log_min_messages\": \"loud\"",
         || {},
     );
+    // In bgworker.conf too, with the values in PostgreSQL's HINT.
+    let dir = Scratch::new("cfg-level-file");
+    let conf = dir.join("bgworker.conf");
+    fs::write(&conf, "log_min_messages = 'Chatty'\n").unwrap();
+    let d = Daemon::builder("cfg-level-file").rundir(&dir).spawn();
+    assert_refused_to_start(&d);
+    let (i, l) = d.wait_log_from(
+        0,
+        "invalid value for parameter \"log_min_messages\": \"Chatty\"",
+        secs(1),
+    );
+    assert!(l.contains("FATAL:  "), "{l}");
+    let hint = line_after(&d, i);
+    assert!(
+        hint.contains("HINT:  Available values: debug5, debug4, debug3, debug2, debug1, info, notice, warning, error, log, fatal, panic."),
+        "{hint:?}"
+    );
+    drop(d);
+    fs::write(&conf, "log_min_messages = 'Notice'\n").unwrap();
+    let good = Daemon::builder("cfg-level-fixed").rundir(&dir).start();
+    assert!(good.try_exit().is_none());
+}
+
+/// The FATAL and HINT texts (after "LEVEL:  ") of an invalid
+/// `log_min_messages` on the command line, from bgworkerd and from a real
+/// PostgreSQL 15 postmaster, which checks `-c` before it looks at its data
+/// directory (so none is needed and nothing is created).
+#[test]
+fn invalid_log_level_hint_matches_postgresql() {
+    let _w = watchdog(
+        DEFAULT_WATCHDOG,
+        "invalid_log_level_hint_matches_postgresql",
+    );
+    let postgres = Path::new("/usr/lib/postgresql/15/bin/postgres");
+    assert!(
+        common::pg::pg_server_available(),
+        "the PostgreSQL 15 server is missing: apt-get install -y postgresql-15"
+    );
+    let texts = |out: &str| -> (String, String) {
+        let after = |word: &str| {
+            out.lines()
+                .find_map(|l| {
+                    l.split_once(&format!("{word}:  "))
+                        .map(|(_, t)| t.to_string())
+                })
+                .unwrap_or_else(|| panic!("no {word} line in:\n{out}"))
+        };
+        (after("FATAL"), after("HINT"))
+    };
+    let dir = Scratch::new("cfg-level-pg");
+    let missing = dir.join("no-data-directory");
+    let mut cmd = std::process::Command::new(postgres);
+    cmd.arg("-D")
+        .arg(&missing)
+        .args(["-c", "log_min_messages=loud"]);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        // The server refuses to run as root.
+        let id = |flag: &str| -> u32 {
+            let o = std::process::Command::new("id")
+                .args([flag, "postgres"])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse()
+                .expect("uid of postgres")
+        };
+        std::os::unix::process::CommandExt::uid(&mut cmd, id("-u"));
+        std::os::unix::process::CommandExt::gid(&mut cmd, id("-g"));
+    }
+    let pg = cmd.output().expect("run postgres");
+    let pg_out = String::from_utf8_lossy(&pg.stderr).into_owned();
+    assert_eq!(pg.status.code(), Some(1), "postgres: {pg_out}");
+    assert!(!missing.exists(), "postgres created its data directory");
+
+    let p = Proc::spawn(
+        &bgworkerd_path(),
+        &["-D", dir.to_str().unwrap(), "-c", "log_min_messages=loud"],
+        &[],
+        "bgworkerd-level",
+    );
+    let st = p.wait_exit(secs(10));
+    assert_eq!(st.code(), Some(1), "{}", p.text());
+    let ours = texts(&p.text());
+    assert_eq!(
+        ours,
+        texts(&pg_out),
+        "bgworkerd:\n{}\npostgres:\n{pg_out}",
+        p.text()
+    );
+    assert_eq!(
+        ours.1,
+        "Available values: debug5, debug4, debug3, debug2, debug1, info, notice, warning, error, log, fatal, panic."
+    );
+    assert!(!dir.join("bgworkerd.pid").exists());
+    assert!(segments_of(p.pid()).is_empty());
 }
 
 #[test]
@@ -456,6 +553,87 @@ fn nonexistent_run_directory_is_fatal() {
         "bgworkerd created the run directory it was told about"
     );
     assert!(segments_of(p.pid()).is_empty());
+}
+
+#[test]
+fn run_directory_that_is_a_file_is_fatal() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "run_directory_that_is_a_file_is_fatal");
+    let base = Scratch::new("cfg-file-as-dir");
+    let file = base.join("not-a-dir");
+    fs::write(&file, "keep me\n").unwrap();
+    for (path, message) in [
+        (file.display().to_string(), "is not a directory".to_string()),
+        ("/etc/passwd".to_string(), "is not a directory".to_string()),
+        // A path through a file: stat fails with ENOTDIR, not ENOENT.
+        (
+            file.join("x").display().to_string(),
+            "Not a directory".to_string(),
+        ),
+    ] {
+        let p = Proc::spawn(
+            &bgworkerd_path(),
+            &["-D", path.as_str()],
+            &[],
+            "bgworkerd-filedir",
+        );
+        let st = p.wait_exit(secs(10));
+        assert_eq!(
+            st.code(),
+            Some(1),
+            "{path}: {}:\n{}",
+            describe_status(&st),
+            p.text()
+        );
+        let l = p.wait_line(&format!("run directory \"{path}\""), secs(1));
+        assert!(
+            l.contains("FATAL:  ") && l.contains(&message),
+            "{path}: {l}"
+        );
+        assert!(!l.contains("does not exist"), "{path}: {l}");
+        assert!(segments_of(p.pid()).is_empty());
+    }
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        "keep me\n",
+        "the file was changed"
+    );
+}
+
+#[test]
+fn short_help_option_prints_usage() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "short_help_option_prints_usage");
+    let mut texts = Vec::new();
+    for flag in ["-h", "--help", "-?"] {
+        let p = Proc::spawn(&bgworkerd_path(), &[flag], &[], "bgworkerd-help");
+        let st = p.wait_exit(secs(10));
+        assert_eq!(
+            st.code(),
+            Some(0),
+            "{flag}: {}:\n{}",
+            describe_status(&st),
+            p.text()
+        );
+        let text = p.text();
+        assert!(
+            text.contains("Usage:") && text.contains("-D RUNDIR") && text.contains("-h, --help"),
+            "{flag}:\n{text}"
+        );
+        assert!(!text.contains("invalid argument"), "{flag}:\n{text}");
+        texts.push(text);
+    }
+    assert!(
+        texts.iter().all(|t| *t == texts[0]),
+        "-h, --help and -? differ: {texts:?}"
+    );
+    // Still an error: an option that does not exist.
+    let p = Proc::spawn(&bgworkerd_path(), &["-x"], &[], "bgworkerd-badopt");
+    let st = p.wait_exit(secs(10));
+    assert_eq!(st.code(), Some(2), "{}", p.text());
+    assert!(
+        p.text().contains("bgworkerd: invalid argument: \"-x\""),
+        "{}",
+        p.text()
+    );
 }
 
 #[test]
@@ -665,7 +843,7 @@ fn static_rejected(test: &str, kind: &str, bad_name: &str, expected: &str) {
 }
 
 fn ninety_five(c: char) -> String {
-    std::iter::repeat(c).take(95).collect()
+    std::iter::repeat_n(c, 95).collect()
 }
 
 #[test]

@@ -427,6 +427,7 @@ fn signals_and_title_match_postgresql_for(major: u32) {
     let (ours, our_title) = drive(
         "bgworkerd",
         &|n| d.wait_log(n, secs(20)),
+        // SAFETY: kill(2) on the worker pid read from the log line above.
         &|p, s| unsafe {
             libc::kill(p, s);
         },
@@ -435,6 +436,7 @@ fn signals_and_title_match_postgresql_for(major: u32) {
     let (theirs, their_title) = drive(
         "postgres",
         &|n| pg.wait_log(n, secs(20)),
+        // SAFETY: kill(2) on the worker pid read from the log line above.
         &|p, s| unsafe {
             libc::kill(p, s);
         },
@@ -723,8 +725,8 @@ fn latch_set_by_another_worker_matches_postgresql_for(major: u32) {
 }
 
 per_major!(
-    bgworker_function_errors_reach_the_modules_pg_try,
-    bgworker_function_errors_reach_the_modules_pg_try_for
+    bgworker_function_errors_reach_pg_try_as_in_postgresql,
+    bgworker_function_errors_reach_pg_try_as_in_postgresql_for
 );
 
 /// ERRORs of the bgworker.h functions themselves: an invalid dynamic
@@ -732,7 +734,7 @@ per_major!(
 /// module's PG_TRY catches and after which it goes on; uncaught, the
 /// worker's outermost handler logs it and the worker exits 1 after its
 /// exit callbacks. Same transcript as PostgreSQL 15.
-fn bgworker_function_errors_reach_the_modules_pg_try_for(major: u32) {
+fn bgworker_function_errors_reach_pg_try_as_in_postgresql_for(major: u32) {
     let _w = watchdog(180, &format!("bgworker_function_errors {major}"));
     let m = pgxs_module_for("compat/cx_register.c", major);
     let d = module_daemon(&format!("cx_register_{major}"), &m).start();
@@ -764,5 +766,115 @@ fn bgworker_function_errors_reach_the_modules_pg_try_for(major: u32) {
         exit_reports(&theirs, pg.pid(), "cxr"),
         "supervisor's exit reports"
     );
+    pg.stop();
+}
+
+/// String settings whose C variables start out pointing at string
+/// literals: defining them keeps the literal alone (it was never
+/// allocated by the settings code), a value from the file and later
+/// SetConfigOption calls replace only what the settings code allocated.
+/// Same lines as PostgreSQL 15.
+#[test]
+fn string_setting_with_literal_initial_value_matches_postgresql() {
+    let _w = watchdog(120, "guc_literal");
+    let m = pgxs_module("compat/cx_gucboot.c");
+    let conf = "cxb.target = 'target from the file'\n";
+    let d = module_daemon("cx_gucboot", &m).conf_file(conf).start();
+    d.wait_log("cxb worker after SetConfigOption", secs(20));
+    let pg = PgServer::start_with_conf("cx_gucboot", &[&m], conf);
+    pg.wait_log("cxb worker after SetConfigOption", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        let mut v: Vec<String> = v
+            .iter()
+            .map(|l| message_of(l))
+            .filter(|m| m.contains("cxb") && !m.contains("background worker \""))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let ours = lines(d.log_lines());
+    let theirs = lines(pg.log_lines());
+    assert_eq!(ours, theirs, "cxb lines (ours vs PostgreSQL 15)");
+    for needle in [
+        "LOG:  cxb _PG_init: greeting=boot greeting target=target from the file",
+        "LOG:  cxb worker: greeting=boot greeting target=target from the file",
+        "LOG:  cxb worker after SetConfigOption: greeting=set again",
+    ] {
+        assert!(
+            ours.iter().any(|m| m == needle),
+            "missing {needle:?} in\n{}",
+            ours.join("\n")
+        );
+    }
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}
+
+/// A module pfree()s the handles RegisterDynamicBackgroundWorker gave it
+/// (PostgreSQL pallocs them) and goes on allocating: no heap damage, same
+/// lines as PostgreSQL 15.
+#[test]
+fn module_pfrees_worker_handles_like_postgresql() {
+    let _w = watchdog(120, "handle_pfree");
+    let m = pgxs_module("compat/cx_handle.c");
+    let d = module_daemon("cx_handle", &m).start();
+    d.wait_log("cxh main done", secs(20));
+    d.wait_log("cxh child 2 ran", secs(20));
+    let pg = PgServer::start("cx_handle", &[&m], &[]);
+    pg.wait_log("cxh main done", secs(30));
+    pg.wait_log("cxh child 2 ran", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        let mut v: Vec<String> = v
+            .iter()
+            .map(|l| message_of(l))
+            .filter(|m| m.contains("cxh") || m.contains("terminated by signal"))
+            .collect();
+        v.sort();
+        v
+    };
+    let ours = lines(d.log_lines());
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxh lines (ours vs PostgreSQL 15)"
+    );
+    assert!(
+        ours.contains(&"LOG:  cxh child 1 shutdown: 2".to_string()),
+        "{ours:?}"
+    );
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}
+
+/// A memory-context reset callback that raises ERROR: the ones registered
+/// before it stay registered and run at the next delete (PostgreSQL pops
+/// them one at a time). Same transcript as PostgreSQL 15.
+#[test]
+fn reset_callback_error_keeps_the_rest_like_postgresql() {
+    let _w = watchdog(120, "mcxt_callbacks");
+    let m = pgxs_module("compat/cx_mcxtcb.c");
+    let d = module_daemon("cx_mcxtcb", &m).start();
+    d.wait_log("cxm done", secs(20));
+    let pg = PgServer::start("cx_mcxtcb", &[&m], &[]);
+    pg.wait_log("cxm done", secs(30));
+    let mine = worker_transcripts(&d.log_lines(), d.pid(), "cxm ");
+    let real = worker_transcripts(&pg.log_lines(), pg.pid(), "cxm ");
+    assert_eq!(mine, real, "cxm transcripts (ours vs PostgreSQL 15)");
+    assert_eq!(
+        mine,
+        vec![vec![
+            "LOG:  cxm callback 3",
+            "LOG:  cxm callback 2",
+            "ERROR:  cxm callback 2 fails",
+            "LOG:  cxm deleting again",
+            "LOG:  cxm callback 1",
+            "LOG:  cxm done",
+        ]]
+    );
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
     pg.stop();
 }

@@ -524,6 +524,95 @@ fn launch_wait_and_terminate_by_pid_slot_and_name() {
 }
 
 #[test]
+fn every_command_has_its_own_help() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "every_command_has_its_own_help");
+    let d = plain_daemon("ctl_help", &[("max_worker_processes", "2")]);
+    let commands = ["status", "launch", "terminate", "stop", "reload"];
+    for cmd in commands {
+        for flag in ["--help", "-h", "-?"] {
+            // Without -D, and with a command line that would act.
+            let alone = run_ctl_raw(&[cmd, flag]);
+            let full = match cmd {
+                "launch" => run_ctl(
+                    d.rundir(),
+                    &[
+                        cmd,
+                        "--name",
+                        "h",
+                        "--library",
+                        "l",
+                        "--function",
+                        "f",
+                        flag,
+                    ],
+                ),
+                "terminate" => run_ctl(d.rundir(), &[cmd, "--name", "h", flag]),
+                "stop" => run_ctl(d.rundir(), &[cmd, flag, "--mode", "immediate"]),
+                _ => run_ctl(d.rundir(), &[cmd, flag]),
+            };
+            for r in [&alone, &full] {
+                assert_eq!(r.code, 0, "{cmd} {flag}: {r:?}");
+                assert!(r.stderr.is_empty(), "{cmd} {flag}: {r:?}");
+                assert!(
+                    r.stdout
+                        .contains(&format!("Usage:\n  bgworkerctl -D RUNDIR {cmd}")),
+                    "{cmd} {flag} shows no usage of {cmd}: {r:?}"
+                );
+                assert!(r.stdout.contains("-h, --help"), "{r:?}");
+                for other in commands.iter().filter(|o| **o != cmd) {
+                    assert!(
+                        !r.stdout.contains(&format!("bgworkerctl -D RUNDIR {other}")),
+                        "{cmd} {flag} shows {other}'s usage too: {r:?}"
+                    );
+                }
+            }
+        }
+    }
+    // Each command's options are listed in its help.
+    let launch_help = run_ctl_raw(&["launch", "--help"]).stdout;
+    for o in [
+        "--name",
+        "--library",
+        "--function",
+        "--type",
+        "--arg",
+        "--extra-hex",
+        "--restart",
+        "--start-time",
+        "--wait",
+    ] {
+        assert!(
+            launch_help.contains(&format!("  {o} ")),
+            "launch --help lacks {o}:\n{launch_help}"
+        );
+    }
+    let terminate_help = run_ctl_raw(&["terminate", "-h"]).stdout;
+    for o in ["--pid", "--slot", "--name", "--wait"] {
+        assert!(
+            terminate_help.contains(&format!("  {o} ")),
+            "{terminate_help}"
+        );
+    }
+    assert!(run_ctl_raw(&["status", "-h"])
+        .stdout
+        .contains("--watch[=SECONDS]"));
+    assert!(run_ctl_raw(&["stop", "-h"]).stdout.contains("--mode MODE"));
+    // The general help points at them.
+    assert!(run_ctl_raw(&["-h"])
+        .stdout
+        .contains("bgworkerctl COMMAND --help"));
+    // Asking for help did nothing: no worker, the daemon still runs.
+    assert_eq!(worker_count(&d), 0, "help registered a worker");
+    assert!(
+        d.try_exit().is_none(),
+        "help stopped bgworkerd:\n{}",
+        d.log_text()
+    );
+    assert_eq!(d.count_log("shutdown request"), 0, "{}", d.log_text());
+    assert_no_crash_cycle(&d);
+}
+
+#[test]
 fn launch_refusals_and_usage_errors() {
     let _w = watchdog(DEFAULT_WATCHDOG, "launch_refusals_and_usage_errors");
     let d = plain_daemon("ctl_refusals", &[("max_worker_processes", "2")]);
@@ -754,6 +843,16 @@ fn no_daemon_and_stale_pid_file() {
         3,
         "no such directory",
     );
+    // A file where the run directory should be.
+    std::fs::write(empty.join("file"), "x").unwrap();
+    for dir in [empty.join("file"), PathBuf::from("/etc/passwd")] {
+        let r = run_ctl(&dir, &["status"]);
+        let want = format!(
+            "no bgworkerd is running on \"{}\": not a directory",
+            dir.display()
+        );
+        one_line_error(&r, 3, &want);
+    }
 
     // A daemon killed by SIGKILL leaves its pid file: stale, said so.
     let d = plain_daemon("ctl_stale", &[]);
@@ -1195,8 +1294,20 @@ fn status_shows_workers_waiting_for_their_start_phase() {
             .cloned()
             .unwrap_or_else(|| panic!("no worker {n}: {j:?}"))
     };
-    let r = run_ctl(&rundir, &["status", "--json"]);
-    assert_eq!(r.code, 0, "{r:?}");
+    // The worker can print its marker before the supervisor has recorded
+    // its pid: wait for the slot to say so.
+    let mut r = run_ctl(&rundir, &["status", "--json"]);
+    assert!(
+        wait_until(secs(10), || {
+            r = run_ctl(&rundir, &["status", "--json"]);
+            r.code == 0
+                && by_name(&Json::parse(&r.stdout), "host_ph_pm")
+                    .get("state")
+                    .str()
+                    == "running"
+        }),
+        "{r:?}"
+    );
     let j = Json::parse(&r.stdout);
     assert_eq!(j.get("daemon").get("pid").num(), host.pid() as i64);
     assert_eq!(j.get("daemon").get("phase").str(), "PostmasterStart");
@@ -1244,4 +1355,81 @@ fn status_shows_workers_waiting_for_their_start_phase() {
     let r = run_ctl(&rundir, &["stop", "--wait"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(host.wait_exit(secs(20)).code(), Some(0), "{}", host.text());
+}
+
+/// examples/bgworkerd.service runs as a user its comments tell how to
+/// create; the README gives the same line. Run as root, the line is run
+/// against copies of the account files (useradd --prefix), so the system's
+/// own accounts are untouched, and must create that user and group.
+#[test]
+fn service_unit_says_how_to_create_its_user() {
+    let unit = std::fs::read_to_string(repo_root().join("examples/bgworkerd.service")).unwrap();
+    let setting = |key: &str| {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key}= in the unit"))
+            .trim()
+            .to_string()
+    };
+    let (user, group) = (setting("User"), setting("Group"));
+    let useradd = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(str::trim)
+        .find(|l| l.starts_with("useradd "))
+        .expect("no useradd line in the unit's comments")
+        .to_string();
+    let words: Vec<&str> = useradd.split_whitespace().collect();
+    assert_eq!(words.last(), Some(&user.as_str()), "{useradd}");
+    assert!(
+        group == user && words.contains(&"--user-group"),
+        "{useradd}"
+    );
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&useradd),
+        "README.md does not give {useradd:?}"
+    );
+
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("service_unit_says_how_to_create_its_user: useradd not run (needs root)");
+        return;
+    }
+    let _w = watchdog(DEFAULT_WATCHDOG, "service_unit_says_how_to_create_its_user");
+    let root = Scratch::new("useradd");
+    std::fs::create_dir(root.join("etc")).unwrap();
+    for f in ["passwd", "group", "shadow", "gshadow", "login.defs"] {
+        std::fs::copy(Path::new("/etc").join(f), root.join("etc").join(f))
+            .unwrap_or_else(|e| panic!("copy /etc/{f}: {e}"));
+    }
+    let before = std::fs::read("/etc/passwd").unwrap();
+    let out = std::process::Command::new(words[0])
+        .arg("--prefix")
+        .arg(&*root)
+        .args(&words[1..])
+        .output()
+        .expect("run useradd");
+    assert!(
+        out.status.success(),
+        "{useradd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    let entry = passwd
+        .lines()
+        .find(|l| l.starts_with(&format!("{user}:")))
+        .unwrap_or_else(|| panic!("{useradd} created no {user}:\n{passwd}"));
+    assert!(entry.ends_with(":/usr/sbin/nologin"), "{entry}");
+    assert!(Path::new("/usr/sbin/nologin").exists());
+    let groups = std::fs::read_to_string(root.join("etc/group")).unwrap();
+    assert!(
+        groups.lines().any(|l| l.starts_with(&format!("{group}:"))),
+        "{groups}"
+    );
+    assert_eq!(
+        std::fs::read("/etc/passwd").unwrap(),
+        before,
+        "/etc/passwd changed"
+    );
 }

@@ -116,3 +116,42 @@ fn table_reader_names_the_bad_line() {
         assert!(e.contains(what) && e.contains("line "), "{text:?}: {e}");
     }
 }
+
+/// Every row that says PostgreSQL 15 exports it is in the real PostgreSQL
+/// 15 server's dynamic symbol table (exports/pg15/postgres.symbols,
+/// generated from the real binary), with the same kind: no plain name of
+/// ours can interpose on a module's own symbol of that name, and a row's
+/// majors are a fact, not a guess.
+#[test]
+fn postgresql_rows_are_real_postgresql_15_exports() {
+    let text = std::fs::read_to_string(repo_root().join("exports/pg15/postgres.symbols"))
+        .expect("exports/pg15/postgres.symbols");
+    let real: std::collections::BTreeMap<&str, &str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((f.next()?, f.next()?))
+        })
+        .collect();
+    assert!(
+        real.len() > 9000,
+        "the PostgreSQL 15 symbol list looks truncated"
+    );
+    let mut bad = Vec::new();
+    for r in rows().iter().filter(|r| r.majors.contains(&15)) {
+        let want = match r.kind {
+            table::Kind::Func => "F",
+            table::Kind::Var => "V",
+        };
+        match real.get(r.name.as_str()) {
+            None => bad.push(format!("{}: not exported by PostgreSQL 15", r.name)),
+            Some(k) if *k != want => bad.push(format!(
+                "{}: PostgreSQL 15 has kind {k}, the table {want}",
+                r.name
+            )),
+            Some(_) => {}
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -907,3 +907,33 @@ fn host_thread_not_blocking_signals_is_warned_about() {
         quiet.proc_.text()
     );
 }
+
+/// A worker forked from an embedding host ends without running the host's
+/// atexit handlers (the host is not the postmaster: its handlers are its
+/// own business), yet what the worker left in stdio buffers is written.
+/// The host itself still runs its handler when it exits.
+#[test]
+fn host_atexit_handlers_run_in_the_host_only_and_worker_stdio_is_flushed() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "host_atexit");
+    let h = Host::spawn("host-atexit", "atexit", &[], &[("HOST_SHUTDOWN", "2")]);
+    let seg = h.wait_ready();
+    let start = h.line("marker: start name=host_ax ");
+    let worker = field_i64(&start, "pid") as i32;
+    let flushed = h.proc_.wait_line("marker: stdio name=host_ax ", secs(10));
+    assert_eq!(field_i64(&flushed, "pid") as i32, worker, "{flushed}");
+    assert!(
+        wait_pids_gone(&[worker], secs(10)).is_empty(),
+        "worker still running"
+    );
+    h.request_shutdown();
+    h.line("bgworkerd shut down");
+    h.assert_clean_exit(0, &[worker], &seg);
+    let ran: Vec<i64> = h
+        .proc_
+        .lines()
+        .iter()
+        .filter(|l| l.contains("host: atexit handler ran pid="))
+        .map(|l| field_i64(l, "pid"))
+        .collect();
+    assert_eq!(ran, vec![h.pid() as i64], "{}", h.proc_.text());
+}

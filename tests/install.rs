@@ -1,12 +1,83 @@
 //! `make install` lays out a usable installation: a versioned library with
 //! its soname links, the static library, the header, the pkg-config file
-//! and bgworkerd; a host program builds against it with pkg-config alone.
+//! and bgworkerd, all stripped of debug information; a host program builds
+//! against it with pkg-config alone, and examples/host_example.c, built
+//! against the staged tree as README.md says, drives the staged bgworkerd.
 
+mod common;
+
+use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The section names `readelf -S` lists for `file` (every member of an
+/// archive).
+fn sections(file: &Path) -> Vec<String> {
+    let out = Command::new("readelf")
+        .arg("-SW")
+        .arg(file)
+        .output()
+        .expect("run readelf");
+    assert!(
+        out.status.success(),
+        "readelf -S {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            l.strip_prefix('[')?
+                .split_once(']')
+                .map(|(_, rest)| rest.split_whitespace().next().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+/// `installed` carries no debug information (and, unless it is an archive,
+/// no static symbol table either), and is smaller than the build's `built`.
+fn assert_stripped(installed: &Path, built: &Path, archive: bool) {
+    let s = sections(installed);
+    assert!(
+        !s.is_empty(),
+        "readelf found no sections in {}",
+        installed.display()
+    );
+    // DWARF sections; .debug_gdb_scripts is not debug information but a
+    // loaded section naming gdb's pretty-printers, which strip keeps.
+    let debug: Vec<&String> = s
+        .iter()
+        .filter(|n| {
+            (n.starts_with(".debug_") && *n != ".debug_gdb_scripts") || n.starts_with(".zdebug")
+        })
+        .collect();
+    assert!(
+        debug.is_empty(),
+        "{} keeps debug sections {debug:?}",
+        installed.display()
+    );
+    if !archive {
+        assert!(
+            !s.iter().any(|n| n == ".symtab"),
+            "{} keeps .symtab",
+            installed.display()
+        );
+    }
+    let (a, b) = (
+        std::fs::metadata(installed).unwrap().len(),
+        std::fs::metadata(built).unwrap().len(),
+    );
+    assert!(
+        a < b,
+        "{} ({a} bytes) is not smaller than {} ({b} bytes)",
+        installed.display(),
+        built.display()
+    );
 }
 
 #[test]
@@ -51,6 +122,17 @@ fn make_install_into_destdir() {
         std::fs::read(p.join("include/bgworker.h")).unwrap(),
         std::fs::read(root().join("include/bgworker.h")).unwrap()
     );
+    // Stripped: the build's debug information stays in target/release.
+    let rel = root().join("target/release");
+    assert_stripped(
+        &lib.join("libbgworker.so.0.1.0"),
+        &rel.join("libbgworker.so"),
+        false,
+    );
+    assert_stripped(&lib.join("libbgworker.a"), &rel.join("libbgworker.a"), true);
+    assert_stripped(&p.join("bin/bgworkerd"), &rel.join("bgworkerd"), false);
+    assert_stripped(&p.join("bin/bgworkerctl"), &rel.join("bgworkerctl"), false);
+
     // The soname recorded in the library is the versioned link's name.
     let dynamic = Command::new("readelf")
         .args(["-d"])
@@ -116,5 +198,140 @@ fn make_install_into_destdir() {
         text.starts_with("-1\n") && text.contains("no bgworkerd is running"),
         "{text}"
     );
+
+    staged_example_host(&stage, &p);
     let _ = std::fs::remove_dir_all(&stage);
+}
+
+/// README.md's recipe for a staged install: pkg-config with the stage as
+/// sysroot builds examples/host_example.c, LD_LIBRARY_PATH lets it run,
+/// and it starts and stops a worker of the staged (stripped) bgworkerd,
+/// which loads a module built as PostgreSQL extensions are.
+fn staged_example_host(stage: &Path, p: &Path) {
+    let _w = watchdog(DEFAULT_WATCHDOG, "staged_example_host");
+    let flags = Command::new("pkg-config")
+        .env("PKG_CONFIG_SYSROOT_DIR", stage)
+        .env("PKG_CONFIG_PATH", p.join("lib/pkgconfig"))
+        .args(["--cflags", "--libs", "bgworker"])
+        .output()
+        .expect("run pkg-config");
+    assert!(
+        flags.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flags.stderr)
+    );
+    let flags = String::from_utf8_lossy(&flags.stdout).trim().to_string();
+    assert!(
+        flags.contains(&format!("-I{}/include", p.display()))
+            && flags.contains(&format!("-L{}/lib", p.display())),
+        "PKG_CONFIG_SYSROOT_DIR did not point the flags at the stage: {flags}"
+    );
+    let exe = stage.join("host_example");
+    let o = Command::new("cc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(root().join("examples/host_example.c"))
+        .args(flags.split_whitespace())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "cc host_example.c {flags}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let module = pgxs_module(root().join("examples/lifecycle_demo.c").to_str().unwrap());
+    let rundir = stage.join("run");
+    std::fs::create_dir_all(&rundir).unwrap();
+    let _segment = SegmentOf(rundir.clone());
+    let daemon = Proc::spawn(
+        &p.join("bin/bgworkerd"),
+        &[
+            "-D".to_string(),
+            rundir.display().to_string(),
+            "-c".into(),
+            format!(
+                "dynamic_library_path={}",
+                module.parent().unwrap().display()
+            ),
+            "-c".into(),
+            "shared_preload_libraries=lifecycle_demo".into(),
+        ],
+        &[],
+        "staged-bgworkerd",
+    );
+    daemon.wait_line("bgworkerd ready", secs(20));
+    let seg = std::fs::read_to_string(rundir.join("bgworkerd.pid"))
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+
+    // Without LD_LIBRARY_PATH the loader does not find the staged library.
+    let bare = Command::new(&exe)
+        .arg(&rundir)
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(
+        !bare.status.success()
+            && String::from_utf8_lossy(&bare.stderr).contains("libbgworker.so.0"),
+        "{bare:?}"
+    );
+    let libdir = p.join("lib").display().to_string();
+    let rd = rundir.display().to_string();
+    let (st, out) = run_host(
+        &exe,
+        &[rd.as_str()],
+        &[("LD_LIBRARY_PATH", libdir.as_str())],
+        secs(30),
+    );
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "{}:\n{out}\nbgworkerd:\n{}",
+        describe_status(&st),
+        daemon.text()
+    );
+    assert!(
+        out.contains("worker started, pid ") && out.contains("worker stopped"),
+        "{out}"
+    );
+    daemon.wait_line(
+        "FATAL:  terminating background worker \"host example\" due to administrator command",
+        secs(5),
+    );
+
+    daemon.signal(SIGINT);
+    let st = daemon.wait_exit(secs(20));
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "staged bgworkerd: {}\n{}",
+        describe_status(&st),
+        daemon.text()
+    );
+    assert!(
+        !Path::new("/dev/shm")
+            .join(seg.trim_start_matches('/'))
+            .exists(),
+        "segment {seg} left behind"
+    );
+}
+
+/// Removes the shared segment named in a run directory's pid file when
+/// dropped (after a failed test has SIGKILLed the daemon).
+struct SegmentOf(PathBuf);
+
+impl Drop for SegmentOf {
+    fn drop(&mut self) {
+        if let Ok(text) = std::fs::read_to_string(self.0.join("bgworkerd.pid")) {
+            if let Some(seg) = text.lines().nth(1) {
+                let _ = std::fs::remove_file(
+                    Path::new("/dev/shm").join(seg.trim().trim_start_matches('/')),
+                );
+            }
+        }
+    }
 }

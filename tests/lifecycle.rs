@@ -856,7 +856,7 @@ fn dynamic_workers_from_host_register_query_terminate_and_stale_handles_body() {
     h.wait_line("step: stop-daemon", secs(10));
     d.signal(libc::SIGSTOP);
     assert!(wait_until(secs(5), || status_field(d.pid(), "State")
-        .map_or(false, |s| s.starts_with('T'))));
+        .is_some_and(|s| s.starts_with('T'))));
     h.signal(SIGUSR2);
     h.wait_line("step: cont-daemon", secs(10));
     h.expect_field(

@@ -594,10 +594,10 @@ int main(void) {
 /// PostgreSQL 17, a 17 module into 18 and an 18 module into 15 fail with
 /// the same FATAL and DETAIL (paths aside) under the real server of that
 /// major and under bgworkerd serving it (postgresql_major). The module is
-/// mj_plain (see dynamic_worker_of_another_major_matches_the_real_server).
+/// mj_plain (see dynamic_worker_of_another_major_matches_real_postgresql).
 #[test]
-fn refusals_match_the_real_servers() {
-    let _w = watchdog(120, "refusals_match_the_real_servers");
+fn refusals_match_the_real_postgresql_servers() {
+    let _w = watchdog(120, "refusals_match_the_real_postgresql_servers");
     let masked = |l: &str, path: &Path| message_of(l).replace(&path.display().to_string(), "LIB");
     for (server, lib) in [(17, 15), (18, 17), (15, 18)] {
         let m = pgxs_module_for("mj_plain.c", lib);
@@ -637,10 +637,10 @@ fn refusals_match_the_real_servers() {
 /// before its magic block is read, where bgworkerd, which serves every
 /// major's names, reads the magic block and refuses it as above.)
 #[test]
-fn dynamic_worker_of_another_major_matches_the_real_server() {
+fn dynamic_worker_of_another_major_matches_real_postgresql() {
     let _w = watchdog(
         120,
-        "dynamic_worker_of_another_major_matches_the_real_server",
+        "dynamic_worker_of_another_major_matches_real_postgresql",
     );
     let m17 = mj(17);
     let m15 = pgxs_module_for("mj_plain.c", 15);

@@ -98,3 +98,40 @@ fn sighup_rereads_the_configuration_file() {
     assert_eq!(d.wait_exit(secs(10)).code(), Some(0));
     d.wait_log("bgworkerd shut down", secs(5));
 }
+
+/// An invalid enum value in the file on SIGHUP: PostgreSQL's LOG with the
+/// HINT listing the values, and the daemon carries on.
+#[test]
+fn sighup_with_an_invalid_log_level_names_the_values() {
+    let _w = watchdog(60, "sighup_with_an_invalid_log_level_names_the_values");
+    let d = Daemon::builder("reload-enum")
+        .conf_file("log_min_messages = log\nmax_parallel_workers = 2\n")
+        .start();
+    let conf = d.rundir().join("bgworker.conf");
+    std::fs::write(
+        &conf,
+        "log_min_messages = shouting\nmax_parallel_workers = 3\n",
+    )
+    .unwrap();
+    let from = d.log_len();
+    d.signal(libc::SIGHUP);
+    let (i, l) = d.wait_log_from(
+        from,
+        "invalid value for parameter \"log_min_messages\": \"shouting\"",
+        secs(10),
+    );
+    assert!(l.contains("LOG:  "), "{l}");
+    let hint = d
+        .log()
+        .wait_match(i + 1, secs(5), |_| true)
+        .map(|(_, l)| l)
+        .unwrap_or_default();
+    assert!(
+        hint.contains("HINT:  Available values: debug5, debug4, debug3, debug2, debug1, info, notice, warning, error, log, fatal, panic."),
+        "{hint:?}"
+    );
+    d.wait_log_from(i, "contains errors;", secs(10));
+    assert!(d.try_exit().is_none(), "{}", d.log_text());
+    d.signal(libc::SIGINT);
+    assert_eq!(d.wait_exit(secs(10)).code(), Some(0));
+}

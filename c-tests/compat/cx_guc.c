@@ -43,6 +43,8 @@ static const struct config_enum_entry cxg_mode_options[] = {
 static bool
 cxg_check_even(int *newval, void **extra, GucSource source)
 {
+	(void) extra;
+	(void) source;
 	if (*newval % 2 == 0)
 		return true;
 	if (*newval == 5)
@@ -62,6 +64,8 @@ static int	cxg_strict = 0;
 static bool
 cxg_check_strict(int *newval, void **extra, GucSource source)
 {
+	(void) extra;
+	(void) source;
 	if (*newval == 13)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

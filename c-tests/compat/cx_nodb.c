@@ -20,6 +20,7 @@ PGDLLEXPORT void cxn_main(Datum main_arg);
 void
 cxn_main(Datum main_arg)
 {
+	(void) main_arg;
 	BackgroundWorkerUnblockSignals();
 	elog(LOG, "cxn before the database part");
 	SetCurrentStatementStartTimestamp();

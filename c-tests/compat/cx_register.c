@@ -29,6 +29,7 @@ PGDLLEXPORT void cxr_child(Datum main_arg);
 static void
 cxr_exit_callback(int code, Datum arg)
 {
+	(void) arg;
 	elog(LOG, "cxr exit callback: code %d", code);
 }
 
@@ -61,6 +62,7 @@ cxr_main(Datum main_arg)
 	MemoryContext oldcxt = CurrentMemoryContext;
 	bool		ok;
 
+	(void) main_arg;
 	on_proc_exit(cxr_exit_callback, (Datum) 0);
 	BackgroundWorkerUnblockSignals();
 

@@ -85,6 +85,8 @@ cxs_main(Datum main_arg)
 	int			one = 1;
 	int			lsock;
 
+	(void) main_arg;
+
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 

@@ -28,5 +28,6 @@ fn main() {
         .flag("-fvisibility=hidden")
         .warnings(true)
         .extra_warnings(true)
+        .warnings_into_errors(true)
         .compile("bgwcore");
 }

@@ -28,6 +28,7 @@ fn main() {
         .flag("-fwrapv")
         .warnings(true)
         .extra_warnings(true)
+        .warnings_into_errors(true)
         .flag("-Wno-unused-parameter")
         .compile("bgwcompat");
 

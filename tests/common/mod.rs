@@ -242,6 +242,16 @@ fn c_cache_dir() -> PathBuf {
     if profile != "release" {
         d = d.join(profile);
     }
+    // Builds with extra flags (make check-asan) are kept apart.
+    let extra = extra_cflags();
+    if !extra.is_empty() {
+        let mut hash: u32 = 0x811c_9dc5;
+        for b in extra.join(" ").bytes() {
+            hash ^= u32::from(b);
+            hash = hash.wrapping_mul(0x0100_0193);
+        }
+        d = d.join(format!("cflags-{hash:08x}"));
+    }
     fs::create_dir_all(&d).expect("create target/c-tests");
     d
 }
@@ -252,10 +262,10 @@ fn c_cache_dir() -> PathBuf {
 /// say). The caller removes it.
 pub fn shared_scratch_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let root = std::env::temp_dir().join("bgw-tests");
-    fs::create_dir_all(&root).expect("create the shared scratch directory");
-    let dir = root.join(format!(
-        "{name}.{}.{}",
+    // Directly in the temporary directory: a common parent would be left
+    // behind when the last test is done.
+    let dir = std::env::temp_dir().join(format!(
+        "bgw-tests.{name}.{}.{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     ));
@@ -310,7 +320,7 @@ fn mtime(p: &Path) -> Option<SystemTime> {
 /// True when `out` is missing or older than any of `inputs`.
 fn stale(out: &Path, inputs: &[PathBuf]) -> bool {
     let Some(t) = mtime(out) else { return true };
-    inputs.iter().any(|i| mtime(i).map_or(false, |ti| ti > t))
+    inputs.iter().any(|i| mtime(i).is_some_and(|ti| ti > t))
 }
 
 /// Inputs every C build depends on besides its source: the c-tests/*.h
@@ -320,7 +330,7 @@ fn local_headers() -> Vec<PathBuf> {
     if let Ok(rd) = fs::read_dir(c_tests_dir()) {
         for e in rd.flatten() {
             let p = e.path();
-            if p.extension().map_or(false, |x| x == "h") {
+            if p.extension().is_some_and(|x| x == "h") {
                 v.push(p);
             }
         }
@@ -328,8 +338,18 @@ fn local_headers() -> Vec<PathBuf> {
     v
 }
 
+/// Extra flags for every C build of the tests, from BGW_TEST_CFLAGS (e.g.
+/// `-fsanitize=address,undefined` under make check-asan).
+pub fn extra_cflags() -> Vec<String> {
+    std::env::var("BGW_TEST_CFLAGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
 /// The C compiler as the `cc` crate configures it for x86-64 Linux, -O2,
-/// warnings on.
+/// warnings on, plus [`extra_cflags`].
 pub fn cc_command(out_dir: &Path) -> Command {
     let triple = "x86_64-unknown-linux-gnu";
     let compiler = cc::Build::new()
@@ -340,7 +360,9 @@ pub fn cc_command(out_dir: &Path) -> Command {
         .cargo_metadata(false)
         .warnings(true)
         .get_compiler();
-    compiler.to_command()
+    let mut cmd = compiler.to_command();
+    cmd.args(extra_cflags());
+    cmd
 }
 
 fn build_lock() -> &'static Mutex<()> {
@@ -1461,6 +1483,9 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.w.kill_group();
+        // A host that ran bgw_host_run and was killed (a failing test) leaves
+        // the segment named after its pid; the process is gone now.
+        let _ = fs::remove_file(format!("/dev/shm/bgworker.{}", self.w.pid));
     }
 }
 

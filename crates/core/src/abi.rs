@@ -393,6 +393,24 @@ pub fn set_fixed_str(buf: &mut [c_char], s: &str) {
     }
 }
 
+bitflags::bitflags! {
+    /// `bgw_flags` as the Rust side reads it. The C field stays a plain
+    /// int (PostgreSQL's ABI); bits this version does not know are kept.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct WorkerFlags: c_int {
+        const SHMEM_ACCESS = BGWORKER_SHMEM_ACCESS;
+        const BACKEND_DATABASE_CONNECTION = BGWORKER_BACKEND_DATABASE_CONNECTION;
+        const CLASS_PARALLEL = BGWORKER_CLASS_PARALLEL;
+    }
+}
+
+impl BackgroundWorker {
+    /// The definition's flags (unknown bits retained).
+    pub fn flags(&self) -> WorkerFlags {
+        WorkerFlags::from_bits_retain(self.bgw_flags)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,11 +24,77 @@ use crate::supervisor::registry;
 
 pub use crate::identity::MyBgworkerEntry;
 
-/// Handle to a dynamically registered worker: the slot and the generation
-/// it had when registered. Allocated with malloc(); callers free() it.
+/// Handle to a dynamically registered worker (opaque). It is malloc()ed,
+/// and may be released with free() in any process; in a PostgreSQL module
+/// (a process running a supervisor or its workers) also with pfree(), as
+/// under PostgreSQL, which palloc()s it.
+// What a handle points at is a HandleData. How pfree() tells a handle from
+// a chunk: a handle made in a process whose memory contexts are set up
+// (TRACK_PFREEABLE_HANDLES) is recorded in PFREEABLE_HANDLES; the
+// runtime's pfree() asks take_pfreeable_handle() first and free()s a
+// recorded handle instead of reading a chunk header that is not there. The
+// tag (the handle's own address mixed with HANDLE_TAG) makes a stale record
+// harmless: if the handle was free()d and its address reused by palloc,
+// free() has overwritten the first word with its list link, and the new
+// chunk repeats the tag only by copying it from that same address.
 pub struct BackgroundWorkerHandle {
+    _opaque: [u8; 0],
+}
+
+#[repr(C)]
+struct HandleData {
+    tag: usize,
     slot: i32,
     generation: u64,
+}
+
+/// Bytes of a handle; palloc gives every chunk at least this many, so
+/// pfree may read a chunk's would-be tag.
+pub const HANDLE_SIZE: usize = std::mem::size_of::<HandleData>();
+
+const HANDLE_TAG: usize = 0x6267_7768_616e_646c;
+
+/// Set by the PostgreSQL runtime when it sets up memory contexts in this
+/// process (supervisor or worker): handles made from then on are recorded
+/// for pfree(). Plain hosts never set it, so nothing is recorded there.
+pub static TRACK_PFREEABLE_HANDLES: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Addresses of recorded handles not yet given back through pfree().
+static PFREEABLE_HANDLES: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+/// Length of PFREEABLE_HANDLES, read without the lock by every pfree().
+static PFREEABLE_COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Called by the runtime's pfree(p) before anything else: true if `p` is a
+/// recorded handle still intact, which is then forgotten and free()d here;
+/// false for anything else (pfree goes on as usual).
+///
+/// # Safety
+/// `p` is non-NULL and was returned by palloc or as a handle, and not freed
+/// through pfree since (pfree's own contract).
+pub unsafe fn take_pfreeable_handle(p: *mut libc::c_void) -> bool {
+    use std::sync::atomic::Ordering;
+    if PFREEABLE_COUNT.load(Ordering::Acquire) == 0 {
+        return false;
+    }
+    let mut set = PFREEABLE_HANDLES.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(i) = set.iter().position(|&a| a == p as usize) else {
+        return false;
+    };
+    set.swap_remove(i);
+    PFREEABLE_COUNT.store(set.len(), Ordering::Release);
+    // SAFETY: p is live memory of at least HANDLE_SIZE bytes: a recorded
+    // handle, or a palloc chunk reusing its address (every chunk has that
+    // many); the word is read as plain data.
+    let tag = unsafe { std::ptr::read(p as *const usize) };
+    if tag != HANDLE_TAG ^ (p as usize) {
+        // The handle was free()d and the address reused by palloc.
+        return false;
+    }
+    // SAFETY: an intact recorded handle, malloc'd by
+    // RegisterDynamicBackgroundWorker.
+    unsafe { libc::free(p) };
+    true
 }
 
 /// Run `body`, turning a panic into `fail` (logged at ERROR).
@@ -127,7 +193,9 @@ mod c_targets {
 /// is not connected to a supervisor and when no slot (or parallel-worker
 /// budget) is free. An invalid definition raises ERROR with PostgreSQL's
 /// message. On success `*handle` (if `handle` is not NULL) receives a
-/// malloc()ed handle.
+/// malloc()ed handle, released with free(), or in a PostgreSQL module
+/// (a process running a supervisor or its workers) with pfree() too, as
+/// under PostgreSQL.
 ///
 /// Reads the struct with this process's major's layout.
 ///
@@ -247,7 +315,7 @@ unsafe fn handle_target(
     }
     // SAFETY: non-null handle from RegisterDynamicBackgroundWorker (caller's
     // contract); read as plain data.
-    let h = unsafe { std::ptr::read(handle) };
+    let h = unsafe { std::ptr::read(handle as *const HandleData) };
     if h.slot < 0 || h.slot as usize >= conn.seg.total_slots() {
         backend::raise_error(&format!(
             "{what}: invalid background worker handle (slot {})",
@@ -302,8 +370,7 @@ unsafe extern "C" fn bgw_rs_RegisterDynamicBackgroundWorker(
                 }
                 if !handle.is_null() {
                     // SAFETY: malloc of a plain struct; the result is checked.
-                    let h = unsafe { libc::malloc(std::mem::size_of::<BackgroundWorkerHandle>()) }
-                        as *mut BackgroundWorkerHandle;
+                    let h = unsafe { libc::malloc(HANDLE_SIZE) } as *mut HandleData;
                     if h.is_null() {
                         // The worker is registered; only the handle is lost.
                         backend::raise_error_code(b"53200", "out of memory");
@@ -311,11 +378,17 @@ unsafe extern "C" fn bgw_rs_RegisterDynamicBackgroundWorker(
                     }
                     // SAFETY: h is fresh, aligned (malloc) and large enough.
                     unsafe {
-                        h.write(BackgroundWorkerHandle {
+                        h.write(HandleData {
+                            tag: HANDLE_TAG ^ (h as usize),
                             slot: slot as i32,
                             generation,
                         });
-                        *handle = h;
+                        *handle = h as *mut BackgroundWorkerHandle;
+                    }
+                    if TRACK_PFREEABLE_HANDLES.load(std::sync::atomic::Ordering::Acquire) {
+                        let mut set = PFREEABLE_HANDLES.lock().unwrap_or_else(|e| e.into_inner());
+                        set.push(h as usize);
+                        PFREEABLE_COUNT.store(set.len(), std::sync::atomic::Ordering::Release);
                     }
                 }
                 true
@@ -417,9 +490,8 @@ unsafe extern "C" fn bgw_rs_WaitForBackgroundWorkerShutdown(
 unsafe extern "C" fn bgw_rs_TerminateBackgroundWorker(handle: *mut BackgroundWorkerHandle) {
     boundary("TerminateBackgroundWorker", (), || {
         // SAFETY: caller's contract on handle.
-        if let Some((conn, slot, generation)) =
-            unsafe { handle_target("TerminateBackgroundWorker", handle) }
-        {
+        let target = unsafe { handle_target("TerminateBackgroundWorker", handle) };
+        if let Some((conn, slot, generation)) = target {
             conn.terminate(slot, generation);
         }
     })
@@ -510,10 +582,8 @@ pub unsafe extern "C" fn BackgroundWorkerInitializeConnection(
             "no specific database".to_string()
         } else {
             // SAFETY: non-null NUL-terminated string (contract).
-            format!(
-                "database \"{}\"",
-                unsafe { std::ffi::CStr::from_ptr(dbname) }.to_string_lossy()
-            )
+            let name = unsafe { std::ffi::CStr::from_ptr(dbname) };
+            format!("database \"{}\"", name.to_string_lossy())
         };
         no_database(db)
     })

@@ -11,7 +11,7 @@ const USAGE: &str = "bgworkerd runs PostgreSQL-style background workers.\n\n\
 Usage:\n  bgworkerd -D RUNDIR [-c NAME=VALUE]...\n\n\
 Options:\n  -D RUNDIR         run directory (bgworkerd.pid, optional bgworker.conf)\n  \
 -c NAME=VALUE     set a configuration parameter (wins over bgworker.conf)\n  \
--V, --version     print the version and exit\n  -?, --help        show this help and exit\n";
+-V, --version     print the version and exit\n  -?, -h, --help    show this help and exit\n";
 
 fn fatal(msg: &str, hint: Option<&str>) -> i32 {
     log::emit_full(log::FATAL, msg, None, hint);
@@ -21,6 +21,7 @@ fn fatal(msg: &str, hint: Option<&str>) -> i32 {
 /// Run bgworkerd with `args` (without the program name); returns the exit
 /// status.
 pub fn main(args: Vec<String>) -> i32 {
+    crate::identity::mark_daemon_image();
     let mut rundir: Option<PathBuf> = None;
     let mut sets: Vec<(String, String)> = Vec::new();
     let mut it = args.into_iter();
@@ -45,7 +46,7 @@ pub fn main(args: Vec<String>) -> i32 {
                     }
                 }
             }
-            "-?" | "--help" => {
+            "-?" | "-h" | "--help" => {
                 print!("{USAGE}");
                 return 0;
             }
@@ -66,21 +67,37 @@ pub fn main(args: Vec<String>) -> i32 {
         eprintln!("bgworkerd: no run directory specified (-D RUNDIR)\n{USAGE}");
         return 2;
     };
-    if !rundir.is_dir() {
-        return fatal(
-            &format!("run directory \"{}\" does not exist", rundir.display()),
-            None,
-        );
+    let shown = rundir.display();
+    match std::fs::metadata(&rundir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return fatal(
+                &format!("run directory \"{shown}\" is not a directory"),
+                None,
+            )
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return fatal(&format!("run directory \"{shown}\" does not exist"), None)
+        }
+        Err(e) => {
+            return fatal(
+                &format!(
+                    "could not access run directory \"{shown}\": {}",
+                    crate::io_text(&e)
+                ),
+                None,
+            )
+        }
     }
 
     // Settings: defaults, then the file, then -c (which wins).
     let mut s = Settings::default();
     if let Err((_, e)) = s.apply_conf_file(&rundir) {
-        return fatal(&e, None);
+        return fatal(&e.message, e.hint.as_deref());
     }
     for (n, v) in &sets {
         if let Err(e) = s.set(n, v, settings::Source::CommandLine) {
-            return fatal(&e, None);
+            return fatal(&e.message, e.hint.as_deref());
         }
     }
     log::set_min_level(s.log_min_messages);

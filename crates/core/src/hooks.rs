@@ -137,8 +137,7 @@ fn plain_run_entry(entry: WorkerMain, arg: usize) -> ! {
 }
 
 fn plain_exit(code: i32) -> ! {
-    // SAFETY: exit has no preconditions.
-    unsafe { libc::exit(code) }
+    crate::identity::final_exit(code)
 }
 
 fn plain_exit_from_handler(code: i32) -> ! {

@@ -89,7 +89,10 @@ pub unsafe extern "C" fn bgw_attach_major(where_: *const c_char, major: c_int) -
 pub extern "C" fn bgw_detach() {
     boundary("bgw_detach", (), || {
         if backend::role() == Some(backend::Role::Attached) {
-            backend::uninstall();
+            // SAFETY: no other thread is inside the library (this
+            // function's documented contract), and the reference role()
+            // used is gone.
+            unsafe { backend::uninstall() };
         }
     })
 }
@@ -174,6 +177,12 @@ pub extern "C" fn bgw_host_set_start_phase(phase: BgWorkerStartTime) {
 /// from this thread and die with it; as with any fork in a threaded
 /// program, other threads should not be inside this library (bgw_host_set,
 /// bgw_host_load_library) while it runs.
+///
+/// A worker ends with proc_exit (returning from its entry point, an
+/// uncaught ERROR, FATAL): the exit callbacks run, stdio is flushed, and
+/// the process ends with _exit(), so the host's atexit handlers run only in
+/// the host itself, never in its workers (bgworkerd's workers, by
+/// contrast, end with exit(), as PostgreSQL's).
 ///
 /// # Safety
 /// `rundir` is NULL or a NUL-terminated path.

@@ -15,7 +15,7 @@
 //! setting), before any module's `_PG_init` runs, and inherited by every
 //! worker the process forks.
 
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 
 use crate::abi::{BackgroundWorker, CallerWorker};
 
@@ -117,4 +117,36 @@ pub fn my_entry_type_ptr() -> Option<*const std::os::raw::c_char> {
     // SAFETY: p points at a definition of 15's or 17's layout, both of
     // which start with bgw_name and bgw_type as in BackgroundWorker15.
     Some(unsafe { std::ptr::addr_of!((*p).bgw_type) } as *const std::os::raw::c_char)
+}
+
+/// Set by bgworkerd's main before anything else: this process image is
+/// bgworkerd (not a host program embedding or attaching to a supervisor).
+static DAEMON_IMAGE: AtomicBool = AtomicBool::new(false);
+
+/// Called once by bgworkerd's main (see [`final_exit`]).
+pub fn mark_daemon_image() {
+    DAEMON_IMAGE.store(true, Ordering::Relaxed);
+}
+
+/// End this process the way PostgreSQL's proc_exit does, after the exit
+/// callbacks: stdio is flushed, and
+/// * in bgworkerd (supervisor and workers) and in any process that is not
+///   a worker, with exit(): atexit handlers run, as in PostgreSQL, whose
+///   workers run the postmaster's handlers;
+/// * in a worker forked from an embedding host, with _exit() after
+///   flushing stdio: the host's atexit handlers belong to the host's own
+///   process (a host is not the postmaster; its handlers may remove its
+///   files, talk to its peers or flush its own state), so they do not run
+///   once more in every worker.
+pub fn final_exit(code: i32) -> ! {
+    if role() == Some(Role::Worker) && !DAEMON_IMAGE.load(Ordering::Relaxed) {
+        // SAFETY: fflush(NULL) flushes every output stream; _exit has no
+        // preconditions.
+        unsafe {
+            libc::fflush(std::ptr::null_mut());
+            libc::_exit(code)
+        }
+    }
+    // SAFETY: exit has no preconditions.
+    unsafe { libc::exit(code) }
 }

@@ -20,7 +20,7 @@
 //! says what this process is, for log lines and the runtime.
 //!
 //! Layers, lowest first; a module uses only modules of lower layers (the
-//! layering test checks it): `abi`; `identity`; `log` (with its
+//! layering test checks it): `abi`; `identity`, `pidfd`; `log` (with its
 //! `prefix` and `file`); `shmem`; `settings`; `hooks`; `backend`; `process`;
 //! `supervisor`; `api`; `host`, `daemon`, `ctl`.
 
@@ -36,6 +36,7 @@ pub mod hooks;
 pub mod host;
 pub mod identity;
 pub mod log;
+pub mod pidfd;
 pub mod process;
 pub mod settings;
 pub mod shmem;

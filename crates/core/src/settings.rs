@@ -95,6 +95,28 @@ pub fn with_current<R>(f: impl FnOnce(&mut Settings) -> R) -> R {
     r
 }
 
+/// A setting that could not be applied: PostgreSQL's message, and its HINT
+/// where PostgreSQL gives one (the values an enum setting accepts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl From<String> for SettingError {
+    fn from(message: String) -> Self {
+        SettingError {
+            message,
+            hint: None,
+        }
+    }
+}
+
+/// The values of `log_min_messages` PostgreSQL lists in its HINT (without
+/// the hidden alias `debug`), in its order.
+const LOG_LEVEL_VALUES: &str =
+    "debug5, debug4, debug3, debug2, debug1, info, notice, warning, error, log, fatal, panic";
+
 /// Settings that take effect only at supervisor start.
 pub const POSTMASTER_ONLY: &[&str] = &[
     "shared_preload_libraries",
@@ -139,7 +161,7 @@ pub fn reread(level: i32) -> Option<Settings> {
     let dir = RUNDIR.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(dir) = dir {
         if let Err((shown, e)) = fresh.apply_conf_file(&dir) {
-            log::emit(level, &e);
+            log::emit_full(level, &e.message, None, e.hint.as_deref());
             log::emit(
                 level,
                 &format!("configuration file \"{shown}\" contains errors; no changes were applied"),
@@ -149,7 +171,7 @@ pub fn reread(level: i32) -> Option<Settings> {
     }
     for (n, v) in command_line() {
         if let Err(e) = fresh.set(&n, &v, Source::CommandLine) {
-            log::emit(level, &e);
+            log::emit_full(level, &e.message, None, e.hint.as_deref());
         }
     }
     Some(fresh)
@@ -226,8 +248,8 @@ fn split_list(v: &str) -> Vec<String> {
 impl Settings {
     /// Set `name` to `value` from `source`. A value from a lower-priority
     /// source does not replace one from a higher one. Errors carry
-    /// PostgreSQL's message texts.
-    pub fn set(&mut self, name: &str, value: &str, source: Source) -> Result<(), String> {
+    /// PostgreSQL's message texts (and HINT).
+    pub fn set(&mut self, name: &str, value: &str, source: Source) -> Result<(), SettingError> {
         let lname = name.to_ascii_lowercase();
         if lname.contains('.') {
             if self.custom_sources.get(&lname).is_some_and(|s| *s > source) {
@@ -244,7 +266,7 @@ impl Settings {
             return Ok(());
         }
         let Some(&key) = KNOWN.iter().find(|k| **k == lname) else {
-            return Err(format!("unrecognized configuration parameter \"{name}\""));
+            return Err(format!("unrecognized configuration parameter \"{name}\"").into());
         };
         if self.sources.get(key).is_some_and(|s| *s > source) {
             return Ok(());
@@ -261,8 +283,11 @@ impl Settings {
                     .ok_or_else(|| format!("parameter \"{key}\" requires a Boolean value"))?
             }
             "log_min_messages" => {
-                self.log_min_messages = log::parse_level(value.trim())
-                    .ok_or_else(|| format!("invalid value for parameter \"{key}\": \"{value}\""))?
+                self.log_min_messages =
+                    log::parse_level(value.trim()).ok_or_else(|| SettingError {
+                        message: format!("invalid value for parameter \"{key}\": \"{value}\""),
+                        hint: Some(format!("Available values: {LOG_LEVEL_VALUES}.")),
+                    })?
             }
             "dynamic_library_path" => self.dynamic_library_path = value.to_string(),
             "log_line_prefix" => {
@@ -271,14 +296,18 @@ impl Settings {
             }
             "log_file" => self.log_file = value.trim().to_string(),
             "postgresql_major" => {
-                let m = parse_int(key, value, 0, i32::MAX as i64)?;
-                if !crate::identity::serves(m as u32) {
-                    return Err(format!(
+                let bad = || SettingError {
+                    message: format!(
                         "invalid value for parameter \"{key}\": \"{}\"",
                         value.trim()
-                    ));
+                    ),
+                    hint: Some("Available values: 15, 17, 18.".into()),
+                };
+                let m: u32 = value.trim().parse().map_err(|_| bad())?;
+                if !crate::identity::serves(m) {
+                    return Err(bad());
                 }
-                self.postgresql_major = m
+                self.postgresql_major = m as i32
             }
             _ => unreachable!("every KNOWN name is handled"),
         }
@@ -314,7 +343,10 @@ impl Settings {
 
     /// Read `RUNDIR/bgworker.conf`, if it exists, into these settings.
     /// On error returns the file's shown name and PostgreSQL's message.
-    pub fn apply_conf_file(&mut self, rundir: &std::path::Path) -> Result<(), (String, String)> {
+    pub fn apply_conf_file(
+        &mut self,
+        rundir: &std::path::Path,
+    ) -> Result<(), (String, SettingError)> {
         let path = rundir.join("bgworker.conf");
         if !path.exists() {
             return Ok(());
@@ -328,6 +360,7 @@ impl Settings {
                 )
             })
             .and_then(|t| parse_file(&shown, &t))
+            .map_err(SettingError::from)
             .and_then(|entries| self.apply_file(&shown, &entries))
             .map_err(|e| (shown, e))
     }
@@ -337,14 +370,15 @@ impl Settings {
         &mut self,
         path: &str,
         entries: &[(String, String, usize)],
-    ) -> Result<(), String> {
+    ) -> Result<(), SettingError> {
         for (name, value, line) in entries {
-            self.set(name, value, Source::File).map_err(|e| {
-                if e.starts_with("unrecognized configuration parameter") {
-                    format!("{e} in file \"{path}\" line {line}")
-                } else {
-                    e
+            self.set(name, value, Source::File).map_err(|mut e| {
+                if e.message
+                    .starts_with("unrecognized configuration parameter")
+                {
+                    e.message = format!("{} in file \"{path}\" line {line}", e.message);
                 }
+                e
             })?;
         }
         Ok(())
@@ -431,6 +465,31 @@ pub fn parse_file(path: &str, text: &str) -> Result<Vec<(String, String, usize)>
     Ok(out)
 }
 
+/// `-c` options (and `bgw_host_set` calls), kept for re-reading the
+/// configuration on SIGHUP: they keep winning over the file.
+static COMMAND_LINE: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// Record and apply a command-line setting.
+/// The error is PostgreSQL's message, with its HINT in parentheses.
+pub fn set_from_command_line(name: &str, value: &str) -> Result<(), String> {
+    with_current(|s| s.set(name, value, Source::CommandLine)).map_err(|e| match e.hint {
+        Some(h) => format!("{} ({h})", e.message),
+        None => e.message,
+    })?;
+    COMMAND_LINE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((name.to_string(), value.to_string()));
+    Ok(())
+}
+
+pub fn command_line() -> Vec<(String, String)> {
+    COMMAND_LINE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,21 +518,26 @@ mod tests {
         let mut s = Settings::default();
         assert_eq!(
             s.set("max_worker_processes", "abc", Source::CommandLine)
-                .unwrap_err(),
+                .unwrap_err()
+                .message,
             "invalid value for parameter \"max_worker_processes\": \"abc\""
         );
         assert_eq!(
             s.set("max_parallel_workers", "5000", Source::CommandLine)
-                .unwrap_err(),
+                .unwrap_err()
+                .message,
             "5000 is outside the valid range for parameter \"max_parallel_workers\" (0 .. 1024)"
         );
         assert_eq!(
-            s.set("nosuch", "1", Source::CommandLine).unwrap_err(),
+            s.set("nosuch", "1", Source::CommandLine)
+                .unwrap_err()
+                .message,
             "unrecognized configuration parameter \"nosuch\""
         );
         assert_eq!(
             s.set("restart_after_crash", "maybe", Source::CommandLine)
-                .unwrap_err(),
+                .unwrap_err()
+                .message,
             "parameter \"restart_after_crash\" requires a Boolean value"
         );
         s.set("restart_after_crash", "o", Source::CommandLine)
@@ -484,6 +548,23 @@ mod tests {
         // the file does not override the command line
         s.set("restart_after_crash", "on", Source::File).unwrap();
         assert!(!s.restart_after_crash);
+        // an enum lists its values, as PostgreSQL's HINT does
+        let e = s
+            .set("log_min_messages", "loud", Source::CommandLine)
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "invalid value for parameter \"log_min_messages\": \"loud\""
+        );
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("Available values: debug5, debug4, debug3, debug2, debug1, info, notice, warning, error, log, fatal, panic.")
+        );
+        // every value listed is accepted, and nothing the list leaves out
+        // but PostgreSQL's hidden alias "debug"
+        for v in LOG_LEVEL_VALUES.split(", ").chain(["debug", "WARNING"]) {
+            s.set("log_min_messages", v, Source::CommandLine).unwrap();
+        }
     }
 
     #[test]
@@ -492,11 +573,14 @@ mod tests {
         assert_eq!(s.postgresql_major, 15);
         assert!(!s.is_set("postgresql_major"));
         for bad in ["16", "14", "19", "0", "x"] {
+            let e = s
+                .set("postgresql_major", bad, Source::CommandLine)
+                .unwrap_err();
             assert_eq!(
-                s.set("postgresql_major", bad, Source::CommandLine)
-                    .unwrap_err(),
+                e.message,
                 format!("invalid value for parameter \"postgresql_major\": \"{bad}\"")
             );
+            assert_eq!(e.hint.as_deref(), Some("Available values: 15, 17, 18."));
         }
         assert_eq!(s.postgresql_major, 15);
         s.set("postgresql_major", "18", Source::File).unwrap();
@@ -504,25 +588,4 @@ mod tests {
         assert!(s.is_set("postgresql_major"));
         assert_eq!(s.show("postgresql_major"), "18");
     }
-}
-
-/// `-c` options (and `bgw_host_set` calls), kept for re-reading the
-/// configuration on SIGHUP: they keep winning over the file.
-static COMMAND_LINE: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-
-/// Record and apply a command-line setting.
-pub fn set_from_command_line(name: &str, value: &str) -> Result<(), String> {
-    with_current(|s| s.set(name, value, Source::CommandLine))?;
-    COMMAND_LINE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((name.to_string(), value.to_string()));
-    Ok(())
-}
-
-pub fn command_line() -> Vec<(String, String)> {
-    COMMAND_LINE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
 }

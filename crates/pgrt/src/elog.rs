@@ -162,8 +162,12 @@ pub fn raise_full(
     detail: Option<String>,
     hint: Option<String>,
 ) {
-    PENDING.with(|p| {
-        let mut p = p.borrow_mut();
+    // try_: a signal handler's guard may record while the code it
+    // interrupted holds the cell; that record is dropped, not a panic.
+    let _ = PENDING.try_with(|p| {
+        let Ok(mut p) = p.try_borrow_mut() else {
+            return;
+        };
         if p.is_none() {
             *p = Some(Pending {
                 level,
@@ -210,18 +214,20 @@ pub unsafe extern "C" fn bgw_rs_take_error(
     detail: *mut *mut c_char,
     hint: *mut *mut c_char,
 ) -> bool {
-    let Some(p) = PENDING.with(|p| p.borrow_mut().take()) else {
-        return false;
-    };
-    // SAFETY: the C caller passes pointers to its locals.
-    unsafe {
-        *level = p.level;
-        *code = p.sqlstate;
-        *message = malloc_str(&p.message);
-        *detail = p.detail.as_deref().map_or(std::ptr::null_mut(), malloc_str);
-        *hint = p.hint.as_deref().map_or(std::ptr::null_mut(), malloc_str);
-    }
-    true
+    super::guard("bgw_rs_take_error", false, || {
+        let Some(p) = PENDING.with(|p| p.borrow_mut().take()) else {
+            return false;
+        };
+        // SAFETY: the C caller passes pointers to its locals.
+        unsafe {
+            *level = p.level;
+            *code = p.sqlstate;
+            *message = malloc_str(&p.message);
+            *detail = p.detail.as_deref().map_or(std::ptr::null_mut(), malloc_str);
+            *hint = p.hint.as_deref().map_or(std::ptr::null_mut(), malloc_str);
+        }
+        true
+    })
 }
 
 fn malloc_str(s: &str) -> *mut c_char {
@@ -241,7 +247,7 @@ fn malloc_str(s: &str) -> *mut c_char {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_log_enabled(level: c_int) -> bool {
-    log::enabled(level)
+    super::guard("bgw_rs_log_enabled", true, || log::enabled(level))
 }
 
 /// Write a report to the server log the way PostgreSQL's
@@ -260,18 +266,20 @@ pub unsafe extern "C" fn bgw_rs_log_report(
     hint: *const c_char,
     context: *const c_char,
 ) {
-    let text = |p: *const c_char| {
-        // SAFETY: NULL or NUL-terminated strings owned by the error stack.
-        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy())
-    };
-    let message = text(message).unwrap_or_default();
-    report(
-        level,
-        &message,
-        text(detail).as_deref(),
-        text(hint).as_deref(),
-        text(context).as_deref(),
-    );
+    super::guard("bgw_rs_log_report", (), || {
+        let text = |p: *const c_char| {
+            // SAFETY: NULL or NUL-terminated strings owned by the error stack.
+            (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy())
+        };
+        let message = text(message).unwrap_or_default();
+        report(
+            level,
+            &message,
+            text(detail).as_deref(),
+            text(hint).as_deref(),
+            text(context).as_deref(),
+        );
+    })
 }
 
 /// Log a report now (no filtering by caller needed: applies

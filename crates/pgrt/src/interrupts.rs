@@ -10,6 +10,11 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use super::latch;
 
+super::c_export! {
+    pqsignal => bgw_c_pqsignal,
+    pqsignal_be => bgw_c_pqsignal_be,
+}
+
 // `volatile sig_atomic_t` flags (an int each) and the `volatile uint32`
 // hold-off counters that the HOLD_INTERRUPTS/START_CRIT_SECTION macros
 // compile into modules.
@@ -33,13 +38,14 @@ pub static CritSectionCount: AtomicU32 = AtomicU32::new(0);
 /// PostgreSQL's signal sets (`sigprocmask(SIG_SETMASK, &UnBlockSig, NULL)`
 /// is common in modules). Filled by [`init_signal_sets`] before any module
 /// code runs in the process, then only read.
-// SAFETY (the three initialisers): an all-zero sigset_t is a valid empty
-// set.
 #[unsafe(no_mangle)]
+// SAFETY: an all-zero sigset_t is a valid empty set.
 pub static mut BlockSig: libc::sigset_t = unsafe { std::mem::zeroed() };
 #[unsafe(no_mangle)]
+// SAFETY: an all-zero sigset_t is a valid empty set.
 pub static mut UnBlockSig: libc::sigset_t = unsafe { std::mem::zeroed() };
 #[unsafe(no_mangle)]
+// SAFETY: an all-zero sigset_t is a valid empty set.
 pub static mut StartupBlockSig: libc::sigset_t = unsafe { std::mem::zeroed() };
 
 /// Fill BlockSig/UnBlockSig/StartupBlockSig as PostgreSQL's pqinitmask
@@ -88,33 +94,31 @@ pub fn unblock_sig() -> libc::sigset_t {
 
 pub type PqSigFunc = Option<unsafe extern "C" fn(libc::c_int)>;
 
-/// `pqsignal_be` (PostgreSQL 18, which maps `pqsignal` to it in backend
-/// code): as `pqsignal`, returning nothing.
-#[unsafe(no_mangle)]
-pub extern "C" fn pqsignal_be(signo: libc::c_int, func: libc::sighandler_t) {
-    pqsignal(signo, func);
-}
-
 /// `pqsignal`: install a handler with SA_RESTART (and SA_NOCLDSTOP for
 /// SIGCHLD), returning the previous one, or SIG_ERR.
 #[unsafe(no_mangle)]
-pub extern "C" fn pqsignal(signo: libc::c_int, func: libc::sighandler_t) -> libc::sighandler_t {
-    // SAFETY: a zeroed sigaction with the caller's handler (a function
-    // pointer, SIG_IGN or SIG_DFL); sigaction validates signo.
-    unsafe {
-        let mut act: libc::sigaction = std::mem::zeroed();
-        let mut old: libc::sigaction = std::mem::zeroed();
-        act.sa_sigaction = func;
-        libc::sigemptyset(&mut act.sa_mask);
-        act.sa_flags = libc::SA_RESTART;
-        if signo == libc::SIGCHLD {
-            act.sa_flags |= libc::SA_NOCLDSTOP;
+pub extern "C" fn bgw_rs_pqsignal(
+    signo: libc::c_int,
+    func: libc::sighandler_t,
+) -> libc::sighandler_t {
+    super::guard("pqsignal", libc::SIG_ERR, || {
+        // SAFETY: a zeroed sigaction with the caller's handler (a function
+        // pointer, SIG_IGN or SIG_DFL); sigaction validates signo.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            let mut old: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = func;
+            libc::sigemptyset(&mut act.sa_mask);
+            act.sa_flags = libc::SA_RESTART;
+            if signo == libc::SIGCHLD {
+                act.sa_flags |= libc::SA_NOCLDSTOP;
+            }
+            if libc::sigaction(signo, &act, &mut old) < 0 {
+                return libc::SIG_ERR;
+            }
+            old.sa_sigaction
         }
-        if libc::sigaction(signo, &act, &mut old) < 0 {
-            return libc::SIG_ERR;
-        }
-        old.sa_sigaction
-    }
+    })
 }
 
 /// Run `f` with errno preserved (handlers must not clobber the errno of
@@ -135,12 +139,14 @@ fn proc_exit_inprogress() -> bool {
 /// the next CHECK_FOR_INTERRUPTS. Async-signal-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn die(_sig: libc::c_int) {
-    keep_errno(|| {
-        if !proc_exit_inprogress() {
-            InterruptPending.store(1, Ordering::Relaxed);
-            ProcDiePending.store(1, Ordering::Relaxed);
-        }
-        latch::set_my_latch();
+    super::guard("die", (), || {
+        keep_errno(|| {
+            if !proc_exit_inprogress() {
+                InterruptPending.store(1, Ordering::Relaxed);
+                ProcDiePending.store(1, Ordering::Relaxed);
+            }
+            latch::set_my_latch();
+        })
     })
 }
 
@@ -148,30 +154,36 @@ pub extern "C" fn die(_sig: libc::c_int) {
 /// (an ERROR at the next CHECK_FOR_INTERRUPTS). Async-signal-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn StatementCancelHandler(_sig: libc::c_int) {
-    keep_errno(|| {
-        if !proc_exit_inprogress() {
-            InterruptPending.store(1, Ordering::Relaxed);
-            QueryCancelPending.store(1, Ordering::Relaxed);
-        }
-        latch::set_my_latch();
+    super::guard("StatementCancelHandler", (), || {
+        keep_errno(|| {
+            if !proc_exit_inprogress() {
+                InterruptPending.store(1, Ordering::Relaxed);
+                QueryCancelPending.store(1, Ordering::Relaxed);
+            }
+            latch::set_my_latch();
+        })
     })
 }
 
 /// Async-signal-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn SignalHandlerForConfigReload(_sig: libc::c_int) {
-    keep_errno(|| {
-        ConfigReloadPending.store(1, Ordering::Relaxed);
-        latch::set_my_latch();
+    super::guard("SignalHandlerForConfigReload", (), || {
+        keep_errno(|| {
+            ConfigReloadPending.store(1, Ordering::Relaxed);
+            latch::set_my_latch();
+        })
     })
 }
 
 /// Async-signal-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn SignalHandlerForShutdownRequest(_sig: libc::c_int) {
-    keep_errno(|| {
-        ShutdownRequestPending.store(1, Ordering::Relaxed);
-        latch::set_my_latch();
+    super::guard("SignalHandlerForShutdownRequest", (), || {
+        keep_errno(|| {
+            ShutdownRequestPending.store(1, Ordering::Relaxed);
+            latch::set_my_latch();
+        })
     })
 }
 
@@ -179,13 +191,17 @@ pub extern "C" fn SignalHandlerForShutdownRequest(_sig: libc::c_int) {
 /// Async-signal-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn SignalHandlerForCrashExit(_sig: libc::c_int) {
-    // SAFETY: _exit is async-signal-safe.
-    unsafe { libc::_exit(2) }
+    super::guard("SignalHandlerForCrashExit", (), || {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(2) }
+    })
 }
 
 /// SIGUSR1 of PostgreSQL backends: wakes the process latch (bgw_notify_pid
 /// notifications arrive this way). Async-signal-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn procsignal_sigusr1_handler(_sig: libc::c_int) {
-    keep_errno(latch::set_my_latch)
+    super::guard("procsignal_sigusr1_handler", (), || {
+        keep_errno(latch::set_my_latch)
+    })
 }

@@ -19,6 +19,14 @@ use std::sync::atomic::{fence, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 
 use crate::backend;
 
+super::c_export! {
+    SetLatch => bgw_c_SetLatch,
+    ResetLatch => bgw_c_ResetLatch,
+    InitLatch => bgw_c_InitLatch,
+    InitSharedLatch => bgw_c_InitSharedLatch,
+    DisownLatch => bgw_c_DisownLatch,
+}
+
 /// PostgreSQL 15's `Latch` (16 bytes).
 #[repr(C)]
 pub struct Latch {
@@ -252,12 +260,14 @@ fn set_latch(latch: &Latch) {
 /// # Safety
 /// `latch` is NULL or points to a live Latch (process-local or shared).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn SetLatch(latch: *mut Latch) {
-    // SAFETY: the caller passes a latch (PostgreSQL has no NULL check
-    // either; we ignore NULL rather than crash).
-    if let Some(l) = unsafe { latch.as_ref() } {
-        set_latch(l);
-    }
+pub unsafe extern "C" fn bgw_rs_SetLatch(latch: *mut Latch) {
+    super::guard("SetLatch", (), || {
+        // SAFETY: the caller passes a latch (PostgreSQL has no NULL check
+        // either; we ignore NULL rather than crash).
+        if let Some(l) = unsafe { latch.as_ref() } {
+            set_latch(l);
+        }
+    })
 }
 
 /// `ResetLatch`: clear, with a full barrier so that a condition checked
@@ -266,12 +276,14 @@ pub unsafe extern "C" fn SetLatch(latch: *mut Latch) {
 /// # Safety
 /// `latch` is NULL or points to a live Latch.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ResetLatch(latch: *mut Latch) {
-    // SAFETY: as SetLatch.
-    if let Some(l) = unsafe { latch.as_ref() } {
-        l.is_set.store(0, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-    }
+pub unsafe extern "C" fn bgw_rs_ResetLatch(latch: *mut Latch) {
+    super::guard("ResetLatch", (), || {
+        // SAFETY: as SetLatch.
+        if let Some(l) = unsafe { latch.as_ref() } {
+            l.is_set.store(0, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+        }
+    })
 }
 
 /// `InitLatch`: a process-local latch owned by the caller.
@@ -279,16 +291,18 @@ pub unsafe extern "C" fn ResetLatch(latch: *mut Latch) {
 /// # Safety
 /// `latch` is NULL or points to writable storage for a Latch.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn InitLatch(latch: *mut Latch) {
-    // SAFETY: the caller passes writable storage for a Latch.
-    if let Some(l) = unsafe { latch.as_ref() } {
-        l.is_set.store(0, Ordering::Relaxed);
-        l.maybe_sleeping.store(0, Ordering::Relaxed);
-        l.is_shared.store(0, Ordering::Relaxed);
-        // SAFETY: getpid has no preconditions.
-        l.owner_pid
-            .store(unsafe { libc::getpid() }, Ordering::Release);
-    }
+pub unsafe extern "C" fn bgw_rs_InitLatch(latch: *mut Latch) {
+    super::guard("InitLatch", (), || {
+        // SAFETY: the caller passes writable storage for a Latch.
+        if let Some(l) = unsafe { latch.as_ref() } {
+            l.is_set.store(0, Ordering::Relaxed);
+            l.maybe_sleeping.store(0, Ordering::Relaxed);
+            l.is_shared.store(0, Ordering::Relaxed);
+            // SAFETY: getpid has no preconditions.
+            l.owner_pid
+                .store(unsafe { libc::getpid() }, Ordering::Release);
+        }
+    })
 }
 
 /// `InitSharedLatch`: a latch in shared memory, owned by nobody yet.
@@ -296,14 +310,16 @@ pub unsafe extern "C" fn InitLatch(latch: *mut Latch) {
 /// # Safety
 /// `latch` is NULL or points to writable storage for a Latch.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn InitSharedLatch(latch: *mut Latch) {
-    // SAFETY: the caller passes writable storage for a Latch.
-    if let Some(l) = unsafe { latch.as_ref() } {
-        l.is_set.store(0, Ordering::Relaxed);
-        l.maybe_sleeping.store(0, Ordering::Relaxed);
-        l.is_shared.store(1, Ordering::Relaxed);
-        l.owner_pid.store(0, Ordering::Release);
-    }
+pub unsafe extern "C" fn bgw_rs_InitSharedLatch(latch: *mut Latch) {
+    super::guard("InitSharedLatch", (), || {
+        // SAFETY: the caller passes writable storage for a Latch.
+        if let Some(l) = unsafe { latch.as_ref() } {
+            l.is_set.store(0, Ordering::Relaxed);
+            l.maybe_sleeping.store(0, Ordering::Relaxed);
+            l.is_shared.store(1, Ordering::Relaxed);
+            l.owner_pid.store(0, Ordering::Release);
+        }
+    })
 }
 
 /// `OwnLatch`: become the owner of a shared latch.
@@ -312,24 +328,26 @@ pub unsafe extern "C" fn InitSharedLatch(latch: *mut Latch) {
 /// `latch` is NULL or points to a live Latch.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_OwnLatch(latch: *mut Latch) {
-    // SAFETY: the caller passes a latch.
-    let Some(l) = (unsafe { latch.as_ref() }) else {
-        return;
-    };
-    let owner = l.owner_pid.load(Ordering::Acquire);
-    if owner != 0 {
-        super::elog::raise(
-            crate::log::ERROR,
-            super::elog::ERRCODE_INTERNAL_ERROR,
-            "latch already owned by PID ".to_string() + &owner.to_string(),
-            None,
-        );
-        return;
-    }
-    l.maybe_sleeping.store(0, Ordering::Relaxed);
-    // SAFETY: getpid has no preconditions.
-    l.owner_pid
-        .store(unsafe { libc::getpid() }, Ordering::Release);
+    super::guard("bgw_rs_OwnLatch", (), || {
+        // SAFETY: the caller passes a latch.
+        let Some(l) = (unsafe { latch.as_ref() }) else {
+            return;
+        };
+        let owner = l.owner_pid.load(Ordering::Acquire);
+        if owner != 0 {
+            super::elog::raise(
+                crate::log::ERROR,
+                super::elog::ERRCODE_INTERNAL_ERROR,
+                "latch already owned by PID ".to_string() + &owner.to_string(),
+                None,
+            );
+            return;
+        }
+        l.maybe_sleeping.store(0, Ordering::Relaxed);
+        // SAFETY: getpid has no preconditions.
+        l.owner_pid
+            .store(unsafe { libc::getpid() }, Ordering::Release);
+    })
 }
 
 /// `DisownLatch`.
@@ -337,11 +355,13 @@ pub unsafe extern "C" fn bgw_rs_OwnLatch(latch: *mut Latch) {
 /// # Safety
 /// `latch` is NULL or points to a live Latch.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn DisownLatch(latch: *mut Latch) {
-    // SAFETY: the caller passes a latch.
-    if let Some(l) = unsafe { latch.as_ref() } {
-        l.owner_pid.store(0, Ordering::Release);
-    }
+pub unsafe extern "C" fn bgw_rs_DisownLatch(latch: *mut Latch) {
+    super::guard("DisownLatch", (), || {
+        // SAFETY: the caller passes a latch.
+        if let Some(l) = unsafe { latch.as_ref() } {
+            l.owner_pid.store(0, Ordering::Release);
+        }
+    })
 }
 
 fn signal_fd() -> i32 {
@@ -380,14 +400,8 @@ fn drain(fd: i32) {
 /// Descriptor that becomes readable (or hangs up) when the supervisor
 /// dies, if this process has one.
 fn death_fd() -> Option<i32> {
-    let c = backend::current()?;
-    if c.death_fd >= 0 {
-        Some(c.death_fd)
-    } else if c.pidfd >= 0 {
-        Some(c.pidfd)
-    } else {
-        None
-    }
+    use std::os::fd::AsRawFd;
+    Some(backend::current()?.death_watch()?.as_raw_fd())
 }
 
 fn supervisor_gone() -> bool {
@@ -419,11 +433,13 @@ pub unsafe extern "C" fn bgw_rs_WaitLatchOrSocket(
     timeout: libc::c_long,
     wait_event_info: u32,
 ) -> i32 {
-    report_wait(wait_event_info);
-    // SAFETY: the caller's arguments, passed on unchanged.
-    let rc = unsafe { wait_latch_or_socket(latch, wake_events, sock, timeout) };
-    report_wait(0);
-    rc
+    super::guard("bgw_rs_WaitLatchOrSocket", 0, || {
+        report_wait(wait_event_info);
+        // SAFETY: the caller's arguments, passed on unchanged.
+        let rc = unsafe { wait_latch_or_socket(latch, wake_events, sock, timeout) };
+        report_wait(0);
+        rc
+    })
 }
 
 /// Body of WaitLatchOrSocket (see there).

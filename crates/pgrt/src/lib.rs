@@ -35,6 +35,19 @@
 //! (`_PG_init`, the shmem hooks) have guards of their own. FATAL and PANIC
 //! do not unwind (they exit), so Rust may report those directly.
 //!
+//! # The panic boundary
+//!
+//! Every Rust body of an export runs inside [`guard`]: a panic stops
+//! there (it never unwinds into C, which would abort the process) and
+//! becomes an ERROR "internal error in NAME", recorded like any other and
+//! raised by the export's C wrapper once the Rust frames have returned; the
+//! body's result is then a harmless failure value the wrapper never hands
+//! to the module. Exports without a raising wrapper of their own get one
+//! in `c/guarded.c`. Signal handlers are guarded the same way, but must
+//! not raise: what they record is raised at the next
+//! `CHECK_FOR_INTERRUPTS` (the guard sets `InterruptPending`) or the next
+//! wrapper, whichever comes first.
+//!
 //! # Processes
 //!
 //! Module code runs in one thread per process, as in PostgreSQL: the
@@ -55,6 +68,29 @@ pub mod nodb;
 pub mod runtime;
 pub mod shmem;
 pub mod spin;
+
+/// The panic boundary of every Rust body this runtime exports (see the
+/// module docs): runs `body`; if it panics, records ERROR "internal error
+/// in `name`" (PostgreSQL's name of the export) for the C wrapper to raise
+/// and returns `fail`.
+pub(crate) fn guard<R>(name: &'static str, fail: R, body: impl FnOnce() -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(r) => r,
+        Err(_) => {
+            elog::raise(
+                crate::log::ERROR,
+                elog::ERRCODE_INTERNAL_ERROR,
+                format!(
+                    "internal error in {}",
+                    name.strip_prefix("bgw_rs_").unwrap_or(name)
+                ),
+                None,
+            );
+            interrupts::InterruptPending.store(1, std::sync::atomic::Ordering::Relaxed);
+            fail
+        }
+    }
+}
 
 /// Export the C function `bgw_c_NAME` as `NAME`: a naked function whose
 /// body is a tail jump, so the callee sees the caller's registers and stack
@@ -123,4 +159,80 @@ pub fn worker_start(slot: usize, name: &str) {
     mcxt::init();
     latch::init_worker(slot);
     misc::set_title(name);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::{c_char, c_int, CStr};
+
+    /// The start of PostgreSQL 15's ErrorData (c/pgcompat.h).
+    #[repr(C)]
+    struct ErrorDataHead {
+        elevel: c_int,
+        flags: [bool; 4],
+        filename: *const c_char,
+        lineno: c_int,
+        funcname: *const c_char,
+        domain: *const c_char,
+        context_domain: *const c_char,
+        sqlerrcode: c_int,
+        message: *const c_char,
+    }
+
+    // The C bodies, with their real signatures (c_export! declares them
+    // without arguments for its jumps).
+    #[allow(clashing_extern_declarations)]
+    unsafe extern "C" {
+        fn bgw_c_raise_pending();
+        fn bgw_c_CopyErrorData() -> *mut ErrorDataHead;
+        fn bgw_c_FlushErrorState();
+        fn bgw_c_FreeErrorData(e: *mut ErrorDataHead);
+    }
+
+    /// A panic in an export's body is caught by the guard, which returns
+    /// the failure value and records an ERROR; the C side raises it once the
+    /// Rust body has returned (what every wrapper does), and a C guard
+    /// catches it as a module's PG_TRY would. Without the guard the panic
+    /// would abort the test process.
+    #[test]
+    fn a_panic_in_an_export_body_becomes_an_error_raised_from_c() {
+        mcxt::init();
+        let mut got = 0;
+        let completed = elog::call_caught(&mut || {
+            got = guard("test_export", 7, || -> i32 { panic!("test panic") });
+            // SAFETY: raises the recorded ERROR; it unwinds only this
+            // closure and call_caught's trampoline, which own nothing.
+            unsafe { bgw_c_raise_pending() };
+        });
+        assert!(!completed, "the ERROR was raised");
+        assert_eq!(got, 7, "the failure value");
+        // SAFETY: the caught error is on the error stack; the copy is freed.
+        let (level, code, message) = unsafe {
+            let e = bgw_c_CopyErrorData();
+            bgw_c_FlushErrorState();
+            let r = (
+                (*e).elevel,
+                (*e).sqlerrcode,
+                CStr::from_ptr((*e).message).to_string_lossy().into_owned(),
+            );
+            bgw_c_FreeErrorData(e);
+            r
+        };
+        assert_eq!(
+            (level, code, message.as_str()),
+            (
+                crate::log::ERROR,
+                elog::ERRCODE_INTERNAL_ERROR,
+                "internal error in test_export"
+            )
+        );
+        // Nothing is left pending, and the next body runs normally.
+        assert_eq!(guard("test_export", 7, || 8), 8);
+        let completed = elog::call_caught(&mut || {
+            // SAFETY: nothing is pending: returns.
+            unsafe { bgw_c_raise_pending() };
+        });
+        assert!(completed, "nothing left to raise");
+    }
 }

@@ -135,6 +135,13 @@ super::c_export! {
     LWLockRelease => bgw_c_LWLockRelease,
     RequestNamedLWLockTranche => bgw_c_RequestNamedLWLockTranche,
     GetNamedLWLockTranche => bgw_c_GetNamedLWLockTranche,
+    LWLockReleaseAll => bgw_c_LWLockReleaseAll,
+    LWLockHeldByMe => bgw_c_LWLockHeldByMe,
+    LWLockHeldByMeInMode => bgw_c_LWLockHeldByMeInMode,
+    LWLockAnyHeldByMe => bgw_c_LWLockAnyHeldByMe,
+    LWLockInitialize => bgw_c_LWLockInitialize,
+    LWLockNewTrancheId => bgw_c_LWLockNewTrancheId,
+    LWLockRegisterTranche => bgw_c_LWLockRegisterTranche,
 }
 
 /// The names of the individual locks (lwlocknames.txt without "Lock");
@@ -549,17 +556,19 @@ pub fn forget_held() {
 /// `lock` is NULL or points at an LWLock that stays mapped.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_LWLockAcquire(lock: *mut LWLock, mode: c_int) -> bool {
-    if lock.is_null() {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "LWLockAcquire of a NULL lock".into(),
-            None,
-        );
-        return false;
-    }
-    // SAFETY: a module's LWLock pointer (non-NULL, checked).
-    unsafe { acquire(lock, mode) }.unwrap_or(false)
+    super::guard("bgw_rs_LWLockAcquire", false, || {
+        if lock.is_null() {
+            raise(
+                ERROR,
+                ERRCODE_INTERNAL_ERROR,
+                "LWLockAcquire of a NULL lock".into(),
+                None,
+            );
+            return false;
+        }
+        // SAFETY: a module's LWLock pointer (non-NULL, checked).
+        unsafe { acquire(lock, mode) }.unwrap_or(false)
+    })
 }
 
 ///
@@ -567,33 +576,35 @@ pub unsafe extern "C" fn bgw_rs_LWLockAcquire(lock: *mut LWLock, mode: c_int) ->
 /// `lock` is NULL or points at an LWLock that stays mapped.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_LWLockConditionalAcquire(lock: *mut LWLock, mode: c_int) -> bool {
-    if lock.is_null() {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "LWLockConditionalAcquire of a NULL lock".into(),
-            None,
-        );
-        return false;
-    }
-    if NUM_HELD.load(Ordering::Relaxed) >= MAX_SIMUL_LWLOCKS {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "too many LWLocks taken".into(),
-            None,
-        );
-        return false;
-    }
-    hold_interrupts();
-    // SAFETY: a module's LWLock pointer (non-NULL, checked).
-    if attempt(unsafe { &*lock }, mode == LW_EXCLUSIVE) {
-        push_held(lock, mode);
-        true
-    } else {
-        resume_interrupts();
-        false
-    }
+    super::guard("bgw_rs_LWLockConditionalAcquire", false, || {
+        if lock.is_null() {
+            raise(
+                ERROR,
+                ERRCODE_INTERNAL_ERROR,
+                "LWLockConditionalAcquire of a NULL lock".into(),
+                None,
+            );
+            return false;
+        }
+        if NUM_HELD.load(Ordering::Relaxed) >= MAX_SIMUL_LWLOCKS {
+            raise(
+                ERROR,
+                ERRCODE_INTERNAL_ERROR,
+                "too many LWLocks taken".into(),
+                None,
+            );
+            return false;
+        }
+        hold_interrupts();
+        // SAFETY: a module's LWLock pointer (non-NULL, checked).
+        if attempt(unsafe { &*lock }, mode == LW_EXCLUSIVE) {
+            push_held(lock, mode);
+            true
+        } else {
+            resume_interrupts();
+            false
+        }
+    })
 }
 
 ///
@@ -601,51 +612,66 @@ pub unsafe extern "C" fn bgw_rs_LWLockConditionalAcquire(lock: *mut LWLock, mode
 /// `lock` is NULL or points at an LWLock that stays mapped.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_LWLockRelease(lock: *mut LWLock) {
-    if lock.is_null() {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "LWLockRelease of a NULL lock".into(),
-            None,
-        );
-        return;
-    }
-    // SAFETY: a module's LWLock pointer (non-NULL, checked).
-    let _ = unsafe { release(lock) };
+    super::guard("bgw_rs_LWLockRelease", (), || {
+        if lock.is_null() {
+            raise(
+                ERROR,
+                ERRCODE_INTERNAL_ERROR,
+                "LWLockRelease of a NULL lock".into(),
+                None,
+            );
+            return;
+        }
+        // SAFETY: a module's LWLock pointer (non-NULL, checked).
+        let _ = unsafe { release(lock) };
+    })
 }
 
 /// `LWLockReleaseAll`: after an ERROR caught by the module, say.
 #[unsafe(no_mangle)]
-pub extern "C" fn LWLockReleaseAll() {
-    release_all();
+pub extern "C" fn bgw_rs_LWLockReleaseAll() {
+    super::guard("LWLockReleaseAll", (), || {
+        release_all();
+    })
 }
 
 /// `LWLockHeldByMe`.
 #[unsafe(no_mangle)]
-pub extern "C" fn LWLockHeldByMe(lock: *mut LWLock) -> bool {
-    let n = NUM_HELD.load(Ordering::Acquire);
-    (0..n).any(|i| HELD[i].lock.load(Ordering::Relaxed) == lock)
+pub extern "C" fn bgw_rs_LWLockHeldByMe(lock: *mut LWLock) -> bool {
+    super::guard("LWLockHeldByMe", false, || {
+        let n = NUM_HELD.load(Ordering::Acquire);
+        (0..n).any(|i| HELD[i].lock.load(Ordering::Relaxed) == lock)
+    })
 }
 
 /// `LWLockHeldByMeInMode`.
 #[unsafe(no_mangle)]
-pub extern "C" fn LWLockHeldByMeInMode(lock: *mut LWLock, mode: c_int) -> bool {
-    let n = NUM_HELD.load(Ordering::Acquire);
-    (0..n).any(|i| {
-        HELD[i].lock.load(Ordering::Relaxed) == lock && HELD[i].mode.load(Ordering::Relaxed) == mode
+pub extern "C" fn bgw_rs_LWLockHeldByMeInMode(lock: *mut LWLock, mode: c_int) -> bool {
+    super::guard("LWLockHeldByMeInMode", false, || {
+        let n = NUM_HELD.load(Ordering::Acquire);
+        (0..n).any(|i| {
+            HELD[i].lock.load(Ordering::Relaxed) == lock
+                && HELD[i].mode.load(Ordering::Relaxed) == mode
+        })
     })
 }
 
 /// `LWLockAnyHeldByMe(lock, nlocks, stride)`: any of `nlocks` locks
 /// `stride` bytes apart, starting at `lock`.
 #[unsafe(no_mangle)]
-pub extern "C" fn LWLockAnyHeldByMe(lock: *mut LWLock, nlocks: c_int, stride: usize) -> bool {
-    let begin = lock as usize;
-    let end = begin.saturating_add((nlocks.max(0) as usize).saturating_mul(stride));
-    let n = NUM_HELD.load(Ordering::Acquire);
-    (0..n).any(|i| {
-        let a = HELD[i].lock.load(Ordering::Relaxed) as usize;
-        a >= begin && a < end && stride != 0 && (a - begin).is_multiple_of(stride)
+pub extern "C" fn bgw_rs_LWLockAnyHeldByMe(
+    lock: *mut LWLock,
+    nlocks: c_int,
+    stride: usize,
+) -> bool {
+    super::guard("LWLockAnyHeldByMe", false, || {
+        let begin = lock as usize;
+        let end = begin.saturating_add((nlocks.max(0) as usize).saturating_mul(stride));
+        let n = NUM_HELD.load(Ordering::Acquire);
+        (0..n).any(|i| {
+            let a = HELD[i].lock.load(Ordering::Relaxed) as usize;
+            a >= begin && a < end && stride != 0 && (a - begin).is_multiple_of(stride)
+        })
     })
 }
 
@@ -654,22 +680,28 @@ pub extern "C" fn LWLockAnyHeldByMe(lock: *mut LWLock, nlocks: c_int, stride: us
 /// # Safety
 /// `lock` is NULL or points at writable storage for an LWLock.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn LWLockInitialize(lock: *mut LWLock, tranche_id: c_int) {
-    // SAFETY: the caller passes writable storage for an LWLock (NULL is
-    // ignored rather than dereferenced).
-    if let Some(l) = unsafe { lock.as_ref() } {
-        initialize(l, tranche_id as u16);
-    }
+pub unsafe extern "C" fn bgw_rs_LWLockInitialize(lock: *mut LWLock, tranche_id: c_int) {
+    super::guard("LWLockInitialize", (), || {
+        // SAFETY: the caller passes writable storage for an LWLock (NULL is
+        // ignored rather than dereferenced).
+        if let Some(l) = unsafe { lock.as_ref() } {
+            initialize(l, tranche_id as u16);
+        }
+    })
 }
 
 /// `LWLockNewTrancheId`: from the region's shared counter, so ids are
 /// unique across the supervisor's processes.
 #[unsafe(no_mangle)]
-pub extern "C" fn LWLockNewTrancheId() -> c_int {
-    match super::shmem::tranche_counter() {
-        Some(c) => c.fetch_add(1, Ordering::Relaxed),
-        None => first_user_defined() + LOCAL_TRANCHE_COUNTER.fetch_add(1, Ordering::Relaxed),
-    }
+pub extern "C" fn bgw_rs_LWLockNewTrancheId() -> c_int {
+    super::guard(
+        "LWLockNewTrancheId",
+        0,
+        || match super::shmem::tranche_counter() {
+            Some(c) => c.fetch_add(1, Ordering::Relaxed),
+            None => first_user_defined() + LOCAL_TRANCHE_COUNTER.fetch_add(1, Ordering::Relaxed),
+        },
+    )
 }
 
 /// `LWLockRegisterTranche`: name a tranche in this process (the name is
@@ -678,13 +710,18 @@ pub extern "C" fn LWLockNewTrancheId() -> c_int {
 /// # Safety
 /// `tranche_name` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn LWLockRegisterTranche(tranche_id: c_int, tranche_name: *const c_char) {
-    if tranche_name.is_null() {
-        return;
-    }
-    // SAFETY: a NUL-terminated name (checked non-NULL).
-    let name = unsafe { CStr::from_ptr(tranche_name) }.to_string_lossy();
-    register_tranche(tranche_id, &name);
+pub unsafe extern "C" fn bgw_rs_LWLockRegisterTranche(
+    tranche_id: c_int,
+    tranche_name: *const c_char,
+) {
+    super::guard("LWLockRegisterTranche", (), || {
+        if tranche_name.is_null() {
+            return;
+        }
+        // SAFETY: a NUL-terminated name (checked non-NULL).
+        let name = unsafe { CStr::from_ptr(tranche_name) }.to_string_lossy();
+        register_tranche(tranche_id, &name);
+    })
 }
 
 /// `RequestNamedLWLockTranche`: only inside shmem_request_hook (FATAL
@@ -697,31 +734,33 @@ pub unsafe extern "C" fn bgw_rs_RequestNamedLWLockTranche(
     tranche_name: *const c_char,
     num_lwlocks: c_int,
 ) {
-    if !super::shmem::process_shmem_requests_in_progress.load(Ordering::Acquire) {
-        raise(
-            FATAL,
-            ERRCODE_INTERNAL_ERROR,
-            "cannot request additional LWLocks outside shmem_request_hook".into(),
-            None,
-        );
-        return;
-    }
-    let Some(mut name) = super::misc::c_str(tranche_name) else {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "tranche name is NULL".into(),
-            None,
-        );
-        return;
-    };
-    while name.len() >= NAMEDATALEN {
-        name.pop();
-    }
-    requests().push(Request {
-        name,
-        count: num_lwlocks.max(0) as usize,
-    });
+    super::guard("bgw_rs_RequestNamedLWLockTranche", (), || {
+        if !super::shmem::process_shmem_requests_in_progress.load(Ordering::Acquire) {
+            raise(
+                FATAL,
+                ERRCODE_INTERNAL_ERROR,
+                "cannot request additional LWLocks outside shmem_request_hook".into(),
+                None,
+            );
+            return;
+        }
+        let Some(mut name) = super::misc::c_str(tranche_name) else {
+            raise(
+                ERROR,
+                ERRCODE_INTERNAL_ERROR,
+                "tranche name is NULL".into(),
+                None,
+            );
+            return;
+        };
+        while name.len() >= NAMEDATALEN {
+            name.pop();
+        }
+        requests().push(Request {
+            name,
+            count: num_lwlocks.max(0) as usize,
+        });
+    })
 }
 
 /// `GetNamedLWLockTranche`: the first lock of a requested tranche.
@@ -730,22 +769,24 @@ pub unsafe extern "C" fn bgw_rs_RequestNamedLWLockTranche(
 /// `tranche_name` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_GetNamedLWLockTranche(tranche_name: *const c_char) -> *mut u8 {
-    let wanted = super::misc::c_str(tranche_name).unwrap_or_default();
-    let base = MainLWLockArray.load(Ordering::Acquire);
-    let mut pos = num_fixed();
-    for r in requests().iter() {
-        if r.name == wanted && !base.is_null() {
-            // SAFETY: the region holds main_array_len() entries, of which
-            // this tranche's are [pos, pos + count).
-            return unsafe { base.add(pos * LWLOCK_PADDED_SIZE) };
+    super::guard("bgw_rs_GetNamedLWLockTranche", std::ptr::null_mut(), || {
+        let wanted = super::misc::c_str(tranche_name).unwrap_or_default();
+        let base = MainLWLockArray.load(Ordering::Acquire);
+        let mut pos = num_fixed();
+        for r in requests().iter() {
+            if r.name == wanted && !base.is_null() {
+                // SAFETY: the region holds main_array_len() entries, of which
+                // this tranche's are [pos, pos + count).
+                return unsafe { base.add(pos * LWLOCK_PADDED_SIZE) };
+            }
+            pos += r.count;
         }
-        pos += r.count;
-    }
-    raise(
-        ERROR,
-        ERRCODE_INTERNAL_ERROR,
-        "requested tranche is not registered".into(),
-        None,
-    );
-    std::ptr::null_mut()
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "requested tranche is not registered".into(),
+            None,
+        );
+        std::ptr::null_mut()
+    })
 }

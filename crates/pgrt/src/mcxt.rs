@@ -80,6 +80,9 @@ struct Chunk {
 }
 
 const HDR: usize = std::mem::size_of::<Chunk>();
+/// Bytes every chunk has after its header, even for palloc(0): pfree reads
+/// a would-be worker handle there (see api::take_pfreeable_handle).
+const MIN_PAYLOAD: usize = bgworker_core::api::HANDLE_SIZE;
 
 super::c_export! {
     palloc => bgw_c_palloc,
@@ -94,6 +97,14 @@ super::c_export! {
     MemoryContextAllocExtended => bgw_c_MemoryContextAllocExtended,
     MemoryContextAllocHuge => bgw_c_MemoryContextAllocHuge,
     MemoryContextStrdup => bgw_c_MemoryContextStrdup,
+    MemoryContextReset => bgw_c_MemoryContextReset,
+    MemoryContextDelete => bgw_c_MemoryContextDelete,
+    MemoryContextDeleteChildren => bgw_c_MemoryContextDeleteChildren,
+    AllocSetContextCreateInternal => bgw_c_AllocSetContextCreateInternal,
+    MemoryContextRegisterResetCallback => bgw_c_MemoryContextRegisterResetCallback,
+    GetMemoryChunkSpace => bgw_c_GetMemoryChunkSpace,
+    GetMemoryChunkContext => bgw_c_GetMemoryChunkContext,
+    MemoryContextMemAllocated => bgw_c_MemoryContextMemAllocated,
 }
 
 #[unsafe(no_mangle)]
@@ -109,6 +120,9 @@ pub fn init() {
     if !TopMemoryContext.load(Ordering::Acquire).is_null() {
         return;
     }
+    // Modules may pfree() the worker handles of this process (see
+    // api::BackgroundWorkerHandle).
+    bgworker_core::api::TRACK_PFREEABLE_HANDLES.store(true, Ordering::Release);
     let top = new_context(std::ptr::null_mut(), c"TopMemoryContext".as_ptr());
     TopMemoryContext.store(top, Ordering::Release);
     ErrorContext.store(
@@ -174,12 +188,13 @@ fn alloc(ctx: *mut Context, size: usize, flags: i32) -> *mut c_void {
         return std::ptr::null_mut();
     }
     let ctx = if ctx.is_null() { current() } else { ctx };
-    // SAFETY: malloc/calloc of header + size (no overflow: size <= limit).
+    // SAFETY: malloc/calloc of header + size (no overflow: size <= limit),
+    // at least MIN_PAYLOAD after the header.
     let raw = unsafe {
         if flags & MCXT_ALLOC_ZERO != 0 {
-            libc::calloc(1, HDR + size)
+            libc::calloc(1, HDR + size.max(MIN_PAYLOAD))
         } else {
-            libc::malloc(HDR + size)
+            libc::malloc(HDR + size.max(MIN_PAYLOAD))
         }
     } as *mut Chunk;
     if raw.is_null() {
@@ -276,21 +291,25 @@ unsafe fn unlink(c: *mut Chunk) {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_palloc(size: usize, flags: i32) -> *mut c_void {
-    alloc(std::ptr::null_mut(), size, flags)
+    super::guard("bgw_rs_palloc", std::ptr::null_mut(), || {
+        alloc(std::ptr::null_mut(), size, flags)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_context_alloc(ctx: *mut Context, size: usize, flags: i32) -> *mut c_void {
-    if ctx.is_null() {
-        raise(
-            ERROR,
-            super::elog::ERRCODE_INTERNAL_ERROR,
-            "memory context is NULL".into(),
-            None,
-        );
-        return std::ptr::null_mut();
-    }
-    alloc(ctx, size, flags)
+    super::guard("bgw_rs_context_alloc", std::ptr::null_mut(), || {
+        if ctx.is_null() {
+            raise(
+                ERROR,
+                super::elog::ERRCODE_INTERNAL_ERROR,
+                "memory context is NULL".into(),
+                None,
+            );
+            return std::ptr::null_mut();
+        }
+        alloc(ctx, size, flags)
+    })
 }
 
 /// `pfree` (NULL is ignored).
@@ -299,15 +318,22 @@ pub extern "C" fn bgw_rs_context_alloc(ctx: *mut Context, size: usize, flags: i3
 /// `p` is NULL or a live pointer from this allocator.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_pfree(p: *mut c_void) {
-    if p.is_null() {
-        return;
-    }
-    // SAFETY: p came from palloc (caller's contract).
-    unsafe {
-        let c = chunk_of(p);
-        unlink(c);
-        libc::free(c as *mut c_void);
-    }
+    super::guard("bgw_rs_pfree", (), || {
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: p came from palloc or is a worker handle (caller's
+        // contract); a handle has no chunk header and is free()d there.
+        if unsafe { bgworker_core::api::take_pfreeable_handle(p) } {
+            return;
+        }
+        // SAFETY: p came from palloc (caller's contract).
+        unsafe {
+            let c = chunk_of(p);
+            unlink(c);
+            libc::free(c as *mut c_void);
+        }
+    })
 }
 
 ///
@@ -315,56 +341,70 @@ pub unsafe extern "C" fn bgw_rs_pfree(p: *mut c_void) {
 /// `p` is NULL or a live pointer from this allocator.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_void {
-    if p.is_null() {
-        raise(
-            ERROR,
-            super::elog::ERRCODE_INTERNAL_ERROR,
-            "repalloc of a NULL pointer".into(),
-            None,
-        );
-        return std::ptr::null_mut();
-    }
-    if size > MAX_ALLOC_SIZE {
-        invalid_size(size);
-        return std::ptr::null_mut();
-    }
-    // SAFETY: p came from palloc; realloc moves the whole chunk, and the
-    // neighbours' links are rewritten to its new address.
-    unsafe {
-        let c = chunk_of(p);
-        let ctx = (*c).ctx;
-        let old_size = (*c).size;
-        unlink(c);
-        let n = libc::realloc(c as *mut c_void, HDR + size) as *mut Chunk;
-        if n.is_null() {
-            // realloc left the old chunk intact: back into the list.
-            link(ctx, c, old_size);
-            out_of_memory(ctx, size);
+    super::guard("bgw_rs_repalloc", std::ptr::null_mut(), || {
+        if p.is_null() {
+            raise(
+                ERROR,
+                super::elog::ERRCODE_INTERNAL_ERROR,
+                "repalloc of a NULL pointer".into(),
+                None,
+            );
             return std::ptr::null_mut();
         }
-        link(ctx, n, size)
-    }
+        if size > MAX_ALLOC_SIZE {
+            invalid_size(size);
+            return std::ptr::null_mut();
+        }
+        // SAFETY: p came from palloc; realloc moves the whole chunk, and the
+        // neighbours' links are rewritten to its new address.
+        unsafe {
+            let c = chunk_of(p);
+            let ctx = (*c).ctx;
+            let old_size = (*c).size;
+            unlink(c);
+            let n = libc::realloc(c as *mut c_void, HDR + size.max(MIN_PAYLOAD)) as *mut Chunk;
+            if n.is_null() {
+                // realloc left the old chunk intact: back into the list.
+                link(ctx, c, old_size);
+                out_of_memory(ctx, size);
+                return std::ptr::null_mut();
+            }
+            link(ctx, n, size)
+        }
+    })
 }
 
-/// Free every chunk and delete every child of `ctx`, running its reset
-/// callbacks first (newest first).
+/// Delete every child of `ctx`, run its reset callbacks (newest first),
+/// then free every chunk. As PostgreSQL's MemoryContextCallResetCallbacks,
+/// each callback is unlinked before it runs, so when one raises ERROR the
+/// ones not run yet stay registered for the next reset or delete; the
+/// error is then left for [`elog::rethrow_caught`](super::elog) (the
+/// caller's C wrapper raises it once Rust has returned) and `false` is
+/// returned with the context not reset. An ERROR in a child's callback
+/// stops the same way.
 ///
 /// # Safety
 /// `ctx` is a live context.
-unsafe fn reset(ctx: *mut Context) {
+unsafe fn reset(ctx: *mut Context) -> bool {
     // SAFETY: ctx is live; children and chunks belong to it alone.
     unsafe {
-        while !(*ctx).data.firstchild.is_null() {
-            delete((*ctx).data.firstchild);
+        if !delete_children(ctx) {
+            return false;
         }
-        let mut cb = (*ctx).data.reset_cbs;
-        (*ctx).data.reset_cbs = std::ptr::null_mut();
-        while !cb.is_null() {
-            let next = (*cb).next;
-            if let Some(f) = (*cb).func {
-                f((*cb).arg);
+        loop {
+            let cb = (*ctx).data.reset_cbs;
+            if cb.is_null() {
+                break;
             }
-            cb = next;
+            (*ctx).data.reset_cbs = (*cb).next;
+            if let Some(f) = (*cb).func {
+                let arg = (*cb).arg;
+                // The closure owns nothing (see call_caught).
+                if !super::elog::call_caught(&mut || f(arg)) {
+                    super::elog::rethrow_caught();
+                    return false;
+                }
+            }
         }
         let mut c = (*ctx).chunks;
         while !c.is_null() {
@@ -375,15 +415,38 @@ unsafe fn reset(ctx: *mut Context) {
         (*ctx).chunks = std::ptr::null_mut();
         (*ctx).data.mem_allocated = 0;
         (*ctx).data.is_reset = true;
+        true
     }
 }
 
+/// Delete every child of `ctx`; false (with the ERROR left for the
+/// caller's wrapper) if a callback raised one.
+///
+/// # Safety
+/// `ctx` is a live context.
+unsafe fn delete_children(ctx: *mut Context) -> bool {
+    // SAFETY: a live context; deleting each child unlinks it.
+    unsafe {
+        while !(*ctx).data.firstchild.is_null() {
+            if !delete((*ctx).data.firstchild) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Reset `ctx`, then unlink and free it; false, with the context kept, if
+/// a reset callback raised ERROR (see [`reset`]).
+///
 /// # Safety
 /// `ctx` is a live context other than TopMemoryContext.
-unsafe fn delete(ctx: *mut Context) {
+unsafe fn delete(ctx: *mut Context) -> bool {
     // SAFETY: ctx is live; unlinking from its parent's child list.
     unsafe {
-        reset(ctx);
+        if !reset(ctx) {
+            return false;
+        }
         let parent = (*ctx).data.parent;
         let prev = (*ctx).data.prevchild;
         let next = (*ctx).data.nextchild;
@@ -403,6 +466,7 @@ unsafe fn delete(ctx: *mut Context) {
         }
         drop(Box::from_raw(ctx));
     }
+    true
 }
 
 /// `AllocSetContextCreateInternal(parent, name, min, init, max)`; the
@@ -410,28 +474,37 @@ unsafe fn delete(ctx: *mut Context) {
 /// by this one. `name` must outlive the context (as in PostgreSQL: it is
 /// normally a string literal).
 #[unsafe(no_mangle)]
-pub extern "C" fn AllocSetContextCreateInternal(
+pub extern "C" fn bgw_rs_AllocSetContextCreateInternal(
     parent: *mut Context,
     name: *const c_char,
     _min_context_size: usize,
     _init_block_size: usize,
     _max_block_size: usize,
 ) -> *mut Context {
-    init();
-    new_context(parent, name)
+    super::guard(
+        "AllocSetContextCreateInternal",
+        std::ptr::null_mut(),
+        || {
+            init();
+            new_context(parent, name)
+        },
+    )
 }
 
 /// `MemoryContextReset`: free everything allocated in the context and
-/// delete its children.
+/// delete its children. An ERROR raised by a reset callback is re-thrown
+/// by the C wrapper (`c/wrappers.c`).
 ///
 /// # Safety
 /// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MemoryContextReset(ctx: *mut Context) {
-    if !ctx.is_null() {
-        // SAFETY: a context made here (caller's contract).
-        unsafe { reset(ctx) };
-    }
+pub unsafe extern "C" fn bgw_rs_MemoryContextReset(ctx: *mut Context) {
+    super::guard("bgw_rs_MemoryContextReset", (), || {
+        if !ctx.is_null() {
+            // SAFETY: a context made here (caller's contract).
+            unsafe { reset(ctx) };
+        }
+    })
 }
 
 /// `MemoryContextDeleteChildren`: delete the children, keep the chunks.
@@ -439,16 +512,13 @@ pub unsafe extern "C" fn MemoryContextReset(ctx: *mut Context) {
 /// # Safety
 /// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MemoryContextDeleteChildren(ctx: *mut Context) {
-    if ctx.is_null() {
-        return;
-    }
-    // SAFETY: a live context; deleting each child unlinks it.
-    unsafe {
-        while !(*ctx).data.firstchild.is_null() {
-            delete((*ctx).data.firstchild);
+pub unsafe extern "C" fn bgw_rs_MemoryContextDeleteChildren(ctx: *mut Context) {
+    super::guard("bgw_rs_MemoryContextDeleteChildren", (), || {
+        if !ctx.is_null() {
+            // SAFETY: a context made here (caller's contract).
+            unsafe { delete_children(ctx) };
         }
-    }
+    })
 }
 
 /// `MemoryContextDelete` (TopMemoryContext is only reset: it lives as
@@ -457,17 +527,19 @@ pub unsafe extern "C" fn MemoryContextDeleteChildren(ctx: *mut Context) {
 /// # Safety
 /// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MemoryContextDelete(ctx: *mut Context) {
-    if ctx.is_null() {
-        return;
-    }
-    if ctx == TopMemoryContext.load(Ordering::Acquire) {
-        // SAFETY: live context.
-        unsafe { reset(ctx) };
-        return;
-    }
-    // SAFETY: a live, non-top context made here (caller's contract).
-    unsafe { delete(ctx) };
+pub unsafe extern "C" fn bgw_rs_MemoryContextDelete(ctx: *mut Context) {
+    super::guard("bgw_rs_MemoryContextDelete", (), || {
+        if ctx.is_null() {
+            return;
+        }
+        if ctx == TopMemoryContext.load(Ordering::Acquire) {
+            // SAFETY: live context.
+            unsafe { reset(ctx) };
+            return;
+        }
+        // SAFETY: a live, non-top context made here (caller's contract).
+        unsafe { delete(ctx) };
+    })
 }
 
 /// `MemoryContextRegisterResetCallback`: `cb` lives in the context's
@@ -476,19 +548,21 @@ pub unsafe extern "C" fn MemoryContextDelete(ctx: *mut Context) {
 /// # Safety
 /// `ctx` and `cb` are NULL or live; `cb` stays valid until the context is reset or deleted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MemoryContextRegisterResetCallback(
+pub unsafe extern "C" fn bgw_rs_MemoryContextRegisterResetCallback(
     ctx: *mut Context,
     cb: *mut ResetCallback,
 ) {
-    if ctx.is_null() || cb.is_null() {
-        return;
-    }
-    // SAFETY: live context and callback struct (caller's contract).
-    unsafe {
-        (*cb).next = (*ctx).data.reset_cbs;
-        (*ctx).data.reset_cbs = cb;
-        (*ctx).data.is_reset = false;
-    }
+    super::guard("MemoryContextRegisterResetCallback", (), || {
+        if ctx.is_null() || cb.is_null() {
+            return;
+        }
+        // SAFETY: live context and callback struct (caller's contract).
+        unsafe {
+            (*cb).next = (*ctx).data.reset_cbs;
+            (*ctx).data.reset_cbs = cb;
+            (*ctx).data.is_reset = false;
+        }
+    })
 }
 
 /// `GetMemoryChunkContext` (a function from PostgreSQL 16 on; 15's modules
@@ -497,12 +571,14 @@ pub unsafe extern "C" fn MemoryContextRegisterResetCallback(
 /// # Safety
 /// `p` is a live pointer from this allocator.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn GetMemoryChunkContext(p: *mut c_void) -> *mut Context {
-    if p.is_null() {
-        return std::ptr::null_mut();
-    }
-    // SAFETY: p came from palloc (contract).
-    unsafe { (*chunk_of(p)).ctx }
+pub unsafe extern "C" fn bgw_rs_GetMemoryChunkContext(p: *mut c_void) -> *mut Context {
+    super::guard("GetMemoryChunkContext", std::ptr::null_mut(), || {
+        if p.is_null() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: p came from palloc (contract).
+        unsafe { (*chunk_of(p)).ctx }
+    })
 }
 
 /// Give every context of this process the node tag of this process's
@@ -529,12 +605,14 @@ pub fn retag_contexts() {
 /// # Safety
 /// `p` is NULL or a live pointer from this allocator.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn GetMemoryChunkSpace(p: *mut c_void) -> usize {
-    if p.is_null() {
-        return 0;
-    }
-    // SAFETY: p came from palloc.
-    unsafe { (*chunk_of(p)).size + HDR }
+pub unsafe extern "C" fn bgw_rs_GetMemoryChunkSpace(p: *mut c_void) -> usize {
+    super::guard("GetMemoryChunkSpace", 0, || {
+        if p.is_null() {
+            return 0;
+        }
+        // SAFETY: p came from palloc.
+        unsafe { (*chunk_of(p)).size + HDR }
+    })
 }
 
 /// `MemoryContextMemAllocated(ctx, recurse)`.
@@ -542,20 +620,25 @@ pub unsafe extern "C" fn GetMemoryChunkSpace(p: *mut c_void) -> usize {
 /// # Safety
 /// `ctx` is NULL or a live context made by this runtime.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MemoryContextMemAllocated(ctx: *mut Context, recurse: bool) -> usize {
-    if ctx.is_null() {
-        return 0;
-    }
-    // SAFETY: live context tree.
-    unsafe {
-        let mut total = (*ctx).data.mem_allocated;
-        if recurse {
-            let mut c = (*ctx).data.firstchild;
-            while !c.is_null() {
-                total += MemoryContextMemAllocated(c, true);
-                c = (*c).data.nextchild;
-            }
+pub unsafe extern "C" fn bgw_rs_MemoryContextMemAllocated(
+    ctx: *mut Context,
+    recurse: bool,
+) -> usize {
+    super::guard("MemoryContextMemAllocated", 0, || {
+        if ctx.is_null() {
+            return 0;
         }
-        total
-    }
+        // SAFETY: live context tree.
+        unsafe {
+            let mut total = (*ctx).data.mem_allocated;
+            if recurse {
+                let mut c = (*ctx).data.firstchild;
+                while !c.is_null() {
+                    total += bgw_rs_MemoryContextMemAllocated(c, true);
+                    c = (*c).data.nextchild;
+                }
+            }
+            total
+        }
+    })
 }

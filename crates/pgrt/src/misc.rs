@@ -71,6 +71,12 @@ super::c_export! {
     strlcpy => bgw_c_strlcpy,
     strlcat => bgw_c_strlcat,
     get_ps_display => bgw_c_get_ps_display,
+    GetCurrentTimestamp => bgw_c_GetCurrentTimestamp,
+    TimestampDifference => bgw_c_TimestampDifference,
+    TimestampDifferenceMilliseconds => bgw_c_TimestampDifferenceMilliseconds,
+    TimestampDifferenceExceeds => bgw_c_TimestampDifferenceExceeds,
+    pg_usleep => bgw_c_pg_usleep,
+    RecoveryInProgress => bgw_c_RecoveryInProgress,
 }
 
 #[allow(clashing_extern_declarations)]
@@ -133,9 +139,11 @@ const PG_EPOCH_OFFSET: i64 = 946_684_800;
 
 /// `GetCurrentTimestamp`: microseconds since 2000-01-01 UTC.
 #[unsafe(no_mangle)]
-pub extern "C" fn GetCurrentTimestamp() -> i64 {
-    let ts = now_timespec();
-    (ts.tv_sec - PG_EPOCH_OFFSET) * 1_000_000 + ts.tv_nsec / 1000
+pub extern "C" fn bgw_rs_GetCurrentTimestamp() -> i64 {
+    super::guard("GetCurrentTimestamp", 0, || {
+        let ts = now_timespec();
+        (ts.tv_sec - PG_EPOCH_OFFSET) * 1_000_000 + ts.tv_nsec / 1000
+    })
 }
 
 /// `TimestampDifference`: whole seconds and microseconds from `start` to
@@ -144,65 +152,73 @@ pub extern "C" fn GetCurrentTimestamp() -> i64 {
 /// # Safety
 /// `secs` and `microsecs` point to writable storage.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TimestampDifference(
+pub unsafe extern "C" fn bgw_rs_TimestampDifference(
     start: i64,
     stop: i64,
     secs: *mut c_long,
     microsecs: *mut c_int,
 ) {
-    let diff = stop.saturating_sub(start).max(0);
-    // SAFETY: the caller's out-parameters (PostgreSQL's contract).
-    unsafe {
-        if !secs.is_null() {
-            *secs = (diff / 1_000_000) as c_long;
+    super::guard("TimestampDifference", (), || {
+        let diff = stop.saturating_sub(start).max(0);
+        // SAFETY: the caller's out-parameters (PostgreSQL's contract).
+        unsafe {
+            if !secs.is_null() {
+                *secs = (diff / 1_000_000) as c_long;
+            }
+            if !microsecs.is_null() {
+                *microsecs = (diff % 1_000_000) as c_int;
+            }
         }
-        if !microsecs.is_null() {
-            *microsecs = (diff % 1_000_000) as c_int;
-        }
-    }
+    })
 }
 
 /// `TimestampDifferenceMilliseconds`: rounded up, zero when not later.
 #[unsafe(no_mangle)]
-pub extern "C" fn TimestampDifferenceMilliseconds(start: i64, stop: i64) -> c_long {
-    let diff = stop.saturating_sub(start);
-    if diff <= 0 {
-        0
-    } else {
-        (diff.saturating_add(999) / 1000) as c_long
-    }
+pub extern "C" fn bgw_rs_TimestampDifferenceMilliseconds(start: i64, stop: i64) -> c_long {
+    super::guard("TimestampDifferenceMilliseconds", 0, || {
+        let diff = stop.saturating_sub(start);
+        if diff <= 0 {
+            0
+        } else {
+            (diff.saturating_add(999) / 1000) as c_long
+        }
+    })
 }
 
 /// `TimestampDifferenceExceeds`: has `msec` passed from `start` to `stop`?
 #[unsafe(no_mangle)]
-pub extern "C" fn TimestampDifferenceExceeds(start: i64, stop: i64, msec: c_int) -> bool {
-    stop.saturating_sub(start) >= msec as i64 * 1000
+pub extern "C" fn bgw_rs_TimestampDifferenceExceeds(start: i64, stop: i64, msec: c_int) -> bool {
+    super::guard("TimestampDifferenceExceeds", false, || {
+        stop.saturating_sub(start) >= msec as i64 * 1000
+    })
 }
 
 /// `pg_usleep`: sleep, waking early only for a signal (as PostgreSQL's,
 /// which uses select()).
 #[unsafe(no_mangle)]
-pub extern "C" fn pg_usleep(microsec: c_long) {
-    if microsec <= 0 {
-        return;
-    }
-    let ts = libc::timespec {
-        tv_sec: microsec / 1_000_000,
-        tv_nsec: (microsec % 1_000_000) * 1000,
-    };
-    // SAFETY: a valid timespec; an interrupted sleep just returns.
-    unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+pub extern "C" fn bgw_rs_pg_usleep(microsec: c_long) {
+    super::guard("pg_usleep", (), || {
+        if microsec <= 0 {
+            return;
+        }
+        let ts = libc::timespec {
+            tv_sec: microsec / 1_000_000,
+            tv_nsec: (microsec % 1_000_000) * 1000,
+        };
+        // SAFETY: a valid timespec; an interrupted sleep just returns.
+        unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+    })
 }
 
 /// `RecoveryInProgress`: there is no WAL here, so "recovery" is the time
 /// before the supervisor reaches the RecoveryFinished start phase, which
 /// is when PostgreSQL would start BgWorkerStart_RecoveryFinished workers.
 #[unsafe(no_mangle)]
-pub extern "C" fn RecoveryInProgress() -> bool {
-    match backend::current() {
+pub extern "C" fn bgw_rs_RecoveryInProgress() -> bool {
+    super::guard("RecoveryInProgress", false, || match backend::current() {
         Some(c) => c.seg.header().phase.load(Ordering::Acquire) < BgWorkerStart_RecoveryFinished,
         None => false,
-    }
+    })
 }
 
 /// Set the process identity variables (supervisor at start, and each
@@ -212,7 +228,7 @@ pub fn init_process(worker: bool) {
     MyProcPid.store(unsafe { libc::getpid() }, Ordering::Relaxed);
     let ts = now_timespec();
     MyStartTime.store(ts.tv_sec, Ordering::Relaxed);
-    MyStartTimestamp.store(GetCurrentTimestamp(), Ordering::Relaxed);
+    MyStartTimestamp.store(bgw_rs_GetCurrentTimestamp(), Ordering::Relaxed);
     IsPostmasterEnvironment.store(true, Ordering::Relaxed);
     IsUnderPostmaster.store(worker, Ordering::Relaxed);
     IsBackgroundWorker.store(worker, Ordering::Relaxed);
@@ -230,27 +246,44 @@ pub fn init_process(worker: bool) {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_is_worker() -> bool {
-    backend::role() == Some(Role::Worker)
+    super::guard("bgw_rs_is_worker", false, || {
+        backend::role() == Some(Role::Worker)
+    })
 }
 
 /// The worker's bgw_type, NUL-terminated (for ProcessInterrupts' FATAL).
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_worker_type() -> *const c_char {
-    // The worker's bgw_type is NUL-terminated (sanity-checked at
-    // registration).
-    bgworker_core::identity::my_entry_type_ptr().unwrap_or(c"".as_ptr())
+    super::guard("bgw_rs_worker_type", c"".as_ptr(), || {
+        // The worker's bgw_type is NUL-terminated (sanity-checked at
+        // registration).
+        bgworker_core::identity::my_entry_type_ptr().unwrap_or(c"".as_ptr())
+    })
+}
+
+/// The final exit of proc_exit, after the exit callbacks: exit() or, in a
+/// worker of an embedding host, _exit() after flushing stdio (see
+/// backend::exit_process).
+#[unsafe(no_mangle)]
+pub extern "C" fn bgw_rs_final_exit(code: c_int) -> ! {
+    super::guard("bgw_rs_final_exit", (), || backend::exit_process(code));
+    // Only after a panic in the above.
+    // SAFETY: _exit has no preconditions.
+    unsafe { libc::_exit(code) }
 }
 
 /// Last step of proc_exit and of PANIC, after the module's callbacks:
 /// release what this process holds in the runtime's shared structures.
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_before_exit() {
-    // PostgreSQL's ProcKill: whatever LWLocks the module still holds go
-    // now, so that other processes do not wait for a dead holder.
-    super::lwlock::release_all();
-    if backend::role() == Some(Role::Supervisor) {
-        crate::supervisor::emergency_cleanup();
-    }
+    super::guard("bgw_rs_before_exit", (), || {
+        // PostgreSQL's ProcKill: whatever LWLocks the module still holds go
+        // now, so that other processes do not wait for a dead holder.
+        super::lwlock::release_all();
+        if backend::role() == Some(Role::Supervisor) {
+            crate::supervisor::emergency_cleanup();
+        }
+    })
 }
 
 /// Text after the first NUL-terminated C string argument, lossily.

@@ -59,6 +59,8 @@ super::c_export! {
     ShmemAllocUnlocked => bgw_c_ShmemAllocUnlocked,
     add_size => bgw_c_add_size,
     mul_size => bgw_c_mul_size,
+    ShmemAllocNoError => bgw_c_ShmemAllocNoError,
+    ShmemAddrIsValid => bgw_c_ShmemAddrIsValid,
 }
 
 const CACHE_LINE: usize = 128;
@@ -270,12 +272,12 @@ fn alloc_raw(size: usize) -> Option<(*mut u8, usize)> {
             Ordering::AcqRel,
             Ordering::Relaxed,
         ) {
-            // SAFETY: [cur, end) lies inside the region.
             Ok(_) => {
                 return Some((
+                    // SAFETY: [cur, end) lies inside the region.
                     unsafe { REGION.load(Ordering::Acquire).add(cur as usize) },
                     size,
-                ))
+                ));
             }
             Err(now) => cur = now,
         }
@@ -285,20 +287,22 @@ fn alloc_raw(size: usize) -> Option<(*mut u8, usize)> {
 /// `RequestAddinShmemSpace`: only inside shmem_request_hook.
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_RequestAddinShmemSpace(size: usize) {
-    if !process_shmem_requests_in_progress.load(Ordering::Acquire) {
-        raise(
-            FATAL,
-            ERRCODE_INTERNAL_ERROR,
-            "cannot request additional shared memory outside shmem_request_hook".into(),
-            None,
-        );
-        return;
-    }
-    let total = ADDIN_REQUEST.load(Ordering::Relaxed);
-    match total.checked_add(size) {
-        Some(t) => ADDIN_REQUEST.store(t, Ordering::Relaxed),
-        None => overflow(total, '+', size),
-    }
+    super::guard("bgw_rs_RequestAddinShmemSpace", (), || {
+        if !process_shmem_requests_in_progress.load(Ordering::Acquire) {
+            raise(
+                FATAL,
+                ERRCODE_INTERNAL_ERROR,
+                "cannot request additional shared memory outside shmem_request_hook".into(),
+                None,
+            );
+            return;
+        }
+        let total = ADDIN_REQUEST.load(Ordering::Relaxed);
+        match total.checked_add(size) {
+            Some(t) => ADDIN_REQUEST.store(t, Ordering::Relaxed),
+            None => overflow(total, '+', size),
+        }
+    })
 }
 
 /// The overflow ERROR of add_size/mul_size. PostgreSQL 15.0 said
@@ -316,18 +320,22 @@ fn overflow(s1: usize, op: char, s2: usize) {
 /// `add_size`: ERROR on overflow.
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_add_size(s1: usize, s2: usize) -> usize {
-    s1.checked_add(s2).unwrap_or_else(|| {
-        overflow(s1, '+', s2);
-        0
+    super::guard("bgw_rs_add_size", 0, || {
+        s1.checked_add(s2).unwrap_or_else(|| {
+            overflow(s1, '+', s2);
+            0
+        })
     })
 }
 
 /// `mul_size`: ERROR on overflow.
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_mul_size(s1: usize, s2: usize) -> usize {
-    s1.checked_mul(s2).unwrap_or_else(|| {
-        overflow(s1, '*', s2);
-        0
+    super::guard("bgw_rs_mul_size", 0, || {
+        s1.checked_mul(s2).unwrap_or_else(|| {
+            overflow(s1, '*', s2);
+            0
+        })
     })
 }
 
@@ -343,27 +351,35 @@ fn out_of_shared_memory(size: usize) {
 /// `ShmemAlloc`: ERROR when the region is full.
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_ShmemAlloc(size: usize) -> *mut u8 {
-    match alloc_raw(size) {
-        Some((p, _)) => p,
-        None => {
-            out_of_shared_memory(size);
-            std::ptr::null_mut()
-        }
-    }
+    super::guard(
+        "bgw_rs_ShmemAlloc",
+        std::ptr::null_mut(),
+        || match alloc_raw(size) {
+            Some((p, _)) => p,
+            None => {
+                out_of_shared_memory(size);
+                std::ptr::null_mut()
+            }
+        },
+    )
 }
 
 /// `ShmemAllocNoError`: NULL when the region is full.
 #[unsafe(no_mangle)]
-pub extern "C" fn ShmemAllocNoError(size: usize) -> *mut u8 {
-    alloc_raw(size).map_or(std::ptr::null_mut(), |(p, _)| p)
+pub extern "C" fn bgw_rs_ShmemAllocNoError(size: usize) -> *mut u8 {
+    super::guard("ShmemAllocNoError", std::ptr::null_mut(), || {
+        alloc_raw(size).map_or(std::ptr::null_mut(), |(p, _)| p)
+    })
 }
 
 /// `ShmemAddrIsValid`: inside the region.
 #[unsafe(no_mangle)]
-pub extern "C" fn ShmemAddrIsValid(addr: *const c_void) -> bool {
-    let base = REGION.load(Ordering::Acquire) as usize;
-    let a = addr as usize;
-    base != 0 && a >= base && a < base + REGION_LEN.load(Ordering::Acquire)
+pub extern "C" fn bgw_rs_ShmemAddrIsValid(addr: *const c_void) -> bool {
+    super::guard("ShmemAddrIsValid", false, || {
+        let base = REGION.load(Ordering::Acquire) as usize;
+        let a = addr as usize;
+        base != 0 && a >= base && a < base + REGION_LEN.load(Ordering::Acquire)
+    })
 }
 
 /// The index key for `name`: its first SHMEM_INDEX_KEYSIZE - 1 bytes.
@@ -386,49 +402,50 @@ pub unsafe extern "C" fn bgw_rs_ShmemInitStruct(
     size: usize,
     found: *mut bool,
 ) -> *mut u8 {
-    let Some(h) = header() else {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "shared memory is not initialized yet".into(),
-            Some(
-                "ShmemInitStruct is available in shmem_startup_hook and in background workers."
-                    .into(),
-            ),
-        );
-        return std::ptr::null_mut();
-    };
-    if name.is_null() || found.is_null() {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "ShmemInitStruct called with a NULL argument".into(),
-            None,
-        );
-        return std::ptr::null_mut();
-    }
-    // SAFETY: a NUL-terminated name (checked non-NULL).
-    let name_bytes = unsafe { std::ffi::CStr::from_ptr(name) }.to_bytes();
-    let shown = String::from_utf8_lossy(name_bytes).into_owned();
-    let key = index_key(name_bytes);
-    let lock = index_lock();
-    // SAFETY: ShmemIndexLock lives in the mapped main array.
-    if unsafe { lwlock::acquire(lock, LW_EXCLUSIVE) }.is_err() {
-        return std::ptr::null_mut();
-    }
-    // SAFETY: the index lies inside the region at index_offset, with
-    // INDEX_CAPACITY entries; ShmemIndexLock (held) guards it.
-    let entries = unsafe {
-        std::slice::from_raw_parts_mut(
-            REGION.load(Ordering::Acquire).add(h.index_offset as usize) as *mut IndexEnt,
-            INDEX_CAPACITY,
-        )
-    };
-    let used = h.index_used.load(Ordering::Relaxed);
-    let mut result: Result<(*mut u8, bool), ()> = Err(());
-    if let Some(e) = entries[..used].iter().find(|e| e.key == key) {
-        if e.size != size {
+    super::guard("bgw_rs_ShmemInitStruct", std::ptr::null_mut(), || {
+        let Some(h) = header() else {
             raise(
+                ERROR,
+                ERRCODE_INTERNAL_ERROR,
+                "shared memory is not initialized yet".into(),
+                Some(
+                    "ShmemInitStruct is available in shmem_startup_hook and in background workers."
+                        .into(),
+                ),
+            );
+            return std::ptr::null_mut();
+        };
+        if name.is_null() || found.is_null() {
+            raise(
+                ERROR,
+                ERRCODE_INTERNAL_ERROR,
+                "ShmemInitStruct called with a NULL argument".into(),
+                None,
+            );
+            return std::ptr::null_mut();
+        }
+        // SAFETY: a NUL-terminated name (checked non-NULL).
+        let name_bytes = unsafe { std::ffi::CStr::from_ptr(name) }.to_bytes();
+        let shown = String::from_utf8_lossy(name_bytes).into_owned();
+        let key = index_key(name_bytes);
+        let lock = index_lock();
+        // SAFETY: ShmemIndexLock lives in the mapped main array.
+        if unsafe { lwlock::acquire(lock, LW_EXCLUSIVE) }.is_err() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: the index lies inside the region at index_offset, with
+        // INDEX_CAPACITY entries; ShmemIndexLock (held) guards it.
+        let entries = unsafe {
+            std::slice::from_raw_parts_mut(
+                REGION.load(Ordering::Acquire).add(h.index_offset as usize) as *mut IndexEnt,
+                INDEX_CAPACITY,
+            )
+        };
+        let used = h.index_used.load(Ordering::Relaxed);
+        let mut result: Result<(*mut u8, bool), ()> = Err(());
+        if let Some(e) = entries[..used].iter().find(|e| e.key == key) {
+            if e.size != size {
+                raise(
                 ERROR,
                 ERRCODE_INTERNAL_ERROR,
                 format!(
@@ -437,43 +454,44 @@ pub unsafe extern "C" fn bgw_rs_ShmemInitStruct(
                 ),
                 None,
             );
+            } else {
+                result = Ok((e.location, true));
+            }
+        } else if used >= INDEX_CAPACITY {
+            raise(
+                ERROR,
+                ERRCODE_OUT_OF_MEMORY,
+                format!("could not create ShmemIndex entry for data structure \"{shown}\""),
+                None,
+            );
+        } else if let Some((p, allocated)) = alloc_raw(size) {
+            entries[used] = IndexEnt {
+                key,
+                location: p,
+                size,
+                allocated_size: allocated,
+            };
+            h.index_used.store(used + 1, Ordering::Relaxed);
+            result = Ok((p, false));
         } else {
-            result = Ok((e.location, true));
-        }
-    } else if used >= INDEX_CAPACITY {
-        raise(
-            ERROR,
-            ERRCODE_OUT_OF_MEMORY,
-            format!("could not create ShmemIndex entry for data structure \"{shown}\""),
-            None,
-        );
-    } else if let Some((p, allocated)) = alloc_raw(size) {
-        entries[used] = IndexEnt {
-            key,
-            location: p,
-            size,
-            allocated_size: allocated,
-        };
-        h.index_used.store(used + 1, Ordering::Relaxed);
-        result = Ok((p, false));
-    } else {
-        raise(
-            ERROR,
-            ERRCODE_OUT_OF_MEMORY,
-            format!(
+            raise(
+                ERROR,
+                ERRCODE_OUT_OF_MEMORY,
+                format!(
                 "not enough shared memory for data structure \"{shown}\" ({size} bytes requested)"
             ),
-            None,
-        );
-    }
-    // SAFETY: acquired above.
-    let _ = unsafe { lwlock::release(lock) };
-    match result {
-        Ok((p, f)) => {
-            // SAFETY: the caller's bool (checked non-NULL).
-            unsafe { *found = f };
-            p
+                None,
+            );
         }
-        Err(()) => std::ptr::null_mut(),
-    }
+        // SAFETY: acquired above.
+        let _ = unsafe { lwlock::release(lock) };
+        match result {
+            Ok((p, f)) => {
+                // SAFETY: the caller's bool (checked non-NULL).
+                unsafe { *found = f };
+                p
+            }
+            Err(()) => std::ptr::null_mut(),
+        }
+    })
 }

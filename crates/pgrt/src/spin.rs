@@ -28,6 +28,9 @@ pub static dummy_spinlock: AtomicU8 = AtomicU8::new(0);
 super::c_export! {
     s_lock => bgw_c_s_lock,
     perform_spin_delay => bgw_c_perform_spin_delay,
+    finish_spin_delay => bgw_c_finish_spin_delay,
+    set_spins_per_delay => bgw_c_set_spins_per_delay,
+    update_spins_per_delay => bgw_c_update_spins_per_delay,
 }
 
 /// This process's adaptive spin count (s_lock.c's `spins_per_delay`).
@@ -104,7 +107,7 @@ fn delay_step(status: &mut SpinDelayStatus) -> bool {
         if status.cur_delay == 0 {
             status.cur_delay = MIN_DELAY_USEC;
         }
-        super::misc::pg_usleep(status.cur_delay as libc::c_long);
+        super::misc::bgw_rs_pg_usleep(status.cur_delay as libc::c_long);
         // Grow by a random fraction between 1x and 2x; wrap back to the
         // minimum past the maximum.
         status.cur_delay += (status.cur_delay as f64 * random_fraction() + 0.5) as i32;
@@ -139,24 +142,26 @@ pub unsafe extern "C" fn bgw_rs_s_lock(
     line: c_int,
     func: *const c_char,
 ) -> c_int {
-    // SAFETY: the module passes its slock_t, a byte in mapped memory;
-    // AtomicU8 has the same layout.
-    let l = unsafe { &*(lock as *const AtomicU8) };
-    let mut status = SpinDelayStatus {
-        spins: 0,
-        delays: 0,
-        cur_delay: 0,
-        file,
-        line,
-        func,
-    };
-    while tas_spin(l) {
-        if !delay_step(&mut status) {
-            return status.delays;
+    super::guard("bgw_rs_s_lock", 0, || {
+        // SAFETY: the module passes its slock_t, a byte in mapped memory;
+        // AtomicU8 has the same layout.
+        let l = unsafe { &*(lock as *const AtomicU8) };
+        let mut status = SpinDelayStatus {
+            spins: 0,
+            delays: 0,
+            cur_delay: 0,
+            file,
+            line,
+            func,
+        };
+        while tas_spin(l) {
+            if !delay_step(&mut status) {
+                return status.delays;
+            }
         }
-    }
-    finish(&status);
-    status.delays
+        finish(&status);
+        status.delays
+    })
 }
 
 /// `perform_spin_delay`, for modules with spin-wait loops of their own.
@@ -165,10 +170,12 @@ pub unsafe extern "C" fn bgw_rs_s_lock(
 /// `status` is NULL or points at a SpinDelayStatus set up by init_spin_delay.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_perform_spin_delay(status: *mut SpinDelayStatus) {
-    // SAFETY: the module passes its SpinDelayStatus (NULL ignored).
-    if let Some(s) = unsafe { status.as_mut() } {
-        delay_step(s);
-    }
+    super::guard("bgw_rs_perform_spin_delay", (), || {
+        // SAFETY: the module passes its SpinDelayStatus (NULL ignored).
+        if let Some(s) = unsafe { status.as_mut() } {
+            delay_step(s);
+        }
+    })
 }
 
 /// `finish_spin_delay`.
@@ -176,21 +183,27 @@ pub unsafe extern "C" fn bgw_rs_perform_spin_delay(status: *mut SpinDelayStatus)
 /// # Safety
 /// `status` is NULL or points at a SpinDelayStatus set up by init_spin_delay.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn finish_spin_delay(status: *mut SpinDelayStatus) {
-    // SAFETY: as perform_spin_delay.
-    if let Some(s) = unsafe { status.as_ref() } {
-        finish(s);
-    }
+pub unsafe extern "C" fn bgw_rs_finish_spin_delay(status: *mut SpinDelayStatus) {
+    super::guard("finish_spin_delay", (), || {
+        // SAFETY: as perform_spin_delay.
+        if let Some(s) = unsafe { status.as_ref() } {
+            finish(s);
+        }
+    })
 }
 
 /// `set_spins_per_delay`.
 #[unsafe(no_mangle)]
-pub extern "C" fn set_spins_per_delay(shared_spins_per_delay: c_int) {
-    SPINS_PER_DELAY.store(shared_spins_per_delay, Ordering::Relaxed);
+pub extern "C" fn bgw_rs_set_spins_per_delay(shared_spins_per_delay: c_int) {
+    super::guard("set_spins_per_delay", (), || {
+        SPINS_PER_DELAY.store(shared_spins_per_delay, Ordering::Relaxed);
+    })
 }
 
 /// `update_spins_per_delay`: PostgreSQL's slow moving average.
 #[unsafe(no_mangle)]
-pub extern "C" fn update_spins_per_delay(shared_spins_per_delay: c_int) -> c_int {
-    (shared_spins_per_delay * 15 + SPINS_PER_DELAY.load(Ordering::Relaxed)) / 16
+pub extern "C" fn bgw_rs_update_spins_per_delay(shared_spins_per_delay: c_int) -> c_int {
+    super::guard("update_spins_per_delay", shared_spins_per_delay, || {
+        (shared_spins_per_delay * 15 + SPINS_PER_DELAY.load(Ordering::Relaxed)) / 16
+    })
 }

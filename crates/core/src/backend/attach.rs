@@ -39,9 +39,12 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
 pub fn read_pid_file(path: &std::path::Path) -> Result<(i32, String), String> {
     let arg = path.display();
     if !path.is_dir() {
-        return Err(format!(
-            "no bgworkerd is running on \"{arg}\": no such directory"
-        ));
+        let why = if path.exists() {
+            "not a directory"
+        } else {
+            "no such directory"
+        };
+        return Err(format!("no bgworkerd is running on \"{arg}\": {why}"));
     }
     let pidfile = path.join("bgworkerd.pid");
     let text = std::fs::read_to_string(&pidfile).map_err(|e| {
@@ -92,16 +95,12 @@ fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), Stri
             ));
         }
     }
-    // SAFETY: pidfd_open takes a pid and flags; returns a new fd or -1.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, sup, 0) } as i32;
-    if pidfd < 0 {
-        return Err(format!(
+    let pidfd = crate::pidfd::Pidfd::open(sup).map_err(|e| {
+        format!(
             "background worker supervisor (pid {sup}) of segment \"{seg_name}\" is not running: {}",
-            crate::errno_text(crate::errno())
-        ));
-    }
-    // SAFETY: FD_CLOEXEC on our own fresh descriptor.
-    unsafe { libc::fcntl(pidfd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            crate::io_text(&e)
+        )
+    })?;
     // State-change notifications (bgw_notify_pid) arrive as SIGUSR1; make
     // sure one cannot kill a process that did not install a handler.
     // SAFETY: querying and, if default, replacing the SIGUSR1 disposition
@@ -121,8 +120,8 @@ fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), Stri
         seg: Arc::new(seg),
         role: Role::Attached,
         supervisor_pid: sup,
-        pidfd,
-        death_fd: -1,
+        pidfd: Some(pidfd),
+        death_fd: None,
     };
     if !conn.supervisor_alive() {
         drop(conn);

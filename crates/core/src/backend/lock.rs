@@ -93,6 +93,7 @@ impl<'a> BackendLock<'a> {
                         for w in 0..crate::shmem::slots::pending_words(seg.total_slots()) {
                             seg.pending_word(w).fetch_or(u64::MAX, Ordering::Release);
                         }
+                        repair_parallel_count(seg);
                         return BackendLock { word };
                     }
                     if spins < 64 * 16 {
@@ -104,6 +105,34 @@ impl<'a> BackendLock<'a> {
                 }
             }
         }
+    }
+}
+
+/// Called by the backend that took over a dead holder's lock (so no
+/// registration is under way): a holder that died between counting a
+/// parallel registration and publishing it left `parallel_register_count`
+/// one too high, the budget one short for good. Lower it to what is
+/// outstanding: the given-back count plus the published parallel slots.
+/// The given-back count is read after the scan, so a slot the supervisor
+/// gives back meanwhile is at worst counted twice: the result errs on the
+/// short side and is never below the true count (see the invariant at
+/// shmem::slots::Header), so it never wraps. Never raises the count.
+fn repair_parallel_count(seg: &Segment) {
+    let h = seg.header();
+    let published = (0..seg.total_slots())
+        .filter(|&i| {
+            let s = seg.slot(i);
+            s.in_use.load(Ordering::Acquire) != 0
+                && s.read_worker()
+                    .flags()
+                    .contains(crate::abi::WorkerFlags::CLASS_PARALLEL)
+        })
+        .count() as u32;
+    let given_back = h.parallel_terminate_count.load(Ordering::Acquire);
+    let registered = h.parallel_register_count.load(Ordering::Acquire);
+    if registered.wrapping_sub(given_back) > published {
+        h.parallel_register_count
+            .store(given_back.wrapping_add(published), Ordering::Release);
     }
 }
 

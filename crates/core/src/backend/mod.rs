@@ -9,6 +9,7 @@
 //! it is replaced only by `bgw_attach`/`bgw_detach` (which callers must not
 //! race with other calls into the library) and in a freshly forked worker.
 
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
@@ -35,19 +36,24 @@ pub struct Connection {
     pub seg: Arc<Segment>,
     pub role: Role,
     pub supervisor_pid: i32,
-    /// pidfd of the supervisor (attached processes), or -1.
-    pub pidfd: i32,
-    /// Read end of the supervisor's death-watch pipe (workers), or -1.
-    pub death_fd: i32,
+    /// pidfd of the supervisor (attached processes).
+    pub pidfd: Option<crate::pidfd::Pidfd>,
+    /// Read end of the supervisor's death-watch pipe (workers).
+    pub death_fd: Option<OwnedFd>,
 }
 
 static CONNECTION: AtomicPtr<Connection> = AtomicPtr::new(std::ptr::null_mut());
 
 /// The current connection, if any.
+///
+/// The reference is `'static` because a published connection is freed
+/// only by the unsafe [`uninstall`] and [`drop_connection`], whose callers
+/// guarantee that no reference obtained here is used any more.
 pub fn current() -> Option<&'static Connection> {
     let p = CONNECTION.load(Ordering::Acquire);
     // SAFETY: a non-null pointer was produced by Box::into_raw in install()
-    // and is freed only by uninstall(), which callers must not race with.
+    // and is freed only by uninstall() or drop_connection(), whose safety
+    // contracts exclude any remaining use of references handed out here.
     unsafe { p.as_ref() }
 }
 
@@ -66,11 +72,21 @@ pub fn unpublish() {
 }
 
 /// Remove the connection and free it (closing its descriptors).
-pub fn uninstall() {
+///
+/// # Safety
+/// No reference returned by [`current`] may be used after this call, by
+/// any thread: no other thread is inside the library (bgw_detach's
+/// documented contract), and the caller holds no such reference itself.
+///
+/// A safe call does not compile:
+/// ```compile_fail
+/// bgworker_core::backend::uninstall();
+/// ```
+pub unsafe fn uninstall() {
     crate::identity::set_role(None);
     let p = CONNECTION.swap(std::ptr::null_mut(), Ordering::AcqRel);
-    // SAFETY: p was published by install() and is now unpublished; callers
-    // of uninstall guarantee no other thread still uses it.
+    // SAFETY: p was published by install() and is now unpublished; the
+    // caller guarantees no reference to it is used any more.
     unsafe { drop_connection(p) };
 }
 
@@ -82,17 +98,6 @@ pub unsafe fn drop_connection(p: *mut Connection) {
     if !p.is_null() {
         // SAFETY: p came from Box::into_raw in install() (caller's contract).
         drop(unsafe { Box::from_raw(p) });
-    }
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        for fd in [self.pidfd, self.death_fd] {
-            if fd >= 0 {
-                // SAFETY: the connection owns these descriptors.
-                unsafe { libc::close(fd) };
-            }
-        }
     }
 }
 
@@ -159,9 +164,8 @@ extern "C" fn bgw_rs_take_deferred_raise() -> Option<unsafe extern "C" fn()> {
         .then_some(crate::hooks::get().throw_deferred)
 }
 
-/// End this process the way PostgreSQL's proc_exit does: atexit handlers
-/// run, stdio is flushed.
+/// End this process the way PostgreSQL's proc_exit does, after the exit
+/// callbacks (see [`crate::identity::final_exit`]).
 pub fn exit_process(code: i32) -> ! {
-    // SAFETY: exit has no preconditions.
-    unsafe { libc::exit(code) }
+    crate::identity::final_exit(code)
 }

@@ -2,7 +2,9 @@
 //! [`Connection`]: register, read status, terminate, wait, and find a
 //! worker's type by pid.
 
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::Ordering;
+
 use std::time::Duration;
 
 use super::lock::BackendLock;
@@ -30,23 +32,36 @@ impl Connection {
             .fetch_or(1u64 << (i % 64), Ordering::Release);
     }
 
-    /// Wake the supervisor (after marking what changed).
-    fn poke_supervisor(&self) {
-        if self.pidfd >= 0 {
-            // SAFETY: pidfd is our open pidfd of the supervisor; a null info
-            // pointer means "as kill(2)".
-            unsafe {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    self.pidfd,
-                    libc::SIGUSR1,
-                    std::ptr::null::<u8>(),
-                    0,
-                )
-            };
-        } else if self.supervisor_pid > 0 {
+    /// Send `sig` to the supervisor: through the pidfd where this process
+    /// has one (attached processes: a reused pid is never signalled), else
+    /// by pid (workers, whose supervisor is their parent).
+    pub fn signal_supervisor(&self, sig: i32) -> std::io::Result<()> {
+        if let Some(pidfd) = &self.pidfd {
+            return pidfd.send_signal(sig);
+        }
+        if self.supervisor_pid > 0 {
             // SAFETY: plain kill of the supervisor (our parent, in a worker).
-            unsafe { libc::kill(self.supervisor_pid, libc::SIGUSR1) };
+            if unsafe { libc::kill(self.supervisor_pid, sig) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
+
+    /// Wake the supervisor (after marking what changed). A supervisor that
+    /// is gone is noticed by the waiters, not here.
+    fn poke_supervisor(&self) {
+        let _ = self.signal_supervisor(libc::SIGUSR1);
+    }
+
+    /// The descriptor that becomes readable (or hangs up) when the
+    /// supervisor is gone: the death pipe (workers) or the pidfd (attached
+    /// processes); None in the supervisor itself.
+    pub fn death_watch(&self) -> Option<BorrowedFd<'_>> {
+        match (&self.death_fd, &self.pidfd) {
+            (Some(fd), _) => Some(fd.as_fd()),
+            (None, Some(p)) => Some(p.as_fd()),
+            (None, None) => None,
         }
     }
 
@@ -56,22 +71,11 @@ impl Connection {
         if self.seg.header().supervisor_exited.load(Ordering::SeqCst) != 0 {
             return false;
         }
-        let fd = if self.death_fd >= 0 {
-            self.death_fd
-        } else {
-            self.pidfd
-        };
-        if fd < 0 {
+        let Some(fd) = self.death_watch() else {
             return true;
-        }
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
         };
-        // SAFETY: one valid pollfd, zero timeout.
-        let r = unsafe { libc::poll(&mut p, 1, 0) };
-        !(r > 0 && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0)
+        // A readable death pipe (EOF) or pidfd (exited) means gone.
+        !crate::pidfd::readable_now(fd)
     }
 
     /// RegisterDynamicBackgroundWorker's core: validate, claim a free slot,
@@ -82,7 +86,7 @@ impl Connection {
         }
         let mut w = *def;
         sanity_check(&mut w).map_err(RegisterError::Invalid)?;
-        let parallel = w.bgw_flags & BGWORKER_CLASS_PARALLEL != 0;
+        let parallel = w.flags().contains(WorkerFlags::CLASS_PARALLEL);
         let h = self.seg.header();
         let found = {
             let _lock = BackendLock::acquire(&self.seg);
@@ -108,14 +112,14 @@ impl Connection {
                 // SAFETY: getpid has no preconditions.
                 s.registrant
                     .store(unsafe { libc::getpid() }, Ordering::Relaxed);
-                // Hand the slot to the supervisor (pairs with its Acquire load).
-                s.in_use.store(1, Ordering::Release);
-                // Counted after publishing, still under the lock: a holder
-                // that dies in between leaves the budget one too generous
-                // rather than short for good.
+                // Counted before publishing (see the invariant at Header):
+                // the supervisor gives back only slots it has seen
+                // published, which are then always counted already.
                 if parallel {
                     h.parallel_register_count.fetch_add(1, Ordering::AcqRel);
                 }
+                // Hand the slot to the supervisor (pairs with its Acquire load).
+                s.in_use.store(1, Ordering::Release);
                 self.mark_pending(i);
                 found = Some((i, g));
                 break;

@@ -1,4 +1,3 @@
-
 use super::lock::{holder_gone, lock_identity};
 use super::*;
 use std::sync::atomic::Ordering;
@@ -11,8 +10,8 @@ fn conn(slots: usize, max_parallel: i32) -> Connection {
         seg: Arc::new(seg),
         role: Role::Attached,
         supervisor_pid: 0,
-        pidfd: -1,
-        death_fd: -1,
+        pidfd: None,
+        death_fd: None,
     }
 }
 

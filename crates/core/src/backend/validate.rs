@@ -26,12 +26,12 @@ pub fn sanity_check(w: &mut BackgroundWorker) -> Result<(), String> {
         }
     }
     let name = w.name();
-    if w.bgw_flags & BGWORKER_SHMEM_ACCESS == 0 {
+    if !w.flags().contains(WorkerFlags::SHMEM_ACCESS) {
         return Err(format!(
             "background worker \"{name}\": background workers without shared memory access are not supported"
         ));
     }
-    if w.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION != 0
+    if w.flags().contains(WorkerFlags::BACKEND_DATABASE_CONNECTION)
         && w.bgw_start_time == BgWorkerStart_PostmasterStart
     {
         return Err(format!(
@@ -46,7 +46,7 @@ pub fn sanity_check(w: &mut BackgroundWorker) -> Result<(), String> {
             "background worker \"{name}\": invalid restart interval"
         ));
     }
-    if w.bgw_restart_time != BGW_NEVER_RESTART && w.bgw_flags & BGWORKER_CLASS_PARALLEL != 0 {
+    if w.bgw_restart_time != BGW_NEVER_RESTART && w.flags().contains(WorkerFlags::CLASS_PARALLEL) {
         return Err(format!(
             "background worker \"{name}\": parallel workers may not be configured for restart"
         ));

@@ -16,9 +16,12 @@
 
 pub mod status;
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::abi::*;
 use crate::backend::{self, Connection, RegisterError};
@@ -47,10 +50,106 @@ Usage:
 
   TIME is postmaster-start, consistent-state or recovery-finished (default).
   --restart defaults to never.
+  \"bgworkerctl COMMAND --help\" (or -h) shows one command's options.
 
 Exit status: 0 done, 1 refused (no free slot, no such worker, invalid
 definition), 2 usage error, 3 no bgworkerd running on RUNDIR.
 ";
+
+/// `bgworkerctl COMMAND --help`: the usage of one command.
+fn command_usage(cmd: &str) -> Option<&'static str> {
+    Some(match cmd {
+        "status" => {
+            "Shows the workers of the bgworkerd running on RUNDIR: one row a worker
+and a summary line.
+
+Usage:
+  bgworkerctl -D RUNDIR status [--json] [--watch[=SECONDS]]
+
+Options:
+  --json              one JSON object instead of the table
+  --watch[=SECONDS]   redraw every SECONDS (default 2; 0.05 to 3600) in place
+                      until Ctrl-C
+  -h, --help          show this help and exit
+"
+        }
+        "launch" => {
+            "Registers a dynamic background worker, as RegisterDynamicBackgroundWorker
+does, and prints its handle (slot=N generation=G).
+
+Usage:
+  bgworkerctl -D RUNDIR launch --name NAME --library LIB --function FUNC
+                [--type TYPE] [--arg INT] [--extra-hex HEX]
+                [--restart SECONDS|never] [--start-time TIME] [--wait]
+
+Options:
+  --name NAME              bgw_name
+  --library LIB            bgw_library_name, looked up on dynamic_library_path
+                           (postgres: a function of bgworkerd itself)
+  --function FUNC          bgw_function_name, the worker's entry point
+  --type TYPE              bgw_type (default: the name)
+  --arg INT                bgw_main_arg
+  --extra-hex HEX          bgw_extra, as hex digits (at most 128 bytes)
+  --restart SECONDS|never  bgw_restart_time (default never)
+  --start-time TIME        postmaster-start, consistent-state or
+                           recovery-finished (default)
+  --wait                   wait until the worker runs, and print its pid
+  -h, --help               show this help and exit
+"
+        }
+        "terminate" => {
+            "Terminates workers, as TerminateBackgroundWorker does: SIGTERM if running,
+never restarted.
+
+Usage:
+  bgworkerctl -D RUNDIR terminate (--pid PID | --slot SLOT[:GEN] | --name NAME) [--wait]
+
+Options:
+  --pid PID          the worker with this pid
+  --slot SLOT[:GEN]  the worker in this slot; with GEN, only if the slot still
+                     holds that generation (else: stale handle, exit 1)
+  --name NAME        every worker with this name
+  --wait             wait until each has stopped
+  -h, --help         show this help and exit
+"
+        }
+        "stop" => {
+            "Shuts bgworkerd down, signalling it as pg_ctl stop signals the postmaster.
+
+Usage:
+  bgworkerctl -D RUNDIR stop [--mode smart|fast|immediate] [--wait]
+
+Options:
+  --mode MODE   smart (SIGTERM), fast (SIGINT, the default) or immediate
+                (SIGQUIT)
+  --wait        wait (up to 60 s) until bgworkerd has exited
+  -h, --help    show this help and exit
+"
+        }
+        "reload" => {
+            "Makes bgworkerd re-read bgworker.conf and reopen log_file (SIGHUP), as
+pg_ctl reload does for the postmaster.
+
+Usage:
+  bgworkerctl -D RUNDIR reload
+
+Options:
+  -h, --help    show this help and exit
+"
+        }
+        _ => return None,
+    })
+}
+
+/// Printed after every command's usage.
+const COMMAND_USAGE_END: &str = "
+-D RUNDIR may also follow the command. Exit status: 0 done, 1 refused,
+2 usage error, 3 no bgworkerd running on RUNDIR.
+";
+
+fn is_help(a: &str) -> bool {
+    a == "--help" || a == "-h" || a == "-?"
+}
 
 /// An error to report: its exit status and its one line.
 pub struct Failure(pub i32, pub String);
@@ -89,6 +188,11 @@ impl Opts {
                 Some((n, v)) if a.starts_with("--") => (n.to_string(), Some(v.to_string())),
                 _ => (a.clone(), None),
             };
+            if is_help(a) {
+                // `COMMAND --help` wherever an option may stand.
+                items.push((a.clone(), None));
+                continue;
+            }
             if items.iter().any(|(n, _)| *n == name) {
                 return Err(usage(format!("option \"{name}\" given twice")));
             }
@@ -153,7 +257,7 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
             rundir = Some(PathBuf::from(v));
         } else if !rest.is_empty() {
             rest.push(a);
-        } else if a == "--help" || a == "-?" || a == "-h" {
+        } else if is_help(&a) {
             print!("{USAGE}");
             return Ok(());
         } else if a == "--version" || a == "-V" {
@@ -191,6 +295,11 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         "reload" => Opts::parse(args, &[], &[], &[])?,
         _ => return Err(usage(format!("unknown command \"{cmd}\""))),
     };
+    if opts.items.iter().any(|(n, _)| is_help(n)) {
+        let text = command_usage(&cmd).expect("commands checked above");
+        print!("{text}{COMMAND_USAGE_END}");
+        return Ok(());
+    }
     // Check the options fully before touching the daemon.
     let launch_def = if cmd == "launch" {
         Some(worker_from(&opts)?)
@@ -473,7 +582,7 @@ fn launch(conn: &Connection, mut w: BackgroundWorker, wait: bool) -> Result<(), 
         Ok(h) => h,
         Err(RegisterError::Invalid(msg)) => return Err(refused(msg)),
         Err(RegisterError::NoCapacity) => {
-            let parallel = w.bgw_flags & BGWORKER_CLASS_PARALLEL != 0;
+            let parallel = w.flags().contains(WorkerFlags::CLASS_PARALLEL);
             return Err(refused(if parallel {
                 "no free background worker slot (max_parallel_workers reached)".to_string()
             } else {
@@ -647,28 +756,16 @@ fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failur
 
 /// Send `sig` to the supervisor through its pidfd.
 fn signal_daemon(conn: &Connection, sig: i32) -> Result<(), Failure> {
-    // SAFETY: pidfd is the connection's open pidfd of the supervisor; a
-    // null info pointer means "as kill(2)".
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            conn.pidfd,
-            sig,
-            std::ptr::null::<u8>(),
-            0,
-        )
-    };
-    if r != 0 {
-        return Err(Failure(
+    conn.signal_supervisor(sig).map_err(|e| {
+        Failure(
             EXIT_NO_DAEMON,
             format!(
                 "could not signal bgworkerd (PID {}): {}",
                 conn.supervisor_pid,
-                crate::errno_text(crate::errno())
+                crate::io_text(&e)
             ),
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 /// How long `stop --wait` waits (pg_ctl's default).
@@ -684,10 +781,8 @@ fn stop(conn: &Connection, (word, sig): (&str, i32), wait: bool) -> Result<(), F
         return Ok(());
     }
     // The pidfd becomes readable when the process exits.
-    let mut p = libc::pollfd {
-        fd: conn.pidfd,
-        events: libc::POLLIN,
-        revents: 0,
+    let Some(pidfd) = conn.pidfd.as_ref() else {
+        return Err(refused("no pidfd of bgworkerd to wait on"));
     };
     let deadline = Instant::now() + STOP_WAIT;
     loop {
@@ -699,9 +794,10 @@ fn stop(conn: &Connection, (word, sig): (&str, i32), wait: bool) -> Result<(), F
                 STOP_WAIT.as_secs()
             )));
         }
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut p, 1, left.as_millis().min(1000) as i32) };
-        if r > 0 {
+        let mut p = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        let ms =
+            PollTimeout::try_from(left.as_millis().min(1000) as i32).unwrap_or(PollTimeout::ZERO);
+        if poll(&mut p, ms).is_ok_and(|n| n > 0) {
             println!("bgworkerd (PID {}) stopped", conn.supervisor_pid);
             return Ok(());
         }

@@ -9,6 +9,7 @@
 //! other lock on its way in. A worker whose library was not preloaded loads
 //! it here, as in PostgreSQL.
 
+use std::os::fd::FromRawFd;
 use std::sync::Arc;
 
 use crate::abi::{
@@ -86,8 +87,11 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
         seg: Arc::clone(ctx.seg),
         role: Role::Worker,
         supervisor_pid: ctx.supervisor_pid,
-        pidfd: -1,
-        death_fd: ctx.death_read,
+        pidfd: None,
+        // SAFETY: this process's copy of the supervisor's pipe read end;
+        // the supervisor's owner of it is never dropped here (run never
+        // returns), so the worker's connection is its only owner.
+        death_fd: Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(ctx.death_read) }),
     });
     // The supervisor's own connection record (if any) is an inherited copy;
     // it is not freed here because its descriptors were closed above.

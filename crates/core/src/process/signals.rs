@@ -11,46 +11,48 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use nix::sys::signal::{self, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
+
 use crate::log;
 
 /// PostgreSQL's BlockSig: all signals except the synchronous ones, SIGCONT
 /// and SIGQUIT.
-pub fn block_sig() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data; sigfillset/sigdelset initialise it.
-    unsafe {
-        let mut s: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut s);
-        for sig in [
-            libc::SIGTRAP,
-            libc::SIGABRT,
-            libc::SIGILL,
-            libc::SIGFPE,
-            libc::SIGSEGV,
-            libc::SIGBUS,
-            libc::SIGSYS,
-            libc::SIGCONT,
-            libc::SIGQUIT,
-        ] {
-            libc::sigdelset(&mut s, sig);
-        }
-        s
+fn block_set() -> SigSet {
+    let mut s = SigSet::all();
+    for sig in [
+        Signal::SIGTRAP,
+        Signal::SIGABRT,
+        Signal::SIGILL,
+        Signal::SIGFPE,
+        Signal::SIGSEGV,
+        Signal::SIGBUS,
+        Signal::SIGSYS,
+        Signal::SIGCONT,
+        Signal::SIGQUIT,
+    ] {
+        s.remove(sig);
     }
+    s
 }
 
-/// Set this thread's signal mask (async-signal-safe).
+/// [`block_set`] as the C type modules and the runtime exchange.
+pub fn block_sig() -> libc::sigset_t {
+    *block_set().as_ref()
+}
+
+/// Set this thread's signal mask (async-signal-safe: one
+/// pthread_sigmask call, no allocation).
 pub fn set_mask(set: &libc::sigset_t) {
-    // SAFETY: set is a valid sigset_t.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, set, std::ptr::null_mut()) };
+    // SAFETY: every sigset_t handed around here was built by sigemptyset,
+    // sigfillset or nix's SigSet (which use them), so it is initialised.
+    let s = unsafe { SigSet::from_sigset_t_unchecked(*set) };
+    // EINVAL is impossible for SIG_SETMASK; nothing else can fail.
+    let _ = signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&s), None);
 }
 
 /// The empty signal set.
 pub fn empty_mask() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
-    unsafe {
-        let mut s: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut s);
-        s
-    }
+    *SigSet::empty().as_ref()
 }
 
 pub fn unblock_all() {
@@ -59,15 +61,12 @@ pub fn unblock_all() {
 
 /// Install `handler` for `sig` (SA_RESTART, all signals blocked while it
 /// runs, as PostgreSQL's pqsignal does for its handlers).
-pub fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) {
-    // SAFETY: a zeroed sigaction with a valid handler and a full mask.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = handler;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigfillset(&mut sa.sa_mask);
-        libc::sigaction(sig, &sa, std::ptr::null_mut());
-    }
+pub fn set_handler(sig: Signal, handler: SigHandler) {
+    let sa = SigAction::new(handler, SaFlags::SA_RESTART, SigSet::all());
+    // SAFETY: the handlers installed here are async-signal-safe (see the
+    // module comment); SIG_IGN and SIG_DFL have no requirements.
+    // sigaction fails only for an invalid signal, which Signal rules out.
+    let _ = unsafe { signal::sigaction(sig, &sa) };
 }
 
 /// The FATAL text SIGTERM prints, prepared before the handler is installed
@@ -126,29 +125,20 @@ pub fn setup_worker(bgw_type: &str) {
     unsafe { (&mut *DIE_MESSAGE.text.get())[..n].copy_from_slice(&msg.as_bytes()[..n]) };
     DIE_MESSAGE.len.store(n, Ordering::Release);
 
-    set_handler(
-        libc::SIGQUIT,
-        quit_handler as extern "C" fn(libc::c_int) as libc::sighandler_t,
-    );
-    set_handler(
-        libc::SIGTERM,
-        die_handler as extern "C" fn(libc::c_int) as libc::sighandler_t,
-    );
-    set_handler(
-        libc::SIGUSR1,
-        wakeup_handler as extern "C" fn(libc::c_int) as libc::sighandler_t,
-    );
+    set_handler(Signal::SIGQUIT, SigHandler::Handler(quit_handler));
+    set_handler(Signal::SIGTERM, SigHandler::Handler(die_handler));
+    set_handler(Signal::SIGUSR1, SigHandler::Handler(wakeup_handler));
     for sig in [
-        libc::SIGINT,
-        libc::SIGHUP,
-        libc::SIGFPE,
-        libc::SIGPIPE,
-        libc::SIGUSR2,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGFPE,
+        Signal::SIGPIPE,
+        Signal::SIGUSR2,
     ] {
-        set_handler(sig, libc::SIG_IGN);
+        set_handler(sig, SigHandler::SigIgn);
     }
-    for sig in [libc::SIGCHLD, libc::SIGALRM] {
-        set_handler(sig, libc::SIG_DFL);
+    for sig in [Signal::SIGCHLD, Signal::SIGALRM] {
+        set_handler(sig, SigHandler::SigDfl);
     }
     // Handlers first, then the mask: the child still has the supervisor's
     // mask (its signals blocked), so nothing arrives before its handler.

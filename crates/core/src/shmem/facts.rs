@@ -532,27 +532,48 @@ mod tests {
 
     #[test]
     fn concurrent_reader_sees_only_whole_updates() {
-        let seg = std::sync::Arc::new(Segment::create(1, 1).unwrap());
+        use std::sync::atomic::AtomicBool;
+        use std::sync::{Arc, Barrier};
+        let seg = Arc::new(Segment::create(1, 1).unwrap());
         seg.unlink();
         seg.slot_facts(0).registered(&def("w"), 1, 1);
-        let s2 = std::sync::Arc::clone(&seg);
+        // The writer keeps writing until the reader has made enough settled
+        // reads showing at least two different updates: those reads happened
+        // while the writer was known to be mid-stream. Then one more read
+        // after the writer has finished must see its last update.
+        let enough = Arc::new(AtomicBool::new(false));
+        let start = Arc::new(Barrier::new(2));
+        let (s2, enough2, start2) = (Arc::clone(&seg), Arc::clone(&enough), Arc::clone(&start));
         let writer = std::thread::spawn(move || {
-            for i in 1..20_000 {
+            let deadline = Instant::now() + std::time::Duration::from_secs(60);
+            start2.wait();
+            let mut i = 0;
+            while !enough2.load(Ordering::Acquire) {
+                assert!(Instant::now() < deadline, "reader never got settled reads");
+                i += 1;
                 // pid and starts always move together
                 s2.slot_facts(0).update(|f| {
                     f.pid = i;
                     f.starts = i as u32;
                 });
             }
+            i
         });
-        let mut seen = 0;
-        while !writer.is_finished() {
+        start.wait();
+        let (mut seen, mut values) = (0, std::collections::BTreeSet::new());
+        while seen < 200 || values.len() < 2 {
             if let Ok(r) = seg.slot_facts(0).read() {
                 assert_eq!(r.pid as u32, r.starts, "torn read");
                 seen += 1;
+                values.insert(r.pid);
             }
         }
-        writer.join().unwrap();
-        assert!(seen > 0);
+        enough.store(true, Ordering::Release);
+        let last = writer.join().unwrap();
+        let r = seg
+            .slot_facts(0)
+            .read()
+            .expect("settled read after the writer");
+        assert_eq!((r.pid, r.starts), (last, last as u32));
     }
 }

@@ -50,14 +50,13 @@
 //! `in_use` and wakes the futex waiters on it (see backend.rs), so waiting
 //! never depends on `bgw_notify_pid`.
 
-use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use super::facts::{DaemonFacts, SlotFacts};
 use crate::abi::*;
 
 pub const MAGIC: u64 = u64::from_le_bytes(*b"BGWSEG15");
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 3;
 
 /// Start of the segment. Written once by the supervisor at creation, except
 /// the counters and words documented below.
@@ -72,10 +71,22 @@ pub struct Header {
     /// The supervisor's pid (set at creation).
     pub supervisor_pid: AtomicI32,
     pub max_parallel_workers: AtomicI32,
-    /// Parallel workers registered: incremented by backends under the lock.
+    /// Parallel workers registered: incremented by a backend, holding the
+    /// backend lock, before it publishes the parallel slot (`in_use`
+    /// Release), as PostgreSQL does.
     pub parallel_register_count: AtomicU32,
-    /// Parallel workers forgotten: incremented by the supervisor only.
-    /// `register - terminate` (wrapping) is the number in use.
+    /// Parallel workers given back: incremented by the supervisor alone,
+    /// exactly once for each published parallel slot it frees (forgotten,
+    /// or rejected at intake), before the slot's `in_use` store of 0, and
+    /// never otherwise (not at a crash reset).
+    ///
+    /// Invariant: every published parallel slot was counted before the
+    /// supervisor could see it, and is given back once, so
+    /// `register - terminate` (wrapping) is the number of parallel slots
+    /// counted and not yet freed: never negative, so it never wraps. A
+    /// backend that dies holding the lock between its count and its
+    /// publication leaves the count one too high; the backend that takes
+    /// the lock over lowers it again (backend.rs, repair_parallel_count).
     pub parallel_terminate_count: AtomicU32,
     /// Holder of the backend lock (thread id, and start time in the high
     /// half; see backend.rs), or 0.
@@ -108,7 +119,61 @@ pub struct Slot {
     /// supervisor for the facts only (never trusted).
     pub registrant: AtomicI32,
     pub generation: AtomicU64,
-    worker: UnsafeCell<BackgroundWorker>,
+    /// The definition, packed into atomic words (see `WorkerWords`): a
+    /// misbehaving process may write it while the supervisor copies it, and
+    /// with atomic words that is a race on values, never undefined
+    /// behaviour; the copy is sanitised before use.
+    worker: WorkerWords,
+}
+
+const NAME_WORDS: usize = BGW_MAXLEN / 8;
+const LIBRARY_WORDS: usize = MAXPGPATH / 8;
+const EXTRA_WORDS: usize = BGW_EXTRALEN / 8;
+
+/// A definition in its neutral form (abi.rs) as words: the four names
+/// (the library name MAXPGPATH bytes, as PostgreSQL 17's and 18's) and
+/// bgw_extra byte for byte (little-endian), then `bgw_flags |
+/// bgw_start_time << 32`, `bgw_restart_time | bgw_notify_pid << 32`,
+/// `bgw_main_arg` and the major of the caller that made it. Field by field,
+/// so that no padding is ever read.
+#[repr(C)]
+struct WorkerWords {
+    name: [AtomicU64; NAME_WORDS],
+    type_: [AtomicU64; NAME_WORDS],
+    library: [AtomicU64; LIBRARY_WORDS],
+    function: [AtomicU64; NAME_WORDS],
+    extra: [AtomicU64; EXTRA_WORDS],
+    flags_start: AtomicU64,
+    restart_notify: AtomicU64,
+    main_arg: AtomicU64,
+    major: AtomicU64,
+}
+
+const _: () = assert!(LIBRARY_WORDS * 8 == MAXPGPATH && NAME_WORDS * 8 == BGW_MAXLEN);
+
+fn pack<const N: usize>(words: &[AtomicU64], bytes: &[std::os::raw::c_char; N]) {
+    for (w, chunk) in words.iter().zip(bytes.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        for (x, c) in b.iter_mut().zip(chunk) {
+            *x = *c as u8;
+        }
+        w.store(u64::from_le_bytes(b), Ordering::Relaxed);
+    }
+}
+
+fn unpack<const N: usize>(words: &[AtomicU64], bytes: &mut [std::os::raw::c_char; N]) {
+    for (w, chunk) in words.iter().zip(bytes.chunks_exact_mut(8)) {
+        for (c, x) in chunk
+            .iter_mut()
+            .zip(w.load(Ordering::Relaxed).to_le_bytes())
+        {
+            *c = x as std::os::raw::c_char;
+        }
+    }
+}
+
+fn lo_hi(lo: u32, hi: u32) -> u64 {
+    lo as u64 | (hi as u64) << 32
 }
 
 pub const PID_NOT_STARTED: i32 = -1;
@@ -199,20 +264,49 @@ impl Header {
 
 impl Slot {
     /// Copy of the definition. Only meaningful while the caller owns the
-    /// slot or the slot is in use (definition immutable); the copy is
-    /// volatile because a misbehaving process could be writing it.
+    /// slot or the slot is in use (definition immutable). Relaxed loads:
+    /// the caller's Acquire load of `in_use` (or its ownership) orders them
+    /// after the writer's stores; a misbehaving process writing at the same
+    /// time yields a mix of words, which the reader sanitises.
     pub fn read_worker(&self) -> BackgroundWorker {
-        // SAFETY: the cell lies inside the mapping; a volatile read of plain
-        // bytes cannot fault or produce an invalid value (all fields are
-        // integers or integer arrays).
-        unsafe { std::ptr::read_volatile(self.worker.get()) }
+        let d = &self.worker;
+        let mut w = BackgroundWorker::zeroed();
+        unpack(&d.name, &mut w.bgw_name);
+        unpack(&d.type_, &mut w.bgw_type);
+        unpack(&d.library, &mut w.bgw_library_name);
+        unpack(&d.function, &mut w.bgw_function_name);
+        unpack(&d.extra, &mut w.bgw_extra);
+        let fs = d.flags_start.load(Ordering::Relaxed);
+        w.bgw_flags = fs as u32 as i32;
+        w.bgw_start_time = (fs >> 32) as u32;
+        let rn = d.restart_notify.load(Ordering::Relaxed);
+        w.bgw_restart_time = rn as u32 as i32;
+        w.bgw_notify_pid = (rn >> 32) as u32 as i32;
+        w.bgw_main_arg = d.main_arg.load(Ordering::Relaxed) as usize;
+        w.bgw_major = d.major.load(Ordering::Relaxed) as u32;
+        w
     }
 
     /// Store a definition. Callers: a backend owning the free slot under the
-    /// backend lock, or the supervisor (re)initialising the segment.
+    /// backend lock, or the supervisor (re)initialising the segment; both
+    /// publish it afterwards with a Release store of `in_use`.
     pub fn write_worker(&self, w: &BackgroundWorker) {
-        // SAFETY: as in read_worker; the caller owns the slot.
-        unsafe { std::ptr::write_volatile(self.worker.get(), *w) }
+        let d = &self.worker;
+        pack(&d.name, &w.bgw_name);
+        pack(&d.type_, &w.bgw_type);
+        pack(&d.library, &w.bgw_library_name);
+        pack(&d.function, &w.bgw_function_name);
+        pack(&d.extra, &w.bgw_extra);
+        d.flags_start.store(
+            lo_hi(w.bgw_flags as u32, w.bgw_start_time),
+            Ordering::Relaxed,
+        );
+        d.restart_notify.store(
+            lo_hi(w.bgw_restart_time as u32, w.bgw_notify_pid as u32),
+            Ordering::Relaxed,
+        );
+        d.main_arg.store(w.bgw_main_arg as u64, Ordering::Relaxed);
+        d.major.store(w.bgw_major as u64, Ordering::Relaxed);
     }
 
     /// Status of the worker behind handle `(self, generation)`, as
@@ -247,14 +341,107 @@ mod tests {
 
     #[test]
     fn layout_is_stable() {
-        assert_eq!(std::mem::size_of::<Slot>(), 568);
+        // 24 bytes of state, 3 names of 96 bytes, a MAXPGPATH library
+        // name, bgw_extra and 4 words.
+        assert_eq!(std::mem::size_of::<Slot>(), 24 + 3 * 96 + 1024 + 128 + 32);
         assert_eq!(std::mem::size_of::<Header>() % 8, 0);
-        assert_eq!(daemon_facts_offset(64), slots_offset(64) + 64 * 568);
+        assert_eq!(daemon_facts_offset(64), slots_offset(64) + 64 * 1496);
         assert_eq!(std::mem::size_of::<DaemonFacts>() % 8, 0);
         assert_eq!(std::mem::size_of::<SlotFacts>() % 8, 0);
         assert_eq!(
             segment_size(64),
             slot_facts_offset(64) + 64 * std::mem::size_of::<SlotFacts>()
+        );
+    }
+
+    /// A process may write a slot's definition while another reads it (a
+    /// misbehaving backend writing a published slot): defined behaviour,
+    /// and the reader gets one writer's word or the other's. Undefined
+    /// behaviour here would not show in an ordinary run: run this test under
+    /// Miri (`cargo +nightly miri test --lib definition_written`), which
+    /// reported a data race for the former UnsafeCell copy; the assertions
+    /// check the copy itself.
+    #[test]
+    fn definition_written_while_read_is_race_free() {
+        // Shared as the segment shares it between processes.
+        struct Shared(Slot);
+        // SAFETY: the segment hands out &Slot to every thread the same way
+        // (Segment is Sync); this is the sharing under test.
+        unsafe impl Sync for Shared {}
+        impl std::ops::Deref for Shared {
+            type Target = Slot;
+            fn deref(&self) -> &Slot {
+                &self.0
+            }
+        }
+        // SAFETY: every field of Slot is an atomic integer or integer
+        // words, for which all-zero bytes are a valid value.
+        let slot = std::sync::Arc::new(Shared(unsafe {
+            std::mem::MaybeUninit::<Slot>::zeroed().assume_init()
+        }));
+        let (a, b) = (def("a"), def("b"));
+        let s2 = std::sync::Arc::clone(&slot);
+        let writer = std::thread::spawn(move || {
+            for i in 0..200 {
+                s2.write_worker(if i % 2 == 0 { &a } else { &b });
+            }
+        });
+        let mut seen = 0;
+        while !writer.is_finished() || seen == 0 {
+            let w = slot.read_worker();
+            let name = w.name();
+            assert!(["", "a", "b"].contains(&name.as_str()), "{name:?}");
+            assert!(w.bgw_flags == 0 || w.bgw_flags == BGWORKER_SHMEM_ACCESS);
+            seen += 1;
+        }
+        writer.join().unwrap();
+        let w = slot.read_worker();
+        assert_eq!(
+            (w.name().as_str(), w.bgw_flags),
+            ("b", BGWORKER_SHMEM_ACCESS)
+        );
+    }
+
+    #[test]
+    fn definition_round_trips_every_field() {
+        let seg = Segment::create(1, 1).unwrap();
+        seg.unlink();
+        let mut w = def("name");
+        set_fixed_str(&mut w.bgw_type, "type");
+        // A PostgreSQL 17 caller's library name, longer than 15's field.
+        let library = format!("/{}/library.so", "l".repeat(900));
+        set_fixed_str(&mut w.bgw_library_name, &library);
+        w.bgw_major = 17;
+        set_fixed_str(&mut w.bgw_function_name, "function");
+        w.bgw_extra = [-3; BGW_EXTRALEN];
+        w.bgw_flags = -7;
+        w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+        w.bgw_restart_time = BGW_NEVER_RESTART;
+        w.bgw_notify_pid = -12345;
+        w.bgw_main_arg = usize::MAX - 1;
+        seg.slot(0).write_worker(&w);
+        let r = seg.slot(0).read_worker();
+        assert_eq!(
+            (r.name(), r.type_name(), r.library(), r.function()),
+            ("name".into(), "type".into(), library, "function".into())
+        );
+        assert_eq!(r.major(), 17);
+        assert_eq!(r.bgw_extra, w.bgw_extra);
+        assert_eq!(
+            (
+                r.bgw_flags,
+                r.bgw_start_time,
+                r.bgw_restart_time,
+                r.bgw_notify_pid,
+                r.bgw_main_arg
+            ),
+            (
+                -7,
+                BgWorkerStart_RecoveryFinished,
+                BGW_NEVER_RESTART,
+                -12345,
+                usize::MAX - 1
+            )
         );
     }
 

@@ -1,6 +1,8 @@
 //! The event loop: sleep until a signal, a host request or a deadline,
 //! then do the work each wake-up brought, and publish the changes.
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
 use super::*;
 
 impl Supervisor {
@@ -67,30 +69,22 @@ impl Supervisor {
             deadline = Some(deadline.map_or(*t, |d| d.min(*t)));
         }
         let timeout = match deadline {
-            None => -1,
+            None => PollTimeout::NONE,
             Some(d) => {
-                d.saturating_duration_since(now)
-                    .as_millis()
-                    .min(i32::MAX as u128 - 1) as i32
-                    + 1
+                // Rounded up, so that the deadline has passed on waking.
+                let ms = d.saturating_duration_since(now).as_millis() + 1;
+                PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
             }
         };
         let mut fds = [
-            libc::pollfd {
-                fd: self.sigfd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: self.wakefd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            PollFd::new(self.sigfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(self.wake.as_fd(), PollFlags::POLLIN),
         ];
-        // SAFETY: two valid pollfds.
-        unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
-        self.sig_pending = fds[0].revents != 0;
-        self.wake_pending = fds[1].revents != 0;
+        // EINTR (a host's signal handler) just ends this sleep.
+        let _ = poll(&mut fds, timeout);
+        let ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
+        self.sig_pending = ready(&fds[0]);
+        self.wake_pending = ready(&fds[1]);
     }
 
     pub(super) fn drain_signals(&mut self) {
@@ -98,21 +92,8 @@ impl Supervisor {
             return self.drain_wake();
         }
         self.sig_pending = false;
-        // SAFETY: signalfd_siginfo is plain data; all-zero is valid.
-        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-        let sz = std::mem::size_of::<libc::signalfd_siginfo>();
-        loop {
-            // SAFETY: reading one signalfd_siginfo into a properly sized buffer.
-            let n = unsafe {
-                libc::read(
-                    self.sigfd,
-                    (&mut info as *mut libc::signalfd_siginfo).cast(),
-                    sz,
-                )
-            };
-            if n != sz as isize {
-                break;
-            }
+        // Non-blocking: Ok(None) once every pending signal was read.
+        while let Ok(Some(info)) = self.sigfd.read_signal() {
             match info.ssi_signo as i32 {
                 libc::SIGCHLD => self.got_child_signal = true,
                 libc::SIGUSR1 => self.got_slot_signal = true,
@@ -135,9 +116,9 @@ impl Supervisor {
     pub(super) fn drain_wake(&mut self) {
         if self.wake_pending {
             self.wake_pending = false;
-            let mut buf = 0u64;
-            // SAFETY: reading the eventfd counter (8 bytes) to re-arm it.
-            unsafe { libc::read(self.wakefd, (&mut buf as *mut u64).cast(), 8) };
+            // Reading the counter re-arms it; EAGAIN means nothing was
+            // written since the last read.
+            let _ = self.wake.read();
         }
     }
 

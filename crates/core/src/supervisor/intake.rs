@@ -43,20 +43,12 @@ impl Supervisor {
     /// surviving workers read "not started yet" again. Slots owned by
     /// backends, terminate flags and pending bits are left alone: attached
     /// processes keep running through a crash cycle, and one of them may be
-    /// in the middle of registering or terminating. The parallel budget is
-    /// recomputed from what is registered instead of being zeroed under a
-    /// backend that may be counting.
+    /// in the middle of registering or terminating. The parallel counters
+    /// are left alone too (see the invariant at `Header`): every parallel
+    /// registration already counted is given back through `forget` or the
+    /// rejection in `examine_slot`, including one published after the last
+    /// intake, so no recomputation is needed and none could be exact.
     pub(super) fn reset_slots_after_crash(&mut self) {
-        let live_parallel = self
-            .workers
-            .iter()
-            .flatten()
-            .filter(|rw| rw.parallel())
-            .count() as u32;
-        let h = self.seg.header();
-        let registered = h.parallel_register_count.load(Ordering::Acquire);
-        h.parallel_terminate_count
-            .store(registered.wrapping_sub(live_parallel), Ordering::Release);
         for (i, rw) in self.workers.iter().enumerate() {
             if rw.is_some() {
                 self.seg
@@ -167,7 +159,7 @@ impl Supervisor {
             if let Err(msg) = check {
                 log::emit(log::LOG, &msg);
             }
-            if raw.bgw_flags & BGWORKER_CLASS_PARALLEL != 0 {
+            if raw.flags().contains(WorkerFlags::CLASS_PARALLEL) {
                 self.seg
                     .header()
                     .parallel_terminate_count

@@ -1,7 +1,21 @@
 //! A worker's life: fork, reap, exit handling and restarts, the crash
 //! cycle, and shutdown.
 
+use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
+use nix::unistd::{fork, ForkResult, Pid};
+
 use super::*;
+
+/// The wait(2) status word of a child that has ended, as PostgreSQL's
+/// LogChildExit and the facts read it (WIFEXITED/WEXITSTATUS, WIFSIGNALED/
+/// WTERMSIG, WCOREDUMP); None for a child that has not ended.
+fn wait_status(st: WaitStatus) -> Option<i32> {
+    match st {
+        WaitStatus::Exited(_, code) => Some((code & 0xff) << 8),
+        WaitStatus::Signaled(_, sig, core) => Some(sig as i32 | if core { 0x80 } else { 0 }),
+        _ => None,
+    }
+}
 
 fn strsignal(sig: i32) -> String {
     // SAFETY: strsignal returns a valid C string (static or thread-local).
@@ -85,12 +99,12 @@ impl Supervisor {
             def.name()
         );
         let mut close = vec![
-            self.sigfd,
-            self.wakefd,
-            self.death_w,
+            self.sigfd.as_fd().as_raw_fd(),
+            self.wake.as_raw_fd(),
+            self.death_w.as_raw_fd(),
             self.pidfile.as_ref().map_or(-1, PidFile::fd),
         ];
-        close.extend(self.attached.values().copied());
+        close.extend(self.attached.values().map(AsRawFd::as_raw_fd));
         let entry = loader::resolve_loaded(&def.library(), &def.function());
         // Flush stdio first, or what modules and hosts buffered would be
         // written again by each worker's exit (as PostgreSQL's fork_process).
@@ -100,24 +114,32 @@ impl Supervisor {
         // returns into this loop (child::run ends the process). In an
         // embedding host with other threads, the child must not need a
         // lock one of them held (see bgw_host_run).
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            child::run(
+        let pid = match unsafe { fork() } {
+            Ok(ForkResult::Parent { child }) => child.as_raw(),
+            Ok(ForkResult::Child) => child::run(
                 ChildContext {
                     seg: &self.seg,
                     supervisor_pid: self.my_pid,
-                    death_read: self.death_r,
+                    death_read: self.death_r.as_raw_fd(),
                     close_fds: &close,
                     entry,
                     slot: i,
                     forget_supervisor_state: forget_wake_fd,
                 },
                 &def,
-            );
-        }
+            ),
+            Err(e) => {
+                log::emit(
+                    log::LOG,
+                    &format!(
+                        "could not fork worker process: {}",
+                        crate::errno_text(e as i32)
+                    ),
+                );
+                -1
+            }
+        };
         if pid < 0 {
-            let err = crate::errno_text(crate::errno());
-            log::emit(log::LOG, &format!("could not fork worker process: {err}"));
             let at = Instant::now() + FORK_RETRY;
             self.workers[i].as_mut().expect("caller checked").restart_at = Some(at);
             self.seg.slot_facts(i).restart_at(facts::instant_ms(at));
@@ -143,36 +165,31 @@ impl Supervisor {
     /// Reap exited children. Peeks first so that a host program's own
     /// children (not workers) are left for it to reap.
     pub(super) fn reap(&mut self) {
+        let nohang = Some(WaitPidFlag::WNOHANG);
         loop {
-            // SAFETY: siginfo_t is plain data filled by waitid.
-            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-            // SAFETY: valid siginfo pointer; WNOWAIT leaves the child reapable.
-            let r = unsafe {
-                libc::waitid(
-                    libc::P_ALL,
-                    0,
-                    &mut info,
-                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-                )
-            };
-            // SAFETY: si_pid is valid for SIGCHLD-type siginfo (0 if none).
-            let pid = if r == 0 { unsafe { info.si_pid() } } else { 0 };
-            if pid == 0 {
+            // Peek (WNOWAIT) at the first child that has exited: an
+            // embedding host may have children of its own, which are not
+            // ours to reap.
+            let first = waitid(
+                Id::All,
+                WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+            );
+            let Some(pid) = first.ok().and_then(|st| st.pid()).map(Pid::as_raw) else {
                 return;
-            }
+            };
             if self.by_pid.contains_key(&pid) {
-                let mut status = 0;
-                // SAFETY: reaping a known child.
-                unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-                self.child_exited(pid, status);
+                if let Some(status) = waitpid(Pid::from_raw(pid), nohang)
+                    .ok()
+                    .and_then(wait_status)
+                {
+                    self.child_exited(pid, status);
+                }
                 continue;
             }
             // Someone else's child sits first in line: check ours one by one.
             let pids: Vec<i32> = self.by_pid.keys().copied().collect();
             for p in pids {
-                let mut status = 0;
-                // SAFETY: reaping a known child, without blocking.
-                if unsafe { libc::waitpid(p, &mut status, libc::WNOHANG) } == p {
+                if let Some(status) = waitpid(Pid::from_raw(p), nohang).ok().and_then(wait_status) {
                     self.child_exited(p, status);
                 }
             }

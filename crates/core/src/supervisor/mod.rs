@@ -10,6 +10,7 @@
 
 mod event_loop;
 mod intake;
+mod leftover;
 mod lifecycle;
 mod notify_pids;
 pub mod pidfile;
@@ -17,19 +18,27 @@ pub mod registry;
 mod reload;
 pub mod sd_notify;
 mod setup;
+#[cfg(test)]
+mod tests;
 
 pub use setup::{emergency_cleanup, run};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use nix::sys::eventfd::EventFd;
+use nix::sys::signal::SigSet;
+use nix::sys::signalfd::SignalFd;
+
 use crate::abi::*;
 use crate::backend::{self, Connection, Role};
 use crate::log;
+use crate::pidfd::Pidfd;
 use crate::process::child::{self, ChildContext};
 use crate::process::loader;
 use crate::settings::{self, Settings};
@@ -88,10 +97,13 @@ pub fn set_phase_limit(phase: BgWorkerStartTime) {
     wake_loop();
 }
 
+/// Send `sig` to one of our workers (or, for notifications, a process
+/// proven to be the registrant); pids of 0 and below are never signalled.
 fn kill(pid: i32, sig: i32) {
     if pid > 0 {
-        // SAFETY: sending a signal has no memory-safety preconditions.
-        unsafe { libc::kill(pid, sig) };
+        if let Ok(sig) = nix::sys::signal::Signal::try_from(sig) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+        }
     }
 }
 
@@ -104,7 +116,7 @@ struct Supervisor {
     /// Our own pid (never read back from shared memory).
     my_pid: i32,
     /// pidfds of attached processes known to be valid notify targets.
-    attached: HashMap<i32, i32>,
+    attached: HashMap<i32, Pidfd>,
     /// How many registered workers name each notify pid.
     notify_refs: HashMap<i32, u32>,
     start_queue: VecDeque<usize>,
@@ -116,10 +128,15 @@ struct Supervisor {
     kill_deadline: Option<Instant>,
     /// Slot state changed since waiters were last woken.
     changed: bool,
-    sigfd: i32,
-    wakefd: i32,
-    death_r: i32,
-    death_w: i32,
+    /// The supervisor's signals, blocked in its thread, arrive here.
+    sigfd: SignalFd,
+    /// Host requests (bgw_host_request_shutdown, phase changes) write here;
+    /// WAKE_FD holds its number for signal handlers while the loop runs.
+    wake: EventFd,
+    /// The death-watch pipe: workers hold the read end, which reports EOF
+    /// once the supervisor (the only holder of the write end) is gone.
+    death_r: OwnedFd,
+    death_w: OwnedFd,
     exit_code: Option<i32>,
     got_slot_signal: bool,
     got_child_signal: bool,

@@ -14,18 +14,8 @@ impl Supervisor {
         }
         if self.by_pid.contains_key(&pid) {
             kill(pid, libc::SIGUSR1);
-        } else if let Some(&fd) = self.attached.get(&pid) {
-            // SAFETY: fd is our pidfd of that process; null info = as kill.
-            let r = unsafe {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    fd,
-                    libc::SIGUSR1,
-                    std::ptr::null::<u8>(),
-                    0,
-                )
-            };
-            if r != 0 {
+        } else if let Some(fd) = self.attached.get(&pid) {
+            if fd.send_signal(libc::SIGUSR1).is_err() {
                 self.forget_attached(pid);
             }
         }
@@ -42,41 +32,28 @@ impl Supervisor {
         if self.by_pid.contains_key(&pid) {
             return true;
         }
-        if let Some(&fd) = self.attached.get(&pid) {
-            let mut p = libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd, no wait.
-            if unsafe { libc::poll(&mut p, 1, 0) } == 0 {
+        if let Some(fd) = self.attached.get(&pid) {
+            if !fd.exited() {
                 return true;
             }
             self.forget_attached(pid);
         }
-        // SAFETY: pidfd_open returns a new descriptor or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-        if fd < 0 {
+        let Ok(fd) = Pidfd::open(pid) else {
             return false;
-        }
+        };
         let needle = format!("/dev/shm{}", self.seg.name());
         let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
-        if maps.lines().any(|l| l.ends_with(&needle)) {
-            // SAFETY: our own fresh descriptor.
-            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-            // The pidfd is kept while its process lives (a process that
-            // registers once usually registers again); processes that have
-            // exited are swept out before the cache grows further.
-            if self.attached.len() >= ATTACHED_CACHE_SWEEP {
-                self.sweep_attached();
-            }
-            self.attached.insert(pid, fd);
-            true
-        } else {
-            // SAFETY: closing our own descriptor.
-            unsafe { libc::close(fd) };
-            false
+        if !maps.lines().any(|l| l.ends_with(&needle)) {
+            return false;
         }
+        // The pidfd is kept while its process lives (a process that
+        // registers once usually registers again); processes that have
+        // exited are swept out before the cache grows further.
+        if self.attached.len() >= ATTACHED_CACHE_SWEEP {
+            self.sweep_attached();
+        }
+        self.attached.insert(pid, fd);
+        true
     }
 
     /// Drop the pidfds of attached processes that have exited.
@@ -84,15 +61,7 @@ impl Supervisor {
         let gone: Vec<i32> = self
             .attached
             .iter()
-            .filter(|(_, &fd)| {
-                let mut p = libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd, no wait.
-                (unsafe { libc::poll(&mut p, 1, 0) }) != 0
-            })
+            .filter(|(_, fd)| fd.exited())
             .map(|(&pid, _)| pid)
             .collect();
         for pid in gone {
@@ -101,10 +70,8 @@ impl Supervisor {
     }
 
     pub(super) fn forget_attached(&mut self, pid: i32) {
-        if let Some(fd) = self.attached.remove(&pid) {
-            // SAFETY: the map owned this descriptor.
-            unsafe { libc::close(fd) };
-        }
+        // Dropping the Pidfd closes it.
+        self.attached.remove(&pid);
     }
 
     pub(super) fn add_notify_ref(&mut self, pid: i32) {

@@ -14,7 +14,8 @@ pub struct PidFile {
 impl PidFile {
     /// Open and lock the pid file of `rundir`. A live supervisor holding the
     /// lock is reported with PostgreSQL's wording; a stale file left by a
-    /// supervisor that was killed is simply taken over.
+    /// supervisor that was killed is taken over, and the segment it names
+    /// is removed if it is safe to (leftover.rs).
     pub fn lock(rundir: &Path) -> Result<PidFile, (String, Option<String>)> {
         let path = rundir.join("bgworkerd.pid");
         let shown = path.display().to_string();
@@ -57,6 +58,11 @@ impl PidFile {
                 )),
             ));
         }
+        // Locked: no supervisor of this run directory is alive, so a
+        // segment the file still names was left by one that was killed.
+        let mut old = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::Read::take(&file, 4096), &mut old);
+        super::leftover::remove_predecessor_segment(&path, &old);
         Ok(PidFile { path, file })
     }
 

@@ -124,6 +124,6 @@ impl Registered {
     }
 
     pub fn parallel(&self) -> bool {
-        self.def.bgw_flags & BGWORKER_CLASS_PARALLEL != 0
+        self.def.flags().contains(WorkerFlags::CLASS_PARALLEL)
     }
 }

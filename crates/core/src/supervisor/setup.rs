@@ -2,25 +2,27 @@
 //! descriptors, the segment and the runtime's start hook, the pid file, and
 //! what must be removed if the process dies inside module code.
 
+use nix::fcntl::OFlag;
+use nix::sys::eventfd::EfdFlags;
+use nix::sys::signal::{pthread_sigmask, SigmaskHow, Signal};
+use nix::sys::signalfd::SfdFlags;
+use nix::unistd::pipe2;
+
 use super::*;
 
-fn supervisor_signals() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data, initialised by sigemptyset.
-    unsafe {
-        let mut s: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut s);
-        for sig in [
-            libc::SIGCHLD,
-            libc::SIGUSR1,
-            libc::SIGTERM,
-            libc::SIGINT,
-            libc::SIGQUIT,
-            libc::SIGHUP,
-        ] {
-            libc::sigaddset(&mut s, sig);
-        }
-        s
+fn supervisor_signals() -> SigSet {
+    let mut s = SigSet::empty();
+    for sig in [
+        Signal::SIGCHLD,
+        Signal::SIGUSR1,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGHUP,
+    ] {
+        s.add(sig);
     }
+    s
 }
 
 /// Process-directed signals go to any thread that does not block them, and
@@ -69,24 +71,18 @@ fn warn_unblocking_threads() {
 }
 
 /// What `run` sets up in the calling process and must undo on every way
-/// out: the running flag, the signal mask, the event descriptors.
+/// out: the running flag, the signal mask, the wake-up descriptor's number
+/// (the descriptors themselves are owned, and closed, by the Supervisor,
+/// which `run` drops before this guard).
 struct RunGuard {
-    old_mask: Option<libc::sigset_t>,
-    fds: [i32; 4],
+    old_mask: Option<SigSet>,
 }
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
         WAKE_FD.store(-1, Ordering::Release);
-        for fd in self.fds {
-            if fd >= 0 {
-                // SAFETY: descriptors created by run() and owned by it.
-                unsafe { libc::close(fd) };
-            }
-        }
         if let Some(m) = &self.old_mask {
-            // SAFETY: restoring the mask saved by run().
-            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, m, std::ptr::null_mut()) };
+            let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(m), None);
         }
         REQUESTED_SHUTDOWN.store(SHUTDOWN_NONE, Ordering::SeqCst);
         SUPERVISOR_RUNNING.store(false, Ordering::SeqCst);
@@ -110,10 +106,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     // A supervisor whose modules did not decide its major serves the
     // postgresql_major setting's; its workers inherit it.
     loader::decide_major_from_settings();
-    let mut guard = RunGuard {
-        old_mask: None,
-        fds: [-1; 4],
-    };
+    let mut guard = RunGuard { old_mask: None };
     let mut pidfile = pidfile;
     if pidfile.is_none() {
         if let Some(dir) = rundir {
@@ -129,34 +122,30 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
 
     // Signals arrive through a signalfd; block them in this thread first.
     let sigs = supervisor_signals();
-    // SAFETY: sigset_t is plain data.
-    let mut old_mask: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: valid sigset pointers.
-    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &sigs, &mut old_mask) };
+    let mut old_mask = SigSet::empty();
+    let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&sigs), Some(&mut old_mask));
     guard.old_mask = Some(old_mask);
     warn_unblocking_threads();
-    // SAFETY: plain syscalls creating new descriptors.
-    let (sigfd, wakefd) = unsafe {
-        (
-            libc::signalfd(-1, &sigs, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC),
-            libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC),
-        )
+    let sources = SignalFd::with_flags(&sigs, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .and_then(|sigfd| {
+            let wake = EventFd::from_flags(EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_CLOEXEC)?;
+            let (death_r, death_w) = pipe2(OFlag::O_CLOEXEC)?;
+            Ok((sigfd, wake, death_r, death_w))
+        });
+    let (sigfd, wake, death_r, death_w) = match sources {
+        Ok(s) => s,
+        Err(e) => {
+            log::emit(
+                log::FATAL,
+                &format!(
+                    "could not set up the supervisor's event sources: {}",
+                    crate::errno_text(e as i32)
+                ),
+            );
+            return 1;
+        }
     };
-    let mut pipefd = [-1i32; 2];
-    // SAFETY: pipe2 fills two descriptors.
-    let pipe_ok = unsafe { libc::pipe2(pipefd.as_mut_ptr(), libc::O_CLOEXEC) } == 0;
-    guard.fds = [sigfd, wakefd, pipefd[0], pipefd[1]];
-    if sigfd < 0 || wakefd < 0 || !pipe_ok {
-        log::emit(
-            log::FATAL,
-            &format!(
-                "could not set up the supervisor's event sources: {}",
-                crate::errno_text(crate::errno())
-            ),
-        );
-        return 1;
-    }
-    WAKE_FD.store(wakefd, Ordering::Release);
+    WAKE_FD.store(wake.as_raw_fd(), Ordering::Release);
 
     let nslots = settings.max_worker_processes.max(0) as usize;
     let seg = match Segment::create(nslots, settings.max_parallel_workers) {
@@ -180,8 +169,8 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         seg: Arc::clone(&seg),
         role: Role::Supervisor,
         supervisor_pid: my_pid,
-        pidfd: -1,
-        death_fd: -1,
+        pidfd: None,
+        death_fd: None,
     });
     // SAFETY: whatever connection this process had (none, in practice:
     // run() refuses a second supervisor) was just unpublished.
@@ -204,9 +193,9 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         kill_deadline: None,
         changed: false,
         sigfd,
-        wakefd,
-        death_r: pipefd[0],
-        death_w: pipefd[1],
+        wake,
+        death_r,
+        death_w,
         exit_code: None,
         got_slot_signal: false,
         got_child_signal: false,
@@ -270,13 +259,13 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     if let Some(p) = sup.pidfile.take() {
         p.remove();
     }
-    for fd in sup.attached.values() {
-        // SAFETY: pidfds owned by the supervisor's cache.
-        unsafe { libc::close(*fd) };
-    }
     // Other host threads may still hold the connection: unpublish it but
     // keep it (and its mapping) alive rather than free it under them.
     backend::unpublish();
+    // No signal handler may write to the wake-up descriptor once it is
+    // closed (with the rest of the supervisor's descriptors and pidfds).
+    WAKE_FD.store(-1, Ordering::Release);
+    drop(sup);
     drop(guard);
     code
 }

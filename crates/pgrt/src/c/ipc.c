@@ -60,9 +60,14 @@ prepare_exit(int code)
 	bgw_rs_before_exit();
 }
 
+extern void bgw_rs_final_exit(int code) BGW_NORETURN;
+
 /*
- * proc_exit: the exit callbacks, then exit(). (MyProcPid is 0 in a host
- * process that never started a supervisor or worker.)
+ * proc_exit: the exit callbacks, then exit() -- or, in a worker forked
+ * from an embedding host, _exit() after flushing stdio, so that the host's
+ * atexit handlers do not run in its workers (src/backend.rs,
+ * exit_process). (MyProcPid is 0 in a host process that never started a
+ * supervisor or worker.)
  */
 void
 bgw_c_proc_exit(int code)
@@ -70,7 +75,7 @@ bgw_c_proc_exit(int code)
 	if (MyProcPid != 0 && MyProcPid != (int) getpid())
 		bgw_ereport(PANIC, bgw_c_errmsg_internal("proc_exit() called in child process"));
 	prepare_exit(code);
-	exit(code);
+	bgw_rs_final_exit(code);
 }
 
 static void
@@ -129,6 +134,8 @@ bgw_c_ProcessInterrupts(void)
 	if (InterruptHoldoffCount != 0 || CritSectionCount != 0)
 		return;
 	InterruptPending = false;
+	/* An ERROR a panicking signal handler recorded (compat::guard). */
+	bgw_c_raise_pending();
 
 	if (ProcDiePending)
 	{

@@ -19,6 +19,9 @@ extern void *bgw_rs_context_alloc(MemoryContext context, Size size, int flags);
 extern int	bgw_rs_WaitLatchOrSocket(void *latch, int wakeEvents, int sock,
 									 long timeout, uint32_t wait_event_info);
 extern void bgw_rs_OwnLatch(void *latch);
+extern void bgw_rs_MemoryContextReset(MemoryContext context);
+extern void bgw_rs_MemoryContextDelete(MemoryContext context);
+extern void bgw_rs_MemoryContextDeleteChildren(MemoryContext context);
 
 #define RAISING(expr) ({ __typeof__(expr) r_ = (expr); bgw_c_raise_pending(); r_; })
 
@@ -102,6 +105,29 @@ void
 bgw_c_pfree(void *pointer)
 {
 	bgw_rs_pfree(pointer);
+	bgw_c_raise_pending();
+}
+
+/* A reset callback's ERROR is re-thrown once the Rust body has returned. */
+void
+bgw_c_MemoryContextReset(MemoryContext context)
+{
+	bgw_rs_MemoryContextReset(context);
+	bgw_c_raise_pending();
+}
+
+void
+bgw_c_MemoryContextDelete(MemoryContext context)
+{
+	bgw_rs_MemoryContextDelete(context);
+	bgw_c_raise_pending();
+}
+
+void
+bgw_c_MemoryContextDeleteChildren(MemoryContext context)
+{
+	bgw_rs_MemoryContextDeleteChildren(context);
+	bgw_c_raise_pending();
 }
 
 int

@@ -148,18 +148,20 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomBoolVariable(
     assign: BoolAssign,
     show: ShowHook,
 ) {
-    define(
-        name,
-        context,
-        flags,
-        Kind::Bool {
-            addr: value_addr,
-            boot,
-            check,
-            assign,
-        },
-        show,
-    );
+    crate::guard("bgw_rs_DefineCustomBoolVariable", (), || {
+        define(
+            name,
+            context,
+            flags,
+            Kind::Bool {
+                addr: value_addr,
+                boot,
+                check,
+                assign,
+            },
+            show,
+        );
+    })
 }
 
 /// # Safety
@@ -182,20 +184,22 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomIntVariable(
     assign: IntAssign,
     show: ShowHook,
 ) {
-    define(
-        name,
-        context,
-        flags,
-        Kind::Int {
-            addr: value_addr,
-            boot,
-            min,
-            max,
-            check,
-            assign,
-        },
-        show,
-    );
+    crate::guard("bgw_rs_DefineCustomIntVariable", (), || {
+        define(
+            name,
+            context,
+            flags,
+            Kind::Int {
+                addr: value_addr,
+                boot,
+                min,
+                max,
+                check,
+                assign,
+            },
+            show,
+        );
+    })
 }
 
 /// # Safety
@@ -218,20 +222,22 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomRealVariable(
     assign: RealAssign,
     show: ShowHook,
 ) {
-    define(
-        name,
-        context,
-        flags,
-        Kind::Real {
-            addr: value_addr,
-            boot,
-            min,
-            max,
-            check,
-            assign,
-        },
-        show,
-    );
+    crate::guard("bgw_rs_DefineCustomRealVariable", (), || {
+        define(
+            name,
+            context,
+            flags,
+            Kind::Real {
+                addr: value_addr,
+                boot,
+                min,
+                max,
+                check,
+                assign,
+            },
+            show,
+        );
+    })
 }
 
 /// # Safety
@@ -252,20 +258,22 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomStringVariable(
     assign: StringAssign,
     show: ShowHook,
 ) {
-    // SAFETY: NULL or a NUL-terminated string (the boot value).
-    let boot = (!boot.is_null()).then(|| unsafe { CStr::from_ptr(boot) }.to_owned());
-    define(
-        name,
-        context,
-        flags,
-        Kind::Str {
-            addr: value_addr,
-            boot,
-            check,
-            assign,
-        },
-        show,
-    );
+    crate::guard("bgw_rs_DefineCustomStringVariable", (), || {
+        // SAFETY: NULL or a NUL-terminated string (the boot value).
+        let boot = (!boot.is_null()).then(|| unsafe { CStr::from_ptr(boot) }.to_owned());
+        define(
+            name,
+            context,
+            flags,
+            Kind::Str {
+                addr: value_addr,
+                boot,
+                check,
+                assign,
+            },
+            show,
+        );
+    })
 }
 
 /// # Safety
@@ -287,71 +295,75 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomEnumVariable(
     assign: IntAssign,
     show: ShowHook,
 ) {
-    // (A NULL valueAddr is reported by define.)
-    if options.is_null() {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "custom variable options are NULL".into(),
-            None,
-        );
-        return;
-    }
-    let mut list = Vec::new();
-    // SAFETY: options is an array terminated by an entry with a NULL name
-    // (PostgreSQL's contract).
-    unsafe {
-        let mut p = options;
-        while !(*p).name.is_null() && list.len() < 10_000 {
-            list.push((
-                CStr::from_ptr((*p).name).to_string_lossy().into_owned(),
-                (*p).val,
-                (*p).hidden,
-            ));
-            p = p.add(1);
+    crate::guard("bgw_rs_DefineCustomEnumVariable", (), || {
+        // (A NULL valueAddr is reported by define.)
+        if options.is_null() {
+            raise(
+                ERROR,
+                ERRCODE_INTERNAL_ERROR,
+                "custom variable options are NULL".into(),
+                None,
+            );
+            return;
         }
-    }
-    define(
-        name,
-        context,
-        flags,
-        Kind::Enum {
-            addr: value_addr,
-            boot,
-            options: list,
-            check,
-            assign,
-        },
-        show,
-    );
+        let mut list = Vec::new();
+        // SAFETY: options is an array terminated by an entry with a NULL name
+        // (PostgreSQL's contract).
+        unsafe {
+            let mut p = options;
+            while !(*p).name.is_null() && list.len() < 10_000 {
+                list.push((
+                    CStr::from_ptr((*p).name).to_string_lossy().into_owned(),
+                    (*p).val,
+                    (*p).hidden,
+                ));
+                p = p.add(1);
+            }
+        }
+        define(
+            name,
+            context,
+            flags,
+            Kind::Enum {
+                addr: value_addr,
+                boot,
+                options: list,
+                check,
+                assign,
+            },
+            show,
+        );
+    })
 }
 
 /// `MarkGUCPrefixReserved(className)`: configured names under the prefix
 /// that no module defined are reported and dropped.
 #[unsafe(no_mangle)]
-pub extern "C" fn MarkGUCPrefixReserved(class_name: *const c_char) {
-    bgworker_core::api::boundary("MarkGUCPrefixReserved", (), || {
-        let Some(class) = crate::misc::c_str(class_name) else {
-            return;
-        };
-        let prefix = format!("{}.", class.to_ascii_lowercase());
-        let placeholders: Vec<String> = settings::current()
-            .custom
-            .keys()
-            .filter(|k| k.starts_with(&prefix) && find(k).is_none())
-            .cloned()
-            .collect();
-        for name in placeholders {
-            crate::elog::report(
-                WARNING,
-                &format!("invalid configuration parameter name \"{name}\", removing it"),
-                Some(&format!("\"{class}\" is now a reserved prefix.")),
-                None,
-                None,
-            );
-            settings::with_current(|s| s.custom.remove(&name));
-        }
-        registry(|r| r.reserved.push(class));
+pub extern "C" fn bgw_rs_MarkGUCPrefixReserved(class_name: *const c_char) {
+    crate::guard("MarkGUCPrefixReserved", (), || {
+        bgworker_core::api::boundary("MarkGUCPrefixReserved", (), || {
+            let Some(class) = crate::misc::c_str(class_name) else {
+                return;
+            };
+            let prefix = format!("{}.", class.to_ascii_lowercase());
+            let placeholders: Vec<String> = settings::current()
+                .custom
+                .keys()
+                .filter(|k| k.starts_with(&prefix) && find(k).is_none())
+                .cloned()
+                .collect();
+            for name in placeholders {
+                crate::elog::report(
+                    WARNING,
+                    &format!("invalid configuration parameter name \"{name}\", removing it"),
+                    Some(&format!("\"{class}\" is now a reserved prefix.")),
+                    None,
+                    None,
+                );
+                settings::with_current(|s| s.custom.remove(&name));
+            }
+            registry(|r| r.reserved.push(class));
+        })
     })
 }
 

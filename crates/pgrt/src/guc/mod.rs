@@ -259,4 +259,6 @@ super::c_export! {
     HandleMainLoopInterrupts => bgw_c_HandleMainLoopInterrupts,
     // PostgreSQL 18's name for it.
     ProcessMainLoopInterrupts => bgw_c_ProcessMainLoopInterrupts,
+    GUC_check_errcode => bgw_c_GUC_check_errcode,
+    MarkGUCPrefixReserved => bgw_c_MarkGUCPrefixReserved,
 }

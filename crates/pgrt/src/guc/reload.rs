@@ -8,27 +8,29 @@ use super::*;
 /// the supervisor at LOG, as PostgreSQL's backends and postmaster do.
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_ProcessConfigFile(_context: c_int) {
-    let in_supervisor = crate::backend::role() == Some(crate::backend::Role::Supervisor);
-    let level = if in_supervisor { LOG } else { DEBUG2 };
-    let Some(mut fresh) = settings::reread(level) else {
-        return;
-    };
-    // Settings that need a restart keep their values here too.
-    let now = settings::current();
-    fresh.max_worker_processes = now.max_worker_processes;
-    fresh.shared_preload_libraries = now.shared_preload_libraries;
-    if !in_supervisor {
-        // The worker's own copies of the log settings (its log file is
-        // the descriptor it inherited).
-        log::set_min_level(fresh.log_min_messages);
-        bgworker_core::log::prefix::set(&fresh.log_line_prefix);
-    }
-    if apply_settings(&fresh, level, in_supervisor) {
-        settings::report_unaffected(level);
-    }
-    if !in_supervisor {
-        settings::with_current(|s| *s = fresh);
-    }
+    crate::guard("bgw_rs_ProcessConfigFile", (), || {
+        let in_supervisor = crate::backend::role() == Some(crate::backend::Role::Supervisor);
+        let level = if in_supervisor { LOG } else { DEBUG2 };
+        let Some(mut fresh) = settings::reread(level) else {
+            return;
+        };
+        // Settings that need a restart keep their values here too.
+        let now = settings::current();
+        fresh.max_worker_processes = now.max_worker_processes;
+        fresh.shared_preload_libraries = now.shared_preload_libraries;
+        if !in_supervisor {
+            // The worker's own copies of the log settings (its log file is
+            // the descriptor it inherited).
+            log::set_min_level(fresh.log_min_messages);
+            bgworker_core::log::prefix::set(&fresh.log_line_prefix);
+        }
+        if apply_settings(&fresh, level, in_supervisor) {
+            settings::report_unaffected(level);
+        }
+        if !in_supervisor {
+            settings::with_current(|s| *s = fresh);
+        }
+    })
 }
 
 /// Apply `fresh` to every defined variable whose value changed, in the

@@ -3,6 +3,31 @@
 
 use super::*;
 
+/// Addresses of the string values this code allocated that a module's
+/// variable still holds. Only these are ever freed: a variable's initial
+/// value (`static char *x = "literal";` in most extensions) was not
+/// allocated here, and PostgreSQL likewise frees only the values it
+/// allocated itself. Values a check hook substitutes are malloc'd by the
+/// hook's contract (guc_malloc/guc_strdup) and become ours too.
+pub(super) static ALLOCATED_STRINGS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// A variable's value changes from `old` to `new` (allocated here, or
+/// NULL): record `new` as ours and say whether `old` was ours to free.
+pub(super) fn adopt_string(old: *mut c_char, new: *mut c_char) -> bool {
+    let mut a = ALLOCATED_STRINGS.lock().unwrap_or_else(|e| e.into_inner());
+    let owned = match a.iter().position(|&x| x == old as usize) {
+        Some(i) if !old.is_null() => {
+            a.swap_remove(i);
+            true
+        }
+        _ => false,
+    };
+    if !new.is_null() {
+        a.push(new as usize);
+    }
+    owned
+}
+
 /// Call a module hook, turning an ERROR it raises into `Invalid::caught`.
 pub(super) fn hook<R: Default>(mut f: impl FnMut() -> R) -> Result<R, Invalid> {
     let mut out = R::default();
@@ -30,8 +55,10 @@ pub(super) static GUC_CHECK_ERRCODE: AtomicI32 = AtomicI32::new(ERRCODE_INVALID_
 
 /// `GUC_check_errcode(sqlerrcode)`: the SQLSTATE of the coming rejection.
 #[unsafe(no_mangle)]
-pub extern "C" fn GUC_check_errcode(sqlerrcode: c_int) {
-    GUC_CHECK_ERRCODE.store(sqlerrcode, Ordering::Relaxed);
+pub extern "C" fn bgw_rs_GUC_check_errcode(sqlerrcode: c_int) {
+    crate::guard("GUC_check_errcode", (), || {
+        GUC_CHECK_ERRCODE.store(sqlerrcode, Ordering::Relaxed);
+    })
 }
 
 pub(super) fn clear_check_messages() {
@@ -150,7 +177,8 @@ pub(super) fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invali
                 Value::Str(s),
             ) => {
                 // The module's variable gets a malloc'd copy (PostgreSQL's
-                // guc_strdup); the previous one is freed.
+                // guc_strdup); the previous one is freed only if this code
+                // allocated it (see ALLOCATED_STRINGS).
                 let mut p = match &s {
                     Some(c) => libc::strdup(c.as_ptr()),
                     None => std::ptr::null_mut(),
@@ -174,7 +202,7 @@ pub(super) fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invali
                 }
                 let old = **addr;
                 **addr = p;
-                if !old.is_null() && old != p {
+                if adopt_string(old, p) && !old.is_null() && old != p {
                     libc::free(old as *mut c_void);
                 }
                 if let Some(a) = assign {

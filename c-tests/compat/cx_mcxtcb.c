@@ -1,0 +1,80 @@
+/*
+ * cx_mcxtcb.c -- memory-context reset callbacks, one of which raises
+ * ERROR: the callbacks not run yet stay registered and run at the next
+ * delete, as in PostgreSQL (which pops them one at a time).
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "utils/memutils.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+PGDLLEXPORT void cxm_main(Datum main_arg);
+
+static void
+cxm_callback(void *arg)
+{
+	int			n = *(int *) arg;
+
+	elog(LOG, "cxm callback %d", n);
+	if (n == 2)
+		ereport(ERROR, (errmsg("cxm callback %d fails", n)));
+}
+
+void
+cxm_main(Datum main_arg)
+{
+	MemoryContext cxt;
+	int			i;
+
+	(void) main_arg;
+
+	BackgroundWorkerUnblockSignals();
+	cxt = AllocSetContextCreate(TopMemoryContext, "cxm", ALLOCSET_DEFAULT_SIZES);
+	for (i = 1; i <= 3; i++)
+	{
+		MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(*cb));
+		int		   *arg = MemoryContextAlloc(TopMemoryContext, sizeof(int));
+
+		*arg = i;
+		cb->func = cxm_callback;
+		cb->arg = arg;
+		MemoryContextRegisterResetCallback(cxt, cb);
+	}
+	PG_TRY();
+	{
+		MemoryContextDelete(cxt);
+		elog(LOG, "cxm not reached");
+	}
+	PG_CATCH();
+	{
+		EmitErrorReport();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	elog(LOG, "cxm deleting again");
+	MemoryContextDelete(cxt);
+	elog(LOG, "cxm done");
+}
+
+void
+_PG_init(void)
+{
+	BackgroundWorker worker;
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_mcxtcb");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cxm_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "cxm worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "cxm");
+	RegisterBackgroundWorker(&worker);
+}

@@ -1,0 +1,403 @@
+#!/usr/bin/env bash
+# census/run.sh - which PostgreSQL symbols real background-worker modules
+# reference, how many of them bgworkerd provides, and whether the modules
+# load under bgworkerd (`make census`; not part of `make test`).
+#
+# Modules:
+#   * Debian's PostgreSQL 15 builds of extensions with background workers,
+#     fetched by package name (`apt-get download`, unpacked with `dpkg -x`,
+#     never installed): the PACKAGES below.
+#   * PostgreSQL's own pg_prewarm (autoprewarm), from the installed
+#     postgresql-15 package.
+#   * PostgreSQL's own worker_spi, built with PGXS from the postgresql-15
+#     source package. This machine's apt configuration may have no deb-src
+#     entries, so the source is fetched through a private apt configuration
+#     under target/census/apt whose deb-src entries are derived, at run time,
+#     from the deb entries of the configured Debian mirror
+#     (/etc/apt/sources.list.d/*.sources, *.list, /etc/apt/sources.list;
+#     suites of this release's codename only). The system's apt state is not
+#     touched. test_shm_mq's source is kept beside it (target/census/test_shm_mq).
+#
+# For each module .so: the PostgreSQL symbols it references (its undefined
+# dynamic symbols that exports/pg15/postgres.symbols lists), how many of them
+# bgworkerd exports (`nm -D --defined-only`), the missing ones, and whether it
+# loads: bgworkerd is started with the module in shared_preload_libraries on a
+# fresh run directory, under a watchdog (LOAD_SECS, default 5 s, then a fast
+# shutdown by SIGINT, then SIGKILL of its process group, all by pid), and the
+# first ERROR/FATAL/PANIC line of its log is recorded (log_min_messages=debug1,
+# so that worker starts are logged).
+#
+# Output (target/census/): census.md (the table, the ranking of missing
+# symbols by number of modules, the ranking by area, and every module's
+# missing symbols), missing.tsv (MODULES NAME KIND HEADER SOURCE_DIR),
+# modules.tsv, per-module lists under out/ and logs under logs/.
+# Downloads are cached under target/census; delete the directory to refetch.
+#
+# Knobs (environment): LOAD_SECS (5), CENSUS_EXTRA (paths of more module .so
+# files to include, separated by spaces), PG_CONFIG
+# (/usr/lib/postgresql/15/bin/pg_config), CENSUS_OFFLINE=1 (use only what is
+# cached; fail if something is missing).
+set -euo pipefail
+export LC_ALL=C
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+MAJOR=15
+PGDIR="/usr/lib/postgresql/$MAJOR"
+PG_CONFIG="${PG_CONFIG:-$PGDIR/bin/pg_config}"
+LOAD_SECS="${LOAD_SECS:-5}"
+CENSUS="$ROOT/target/census"
+DAEMON="$ROOT/target/release/bgworkerd"
+SYMS="$ROOT/exports/pg$MAJOR/postgres.symbols"
+SERVER_INCLUDE="$("$PG_CONFIG" --includedir-server)"
+
+PACKAGES=(
+    postgresql-15-bgw-replstatus
+    postgresql-15-cron
+    postgresql-15-partman
+    postgresql-15-pg-wait-sampling
+    postgresql-15-powa
+    postgresql-15-pglogical
+    postgresql-15-pglogical-ticker
+    postgresql-15-pg-fact-loader
+    postgresql-15-auto-failover
+)
+
+die() { echo "census: $*" >&2; exit 1; }
+note() { echo "census: $*" >&2; }
+
+[ -x "$DAEMON" ] || die "$DAEMON not found: run 'cargo build --release' (make census does)"
+[ -f "$SYMS" ] || die "$SYMS not found: run 'make pg-symbols'"
+for tool in apt-get dpkg dpkg-query nm readelf perl make setsid; do
+    command -v "$tool" >/dev/null || die "$tool not found"
+done
+
+mkdir -p "$CENSUS"/{debs,pkgs,src,mods,out,logs,run}
+
+# --- 1. Debian's binary packages -------------------------------------------
+fetch_deb() { # PACKAGE: newest cached .deb, else apt-get download
+    local p="$1" deb
+    deb="$(ls -1 "$CENSUS/debs/${p}_"*.deb 2>/dev/null | tail -1 || true)"
+    if [ -z "$deb" ]; then
+        [ "${CENSUS_OFFLINE:-0}" = 1 ] && die "$p is not cached under $CENSUS/debs (CENSUS_OFFLINE=1)"
+        if ! (cd "$CENSUS/debs" && apt-get download "$p" >&2); then
+            if [ "$(id -u)" = 0 ]; then
+                note "apt-get download $p failed; updating the package lists once"
+                apt-get update >&2
+                (cd "$CENSUS/debs" && apt-get download "$p" >&2) || die "apt-get download $p failed"
+            else
+                die "apt-get download $p failed (are the package lists current? sudo apt-get update)"
+            fi
+        fi
+        deb="$(ls -1 "$CENSUS/debs/${p}_"*.deb | tail -1)"
+    fi
+    printf '%s\n' "$deb"
+}
+
+: >"$CENSUS/modules.tsv.new"
+for p in "${PACKAGES[@]}"; do
+    deb="$(fetch_deb "$p")"
+    dest="$CENSUS/pkgs/$p"
+    if [ ! -f "$dest/.unpacked" ] || [ "$(cat "$dest/.unpacked")" != "$(basename "$deb")" ]; then
+        rm -rf "$dest"
+        mkdir -p "$dest"
+        dpkg -x "$deb" "$dest"
+        basename "$deb" >"$dest/.unpacked"
+    fi
+    found=0
+    for so in "$dest$PGDIR/lib/"*.so; do
+        [ -e "$so" ] || continue
+        found=1
+        printf '%s\t%s\t%s\n' "$(basename "$so" .so)" "$(basename "$deb" .deb)" "$so" >>"$CENSUS/modules.tsv.new"
+    done
+    [ "$found" = 1 ] || die "$deb has no module under $PGDIR/lib"
+done
+
+# --- 2. PostgreSQL's own modules --------------------------------------------
+[ -f "$PGDIR/lib/pg_prewarm.so" ] || die "$PGDIR/lib/pg_prewarm.so not found (install postgresql-$MAJOR)"
+printf 'pg_prewarm\t%s\t%s\n' "$(dpkg-query -W -f='${Package}_${Version}' "postgresql-$MAJOR")" \
+    "$PGDIR/lib/pg_prewarm.so" >>"$CENSUS/modules.tsv.new"
+
+# deb-src entries for this release's suites of every configured deb entry.
+private_sources() {
+    local codename
+    codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+    [ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        awk -v cn="$codename" '
+            function flush() {
+                if (types ~ /(^|[ \t])deb([ \t]|$)/ && tolower(enabled) != "no" && uris != "" && suites != "") {
+                    n = split(suites, s, /[ \t]+/); keep = ""
+                    for (i = 1; i <= n; i++) if (s[i] == cn || index(s[i], cn "-") == 1) keep = keep " " s[i]
+                    if (keep != "") {
+                        print "Types: deb-src"; print "URIs: " uris; print "Suites:" keep
+                        if (comps != "") print "Components: " comps
+                        if (signed != "") print "Signed-By: " signed
+                        print ""
+                    }
+                }
+                types = uris = suites = comps = signed = enabled = ""
+            }
+            /^[ \t]*#/ { next }
+            /^[ \t]*$/ { flush(); next }
+            { key = $1; sub(/:$/, "", key); val = $0; sub(/^[^:]*:[ \t]*/, "", val) }
+            key == "Types" { types = val } key == "URIs" { uris = val } key == "Suites" { suites = val }
+            key == "Components" { comps = val } key == "Signed-By" { signed = val } key == "Enabled" { enabled = val }
+            END { flush() }' "$f"
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -f "$f" ] || continue
+        awk -v cn="$codename" '
+            $1 != "deb" { next }
+            { i = 2; opts = ""
+              if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) { opts = opts " " $i; i++ } opts = opts " " $i; i++ } }
+            { uri = $i; suite = $(i + 1); comps = ""
+              for (j = i + 2; j <= NF; j++) comps = comps " " $j
+              if (suite != cn && index(suite, cn "-") != 1) next
+              split(opts, o, /[][ \t]+/); signed = ""
+              for (k in o) if (o[k] ~ /^signed-by=/) { signed = o[k]; sub(/^signed-by=/, "", signed) }
+              print "Types: deb-src"; print "URIs: " uri; print "Suites: " suite
+              sub(/^ /, "", comps); print "Components: " comps
+              if (signed != "") print "Signed-By: " signed
+              print "" }' "$f"
+    done
+}
+
+SRCROOT="$CENSUS/src/postgresql-$MAJOR"
+if [ ! -f "$SRCROOT/src/test/modules/worker_spi/worker_spi.c" ]; then
+    [ "${CENSUS_OFFLINE:-0}" = 1 ] && die "no PostgreSQL source under $SRCROOT (CENSUS_OFFLINE=1)"
+    APT="$CENSUS/apt"
+    rm -rf "$APT"
+    mkdir -p "$APT/sources.list.d" "$APT/lists/partial" "$APT/cache/archives/partial"
+    : >"$APT/sources.list"
+    private_sources >"$APT/sources.list.d/deb-src.sources"
+    [ -s "$APT/sources.list.d/deb-src.sources" ] || die "no Debian deb entry found in the apt configuration"
+    APT_OPTS=(-o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=$APT/sources.list.d"
+              -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache"
+              -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
+    apt-get "${APT_OPTS[@]}" update >&2
+    # The installed server's own version first, so the source matches the
+    # binary; a mirror may lack it (a security update's source), so then the
+    # other versions the mirror lists, newest first (the module is compiled
+    # against the installed headers either way; the table names the version).
+    ver="$(dpkg-query -W -f='${Version}' "postgresql-$MAJOR")"
+    others="$(apt-cache "${APT_OPTS[@]}" showsrc "postgresql-$MAJOR" | awk '/^Version:/ { print $2 }' |
+              sort -u | grep -vxF "$ver" | sort -rV || true)"
+    dir=""
+    for v in $ver $others; do
+        rm -rf "$CENSUS/src"
+        mkdir -p "$CENSUS/src"
+        if (cd "$CENSUS/src" && apt-get "${APT_OPTS[@]}" source "postgresql-$MAJOR=$v" >&2); then
+            dir="$(find "$CENSUS/src" -mindepth 1 -maxdepth 1 -type d -name "postgresql-$MAJOR-*" | head -1)"
+            [ "$v" = "$ver" ] || note "the source of postgresql-$MAJOR $ver is not available; using $v"
+            break
+        fi
+        note "apt-get source postgresql-$MAJOR=$v failed"
+    done
+    [ -n "$dir" ] && [ -f "$dir/src/test/modules/worker_spi/worker_spi.c" ] ||
+        die "apt-get source postgresql-$MAJOR gave no source tree under $CENSUS/src"
+    ln -sfn "$(basename "$dir")" "$SRCROOT"
+fi
+srcver="$(readlink "$SRCROOT")"
+
+rm -rf "$CENSUS/test_shm_mq"
+cp -r "$SRCROOT/src/test/modules/test_shm_mq" "$CENSUS/test_shm_mq"
+
+make -s -C "$SRCROOT/src/test/modules/worker_spi" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" >&2
+printf 'worker_spi\tsource %s, PGXS\t%s\n' "$srcver" "$SRCROOT/src/test/modules/worker_spi/worker_spi.so" \
+    >>"$CENSUS/modules.tsv.new"
+for so in ${CENSUS_EXTRA:-}; do
+    [ -f "$so" ] || die "CENSUS_EXTRA: $so not found"
+    printf '%s\t%s\t%s\n' "$(basename "$so" .so)" "CENSUS_EXTRA" "$(cd "$(dirname "$so")" && pwd)/$(basename "$so")" \
+        >>"$CENSUS/modules.tsv.new"
+done
+mv "$CENSUS/modules.tsv.new" "$CENSUS/modules.tsv"
+
+# --- 3. Where each PostgreSQL name is declared and defined -----------------
+# NAME HEADER (relative to the server include directory; first extern
+# declaration) and NAME SOURCE_DIR (directory of the .c file that defines it
+# in the source tree, by PostgreSQL's layout: a function's name starts the
+# line of its definition). "-" when not derivable.
+awk '!/^#/ { print $1, $2 }' "$SYMS" >"$CENSUS/out/pg.names"
+perl -e '
+    my ($names, $inc) = @ARGV; my %want;
+    open my $n, "<", $names or die; while (<$n>) { my ($s) = split; $want{$s} = 1 }
+    my %hdr; my @files = split /\n/, `find "$inc" -name "*.h" | sort`;
+    for my $f (@files) {
+        open my $h, "<", $f or next; my $stmt = "";
+        while (my $l = <$h>) {
+            if ($stmt eq "" && $l !~ /^\s*extern\b/) { next }
+            $stmt .= $l; next unless $stmt =~ /;/;
+            my $s = $stmt; $stmt = ""; $s =~ s{/\*.*?\*/}{}gs;
+            my $name;
+            # A function: the identifier before the first parenthesis; a
+            # pointer to function: "(*name)" at the first parenthesis.
+            if ($s =~ /^[^(]*?(\w+)\s*\(/) { $name = $1 }
+            elsif ($s =~ /^[^(]*\(\s*\*\s*(\w+)\s*\)/) { $name = $1 }
+            elsif ($s =~ /(\w+)\s*(?:\[[^\]]*\]\s*)*;/) { $name = $1 }
+            next unless defined $name && $want{$name} && !exists $hdr{$name};
+            (my $rel = $f) =~ s{^\Q$inc\E/}{}; $hdr{$name} = $rel;
+        }
+    }
+    print "$_ $hdr{$_}\n" for sort keys %hdr;
+' "$CENSUS/out/pg.names" "$SERVER_INCLUDE" >"$CENSUS/out/pg.headers"
+(cd "$SRCROOT" && find src/backend src/common src/port src/timezone -name '*.c' | sort) |
+    perl -e '
+        my ($names, $root) = @ARGV; my %want; my %def;
+        open my $n, "<", $names or die; while (<$n>) { my ($s, $k) = split; $want{$s} = $k }
+        while (my $f = <STDIN>) {
+            chomp $f; open my $c, "<", "$root/$f" or next; (my $dir = $f) =~ s{/[^/]*$}{};
+            while (my $l = <$c>) {
+                if ($l =~ /^(\w+)\(/ && ($want{$1} // "") eq "F") { $def{$1} //= $dir; next }
+                next if $l =~ /^(?:static|extern|typedef|#|\{|\}|\/|\s)/ || $l =~ /\(/;
+                if ($l =~ /^[\w][\w\s\*]*?\b(\w+)\s*(?:\[[^\]]*\]\s*)*(?:=|;)/ && ($want{$1} // "") eq "V") { $def{$1} //= $dir }
+            }
+        }
+        print "$_ $def{$_}\n" for sort keys %def;
+    ' "$CENSUS/out/pg.names" "$SRCROOT" >"$CENSUS/out/pg.sources"
+
+# --- 4. Per module: referenced, provided, missing; does it load? ----------
+nm -D --defined-only "$DAEMON" | awk '{ print $3 }' | sed 's/@.*//' | sort -u >"$CENSUS/out/bgworkerd.defined"
+
+first_problem() { # LOG: first ERROR/FATAL/PANIC line, without the log prefix,
+                  # paths relative to the repository
+    grep -m1 -E '(ERROR|FATAL|PANIC):' "$1" |
+        sed -E -e 's/^[0-9-]+ [0-9:.]+ [A-Z]+ \[[0-9]+\] //' -e "s|$ROOT/||g" || true
+}
+
+try_load() { # MODULE DIR -> "yes"/"no", log in logs/MODULE.log
+    local mod="$1" dir="$2" run="$CENSUS/run/$1" log="$CENSUS/logs/$1.log" pid i
+    rm -rf "$run"
+    mkdir -p "$run"
+    # Its own session, so the watchdog can end the daemon and its workers by
+    # the process group of the pid it started.
+    setsid "$DAEMON" -D "$run" -c "shared_preload_libraries=$mod" -c "dynamic_library_path=$dir" -c log_min_messages=debug1 \
+        >"$log" 2>&1 </dev/null &
+    pid=$!
+    for ((i = 0; i < LOAD_SECS * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -INT "$pid" 2>/dev/null || true
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+    rm -rf "$run"
+    if grep -q 'bgworkerd ready' "$log"; then echo yes; else echo no; fi
+}
+
+: >"$CENSUS/out/table.tsv"
+while IFS=$'\t' read -r mod origin so; do
+    dir="$CENSUS/mods/$mod"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp "$so" "$dir/$mod.so"
+    nm -D --undefined-only "$so" | awk '{ print $NF }' | sed 's/@.*//' | sort -u >"$CENSUS/out/$mod.undefined"
+    join "$CENSUS/out/$mod.undefined" "$CENSUS/out/pg.names" >"$CENSUS/out/$mod.referenced"
+    cut -d' ' -f1 "$CENSUS/out/$mod.referenced" | join - "$CENSUS/out/bgworkerd.defined" >"$CENSUS/out/$mod.provided"
+    join -v1 "$CENSUS/out/$mod.referenced" "$CENSUS/out/$mod.provided" >"$CENSUS/out/$mod.missing"
+    loads="$(try_load "$mod" "$dir")"
+    err="$(first_problem "$CENSUS/logs/$mod.log")"
+    workers="$(grep -c 'starting background worker' "$CENSUS/logs/$mod.log" || true)"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mod" "$origin" \
+        "$(wc -l <"$CENSUS/out/$mod.referenced")" "$(wc -l <"$CENSUS/out/$mod.provided")" \
+        "$(wc -l <"$CENSUS/out/$mod.missing")" "$loads" "${err:--}" "$workers" \
+        "$(awk '$2 == "F" { f++ } $2 == "V" { v++ } END { printf "%d F, %d V", f, v }' "$CENSUS/out/$mod.missing")" \
+        >>"$CENSUS/out/table.tsv"
+    note "$mod: $(tail -1 "$CENSUS/out/table.tsv" | cut -f3-6 | tr '\t' ' ')"
+done <"$CENSUS/modules.tsv"
+
+# --- 5. Report ---------------------------------------------------------------
+# missing.tsv: MODULES NAME KIND HEADER SOURCE_DIR MODULE_LIST, most referenced first.
+while IFS=$'\t' read -r mod _; do
+    awk -v m="$mod" '{ print $1, $2, m }' "$CENSUS/out/$mod.missing"
+done <"$CENSUS/modules.tsv" |
+    awk -v H="$CENSUS/out/pg.headers" -v S="$CENSUS/out/pg.sources" -v P="${SYMS%/*}/port-common.symbols" '
+        BEGIN { while ((getline l < H) > 0) { split(l, a, " "); hdr[a[1]] = a[2] }
+                while ((getline l < S) > 0) { split(l, a, " "); src[a[1]] = a[2] }
+                # Defined by libpgport/libpgcommon but not found by the scan
+                # (e.g. pg_qsort, instantiated from sort_template.h).
+                while ((getline l < P) > 0) { if (l ~ /^#/) continue; split(l, a, " ")
+                    if (!(a[1] in src) && a[3] == "pgport") src[a[1]] = "src/port"
+                    if (!(a[1] in src) && a[3] == "pgcommon") src[a[1]] = "src/common" } }
+        { n[$1]++; kind[$1] = $2; mods[$1] = mods[$1] (mods[$1] == "" ? "" : ",") $3 }
+        END { for (s in n) printf "%d\t%s\t%s\t%s\t%s\t%s\n", n[s], s, kind[s],
+                  (s in hdr) ? hdr[s] : "-", (s in src) ? src[s] : "-", mods[s] }' |
+    sort -t$'\t' -k1,1nr -k2,2 >"$CENSUS/missing.tsv"
+
+{
+    nmod="$(wc -l <"$CENSUS/out/table.tsv")"
+    nload="$(awk -F'\t' '$6 == "yes"' "$CENSUS/out/table.tsv" | wc -l)"
+    echo "# Census: PostgreSQL $MAJOR background-worker modules under bgworkerd"
+    echo
+    echo "Generated by \`make census\` (census/run.sh) on $(date -u +%Y-%m-%dT%H:%M:%SZ);"
+    echo "libbgworker $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '(no commit)'),"
+    echo "bgworkerd exports $(wc -l <"$CENSUS/out/bgworkerd.defined") dynamic symbols;"
+    echo "PostgreSQL symbols: exports/pg$MAJOR/postgres.symbols ($(wc -l <"$CENSUS/out/pg.names") names, $(grep -m1 '^# package:' "$SYMS" | sed 's/^# package: //'))."
+    echo
+    echo "**$nload of $nmod modules load.** $(cut -f1 "$CENSUS/missing.tsv" | wc -l) distinct PostgreSQL symbols are missing"
+    echo "($(awk -F'\t' '$3 == "F"' "$CENSUS/missing.tsv" | wc -l) functions, $(awk -F'\t' '$3 == "V"' "$CENSUS/missing.tsv" | wc -l) variables)."
+    echo
+    echo "| module | from | referenced | provided | missing | loads | workers started | first error |"
+    echo "|---|---|---:|---:|---:|---|---:|---|"
+    awk -F'\t' '{ e = $7; gsub(/\|/, "\\|", e); printf "| %s | %s | %s | %s | %s (%s) | %s | %s | `%s` |\n", $1, $2, $3, $4, $5, $9, $6, $8, e }' "$CENSUS/out/table.tsv"
+    echo
+    echo "\"referenced\": undefined dynamic symbols of the module that the real postgres"
+    echo "binary exports; \"provided\": those bgworkerd exports; \"missing\": the others (F"
+    echo "functions, V variables; the dynamic linker names only the first it meets); \"loads\": bgworkerd"
+    echo "started with the module in shared_preload_libraries and reached \"bgworkerd"
+    echo "ready\"; \"workers started\": its \"starting background worker process\" log lines"
+    echo "within LOAD_SECS ($LOAD_SECS s); \"first error\": the first ERROR/FATAL/PANIC line of its log."
+    echo
+    echo "## Missing symbols by number of modules referencing them"
+    echo
+    echo "| modules | symbol | kind | header | source dir | referenced by |"
+    echo "|---:|---|---|---|---|---|"
+    awk -F'\t' '{ printf "| %s | `%s` | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$CENSUS/missing.tsv"
+    echo
+    echo "## Missing symbols by area (source directory; header where the source is not known)"
+    echo
+    echo "| area | modules | distinct missing symbols | most referenced |"
+    echo "|---|---:|---:|---|"
+    awk -F'\t' '{ a = ($5 != "-") ? $5 : (($4 != "-") ? "include/" $4 : "(unknown)")
+                  syms[a]++; if (!(a in top)) top[a] = $2 " (" $1 ")"
+                  n = split($6, m, ","); for (i = 1; i <= n; i++) if (!((a, m[i]) in seen)) { seen[a, m[i]] = 1; mods[a]++ } }
+         END { for (a in syms) printf "%d\t%d\t%s\t%s\n", mods[a], syms[a], a, top[a] }' "$CENSUS/missing.tsv" |
+        sort -t$'\t' -k1,1nr -k2,2nr -k3,3 |
+        awk -F'\t' '{ printf "| %s | %s | %s | `%s` |\n", $3, $1, $2, $4 }'
+    echo
+    echo "## Missing symbols by header"
+    echo
+    echo "| header | modules | distinct missing symbols | most referenced |"
+    echo "|---|---:|---:|---|"
+    awk -F'\t' '{ a = ($4 != "-") ? $4 : "(no extern declaration found)"
+                  syms[a]++; if (!(a in top)) top[a] = $2 " (" $1 ")"
+                  n = split($6, m, ","); for (i = 1; i <= n; i++) if (!((a, m[i]) in seen)) { seen[a, m[i]] = 1; mods[a]++ } }
+         END { for (a in syms) printf "%d\t%d\t%s\t%s\n", mods[a], syms[a], a, top[a] }' "$CENSUS/missing.tsv" |
+        sort -t$'\t' -k1,1nr -k2,2nr -k3,3 |
+        awk -F'\t' '{ printf "| %s | %s | %s | `%s` |\n", $3, $1, $2, $4 }'
+    echo
+    echo "## Missing symbols of each module"
+    while IFS=$'\t' read -r mod _; do
+        echo
+        echo "### $mod ($(wc -l <"$CENSUS/out/$mod.missing") missing)"
+        echo
+        if [ -s "$CENSUS/out/$mod.missing" ]; then
+            awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $1 ($2 == "V" ? " (V)" : "") } END { print "" }' "$CENSUS/out/$mod.missing"
+        else
+            echo "(none)"
+        fi
+    done <"$CENSUS/modules.tsv"
+} >"$CENSUS/census.md"
+
+column -t -s$'\t' -N module,from,referenced,provided,missing,loads,first_error,worker_starts,missing_kinds \
+    "$CENSUS/out/table.tsv" 2>/dev/null || cat "$CENSUS/out/table.tsv"
+echo
+echo "census: top missing symbols (modules symbol kind header source_dir):"
+head -30 "$CENSUS/missing.tsv" | cut -f1-5 | column -t -s$'\t'
+echo "census: full report in $CENSUS/census.md"

@@ -1,0 +1,85 @@
+//! Unit tests of the supervisor's bookkeeping, on a private segment.
+
+use super::*;
+
+/// A supervisor over a private segment that never forks (its phase
+/// stays before every worker's start time) and never signals.
+fn supervisor(slots: usize, max_parallel: i32) -> (Supervisor, Connection) {
+    let seg = Arc::new(Segment::create(slots, max_parallel).unwrap());
+    seg.unlink();
+    let backend = Connection {
+        seg: Arc::clone(&seg),
+        role: Role::Attached,
+        supervisor_pid: 0,
+        pidfd: None,
+        death_fd: None,
+    };
+    // Real descriptors (the supervisor owns them), never polled here.
+    let (death_r, death_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let sup = Supervisor {
+        seg,
+        settings: Settings::default(),
+        pidfile: None,
+        workers: (0..slots).map(|_| None).collect(),
+        by_pid: HashMap::new(),
+        notify_refs: HashMap::new(),
+        my_pid: 0,
+        attached: HashMap::new(),
+        start_queue: VecDeque::new(),
+        restarts: BinaryHeap::new(),
+        phase: BgWorkerStart_PostmasterStart,
+        fatal_error: false,
+        shutdown: SHUTDOWN_NONE,
+        kill_deadline: None,
+        changed: false,
+        sigfd: SignalFd::new(&SigSet::empty()).unwrap(),
+        wake: EventFd::new().unwrap(),
+        death_r,
+        death_w,
+        exit_code: None,
+        got_slot_signal: false,
+        got_child_signal: false,
+        got_reload: false,
+        sig_pending: false,
+        wake_pending: false,
+    };
+    (sup, backend)
+}
+
+fn parallel(name: &str) -> BackgroundWorker {
+    let mut w = BackgroundWorker::zeroed();
+    set_fixed_str(&mut w.bgw_name, name);
+    set_fixed_str(&mut w.bgw_library_name, "lib");
+    set_fixed_str(&mut w.bgw_function_name, "f");
+    w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_CLASS_PARALLEL;
+    w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    w.bgw_restart_time = BGW_NEVER_RESTART;
+    w
+}
+
+/// A parallel registration published after the supervisor's last
+/// intake but before a crash reset is counted once and given back
+/// once: the budget never wraps.
+#[test]
+fn parallel_budget_survives_a_registration_published_before_a_crash_reset() {
+    let (mut sup, backend) = supervisor(4, 2);
+    let (a, _) = backend.register(&parallel("a")).ok().expect("a");
+    sup.process_slot_changes();
+    assert!(sup.workers[a].is_some(), "a taken in");
+    // Published and counted, not taken in yet.
+    let (b, _) = backend.register(&parallel("b")).ok().expect("b");
+    assert!(sup.workers[b].is_none());
+    sup.reset_slots_after_crash();
+    let seg = Arc::clone(&sup.seg);
+    let h = seg.header();
+    assert_eq!(h.parallel_in_use(), 2, "a and b after the reset");
+    sup.process_slot_changes();
+    assert!(sup.workers[b].is_some(), "b taken in");
+    sup.forget(a);
+    sup.forget(b);
+    assert_eq!(h.parallel_in_use(), 0, "both given back");
+    // The whole budget is usable again.
+    backend.register(&parallel("c")).ok().expect("c");
+    backend.register(&parallel("d")).ok().expect("d");
+    assert!(backend.register(&parallel("e")).is_err(), "budget of 2");
+}
