@@ -1,10 +1,12 @@
 /*
  * bad_magic19.c
- *		A module whose magic block, in PostgreSQL 18's form (72 bytes, with
- *		PG_MODULE_MAGIC_EXT's name and version), claims it was built for
- *		PostgreSQL 19, a major this library does not serve. Built against
- *		18's headers; Pg_magic_func is written out by hand with version 1900.
- *		A supervisor must refuse to load it, before its _PG_init runs.
+ *		A module whose magic block, in PostgreSQL 18's form (72 bytes: len,
+ *		then the ABI fields, then PG_MODULE_MAGIC_EXT's name and version
+ *		pointers), claims it was built for PostgreSQL 19, a major this
+ *		library does not serve. Pg_magic_func and the block are written out
+ *		by hand (PG_MODULE_MAGIC would stamp the version of the headers), so
+ *		the file builds against any major's headers. A supervisor must refuse
+ *		to load it, before its _PG_init runs.
  *
  * _PG_init prints "marker: magic19 _PG_init pid=<pid>" on stderr; it may
  * never happen.
@@ -12,28 +14,40 @@
 #include "postgres.h"
 #include "fmgr.h"
 
+#undef snprintf
+
 #include <stdio.h>
 #include <unistd.h>
 
-#undef snprintf
+/* PostgreSQL 18's Pg_magic_struct (fmgr.h), field for field. */
+typedef struct
+{
+	int			len;
+	int			version;
+	int			funcmaxargs;
+	int			indexmaxkeys;
+	int			namedatalen;
+	int			float8byval;
+	char		abi_extra[32];
+	const char *name;
+	const char *module_version;
+} Magic18;
 
-extern PGDLLEXPORT const Pg_magic_struct *Pg_magic_func(void);
+extern PGDLLEXPORT const Magic18 *Pg_magic_func(void);
 
-const Pg_magic_struct *
+const Magic18 *
 Pg_magic_func(void)
 {
-	static const Pg_magic_struct data = {
-		.len = sizeof(Pg_magic_struct),
-		.abi_fields = {
-			1900,				/* PostgreSQL 19 */
-			FUNC_MAX_ARGS,
-			INDEX_MAX_KEYS,
-			NAMEDATALEN,
-			FLOAT8PASSBYVAL,
-			FMGR_ABI_EXTRA,
-		},
-		.name = "bad_magic19",
-		.version = "1.0",
+	static const Magic18 data = {
+		sizeof(Magic18),		/* 72 */
+		1900,					/* PostgreSQL 19 */
+		FUNC_MAX_ARGS,
+		INDEX_MAX_KEYS,
+		NAMEDATALEN,
+		FLOAT8PASSBYVAL,
+		"PostgreSQL",
+		"bad_magic19",
+		"1.0",
 	};
 
 	return &data;

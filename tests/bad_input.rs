@@ -2033,9 +2033,11 @@ fn hostile_slot_contents_do_not_crash_the_supervisor() {
     f.read_exact_at(&mut in_use, last).unwrap();
     assert_eq!(in_use, [0, 0, 0, 0], "slot 3 should be free");
 
-    // Garbage definition: every byte 'A' (strings unterminated, flags
-    // 0x41414141, restart interval 1094795585 s, start time 0x41414141).
-    f.write_all_at(&vec![b'A'; 544], last + 24).unwrap();
+    // Garbage definition: every byte of the slot's definition words 'A'
+    // (strings unterminated, flags 0x41414141, restart interval
+    // 1094795585 s, start time 0x41414141, a major that is not served).
+    f.write_all_at(&vec![b'A'; slot_size as usize - 24], last + 24)
+        .unwrap();
     f.write_all_at(&(-1i32).to_le_bytes(), last + 8).unwrap();
     f.write_all_at(&1u32.to_le_bytes(), last).unwrap();
     d.signal(SIGUSR1);

@@ -769,19 +769,25 @@ fn bgworker_function_errors_reach_pg_try_as_in_postgresql_for(major: u32) {
     pg.stop();
 }
 
+per_major!(
+    string_setting_with_literal_initial_value_matches_postgresql,
+    string_setting_with_literal_initial_value_matches_postgresql_for
+);
+
 /// String settings whose C variables start out pointing at string
 /// literals: defining them keeps the literal alone (it was never
 /// allocated by the settings code), a value from the file and later
 /// SetConfigOption calls replace only what the settings code allocated.
 /// Same lines as PostgreSQL 15.
-#[test]
-fn string_setting_with_literal_initial_value_matches_postgresql() {
-    let _w = watchdog(120, "guc_literal");
-    let m = pgxs_module("compat/cx_gucboot.c");
+fn string_setting_with_literal_initial_value_matches_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("guc_literal {major}"));
+    let m = pgxs_module_for("compat/cx_gucboot.c", major);
     let conf = "cxb.target = 'target from the file'\n";
-    let d = module_daemon("cx_gucboot", &m).conf_file(conf).start();
+    let d = module_daemon(&format!("cx_gucboot_{major}"), &m)
+        .conf_file(conf)
+        .start();
     d.wait_log("cxb worker after SetConfigOption", secs(20));
-    let pg = PgServer::start_with_conf("cx_gucboot", &[&m], conf);
+    let pg = PgServer::start_with_conf_major(major, "cx_gucboot", &[&m], conf);
     pg.wait_log("cxb worker after SetConfigOption", secs(30));
     let lines = |v: Vec<String>| -> Vec<String> {
         let mut v: Vec<String> = v
@@ -795,7 +801,7 @@ fn string_setting_with_literal_initial_value_matches_postgresql() {
     };
     let ours = lines(d.log_lines());
     let theirs = lines(pg.log_lines());
-    assert_eq!(ours, theirs, "cxb lines (ours vs PostgreSQL 15)");
+    assert_eq!(ours, theirs, "cxb lines (ours vs PostgreSQL {major})");
     for needle in [
         "LOG:  cxb _PG_init: greeting=boot greeting target=target from the file",
         "LOG:  cxb worker: greeting=boot greeting target=target from the file",
@@ -812,17 +818,21 @@ fn string_setting_with_literal_initial_value_matches_postgresql() {
     pg.stop();
 }
 
+per_major!(
+    module_pfrees_worker_handles_like_postgresql,
+    module_pfrees_worker_handles_like_postgresql_for
+);
+
 /// A module pfree()s the handles RegisterDynamicBackgroundWorker gave it
 /// (PostgreSQL pallocs them) and goes on allocating: no heap damage, same
 /// lines as PostgreSQL 15.
-#[test]
-fn module_pfrees_worker_handles_like_postgresql() {
-    let _w = watchdog(120, "handle_pfree");
-    let m = pgxs_module("compat/cx_handle.c");
-    let d = module_daemon("cx_handle", &m).start();
+fn module_pfrees_worker_handles_like_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("handle_pfree {major}"));
+    let m = pgxs_module_for("compat/cx_handle.c", major);
+    let d = module_daemon(&format!("cx_handle_{major}"), &m).start();
     d.wait_log("cxh main done", secs(20));
     d.wait_log("cxh child 2 ran", secs(20));
-    let pg = PgServer::start("cx_handle", &[&m], &[]);
+    let pg = PgServer::start_major(major, "cx_handle", &[&m], &[]);
     pg.wait_log("cxh main done", secs(30));
     pg.wait_log("cxh child 2 ran", secs(30));
     let lines = |v: Vec<String>| -> Vec<String> {
@@ -838,7 +848,7 @@ fn module_pfrees_worker_handles_like_postgresql() {
     assert_eq!(
         ours,
         lines(pg.log_lines()),
-        "cxh lines (ours vs PostgreSQL 15)"
+        "cxh lines (ours vs PostgreSQL {major})"
     );
     assert!(
         ours.contains(&"LOG:  cxh child 1 shutdown: 2".to_string()),
@@ -849,20 +859,24 @@ fn module_pfrees_worker_handles_like_postgresql() {
     pg.stop();
 }
 
+per_major!(
+    reset_callback_error_keeps_the_rest_like_postgresql,
+    reset_callback_error_keeps_the_rest_like_postgresql_for
+);
+
 /// A memory-context reset callback that raises ERROR: the ones registered
 /// before it stay registered and run at the next delete (PostgreSQL pops
 /// them one at a time). Same transcript as PostgreSQL 15.
-#[test]
-fn reset_callback_error_keeps_the_rest_like_postgresql() {
-    let _w = watchdog(120, "mcxt_callbacks");
-    let m = pgxs_module("compat/cx_mcxtcb.c");
-    let d = module_daemon("cx_mcxtcb", &m).start();
+fn reset_callback_error_keeps_the_rest_like_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("mcxt_callbacks {major}"));
+    let m = pgxs_module_for("compat/cx_mcxtcb.c", major);
+    let d = module_daemon(&format!("cx_mcxtcb_{major}"), &m).start();
     d.wait_log("cxm done", secs(20));
-    let pg = PgServer::start("cx_mcxtcb", &[&m], &[]);
+    let pg = PgServer::start_major(major, "cx_mcxtcb", &[&m], &[]);
     pg.wait_log("cxm done", secs(30));
     let mine = worker_transcripts(&d.log_lines(), d.pid(), "cxm ");
     let real = worker_transcripts(&pg.log_lines(), pg.pid(), "cxm ");
-    assert_eq!(mine, real, "cxm transcripts (ours vs PostgreSQL 15)");
+    assert_eq!(mine, real, "cxm transcripts (ours vs PostgreSQL {major})");
     assert_eq!(
         mine,
         vec![vec![

@@ -230,7 +230,7 @@ fn unserved_majors_are_refused_with_the_version_named() {
     for (src, headers, shown) in [
         ("bad_magic14.c", 15, "14"),
         ("bad_magic16.c", 15, "16"),
-        ("bad_magic19.c", 18, "19"),
+        ("bad_magic19.c", 15, "19"),
     ] {
         let m = pgxs_module_for(src, headers);
         let d = Daemon::builder(&format!("mj-unserved-{shown}"))
