@@ -165,7 +165,8 @@ test: pg-headers pg-server pg-headers-17 pg-headers-18 pg-servers test-tools bui
 check-asan: pg-headers pg-server pg-headers-17 pg-headers-18 test-tools build
 	bash tests/check-asan.sh
 
-bench: build pg-headers
+# BENCH_MAJOR=17 or 18: bgworkerd runs that major's build of the module.
+bench: build pg-headers $(if $(filter 17 18,$(BENCH_MAJOR)),pg-headers-$(BENCH_MAJOR))
 	PG_CONFIG=$(PG_CONFIG) bash bench/run.sh
 
 # exec: the shell make starts is replaced by run.sh, which survives Ctrl-C
