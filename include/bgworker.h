@@ -32,11 +32,13 @@
 #define BackgroundWorker BackgroundWorker17
 #define RegisterBackgroundWorker bgw_pg17_RegisterBackgroundWorker
 #define RegisterDynamicBackgroundWorker bgw_pg17_RegisterDynamicBackgroundWorker
+#define MyBgworkerEntry bgw_pg17_MyBgworkerEntry
 #define BGWORKER_BYPASS_ROLELOGINCHECK 2
 #else
 #define BackgroundWorker BackgroundWorker15
 #define RegisterBackgroundWorker bgw_pg15_RegisterBackgroundWorker
 #define RegisterDynamicBackgroundWorker bgw_pg15_RegisterDynamicBackgroundWorker
+#define MyBgworkerEntry bgw_pg15_MyBgworkerEntry
 #endif
 
 /* Enumerations: plain uint32_t on the Rust side, C enums here. */
@@ -178,6 +180,21 @@ extern "C" {
  * PostgreSQL allows) overwrite this pointer.
  */
 extern BackgroundWorker *MyBgworkerEntry;
+
+/**
+ * The worker's own definition in PostgreSQL 15's layout, whatever the
+ * process's major: what include/bgworker.h names `MyBgworkerEntry` for a
+ * program compiled with `BGW_PG_MAJOR` 15 (the default), so that such code
+ * reads its own layout even in a worker of a 17 or 18 daemon. NULL outside
+ * a worker. Set with the others by process/child.rs.
+ */
+extern struct BackgroundWorker15 *bgw_pg15_MyBgworkerEntry;
+
+/**
+ * As [`bgw_pg15_MyBgworkerEntry`], in PostgreSQL 17's and 18's layout
+ * (`BGW_PG_MAJOR` 17 or 18).
+ */
+extern struct BackgroundWorker17 *bgw_pg17_MyBgworkerEntry;
 
 /**
  * Register a static worker: only while shared_preload_libraries are being

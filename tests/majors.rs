@@ -688,3 +688,47 @@ fn dynamic_worker_of_another_major_matches_real_postgresql() {
     );
     pg.stop();
 }
+
+/// A module written against include/bgworker.h alone (no magic block),
+/// built for 15's layout (the default) and for 17's, runs in daemons of
+/// every major: registration and MyBgworkerEntry follow the module's
+/// compile-time layout, not the daemon's.
+#[test]
+fn bgworker_h_modules_keep_their_layout_in_any_daemon() {
+    use std::process::Command;
+    let _w = watchdog(90, "bgworker_h_modules_keep_their_layout_in_any_daemon");
+    for (module_major, size) in [(15, 544), (17, 1472)] {
+        let dir = Scratch::new(&format!("mj-bgwh-{module_major}"));
+        let so = dir.join("mj_bgwh_module.so");
+        let out = Command::new("cc")
+            .args(["-shared", "-fPIC", "-Wall", "-Wextra", "-Werror"])
+            .arg(format!("-DBGW_PG_MAJOR={module_major}"))
+            .arg(format!("-I{}", repo_root().join("include").display()))
+            .arg("-o")
+            .arg(&so)
+            .arg(c_tests_dir().join("mj_bgwh_module.c"))
+            .output()
+            .expect("cc");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for daemon_major in MAJORS {
+            let d = Daemon::builder(&format!("mj-bgwh-{module_major}-{daemon_major}"))
+                .set("postgresql_major", &daemon_major.to_string())
+                .set("shared_preload_libraries", "mj_bgwh_module")
+                .set("dynamic_library_path", &dir.display().to_string())
+                .start();
+            let l = d.wait_log("marker: mj bgwh", secs(10));
+            assert!(
+                l.ends_with(&format!(
+                    "marker: mj bgwh major={module_major} size={size} name=\"mj bgwh\" \
+                     library=\"mj_bgwh_module\" function=\"mj_bgwh_main\" \
+                     extra=\"extra of the bgworker.h module\""
+                )),
+                "module {module_major}, daemon {daemon_major}: {l}"
+            );
+        }
+    }
+}

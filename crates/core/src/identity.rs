@@ -35,6 +35,19 @@ static ROLE: AtomicU8 = AtomicU8::new(0);
 #[no_mangle]
 pub static mut MyBgworkerEntry: *mut CallerWorker = std::ptr::null_mut();
 
+/// The worker's own definition in PostgreSQL 15's layout, whatever the
+/// process's major: what include/bgworker.h names `MyBgworkerEntry` for a
+/// program compiled with `BGW_PG_MAJOR` 15 (the default), so that such code
+/// reads its own layout even in a worker of a 17 or 18 daemon. NULL outside
+/// a worker. Set with the others by process/child.rs.
+#[no_mangle]
+pub static mut bgw_pg15_MyBgworkerEntry: *mut crate::abi::BackgroundWorker15 = std::ptr::null_mut();
+
+/// As [`bgw_pg15_MyBgworkerEntry`], in PostgreSQL 17's and 18's layout
+/// (`BGW_PG_MAJOR` 17 or 18).
+#[no_mangle]
+pub static mut bgw_pg17_MyBgworkerEntry: *mut crate::abi::BackgroundWorker17 = std::ptr::null_mut();
+
 /// This process's role, or None when it is not connected to a supervisor.
 pub fn role() -> Option<Role> {
     match ROLE.load(Ordering::Acquire) {

@@ -71,17 +71,24 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
     (hooks.worker_start)(ctx.slot, &def.name());
     signals::setup_worker(&def.type_name());
 
-    // Our own copy of the definition, for MyBgworkerEntry (lives as long
-    // as the process), in the layout of this process's major: the layout
-    // of the worker's module, checked against that major when it loads.
+    // Our own copies of the definition, which live as long as the process:
+    // one per layout, for include/bgworker.h's per-layout names, and
+    // MyBgworkerEntry pointing at the one of this process's major (the
+    // layout of the worker's module, checked against it when it loads).
     let entry: BackgroundWorker = *def;
+    let v15: *mut BackgroundWorker15 = Box::leak(Box::new(entry.to_15()));
+    let v17: *mut BackgroundWorker17 = Box::leak(Box::new(entry.to_17()));
     let mine: *mut CallerWorker = match layout_of(crate::identity::pg_major()) {
-        Layout::Pg15 => Box::leak(Box::new(entry.to_15())) as *mut BackgroundWorker15 as *mut _,
-        Layout::Pg17 => Box::leak(Box::new(entry.to_17())) as *mut BackgroundWorker17 as *mut _,
+        Layout::Pg15 => v15 as *mut CallerWorker,
+        Layout::Pg17 => v17 as *mut CallerWorker,
     };
-    // SAFETY: single-threaded child; modules read this pointer only from
+    // SAFETY: single-threaded child; modules read these pointers only from
     // the worker's code, which has not started yet.
-    unsafe { crate::identity::MyBgworkerEntry = mine };
+    unsafe {
+        crate::identity::bgw_pg15_MyBgworkerEntry = v15;
+        crate::identity::bgw_pg17_MyBgworkerEntry = v17;
+        crate::identity::MyBgworkerEntry = mine;
+    }
 
     let old = backend::install(Connection {
         seg: Arc::clone(ctx.seg),
