@@ -379,7 +379,11 @@ int bgw_host_set(const char *name, const char *value);
 /**
  * Load a module as one shared_preload_libraries entry: found on
  * dynamic_library_path, dlopen'ed, `_PG_init` called, during which
- * RegisterBackgroundWorker registers static workers. Returns 0 or -1.
+ * RegisterBackgroundWorker registers static workers. The first call
+ * decides the process's PostgreSQL major (the module's magic block, else
+ * `postgresql_major`, which also wins when set with bgw_host_set); a
+ * module of another major is refused with PostgreSQL's "version
+ * mismatch" before its `_PG_init` runs. Returns 0 or -1.
  *
  * # Safety
  * `name` is NULL or a NUL-terminated string.
