@@ -13,7 +13,9 @@
  *   0  log what it sees, then register "mj dynamic" (arg 1, library
  *      $MJ_DYNLIB or its own) and log its start and stop
  *      (terminating it once it runs)
- *   1  log what it sees, then wait on its latch until SIGTERM (die)
+ *   1  log what it sees, handle a pending reload with the main-loop
+ *      interrupt function (18: ProcessMainLoopInterrupts), then wait on
+ *      its latch until SIGTERM (die)
  */
 #include "postgres.h"
 
@@ -23,6 +25,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "tcop/tcopprot.h"
 #include "storage/latch.h"
 #include "utils/guc.h"
@@ -39,6 +42,12 @@ extern size_t strlcpy(char *dst, const char *src, size_t siz);
 #define MJ_IS_BGW AmBackgroundWorkerProcess()
 #else
 #define MJ_IS_BGW IsBackgroundWorker
+#endif
+/* PostgreSQL 18 renamed HandleMainLoopInterrupts. */
+#if PG_VERSION_NUM >= 180000
+#define MJ_MAIN_LOOP_INTERRUPTS() ProcessMainLoopInterrupts()
+#else
+#define MJ_MAIN_LOOP_INTERRUPTS() HandleMainLoopInterrupts()
 #endif
 
 void		_PG_init(void);
@@ -77,9 +86,21 @@ mj_main(Datum main_arg)
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	/* The registrant may terminate a dynamic worker at once: its report
+	 * comes first (die's FATAL waits for RESUME_INTERRUPTS). */
+	HOLD_INTERRUPTS();
 	mj_report(mode);
-	if (mode != 0)
+	if (mode == 0)
+		RESUME_INTERRUPTS();
+	else
 	{
+		/* A pending reload, as SIGHUP's handler leaves it: the main-loop
+		 * interrupt function re-reads the configuration. */
+		ConfigReloadPending = true;
+		MJ_MAIN_LOOP_INTERRUPTS();
+		elog(LOG, "mj %d: main loop interrupts handled, reload pending %d, nap=%d ms",
+			 PG_VERSION_NUM / 10000, (int) ConfigReloadPending, mj_nap);
+		RESUME_INTERRUPTS();
 		for (;;)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
