@@ -2171,3 +2171,130 @@ fn notify_pid_of_an_unrelated_process_is_not_signalled() {
         d.log_text()
     );
 }
+
+/// A configuration file that is not UTF-8 is refused with the file and the
+/// line of the first bad byte named; once fixed, the daemon starts.
+#[test]
+fn config_file_that_is_not_utf8_names_file_and_line() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "config_file_that_is_not_utf8");
+    let dir = Scratch::new("cfg-not-utf8");
+    let conf = dir.join("bgworker.conf");
+    fs::write(
+        &conf,
+        b"# settings\nlog_min_messages = warning\n# caf\xe9\n",
+    )
+    .unwrap();
+    let expected = format!(
+        "invalid byte sequence in configuration file \"{}\" line 3: the file must be UTF-8",
+        conf.display()
+    );
+    let conf2 = conf.clone();
+    config_refused("cfg-not-utf8", &dir, &[], &expected, move || {
+        fs::write(&conf2, "# settings\nlog_min_messages = warning\n").unwrap();
+    });
+}
+
+/// Arguments that are not UTF-8: both programs say which one, with the
+/// usage exit status, and nothing panics.
+#[test]
+fn arguments_that_are_not_utf8_are_usage_errors() {
+    use std::os::unix::ffi::OsStrExt;
+    let _w = watchdog(DEFAULT_WATCHDOG, "arguments_that_are_not_utf8");
+    let bad = std::ffi::OsStr::from_bytes(b"/tmp/caf\xe9");
+    for (exe, args, label) in [
+        (
+            bgworkerd_path(),
+            vec![std::ffi::OsStr::new("-D"), bad],
+            "bgworkerd",
+        ),
+        (
+            bgworkerctl_path(),
+            vec![
+                std::ffi::OsStr::new("status"),
+                std::ffi::OsStr::new("-D"),
+                bad,
+            ],
+            "bgworkerctl",
+        ),
+    ] {
+        let p = Proc::spawn(&exe, &args, &[], &format!("{label}-not-utf8"));
+        let st = p.wait_exit(secs(10));
+        let text = p.text();
+        assert_eq!(
+            st.code(),
+            Some(2),
+            "{label}: {}:\n{text}",
+            describe_status(&st)
+        );
+        let n = args.len();
+        assert!(
+            text.contains(&format!(
+                "{label}: argument {n} is not valid UTF-8: \"/tmp/caf\u{fffd}\""
+            )),
+            "{label}:\n{text}"
+        );
+        assert!(!text.contains("panicked"), "{label}:\n{text}");
+    }
+}
+
+/// A /dev/shm too small for the segment (a private 64 kB tmpfs, in a mount
+/// namespace of its own): bgworkerd stops at start with PostgreSQL's FATAL
+/// naming the segment, the size and the cause, leaves neither segment nor
+/// pid file, and is not killed by SIGBUS; the same tmpfs holds a small
+/// daemon, which runs. Needs root (mount namespaces).
+#[test]
+fn full_dev_shm_is_a_fatal_at_start_not_a_sigbus() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "full_dev_shm");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("full_dev_shm_is_a_fatal_at_start_not_a_sigbus: skipped (needs root for a mount namespace)");
+        return;
+    }
+    let dir = Scratch::new("shm-full");
+    let script = "mount -t tmpfs -o size=64k bgw-full-shm /dev/shm || exit 99; \
+                  \"$0\" \"$@\"; rc=$?; echo \"left in /dev/shm: [$(ls -A /dev/shm)]\"; exit $rc";
+    let daemon = bgworkerd_path();
+    let run = |slots: &str, label: &str| {
+        let args = [
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            daemon.to_str().unwrap(),
+            "-D",
+            dir.to_str().unwrap(),
+            "-c",
+            &format!("max_worker_processes={slots}"),
+        ];
+        Proc::spawn(Path::new("/usr/bin/unshare"), &args, &[], label)
+    };
+    let p = run("5000", "shm-full-big");
+    let st = p.wait_exit(secs(20));
+    let text = p.text();
+    assert_eq!(st.code(), Some(1), "{}:\n{text}", describe_status(&st));
+    assert!(
+        text.contains("FATAL:  could not resize shared memory segment \"/bgworker.")
+            && text.contains("bytes: No space left on device"),
+        "{text}"
+    );
+    assert!(text.contains("left in /dev/shm: []"), "{text}");
+    assert!(!dir.join("bgworkerd.pid").exists(), "pid file left behind");
+    // The same small tmpfs holds a daemon with few slots.
+    let p = run("8", "shm-full-small");
+    p.wait_line("bgworkerd ready", secs(20));
+    let pid = std::fs::read_to_string(dir.join("bgworkerd.pid")).unwrap();
+    let pid: i32 = pid.lines().next().unwrap().trim().parse().unwrap();
+    // SAFETY: kill(2) of the daemon this test started (its pid file).
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let st = p.wait_exit(secs(20));
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "{}:\n{}",
+        describe_status(&st),
+        p.text()
+    );
+    assert!(p.text().contains("left in /dev/shm: []"), "{}", p.text());
+}

@@ -8,6 +8,12 @@ fn main() {
     // SAFETY: restoring a signal's default disposition, before any thread
     // or output exists.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let code = bgworker::ctl::main(std::env::args().skip(1).collect());
+    let code = match bgworker::utf8_args(std::env::args_os().skip(1)) {
+        Ok(args) => bgworker::ctl::main(args),
+        Err(e) => {
+            eprintln!("bgworkerctl: {e}");
+            2
+        }
+    };
     std::process::exit(code);
 }

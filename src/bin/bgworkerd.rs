@@ -8,6 +8,12 @@ include!(concat!(env!("OUT_DIR"), "/export_refs.rs"));
 
 fn main() {
     bgworker::bgw_runtime_init();
-    let code = bgworker::daemon::main(std::env::args().skip(1).collect());
+    let code = match bgworker::utf8_args(std::env::args_os().skip(1)) {
+        Ok(args) => bgworker::daemon::main(args),
+        Err(e) => {
+            eprintln!("bgworkerd: {e}\nTry \"bgworkerd --help\" for more information.");
+            2
+        }
+    };
     std::process::exit(code);
 }

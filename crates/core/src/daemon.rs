@@ -22,6 +22,7 @@ fn fatal(msg: &str, hint: Option<&str>) -> i32 {
 /// status.
 pub fn main(args: Vec<String>) -> i32 {
     crate::identity::mark_daemon_image();
+    crate::process::signals::set_postmaster_dispositions();
     let mut rundir: Option<PathBuf> = None;
     let mut sets: Vec<(String, String)> = Vec::new();
     let mut it = args.into_iter();

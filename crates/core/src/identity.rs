@@ -141,6 +141,12 @@ pub fn mark_daemon_image() {
     DAEMON_IMAGE.store(true, Ordering::Relaxed);
 }
 
+/// Is this process image bgworkerd (its supervisor or one of its
+/// workers), rather than a host program?
+pub fn is_daemon_image() -> bool {
+    DAEMON_IMAGE.load(Ordering::Relaxed)
+}
+
 /// End this process the way PostgreSQL's proc_exit does, after the exit
 /// callbacks: stdio is flushed, and
 /// * in bgworkerd (supervisor and workers) and in any process that is not

@@ -43,6 +43,24 @@ pub mod settings;
 pub mod shmem;
 pub mod supervisor;
 
+/// Command-line arguments as text: every argument must be UTF-8 (names,
+/// paths and settings are shown in messages and compared as text). The
+/// error names the first argument that is not, by position, as it would
+/// print with the invalid bytes replaced.
+pub fn utf8_args(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Vec<String>, String> {
+    args.enumerate()
+        .map(|(i, a)| {
+            a.into_string().map_err(|a| {
+                format!(
+                    "argument {} is not valid UTF-8: \"{}\"",
+                    i + 1,
+                    a.to_string_lossy()
+                )
+            })
+        })
+        .collect()
+}
+
 /// The calling thread's errno.
 pub fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)

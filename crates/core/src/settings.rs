@@ -117,6 +117,18 @@ impl From<String> for SettingError {
 const LOG_LEVEL_VALUES: &str =
     "debug5, debug4, debug3, debug2, debug1, info, notice, warning, error, log, fatal, panic";
 
+/// A configuration file's bytes as text, or an error naming the file and
+/// the line of the first byte that is not UTF-8.
+fn utf8_text(shown: &str, bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+        format!(
+            "invalid byte sequence in configuration file \"{shown}\" line {line}: the file must be UTF-8"
+        )
+    })
+}
+
 /// Settings that take effect only at supervisor start.
 pub const POSTMASTER_ONLY: &[&str] = &[
     "shared_preload_libraries",
@@ -352,13 +364,14 @@ impl Settings {
             return Ok(());
         }
         let shown = path.display().to_string();
-        std::fs::read_to_string(&path)
+        std::fs::read(&path)
             .map_err(|e| {
                 format!(
                     "could not open configuration file \"{shown}\": {}",
                     crate::io_text(&e)
                 )
             })
+            .and_then(|bytes| utf8_text(&shown, bytes))
             .and_then(|t| parse_file(&shown, &t))
             .map_err(SettingError::from)
             .and_then(|entries| self.apply_file(&shown, &entries))

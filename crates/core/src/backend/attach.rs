@@ -103,6 +103,8 @@ fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), Stri
     })?;
     // State-change notifications (bgw_notify_pid) arrive as SIGUSR1; make
     // sure one cannot kill a process that did not install a handler.
+    // (libc, not nix: nix's sigaction always installs, and the host's own
+    // handler must be looked at before deciding to leave it alone.)
     // SAFETY: querying and, if default, replacing the SIGUSR1 disposition
     // with a handler that does nothing (async-signal-safe).
     unsafe {

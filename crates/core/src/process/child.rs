@@ -10,6 +10,10 @@
 //! it here, as in PostgreSQL.
 
 use std::os::fd::FromRawFd;
+
+use nix::sys::prctl;
+use nix::sys::signal::Signal;
+use nix::unistd::getppid;
 use std::sync::Arc;
 
 use crate::abi::{
@@ -43,18 +47,10 @@ pub struct ChildContext<'a> {
 pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
     // Die with the supervisor: the kernel sends SIGKILL when the forking
     // thread exits. If it is already gone, the signal would never come.
-    // SAFETY: prctl with an integer argument; getppid has no preconditions.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
-        if libc::getppid() != ctx.supervisor_pid {
-            libc::_exit(1);
-        }
+    let _ = prctl::set_pdeathsig(Signal::SIGKILL);
+    if getppid().as_raw() != ctx.supervisor_pid {
+        // SAFETY: _exit has no preconditions; nothing of the worker ran.
+        unsafe { libc::_exit(1) };
     }
     // The supervisor's wake-up descriptor is closed below: a host signal
     // handler calling bgw_host_request_shutdown in this process must not
@@ -128,6 +124,8 @@ fn set_process_title(name: &str) {
     let mut buf = [0u8; 16];
     let n = name.len().min(15);
     buf[..n].copy_from_slice(&name.as_bytes()[..n]);
-    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
-    unsafe { libc::prctl(libc::PR_SET_NAME, buf.as_ptr() as libc::c_ulong, 0, 0, 0) };
+    // Up to the first NUL (a name is NUL-terminated in its definition).
+    if let Ok(c) = std::ffi::CStr::from_bytes_until_nul(&buf) {
+        let _ = prctl::set_name(c);
+    }
 }

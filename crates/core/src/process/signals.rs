@@ -69,6 +69,29 @@ pub fn set_handler(sig: Signal, handler: SigHandler) {
     let _ = unsafe { signal::sigaction(sig, &sa) };
 }
 
+/// The dispositions PostgreSQL's postmaster sets for itself, which its
+/// children inherit: job-control and file-size signals ignored (SIGTTIN,
+/// SIGTTOU, SIGXFSZ; a write past the size limit then fails with EFBIG
+/// instead of killing the process), SIGURG ignored (latches read it from a
+/// signalfd while it is blocked, where an ignored signal still queues), and
+/// SIGSEGV and SIGBUS at their defaults: the Rust runtime's stack-overflow
+/// handlers, inherited from bgworkerd's main thread or a Rust host, would
+/// otherwise swallow the first one sent with kill(2). Called by bgworkerd
+/// at start and by every worker; an embedding host keeps its own.
+pub fn set_postmaster_dispositions() {
+    for sig in [
+        Signal::SIGTTIN,
+        Signal::SIGTTOU,
+        Signal::SIGXFSZ,
+        Signal::SIGURG,
+    ] {
+        set_handler(sig, SigHandler::SigIgn);
+    }
+    for sig in [Signal::SIGSEGV, Signal::SIGBUS] {
+        set_handler(sig, SigHandler::SigDfl);
+    }
+}
+
 /// The FATAL text SIGTERM prints, prepared before the handler is installed
 /// so the handler only has to write it.
 struct DieMessage {
@@ -140,6 +163,7 @@ pub fn setup_worker(bgw_type: &str) {
     for sig in [Signal::SIGCHLD, Signal::SIGALRM] {
         set_handler(sig, SigHandler::SigDfl);
     }
+    set_postmaster_dispositions();
     // Handlers first, then the mask: the child still has the supervisor's
     // mask (its signals blocked), so nothing arrives before its handler.
     set_mask(&block_sig());

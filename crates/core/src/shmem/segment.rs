@@ -70,13 +70,47 @@ impl Segment {
                 if e.raw_os_error() == Some(libc::EEXIST) {
                     continue;
                 }
-                return Err(e);
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!(
+                        "could not open shared memory segment \"{name}\": {}",
+                        crate::io_text(&e)
+                    ),
+                ));
             }
             // SAFETY: fd was just returned by shm_open and is owned by nobody else.
             let file = unsafe { File::from_raw_fd(fd) };
+            // The pages are reserved, not only the size set: a tmpfs that
+            // cannot back them fails here, with PostgreSQL's message,
+            // instead of a SIGBUS at the first write to a missing page (in
+            // the supervisor, or in any process that maps the segment).
+            let resize_err = |e: io::Error| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "could not resize shared memory segment \"{name}\" to {size} bytes: {}",
+                        crate::io_text(&e)
+                    ),
+                )
+            };
             let r = file
                 .set_len(size as u64)
-                .and_then(|_| MmapOptions::new().len(size).map_raw(&file));
+                .and_then(|_| {
+                    nix::fcntl::posix_fallocate(&file, 0, size as libc::off_t)
+                        .map_err(|e| io::Error::from_raw_os_error(e as i32))
+                })
+                .map_err(resize_err)
+                .and_then(|_| {
+                    MmapOptions::new().len(size).map_raw(&file).map_err(|e| {
+                        io::Error::new(
+                            e.kind(),
+                            format!(
+                                "could not map shared memory segment \"{name}\": {}",
+                                crate::io_text(&e)
+                            ),
+                        )
+                    })
+                });
             let map = match r {
                 Ok(m) => m,
                 Err(e) => {

@@ -162,10 +162,31 @@ impl Supervisor {
         self.by_pid.insert(pid, i);
     }
 
-    /// Reap exited children. Peeks first so that a host program's own
-    /// children (not workers) are left for it to reap.
+    /// Reap exited children. In bgworkerd every child is the supervisor's
+    /// to reap, workers or not (a module may fork in `_PG_init`): a child
+    /// that is not a worker is handled as PostgreSQL's reaper handles an
+    /// unknown child (CleanupBackend): an exit with status 0 or 1 is
+    /// forgotten, anything else is a crash. In a host program the
+    /// supervisor peeks first and reaps only its workers, so that the
+    /// host's own children are left for it.
     pub(super) fn reap(&mut self) {
         let nohang = Some(WaitPidFlag::WNOHANG);
+        if crate::identity::is_daemon_image() {
+            while let Ok(st) = waitpid(None, nohang) {
+                let Some(pid) = st.pid().map(Pid::as_raw) else {
+                    return; // StillAlive: none has exited
+                };
+                let Some(status) = wait_status(st) else {
+                    continue;
+                };
+                if self.by_pid.contains_key(&pid) {
+                    self.child_exited(pid, status);
+                } else {
+                    self.other_child_exited(pid, status);
+                }
+            }
+            return;
+        }
         loop {
             // Peek (WNOWAIT) at the first child that has exited: an
             // embedding host may have children of its own, which are not
@@ -194,6 +215,19 @@ impl Supervisor {
                 }
             }
             return;
+        }
+    }
+
+    /// A child of bgworkerd that was not a worker has exited (PostgreSQL's
+    /// CleanupBackend for a pid it does not know): status 0 or 1 is
+    /// forgotten; anything else starts a crash cycle, reported as a
+    /// "server process" as PostgreSQL reports it.
+    pub(super) fn other_child_exited(&mut self, pid: i32, status: i32) {
+        let normal = libc::WIFEXITED(status) && matches!(libc::WEXITSTATUS(status), 0 | 1);
+        if normal {
+            log_child_exit(log::DEBUG1, "server process", pid, status);
+        } else {
+            self.handle_crash(pid, "server process", status);
         }
     }
 

@@ -142,6 +142,9 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
                     crate::errno_text(e as i32)
                 ),
             );
+            if let Some(p) = pidfile.take() {
+                p.remove();
+            }
             return 1;
         }
     };
@@ -151,13 +154,13 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     let seg = match Segment::create(nslots, settings.max_parallel_workers) {
         Ok(s) => Arc::new(s),
         Err(e) => {
-            log::emit(
-                log::FATAL,
-                &format!(
-                    "could not create shared memory segment: {}",
-                    crate::io_text(&e)
-                ),
-            );
+            // Segment::create's errors name the segment and the call. The
+            // pid file goes too: no supervisor ran (PostgreSQL removes
+            // postmaster.pid on this way out as well).
+            log::emit(log::FATAL, &crate::io_text(&e));
+            if let Some(p) = pidfile.take() {
+                p.remove();
+            }
             return 1;
         }
     };
@@ -198,7 +201,9 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         death_w,
         exit_code: None,
         got_slot_signal: false,
-        got_child_signal: false,
+        // A child a module forked in _PG_init may have exited before
+        // the signalfd existed: reap once at the start.
+        got_child_signal: true,
         got_reload: false,
         sig_pending: true,
         wake_pending: true,
