@@ -82,7 +82,10 @@ fn each_major_module_runs_with_its_own_layout() {
             l.contains("function=\"mj_main\" arg=1 extra=\"extra of the dynamic one\" notify="),
             "{l}"
         );
-        let l = d.wait_log(&format!("mj {major}: main loop interrupts handled"), secs(10));
+        let l = d.wait_log(
+            &format!("mj {major}: main loop interrupts handled"),
+            secs(10),
+        );
         assert!(l.ends_with("reload pending 0, nap=2000 ms"), "{l}");
         d.wait_log("mj: dynamic started", secs(10));
         // Terminated by its registrant: die() ends it as PostgreSQL's does.
