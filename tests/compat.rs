@@ -480,7 +480,7 @@ fn signals_and_title_match_postgresql_for(major: u32) {
     assert_eq!(
         standard(&our_signals),
         standard(&their_signals),
-        "signals the worker ignores, catches and blocks (ours vs PostgreSQL 15): {our_signals:x?} vs {their_signals:x?}"
+        "signals the worker ignores, catches and blocks (ours vs PostgreSQL {major}): {our_signals:x?} vs {their_signals:x?}"
     );
     let caught = |masks: &[(String, u64)], sig: i32| {
         masks

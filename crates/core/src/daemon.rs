@@ -123,6 +123,8 @@ pub fn main(args: Vec<String>) -> i32 {
         pidfile.remove();
         return 1;
     }
+    // The major is decided now (the modules' or postgresql_major).
+    crate::process::signals::set_sigurg_disposition();
     (crate::hooks::get().prepare_daemon)();
     supervisor::run(Some(&rundir), Some(pidfile))
 }
