@@ -343,9 +343,11 @@ fn hosts_of_each_major_attach_to_one_daemon() {
         (18, long.as_str(), 1472),
         (15, "mj_module", 544),
     ] {
+        // The definition ends at an unreadable page: the library reads the
+        // host's layout and not one byte more.
         let p = Proc::spawn(
             &host(major),
-            &[&rundir, lib],
+            &[&rundir, lib, "guard"],
             &[],
             &format!("mj_host {major}"),
         );
@@ -359,6 +361,7 @@ fn hosts_of_each_major_attach_to_one_daemon() {
             &format!("host: registered, bgw_type=\"mj host {major}\""),
             secs(1),
         );
+        p.wait_line("host: definition ends at a guard page", secs(1));
         p.wait_line("host: stopped", secs(1));
         // The worker runs as the daemon's major, whatever its registrant's.
         let l = d.wait_log(&format!("name=\"mj host {major}\""), secs(10));
