@@ -5,7 +5,9 @@
  *		of BackgroundWorker and every field of MyBgworkerEntry (read with the
  *		module's own layout), a GUC with a time unit (whose flag values moved
  *		in 17), the chunk's memory context, its backend type, and a dynamic
- *		registration from a worker.
+ *		registration from a worker. Every definition it registers ends where
+ *		an unreadable page begins, so reading past the major's layout would
+ *		crash it.
  *
  * _PG_init (when preloaded) registers the static worker "mj static" with
  * bgw_library_name $MJ_LIB (default "mj_module"), bgw_main_arg 0.
@@ -21,6 +23,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -55,6 +59,25 @@ PGDLLEXPORT void mj_main(Datum main_arg);
 
 static int	mj_nap = 0;
 
+/*
+ * A BackgroundWorker that ends exactly where an unreadable page begins: a
+ * runtime that read one byte past this major's layout would crash the
+ * process. NULL if the pages cannot be had.
+ */
+static BackgroundWorker *
+mj_guarded_worker(void)
+{
+	size_t		page = (size_t) sysconf(_SC_PAGESIZE);
+	size_t		before = ((sizeof(BackgroundWorker) + page - 1) / page) * page;
+	char	   *m = mmap(NULL, before + page, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED || mprotect(m + before, page, PROT_NONE) != 0)
+		return NULL;
+	memset(m, 0, before);
+	return (BackgroundWorker *) (m + before - sizeof(BackgroundWorker));
+}
+
 static void
 mj_report(int mode)
 {
@@ -79,7 +102,7 @@ void
 mj_main(Datum main_arg)
 {
 	int			mode = DatumGetInt32(main_arg);
-	BackgroundWorker dyn;
+	BackgroundWorker *dyn;
 	BackgroundWorkerHandle *handle;
 	pid_t		pid;
 	const char *lib = getenv("MJ_DYNLIB");
@@ -110,22 +133,24 @@ mj_main(Datum main_arg)
 		}
 	}
 
-	memset(&dyn, 0, sizeof(dyn));
-	snprintf(dyn.bgw_name, BGW_MAXLEN, "mj dynamic");
-	dyn.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	dyn.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	dyn.bgw_restart_time = BGW_NEVER_RESTART;
-	strcpy(dyn.bgw_library_name, lib ? lib : MyBgworkerEntry->bgw_library_name);
-	snprintf(dyn.bgw_function_name, BGW_MAXLEN, "mj_main");
-	dyn.bgw_main_arg = Int32GetDatum(1);
-	snprintf(dyn.bgw_extra, BGW_EXTRALEN, "extra of the dynamic one");
-	dyn.bgw_notify_pid = MyProcPid;
-	if (!RegisterDynamicBackgroundWorker(&dyn, &handle))
+	dyn = mj_guarded_worker();
+	if (dyn == NULL)
+		elog(ERROR, "mj: no guarded pages");
+	snprintf(dyn->bgw_name, BGW_MAXLEN, "mj dynamic");
+	dyn->bgw_flags = BGWORKER_SHMEM_ACCESS;
+	dyn->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	dyn->bgw_restart_time = BGW_NEVER_RESTART;
+	strcpy(dyn->bgw_library_name, lib ? lib : MyBgworkerEntry->bgw_library_name);
+	snprintf(dyn->bgw_function_name, BGW_MAXLEN, "mj_main");
+	dyn->bgw_main_arg = Int32GetDatum(1);
+	snprintf(dyn->bgw_extra, BGW_EXTRALEN, "extra of the dynamic one");
+	dyn->bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(dyn, &handle))
 	{
 		elog(LOG, "mj: dynamic registration failed");
 		return;
 	}
-	elog(LOG, "mj: dynamic bgw_type defaulted to \"%s\"", dyn.bgw_type);
+	elog(LOG, "mj: dynamic bgw_type defaulted to \"%s\"", dyn->bgw_type);
 	if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
 	{
 		elog(LOG, "mj: dynamic started");
@@ -140,22 +165,24 @@ mj_main(Datum main_arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker w;
+	BackgroundWorker *w;
 	const char *lib = getenv("MJ_LIB");
 
 	DefineCustomIntVariable("mj.nap", "A time setting (milliseconds).", NULL, &mj_nap,
 							0, 0, 3600000, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&w, 0, sizeof(w));
-	snprintf(w.bgw_name, BGW_MAXLEN, "mj static");
-	snprintf(w.bgw_type, BGW_MAXLEN, "mj type");
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	w.bgw_restart_time = BGW_NEVER_RESTART;
-	strcpy(w.bgw_library_name, lib ? lib : "mj_module");
-	snprintf(w.bgw_function_name, BGW_MAXLEN, "mj_main");
-	w.bgw_main_arg = Int32GetDatum(0);
-	snprintf(w.bgw_extra, BGW_EXTRALEN, "extra of the static one");
-	RegisterBackgroundWorker(&w);
+	w = mj_guarded_worker();
+	if (w == NULL)
+		elog(ERROR, "mj: no guarded pages");
+	snprintf(w->bgw_name, BGW_MAXLEN, "mj static");
+	snprintf(w->bgw_type, BGW_MAXLEN, "mj type");
+	w->bgw_flags = BGWORKER_SHMEM_ACCESS;
+	w->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w->bgw_restart_time = BGW_NEVER_RESTART;
+	strcpy(w->bgw_library_name, lib ? lib : "mj_module");
+	snprintf(w->bgw_function_name, BGW_MAXLEN, "mj_main");
+	w->bgw_main_arg = Int32GetDatum(0);
+	snprintf(w->bgw_extra, BGW_EXTRALEN, "extra of the static one");
+	RegisterBackgroundWorker(w);
 }
