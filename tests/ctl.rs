@@ -1421,3 +1421,50 @@ fn service_unit_says_how_to_create_its_user() {
         "/etc/passwd changed"
     );
 }
+
+/// Liveness comes from the supervisor's process (its pidfd and its lock on
+/// the segment file), not from a word in the segment: a scribbled
+/// "supervisor exited" word neither makes a live daemon look dead to
+/// bgworkerctl nor makes a waiter report BGWH_POSTMASTER_DIED; once the
+/// daemon really stops, bgworkerctl says so. A segment no tool can attach
+/// does not keep bgworkerctl from stopping the daemon either.
+#[test]
+fn a_forged_exit_word_does_not_make_a_live_daemon_look_dead() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "a_forged_exit_word");
+    let m = lc_module();
+    let d = Daemon::builder("ctl_forged_exit")
+        .preload(&[&m])
+        .env("LC_STATIC", "steady||5|0|loop")
+        .start();
+    wait_ready(&d, "steady", secs(10));
+    let name = d.segment_name().expect("segment name");
+    let seg = bgworker::shmem::Segment::attach(&name).expect("attach");
+    seg.header()
+        .supervisor_exited
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let r = run_ctl(d.rundir(), &["status"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // A waiter (launch --wait waits for the start) sees the worker start.
+    let r = launch(&d, "after_forgery", "loop", &["--wait"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // A segment no tool can attach any more (bad magic): reload and stop
+    // still reach the daemon, through the pid file and its lock.
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(d.segment_path().unwrap())
+            .unwrap();
+        f.write_all_at(b"garbage!", 0).unwrap();
+    }
+    one_line_error(&run_ctl(d.rundir(), &["status"]), 3, "bad magic number");
+    let r = run_ctl(d.rundir(), &["reload"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("using the pid file instead"), "{r:?}");
+    d.wait_log("received SIGHUP, reloading configuration files", secs(10));
+    let r = run_ctl(d.rundir(), &["stop", "--wait"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(d.wait_exit(secs(20)).success(), "{}", d.log_text());
+    let r = run_ctl(d.rundir(), &["status"]);
+    assert_eq!(r.code, 3, "{r:?}");
+}

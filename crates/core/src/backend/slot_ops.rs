@@ -65,11 +65,17 @@ impl Connection {
         }
     }
 
-    /// Is the supervisor still there? Workers watch the death pipe (EOF once
-    /// the supervisor is gone), attached processes poll their pidfd.
+    /// Is the supervisor still there? Told by the processes themselves,
+    /// never by a word in the segment that any process could overwrite:
+    /// workers watch the death pipe (EOF once the supervisor is gone);
+    /// attached processes poll their pidfd and test the supervisor lock,
+    /// which goes when the supervisor returns (an embedding host lives on)
+    /// or its process dies.
     pub fn supervisor_alive(&self) -> bool {
-        if self.seg.header().supervisor_exited.load(Ordering::SeqCst) != 0 {
-            return false;
+        if let Some(fd) = &self.lock_fd {
+            if !crate::shmem::segment::supervisor_lock_held(fd.as_fd()) {
+                return false;
+            }
         }
         let Some(fd) = self.death_watch() else {
             return true;

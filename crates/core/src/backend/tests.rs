@@ -12,6 +12,7 @@ fn conn(slots: usize, max_parallel: i32) -> Connection {
         supervisor_pid: 0,
         pidfd: None,
         death_fd: None,
+        lock_fd: None,
     }
 }
 
