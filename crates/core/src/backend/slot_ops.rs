@@ -20,6 +20,9 @@ pub enum RegisterError {
     Invalid(String),
     /// No free slot, or max_parallel_workers reached: false, no message.
     NoCapacity,
+    /// The registration lock stayed held past LOCK_TIMEOUT (a stopped or
+    /// stuck holder): the message names the holder, raised as ERROR.
+    LockTimeout(String),
 }
 
 impl Connection {
@@ -95,7 +98,7 @@ impl Connection {
         let parallel = w.flags().contains(WorkerFlags::CLASS_PARALLEL);
         let h = self.seg.header();
         let found = {
-            let _lock = BackendLock::acquire(&self.seg);
+            let _lock = BackendLock::acquire(&self.seg).map_err(RegisterError::LockTimeout)?;
             if parallel
                 && h.parallel_in_use()
                     >= h.max_parallel_workers.load(Ordering::Relaxed).max(0) as u32
@@ -146,11 +149,12 @@ impl Connection {
     }
 
     /// Set the terminate flag of the handle's slot unless it was reused;
-    /// returns whether the flag was set.
-    pub fn terminate(&self, slot: usize, generation: u64) -> bool {
+    /// returns whether the flag was set, or the registration lock's timeout
+    /// message (see backend/lock.rs).
+    pub fn terminate(&self, slot: usize, generation: u64) -> Result<bool, String> {
         let s = self.seg.slot(slot);
         let hit = {
-            let _lock = BackendLock::acquire(&self.seg);
+            let _lock = BackendLock::acquire(&self.seg)?;
             if s.generation.load(Ordering::Acquire) == generation {
                 s.terminate.store(1, Ordering::Release);
                 self.mark_pending(slot);
@@ -162,7 +166,7 @@ impl Connection {
         if hit {
             self.poke_supervisor();
         }
-        hit
+        Ok(hit)
     }
 
     /// Wait until `done(status)` holds, or the supervisor is gone.

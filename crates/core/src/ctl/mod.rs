@@ -594,7 +594,9 @@ fn parse_hex(h: &str) -> Result<Vec<u8>, Failure> {
 fn launch(conn: &Connection, w: BackgroundWorker, wait: bool) -> Result<(), Failure> {
     let (slot, generation) = match conn.register(&w) {
         Ok(h) => h,
-        Err(RegisterError::Invalid(msg)) => return Err(refused(msg)),
+        Err(RegisterError::Invalid(msg) | RegisterError::LockTimeout(msg)) => {
+            return Err(refused(msg))
+        }
         Err(RegisterError::NoCapacity) => {
             let parallel = w.flags().contains(WorkerFlags::CLASS_PARALLEL);
             return Err(refused(if parallel {
@@ -743,7 +745,7 @@ fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failur
     let mut hit = Vec::new();
     for (i, g) in handles {
         // The same generation-checked path as TerminateBackgroundWorker.
-        if conn.terminate(i, g) {
+        if conn.terminate(i, g).map_err(refused)? {
             println!("terminating slot={i} generation={g}");
             hit.push((i, g));
         }
