@@ -2298,3 +2298,40 @@ fn full_dev_shm_is_a_fatal_at_start_not_a_sigbus() {
     );
     assert!(p.text().contains("left in /dev/shm: []"), "{}", p.text());
 }
+
+/// A segment left behind whose recorded supervisor pid now belongs to an
+/// unrelated live process (pid reuse): attaching is refused, because no
+/// live supervisor holds the segment's lock, and that process is never
+/// signalled. (Before, attaching trusted any live pid, and registering then
+/// sent SIGUSR1 to it, which killed it.)
+#[test]
+fn attach_to_a_leftover_segment_whose_pid_was_reused_is_refused() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "attach_leftover_pid_reused");
+    let (d, g1) = attach_daemon("attach-reused");
+    let mut image = fs::read(d.segment_path().unwrap()).expect("read segment");
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("spawn sleep");
+    let pid = bystander.id() as i32;
+    // supervisor_pid is the i32 at offset 32 of the header.
+    image[32..36].copy_from_slice(&pid.to_le_bytes());
+    let name = format!("bgworker.badtest.{}.reused", std::process::id());
+    let path = PathBuf::from("/dev/shm").join(&name);
+    fs::write(&path, &image).unwrap();
+    fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    attach_refused(
+        &d,
+        &format!("/{name}"),
+        &[&format!("(pid {pid})"), "is not running"],
+    );
+    let _ = fs::remove_file(&path);
+    assert!(
+        bystander.try_wait().expect("try_wait").is_none(),
+        "the unrelated process was signalled"
+    );
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+    assert_still_running(&d, g1, "bad_good1");
+    assert_daemon_healthy(&d);
+}

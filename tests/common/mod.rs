@@ -1294,8 +1294,11 @@ impl Daemon {
     }
 
     /// Wait for the daemon to exit; panics with the log on timeout.
+    /// Wait for the daemon to exit; then give the reader a moment to take
+    /// the last lines it wrote (its workers, which could hold the pipe
+    /// open longer, die with it).
     pub fn wait_exit(&self, timeout: Duration) -> ExitStatus {
-        self.w.wait_exit(timeout, None)
+        self.w.wait_exit(timeout, Some(secs(2)))
     }
 
     pub fn log(&self) -> &LineLog {

@@ -409,6 +409,10 @@ unsafe extern "C" fn bgw_rs_RegisterDynamicBackgroundWorker(
                 );
                 false
             }
+            Err(RegisterError::LockTimeout(msg)) => {
+                backend::raise_error_code(b"55P03", &msg);
+                false
+            }
         }
     })
 }
@@ -492,7 +496,9 @@ unsafe extern "C" fn bgw_rs_TerminateBackgroundWorker(handle: *mut BackgroundWor
         // SAFETY: caller's contract on handle.
         let target = unsafe { handle_target("TerminateBackgroundWorker", handle) };
         if let Some((conn, slot, generation)) = target {
-            conn.terminate(slot, generation);
+            if let Err(msg) = conn.terminate(slot, generation) {
+                backend::raise_error_code(b"55P03", &msg);
+            }
         }
     })
 }

@@ -95,6 +95,7 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
         // the supervisor's owner of it is never dropped here (run never
         // returns), so the worker's connection is its only owner.
         death_fd: Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(ctx.death_read) }),
+        lock_fd: None,
     });
     // The supervisor's own connection record (if any) is an inherited copy;
     // it is not freed here because its descriptors were closed above.

@@ -137,6 +137,9 @@ struct Supervisor {
     /// once the supervisor (the only holder of the write end) is gone.
     death_r: OwnedFd,
     death_w: OwnedFd,
+    /// The supervisor lock on the segment's file (see shmem/segment.rs):
+    /// held while this supervisor runs, released when it is dropped.
+    seg_lock: OwnedFd,
     exit_code: Option<i32>,
     got_slot_signal: bool,
     got_child_signal: bool,
