@@ -468,6 +468,12 @@ int main(void) {
   printf("B_BG_WORKER %d\n", (int) B_BG_WORKER);
   printf("LWLocks %d %d %d %d\n", NUM_INDIVIDUAL_LWLOCKS, NUM_FIXED_LWLOCKS,
          (int) LWTRANCHE_FIRST_USER_DEFINED, (int) LWTRANCHE_BUFFER_MAPPING);
+#if PG_VERSION_NUM >= 170000
+  /* the individual locks, from the header's own list */
+#define PG_LWLOCK(id, name) printf("lwlock.%d %s\n", id, #name);
+#include "storage/lwlocklist.h"
+#undef PG_LWLOCK
+#endif
   GUCF(GUC_LIST_INPUT); GUCF(GUC_LIST_QUOTE); GUCF(GUC_NO_SHOW_ALL); GUCF(GUC_NO_RESET_ALL);
   GUCF(GUC_REPORT); GUCF(GUC_NOT_IN_SAMPLE); GUCF(GUC_DISALLOW_IN_FILE); GUCF(GUC_CUSTOM_PLACEHOLDER);
   GUCF(GUC_SUPERUSER_ONLY); GUCF(GUC_IS_NAME); GUCF(GUC_NOT_WHILE_SEC_REST); GUCF(GUC_EXPLAIN);
@@ -587,6 +593,21 @@ int main(void) {
             ),
             "{major}: LWLock numbering"
         );
+        if major >= 17 {
+            // Every id the header names is named so, every other one not.
+            let named: std::collections::BTreeMap<usize, &str> = pg
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix("lwlock.")?.parse().ok()?, v.as_str())))
+                .collect();
+            assert!(named.len() >= 40, "{major}: {named:?}");
+            for id in 0..lw.num_individual {
+                assert_eq!(
+                    bgworker::compat::lwlock::individual_lock_name(major, id),
+                    named.get(&id).copied(),
+                    "{major}: individual LWLock {id}"
+                );
+            }
+        }
         let mut flags = 0;
         for (k, v) in pg.iter().filter(|(k, _)| k.starts_with("GUC.")) {
             let want: i32 = pg15[k].parse().unwrap();

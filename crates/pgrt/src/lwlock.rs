@@ -355,14 +355,55 @@ fn register_tranche(id: i32, name: &str) {
     names[idx] = Some(name.to_string());
 }
 
+/// The individual locks PostgreSQL 17 (up to 52) and 18 (53) added after
+/// 15's (their storage/lwlocklist.h).
+const INDIVIDUAL_NAMES_17: [&str; 6] = [
+    "WaitEventCustom",
+    "WALSummarizer",
+    "DSMRegistry",
+    "InjectionPoint",
+    "SerialControl",
+    "AioWorkerSubmissionQueue",
+];
+
+/// The individual locks 17 dropped from 15's list (SLRU locks that became
+/// tranches of their own); their ids are unassigned from 17 on.
+const DROPPED_IN_17: [usize; 8] = [11, 12, 14, 15, 26, 31, 38, 42];
+
+/// The name of individual lock `id` in `major`'s storage/lwlocklist.h (15:
+/// lwlocknames.txt), or None for an unassigned id or one past the major's
+/// individual locks.
+pub fn individual_lock_name(major: u32, id: usize) -> Option<&'static str> {
+    let n = lw_numbering(major);
+    if id == 0 || id >= n.num_individual {
+        return None;
+    }
+    if id >= NUM_INDIVIDUAL_LWLOCKS {
+        return INDIVIDUAL_NAMES_17
+            .get(id - NUM_INDIVIDUAL_LWLOCKS)
+            .copied();
+    }
+    let name = INDIVIDUAL_NAMES[id];
+    if name.starts_with("<unassigned") || (major >= 17 && DROPPED_IN_17.contains(&id)) {
+        return None;
+    }
+    Some(name)
+}
+
 /// PostgreSQL's GetLWTrancheName: "extension" for a user-defined tranche
-/// this process never registered. The built-in names are PostgreSQL 15's;
-/// for 17 and 18 a built-in id is named by its number.
+/// this process never registered. The individual locks are named as in the
+/// process major's headers; the other built-in tranches are PostgreSQL
+/// 15's names, and in 17 and 18 (whose names live in the server's source,
+/// not its headers) are named by their number.
 fn tranche_name(id: u16) -> String {
     let id = id as usize;
     let n = numbering();
-    if n.num_individual != NUM_INDIVIDUAL_LWLOCKS && id < n.first_user_defined as usize {
-        return format!("built-in tranche {id}");
+    let major = bgworker_core::identity::pg_major();
+    if major >= 17 && id < n.first_user_defined as usize {
+        return match individual_lock_name(major, id) {
+            Some(name) => name.to_string(),
+            None => format!("built-in tranche {id}"),
+        };
     }
     if id < NUM_INDIVIDUAL_LWLOCKS {
         return INDIVIDUAL_NAMES[id].to_string();
