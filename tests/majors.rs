@@ -761,3 +761,37 @@ fn bgworker_h_modules_keep_their_layout_in_any_daemon() {
         }
     }
 }
+
+/// A magic block of 18 in 15's 56-byte form: the real PostgreSQL 18 server
+/// and bgworkerd serving 18 refuse it with the same FATAL and DETAIL, and
+/// neither runs its _PG_init.
+#[test]
+fn magic_block_of_the_wrong_length_matches_postgresql_18() {
+    let _w = watchdog(90, "magic_block_of_the_wrong_length_matches_postgresql_18");
+    let masked = |l: &str, path: &Path| message_of(l).replace(&path.display().to_string(), "LIB");
+    let m = pgxs_module("bad_magic_len.c");
+    let pg = PgServer::spawn_major(18, "mj-magic-len", &[&m], "", &[]);
+    let st = pg.wait_exit(secs(60));
+    assert!(!st.success(), "{}", pg.text());
+    let (i, l) = pg.wait_log_from(0, "magic block mismatch", secs(1));
+    let copy = pg
+        .data_dir()
+        .parent()
+        .unwrap()
+        .join("lib")
+        .join(m.file_name().unwrap());
+    let theirs = (masked(&l, &copy), masked(&pg.log_lines()[i + 1], &copy));
+    assert_eq!(pg.text().matches("marker: magic_len _PG_init").count(), 0);
+
+    let d = Daemon::builder("mj-magic-len")
+        .set("postgresql_major", "18")
+        .set("shared_preload_libraries", &m.display().to_string())
+        .spawn();
+    let (l, detail) = refused(&d, "magic block mismatch");
+    assert_eq!((masked(&l, &m), masked(&detail, &m)), theirs);
+    assert_eq!(
+        theirs.1,
+        "DETAIL:  Magic block has unexpected length or padding difference."
+    );
+    assert_eq!(d.count_log("marker: magic_len _PG_init"), 0);
+}

@@ -183,18 +183,62 @@ fn check_magic(
     }
     let major = major as u32;
     if len < 0 || len as usize != magic_len(major) {
-        return Err(mismatch());
+        // Nothing past len and version is read from a block of the wrong
+        // size; PostgreSQL's message for it.
+        return Err(LoadError {
+            detail: Some("Magic block has unexpected length or padding difference.".into()),
+            ..mismatch()
+        });
     }
     // SAFETY: len says the block is its major's Pg_magic_struct, which is
     // at least as long as PgMagic and starts with its fields (see PgMagic).
     let m = unsafe { &*m };
-    if m.version % 100 != 0
-        || m.funcmaxargs != 100
-        || m.indexmaxkeys != 32
-        || m.namedatalen != 64
-        || m.float8byval != 1
-    {
-        return Err(mismatch());
+    let extra_len = m.abi_extra.iter().position(|&b| b == 0).unwrap_or(32);
+    let extra = String::from_utf8_lossy(&m.abi_extra[..extra_len]);
+    if extra != "PostgreSQL" {
+        return Err(LoadError {
+            message: format!("incompatible library \"{path}\": ABI mismatch"),
+            detail: Some(format!(
+                "Server has ABI \"PostgreSQL\", library has \"{extra}\"."
+            )),
+        });
+    }
+    // PostgreSQL's incompatible_module_error: one line per field that
+    // differs from the server's.
+    let bool_text = |b: i32| if b != 0 { "true" } else { "false" };
+    let mut details = Vec::new();
+    if m.funcmaxargs != 100 {
+        details.push(format!(
+            "Server has FUNC_MAX_ARGS = 100, library has {}.",
+            m.funcmaxargs
+        ));
+    }
+    if m.indexmaxkeys != 32 {
+        details.push(format!(
+            "Server has INDEX_MAX_KEYS = 32, library has {}.",
+            m.indexmaxkeys
+        ));
+    }
+    if m.namedatalen != 64 {
+        details.push(format!(
+            "Server has NAMEDATALEN = 64, library has {}.",
+            m.namedatalen
+        ));
+    }
+    if m.float8byval != 1 {
+        details.push(format!(
+            "Server has FLOAT8PASSBYVAL = true, library has {}.",
+            bool_text(m.float8byval)
+        ));
+    }
+    if m.version % 100 != 0 && details.is_empty() {
+        details.push("Magic block has unexpected length or padding difference.".into());
+    }
+    if !details.is_empty() {
+        return Err(LoadError {
+            detail: Some(details.join("\n")),
+            ..mismatch()
+        });
     }
     Ok(Some(major))
 }
