@@ -182,6 +182,11 @@ fn check_magic(
         return Err(version_mismatch(path, server, &shown_version(version)));
     }
     let major = major as u32;
+    if version % 100 != 0 {
+        // Not what any server stamps (PG_VERSION_NUM / 100): PostgreSQL
+        // compares the field as a whole and reports a version mismatch.
+        return Err(version_mismatch(path, server, &shown_version(version)));
+    }
     if len < 0 || len as usize != magic_len(major) {
         // Nothing past len and version is read from a block of the wrong
         // size; PostgreSQL's message for it.
@@ -230,9 +235,6 @@ fn check_magic(
             "Server has FLOAT8PASSBYVAL = true, library has {}.",
             bool_text(m.float8byval)
         ));
-    }
-    if m.version % 100 != 0 && details.is_empty() {
-        details.push("Magic block has unexpected length or padding difference.".into());
     }
     if !details.is_empty() {
         return Err(LoadError {
