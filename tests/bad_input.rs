@@ -2282,8 +2282,7 @@ fn full_dev_shm_is_a_fatal_at_start_not_a_sigbus() {
     // The same small tmpfs holds a daemon with few slots.
     let p = run("8", "shm-full-small");
     p.wait_line("bgworkerd ready", secs(20));
-    let pid = std::fs::read_to_string(dir.join("bgworkerd.pid")).unwrap();
-    let pid: i32 = pid.lines().next().unwrap().trim().parse().unwrap();
+    let pid = pid_in_rundir(&dir);
     // SAFETY: kill(2) of the daemon this test started (its pid file).
     unsafe { libc::kill(pid, libc::SIGTERM) };
     let st = p.wait_exit(secs(20));
@@ -2385,14 +2384,7 @@ fn notify_pidfds_of_exited_hosts_do_not_fill_the_descriptor_table() {
     let log = d.text();
     assert!(!log.contains("is not valid"), "{log}");
     assert!(!log.contains("ignored"), "{log}");
-    let pid: i32 = std::fs::read_to_string(dir.join("bgworkerd.pid"))
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = pid_in_rundir(&dir);
     // SAFETY: kill(2) of the daemon this test started (its pid file).
     unsafe { libc::kill(pid, libc::SIGINT) };
     let st = d.wait_exit(secs(20));
