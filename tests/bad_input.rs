@@ -2284,8 +2284,7 @@ fn full_dev_shm_is_a_fatal_at_start_not_a_sigbus() {
     // The same small tmpfs holds a daemon with few slots.
     let p = run("8", "shm-full-small");
     p.wait_line("bgworkerd ready", secs(20));
-    let pid = std::fs::read_to_string(dir.join("bgworkerd.pid")).unwrap();
-    let pid: i32 = pid.lines().next().unwrap().trim().parse().unwrap();
+    let pid = pid_in_rundir(&dir);
     // SAFETY: kill(2) of the daemon this test started (its pid file).
     unsafe { libc::kill(pid, libc::SIGTERM) };
     let st = p.wait_exit(secs(20));
@@ -2334,4 +2333,68 @@ fn attach_to_a_leftover_segment_whose_pid_was_reused_is_refused() {
     let _ = bystander.wait();
     assert_still_running(&d, g1, "bad_good1");
     assert_daemon_healthy(&d);
+}
+
+/// Attached processes that name themselves as bgw_notify_pid cost the
+/// supervisor a pidfd each while they live. With a small descriptor limit,
+/// the descriptors of processes that have exited are swept before a new
+/// one is refused: forty hosts one after another, under a limit that holds
+/// only a dozen pidfds, are all notified (none is dropped as "not valid").
+#[test]
+fn notify_pidfds_of_exited_hosts_do_not_fill_the_descriptor_table() {
+    let _w = watchdog(120, "notify_pidfds_low_nofile");
+    let dir = Scratch::new("notify-nofile");
+    let daemon = bgworkerd_path();
+    let libdir = module();
+    let args = [
+        "--nofile=24",
+        "--",
+        daemon.to_str().unwrap(),
+        "-D",
+        dir.to_str().unwrap(),
+        "-c",
+        "log_min_messages=debug1",
+        "-c",
+        &format!(
+            "dynamic_library_path={}",
+            libdir.parent().unwrap().display()
+        ),
+    ];
+    let d = Proc::spawn(
+        Path::new("/usr/bin/prlimit"),
+        &args,
+        &[],
+        "bgworkerd-nofile",
+    );
+    d.wait_line("bgworkerd ready", secs(20));
+    for i in 0..40 {
+        let h = bad_host("notify", dir.to_str().unwrap(), &["self"]);
+        let st = h.wait_exit(secs(20));
+        assert_eq!(
+            st.code(),
+            Some(0),
+            "host {i}: {}\n{}",
+            describe_status(&st),
+            h.text()
+        );
+        assert!(
+            h.text().contains("host: notify shutdown=STOPPED"),
+            "host {i}: {}",
+            h.text()
+        );
+    }
+    let log = d.text();
+    assert!(!log.contains("is not valid"), "{log}");
+    assert!(!log.contains("ignored"), "{log}");
+    let pid = pid_in_rundir(&dir);
+    // SAFETY: kill(2) of the daemon this test started (its pid file).
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let st = d.wait_exit(secs(20));
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "{}:\n{}",
+        describe_status(&st),
+        d.text()
+    );
 }

@@ -204,6 +204,16 @@ pub fn defined_dynamic_symbols(file: &Path) -> std::collections::BTreeSet<String
         .collect()
 }
 
+/// The pid a run directory's `bgworkerd.pid` names (first line); panics
+/// when there is none.
+pub fn pid_in_rundir(rundir: &Path) -> i32 {
+    let text = fs::read_to_string(rundir.join("bgworkerd.pid")).expect("read bgworkerd.pid");
+    text.lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no pid in bgworkerd.pid: {text:?}"))
+}
+
 /// Absolute path of the bgworkerd binary; panics if it was not built.
 pub fn bgworkerd_path() -> PathBuf {
     let p = build_dir().join("bgworkerd");
