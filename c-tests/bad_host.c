@@ -424,7 +424,7 @@ scenario_detach(char **argv)
 	return finish("detach");
 }
 
-/* A worker whose bgw_notify_pid is the given pid. */
+/* A worker whose bgw_notify_pid is the given pid, or this process's. */
 static int
 scenario_notify(int argc, char **argv)
 {
@@ -437,7 +437,8 @@ scenario_notify(int argc, char **argv)
 		FAIL("usage: notify TARGET MODULE PID");
 	lc_attach_or_fail(argv[2]);
 	make_worker(&w, "bad_notify_other", "loop");
-	w.bgw_notify_pid = (pid_t) atoi(argv[4]);
+	/* "self": this process, which is attached (a valid target). */
+	w.bgw_notify_pid = strcmp(argv[4], "self") == 0 ? getpid() : (pid_t) atoi(argv[4]);
 	if (!RegisterDynamicBackgroundWorker(&w, &h))
 		FAIL("register bad_notify_other: %s", lc_last_error());
 	st = WaitForBackgroundWorkerStartup(h, &pid);

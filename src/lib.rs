@@ -1,4 +1,5 @@
-//! libbgworker: PostgreSQL 15's background-worker facility as a library.
+//! libbgworker: PostgreSQL's background-worker facility as a library, for
+//! modules and hosts of PostgreSQL 15, 17 and 18.
 //!
 //! This crate puts the layers together into what is shipped:
 //! `libbgworker.so`/`.a`, the plain library a C host links for the

@@ -351,7 +351,8 @@ fn abi_check(
     )
     .unwrap();
     let mut c = cc();
-    c.args(["-std=c11", "-Wstrict-prototypes", "-fsyntax-only", "-I"])
+    c.arg(format!("-DBGW_PG_MAJOR={major}"))
+        .args(["-std=c11", "-Wstrict-prototypes", "-fsyntax-only", "-I"])
         .arg(candidate_dir)
         .arg(&alone);
     if let Err(e) = run(
@@ -375,7 +376,10 @@ fn abi_check(
             // under -Wextra are not the check's business.
             c.arg("-DABI_REAL").arg("-isystem").arg(include);
         } else {
-            c.arg("-I").arg(candidate_dir);
+            // The candidate in the layout the host of that major selects.
+            c.arg(format!("-DBGW_PG_MAJOR={major}"))
+                .arg("-I")
+                .arg(candidate_dir);
         }
         c.arg("-o").arg(&exe).arg(abi_src("abi_facts.c"));
         let side = if real_side {
@@ -424,7 +428,9 @@ fn abi_check(
             // under -Wextra are not the check's business.
             c.arg("-DABI_REAL").arg("-isystem").arg(include);
         } else {
-            c.arg("-I").arg(candidate_dir);
+            c.arg(format!("-DBGW_PG_MAJOR={major}"))
+                .arg("-I")
+                .arg(candidate_dir);
         }
         c.arg("-c").arg("-o").arg(&obj).arg(abi_src("abi_protos.c"));
         let side = if real_side {
@@ -671,6 +677,66 @@ fn library_links_like_postgresql_15() {
     let _ = fs::remove_dir_all(&work);
 }
 
+/// include/bgworker.h with `BGW_PG_MAJOR` 17 or 18 against that major's
+/// real postmaster/bgworker.h (Debian's postgresql-server-dev-17/-18, as
+/// `make pg-headers-17`/`-18` unpack them).
+fn header_matches_major(major: u32) {
+    let work = work_dir(&format!("pg{major}"));
+    let n = abi_check(
+        &pg_server_include(major),
+        major,
+        &repo_root().join("include"),
+        &work,
+    )
+    .unwrap_or_else(|e| {
+        panic!("include/bgworker.h (BGW_PG_MAJOR={major}) differs from PostgreSQL {major}'s:\n{e}")
+    });
+    assert!(n >= 32, "only {n} facts compared");
+    eprintln!("abi: {n} facts equal to PostgreSQL {major}'s");
+    let _ = fs::remove_dir_all(&work);
+}
+
+#[test]
+fn header_matches_postgresql_17() {
+    let _w = watchdog(120, "header_matches_postgresql_17");
+    header_matches_major(17);
+}
+
+#[test]
+fn header_matches_postgresql_18() {
+    let _w = watchdog(120, "header_matches_postgresql_18");
+    header_matches_major(18);
+}
+
+/// A module built against PostgreSQL 17's or 18's real bgworker.h links
+/// against the same libbgworker.
+fn library_links_like_major(major: u32) {
+    let work = work_dir(&format!("link{major}"));
+    let lib = libbgworker_path();
+    let what = link_check(
+        &pg_server_include(major),
+        major,
+        lib.parent().unwrap(),
+        None,
+        &work,
+    )
+    .unwrap_or_else(|e| panic!("libbgworker does not serve PostgreSQL {major}'s bgworker.h:\n{e}"));
+    eprintln!("link: {what}");
+    let _ = fs::remove_dir_all(&work);
+}
+
+#[test]
+fn library_links_like_postgresql_17() {
+    let _w = watchdog(120, "library_links_like_postgresql_17");
+    library_links_like_major(17);
+}
+
+#[test]
+fn library_links_like_postgresql_18() {
+    let _w = watchdog(120, "library_links_like_postgresql_18");
+    library_links_like_major(18);
+}
+
 #[test]
 fn header_parser_finds_every_declaration() {
     let s = parse_header(&pg15().join("postmaster/bgworker.h"));
@@ -754,8 +820,8 @@ fn abi_check_rejects_wrong_headers() {
         ),
         (
             "variable_type",
-            "extern struct BackgroundWorker *MyBgworkerEntry;",
-            "extern const struct BackgroundWorker *MyBgworkerEntry;",
+            "extern BackgroundWorker *MyBgworkerEntry;",
+            "extern const BackgroundWorker *MyBgworkerEntry;",
             &["prototypes (abi_protos.c)", "MyBgworkerEntry"],
         ),
         (

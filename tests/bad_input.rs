@@ -2043,9 +2043,11 @@ fn hostile_slot_contents_do_not_crash_the_supervisor() {
     f.read_exact_at(&mut in_use, last).unwrap();
     assert_eq!(in_use, [0, 0, 0, 0], "slot 3 should be free");
 
-    // Garbage definition: every byte 'A' (strings unterminated, flags
-    // 0x41414141, restart interval 1094795585 s, start time 0x41414141).
-    f.write_all_at(&vec![b'A'; 544], last + 24).unwrap();
+    // Garbage definition: every byte of the slot's definition words 'A'
+    // (strings unterminated, flags 0x41414141, restart interval
+    // 1094795585 s, start time 0x41414141, a major that is not served).
+    f.write_all_at(&vec![b'A'; slot_size as usize - 24], last + 24)
+        .unwrap();
     f.write_all_at(&(-1i32).to_le_bytes(), last + 8).unwrap();
     f.write_all_at(&1u32.to_le_bytes(), last).unwrap();
     d.signal(SIGUSR1);
@@ -2292,8 +2294,7 @@ fn full_dev_shm_is_a_fatal_at_start_not_a_sigbus() {
     // The same small tmpfs holds a daemon with few slots.
     let p = run("8", "shm-full-small");
     p.wait_line("bgworkerd ready", secs(20));
-    let pid = std::fs::read_to_string(dir.join("bgworkerd.pid")).unwrap();
-    let pid: i32 = pid.lines().next().unwrap().trim().parse().unwrap();
+    let pid = pid_in_rundir(&dir);
     // SAFETY: kill(2) of the daemon this test started (its pid file).
     unsafe { libc::kill(pid, libc::SIGTERM) };
     let st = p.wait_exit(secs(20));
@@ -2305,4 +2306,105 @@ fn full_dev_shm_is_a_fatal_at_start_not_a_sigbus() {
         p.text()
     );
     assert!(p.text().contains("left in /dev/shm: []"), "{}", p.text());
+}
+
+/// A segment left behind whose recorded supervisor pid now belongs to an
+/// unrelated live process (pid reuse): attaching is refused, because no
+/// live supervisor holds the segment's lock, and that process is never
+/// signalled. (Before, attaching trusted any live pid, and registering then
+/// sent SIGUSR1 to it, which killed it.)
+#[test]
+fn attach_to_a_leftover_segment_whose_pid_was_reused_is_refused() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "attach_leftover_pid_reused");
+    let (d, g1) = attach_daemon("attach-reused");
+    let mut image = fs::read(d.segment_path().unwrap()).expect("read segment");
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("spawn sleep");
+    let pid = bystander.id() as i32;
+    // supervisor_pid is the i32 at offset 32 of the header.
+    image[32..36].copy_from_slice(&pid.to_le_bytes());
+    let name = format!("bgworker.badtest.{}.reused", std::process::id());
+    let path = PathBuf::from("/dev/shm").join(&name);
+    fs::write(&path, &image).unwrap();
+    fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    attach_refused(
+        &d,
+        &format!("/{name}"),
+        &[&format!("(pid {pid})"), "is not running"],
+    );
+    let _ = fs::remove_file(&path);
+    assert!(
+        bystander.try_wait().expect("try_wait").is_none(),
+        "the unrelated process was signalled"
+    );
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+    assert_still_running(&d, g1, "bad_good1");
+    assert_daemon_healthy(&d);
+}
+
+/// Attached processes that name themselves as bgw_notify_pid cost the
+/// supervisor a pidfd each while they live. With a small descriptor limit,
+/// the descriptors of processes that have exited are swept before a new
+/// one is refused: forty hosts one after another, under a limit that holds
+/// only a dozen pidfds, are all notified (none is dropped as "not valid").
+#[test]
+fn notify_pidfds_of_exited_hosts_do_not_fill_the_descriptor_table() {
+    let _w = watchdog(120, "notify_pidfds_low_nofile");
+    let dir = Scratch::new("notify-nofile");
+    let daemon = bgworkerd_path();
+    let libdir = module();
+    let args = [
+        "--nofile=24",
+        "--",
+        daemon.to_str().unwrap(),
+        "-D",
+        dir.to_str().unwrap(),
+        "-c",
+        "log_min_messages=debug1",
+        "-c",
+        &format!(
+            "dynamic_library_path={}",
+            libdir.parent().unwrap().display()
+        ),
+    ];
+    let d = Proc::spawn(
+        Path::new("/usr/bin/prlimit"),
+        &args,
+        &[],
+        "bgworkerd-nofile",
+    );
+    d.wait_line("bgworkerd ready", secs(20));
+    for i in 0..40 {
+        let h = bad_host("notify", dir.to_str().unwrap(), &["self"]);
+        let st = h.wait_exit(secs(20));
+        assert_eq!(
+            st.code(),
+            Some(0),
+            "host {i}: {}\n{}",
+            describe_status(&st),
+            h.text()
+        );
+        assert!(
+            h.text().contains("host: notify shutdown=STOPPED"),
+            "host {i}: {}",
+            h.text()
+        );
+    }
+    let log = d.text();
+    assert!(!log.contains("is not valid"), "{log}");
+    assert!(!log.contains("ignored"), "{log}");
+    let pid = pid_in_rundir(&dir);
+    // SAFETY: kill(2) of the daemon this test started (its pid file).
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let st = d.wait_exit(secs(20));
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "{}:\n{}",
+        describe_status(&st),
+        d.text()
+    );
 }

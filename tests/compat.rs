@@ -15,6 +15,28 @@ use std::process::Command;
 use common::pg::{message_of, pid_of, PgServer};
 use common::*;
 
+/// `per_major!(name, body)`: the tests `name::pg15`, `name::pg17` and
+/// `name::pg18`, each `body(major)`: the same modules built against that
+/// major's real headers, compared with that major's real server.
+macro_rules! per_major {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[test]
+            fn pg15() {
+                super::$body(15)
+            }
+            #[test]
+            fn pg17() {
+                super::$body(17)
+            }
+            #[test]
+            fn pg18() {
+                super::$body(18)
+            }
+        }
+    };
+}
+
 /// Every module source in c-tests/compat.
 fn compat_modules() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(c_tests_dir().join("compat"))
@@ -26,17 +48,21 @@ fn compat_modules() -> Vec<PathBuf> {
     v
 }
 
+per_major!(
+    census_every_module_symbol_is_exported,
+    census_every_module_symbol_is_exported_for
+);
+
 /// Census: every symbol a test module leaves undefined (except weak ones
 /// and the C library's) is exported by bgworkerd and by libbgworker_pg.so.
-#[test]
-fn census_every_module_symbol_is_exported() {
-    let _w = watchdog(240, "census");
+fn census_every_module_symbol_is_exported_for(major: u32) {
+    let _w = watchdog(240, &format!("census {major}"));
     let daemon = defined_dynamic_symbols(&bgworkerd_path());
     let lib = defined_dynamic_symbols(&libbgworker_pg_path());
     let mut missing = Vec::new();
     let mut checked = 0;
     for src in compat_modules() {
-        let so = pgxs_module(src.to_str().unwrap());
+        let so = pgxs_module_for(src.to_str().unwrap(), major);
         let out = Command::new("nm")
             .arg("-u")
             .arg(&so)
@@ -256,21 +282,25 @@ fn module_daemon(name: &str, module: &Path) -> DaemonBuilder {
     )
 }
 
-fn cx_worker() -> PathBuf {
-    pgxs_module("compat/cx_worker.c")
+fn cx_worker(major: u32) -> PathBuf {
+    pgxs_module_for("compat/cx_worker.c", major)
 }
+
+per_major!(
+    errors_and_exits_match_postgresql,
+    errors_and_exits_match_postgresql_for
+);
 
 /// The lifecycle module's short-lived workers: a caught and an uncaught
 /// ERROR (with DETAIL/HINT/CONTEXT, %m, SQLSTATE, CopyErrorData), FATAL,
 /// and a normal return; exit callbacks and exit statuses. Same transcript
 /// as PostgreSQL 15.
-#[test]
-fn errors_and_exits_match_postgresql() {
-    let _w = watchdog(180, "errors_and_exits");
-    let m = cx_worker();
+fn errors_and_exits_match_postgresql_for(major: u32) {
+    let _w = watchdog(180, &format!("errors_and_exits {major}"));
+    let m = cx_worker(major);
     // A non-default max_worker_processes, which mode 4 prints from the
     // variable of that name.
-    let d = module_daemon("cx_errors", &m)
+    let d = module_daemon(&format!("cx_errors_{major}"), &m)
         .set("max_worker_processes", "12")
         .start();
     d.wait_log("cx exit callback: code 0, arg 4", secs(20));
@@ -282,7 +312,7 @@ fn errors_and_exits_match_postgresql() {
         "cx caught: \"could not open file \"/nonexistent\": No such file or directory\" sqlstate 58P01 elevel 21"
     )));
 
-    let pg = PgServer::start("cx_errors", &[&m], &[("max_worker_processes", "12")]);
+    let pg = PgServer::start_major(major, "cx_errors", &[&m], &[("max_worker_processes", "12")]);
     pg.wait_log("cx exit callback: code 0, arg 4", secs(30));
     pg.wait_log_count("background worker \"cx\" (PID", 2, secs(30));
     let theirs = pg.log_lines();
@@ -299,7 +329,7 @@ fn errors_and_exits_match_postgresql() {
     assert_eq!(
         finished(&mine),
         finished(&real),
-        "worker transcripts (ours vs PostgreSQL 15)"
+        "worker transcripts (ours vs PostgreSQL {major})"
     );
     assert_eq!(finished(&mine).len(), 3);
     for line in [
@@ -338,17 +368,21 @@ fn errors_and_exits_match_postgresql() {
     pg.stop();
 }
 
+per_major!(
+    signals_and_title_match_postgresql,
+    signals_and_title_match_postgresql_for
+);
+
 /// The looping worker: SIGUSR1 (the default handler) does not set the
 /// latch, SIGHUP (through SignalHandlerForConfigReload) does, SIGTERM
 /// through die ends it at CHECK_FOR_INTERRUPTS with
 /// PostgreSQL's FATAL after which the exit callback runs; the process
 /// title shows the worker's name and activity. Same under PostgreSQL 15.
-#[test]
-fn signals_and_title_match_postgresql() {
-    let _w = watchdog(180, "signals_and_title");
-    let m = cx_worker();
-    let d = module_daemon("cx_signals", &m).start();
-    let pg = PgServer::start("cx_signals", &[&m], &[]);
+fn signals_and_title_match_postgresql_for(major: u32) {
+    let _w = watchdog(180, &format!("signals_and_title {major}"));
+    let m = cx_worker(major);
+    let d = module_daemon(&format!("cx_signals_{major}"), &m).start();
+    let pg = PgServer::start_major(major, "cx_signals", &[&m], &[]);
 
     let drive = |name: &str,
                  wait: &dyn Fn(&str) -> String,
@@ -411,7 +445,7 @@ fn signals_and_title_match_postgresql() {
     );
     assert_eq!(
         ours, theirs,
-        "worker transcript after SIGUSR1, SIGHUP, SIGTERM (ours vs PostgreSQL 15)"
+        "worker transcript after SIGUSR1, SIGHUP, SIGTERM (ours vs PostgreSQL {major})"
     );
     assert_eq!(
         ours,
@@ -446,7 +480,7 @@ fn signals_and_title_match_postgresql() {
     assert_eq!(
         standard(&our_signals),
         standard(&their_signals),
-        "signals the worker ignores, catches and blocks (ours vs PostgreSQL 15): {our_signals:x?} vs {their_signals:x?}"
+        "signals the worker ignores, catches and blocks (ours vs PostgreSQL {major}): {our_signals:x?} vs {their_signals:x?}"
     );
     let caught = |masks: &[(String, u64)], sig: i32| {
         masks
@@ -496,17 +530,21 @@ fn ps_args(pid: i32) -> String {
         .to_string()
 }
 
+per_major!(
+    panic_starts_a_crash_cycle_like_postgresql,
+    panic_starts_a_crash_cycle_like_postgresql_for
+);
+
 /// PANIC in a worker: logged, the worker dies by SIGABRT, and the
 /// supervisor runs PostgreSQL's crash cycle.
-#[test]
-fn panic_starts_a_crash_cycle_like_postgresql() {
-    let _w = watchdog(180, "panic");
-    let m = cx_worker();
-    let d = module_daemon("cx_panic", &m)
+fn panic_starts_a_crash_cycle_like_postgresql_for(major: u32) {
+    let _w = watchdog(180, &format!("panic {major}"));
+    let m = cx_worker(major);
+    let d = module_daemon(&format!("cx_panic_{major}"), &m)
         .set("cx.with_panic", "on")
         .start();
     d.wait_log("all server processes terminated; reinitializing", secs(30));
-    let pg = PgServer::start("cx_panic", &[&m], &[("cx.with_panic", "on")]);
+    let pg = PgServer::start_major(major, "cx_panic", &[&m], &[("cx.with_panic", "on")]);
     pg.wait_log("all server processes terminated; reinitializing", secs(60));
     for needle in [
         "PANIC:  cx panic on purpose",
@@ -525,8 +563,8 @@ fn panic_starts_a_crash_cycle_like_postgresql() {
     // replays WAL before it honours a shutdown request.
 }
 
-fn cx_guc() -> PathBuf {
-    pgxs_module("compat/cx_guc.c")
+fn cx_guc(major: u32) -> PathBuf {
+    pgxs_module_for("compat/cx_guc.c", major)
 }
 
 /// The lines of a run that concern settings: startup warnings, the
@@ -559,15 +597,21 @@ fn settings_lines(lines: &[String]) -> Vec<String> {
 const GUC_FILE_1: &str = "cxg.naptime = '5s'\ncxg.mode = fast\ncxg.ratio = 1.5\ncxg.bogus = 1\ncxg.even = 3\ncxg.verbose = on\n";
 const GUC_FILE_2: &str = "cxg.naptime = '7s'\ncxg.mode = slow\ncxg.slots = 9\ncxg.label = 'new label'\ncxg.verbose = on\n";
 
+per_major!(
+    custom_settings_match_postgresql,
+    custom_settings_match_postgresql_for
+);
+
 /// Custom settings: every kind, units, ranges, check hooks, enum values,
 /// the reserved prefix, GetConfigOption/SetConfigOption, and a reload that
 /// changes some values, cannot change a PGC_POSTMASTER one and resets a
 /// removed one. Same lines as PostgreSQL 15.
-#[test]
-fn custom_settings_match_postgresql() {
-    let _w = watchdog(180, "custom_settings");
-    let m = cx_guc();
-    let d = module_daemon("cx_guc", &m).conf_file(GUC_FILE_1).start();
+fn custom_settings_match_postgresql_for(major: u32) {
+    let _w = watchdog(180, &format!("custom_settings {major}"));
+    let m = cx_guc(major);
+    let d = module_daemon(&format!("cx_guc_{major}"), &m)
+        .conf_file(GUC_FILE_1)
+        .start();
     d.wait_log_count("cxg values (start)", 2, secs(20));
     d.wait_log("background worker \"cxg\" (PID", secs(20));
     let cur = d.log_len();
@@ -576,7 +620,7 @@ fn custom_settings_match_postgresql() {
     d.wait_log_from(cur, "cxg values (reload)", secs(20));
     let ours = settings_lines(&d.log_lines());
 
-    let pg = PgServer::start_with_conf("cx_guc", &[&m], GUC_FILE_1);
+    let pg = PgServer::start_with_conf_major(major, "cx_guc", &[&m], GUC_FILE_1);
     pg.wait_log_count("cxg values (start)", 2, secs(30));
     pg.wait_log("background worker \"cxg\" (PID", secs(30));
     let cur = pg.log_len();
@@ -594,7 +638,7 @@ fn custom_settings_match_postgresql() {
     assert_eq!(
         sorted(&ours),
         sorted(&theirs),
-        "settings lines (ours vs PostgreSQL 15)"
+        "settings lines (ours vs PostgreSQL {major})"
     );
     let reload = |v: &Vec<String>| -> Vec<String> {
         v.iter()
@@ -842,23 +886,26 @@ fn hash_tables_match_postgresql() {
     );
     pg.stop();
 }
+per_major!(
+    latch_set_by_another_worker_matches_postgresql,
+    latch_set_by_another_worker_matches_postgresql_for
+);
 
 /// One worker wakes another through a latch pointer published in add-in
 /// shared memory; waits time out and return at once on a set latch. Same
 /// transcript as PostgreSQL 15.
-#[test]
-fn latch_set_by_another_worker_matches_postgresql() {
-    let _w = watchdog(120, "latch_other_worker");
-    let m = pgxs_module("compat/cx_latch.c");
-    let d = module_daemon("cx_latch", &m).start();
+fn latch_set_by_another_worker_matches_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("latch_other_worker {major}"));
+    let m = pgxs_module_for("compat/cx_latch.c", major);
+    let d = module_daemon(&format!("cx_latch_{major}"), &m).start();
     d.wait_log("cxl setter done", secs(20));
     d.wait_log("cxl woken by the other worker: round 3", secs(20));
-    let pg = PgServer::start("cx_latch", &[&m], &[]);
+    let pg = PgServer::start_major(major, "cx_latch", &[&m], &[]);
     pg.wait_log("cxl setter done", secs(30));
     pg.wait_log("cxl woken by the other worker: round 3", secs(30));
     let mine = worker_transcripts(&d.log_lines(), d.pid(), "cxl ");
     let real = worker_transcripts(&pg.log_lines(), pg.pid(), "cxl ");
-    assert_eq!(mine, real, "latch transcripts (ours vs PostgreSQL 15)");
+    assert_eq!(mine, real, "latch transcripts (ours vs PostgreSQL {major})");
     let waiter = mine
         .iter()
         .find(|t| t.iter().any(|m| m.contains("first wait")))
@@ -876,16 +923,20 @@ fn latch_set_by_another_worker_matches_postgresql() {
     pg.stop();
 }
 
+per_major!(
+    bgworker_function_errors_reach_pg_try_as_in_postgresql,
+    bgworker_function_errors_reach_pg_try_as_in_postgresql_for
+);
+
 /// ERRORs of the bgworker.h functions themselves: an invalid dynamic
 /// registration raises PostgreSQL's ERROR (message, SQLSTATE), which the
 /// module's PG_TRY catches and after which it goes on; uncaught, the
 /// worker's outermost handler logs it and the worker exits 1 after its
 /// exit callbacks. Same transcript as PostgreSQL 15.
-#[test]
-fn bgworker_function_errors_reach_pg_try_as_in_postgresql() {
-    let _w = watchdog(180, "bgworker_function_errors");
-    let m = pgxs_module("compat/cx_register.c");
-    let d = module_daemon("cx_register", &m).start();
+fn bgworker_function_errors_reach_pg_try_as_in_postgresql_for(major: u32) {
+    let _w = watchdog(180, &format!("bgworker_function_errors {major}"));
+    let m = pgxs_module_for("compat/cx_register.c", major);
+    let d = module_daemon(&format!("cx_register_{major}"), &m).start();
     d.wait_log("cxr child ran with arg 7", secs(20));
     d.wait_log("background worker \"cxr\" (PID", secs(20));
     let ours = d.log_lines();
@@ -900,14 +951,14 @@ fn bgworker_function_errors_reach_pg_try_as_in_postgresql() {
         .any(|l| l.contains("cxr valid registration after the caught ERROR: 1")));
     assert!(!ours.iter().any(|l| l.contains("not reached")));
 
-    let pg = PgServer::start("cx_register", &[&m], &[]);
+    let pg = PgServer::start_major(major, "cx_register", &[&m], &[]);
     pg.wait_log("cxr child ran with arg 7", secs(30));
     pg.wait_log("background worker \"cxr\" (PID", secs(30));
     let theirs = pg.log_lines();
     assert_eq!(
         worker_transcripts(&ours, d.pid(), "cxr "),
         worker_transcripts(&theirs, pg.pid(), "cxr "),
-        "worker transcripts (ours vs PostgreSQL 15)"
+        "worker transcripts (ours vs PostgreSQL {major})"
     );
     assert_eq!(
         exit_reports(&ours, d.pid(), "cxr"),
@@ -917,19 +968,25 @@ fn bgworker_function_errors_reach_pg_try_as_in_postgresql() {
     pg.stop();
 }
 
+per_major!(
+    string_setting_with_literal_initial_value_matches_postgresql,
+    string_setting_with_literal_initial_value_matches_postgresql_for
+);
+
 /// String settings whose C variables start out pointing at string
 /// literals: defining them keeps the literal alone (it was never
 /// allocated by the settings code), a value from the file and later
 /// SetConfigOption calls replace only what the settings code allocated.
 /// Same lines as PostgreSQL 15.
-#[test]
-fn string_setting_with_literal_initial_value_matches_postgresql() {
-    let _w = watchdog(120, "guc_literal");
-    let m = pgxs_module("compat/cx_gucboot.c");
+fn string_setting_with_literal_initial_value_matches_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("guc_literal {major}"));
+    let m = pgxs_module_for("compat/cx_gucboot.c", major);
     let conf = "cxb.target = 'target from the file'\n";
-    let d = module_daemon("cx_gucboot", &m).conf_file(conf).start();
+    let d = module_daemon(&format!("cx_gucboot_{major}"), &m)
+        .conf_file(conf)
+        .start();
     d.wait_log("cxb worker after SetConfigOption", secs(20));
-    let pg = PgServer::start_with_conf("cx_gucboot", &[&m], conf);
+    let pg = PgServer::start_with_conf_major(major, "cx_gucboot", &[&m], conf);
     pg.wait_log("cxb worker after SetConfigOption", secs(30));
     let lines = |v: Vec<String>| -> Vec<String> {
         let mut v: Vec<String> = v
@@ -943,7 +1000,7 @@ fn string_setting_with_literal_initial_value_matches_postgresql() {
     };
     let ours = lines(d.log_lines());
     let theirs = lines(pg.log_lines());
-    assert_eq!(ours, theirs, "cxb lines (ours vs PostgreSQL 15)");
+    assert_eq!(ours, theirs, "cxb lines (ours vs PostgreSQL {major})");
     for needle in [
         "LOG:  cxb _PG_init: greeting=boot greeting target=target from the file",
         "LOG:  cxb worker: greeting=boot greeting target=target from the file",
@@ -960,17 +1017,21 @@ fn string_setting_with_literal_initial_value_matches_postgresql() {
     pg.stop();
 }
 
+per_major!(
+    module_pfrees_worker_handles_like_postgresql,
+    module_pfrees_worker_handles_like_postgresql_for
+);
+
 /// A module pfree()s the handles RegisterDynamicBackgroundWorker gave it
 /// (PostgreSQL pallocs them) and goes on allocating: no heap damage, same
 /// lines as PostgreSQL 15.
-#[test]
-fn module_pfrees_worker_handles_like_postgresql() {
-    let _w = watchdog(120, "handle_pfree");
-    let m = pgxs_module("compat/cx_handle.c");
-    let d = module_daemon("cx_handle", &m).start();
+fn module_pfrees_worker_handles_like_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("handle_pfree {major}"));
+    let m = pgxs_module_for("compat/cx_handle.c", major);
+    let d = module_daemon(&format!("cx_handle_{major}"), &m).start();
     d.wait_log("cxh main done", secs(20));
     d.wait_log("cxh child 2 ran", secs(20));
-    let pg = PgServer::start("cx_handle", &[&m], &[]);
+    let pg = PgServer::start_major(major, "cx_handle", &[&m], &[]);
     pg.wait_log("cxh main done", secs(30));
     pg.wait_log("cxh child 2 ran", secs(30));
     let lines = |v: Vec<String>| -> Vec<String> {
@@ -986,7 +1047,7 @@ fn module_pfrees_worker_handles_like_postgresql() {
     assert_eq!(
         ours,
         lines(pg.log_lines()),
-        "cxh lines (ours vs PostgreSQL 15)"
+        "cxh lines (ours vs PostgreSQL {major})"
     );
     assert!(
         ours.contains(&"LOG:  cxh child 1 shutdown: 2".to_string()),
@@ -997,20 +1058,24 @@ fn module_pfrees_worker_handles_like_postgresql() {
     pg.stop();
 }
 
+per_major!(
+    reset_callback_error_keeps_the_rest_like_postgresql,
+    reset_callback_error_keeps_the_rest_like_postgresql_for
+);
+
 /// A memory-context reset callback that raises ERROR: the ones registered
 /// before it stay registered and run at the next delete (PostgreSQL pops
 /// them one at a time). Same transcript as PostgreSQL 15.
-#[test]
-fn reset_callback_error_keeps_the_rest_like_postgresql() {
-    let _w = watchdog(120, "mcxt_callbacks");
-    let m = pgxs_module("compat/cx_mcxtcb.c");
-    let d = module_daemon("cx_mcxtcb", &m).start();
+fn reset_callback_error_keeps_the_rest_like_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("mcxt_callbacks {major}"));
+    let m = pgxs_module_for("compat/cx_mcxtcb.c", major);
+    let d = module_daemon(&format!("cx_mcxtcb_{major}"), &m).start();
     d.wait_log("cxm done", secs(20));
-    let pg = PgServer::start("cx_mcxtcb", &[&m], &[]);
+    let pg = PgServer::start_major(major, "cx_mcxtcb", &[&m], &[]);
     pg.wait_log("cxm done", secs(30));
     let mine = worker_transcripts(&d.log_lines(), d.pid(), "cxm ");
     let real = worker_transcripts(&pg.log_lines(), pg.pid(), "cxm ");
-    assert_eq!(mine, real, "cxm transcripts (ours vs PostgreSQL 15)");
+    assert_eq!(mine, real, "cxm transcripts (ours vs PostgreSQL {major})");
     assert_eq!(
         mine,
         vec![vec![

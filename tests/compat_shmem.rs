@@ -15,15 +15,38 @@ use common::pg::PgServer;
 use common::*;
 use std::path::PathBuf;
 
-fn module() -> PathBuf {
-    pgxs_module("compat/cx_shmem.c")
+fn module(major: u32) -> PathBuf {
+    pgxs_module_for("compat/cx_shmem.c", major)
+}
+
+/// `per_major!(name, body)`: the tests `name::pg15`, `name::pg17` and
+/// `name::pg18`, each `body(major)` with cx_shmem built against that
+/// major's real headers (and, where a server is compared, that major's
+/// real server).
+macro_rules! per_major {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[test]
+            fn pg15() {
+                super::$body(15)
+            }
+            #[test]
+            fn pg17() {
+                super::$body(17)
+            }
+            #[test]
+            fn pg18() {
+                super::$body(18)
+            }
+        }
+    };
 }
 
 /// bgworkerd with cx_shmem preloaded by name, found on
 /// dynamic_library_path as an installed module would be (its workers name
 /// their library "cx_shmem").
-fn cx_daemon(name: &str) -> DaemonBuilder {
-    let m = module();
+fn cx_daemon(name: &str, major: u32) -> DaemonBuilder {
+    let m = module(major);
     let dir = m.parent().expect("module directory").display().to_string();
     Daemon::builder(name)
         .set("dynamic_library_path", &dir)
@@ -83,6 +106,11 @@ fn assert_failed_cleanly(d: &Daemon, run: i32) {
     );
 }
 
+per_major!(
+    counter_survives_processes_and_crash_cycle_clears_it,
+    counter_survives_processes_and_crash_cycle_clears_it_for
+);
+
 /// Several workers increment one counter under the named LWLock and one
 /// under a spinlock: no update is lost across processes, the startup hook
 /// created the struct in the supervisor (found=false, zeroed, not under
@@ -90,12 +118,14 @@ fn assert_failed_cleanly(d: &Daemon, run: i32) {
 /// others, and the requested 1 MB table is there. Then a worker crash
 /// starts a crash cycle: the startup hook runs again and finds a cleared
 /// region, and the restarted sleeper sees the cleared struct.
-#[test]
-fn counter_survives_processes_and_crash_cycle_clears_it() {
-    let _w = watchdog(120, "counter_survives_processes_and_crash_cycle_clears_it");
+fn counter_survives_processes_and_crash_cycle_clears_it_for(major: u32) {
+    let _w = watchdog(
+        120,
+        &format!("counter_survives_processes_and_crash_cycle_clears_it {major}"),
+    );
     let workers = 4;
     let loops = 20000;
-    let d = cx_daemon("cx_shmem_counter")
+    let d = cx_daemon(&format!("cx_shmem_counter_{major}"), major)
         .env("CX_SHMEM_CONFIG", "counter")
         .env("CX_SHMEM_WORKERS", &workers.to_string())
         .env("CX_SHMEM_LOOPS", &loops.to_string())
@@ -117,16 +147,22 @@ fn counter_survives_processes_and_crash_cycle_clears_it() {
 
     // PostgreSQL 15.20 logs "lwlock=16 padded=128 index_tranche=1
     // addin_tranche=21 named_tranche=75 named_offset=208
-    // first_user_defined=75" for this line.
+    // first_user_defined=75" for this line; 17.10 and 18.4 number their
+    // built-in locks further (probe_reports_match_postgresql compares).
+    let (first, offset) = match major {
+        15 => ("75", "208"),
+        17 => ("92", "213"),
+        _ => ("95", "214"),
+    };
     let layout = d.wait_log("cx_shmem layout:", secs(10));
     for (k, v) in [
         ("lwlock", "16"),
         ("padded", "128"),
         ("index_tranche", "1"),
         ("addin_tranche", "21"),
-        ("named_tranche", "75"),
-        ("named_offset", "208"),
-        ("first_user_defined", "75"),
+        ("named_tranche", first),
+        ("named_offset", offset),
+        ("first_user_defined", first),
     ] {
         assert_eq!(field(&layout, k).as_deref(), Some(v), "{k}: {layout}");
     }
@@ -198,14 +234,18 @@ fn counter_survives_processes_and_crash_cycle_clears_it() {
     );
 }
 
+per_major!(
+    lock_held_at_exit_is_released,
+    lock_held_at_exit_is_released_for
+);
+
 /// A spinlock held for a while makes the contended path (s_lock) back off
 /// and report its sleeps. A worker that ends with an uncaught ERROR while
 /// holding the LWLock exclusively releases it on its way out (proc_exit),
 /// so the worker blocked on it (asleep in a futex meanwhile) gets it.
-#[test]
-fn lock_held_at_exit_is_released() {
-    let _w = watchdog(60, "lock_held_at_exit_is_released");
-    let d = cx_daemon("cx_shmem_holder")
+fn lock_held_at_exit_is_released_for(major: u32) {
+    let _w = watchdog(60, &format!("lock_held_at_exit_is_released {major}"));
+    let d = cx_daemon(&format!("cx_shmem_holder_{major}"), major)
         .env("CX_SHMEM_CONFIG", "holder")
         .env("CX_SHMEM_HOLD_MS", "2000")
         .start();
@@ -252,13 +292,14 @@ fn lock_held_at_exit_is_released() {
     );
 }
 
+per_major!(errors_are_postgresql_s, errors_are_postgresql_s_for);
+
 /// PostgreSQL 15's messages and severities: unknown tranche, size
 /// overflow, size mismatch in ShmemInitStruct, releasing a lock not held,
 /// too many LWLocks, and FATAL for requests outside shmem_request_hook.
-#[test]
-fn errors_are_postgresql_s() {
-    let _w = watchdog(60, "errors_are_postgresql_s");
-    let d = cx_daemon("cx_shmem_probe")
+fn errors_are_postgresql_s_for(major: u32) {
+    let _w = watchdog(60, &format!("errors_are_postgresql_s {major}"));
+    let d = cx_daemon(&format!("cx_shmem_probe_{major}"), major)
         .env("CX_SHMEM_CONFIG", "probe")
         .start();
     let caught = |what: &str, msg: &str, sqlstate: &str| {
@@ -343,12 +384,16 @@ fn errors_are_postgresql_s() {
     );
 }
 
+per_major!(
+    startup_hook_error_stops_bgworkerd,
+    startup_hook_error_stops_bgworkerd_for
+);
+
 /// An ERROR in shmem_startup_hook at start: bgworkerd reports it at FATAL,
 /// exits 1, and leaves no segment or pid file.
-#[test]
-fn startup_hook_error_stops_bgworkerd() {
-    let _w = watchdog(60, "startup_hook_error_stops_bgworkerd");
-    let d = cx_daemon("cx_shmem_startup_error")
+fn startup_hook_error_stops_bgworkerd_for(major: u32) {
+    let _w = watchdog(60, &format!("startup_hook_error_stops_bgworkerd {major}"));
+    let d = cx_daemon(&format!("cx_shmem_startup_error_{major}"), major)
         .env("CX_SHMEM_STARTUP_ERROR", "1")
         .spawn();
     assert_failed_cleanly(&d, 1);
@@ -361,11 +406,18 @@ fn startup_hook_error_stops_bgworkerd() {
     );
 }
 
+per_major!(
+    startup_hook_error_after_crash_stops_bgworkerd,
+    startup_hook_error_after_crash_stops_bgworkerd_for
+);
+
 /// The same ERROR when the hook runs again after a crash cycle.
-#[test]
-fn startup_hook_error_after_crash_stops_bgworkerd() {
-    let _w = watchdog(60, "startup_hook_error_after_crash_stops_bgworkerd");
-    let d = cx_daemon("cx_shmem_startup_error_crash")
+fn startup_hook_error_after_crash_stops_bgworkerd_for(major: u32) {
+    let _w = watchdog(
+        60,
+        &format!("startup_hook_error_after_crash_stops_bgworkerd {major}"),
+    );
+    let d = cx_daemon(&format!("cx_shmem_startup_error_crash_{major}"), major)
         .env("CX_SHMEM_STARTUP_ERROR", "after_crash")
         .env("CX_SHMEM_LOOPS", "10")
         .start();
@@ -376,16 +428,20 @@ fn startup_hook_error_after_crash_stops_bgworkerd() {
     assert!(!segment.exists(), "{} left behind", segment.display());
 }
 
+per_major!(
+    embedded_supervisor_runs_the_hooks,
+    embedded_supervisor_runs_the_hooks_for
+);
+
 /// A host embedding the supervisor (bgw_host_load_library, bgw_host_run)
 /// gets the same: the hooks run in the host process, its workers share the
 /// counter, and the run ends normally.
-#[test]
-fn embedded_supervisor_runs_the_hooks() {
-    let _w = watchdog(90, "embedded_supervisor_runs_the_hooks");
+fn embedded_supervisor_runs_the_hooks_for(major: u32) {
+    let _w = watchdog(90, &format!("embedded_supervisor_runs_the_hooks {major}"));
     let exe = pg_host_program_with("host_embed.c", &["-rdynamic", "-pthread"]);
-    let m = module();
+    let m = module(major);
     let dir = m.parent().expect("module directory").display().to_string();
-    let rundir = Scratch::new("cx_shmem_host");
+    let rundir = Scratch::new(&format!("cx_shmem_host_{major}"));
     let rundir_s = rundir.display().to_string();
     let h = Proc::spawn(
         &exe,
@@ -431,14 +487,24 @@ fn reports(lines: &[String]) -> Vec<String> {
     v
 }
 
+per_major!(
+    probe_reports_match_postgresql,
+    probe_reports_match_postgresql_for
+);
+
 /// The probe workers' reports (caught errors with message, level and
 /// SQLSTATE, the FATALs, the lock layout) are line for line what a
 /// PostgreSQL 15 server logs for the same module.
-#[test]
-fn probe_reports_match_postgresql_15() {
-    let _w = watchdog(120, "probe_reports_match_postgresql_15");
-    let m = module();
-    let pg = PgServer::spawn("shmem-probe", &[&m], "", &[("CX_SHMEM_CONFIG", "probe")]);
+fn probe_reports_match_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("probe_reports_match_postgresql {major}"));
+    let m = module(major);
+    let pg = PgServer::spawn_major(
+        major,
+        "shmem-probe",
+        &[&m],
+        "",
+        &[("CX_SHMEM_CONFIG", "probe")],
+    );
     pg.wait_ready();
     pg.wait_log("cannot request additional shared memory outside", secs(30));
     pg.wait_log("cannot request additional LWLocks outside", secs(30));
@@ -453,7 +519,7 @@ fn probe_reports_match_postgresql_15() {
         pg.text()
     );
 
-    let d = cx_daemon("cx_shmem_probe_vs_pg")
+    let d = cx_daemon(&format!("cx_shmem_probe_vs_pg_{major}"), major)
         .env("CX_SHMEM_CONFIG", "probe")
         .start();
     d.wait_log("cannot request additional shared memory outside", secs(10));
@@ -470,23 +536,32 @@ fn probe_reports_match_postgresql_15() {
     );
     assert_eq!(
         ours, theirs,
-        "bgworkerd (left) and PostgreSQL 15 (right) differ"
+        "bgworkerd (left) and PostgreSQL {major} (right) differ"
     );
 }
 
+per_major!(
+    startup_hook_error_matches_postgresql,
+    startup_hook_error_matches_postgresql_for
+);
+
 /// An ERROR in shmem_startup_hook: the same FATAL line and exit status 1
 /// from both.
-#[test]
-fn startup_hook_error_matches_postgresql_15() {
-    let _w = watchdog(120, "startup_hook_error_matches_postgresql_15");
-    let m = module();
+fn startup_hook_error_matches_postgresql_for(major: u32) {
+    let _w = watchdog(
+        120,
+        &format!("startup_hook_error_matches_postgresql {major}"),
+    );
+    let m = module(major);
     let env = [("CX_SHMEM_STARTUP_ERROR", "1")];
-    let pg = PgServer::spawn("shmem-startup-error", &[&m], "", &env);
+    let pg = PgServer::spawn_major(major, "shmem-startup-error", &[&m], "", &env);
     let pst = pg.wait_exit(secs(30));
-    let d = cx_daemon("cx_shmem_startup_error_vs_pg")
+    let d = cx_daemon(&format!("cx_shmem_startup_error_vs_pg_{major}"), major)
         .env("CX_SHMEM_STARTUP_ERROR", "1")
         .spawn();
     let st = d.wait_exit(secs(20));
+    // The exit can be seen before the last lines are read.
+    d.wait_log_closed(secs(5));
     assert_eq!(
         (st.code(), pst.code()),
         (Some(1), Some(1)),
@@ -503,6 +578,6 @@ fn startup_hook_error_matches_postgresql_15() {
     );
     assert_eq!(
         ours, theirs,
-        "bgworkerd (left) and PostgreSQL 15 (right) differ"
+        "bgworkerd (left) and PostgreSQL {major} (right) differ"
     );
 }

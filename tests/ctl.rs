@@ -302,6 +302,7 @@ fn status_table_and_json_show_every_worker() {
             "STARTS",
             "EXIT",
             "RESTART",
+            "PG",
             "LIBRARY:FUNCTION"
         ]
     );
@@ -314,7 +315,17 @@ fn status_table_and_json_show_every_worker() {
     assert_eq!(row[6], "1", "starts");
     assert_eq!(row[7], "-", "never exited");
     assert_eq!(row[8], "-", "no restart pending");
-    assert_eq!(row[9], "lc_workers:lc_main");
+    assert_eq!(row[9], "15", "the daemon's PostgreSQL major");
+    // At 80 columns the library may be cut (marked ~) to fit; the
+    // function is kept whole.
+    let (lib, func) = row[10].split_once(':').expect("library:function");
+    assert_eq!(func, "lc_main", "{}", row[10]);
+    assert!(
+        lib == "lc_workers"
+            || (lib.ends_with('~') && "lc_workers".starts_with(lib.trim_end_matches('~'))),
+        "{}",
+        row[10]
+    );
     assert!(
         lines[2].starts_with("slots 1/4, parallel 0/3, phase RecoveryFinished, up "),
         "{}",
@@ -347,6 +358,7 @@ fn status_table_and_json_show_every_worker() {
     assert_eq!(w.get("library").str(), m.to_str().unwrap());
     assert_eq!(w.get("function").str(), "lc_main");
     assert_eq!(w.get("main_arg").num(), 7);
+    assert_eq!(w.get("major").num(), 15, "the daemon's PostgreSQL major");
     assert_eq!(w.get("restart_interval_s").num(), 5);
     assert_eq!(
         w.get("registered_by").num(),
@@ -1420,4 +1432,144 @@ fn service_unit_says_how_to_create_its_user() {
         before,
         "/etc/passwd changed"
     );
+}
+
+/// Liveness comes from the supervisor's process (its pidfd and its lock on
+/// the segment file), not from a word in the segment: a scribbled
+/// "supervisor exited" word neither makes a live daemon look dead to
+/// bgworkerctl nor makes a waiter report BGWH_POSTMASTER_DIED; once the
+/// daemon really stops, bgworkerctl says so. A segment no tool can attach
+/// does not keep bgworkerctl from stopping the daemon either.
+#[test]
+fn a_forged_exit_word_does_not_make_a_live_daemon_look_dead() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "a_forged_exit_word");
+    let m = lc_module();
+    let d = Daemon::builder("ctl_forged_exit")
+        .preload(&[&m])
+        .env("LC_STATIC", "steady||5|0|loop")
+        .start();
+    wait_ready(&d, "steady", secs(10));
+    let name = d.segment_name().expect("segment name");
+    let seg = bgworker::shmem::Segment::attach(&name).expect("attach");
+    seg.header()
+        .supervisor_exited
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let r = run_ctl(d.rundir(), &["status"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // A waiter (launch --wait waits for the start) sees the worker start.
+    let r = launch(&d, "after_forgery", "loop", &["--wait"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // A segment no tool can attach any more (bad magic): reload and stop
+    // still reach the daemon, through the pid file and its lock.
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(d.segment_path().unwrap())
+            .unwrap();
+        f.write_all_at(b"garbage!", 0).unwrap();
+    }
+    one_line_error(&run_ctl(d.rundir(), &["status"]), 3, "bad magic number");
+    let r = run_ctl(d.rundir(), &["reload"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("using the pid file instead"), "{r:?}");
+    d.wait_log("received SIGHUP, reloading configuration files", secs(10));
+    let r = run_ctl(d.rundir(), &["stop", "--wait"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(d.wait_exit(secs(20)).success(), "{}", d.log_text());
+    let r = run_ctl(d.rundir(), &["status"]);
+    assert_eq!(r.code, 3, "{r:?}");
+}
+
+/// A registration-lock holder that is stopped (SIGSTOP) but alive: a
+/// registrant gives up after the documented timeout (10 s) with a message
+/// naming the holder, sleeping rather than spinning meanwhile; once the
+/// lock is free, registration works again.
+#[test]
+fn a_stopped_lock_holder_makes_launch_fail_in_time_without_spinning() {
+    let _w = watchdog(90, "a_stopped_lock_holder");
+    let m = lc_module();
+    let d = Daemon::builder("ctl_stopped_holder")
+        .preload(&[&m])
+        .env("LC_STATIC", "steady||5|0|loop")
+        .start();
+    wait_ready(&d, "steady", secs(10));
+    // The holder: a live process, stopped; its lock identity is its thread
+    // id with its start time (clock ticks after boot) in the high half.
+    let mut holder = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("spawn sleep");
+    let pid = holder.id() as i32;
+    // SAFETY: kill(2) on the child this test just started.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let start: u64 = stat[stat.rfind(')').unwrap() + 1..]
+        .split_ascii_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let seg = bgworker::shmem::Segment::attach(&d.segment_name().unwrap()).expect("attach");
+    let word = &seg.header().backend_lock;
+    word.store(
+        ((start as u32 as u64) << 32) | pid as u32 as u64,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+
+    let lib = lc_module();
+    let h = hex("loop");
+    let mut cmd = std::process::Command::new(bgworkerctl_path());
+    cmd.args([
+        "-D",
+        d.rundir().to_str().unwrap(),
+        "launch",
+        "--name",
+        "blocked",
+    ])
+    .args(["--library", lib.to_str().unwrap(), "--function", "lc_main"])
+    .args(["--extra-hex", &h])
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped());
+    let t0 = std::time::Instant::now();
+    // Reaped below with wait4, which also reports its CPU time.
+    #[allow(clippy::zombie_processes)]
+    let child = cmd.spawn().expect("start bgworkerctl");
+    let cpid = child.id() as i32;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, filled by wait4 for our own child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for the child started above; valid out-pointers.
+    let r = unsafe { libc::wait4(cpid, &mut status, 0, &mut ru) };
+    let elapsed = t0.elapsed();
+    assert_eq!(r, cpid);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.unwrap(), &mut err).unwrap();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1,
+        "{status:#x}: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "could not acquire the background worker registration lock within 10 s: it is held by process {pid}"
+        )),
+        "{err}"
+    );
+    assert!(
+        elapsed >= secs(10) && elapsed < secs(20),
+        "gave up after {elapsed:?}"
+    );
+    let cpu = ru.ru_utime.tv_sec as f64
+        + ru.ru_utime.tv_usec as f64 / 1e6
+        + ru.ru_stime.tv_sec as f64
+        + ru.ru_stime.tv_usec as f64 / 1e6;
+    assert!(cpu < 1.0, "the wait burned {cpu:.2} s of CPU");
+
+    // The holder goes: registration works again, and nothing broke.
+    word.store(0, std::sync::atomic::Ordering::SeqCst);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let r = launch(&d, "after_holder", "loop", &["--wait"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(d.try_exit().is_none(), "bgworkerd is still running");
 }

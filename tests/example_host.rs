@@ -188,14 +188,7 @@ fn make_run_stops_quietly_on_ctrl_c() {
         "{}",
         read()
     );
-    let pid: i32 = std::fs::read_to_string(rundir.join("bgworkerd.pid"))
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = pid_in_rundir(&rundir);
     t.send_keys(&["C-c"]);
     assert!(
         wait_until(secs(20), || done.exists()),

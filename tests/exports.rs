@@ -344,3 +344,66 @@ fn describe_symbol_says_how_each_name_is_provided() {
     let (code, _) = run(&[]);
     assert_eq!(code, Some(2));
 }
+
+/// The dynamic symbols (name, nm type letter) the real PostgreSQL `major`
+/// server binary defines (17 and 18: the servers `make pg-servers` unpacks).
+fn server_symbols(major: u32) -> std::collections::BTreeMap<String, char> {
+    let bin = repo_root()
+        .join("target/pg-server")
+        .join(major.to_string())
+        .join("native/bin/postgres");
+    assert!(
+        bin.exists(),
+        "PostgreSQL {major} server missing under target/pg-server: run 'make pg-servers'"
+    );
+    let out = std::process::Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&bin)
+        .output()
+        .expect("run nm");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (kind, name) = (f.get(1)?, f.get(2)?);
+            Some((name.split('@').next()?.to_string(), kind.chars().next()?))
+        })
+        .collect()
+}
+
+/// The majors column for 17 and 18 is the real servers': a row names 17
+/// (18) exactly when PostgreSQL 17's (18's) postgres binary exports the
+/// name, as a function for `func` rows and as data for `var` rows.
+#[test]
+fn majors_column_matches_the_real_17_and_18_servers() {
+    let rows = rows();
+    for major in [17u32, 18] {
+        let syms = server_symbols(major);
+        assert!(syms.len() > 5000, "{major}: only {} symbols", syms.len());
+        for r in rows.iter().filter(|r| !r.majors.is_empty()) {
+            let listed = r.majors.contains(&major);
+            let kind = syms.get(&r.name);
+            assert_eq!(
+                listed,
+                kind.is_some(),
+                "{}: the table says {} for PostgreSQL {major}, its server {}",
+                r.name,
+                if listed { "exported" } else { "absent" },
+                if kind.is_some() {
+                    "exports it"
+                } else {
+                    "does not"
+                }
+            );
+            if let Some(&k) = kind {
+                let func = matches!(k, 'T' | 't' | 'W' | 'i');
+                assert_eq!(
+                    func,
+                    r.kind == table::Kind::Func,
+                    "{}: kind {k} in PostgreSQL {major}'s server",
+                    r.name
+                );
+            }
+        }
+    }
+}

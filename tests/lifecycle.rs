@@ -8,19 +8,60 @@
 //! Dynamic workers are driven by c-tests/lc_host.c, a host program that
 //! attaches by RUNDIR. Each test owns its daemon and RUNDIR and runs under a
 //! watchdog.
+//!
+//! Every test runs once per PostgreSQL major served (`name::pg15`,
+//! `name::pg17`, `name::pg18`): lc_workers built against that major's real
+//! headers, lc_host compiled with that `BGW_PG_MAJOR`. The rules are the
+//! same in 15, 17 and 18.
 
 mod common;
 
 use common::*;
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+thread_local! {
+    /// The major the running test exercises (each test runs in its own
+    /// thread; set by `per_major!`).
+    static MAJOR: Cell<u32> = const { Cell::new(15) };
+}
+
+/// `per_major!(name, body)`: the tests `name::pg15`, `name::pg17` and
+/// `name::pg18`, each running `body` with that major's module and host.
+macro_rules! per_major {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            fn with(major: u32) {
+                super::MAJOR.with(|m| m.set(major));
+                super::$body()
+            }
+            #[test]
+            fn pg15() {
+                with(15)
+            }
+            #[test]
+            fn pg17() {
+                with(17)
+            }
+            #[test]
+            fn pg18() {
+                with(18)
+            }
+        }
+    };
+}
+
+fn major() -> u32 {
+    MAJOR.with(|m| m.get())
+}
+
 fn workers_so() -> PathBuf {
-    pgxs_module("lc_workers.c")
+    pgxs_module_for("lc_workers.c", major())
 }
 
 fn host_exe() -> PathBuf {
-    host_program("lc_host.c")
+    host_program_with("lc_host.c", &[&format!("-DBGW_PG_MAJOR={}", major())])
 }
 
 /// A daemon with lc_workers preloaded and the given static workers.
@@ -29,6 +70,16 @@ fn lc_daemon(name: &str, statics: &str, settings: &[(&str, &str)]) -> Daemon {
     Daemon::builder(name)
         .preload(&[&m])
         .env("LC_STATIC", statics)
+        .settings(settings)
+        .start()
+}
+
+/// A daemon without preloaded libraries serving the test's major (its
+/// workers load lc_workers, which must be of the daemon's major).
+fn plain_daemon(name: &str, settings: &[(&str, &str)]) -> Daemon {
+    let major = major().to_string();
+    Daemon::builder(name)
+        .set("postgresql_major", &major)
         .settings(settings)
         .start()
 }
@@ -96,8 +147,11 @@ fn assert_line_order(d: &Daemon, earlier: usize, later: usize, what: &str) {
 // 1. exit 0: logged at DEBUG1, forgotten, slot freed
 // ---------------------------------------------------------------------------
 
-#[test]
-fn static_worker_exit0_is_forgotten_and_its_slot_reused() {
+per_major!(
+    static_worker_exit0_is_forgotten_and_its_slot_reused,
+    static_worker_exit0_is_forgotten_and_its_slot_reused_body
+);
+fn static_worker_exit0_is_forgotten_and_its_slot_reused_body() {
     let _w = watchdog(
         DEFAULT_WATCHDOG,
         "static_worker_exit0_is_forgotten_and_its_slot_reused",
@@ -173,8 +227,11 @@ fn static_worker_exit0_is_forgotten_and_its_slot_reused() {
 // 2. exit 1: restarted after bgw_restart_time, or forgotten with NEVER_RESTART
 // ---------------------------------------------------------------------------
 
-#[test]
-fn exit1_worker_is_restarted_after_its_interval() {
+per_major!(
+    exit1_worker_is_restarted_after_its_interval,
+    exit1_worker_is_restarted_after_its_interval_body
+);
+fn exit1_worker_is_restarted_after_its_interval_body() {
     let _w = watchdog(
         DEFAULT_WATCHDOG,
         "exit1_worker_is_restarted_after_its_interval",
@@ -206,8 +263,11 @@ fn exit1_worker_is_restarted_after_its_interval() {
     assert_no_crash_cycle(&d);
 }
 
-#[test]
-fn exit1_worker_with_never_restart_is_forgotten() {
+per_major!(
+    exit1_worker_with_never_restart_is_forgotten,
+    exit1_worker_with_never_restart_is_forgotten_body
+);
+fn exit1_worker_with_never_restart_is_forgotten_body() {
     let _w = watchdog(
         DEFAULT_WATCHDOG,
         "exit1_worker_with_never_restart_is_forgotten",
@@ -353,22 +413,31 @@ fn crash_cycle(kind: &str, expected_exit: &dyn Fn(i32) -> String) {
     );
 }
 
-#[test]
-fn crash_exit2_triggers_crash_cycle() {
+per_major!(
+    crash_exit2_triggers_crash_cycle,
+    crash_exit2_triggers_crash_cycle_body
+);
+fn crash_exit2_triggers_crash_cycle_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "crash_exit2_triggers_crash_cycle");
     crash_cycle("exit2", &|p| exit_line("lc_crasher_type", p, 2));
 }
 
-#[test]
-fn crash_sigsegv_triggers_crash_cycle() {
+per_major!(
+    crash_sigsegv_triggers_crash_cycle,
+    crash_sigsegv_triggers_crash_cycle_body
+);
+fn crash_sigsegv_triggers_crash_cycle_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "crash_sigsegv_triggers_crash_cycle");
     crash_cycle("segv", &|p| {
         format!("background worker \"lc_crasher_type\" (PID {p}) was terminated by signal 11: Segmentation fault")
     });
 }
 
-#[test]
-fn crash_abort_triggers_crash_cycle() {
+per_major!(
+    crash_abort_triggers_crash_cycle,
+    crash_abort_triggers_crash_cycle_body
+);
+fn crash_abort_triggers_crash_cycle_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "crash_abort_triggers_crash_cycle");
     crash_cycle("abort", &|p| {
         format!(
@@ -377,8 +446,11 @@ fn crash_abort_triggers_crash_cycle() {
     });
 }
 
-#[test]
-fn crash_with_restart_after_crash_off_shuts_down() {
+per_major!(
+    crash_with_restart_after_crash_off_shuts_down,
+    crash_with_restart_after_crash_off_shuts_down_body
+);
+fn crash_with_restart_after_crash_off_shuts_down_body() {
     let _w = watchdog(
         DEFAULT_WATCHDOG,
         "crash_with_restart_after_crash_off_shuts_down",
@@ -496,26 +568,32 @@ fn shutdown_mode(sig: i32, mode: &str) {
     assert_no_crash_cycle(&d);
 }
 
-#[test]
-fn smart_shutdown_on_sigterm() {
+per_major!(smart_shutdown_on_sigterm, smart_shutdown_on_sigterm_body);
+fn smart_shutdown_on_sigterm_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "smart_shutdown_on_sigterm");
     shutdown_mode(SIGTERM, "smart");
 }
 
-#[test]
-fn fast_shutdown_on_sigint() {
+per_major!(fast_shutdown_on_sigint, fast_shutdown_on_sigint_body);
+fn fast_shutdown_on_sigint_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "fast_shutdown_on_sigint");
     shutdown_mode(SIGINT, "fast");
 }
 
-#[test]
-fn immediate_shutdown_on_sigquit() {
+per_major!(
+    immediate_shutdown_on_sigquit,
+    immediate_shutdown_on_sigquit_body
+);
+fn immediate_shutdown_on_sigquit_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "immediate_shutdown_on_sigquit");
     shutdown_mode(SIGQUIT, "immediate");
 }
 
-#[test]
-fn immediate_shutdown_kills_worker_ignoring_sigquit() {
+per_major!(
+    immediate_shutdown_kills_worker_ignoring_sigquit,
+    immediate_shutdown_kills_worker_ignoring_sigquit_body
+);
+fn immediate_shutdown_kills_worker_ignoring_sigquit_body() {
     let _w = watchdog(
         DEFAULT_WATCHDOG,
         "immediate_shutdown_kills_worker_ignoring_sigquit",
@@ -548,8 +626,11 @@ fn immediate_shutdown_kills_worker_ignoring_sigquit() {
 // 5. supervisor death
 // ---------------------------------------------------------------------------
 
-#[test]
-fn workers_die_with_sigkilled_bgworkerd_and_waiter_sees_postmaster_died() {
+per_major!(
+    workers_die_with_sigkilled_bgworkerd_and_waiter_sees_postmaster_died,
+    workers_die_with_sigkilled_bgworkerd_and_waiter_sees_postmaster_died_body
+);
+fn workers_die_with_sigkilled_bgworkerd_and_waiter_sees_postmaster_died_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "workers_die_with_sigkilled_bgworkerd");
     let d = lc_daemon(
         "sigkill",
@@ -616,8 +697,11 @@ fn expected_extra_hex(text: &str) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[test]
-fn worker_starts_with_signals_blocked_and_sees_its_own_entry() {
+per_major!(
+    worker_starts_with_signals_blocked_and_sees_its_own_entry,
+    worker_starts_with_signals_blocked_and_sees_its_own_entry_body
+);
+fn worker_starts_with_signals_blocked_and_sees_its_own_entry_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "worker_starts_with_signals_blocked");
     let extra_a = "loop sigblk entry";
     let extra_b = "loop entry";
@@ -726,8 +810,11 @@ fn worker_starts_with_signals_blocked_and_sees_its_own_entry() {
 // 7. dynamic workers from an attached host
 // ---------------------------------------------------------------------------
 
-#[test]
-fn dynamic_workers_from_host_register_query_terminate_and_stale_handles() {
+per_major!(
+    dynamic_workers_from_host_register_query_terminate_and_stale_handles,
+    dynamic_workers_from_host_register_query_terminate_and_stale_handles_body
+);
+fn dynamic_workers_from_host_register_query_terminate_and_stale_handles_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_workers_from_host");
     let d = plain_daemon("dynamic", &[("max_worker_processes", "2")]);
     let h = lc_host(&d, "basic", &[]);
@@ -832,8 +919,8 @@ fn dynamic_workers_from_host_register_query_terminate_and_stale_handles() {
 // 8. slot exhaustion and reuse
 // ---------------------------------------------------------------------------
 
-#[test]
-fn slot_exhaustion_and_reuse() {
+per_major!(slot_exhaustion_and_reuse, slot_exhaustion_and_reuse_body);
+fn slot_exhaustion_and_reuse_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "slot_exhaustion_and_reuse");
     let d = plain_daemon("slots", &[("max_worker_processes", "4")]);
     let h = lc_host(&d, "slots", &["4"]);
@@ -876,8 +963,11 @@ fn slot_exhaustion_and_reuse() {
 // 9. max_parallel_workers
 // ---------------------------------------------------------------------------
 
-#[test]
-fn parallel_worker_limit_and_restart_rule() {
+per_major!(
+    parallel_worker_limit_and_restart_rule,
+    parallel_worker_limit_and_restart_rule_body
+);
+fn parallel_worker_limit_and_restart_rule_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "parallel_worker_limit_and_restart_rule");
     let d = plain_daemon(
         "parallel",
@@ -941,8 +1031,11 @@ fn parallel_worker_limit_and_restart_rule() {
 // 10. bgw_notify_pid
 // ---------------------------------------------------------------------------
 
-#[test]
-fn notify_pid_gets_sigusr1_on_start_and_stop() {
+per_major!(
+    notify_pid_gets_sigusr1_on_start_and_stop,
+    notify_pid_gets_sigusr1_on_start_and_stop_body
+);
+fn notify_pid_gets_sigusr1_on_start_and_stop_body() {
     let _w = watchdog(
         DEFAULT_WATCHDOG,
         "notify_pid_gets_sigusr1_on_start_and_stop",
@@ -966,8 +1059,11 @@ fn notify_pid_gets_sigusr1_on_start_and_stop() {
 // 11. dynamic workers registered by a worker; they survive a crash cycle
 // ---------------------------------------------------------------------------
 
-#[test]
-fn dynamic_workers_from_a_worker_come_back_after_crash_cycle() {
+per_major!(
+    dynamic_workers_from_a_worker_come_back_after_crash_cycle,
+    dynamic_workers_from_a_worker_come_back_after_crash_cycle_body
+);
+fn dynamic_workers_from_a_worker_come_back_after_crash_cycle_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "dynamic_workers_from_a_worker");
     let d = lc_daemon(
         "dyn-in-worker",
@@ -1047,8 +1143,11 @@ fn dynamic_workers_from_a_worker_come_back_after_crash_cycle() {
 // 12. many short-lived dynamic workers
 // ---------------------------------------------------------------------------
 
-#[test]
-fn thousand_short_lived_dynamic_workers() {
+per_major!(
+    thousand_short_lived_dynamic_workers,
+    thousand_short_lived_dynamic_workers_body
+);
+fn thousand_short_lived_dynamic_workers_body() {
     let _w = watchdog(240, "thousand_short_lived_dynamic_workers");
     let slots = 20;
     let d = plain_daemon("many", &[("max_worker_processes", &slots.to_string())]);
@@ -1080,8 +1179,11 @@ fn thousand_short_lived_dynamic_workers() {
 // 13. SIGHUP is forwarded
 // ---------------------------------------------------------------------------
 
-#[test]
-fn sighup_is_forwarded_to_workers() {
+per_major!(
+    sighup_is_forwarded_to_workers,
+    sighup_is_forwarded_to_workers_body
+);
+fn sighup_is_forwarded_to_workers_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "sighup_is_forwarded_to_workers");
     let d = lc_daemon(
         "sighup",
@@ -1118,8 +1220,11 @@ fn sighup_is_forwarded_to_workers() {
 // 14. TerminateBackgroundWorker on a restartable worker
 // ---------------------------------------------------------------------------
 
-#[test]
-fn terminated_restartable_worker_is_never_restarted_and_frees_its_slot() {
+per_major!(
+    terminated_restartable_worker_is_never_restarted_and_frees_its_slot,
+    terminated_restartable_worker_is_never_restarted_and_frees_its_slot_body
+);
+fn terminated_restartable_worker_is_never_restarted_and_frees_its_slot_body() {
     let _w = watchdog(
         DEFAULT_WATCHDOG,
         "terminated_restartable_worker_is_never_restarted",
@@ -1187,8 +1292,11 @@ fn terminated_restartable_worker_is_never_restarted_and_frees_its_slot() {
 // 15. SIGQUIT with the worker's default handling; _exit(0)
 // ---------------------------------------------------------------------------
 
-#[test]
-fn default_sigquit_in_a_worker_exits_2_and_starts_a_crash_cycle() {
+per_major!(
+    default_sigquit_in_a_worker_exits_2_and_starts_a_crash_cycle,
+    default_sigquit_in_a_worker_exits_2_and_starts_a_crash_cycle_body
+);
+fn default_sigquit_in_a_worker_exits_2_and_starts_a_crash_cycle_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "default_sigquit_in_a_worker_exits_2");
     let d = lc_daemon(
         "default-sigquit",
@@ -1223,8 +1331,11 @@ fn default_sigquit_in_a_worker_exits_2_and_starts_a_crash_cycle() {
     assert!(d.try_exit().is_none());
 }
 
-#[test]
-fn underscore_exit_0_is_a_normal_exit() {
+per_major!(
+    underscore_exit_0_is_a_normal_exit,
+    underscore_exit_0_is_a_normal_exit_body
+);
+fn underscore_exit_0_is_a_normal_exit_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "underscore_exit_0_is_a_normal_exit");
     // Restartable (1 s) and a second worker running: a crash would SIGQUIT
     // lc_bystander and keep lc_uexit registered for a restart.
@@ -1316,8 +1427,11 @@ fn shutdown_with_pending_restart_waiter(how: &str) {
     assert_no_crash_cycle(&d);
 }
 
-#[test]
-fn shutdown_wakes_shutdown_waiter_of_worker_pending_restart() {
+per_major!(
+    shutdown_wakes_shutdown_waiter_of_worker_pending_restart,
+    shutdown_wakes_shutdown_waiter_of_worker_pending_restart_body
+);
+fn shutdown_wakes_shutdown_waiter_of_worker_pending_restart_body() {
     let _w = watchdog(
         DEFAULT_WATCHDOG,
         "shutdown_wakes_shutdown_waiter_of_pending",
@@ -1325,14 +1439,20 @@ fn shutdown_wakes_shutdown_waiter_of_worker_pending_restart() {
     shutdown_with_pending_restart_waiter("shutdown");
 }
 
-#[test]
-fn shutdown_wakes_startup_waiter_of_worker_pending_restart() {
+per_major!(
+    shutdown_wakes_startup_waiter_of_worker_pending_restart,
+    shutdown_wakes_startup_waiter_of_worker_pending_restart_body
+);
+fn shutdown_wakes_startup_waiter_of_worker_pending_restart_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "shutdown_wakes_startup_waiter_of_pending");
     shutdown_with_pending_restart_waiter("startup");
 }
 
-#[test]
-fn crash_during_smart_shutdown_exits_1() {
+per_major!(
+    crash_during_smart_shutdown_exits_1,
+    crash_during_smart_shutdown_exits_1_body
+);
+fn crash_during_smart_shutdown_exits_1_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "crash_during_smart_shutdown_exits_1");
     let d = lc_daemon(
         "crash-in-shutdown",
@@ -1364,8 +1484,11 @@ fn crash_during_smart_shutdown_exits_1() {
 // 17. crash cycles seen from an attached host; SIGKILL escalation
 // ---------------------------------------------------------------------------
 
-#[test]
-fn host_handles_survive_a_crash_cycle() {
+per_major!(
+    host_handles_survive_a_crash_cycle,
+    host_handles_survive_a_crash_cycle_body
+);
+fn host_handles_survive_a_crash_cycle_body() {
     let _w = watchdog(DEFAULT_WATCHDOG, "host_handles_survive_a_crash_cycle");
     let d = lc_daemon(
         "crash-host-handles",
@@ -1429,8 +1552,11 @@ fn host_handles_survive_a_crash_cycle() {
     );
 }
 
-#[test]
-fn crash_cycle_kills_worker_ignoring_sigquit_after_5_s() {
+per_major!(
+    crash_cycle_kills_worker_ignoring_sigquit_after_5_s,
+    crash_cycle_kills_worker_ignoring_sigquit_after_5_s_body
+);
+fn crash_cycle_kills_worker_ignoring_sigquit_after_5_s_body() {
     let _w = watchdog(
         DEFAULT_WATCHDOG,
         "crash_cycle_kills_worker_ignoring_sigquit",

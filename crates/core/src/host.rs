@@ -62,6 +62,27 @@ pub unsafe extern "C" fn bgw_attach(where_: *const c_char) -> c_int {
     })
 }
 
+/// bgw_attach for a host compiled against include/bgworker.h with
+/// `BGW_PG_MAJOR` = `major` (the header maps bgw_attach here): fails, with
+/// a message for bgw_last_error, when this library does not serve that
+/// major, so that no struct of an unknown layout is ever read.
+///
+/// # Safety
+/// As bgw_attach.
+#[no_mangle]
+pub unsafe extern "C" fn bgw_attach_major(where_: *const c_char, major: c_int) -> c_int {
+    boundary("bgw_attach", -1, || {
+        if major < 0 || !crate::identity::serves(major as u32) {
+            return fail(&format!(
+                "bgw_attach: this program was compiled for PostgreSQL {major} (BGW_PG_MAJOR), \
+                 which libbgworker does not serve (it serves 15, 17 and 18)"
+            ));
+        }
+        // SAFETY: the caller's contract.
+        unsafe { bgw_attach(where_) }
+    })
+}
+
 /// Detach from the supervisor. No other thread may be inside this library
 /// at the time; handles become unusable.
 #[no_mangle]
@@ -111,7 +132,11 @@ pub unsafe extern "C" fn bgw_host_set(name: *const c_char, value: *const c_char)
 
 /// Load a module as one shared_preload_libraries entry: found on
 /// dynamic_library_path, dlopen'ed, `_PG_init` called, during which
-/// RegisterBackgroundWorker registers static workers. Returns 0 or -1.
+/// RegisterBackgroundWorker registers static workers. The first call
+/// decides the process's PostgreSQL major (the module's magic block, else
+/// `postgresql_major`, which also wins when set with bgw_host_set); a
+/// module of another major is refused with PostgreSQL's "version
+/// mismatch" before its `_PG_init` runs. Returns 0 or -1.
 ///
 /// # Safety
 /// `name` is NULL or a NUL-terminated string.

@@ -1,7 +1,8 @@
-//! libbgworker's core: PostgreSQL 15's background-worker facility as a
+//! libbgworker's core: PostgreSQL's background-worker facility as a
 //! library, without the PostgreSQL backend runtime.
 //!
-//! A C module written against PostgreSQL 15's `postmaster/bgworker.h` links
+//! A C module written against PostgreSQL 15's, 17's or 18's
+//! `postmaster/bgworker.h` (see abi.rs and identity.rs for the majors) links
 //! against this library (or is loaded by `bgworkerd`) unchanged and runs
 //! with PostgreSQL's semantics: static workers registered at load time,
 //! dynamic workers registered at run time from any attached process,

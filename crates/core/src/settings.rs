@@ -27,6 +27,10 @@ pub struct Settings {
     pub log_line_prefix: String,
     /// Log to this file instead of stderr (empty: stderr); log/file.rs.
     pub log_file: String,
+    /// The PostgreSQL major a supervisor serves when no preloaded module
+    /// says (one with a magic block decides; see identity.rs). Only 15, 17
+    /// and 18 are accepted.
+    pub postgresql_major: i32,
     /// Module settings (`prefix.name`, lower-cased), kept as given.
     pub custom: BTreeMap<String, String>,
     sources: BTreeMap<&'static str, Source>,
@@ -47,6 +51,7 @@ impl Default for Settings {
             dynamic_library_path: "$libdir".into(),
             log_line_prefix: crate::log::prefix::DEFAULT.into(),
             log_file: String::new(),
+            postgresql_major: crate::identity::DEFAULT_MAJOR as i32,
             custom: BTreeMap::new(),
             sources: BTreeMap::new(),
             custom_sources: BTreeMap::new(),
@@ -125,7 +130,11 @@ fn utf8_text(shown: &str, bytes: Vec<u8>) -> Result<String, String> {
 }
 
 /// Settings that take effect only at supervisor start.
-pub const POSTMASTER_ONLY: &[&str] = &["shared_preload_libraries", "max_worker_processes"];
+pub const POSTMASTER_ONLY: &[&str] = &[
+    "shared_preload_libraries",
+    "max_worker_processes",
+    "postgresql_major",
+];
 
 const KNOWN: &[&str] = &[
     "shared_preload_libraries",
@@ -136,6 +145,7 @@ const KNOWN: &[&str] = &[
     "dynamic_library_path",
     "log_line_prefix",
     "log_file",
+    "postgresql_major",
 ];
 
 /// Is `name` (lower case) one of bgworkerd's own settings?
@@ -297,6 +307,20 @@ impl Settings {
                 self.log_line_prefix = value.to_string()
             }
             "log_file" => self.log_file = value.trim().to_string(),
+            "postgresql_major" => {
+                let bad = || SettingError {
+                    message: format!(
+                        "invalid value for parameter \"{key}\": \"{}\"",
+                        value.trim()
+                    ),
+                    hint: Some("Available values: 15, 17, 18.".into()),
+                };
+                let m: u32 = value.trim().parse().map_err(|_| bad())?;
+                if !crate::identity::serves(m) {
+                    return Err(bad());
+                }
+                self.postgresql_major = m as i32
+            }
             _ => unreachable!("every KNOWN name is handled"),
         }
         self.sources.insert(key, source);
@@ -319,8 +343,14 @@ impl Settings {
             "dynamic_library_path" => self.dynamic_library_path.clone(),
             "log_line_prefix" => self.log_line_prefix.clone(),
             "log_file" => self.log_file.clone(),
+            "postgresql_major" => self.postgresql_major.to_string(),
             _ => self.custom.get(key).cloned().unwrap_or_default(),
         }
+    }
+
+    /// Was `name` given (file or command line), not left at its default?
+    pub fn is_set(&self, name: &str) -> bool {
+        self.sources.get(name).is_some_and(|s| *s > Source::Default)
     }
 
     /// Read `RUNDIR/bgworker.conf`, if it exists, into these settings.
@@ -548,5 +578,27 @@ mod tests {
         for v in LOG_LEVEL_VALUES.split(", ").chain(["debug", "WARNING"]) {
             s.set("log_min_messages", v, Source::CommandLine).unwrap();
         }
+    }
+
+    #[test]
+    fn postgresql_major_takes_served_majors_only() {
+        let mut s = Settings::default();
+        assert_eq!(s.postgresql_major, 15);
+        assert!(!s.is_set("postgresql_major"));
+        for bad in ["16", "14", "19", "0", "x"] {
+            let e = s
+                .set("postgresql_major", bad, Source::CommandLine)
+                .unwrap_err();
+            assert_eq!(
+                e.message,
+                format!("invalid value for parameter \"postgresql_major\": \"{bad}\"")
+            );
+            assert_eq!(e.hint.as_deref(), Some("Available values: 15, 17, 18."));
+        }
+        assert_eq!(s.postgresql_major, 15);
+        s.set("postgresql_major", "18", Source::File).unwrap();
+        assert_eq!(s.postgresql_major, 18);
+        assert!(s.is_set("postgresql_major"));
+        assert_eq!(s.show("postgresql_major"), "18");
     }
 }

@@ -12,6 +12,7 @@ use super::latch;
 
 super::c_export! {
     pqsignal => bgw_c_pqsignal,
+    pqsignal_be => bgw_c_pqsignal_be,
 }
 
 // `volatile sig_atomic_t` flags (an int each) and the `volatile uint32`

@@ -4,9 +4,11 @@
 //! shared before it forks anyone, so its address is the same in every
 //! process and a latch pointer stored in shared memory by one worker can be
 //! set by another. Modules compile `&MyProc->procLatch` as `MyProc + 36`
-//! and read `is_set` at offset 0, so [`Latch`] and [`PROC_SIZE`] /
-//! [`PROC_LATCH_OFFSET`] are PostgreSQL 15's layout (checked against the
-//! real headers by tests/compat.rs).
+//! and read `is_set` at offset 0, so [`Latch`] is PostgreSQL's layout and
+//! the entries are laid out as the process major's `PGPROC`
+//! ([`proc_layout`]: 15's, 17's and 18's differ in size and in where `pid`
+//! and the process number live; checked against each major's real headers
+//! by tests/compat.rs and tests/majors.rs).
 //!
 //! Waking: the latch owner waits in poll() on a signalfd for SIGURG, which
 //! stays blocked in every mask ([`super::interrupts::init_signal_sets`]);
@@ -34,12 +36,61 @@ pub struct Latch {
     pub owner_pid: AtomicI32,
 }
 
+/// PostgreSQL 15's `sizeof(PGPROC)`.
 pub const PROC_SIZE: usize = 880;
+/// `offsetof(PGPROC, procLatch)`, the same in every major served.
 pub const PROC_LATCH_OFFSET: usize = 36;
-const PROC_PID_OFFSET: usize = 64;
-const PROC_PGPROCNO_OFFSET: usize = 72;
-const PROC_BACKENDID_OFFSET: usize = 76;
-const PROC_WAIT_EVENT_INFO_OFFSET: usize = 712;
+
+/// Where the fields the runtime writes sit in one major's `PGPROC`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ProcLayout {
+    pub size: usize,
+    pub latch: usize,
+    pub pid: usize,
+    /// 15's `pgprocno`; 17's and 18's `vxid.procNumber`.
+    pub procno: usize,
+    /// 15's `backendId` (InvalidBackendId for a worker without a
+    /// database); gone from 17 on.
+    pub backend_id: Option<usize>,
+    pub wait_event_info: usize,
+}
+
+/// `PGPROC` of `major`'s storage/proc.h (measured against the real
+/// headers: 15 880 bytes, pid at 64; 17 888, pid at 60; 18 832, pid at 60).
+pub fn proc_layout(major: u32) -> ProcLayout {
+    match major {
+        18.. => ProcLayout {
+            size: 832,
+            latch: PROC_LATCH_OFFSET,
+            pid: 60,
+            procno: 68,
+            backend_id: None,
+            wait_event_info: 712,
+        },
+        17 => ProcLayout {
+            size: 888,
+            latch: PROC_LATCH_OFFSET,
+            pid: 60,
+            procno: 68,
+            backend_id: None,
+            wait_event_info: 712,
+        },
+        _ => ProcLayout {
+            size: PROC_SIZE,
+            latch: PROC_LATCH_OFFSET,
+            pid: 64,
+            procno: 72,
+            backend_id: Some(76),
+            wait_event_info: 712,
+        },
+    }
+}
+
+/// This process's `PGPROC` layout (its major is decided before the
+/// supervisor maps the array; workers inherit both).
+fn layout() -> ProcLayout {
+    proc_layout(bgworker_core::identity::pg_major())
+}
 
 pub const WL_LATCH_SET: i32 = 1 << 0;
 pub const WL_SOCKET_READABLE: i32 = 1 << 1;
@@ -97,10 +148,12 @@ pub fn create_proc_array(n: usize) {
     if !existing.is_null() && NPROCS.load(Ordering::Acquire) >= n {
         // SAFETY: the mapping holds NPROCS entries; no worker is alive
         // during a crash reset, so nobody else touches it.
-        unsafe { std::ptr::write_bytes(existing, 0, NPROCS.load(Ordering::Acquire) * PROC_SIZE) };
+        unsafe {
+            std::ptr::write_bytes(existing, 0, NPROCS.load(Ordering::Acquire) * layout().size)
+        };
         return;
     }
-    let len = n.max(1) * PROC_SIZE;
+    let len = n.max(1) * layout().size;
     // SAFETY: a fresh anonymous shared mapping; checked for failure.
     let p = unsafe {
         libc::mmap(
@@ -147,16 +200,20 @@ pub fn init_worker(slot: usize) {
         init_local_latch();
         return;
     }
+    let lay = layout();
     // SAFETY: slot < NPROCS, so the entry lies inside the mapping; this
-    // worker is the entry's only user while it lives (one worker a slot).
+    // worker is the entry's only user while it lives (one worker a slot);
+    // every offset lies inside the major's entry size.
     unsafe {
-        let proc = base.add(slot * PROC_SIZE);
-        std::ptr::write_bytes(proc, 0, PROC_SIZE);
-        (proc.add(PROC_PID_OFFSET) as *mut i32).write(pid);
-        (proc.add(PROC_PGPROCNO_OFFSET) as *mut i32).write(slot as i32);
-        // InvalidBackendId: a background worker without a database.
-        (proc.add(PROC_BACKENDID_OFFSET) as *mut i32).write(-1);
-        let latch = &*(proc.add(PROC_LATCH_OFFSET) as *const Latch);
+        let proc = base.add(slot * lay.size);
+        std::ptr::write_bytes(proc, 0, lay.size);
+        (proc.add(lay.pid) as *mut i32).write(pid);
+        (proc.add(lay.procno) as *mut i32).write(slot as i32);
+        if let Some(b) = lay.backend_id {
+            // InvalidBackendId: a background worker without a database.
+            (proc.add(b) as *mut i32).write(-1);
+        }
+        let latch = &*(proc.add(lay.latch) as *const Latch);
         latch.is_shared.store(1, Ordering::Relaxed);
         latch.owner_pid.store(pid, Ordering::Release);
         // PostgreSQL sets a new process's latch once it owns it
@@ -164,10 +221,7 @@ pub fn init_worker(slot: usize) {
         latch.is_set.store(1, Ordering::Release);
         MyProc.store(proc, Ordering::Release);
         MyLatch.store(latch as *const Latch as *mut Latch, Ordering::Release);
-        my_wait_event_info.store(
-            proc.add(PROC_WAIT_EVENT_INFO_OFFSET) as *mut u32,
-            Ordering::Release,
-        );
+        my_wait_event_info.store(proc.add(lay.wait_event_info) as *mut u32, Ordering::Release);
     }
 }
 

@@ -137,6 +137,8 @@ pub(crate) use c_export;
 pub fn supervisor_start(nslots: usize) -> bool {
     misc::init_process(false);
     mcxt::init();
+    // The supervisor's major is decided by now (core's supervisor run).
+    mcxt::retag_contexts();
     latch::create_proc_array(nslots);
     latch::init_local_latch();
     shmem::create()

@@ -61,15 +61,51 @@ const _: () = assert!(std::mem::offset_of!(LWLock, waiters_head) == 8);
 
 /// `LWLOCK_PADDED_SIZE` (PG_CACHE_LINE_SIZE).
 pub const LWLOCK_PADDED_SIZE: usize = 128;
-/// NUM_INDIVIDUAL_LWLOCKS + 128 buffer-mapping + 16 lock-manager + 16
-/// predicate-lock partitions (storage/lwlock.h).
+/// NUM_INDIVIDUAL_LWLOCKS of PostgreSQL 15 (the names below are its).
 pub const NUM_INDIVIDUAL_LWLOCKS: usize = 48;
-pub const NUM_FIXED_LWLOCKS: usize = NUM_INDIVIDUAL_LWLOCKS + 128 + 16 + 16;
-/// `BuiltinTrancheIds`: the first tranche id left to modules.
-pub const LWTRANCHE_FIRST_USER_DEFINED: i32 = NUM_INDIVIDUAL_LWLOCKS as i32 + 27;
-const LWTRANCHE_BUFFER_MAPPING: u16 = NUM_INDIVIDUAL_LWLOCKS as u16 + 12;
-const LWTRANCHE_LOCK_MANAGER: u16 = NUM_INDIVIDUAL_LWLOCKS as u16 + 13;
-const LWTRANCHE_PREDICATE_LOCK_MANAGER: u16 = NUM_INDIVIDUAL_LWLOCKS as u16 + 14;
+
+/// The numbering of the main LWLock array and the built-in tranches in one
+/// major's storage/lwlock.h (measured against the real headers): the
+/// individual locks, then 128 buffer-mapping, 16 lock-manager and 16
+/// predicate-lock partitions; the tranche ids of those three follow the
+/// individual locks at +12, +13, +14; user tranches start after the
+/// built-in ones.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct LwNumbering {
+    pub num_individual: usize,
+    pub num_fixed: usize,
+    pub first_user_defined: i32,
+}
+
+/// The LWLock numbering of `major` (15: 48/208/75, 17: 53/213/92, 18:
+/// 54/214/95).
+pub fn lw_numbering(major: u32) -> LwNumbering {
+    let (num_individual, builtin) = match major {
+        18.. => (54, 41),
+        17 => (53, 39),
+        _ => (NUM_INDIVIDUAL_LWLOCKS, 27),
+    };
+    LwNumbering {
+        num_individual,
+        num_fixed: num_individual + 128 + 16 + 16,
+        first_user_defined: (num_individual + builtin) as i32,
+    }
+}
+
+/// This process's numbering (its major is decided before any module code
+/// runs).
+fn numbering() -> LwNumbering {
+    lw_numbering(bgworker_core::identity::pg_major())
+}
+
+fn num_fixed() -> usize {
+    numbering().num_fixed
+}
+
+fn first_user_defined() -> i32 {
+    numbering().first_user_defined
+}
+
 /// `MAX_SIMUL_LWLOCKS`.
 pub const MAX_SIMUL_LWLOCKS: usize = 200;
 /// `NAMEDATALEN`: tranche names are cut to 63 bytes, as PostgreSQL's
@@ -205,9 +241,9 @@ static REQUESTS: Mutex<Vec<Request>> = Mutex::new(Vec::new());
 /// indexed by id - LWTRANCHE_FIRST_USER_DEFINED.
 static TRANCHE_NAMES: Mutex<Vec<Option<String>>> = Mutex::new(Vec::new());
 
-/// Tranche ids handed out before the region exists (then the region's
-/// counter takes over from this value).
-static LOCAL_TRANCHE_COUNTER: AtomicI32 = AtomicI32::new(LWTRANCHE_FIRST_USER_DEFINED);
+/// How many tranche ids were handed out before the region exists (then
+/// the region's counter takes over from first_user_defined() + this).
+static LOCAL_TRANCHE_COUNTER: AtomicI32 = AtomicI32::new(0);
 
 /// One held lock of this process.
 struct Held {
@@ -237,7 +273,7 @@ fn resume_interrupts() {
 
 /// Total number of locks in the main array for the current requests.
 pub fn main_array_len() -> usize {
-    NUM_FIXED_LWLOCKS + requests().iter().map(|r| r.count).sum::<usize>()
+    num_fixed() + requests().iter().map(|r| r.count).sum::<usize>()
 }
 
 fn requests() -> std::sync::MutexGuard<'static, Vec<Request>> {
@@ -263,28 +299,31 @@ pub unsafe fn init_main_array(base: *mut u8, counter: &AtomicI32) {
         // SAFETY: i < main_array_len(), inside the caller's memory.
         unsafe { &*(base.add(i * LWLOCK_PADDED_SIZE) as *const LWLock) }
     };
-    for i in 0..NUM_INDIVIDUAL_LWLOCKS {
+    let n = numbering();
+    for i in 0..n.num_individual {
         initialize(at(i), i as u16);
     }
-    for i in NUM_INDIVIDUAL_LWLOCKS..NUM_FIXED_LWLOCKS {
-        let tranche = if i < NUM_INDIVIDUAL_LWLOCKS + 128 {
-            LWTRANCHE_BUFFER_MAPPING
-        } else if i < NUM_INDIVIDUAL_LWLOCKS + 144 {
-            LWTRANCHE_LOCK_MANAGER
+    // LWTRANCHE_BUFFER_MAPPING, _LOCK_MANAGER, _PREDICATE_LOCK_MANAGER.
+    let ind = n.num_individual as u16;
+    for i in n.num_individual..n.num_fixed {
+        let tranche = if i < n.num_individual + 128 {
+            ind + 12
+        } else if i < n.num_individual + 144 {
+            ind + 13
         } else {
-            LWTRANCHE_PREDICATE_LOCK_MANAGER
+            ind + 14
         };
         initialize(at(i), tranche);
     }
     counter.store(
-        LOCAL_TRANCHE_COUNTER.load(Ordering::Relaxed),
+        n.first_user_defined + LOCAL_TRANCHE_COUNTER.load(Ordering::Relaxed),
         Ordering::Relaxed,
     );
     let named: Vec<(String, usize)> = requests()
         .iter()
         .map(|r| (r.name.clone(), r.count))
         .collect();
-    let mut pos = NUM_FIXED_LWLOCKS;
+    let mut pos = n.num_fixed;
     for (name, count) in named {
         let id = counter.fetch_add(1, Ordering::Relaxed);
         register_tranche(id, &name);
@@ -304,10 +343,11 @@ fn initialize(lock: &LWLock, tranche: u16) {
 }
 
 fn register_tranche(id: i32, name: &str) {
-    if id < LWTRANCHE_FIRST_USER_DEFINED {
+    let first = first_user_defined();
+    if id < first {
         return;
     }
-    let idx = (id - LWTRANCHE_FIRST_USER_DEFINED) as usize;
+    let idx = (id - first) as usize;
     let mut names = TRANCHE_NAMES.lock().unwrap_or_else(|e| e.into_inner());
     if names.len() <= idx {
         names.resize(idx + 1, None);
@@ -315,18 +355,64 @@ fn register_tranche(id: i32, name: &str) {
     names[idx] = Some(name.to_string());
 }
 
+/// The individual locks PostgreSQL 17 (up to 52) and 18 (53) added after
+/// 15's (their storage/lwlocklist.h).
+const INDIVIDUAL_NAMES_17: [&str; 6] = [
+    "WaitEventCustom",
+    "WALSummarizer",
+    "DSMRegistry",
+    "InjectionPoint",
+    "SerialControl",
+    "AioWorkerSubmissionQueue",
+];
+
+/// The individual locks 17 dropped from 15's list (SLRU locks that became
+/// tranches of their own); their ids are unassigned from 17 on.
+const DROPPED_IN_17: [usize; 8] = [11, 12, 14, 15, 26, 31, 38, 42];
+
+/// The name of individual lock `id` in `major`'s storage/lwlocklist.h (15:
+/// lwlocknames.txt), or None for an unassigned id or one past the major's
+/// individual locks.
+pub fn individual_lock_name(major: u32, id: usize) -> Option<&'static str> {
+    let n = lw_numbering(major);
+    if id == 0 || id >= n.num_individual {
+        return None;
+    }
+    if id >= NUM_INDIVIDUAL_LWLOCKS {
+        return INDIVIDUAL_NAMES_17
+            .get(id - NUM_INDIVIDUAL_LWLOCKS)
+            .copied();
+    }
+    let name = INDIVIDUAL_NAMES[id];
+    if name.starts_with("<unassigned") || (major >= 17 && DROPPED_IN_17.contains(&id)) {
+        return None;
+    }
+    Some(name)
+}
+
 /// PostgreSQL's GetLWTrancheName: "extension" for a user-defined tranche
-/// this process never registered.
+/// this process never registered. The individual locks are named as in the
+/// process major's headers; the other built-in tranches are PostgreSQL
+/// 15's names, and in 17 and 18 (whose names live in the server's source,
+/// not its headers) are named by their number.
 fn tranche_name(id: u16) -> String {
     let id = id as usize;
+    let n = numbering();
+    let major = bgworker_core::identity::pg_major();
+    if major >= 17 && id < n.first_user_defined as usize {
+        return match individual_lock_name(major, id) {
+            Some(name) => name.to_string(),
+            None => format!("built-in tranche {id}"),
+        };
+    }
     if id < NUM_INDIVIDUAL_LWLOCKS {
         return INDIVIDUAL_NAMES[id].to_string();
     }
-    if id < LWTRANCHE_FIRST_USER_DEFINED as usize {
+    if id < n.first_user_defined as usize {
         return BUILTIN_TRANCHE_NAMES[id - NUM_INDIVIDUAL_LWLOCKS].to_string();
     }
     let names = TRANCHE_NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    match names.get(id - LWTRANCHE_FIRST_USER_DEFINED as usize) {
+    match names.get(id - n.first_user_defined as usize) {
         Some(Some(n)) => n.clone(),
         _ => "extension".to_string(),
     }
@@ -654,7 +740,7 @@ pub extern "C" fn bgw_rs_LWLockNewTrancheId() -> c_int {
         0,
         || match super::shmem::tranche_counter() {
             Some(c) => c.fetch_add(1, Ordering::Relaxed),
-            None => LOCAL_TRANCHE_COUNTER.fetch_add(1, Ordering::Relaxed),
+            None => first_user_defined() + LOCAL_TRANCHE_COUNTER.fetch_add(1, Ordering::Relaxed),
         },
     )
 }
@@ -727,7 +813,7 @@ pub unsafe extern "C" fn bgw_rs_GetNamedLWLockTranche(tranche_name: *const c_cha
     super::guard("bgw_rs_GetNamedLWLockTranche", std::ptr::null_mut(), || {
         let wanted = super::misc::c_str(tranche_name).unwrap_or_default();
         let base = MainLWLockArray.load(Ordering::Acquire);
-        let mut pos = NUM_FIXED_LWLOCKS;
+        let mut pos = num_fixed();
         for r in requests().iter() {
             if r.name == wanted && !base.is_null() {
                 // SAFETY: the region holds main_array_len() entries, of which

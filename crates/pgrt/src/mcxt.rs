@@ -4,8 +4,10 @@
 //! * a context starts with a `MemoryContextData` (80 bytes) whose node tag
 //!   is `T_AllocSetContext`, so `MemoryContextIsValid` accepts it, with
 //!   `parent`/`firstchild`/`nextchild`/`name` kept as PostgreSQL keeps them;
-//! * the word just before every chunk is its context (the inline
-//!   `GetMemoryChunkContext` reads `((MemoryContext *) p)[-1]`);
+//! * the word just before every chunk is its context (15's inline
+//!   `GetMemoryChunkContext` reads `((MemoryContext *) p)[-1]`; from 16 on
+//!   it is the exported function, and the chunk header is private);
+//! * the node tag is `T_AllocSetContext` of the process's major;
 //! * `MemoryContextSwitchTo` is inline: it only swaps `CurrentMemoryContext`.
 //!
 //! Chunks are malloc'd and linked into their context, so that reset and
@@ -18,7 +20,15 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use super::elog::{raise, ERRCODE_OUT_OF_MEMORY};
 use crate::log::ERROR;
 
-const T_ALLOC_SET_CONTEXT: u32 = 223;
+/// `T_AllocSetContext` in `major`'s nodes/nodetags.h (measured against the
+/// real headers): `MemoryContextIsValid` and `IsA` compare it inline.
+pub fn t_alloc_set_context(major: u32) -> u32 {
+    match major {
+        18.. => 474,
+        17 => 469,
+        _ => 223,
+    }
+}
 const MAX_ALLOC_SIZE: usize = 0x3fff_ffff;
 const MAX_ALLOC_HUGE_SIZE: usize = usize::MAX / 2;
 const MCXT_ALLOC_HUGE: i32 = 0x01;
@@ -93,6 +103,7 @@ super::c_export! {
     AllocSetContextCreateInternal => bgw_c_AllocSetContextCreateInternal,
     MemoryContextRegisterResetCallback => bgw_c_MemoryContextRegisterResetCallback,
     GetMemoryChunkSpace => bgw_c_GetMemoryChunkSpace,
+    GetMemoryChunkContext => bgw_c_GetMemoryChunkContext,
     MemoryContextMemAllocated => bgw_c_MemoryContextMemAllocated,
 }
 
@@ -133,7 +144,7 @@ fn current() -> *mut Context {
 fn new_context(parent: *mut Context, name: *const c_char) -> *mut Context {
     let ctx = Box::into_raw(Box::new(Context {
         data: ContextData {
-            tag: T_ALLOC_SET_CONTEXT,
+            tag: t_alloc_set_context(bgworker_core::identity::pg_major()),
             is_reset: true,
             allow_in_crit_section: false,
             mem_allocated: 0,
@@ -552,6 +563,41 @@ pub unsafe extern "C" fn bgw_rs_MemoryContextRegisterResetCallback(
             (*ctx).data.is_reset = false;
         }
     })
+}
+
+/// `GetMemoryChunkContext` (a function from PostgreSQL 16 on; 15's modules
+/// read the word before the chunk inline, which is the same `ctx`).
+///
+/// # Safety
+/// `p` is a live pointer from this allocator.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bgw_rs_GetMemoryChunkContext(p: *mut c_void) -> *mut Context {
+    super::guard("GetMemoryChunkContext", std::ptr::null_mut(), || {
+        if p.is_null() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: p came from palloc (contract).
+        unsafe { (*chunk_of(p)).ctx }
+    })
+}
+
+/// Give every context of this process the node tag of this process's
+/// major (called once the major is decided: contexts made before, such as
+/// TopMemoryContext, carry the default's).
+pub fn retag_contexts() {
+    let tag = t_alloc_set_context(bgworker_core::identity::pg_major());
+    fn walk(c: *mut Context, tag: u32) {
+        let mut c = c;
+        while !c.is_null() {
+            // SAFETY: c is a live context of this process's tree.
+            unsafe {
+                (*c).data.tag = tag;
+                walk((*c).data.firstchild, tag);
+                c = (*c).data.nextchild;
+            }
+        }
+    }
+    walk(TopMemoryContext.load(Ordering::Acquire), tag);
 }
 
 /// `GetMemoryChunkSpace`: bytes a chunk takes, header included.

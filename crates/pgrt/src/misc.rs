@@ -21,6 +21,21 @@ pub static IsUnderPostmaster: AtomicBool = AtomicBool::new(false);
 pub static IsPostmasterEnvironment: AtomicBool = AtomicBool::new(false);
 #[unsafe(no_mangle)]
 pub static IsBackgroundWorker: AtomicBool = AtomicBool::new(false);
+/// `BackendType MyBackendType`: B_INVALID (0) in the supervisor and in an
+/// attached process, B_BG_WORKER in a worker, whose value depends on the
+/// process's major (4 in 15 and 17, 5 in 18: 17's and 18's
+/// `AmBackgroundWorkerProcess()` compares it inline).
+#[unsafe(no_mangle)]
+pub static MyBackendType: AtomicI32 = AtomicI32::new(0);
+
+/// B_BG_WORKER in `major`'s miscadmin.h.
+pub fn b_bg_worker(major: u32) -> i32 {
+    if major >= 18 {
+        5
+    } else {
+        4
+    }
+}
 /// True while `_PG_init` of a preloaded library runs in the supervisor.
 #[unsafe(no_mangle)]
 pub static process_shared_preload_libraries_in_progress: AtomicBool = AtomicBool::new(false);
@@ -52,6 +67,9 @@ super::c_export! {
     OwnLatch => bgw_c_OwnLatch,
     init_ps_display => bgw_c_init_ps_display,
     set_ps_display => bgw_c_set_ps_display,
+    set_ps_display_with_len => bgw_c_set_ps_display_with_len,
+    strlcpy => bgw_c_strlcpy,
+    strlcat => bgw_c_strlcat,
     get_ps_display => bgw_c_get_ps_display,
     GetCurrentTimestamp => bgw_c_GetCurrentTimestamp,
     TimestampDifference => bgw_c_TimestampDifference,
@@ -214,6 +232,14 @@ pub fn init_process(worker: bool) {
     IsPostmasterEnvironment.store(true, Ordering::Relaxed);
     IsUnderPostmaster.store(worker, Ordering::Relaxed);
     IsBackgroundWorker.store(worker, Ordering::Relaxed);
+    MyBackendType.store(
+        if worker {
+            b_bg_worker(bgworker_core::identity::pg_major())
+        } else {
+            0
+        },
+        Ordering::Relaxed,
+    );
     proc_exit_inprogress.store(false, Ordering::Relaxed);
     super::interrupts::init_signal_sets();
 }
@@ -231,10 +257,7 @@ pub extern "C" fn bgw_rs_worker_type() -> *const c_char {
     super::guard("bgw_rs_worker_type", c"".as_ptr(), || {
         // The worker's bgw_type is NUL-terminated (sanity-checked at
         // registration).
-        match bgworker_core::identity::my_entry() {
-            Some(w) => w.bgw_type.as_ptr() as *const c_char,
-            None => c"".as_ptr(),
-        }
+        bgworker_core::identity::my_entry_type_ptr().unwrap_or(c"".as_ptr())
     })
 }
 

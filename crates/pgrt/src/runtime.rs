@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering;
 
 use crate::hooks::{Hooks, Raised};
 
-/// PostgreSQL 15's backend runtime, as the core's hooks.
+/// PostgreSQL's backend runtime (15, 17 and 18), as the core's hooks.
 pub static HOOKS: Hooks = Hooks {
-    name: "PostgreSQL 15",
+    name: "PostgreSQL",
     supervisor_start: super::supervisor_start,
     after_crash_reset: super::after_crash_reset,
     prepare_daemon: super::misc::prepare_title_area,
@@ -19,6 +19,10 @@ pub static HOOKS: Hooks = Hooks {
     exit_from_handler: super::misc::exit_from_handler,
     call_module_init: super::elog::call_guarded,
     preload_in_progress: |on| {
+        if on {
+            // The core calls this once the process's major is decided.
+            super::mcxt::retag_contexts();
+        }
         super::misc::process_shared_preload_libraries_in_progress.store(on, Ordering::SeqCst)
     },
     reload_module_settings: |fresh| super::guc::apply_settings(fresh, crate::log::LOG, true),

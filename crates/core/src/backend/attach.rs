@@ -118,12 +118,21 @@ fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), Stri
             libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
         }
     }
+    // Our own descriptor of the segment's file, to test the supervisor
+    // lock: a segment no live supervisor holds is refused below.
+    let lock_fd = seg.open_file().map_err(|e| {
+        format!(
+            "could not open shared memory segment \"{seg_name}\": {}",
+            crate::io_text(&e)
+        )
+    })?;
     let conn = Connection {
         seg: Arc::new(seg),
         role: Role::Attached,
         supervisor_pid: sup,
         pidfd: Some(pidfd),
         death_fd: None,
+        lock_fd: Some(lock_fd),
     };
     if !conn.supervisor_alive() {
         drop(conn);

@@ -64,16 +64,41 @@ pub(super) fn is_gone(id: i32) -> bool {
     r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
+/// How long a backend waits for the registration lock before it gives up:
+/// a holder that is stopped (SIGSTOP, a debugger) or stuck must not block
+/// every registrant for ever. The call then fails with a message naming
+/// the holder (see [`BackendLock::acquire`]).
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The process a lock holder's thread belongs to (its Tgid), or the thread
+/// id itself when /proc does not say.
+fn holder_pid(tid: i32) -> i32 {
+    std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Tgid:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(tid)
+}
+
 impl<'a> BackendLock<'a> {
-    pub(super) fn acquire(seg: &'a Segment) -> Self {
+    /// Take the lock: spin briefly, then yield, then sleep with a growing
+    /// pause (up to 10 ms) so that a long wait costs no CPU; a dead holder's
+    /// lock is taken over. After [`LOCK_TIMEOUT`] the error names the
+    /// holder.
+    pub(super) fn acquire(seg: &'a Segment) -> Result<Self, String> {
         let word = &seg.header().backend_lock;
         let me = lock_identity();
+        let start = std::time::Instant::now();
         let mut spins: u32 = 0;
+        let mut pause = Duration::from_micros(100);
         loop {
             // Acquire pairs with the Release in drop(): the previous
             // holder's slot writes are visible to us.
             match word.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => return BackendLock { word },
+                Ok(_) => return Ok(BackendLock { word }),
                 Err(holder) => {
                     spins = spins.wrapping_add(1);
                     if !spins.is_multiple_of(64) {
@@ -94,14 +119,23 @@ impl<'a> BackendLock<'a> {
                             seg.pending_word(w).fetch_or(u64::MAX, Ordering::Release);
                         }
                         repair_parallel_count(seg);
-                        return BackendLock { word };
+                        return Ok(BackendLock { word });
                     }
                     if spins < 64 * 16 {
                         std::thread::yield_now();
-                    } else {
-                        // Held for long (a stopped holder): stop burning CPU.
-                        std::thread::sleep(Duration::from_micros(200));
+                        continue;
                     }
+                    if start.elapsed() >= LOCK_TIMEOUT {
+                        let tid = holder as u32 as i32;
+                        return Err(format!(
+                            "could not acquire the background worker registration lock within {} s: it is held by process {}",
+                            LOCK_TIMEOUT.as_secs(),
+                            holder_pid(tid)
+                        ));
+                    }
+                    // Held for long (a stopped holder): sleep, not spin.
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(10));
                 }
             }
         }
@@ -138,6 +172,7 @@ fn repair_parallel_count(seg: &Segment) {
 
 impl Drop for BackendLock<'_> {
     fn drop(&mut self) {
+        // Release pairs with the next holder's Acquire.
         self.word.store(0, Ordering::Release);
     }
 }

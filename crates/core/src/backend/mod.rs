@@ -40,6 +40,10 @@ pub struct Connection {
     pub pidfd: Option<crate::pidfd::Pidfd>,
     /// Read end of the supervisor's death-watch pipe (workers).
     pub death_fd: Option<OwnedFd>,
+    /// This process's own descriptor of the segment's file, to test the
+    /// supervisor lock (shmem::segment::supervisor_lock_held): attached
+    /// processes, and the supervisor's own process for its host threads.
+    pub lock_fd: Option<OwnedFd>,
 }
 
 static CONNECTION: AtomicPtr<Connection> = AtomicPtr::new(std::ptr::null_mut());

@@ -20,6 +20,9 @@ pub enum RegisterError {
     Invalid(String),
     /// No free slot, or max_parallel_workers reached: false, no message.
     NoCapacity,
+    /// The registration lock stayed held past LOCK_TIMEOUT (a stopped or
+    /// stuck holder): the message names the holder, raised as ERROR.
+    LockTimeout(String),
 }
 
 impl Connection {
@@ -65,11 +68,17 @@ impl Connection {
         }
     }
 
-    /// Is the supervisor still there? Workers watch the death pipe (EOF once
-    /// the supervisor is gone), attached processes poll their pidfd.
+    /// Is the supervisor still there? Told by the processes themselves,
+    /// never by a word in the segment that any process could overwrite:
+    /// workers watch the death pipe (EOF once the supervisor is gone);
+    /// attached processes poll their pidfd and test the supervisor lock,
+    /// which goes when the supervisor returns (an embedding host lives on)
+    /// or its process dies.
     pub fn supervisor_alive(&self) -> bool {
-        if self.seg.header().supervisor_exited.load(Ordering::SeqCst) != 0 {
-            return false;
+        if let Some(fd) = &self.lock_fd {
+            if !crate::shmem::segment::supervisor_lock_held(fd.as_fd()) {
+                return false;
+            }
         }
         let Some(fd) = self.death_watch() else {
             return true;
@@ -89,7 +98,7 @@ impl Connection {
         let parallel = w.flags().contains(WorkerFlags::CLASS_PARALLEL);
         let h = self.seg.header();
         let found = {
-            let _lock = BackendLock::acquire(&self.seg);
+            let _lock = BackendLock::acquire(&self.seg).map_err(RegisterError::LockTimeout)?;
             if parallel
                 && h.parallel_in_use()
                     >= h.max_parallel_workers.load(Ordering::Relaxed).max(0) as u32
@@ -140,11 +149,12 @@ impl Connection {
     }
 
     /// Set the terminate flag of the handle's slot unless it was reused;
-    /// returns whether the flag was set.
-    pub fn terminate(&self, slot: usize, generation: u64) -> bool {
+    /// returns whether the flag was set, or the registration lock's timeout
+    /// message (see backend/lock.rs).
+    pub fn terminate(&self, slot: usize, generation: u64) -> Result<bool, String> {
         let s = self.seg.slot(slot);
         let hit = {
-            let _lock = BackendLock::acquire(&self.seg);
+            let _lock = BackendLock::acquire(&self.seg)?;
             if s.generation.load(Ordering::Acquire) == generation {
                 s.terminate.store(1, Ordering::Release);
                 self.mark_pending(slot);
@@ -156,7 +166,7 @@ impl Connection {
         if hit {
             self.poke_supervisor();
         }
-        hit
+        Ok(hit)
     }
 
     /// Wait until `done(status)` holds, or the supervisor is gone.

@@ -12,6 +12,7 @@ fn conn(slots: usize, max_parallel: i32) -> Connection {
         supervisor_pid: 0,
         pidfd: None,
         death_fd: None,
+        lock_fd: None,
     }
 }
 
@@ -103,9 +104,9 @@ fn parallel_budget_and_terminate_generation_check() {
     assert_eq!(s1, s0);
     assert_ne!(g1, g0);
     // A stale handle cannot terminate the new tenant.
-    c.terminate(s0, g0);
+    c.terminate(s0, g0).unwrap();
     assert_eq!(c.seg.slot(s1).terminate.load(Ordering::Relaxed), 0);
-    c.terminate(s1, g1);
+    c.terminate(s1, g1).unwrap();
     assert_eq!(c.seg.slot(s1).terminate.load(Ordering::Relaxed), 1);
 }
 

@@ -9,15 +9,18 @@ use crate::abi::*;
 /// (unterminated names). On success fills `bgw_type` from `bgw_name` when
 /// empty. On failure returns the message to report.
 pub fn sanity_check(w: &mut BackgroundWorker) -> Result<(), String> {
-    for (field, buf) in [
-        ("bgw_name", &w.bgw_name),
-        ("bgw_type", &w.bgw_type),
-        ("bgw_library_name", &w.bgw_library_name),
-        ("bgw_function_name", &w.bgw_function_name),
+    // Each name must end within its size in the caller's layout (the
+    // library name: 96 bytes for 15's, MAXPGPATH for 17's and 18's).
+    let lib = w.library_len();
+    for (field, buf, len) in [
+        ("bgw_name", &w.bgw_name[..], BGW_MAXLEN),
+        ("bgw_type", &w.bgw_type[..], BGW_MAXLEN),
+        ("bgw_library_name", &w.bgw_library_name[..lib], lib),
+        ("bgw_function_name", &w.bgw_function_name[..], BGW_MAXLEN),
     ] {
         if !buf.contains(&0) {
             return Err(format!(
-                "background worker \"{}\": {field} is not NUL-terminated within {BGW_MAXLEN} bytes",
+                "background worker \"{}\": {field} is not NUL-terminated within {len} bytes",
                 fixed_str(&w.bgw_name_terminated())
             ));
         }

@@ -20,7 +20,8 @@ typedef void (*bgw_raiser) (void);
 
 extern bgw_raiser bgw_rs_take_deferred_raise(void);
 extern bool bgw_rs_RegisterDynamicBackgroundWorker(BackgroundWorker *worker,
-												   BackgroundWorkerHandle **handle);
+												   BackgroundWorkerHandle **handle,
+												   unsigned int major);
 extern int	bgw_rs_GetBackgroundWorkerPid(BackgroundWorkerHandle *handle, pid_t *pidp);
 extern int	bgw_rs_WaitForBackgroundWorkerStartup(BackgroundWorkerHandle *handle,
 												  pid_t *pidp);
@@ -40,7 +41,29 @@ HIDDEN bool
 bgw_c_RegisterDynamicBackgroundWorker(BackgroundWorker *worker,
 									  BackgroundWorkerHandle **handle)
 {
-	bool		r = bgw_rs_RegisterDynamicBackgroundWorker(worker, handle);
+	bool		r = bgw_rs_RegisterDynamicBackgroundWorker(worker, handle, 0);
+
+	raise_deferred();
+	return r;
+}
+
+/* The entry points of a caller of PostgreSQL 15's layout ... */
+HIDDEN bool
+bgw_c_pg15_RegisterDynamicBackgroundWorker(BackgroundWorker *worker,
+										   BackgroundWorkerHandle **handle)
+{
+	bool		r = bgw_rs_RegisterDynamicBackgroundWorker(worker, handle, 15);
+
+	raise_deferred();
+	return r;
+}
+
+/* ... and of 17's and 18's. */
+HIDDEN bool
+bgw_c_pg17_RegisterDynamicBackgroundWorker(BackgroundWorker *worker,
+										   BackgroundWorkerHandle **handle)
+{
+	bool		r = bgw_rs_RegisterDynamicBackgroundWorker(worker, handle, 17);
 
 	raise_deferred();
 	return r;

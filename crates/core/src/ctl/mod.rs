@@ -25,6 +25,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::abi::*;
 use crate::backend::{self, Connection, RegisterError};
+use crate::pidfd::Pidfd;
 
 /// Done.
 pub(crate) const EXIT_OK: i32 = 0;
@@ -152,6 +153,7 @@ fn is_help(a: &str) -> bool {
 }
 
 /// An error to report: its exit status and its one line.
+#[derive(Clone, Debug)]
 pub struct Failure(pub i32, pub String);
 
 fn usage(msg: impl Into<String>) -> Failure {
@@ -331,6 +333,34 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
     let Some(rundir) = rundir else {
         return Err(usage("no run directory specified (-D RUNDIR)"));
     };
+    // stop and reload need only the process: they still work when the
+    // segment is corrupt (the pid file and its lock name the daemon).
+    if cmd == "stop" || cmd == "reload" {
+        let owned;
+        let (pid, pidfd) = match attach(&rundir) {
+            Ok(conn) => (
+                conn.supervisor_pid,
+                conn.pidfd
+                    .as_ref()
+                    .ok_or_else(|| refused("no pidfd of bgworkerd"))?,
+            ),
+            Err(attach_failed) => {
+                owned = pid_file_holder(&rundir).map_err(|_| attach_failed.clone())?;
+                eprintln!(
+                    "bgworkerctl: warning: {}; using the pid file instead",
+                    attach_failed.1
+                );
+                (owned.0, &owned.1)
+            }
+        };
+        return if cmd == "stop" {
+            stop(pid, pidfd, mode, opts.has("--wait"))
+        } else {
+            signal_daemon(pid, pidfd, libc::SIGHUP)?;
+            println!("bgworkerd (PID {pid}): configuration reload requested");
+            Ok(())
+        };
+    }
     let conn = attach(&rundir)?;
     match cmd.as_str() {
         "status" => match watch {
@@ -339,15 +369,6 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         },
         "launch" => launch(conn, launch_def.expect("parsed above"), opts.has("--wait")),
         "terminate" => terminate(conn, target.expect("parsed above"), opts.has("--wait")),
-        "stop" => stop(conn, mode, opts.has("--wait")),
-        "reload" => {
-            signal_daemon(conn, libc::SIGHUP)?;
-            println!(
-                "bgworkerd (PID {}): configuration reload requested",
-                conn.supervisor_pid
-            );
-            Ok(())
-        }
         _ => unreachable!("commands checked above"),
     }
 }
@@ -498,7 +519,7 @@ fn watch_status(conn: &Connection, every: Duration, rundir: &Path) -> Result<(),
 
 // ---------------------------------------------------------------- launch
 
-fn copy_name(opts: &Opts, opt: &str, buf: &mut [std::os::raw::c_char; BGW_MAXLEN]) {
+fn copy_name(opts: &Opts, opt: &str, buf: &mut [std::os::raw::c_char]) {
     if let Some(v) = opts.get(opt) {
         // Longer values fill the buffer without a terminator, so that the
         // library's own check reports them as PostgreSQL-style errors.
@@ -570,10 +591,19 @@ fn parse_hex(h: &str) -> Result<Vec<u8>, Failure> {
         .collect()
 }
 
-fn launch(conn: &Connection, w: BackgroundWorker, wait: bool) -> Result<(), Failure> {
+fn launch(conn: &Connection, mut w: BackgroundWorker, wait: bool) -> Result<(), Failure> {
+    // The definition takes the daemon's major's layout, so that a 17 or 18
+    // daemon's workers may name a library as long as their modules can.
+    if let Ok(d) = conn.seg.daemon_facts().read() {
+        if crate::identity::serves(d.major) {
+            w.bgw_major = d.major;
+        }
+    }
     let (slot, generation) = match conn.register(&w) {
         Ok(h) => h,
-        Err(RegisterError::Invalid(msg)) => return Err(refused(msg)),
+        Err(RegisterError::Invalid(msg) | RegisterError::LockTimeout(msg)) => {
+            return Err(refused(msg))
+        }
         Err(RegisterError::NoCapacity) => {
             let parallel = w.flags().contains(WorkerFlags::CLASS_PARALLEL);
             return Err(refused(if parallel {
@@ -722,7 +752,7 @@ fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failur
     let mut hit = Vec::new();
     for (i, g) in handles {
         // The same generation-checked path as TerminateBackgroundWorker.
-        if conn.terminate(i, g) {
+        if conn.terminate(i, g).map_err(refused)? {
             println!("terminating slot={i} generation={g}");
             hit.push((i, g));
         }
@@ -748,42 +778,67 @@ fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failur
 // ---------------------------------------------------------- stop, reload
 
 /// Send `sig` to the supervisor through its pidfd.
-fn signal_daemon(conn: &Connection, sig: i32) -> Result<(), Failure> {
-    conn.signal_supervisor(sig).map_err(|e| {
+fn signal_daemon(pid: i32, pidfd: &Pidfd, sig: i32) -> Result<(), Failure> {
+    pidfd.send_signal(sig).map_err(|e| {
         Failure(
             EXIT_NO_DAEMON,
             format!(
-                "could not signal bgworkerd (PID {}): {}",
-                conn.supervisor_pid,
+                "could not signal bgworkerd (PID {pid}): {}",
                 crate::io_text(&e)
             ),
         )
     })
 }
 
+/// The process that holds the pid file's lock of `rundir`, when it is the
+/// pid the file names: a running bgworkerd of that directory, found
+/// without its segment (/proc/locks lists each flock holder by device and
+/// inode). Errors say why not.
+fn pid_file_holder(rundir: &Path) -> Result<(i32, Pidfd), String> {
+    use std::os::unix::fs::MetadataExt;
+    let (pid, _segment) = backend::read_pid_file(rundir)?;
+    let path = rundir.join("bgworkerd.pid");
+    let meta = std::fs::metadata(&path).map_err(|e| crate::io_text(&e))?;
+    let dev = meta.dev();
+    let file_id = format!(
+        "{:02x}:{:02x}:{}",
+        libc::major(dev),
+        libc::minor(dev),
+        meta.ino()
+    );
+    let locks = std::fs::read_to_string("/proc/locks").map_err(|e| crate::io_text(&e))?;
+    let holder = locks
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 5 && f[1] == "FLOCK" && f[5] == file_id)
+        .and_then(|f| f[4].parse::<i32>().ok());
+    match holder {
+        Some(h) if h == pid => Pidfd::open(pid)
+            .map(|p| (pid, p))
+            .map_err(|e| crate::io_text(&e)),
+        Some(h) => Err(format!(
+            "the pid file names {pid} but process {h} holds its lock"
+        )),
+        None => Err("no process holds the pid file's lock".into()),
+    }
+}
+
 /// How long `stop --wait` waits (pg_ctl's default).
 const STOP_WAIT: Duration = Duration::from_secs(60);
 
-fn stop(conn: &Connection, (word, sig): (&str, i32), wait: bool) -> Result<(), Failure> {
-    signal_daemon(conn, sig)?;
-    println!(
-        "bgworkerd (PID {}): {word} shutdown requested",
-        conn.supervisor_pid
-    );
+fn stop(pid: i32, pidfd: &Pidfd, (word, sig): (&str, i32), wait: bool) -> Result<(), Failure> {
+    signal_daemon(pid, pidfd, sig)?;
+    println!("bgworkerd (PID {pid}): {word} shutdown requested");
     if !wait {
         return Ok(());
     }
     // The pidfd becomes readable when the process exits.
-    let Some(pidfd) = conn.pidfd.as_ref() else {
-        return Err(refused("no pidfd of bgworkerd to wait on"));
-    };
     let deadline = Instant::now() + STOP_WAIT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(refused(format!(
-                "bgworkerd (PID {}) did not stop within {} s",
-                conn.supervisor_pid,
+                "bgworkerd (PID {pid}) did not stop within {} s",
                 STOP_WAIT.as_secs()
             )));
         }
@@ -791,7 +846,7 @@ fn stop(conn: &Connection, (word, sig): (&str, i32), wait: bool) -> Result<(), F
         let ms =
             PollTimeout::try_from(left.as_millis().min(1000) as i32).unwrap_or(PollTimeout::ZERO);
         if poll(&mut p, ms).is_ok_and(|n| n > 0) {
-            println!("bgworkerd (PID {}) stopped", conn.supervisor_pid);
+            println!("bgworkerd (PID {pid}) stopped");
             return Ok(());
         }
     }

@@ -247,12 +247,12 @@ fn lib_func(f: &WorkerFacts) -> String {
 /// One table row, before it is fitted to the terminal.
 struct Row {
     slot: usize,
-    cells: Result<[String; 10], String>,
+    cells: Result<[String; 11], String>,
 }
 
-/// Column headers; 2 (NAME), 3 (TYPE) and 9 (LIBRARY:FUNCTION) are the
+/// Column headers; 2 (NAME), 3 (TYPE) and 10 (LIBRARY:FUNCTION) are the
 /// columns that give up width when the terminal is narrow.
-const HEADERS: [&str; 10] = [
+const HEADERS: [&str; 11] = [
     "SL",
     "PID",
     "NAME",
@@ -262,17 +262,18 @@ const HEADERS: [&str; 10] = [
     "STARTS",
     "EXIT",
     "RESTART",
+    "PG",
     "LIBRARY:FUNCTION",
 ];
-const SHRINKABLE: [usize; 3] = [2, 3, 9];
+const SHRINKABLE: [usize; 3] = [2, 3, 10];
 /// How much more each shrinkable column keeps when width is short: the
 /// function tells most, the type (often the name again) least.
-const KEEP_BIAS: [(usize, usize); 3] = [(2, 4), (3, 0), (9, 8)];
-const LEFT_ALIGNED: [usize; 4] = [2, 3, 4, 9];
+const KEEP_BIAS: [(usize, usize); 3] = [(2, 4), (3, 0), (10, 8)];
+const LEFT_ALIGNED: [usize; 4] = [2, 3, 4, 10];
 /// Narrowest a shrinkable column gets.
 const MIN_WIDTH: usize = 6;
 
-fn row_cells(snap: &Snapshot, i: usize, f: &WorkerFacts) -> [String; 10] {
+fn row_cells(snap: &Snapshot, i: usize, f: &WorkerFacts) -> [String; 11] {
     let running = f.state == facts::STATE_RUNNING || f.state == facts::STATE_TERMINATING;
     let pid = if running && f.pid > 0 {
         f.pid.to_string()
@@ -309,8 +310,27 @@ fn row_cells(snap: &Snapshot, i: usize, f: &WorkerFacts) -> [String; 10] {
         f.starts.to_string(),
         exit_short(f),
         restart,
+        major_cell(f),
         lib_func(f),
     ]
+}
+
+/// The PostgreSQL major a worker runs as ("-" when unknown).
+fn major_cell(f: &WorkerFacts) -> String {
+    if f.major == 0 {
+        "-".into()
+    } else {
+        f.major.to_string()
+    }
+}
+
+/// The major for `status --json`: a number, or null when unknown.
+fn major_json(f: &WorkerFacts) -> String {
+    if f.major == 0 {
+        "null".into()
+    } else {
+        f.major.to_string()
+    }
 }
 
 /// The table, for a terminal `width` columns wide (80 when unknown):
@@ -329,7 +349,7 @@ pub fn table(snap: &Snapshot, width: usize) -> String {
             },
         })
         .collect();
-    let mut w: [usize; 10] = HEADERS.map(|h| h.len());
+    let mut w: [usize; 11] = HEADERS.map(|h| h.len());
     for r in &rows {
         if let Ok(c) = &r.cells {
             for (k, cell) in c.iter().enumerate() {
@@ -350,18 +370,18 @@ pub fn table(snap: &Snapshot, width: usize) -> String {
         w[k] -= 1;
     }
     let mut headers = HEADERS.map(String::from);
-    if w[9] < HEADERS[9].len() {
-        headers[9] = "LIB:FUNC".into();
+    if w[10] < HEADERS[10].len() {
+        headers[10] = "LIB:FUNC".into();
     }
-    let line = |cells: &[String; 10]| {
+    let line = |cells: &[String; 11]| {
         let mut l = String::new();
         for (k, c) in cells.iter().enumerate() {
-            let c = if k == 9 {
+            let c = if k == 10 {
                 fit_lib_func(c, w[k])
             } else {
                 fit(c, w[k])
             };
-            if k == 9 {
+            if k == 10 {
                 l.push_str(&c);
             } else if LEFT_ALIGNED.contains(&k) {
                 let _ = write!(l, "{c:<width$} ", width = w[k]);
@@ -451,8 +471,16 @@ pub fn json(snap: &Snapshot) -> String {
                 Some(m) => json_str(&mut o, m),
                 None => o.push_str("null"),
             }
+            o.push_str(",\"major\":");
+            if d.major == 0 {
+                o.push_str("null");
+            } else {
+                let _ = write!(o, "{}", d.major);
+            }
         }
-        Err(_) => o.push_str(",\"start_time\":null,\"uptime_s\":null,\"shutdown\":null"),
+        Err(_) => {
+            o.push_str(",\"start_time\":null,\"uptime_s\":null,\"shutdown\":null,\"major\":null")
+        }
     }
     o.push_str(",\"phase\":");
     json_str(&mut o, phase_name(snap.phase));
@@ -496,8 +524,10 @@ pub fn json(snap: &Snapshot) -> String {
         }
         let _ = write!(
             o,
-            ",\"main_arg\":{},\"flags\":{},\"start_phase\":",
-            f.main_arg, f.flags
+            ",\"main_arg\":{},\"flags\":{},\"major\":{},\"start_phase\":",
+            f.main_arg,
+            f.flags,
+            major_json(f)
         );
         json_str(&mut o, phase_name(f.start_phase));
         o.push_str(",\"restart_interval_s\":");

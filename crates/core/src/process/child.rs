@@ -16,7 +16,9 @@ use nix::sys::signal::Signal;
 use nix::unistd::getppid;
 use std::sync::Arc;
 
-use crate::abi::BackgroundWorker;
+use crate::abi::{
+    layout_of, BackgroundWorker, BackgroundWorker15, BackgroundWorker17, CallerWorker, Layout,
+};
 use crate::backend::{self, Connection, Role};
 use crate::log;
 use crate::process::{loader, signals};
@@ -65,12 +67,24 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
     (hooks.worker_start)(ctx.slot, &def.name());
     signals::setup_worker(&def.type_name());
 
-    // Our own copy of the definition, for MyBgworkerEntry (lives as long
-    // as the process).
-    let entry: &'static mut BackgroundWorker = Box::leak(Box::new(*def));
-    // SAFETY: single-threaded child; modules read this pointer only from
+    // Our own copies of the definition, which live as long as the process:
+    // one per layout, for include/bgworker.h's per-layout names, and
+    // MyBgworkerEntry pointing at the one of this process's major (the
+    // layout of the worker's module, checked against it when it loads).
+    let entry: BackgroundWorker = *def;
+    let v15: *mut BackgroundWorker15 = Box::leak(Box::new(entry.to_15()));
+    let v17: *mut BackgroundWorker17 = Box::leak(Box::new(entry.to_17()));
+    let mine: *mut CallerWorker = match layout_of(crate::identity::pg_major()) {
+        Layout::Pg15 => v15 as *mut CallerWorker,
+        Layout::Pg17 => v17 as *mut CallerWorker,
+    };
+    // SAFETY: single-threaded child; modules read these pointers only from
     // the worker's code, which has not started yet.
-    unsafe { crate::identity::MyBgworkerEntry = entry };
+    unsafe {
+        crate::identity::bgw_pg15_MyBgworkerEntry = v15;
+        crate::identity::bgw_pg17_MyBgworkerEntry = v17;
+        crate::identity::MyBgworkerEntry = mine;
+    }
 
     let old = backend::install(Connection {
         seg: Arc::clone(ctx.seg),
@@ -81,6 +95,7 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
         // the supervisor's owner of it is never dropped here (run never
         // returns), so the worker's connection is its only owner.
         death_fd: Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(ctx.death_read) }),
+        lock_fd: None,
     });
     // The supervisor's own connection record (if any) is an inherited copy;
     // it is not freed here because its descriptors were closed above.

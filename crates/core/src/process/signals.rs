@@ -72,24 +72,34 @@ pub fn set_handler(sig: Signal, handler: SigHandler) {
 /// The dispositions PostgreSQL's postmaster sets for itself, which its
 /// children inherit: job-control and file-size signals ignored (SIGTTIN,
 /// SIGTTOU, SIGXFSZ; a write past the size limit then fails with EFBIG
-/// instead of killing the process), SIGURG ignored (latches read it from a
-/// signalfd while it is blocked, where an ignored signal still queues), and
-/// SIGSEGV and SIGBUS at their defaults: the Rust runtime's stack-overflow
-/// handlers, inherited from bgworkerd's main thread or a Rust host, would
-/// otherwise swallow the first one sent with kill(2). Called by bgworkerd
-/// at start and by every worker; an embedding host keeps its own.
+/// instead of killing the process), SIGURG ignored by PostgreSQL 15 and
+/// left at its default (which discards it) by 17 and 18, as the process's
+/// major says (latches read it from a signalfd while it is blocked, where
+/// it queues either way), and SIGSEGV and SIGBUS at their defaults: the
+/// Rust runtime's stack-overflow handlers, inherited from bgworkerd's main
+/// thread or a Rust host, would otherwise swallow the first one sent with
+/// kill(2). Called by bgworkerd at start and by every worker (whose major
+/// is decided by then); an embedding host keeps its own.
 pub fn set_postmaster_dispositions() {
-    for sig in [
-        Signal::SIGTTIN,
-        Signal::SIGTTOU,
-        Signal::SIGXFSZ,
-        Signal::SIGURG,
-    ] {
+    for sig in [Signal::SIGTTIN, Signal::SIGTTOU, Signal::SIGXFSZ] {
         set_handler(sig, SigHandler::SigIgn);
     }
+    set_sigurg_disposition();
     for sig in [Signal::SIGSEGV, Signal::SIGBUS] {
         set_handler(sig, SigHandler::SigDfl);
     }
+}
+
+/// SIGURG's disposition for this process's major (see
+/// [`set_postmaster_dispositions`]); bgworkerd calls it again once its
+/// preloaded modules have decided the major.
+pub fn set_sigurg_disposition() {
+    let urg = if crate::identity::pg_major() >= 17 {
+        SigHandler::SigDfl
+    } else {
+        SigHandler::SigIgn
+    };
+    set_handler(Signal::SIGURG, urg);
 }
 
 /// The FATAL text SIGTERM prints, prepared before the handler is installed

@@ -58,6 +58,9 @@ pub struct DaemonFacts {
     shutdown: AtomicU32,
     /// When the supervisor started, milliseconds since the Unix epoch.
     start_ms: AtomicU64,
+    /// The PostgreSQL major the supervisor serves (identity::pg_major).
+    major: AtomicU32,
+    _pad: AtomicU32,
 }
 
 /// What the supervisor knows about one slot's worker (see the module
@@ -85,7 +88,8 @@ pub struct SlotFacts {
     restart_time: AtomicI32,
     start_phase: AtomicU32,
     flags: AtomicI32,
-    _pad: AtomicU32,
+    /// The PostgreSQL major the worker runs as (the supervisor's).
+    major: AtomicU32,
     main_arg: AtomicU64,
     /// Times in milliseconds since the Unix epoch; 0 = never.
     registered_ms: AtomicU64,
@@ -113,6 +117,8 @@ pub struct WorkerFacts {
     pub restart_time: i32,
     pub start_phase: u32,
     pub flags: i32,
+    /// The PostgreSQL major the worker runs as; 0 unknown.
+    pub major: u32,
     pub main_arg: u64,
     pub registered_ms: u64,
     pub last_start_ms: u64,
@@ -129,6 +135,8 @@ pub struct WorkerFacts {
 pub struct DaemonSnapshot {
     pub shutdown: u32,
     pub start_ms: u64,
+    /// The PostgreSQL major the supervisor serves.
+    pub major: u32,
 }
 
 /// Why a consistent copy could not be had.
@@ -239,6 +247,8 @@ impl DaemonFacts {
         write_consistent(&self.seq, || {
             self.start_ms.store(start_ms, Ordering::Relaxed);
             self.shutdown.store(0, Ordering::Relaxed);
+            self.major
+                .store(crate::identity::pg_major(), Ordering::Relaxed);
         });
     }
 
@@ -251,6 +261,7 @@ impl DaemonFacts {
         let v = read_consistent(&self.seq, || DaemonSnapshot {
             shutdown: self.shutdown.load(Ordering::Relaxed),
             start_ms: self.start_ms.load(Ordering::Relaxed),
+            major: self.major.load(Ordering::Relaxed),
         })?;
         if v.shutdown > 3 {
             return Err(ReadError::Corrupt(format!("shutdown mode {}", v.shutdown)));
@@ -278,6 +289,7 @@ impl SlotFacts {
         self.restart_time.store(f.restart_time, Ordering::Relaxed);
         self.start_phase.store(f.start_phase, Ordering::Relaxed);
         self.flags.store(f.flags, Ordering::Relaxed);
+        self.major.store(f.major, Ordering::Relaxed);
         self.main_arg.store(f.main_arg, Ordering::Relaxed);
         self.registered_ms.store(f.registered_ms, Ordering::Relaxed);
         self.last_start_ms.store(f.last_start_ms, Ordering::Relaxed);
@@ -295,6 +307,7 @@ impl SlotFacts {
             restart_time: def.bgw_restart_time,
             start_phase: def.bgw_start_time,
             flags: def.bgw_flags,
+            major: crate::identity::pg_major(),
             main_arg: def.bgw_main_arg as u64,
             registered_ms: now_ms(),
             ..WorkerFacts::default()
@@ -303,7 +316,11 @@ impl SlotFacts {
             self.store_fields(&f);
             pack(&self.name, &def.bgw_name);
             pack(&self.type_, &def.bgw_type);
-            pack(&self.library, &def.bgw_library_name);
+            // Observers see the first 95 bytes of a longer library name.
+            let mut lib = [0 as std::os::raw::c_char; BGW_MAXLEN];
+            lib.copy_from_slice(&def.bgw_library_name[..BGW_MAXLEN]);
+            lib[BGW_MAXLEN - 1] = 0;
+            pack(&self.library, &lib);
             pack(&self.function, &def.bgw_function_name);
         });
     }
@@ -383,6 +400,7 @@ impl SlotFacts {
             restart_time: self.restart_time.load(Ordering::Relaxed),
             start_phase: self.start_phase.load(Ordering::Relaxed),
             flags: self.flags.load(Ordering::Relaxed),
+            major: self.major.load(Ordering::Relaxed),
             main_arg: self.main_arg.load(Ordering::Relaxed),
             registered_ms: self.registered_ms.load(Ordering::Relaxed),
             last_start_ms: self.last_start_ms.load(Ordering::Relaxed),

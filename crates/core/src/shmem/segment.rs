@@ -133,6 +133,23 @@ impl Segment {
         ))
     }
 
+    /// A new descriptor of the segment's file, for its supervisor lock:
+    /// the supervisor holds an open-file-description write lock on the
+    /// file's first byte for as long as it runs ([`take_supervisor_lock`]),
+    /// and attached processes test for it ([`supervisor_lock_held`]). The
+    /// lock goes with the supervisor's descriptor, whether it returns or its
+    /// process dies; no write into the segment can fake its absence.
+    pub fn open_file(&self) -> io::Result<std::os::fd::OwnedFd> {
+        let cname = c_name(&self.name)?;
+        // SAFETY: cname is a valid NUL-terminated string.
+        let fd = unsafe { libc::shm_open(cname.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a fresh descriptor that nothing else owns.
+        Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+    }
+
     /// Map an existing segment by name and validate it. Never trusts the
     /// contents: a wrong magic, version, size or slot count is an error,
     /// not a crash.
@@ -253,4 +270,44 @@ impl Segment {
             unsafe { libc::shm_unlink(c.as_ptr()) };
         }
     }
+}
+
+/// The byte range of the supervisor lock: the segment's first byte.
+fn lock_range(kind: libc::c_short) -> libc::flock {
+    // SAFETY: flock is plain data; all-zero is a valid start (l_pid must be
+    // 0 for open-file-description locks).
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = kind;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    fl
+}
+
+/// Take the supervisor lock through `fd` (the supervisor, once, at start).
+/// Open-file-description locks (F_OFD_SETLK: not in nix's safe API for
+/// this use) belong to the descriptor, not the process, so a worker that
+/// inherited another descriptor of the file cannot hold it: workers close
+/// the supervisor's (see ChildContext::close_fds).
+pub fn take_supervisor_lock(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fl = lock_range(libc::F_WRLCK as libc::c_short);
+    // SAFETY: a valid descriptor and a valid flock.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_SETLK, &fl) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Does some other open file description hold the supervisor lock, tested
+/// through `fd` (an attached process's own descriptor of the segment)?
+/// Errors count as "held": liveness then rests on the pidfd alone.
+pub fn supervisor_lock_held(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut fl = lock_range(libc::F_WRLCK as libc::c_short);
+    // SAFETY: a valid descriptor and a valid, writable flock.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_GETLK, &mut fl) } != 0 {
+        return true;
+    }
+    fl.l_type != libc::F_UNLCK as libc::c_short
 }

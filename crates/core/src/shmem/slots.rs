@@ -127,23 +127,29 @@ pub struct Slot {
 }
 
 const NAME_WORDS: usize = BGW_MAXLEN / 8;
+const LIBRARY_WORDS: usize = MAXPGPATH / 8;
 const EXTRA_WORDS: usize = BGW_EXTRALEN / 8;
 
-/// A BackgroundWorker as words: the four names and bgw_extra byte for byte
-/// (little-endian), then `bgw_flags | bgw_start_time << 32`,
-/// `bgw_restart_time | bgw_notify_pid << 32` and `bgw_main_arg`. Field by
-/// field, so that the struct's padding is never read.
+/// A definition in its neutral form (abi.rs) as words: the four names
+/// (the library name MAXPGPATH bytes, as PostgreSQL 17's and 18's) and
+/// bgw_extra byte for byte (little-endian), then `bgw_flags |
+/// bgw_start_time << 32`, `bgw_restart_time | bgw_notify_pid << 32`,
+/// `bgw_main_arg` and the major of the caller that made it. Field by field,
+/// so that no padding is ever read.
 #[repr(C)]
 struct WorkerWords {
     name: [AtomicU64; NAME_WORDS],
     type_: [AtomicU64; NAME_WORDS],
-    library: [AtomicU64; NAME_WORDS],
+    library: [AtomicU64; LIBRARY_WORDS],
     function: [AtomicU64; NAME_WORDS],
     extra: [AtomicU64; EXTRA_WORDS],
     flags_start: AtomicU64,
     restart_notify: AtomicU64,
     main_arg: AtomicU64,
+    major: AtomicU64,
 }
+
+const _: () = assert!(LIBRARY_WORDS * 8 == MAXPGPATH && NAME_WORDS * 8 == BGW_MAXLEN);
 
 fn pack<const N: usize>(words: &[AtomicU64], bytes: &[std::os::raw::c_char; N]) {
     for (w, chunk) in words.iter().zip(bytes.chunks_exact(8)) {
@@ -277,6 +283,7 @@ impl Slot {
         w.bgw_restart_time = rn as u32 as i32;
         w.bgw_notify_pid = (rn >> 32) as u32 as i32;
         w.bgw_main_arg = d.main_arg.load(Ordering::Relaxed) as usize;
+        w.bgw_major = d.major.load(Ordering::Relaxed) as u32;
         w
     }
 
@@ -299,6 +306,7 @@ impl Slot {
             Ordering::Relaxed,
         );
         d.main_arg.store(w.bgw_main_arg as u64, Ordering::Relaxed);
+        d.major.store(w.bgw_major as u64, Ordering::Relaxed);
     }
 
     /// Status of the worker behind handle `(self, generation)`, as
@@ -333,9 +341,11 @@ mod tests {
 
     #[test]
     fn layout_is_stable() {
-        assert_eq!(std::mem::size_of::<Slot>(), 560);
+        // 24 bytes of state, 3 names of 96 bytes, a MAXPGPATH library
+        // name, bgw_extra and 4 words.
+        assert_eq!(std::mem::size_of::<Slot>(), 24 + 3 * 96 + 1024 + 128 + 32);
         assert_eq!(std::mem::size_of::<Header>() % 8, 0);
-        assert_eq!(daemon_facts_offset(64), slots_offset(64) + 64 * 560);
+        assert_eq!(daemon_facts_offset(64), slots_offset(64) + 64 * 1496);
         assert_eq!(std::mem::size_of::<DaemonFacts>() % 8, 0);
         assert_eq!(std::mem::size_of::<SlotFacts>() % 8, 0);
         assert_eq!(
@@ -398,7 +408,10 @@ mod tests {
         seg.unlink();
         let mut w = def("name");
         set_fixed_str(&mut w.bgw_type, "type");
-        set_fixed_str(&mut w.bgw_library_name, "library");
+        // A PostgreSQL 17 caller's library name, longer than 15's field.
+        let library = format!("/{}/library.so", "l".repeat(900));
+        set_fixed_str(&mut w.bgw_library_name, &library);
+        w.bgw_major = 17;
         set_fixed_str(&mut w.bgw_function_name, "function");
         w.bgw_extra = [-3; BGW_EXTRALEN];
         w.bgw_flags = -7;
@@ -410,13 +423,9 @@ mod tests {
         let r = seg.slot(0).read_worker();
         assert_eq!(
             (r.name(), r.type_name(), r.library(), r.function()),
-            (
-                "name".into(),
-                "type".into(),
-                "library".into(),
-                "function".into()
-            )
+            ("name".into(), "type".into(), library, "function".into())
         );
+        assert_eq!(r.major(), 17);
         assert_eq!(r.bgw_extra, w.bgw_extra);
         assert_eq!(
             (

@@ -102,6 +102,7 @@ impl Supervisor {
             self.sigfd.as_fd().as_raw_fd(),
             self.wake.as_raw_fd(),
             self.death_w.as_raw_fd(),
+            self.seg_lock.as_raw_fd(),
             self.pidfile.as_ref().map_or(-1, PidFile::fd),
         ];
         close.extend(self.attached.values().map(AsRawFd::as_raw_fd));

@@ -64,8 +64,8 @@ static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 /// After a crash or immediate shutdown, workers that ignore SIGQUIT get
 /// SIGKILL after this long (PostgreSQL: SIGKILL_CHILDREN_AFTER_SECS).
 const KILL_GRACE: Duration = Duration::from_secs(5);
-/// Attached-process pidfds kept before exited processes are swept out.
-const ATTACHED_CACHE_SWEEP: usize = 64;
+/// Most attached processes notified at once (one pidfd each).
+const ATTACHED_CACHE_MAX: usize = 4096;
 /// Delay before retrying a failed fork.
 const FORK_RETRY: Duration = Duration::from_secs(1);
 
@@ -137,6 +137,9 @@ struct Supervisor {
     /// once the supervisor (the only holder of the write end) is gone.
     death_r: OwnedFd,
     death_w: OwnedFd,
+    /// The supervisor lock on the segment's file (see shmem/segment.rs):
+    /// held while this supervisor runs, released when it is dropped.
+    seg_lock: OwnedFd,
     exit_code: Option<i32>,
     got_slot_signal: bool,
     got_child_signal: bool,

@@ -38,19 +38,51 @@ impl Supervisor {
             }
             self.forget_attached(pid);
         }
-        let Ok(fd) = Pidfd::open(pid) else {
-            return false;
-        };
-        let needle = format!("/dev/shm{}", self.seg.name());
-        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
-        if !maps.lines().any(|l| l.ends_with(&needle)) {
+        // The pidfd is kept while its process lives (a process that
+        // registers once usually registers again). The descriptors of
+        // processes that have exited go back first, so they never crowd
+        // out a new one; the cache is bounded (ATTACHED_CACHE_MAX).
+        self.sweep_attached();
+        if self.attached.len() >= ATTACHED_CACHE_MAX {
+            log::emit(
+                log::LOG,
+                &format!(
+                    "worker notification PID {pid} ignored: {ATTACHED_CACHE_MAX} attached processes are already notified"
+                ),
+            );
             return false;
         }
-        // The pidfd is kept while its process lives (a process that
-        // registers once usually registers again); processes that have
-        // exited are swept out before the cache grows further.
-        if self.attached.len() >= ATTACHED_CACHE_SWEEP {
-            self.sweep_attached();
+        let out_of_fds = |what: &str, e: &std::io::Error| {
+            log::emit(
+                log::LOG,
+                &format!(
+                    "worker notification PID {pid} ignored: could not {what}: {}",
+                    crate::io_text(e)
+                ),
+            );
+        };
+        let fd = match Pidfd::open(pid) {
+            Ok(fd) => fd,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                out_of_fds("open a process descriptor for it", &e);
+                return false;
+            }
+            // ESRCH: the process is gone already.
+            Err(_) => return false,
+        };
+        // Opened before the check, so the pid cannot change hands between
+        // the two: the process checked is the one the pidfd holds.
+        let needle = format!("/dev/shm{}", self.seg.name());
+        let maps = match std::fs::read_to_string(format!("/proc/{pid}/maps")) {
+            Ok(m) => m,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                out_of_fds("read its memory map", &e);
+                return false;
+            }
+            Err(_) => return false,
+        };
+        if !maps.lines().any(|l| l.ends_with(&needle)) {
+            return false;
         }
         self.attached.insert(pid, fd);
         true

@@ -103,6 +103,9 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         );
         return 1;
     }
+    // A supervisor whose modules did not decide its major serves the
+    // postgresql_major setting's; its workers inherit it.
+    loader::decide_major_from_settings();
     let mut guard = RunGuard { old_mask: None };
     let mut pidfile = pidfile;
     if pidfile.is_none() {
@@ -161,6 +164,31 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
             return 1;
         }
     };
+    // The supervisor lock, held for as long as this supervisor runs (its
+    // descriptor lives in the Supervisor), and this process's own
+    // descriptor to test it (for the host threads that wait on handles).
+    let lock = seg.open_file().and_then(|fd| {
+        crate::shmem::segment::take_supervisor_lock(fd.as_fd())?;
+        Ok((fd, seg.open_file()?))
+    });
+    let (seg_lock, own_lock_fd) = match lock {
+        Ok(l) => l,
+        Err(e) => {
+            log::emit(
+                log::FATAL,
+                &format!(
+                    "could not lock shared memory segment \"{}\": {}",
+                    seg.name(),
+                    crate::io_text(&e)
+                ),
+            );
+            seg.unlink();
+            if let Some(p) = pidfile.take() {
+                p.remove();
+            }
+            return 1;
+        }
+    };
     // SAFETY: getpid has no preconditions.
     let my_pid = unsafe { libc::getpid() };
     set_emergency_cleanup(seg.name(), pidfile.as_ref().map(|p| p.path().to_path_buf()));
@@ -171,6 +199,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         supervisor_pid: my_pid,
         pidfd: None,
         death_fd: None,
+        lock_fd: Some(own_lock_fd),
     });
     // SAFETY: whatever connection this process had (none, in practice:
     // run() refuses a second supervisor) was just unpublished.
@@ -196,6 +225,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         wake,
         death_r,
         death_w,
+        seg_lock,
         exit_code: None,
         got_slot_signal: false,
         // A child a module forked in _PG_init may have exited before

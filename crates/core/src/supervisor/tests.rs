@@ -6,6 +6,7 @@ use super::*;
 /// stays before every worker's start time) and never signals.
 fn supervisor(slots: usize, max_parallel: i32) -> (Supervisor, Connection) {
     let seg = Arc::new(Segment::create(slots, max_parallel).unwrap());
+    let seg_lock_fd = seg.open_file().unwrap();
     seg.unlink();
     let backend = Connection {
         seg: Arc::clone(&seg),
@@ -13,6 +14,7 @@ fn supervisor(slots: usize, max_parallel: i32) -> (Supervisor, Connection) {
         supervisor_pid: 0,
         pidfd: None,
         death_fd: None,
+        lock_fd: None,
     };
     // Real descriptors (the supervisor owns them), never polled here.
     let (death_r, death_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
@@ -36,6 +38,7 @@ fn supervisor(slots: usize, max_parallel: i32) -> (Supervisor, Connection) {
         wake: EventFd::new().unwrap(),
         death_r,
         death_w,
+        seg_lock: seg_lock_fd,
         exit_code: None,
         got_slot_signal: false,
         got_child_signal: false,

@@ -29,6 +29,7 @@ extern void bgw_rs_LWLockRegisterTranche(int tranche_id, const char *tranche_nam
 extern MemoryContext bgw_rs_AllocSetContextCreateInternal(MemoryContext parent, const char *name, Size minContextSize, Size initBlockSize, Size maxBlockSize);
 extern void bgw_rs_MemoryContextRegisterResetCallback(MemoryContext context, void *cb);
 extern Size bgw_rs_GetMemoryChunkSpace(void *pointer);
+extern MemoryContext bgw_rs_GetMemoryChunkContext(void *pointer);
 extern Size bgw_rs_MemoryContextMemAllocated(MemoryContext context, bool recurse);
 extern int64_t bgw_rs_GetCurrentTimestamp(void);
 extern void bgw_rs_TimestampDifference(int64_t start_time, int64_t stop_time, long *secs, int *microsecs);
@@ -60,6 +61,14 @@ pqsigfunc
 bgw_c_pqsignal(int signo, pqsigfunc func)
 {
 	return RAISING(bgw_rs_pqsignal(signo, func));
+}
+
+/* pqsignal_be (PostgreSQL 18, whose backend headers map pqsignal to it):
+ * as pqsignal, returning nothing. */
+void
+bgw_c_pqsignal_be(int signo, pqsigfunc func)
+{
+	(void) RAISING(bgw_rs_pqsignal(signo, func));
 }
 
 void
@@ -153,6 +162,13 @@ bgw_c_MemoryContextRegisterResetCallback(MemoryContext context, void *cb)
 {
 	bgw_rs_MemoryContextRegisterResetCallback(context, cb);
 	bgw_c_raise_pending();
+}
+
+/* GetMemoryChunkContext (a function from PostgreSQL 16 on). */
+MemoryContext
+bgw_c_GetMemoryChunkContext(void *pointer)
+{
+	return RAISING(bgw_rs_GetMemoryChunkContext(pointer));
 }
 
 Size

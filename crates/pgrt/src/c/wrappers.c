@@ -307,6 +307,52 @@ bgw_c_set_ps_display(const char *activity)
 	update_title();
 }
 
+/* set_ps_display_with_len(activity, len) (PostgreSQL 17 on: the inline
+ * set_ps_display calls it): the first len bytes of activity, at most up to
+ * a NUL. */
+void
+bgw_c_set_ps_display_with_len(const char *activity, size_t len)
+{
+	size_t		n = activity ? strnlen(activity, len) : 0;
+
+	if (n > sizeof(ps_activity) - 1)
+		n = sizeof(ps_activity) - 1;
+	if (n)
+		memcpy(ps_activity, activity, n);
+	ps_activity[n] = '\0';
+	update_title();
+}
+
+/*
+ * strlcpy/strlcat as PostgreSQL's src/port supplies them where libc lacks
+ * them: PostgreSQL 17's and 18's headers declare none (they were configured
+ * for a libc that has them), so their modules call these.
+ */
+size_t
+bgw_c_strlcpy(char *dst, const char *src, size_t siz)
+{
+	size_t		n = strlen(src);
+
+	if (siz > 0)
+	{
+		size_t		c = n < siz - 1 ? n : siz - 1;
+
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+size_t
+bgw_c_strlcat(char *dst, const char *src, size_t siz)
+{
+	size_t		dlen = strnlen(dst, siz);
+
+	if (dlen == siz)
+		return siz + strlen(src);
+	return dlen + bgw_c_strlcpy(dst + dlen, src, siz - dlen);
+}
+
 const char *
 bgw_c_get_ps_display(int *displen)
 {
@@ -451,4 +497,11 @@ bgw_c_HandleMainLoopInterrupts(void)
 	}
 	if (ShutdownRequestPending)
 		bgw_c_proc_exit(0);
+}
+
+/* PostgreSQL 18's name for HandleMainLoopInterrupts (same behaviour). */
+void
+bgw_c_ProcessMainLoopInterrupts(void)
+{
+	bgw_c_HandleMainLoopInterrupts();
 }

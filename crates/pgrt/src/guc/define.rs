@@ -49,6 +49,8 @@ pub(super) fn define(
     kind: Kind,
     show: ShowHook,
 ) {
+    // The flags as PostgreSQL 15 spells them, whatever the module's major.
+    let flags = flags_as_15(flags, bgworker_core::identity::pg_major());
     if kind.addr_is_null() {
         raise(
             ERROR,
@@ -363,4 +365,47 @@ pub extern "C" fn bgw_rs_MarkGUCPrefixReserved(class_name: *const c_char) {
             registry(|r| r.reserved.push(class));
         })
     })
+}
+
+/// The bits of a GUC flags word whose values moved between PostgreSQL 15
+/// and 17 (the same in 18), as (15's, 17's) pairs, from the real headers'
+/// utils/guc.h. Units are fields, translated separately.
+const FLAG_BITS_15_17: &[(c_int, c_int)] = &[
+    (0x0001, 0x0001),   // GUC_LIST_INPUT
+    (0x0002, 0x0002),   // GUC_LIST_QUOTE
+    (0x0004, 0x0004),   // GUC_NO_SHOW_ALL
+    (0x0008, 0x0010),   // GUC_NO_RESET_ALL (17's GUC_NO_RESET 0x8 has no 15 bit)
+    (0x0010, 0x0040),   // GUC_REPORT
+    (0x0020, 0x0080),   // GUC_NOT_IN_SAMPLE
+    (0x0040, 0x0100),   // GUC_DISALLOW_IN_FILE
+    (0x0080, 0x0200),   // GUC_CUSTOM_PLACEHOLDER
+    (0x0100, 0x0400),   // GUC_SUPERUSER_ONLY
+    (0x0200, 0x0800),   // GUC_IS_NAME
+    (0x0400, 0x1000),   // GUC_NOT_WHILE_SEC_REST
+    (0x100000, 0x0020), // GUC_EXPLAIN
+    (0x200000, 0x4000), // GUC_RUNTIME_COMPUTED
+    (0x400000, 0x8000), // GUC_ALLOW_IN_PARALLEL
+];
+
+/// A module's GUC flags word in PostgreSQL 15's values, the runtime's own.
+/// 15's words pass unchanged; 17's and 18's move their bits and units
+/// (memory: 17's 1 KB, 2 BLOCKS, 3 XBLOCKS, 4 MB, 5 BYTE in bits 24-27 ->
+/// 15's 1, 2, 3, 4, 8 in bits 12-15; time: 1 MS, 2 S, 3 MIN in bits 28-30
+/// -> bits 16-19). Unknown bits are dropped, as the runtime ignores them.
+pub fn flags_as_15(flags: c_int, major: u32) -> c_int {
+    if major < 17 {
+        return flags;
+    }
+    let mut out = 0;
+    for &(f15, f17) in FLAG_BITS_15_17 {
+        if flags & f17 != 0 {
+            out |= f15;
+        }
+    }
+    let mem = match (flags >> 24) & 0xF {
+        5 => 8,
+        m => m,
+    };
+    let time = (flags >> 28) & 0x7;
+    out | (mem << 12) | (time << 16)
 }

@@ -40,6 +40,7 @@ mod store;
 mod tests;
 mod units;
 
+pub use define::flags_as_15;
 use define::*;
 pub use reload::apply_settings;
 use store::*;
@@ -258,6 +259,8 @@ super::c_export! {
     SetConfigOption => bgw_c_SetConfigOption,
     ProcessConfigFile => bgw_c_ProcessConfigFile,
     HandleMainLoopInterrupts => bgw_c_HandleMainLoopInterrupts,
+    // PostgreSQL 18's name for it.
+    ProcessMainLoopInterrupts => bgw_c_ProcessMainLoopInterrupts,
     GUC_check_errcode => bgw_c_GUC_check_errcode,
     MarkGUCPrefixReserved => bgw_c_MarkGUCPrefixReserved,
 }

@@ -28,3 +28,26 @@ fn numbers_and_units() {
     assert_eq!(parse_number("abc", 0, false), Err(None));
     assert_eq!(parse_number("1.5e3", 0, true), Ok(1500.0));
 }
+
+#[test]
+fn flags_of_17_and_18_read_as_15s() {
+    use super::define::flags_as_15;
+    // 15: unchanged.
+    assert_eq!(flags_as_15(0x20 | GUC_UNIT_MS, 15), 0x20 | GUC_UNIT_MS);
+    // 17/18 values from their utils/guc.h.
+    for major in [17, 18] {
+        assert_eq!(flags_as_15(0x1000_0000, major), GUC_UNIT_MS);
+        assert_eq!(flags_as_15(0x2000_0000, major), GUC_UNIT_S);
+        assert_eq!(flags_as_15(0x3000_0000, major), GUC_UNIT_MIN);
+        assert_eq!(flags_as_15(0x0100_0000, major), GUC_UNIT_KB);
+        assert_eq!(flags_as_15(0x0200_0000, major), GUC_UNIT_BLOCKS);
+        assert_eq!(flags_as_15(0x0400_0000, major), GUC_UNIT_MB);
+        assert_eq!(flags_as_15(0x0500_0000, major), GUC_UNIT_BYTE);
+        // GUC_NOT_IN_SAMPLE | GUC_SUPERUSER_ONLY | GUC_EXPLAIN
+        assert_eq!(
+            flags_as_15(0x80 | 0x400 | 0x20, major),
+            0x20 | 0x100 | 0x100000
+        );
+        assert_eq!(flags_as_15(0x1 | 0x4, major), 0x1 | 0x4);
+    }
+}
