@@ -548,7 +548,7 @@ int main(void) {
                 bgworker::abi::BGWORKER_BYPASS_ROLELOGINCHECK.to_string()
             );
         }
-        let lay = bgworker::compat::latch::proc_layout(major);
+        let lay = bgworker_pgrt::latch::proc_layout(major);
         let proc: Vec<usize> = pg["PGPROC"]
             .split(' ')
             .map(|x| x.parse().unwrap())
@@ -567,12 +567,12 @@ int main(void) {
         );
         assert_eq!(
             num("T_AllocSetContext") as u32,
-            bgworker::compat::mcxt::t_alloc_set_context(major),
+            bgworker_pgrt::mcxt::t_alloc_set_context(major),
             "{major}: T_AllocSetContext"
         );
         assert_eq!(
             num("B_BG_WORKER") as i32,
-            bgworker::compat::misc::b_bg_worker(major),
+            bgworker_pgrt::misc::b_bg_worker(major),
             "{major}: B_BG_WORKER"
         );
         // What the runtime lays out once for all majors must not differ
@@ -581,7 +581,7 @@ int main(void) {
             assert_eq!(v, &pg15[k], "{major}: {k} differs from 15's");
         }
         assert_eq!(pg.keys().filter(|k| k.starts_with("same.")).count(), 6);
-        let lw = bgworker::compat::lwlock::lw_numbering(major);
+        let lw = bgworker_pgrt::lwlock::lw_numbering(major);
         assert_eq!(
             pg["LWLocks"],
             format!(
@@ -602,7 +602,7 @@ int main(void) {
             assert!(named.len() >= 40, "{major}: {named:?}");
             for id in 0..lw.num_individual {
                 assert_eq!(
-                    bgworker::compat::lwlock::individual_lock_name(major, id),
+                    bgworker_pgrt::lwlock::individual_lock_name(major, id),
                     named.get(&id).copied(),
                     "{major}: individual LWLock {id}"
                 );
@@ -611,7 +611,7 @@ int main(void) {
         let mut flags = 0;
         for (k, v) in pg.iter().filter(|(k, _)| k.starts_with("GUC.")) {
             let want: i32 = pg15[k].parse().unwrap();
-            let got = bgworker::compat::guc::flags_as_15(v.parse().unwrap(), major);
+            let got = bgworker_pgrt::guc::flags_as_15(v.parse().unwrap(), major);
             assert_eq!(got, want, "{major}: {k} reads as 15's value");
             flags += 1;
         }
