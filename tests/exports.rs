@@ -322,7 +322,10 @@ fn describe_symbol_says_how_each_name_is_provided() {
         ("palloc", "palloc: implemented (function of PostgreSQL 15"),
         ("bgw_attach", "bgw_attach: implemented (function of libbgworker's own API"),
         ("GetUserId", "GetUserId: unavailable (function of PostgreSQL 15): it needs the database server"),
-        ("SPI_connect", "SPI_connect: unavailable (function of PostgreSQL 15)"),
+        (
+            "SPI_connect",
+            "SPI_connect: unavailable (function of PostgreSQL 15, PostgreSQL 17, PostgreSQL 18)",
+        ),
         (
             "work_mem",
             "work_mem: storage (variable of PostgreSQL 15, 4 bytes), initially the boot value of setting \"work_mem\", 4096",
@@ -330,7 +333,7 @@ fn describe_symbol_says_how_each_name_is_provided() {
         ("SPI_processed", "SPI_processed: storage (variable of PostgreSQL 15, 8 bytes), initially zero"),
         (
             "pg_set_noblock",
-            "pg_set_noblock: PostgreSQL's own code (function of PostgreSQL 15, from libpgport linked in)",
+            "pg_set_noblock: PostgreSQL's own code (function of PostgreSQL 15, PostgreSQL 17, PostgreSQL 18, from libpgport linked in)",
         ),
     ] {
         let (code, line) = run(&[name]);
