@@ -28,14 +28,62 @@ use super::*;
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 /// The directory of PostgreSQL `major`'s server binaries.
+///
+/// 17 and 18 live in the checkout (target/pg-server/N), which the
+/// `postgres` user that runs them when the tests run as root may not be
+/// able to reach (a clone under /root). As root, each test process runs
+/// its own copy in a shared scratch directory, made once and removed when
+/// the process exits.
 pub fn pg_bin(major: u32) -> PathBuf {
     if major == 15 {
         return PathBuf::from(PG_BIN);
     }
-    repo_root()
+    let native = repo_root()
         .join("target/pg-server")
         .join(major.to_string())
-        .join("native/bin")
+        .join("native");
+    if server_ids().is_none() || !native.exists() {
+        return native.join("bin");
+    }
+    let mut copies = SERVER_COPIES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, dir)) = copies.iter().find(|(m, _)| *m == major) {
+        return dir.join("bin");
+    }
+    let dir = shared_scratch_dir(&format!("pg{major}-server"));
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", native.display()))
+        .arg(&dir)
+        .status()
+        .expect("run cp");
+    assert!(
+        st.success(),
+        "could not copy {} to {}",
+        native.display(),
+        dir.display()
+    );
+    if copies.is_empty() {
+        // SAFETY: registering a function without arguments; it runs once
+        // at the test process's exit.
+        unsafe { libc::atexit(remove_server_copies) };
+    }
+    copies.push((major, dir.clone()));
+    dir.join("bin")
+}
+
+/// The copies of 17's and 18's servers [`pg_bin`] made in this process.
+static SERVER_COPIES: Mutex<Vec<(u32, PathBuf)>> = Mutex::new(Vec::new());
+
+/// atexit handler: remove the copies [`pg_bin`] made.
+extern "C" fn remove_server_copies() {
+    // Best effort, at process exit: a poisoned lock still holds the list.
+    let copies = match SERVER_COPIES.lock() {
+        Ok(c) => c.clone(),
+        Err(e) => e.into_inner().clone(),
+    };
+    for (_, dir) in copies {
+        let _ = fs::remove_dir_all(dir);
+    }
 }
 
 /// uid/gid to run the server as: `postgres` when we are root, else
