@@ -1573,3 +1573,44 @@ fn a_stopped_lock_holder_makes_launch_fail_in_time_without_spinning() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(d.try_exit().is_none(), "bgworkerd is still running");
 }
+
+/// bgworkerctl run by a user who may not open a daemon's files says it is a
+/// permission problem, and whose files they are (exit 1: a daemon may be
+/// running), instead of "no bgworkerd is running". Needs root (runs the
+/// tool as nobody).
+#[test]
+fn a_permission_problem_is_named_as_one_with_the_owner() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "a_permission_problem_is_named");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("a_permission_problem_is_named_as_one_with_the_owner: skipped (needs root)");
+        return;
+    }
+    // A run directory and a copy of the tool that nobody can reach.
+    let scratch = shared_scratch_dir("ctl-perm");
+    let rundir = scratch.join("run");
+    std::fs::create_dir(&rundir).unwrap();
+    let ctl = scratch.join("bgworkerctl");
+    std::fs::copy(bgworkerctl_path(), &ctl).unwrap();
+    let d = Daemon::builder("ctl_perm").rundir(&rundir).start();
+    let out = std::process::Command::new("/usr/bin/setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&ctl)
+        .args(["-D", rundir.to_str().unwrap(), "status"])
+        .output()
+        .expect("run bgworkerctl as nobody");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "permission denied: \"{}\" belongs to root (uid 0) and this user (nobody (uid 65534)) may not open it",
+            rundir.join("bgworkerd.pid").display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("no bgworkerd is running"), "{err}");
+    // The daemon is undisturbed.
+    assert_eq!(run_ctl(&rundir, &["status"]).code, 0);
+    drop(d);
+    let _ = std::fs::remove_dir_all(&scratch);
+}

@@ -38,6 +38,14 @@ pub fn attach(where_: &CStr) -> Result<(), String> {
 /// lock. Errors say why no supervisor is there (stale file included).
 pub fn read_pid_file(path: &std::path::Path) -> Result<(i32, String), String> {
     let arg = path.display();
+    if let Err(e) = std::fs::metadata(path) {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            return Err(format!(
+                "permission denied: this user ({}) cannot reach \"{arg}\"; run this as the user that runs its bgworkerd, or as root",
+                user_name(current_uid())
+            ));
+        }
+    }
     if !path.is_dir() {
         let why = if path.exists() {
             "not a directory"
@@ -48,6 +56,9 @@ pub fn read_pid_file(path: &std::path::Path) -> Result<(i32, String), String> {
     }
     let pidfile = path.join("bgworkerd.pid");
     let text = std::fs::read_to_string(&pidfile).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            return permission_denied(&pidfile);
+        }
         format!(
             "no bgworkerd is running on \"{arg}\": could not read \"{}\": {}",
             pidfile.display(),
@@ -86,6 +97,12 @@ pub fn read_pid_file(path: &std::path::Path) -> Result<(i32, String), String> {
 /// Attach to segment `seg_name`, whose supervisor the pid file (if any)
 /// named `pid_from_file`.
 fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), String> {
+    let file = std::path::Path::new("/dev/shm").join(seg_name.trim_start_matches('/'));
+    let cfile = std::ffi::CString::new(file.as_os_str().as_encoded_bytes()).unwrap_or_default();
+    // SAFETY: a NUL-terminated path; access(2) only checks permissions.
+    if file.exists() && unsafe { libc::access(cfile.as_ptr(), libc::R_OK | libc::W_OK) } != 0 {
+        return Err(permission_denied(&file));
+    }
     let seg = Segment::attach(seg_name).map_err(|e| e.0)?;
     let sup = seg.header().supervisor_pid.load(Ordering::Relaxed);
     if let Some(p) = pid_from_file {
@@ -145,4 +162,46 @@ fn attach_segment(seg_name: &str, pid_from_file: Option<i32>) -> Result<(), Stri
     // thread inside the library (its documented contract).
     unsafe { drop_connection(old) };
     Ok(())
+}
+
+fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions.
+    unsafe { libc::getuid() }
+}
+
+/// "name (uid N)", or "uid N" for a uid without a name.
+fn user_name(uid: u32) -> String {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: passwd is plain data; getpwuid_r fills it and points result
+    // at it (or leaves it NULL), using only `buf` for the strings.
+    unsafe {
+        let mut pw: libc::passwd = std::mem::zeroed();
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        if libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut result) == 0
+            && !result.is_null()
+        {
+            let name = CStr::from_ptr(pw.pw_name).to_string_lossy();
+            return format!("{name} (uid {uid})");
+        }
+    }
+    format!("uid {uid}")
+}
+
+/// The message for a file of a supervisor this user may not open: a
+/// permission problem, and whose file it is.
+fn permission_denied(file: &std::path::Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(file)
+        .map(|m| user_name(m.uid()))
+        .unwrap_or_else(|_| "another user".into());
+    let or_root = if owner.starts_with("root ") {
+        ""
+    } else {
+        ", or as root"
+    };
+    format!(
+        "permission denied: \"{}\" belongs to {owner} and this user ({}) may not open it; run this as {owner}{or_root}",
+        file.display(),
+        user_name(current_uid())
+    )
 }

@@ -385,10 +385,19 @@ fn parse_interval(v: &str) -> Result<Duration, Failure> {
 fn attach(rundir: &Path) -> Result<&'static Connection, Failure> {
     // Fail early, with the stale pid file named, before mapping anything.
     // An existing directory is always taken as a run directory by attach.
-    backend::read_pid_file(rundir).map_err(|m| Failure(EXIT_NO_DAEMON, m))?;
+    // A permission problem is a refusal (1): a daemon may well be running.
+    let failure = |m: String| {
+        let code = if m.starts_with("permission denied") {
+            EXIT_REFUSED
+        } else {
+            EXIT_NO_DAEMON
+        };
+        Failure(code, m)
+    };
+    backend::read_pid_file(rundir).map_err(failure)?;
     let c = std::ffi::CString::new(rundir.as_os_str().as_encoded_bytes())
         .map_err(|_| usage("run directory contains a NUL byte"))?;
-    backend::attach(&c).map_err(|m| Failure(EXIT_NO_DAEMON, m))?;
+    backend::attach(&c).map_err(failure)?;
     backend::current().ok_or_else(|| Failure(EXIT_NO_DAEMON, "not attached".into()))
 }
 
