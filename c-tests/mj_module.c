@@ -154,7 +154,10 @@ mj_main(Datum main_arg)
 	if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
 	{
 		elog(LOG, "mj: dynamic started");
-		TerminateBackgroundWorker(handle);
+		/* A library of another major must get as far as its load (which
+		 * fails): terminating it at once could beat the load. */
+		if (lib == NULL)
+			TerminateBackgroundWorker(handle);
 	}
 	else
 		elog(LOG, "mj: dynamic did not start");
