@@ -2,7 +2,9 @@
 //!
 //! bgworkerd runs as an unprivileged user with RLIMIT_NPROC = 2 (itself and
 //! one worker), so two of its three static workers cannot be forked at
-//! first. Once the test lets the running worker finish, the retries succeed
+//! first. The limit counts every process of that user, so the user is one
+//! no account and no running process has (see `unused_uid`), not nobody,
+//! whose processes other tests may run at the same time. Once the test lets the running worker finish, the retries succeed
 //! one after the other.
 
 mod common;
@@ -17,12 +19,12 @@ fn fork_failure_is_logged_and_retried() {
     if unsafe { libc::geteuid() } != 0 {
         // Switching to another user needs root; CI runs the suite as root.
         eprintln!(
-            "fork_failure_is_logged_and_retried: skipped (needs root to run bgworkerd as nobody)"
+            "fork_failure_is_logged_and_retried: skipped (needs root to run bgworkerd as another user)"
         );
         return;
     }
     let _w = watchdog(60, "fork_failure_is_logged_and_retried");
-    // nobody runs copies of the daemon and the module from a directory it
+    // The unprivileged user runs copies of the daemon and the module from a directory it
     // can reach wherever the checkout is.
     let scratch = shared_scratch_dir("fork_failure");
     let _cleanup_scratch = RemoveOnDrop(scratch.clone());
@@ -35,9 +37,10 @@ fn fork_failure_is_logged_and_retried() {
     let _cleanup = RemoveOnDrop(rundir.clone());
     std::fs::set_permissions(&rundir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let libdir = scratch.to_str().unwrap().to_string();
+    let uid = unused_uid();
     let args: Vec<String> = vec![
-        "--reuid=65534".into(),
-        "--regid=65534".into(),
+        format!("--reuid={uid}"),
+        format!("--regid={uid}"),
         "--clear-groups".into(),
         "--".into(),
         "prlimit".into(),
@@ -59,7 +62,7 @@ fn fork_failure_is_logged_and_retried() {
         Path::new("/usr/bin/setpriv"),
         &args,
         &env,
-        "bgworkerd-nobody",
+        "bgworkerd-unprivileged",
     );
     p.wait_line("bgworkerd ready", secs(20));
     p.wait_line("ff: worker", secs(20));
@@ -118,6 +121,34 @@ fn fork_failure_is_logged_and_retried() {
     let status = p.wait_exit(secs(20));
     assert_eq!(status.code(), Some(0), "{}", p.text());
     p.wait_line("bgworkerd shut down", secs(5));
+}
+
+/// A uid that no account in /etc/passwd names and no running process has,
+/// so that RLIMIT_NPROC counts only the daemon under test and its workers.
+/// Starts from a point derived from this process's pid so that concurrent
+/// runs of the suite pick different ones.
+fn unused_uid() -> u32 {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let named: std::collections::HashSet<u32> = passwd
+        .lines()
+        .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+        .collect();
+    let mut running = std::collections::HashSet::new();
+    for e in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+        if let Ok(status) = std::fs::read_to_string(e.path().join("status")) {
+            for l in status.lines().filter(|l| l.starts_with("Uid:")) {
+                running.extend(
+                    l.split_whitespace()
+                        .skip(1)
+                        .filter_map(|u| u.parse::<u32>().ok()),
+                );
+            }
+        }
+    }
+    let start = 40_000 + std::process::id() % 10_000;
+    (start..start + 10_000)
+        .find(|u| !named.contains(u) && !running.contains(u))
+        .expect("a free uid between 40000 and 60000")
 }
 
 /// Removes the run directory, and the daemon's segment if a failed run
