@@ -46,6 +46,7 @@
  *		host: sigblk-before mask=<hex>
  * and afterwards
  *		host: run returned rc=N
+ *		host: children-after-run n=N	(children of the host, zombies included)
  *		host: sigblk-after mask=<hex>
  *
  * Client scenario:
@@ -62,6 +63,7 @@
  * host's lines, the library's log and the workers' markers arrive in the
  * order they were written.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -84,6 +86,43 @@ say(const char *text)
 {
 	if (write(2, text, strlen(text)) < 0)
 		return;
+}
+
+/*
+ * Children of this process, zombies included (after bgw_host_run returns:
+ * nothing of the supervisor, its sentinel included, may be left).
+ */
+static int
+count_children(void)
+{
+	DIR		   *d = opendir("/proc");
+	struct dirent *e;
+	int			n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+	{
+		char		path[64],
+					buf[512],
+				   *close;
+		FILE	   *f;
+		int			ppid = 0;
+		char		st;
+
+		if (atoi(e->d_name) <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(buf, sizeof(buf), f) != NULL && (close = strrchr(buf, ')')) != NULL &&
+			sscanf(close + 1, " %c %d", &st, &ppid) == 2 && ppid == (int) getpid())
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
 }
 
 /* SigBlk of the main thread (call it from there), as /proc prints it. */
@@ -335,6 +374,7 @@ run_supervisor(void *(*thread_fn) (void *))
 	lc_out("host: running pid=%d", (int) getpid());
 	rc = bgw_host_run(g_rundir);
 	lc_out("host: run returned rc=%d", rc);
+	lc_out("host: children-after-run n=%d", count_children());
 	read_sigblk(after, sizeof(after));
 	lc_out("host: sigblk-after mask=%s", after);
 	return 0;

@@ -240,6 +240,10 @@ fn host_runs_static_workers_from_its_own_program() {
         );
     }
 
+    // The supervisor's sentinel is a child of the host while it runs...
+    let sentinel = child_named(h.pid(), "bgw_sentinel");
+    assert!(sentinel.is_some(), "no sentinel child of the host");
+
     h.request_shutdown();
     h.line("host: shutdown requested from signal handler");
     h.line("received fast shutdown request");
@@ -250,6 +254,9 @@ fn host_runs_static_workers_from_its_own_program() {
         assert!(l.contains("FATAL:  "), "{l}");
     }
     h.line("bgworkerd shut down");
+    // ...and nothing of it is left once bgw_host_run returned: no process,
+    // no zombie.
+    h.expect_field("host: children-after-run ", "n", "0", "children left");
     h.assert_clean_exit(0, &[a, b], &seg);
     assert_no_crash_cycle(&h);
 }

@@ -205,6 +205,22 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     // run() refuses a second supervisor) was just unpublished.
     unsafe { backend::drop_connection(old) };
 
+    // Before any worker exists: the sentinel wakes the waiters should this
+    // process die (see sentinel.rs).
+    let sentinel = match sentinel::Sentinel::start(&seg.header().change_seq, death_r.as_raw_fd()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            log::emit(
+                log::LOG,
+                &format!(
+                    "could not start the supervisor's sentinel process: {}; waiters will notice a supervisor that dies only at their periodic check",
+                    crate::io_text(&e)
+                ),
+            );
+            None
+        }
+    };
+
     let mut sup = Supervisor {
         seg,
         settings,
@@ -225,7 +241,8 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         wake,
         death_r,
         death_w,
-        seg_lock,
+        seg_lock: Some(seg_lock),
+        sentinel,
         exit_code: None,
         got_slot_signal: false,
         // A child a module forked in _PG_init may have exited before
@@ -278,8 +295,15 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         1
     };
 
+    // No sentinel outlives a supervisor that returns (an embedding host
+    // keeps no process and no zombie of it).
+    if let Some(s) = sup.sentinel.take() {
+        s.stop();
+    }
     // Tell waiters in still-running processes (an embedding host lives on
-    // after bgw_host_run returns) that the supervisor is gone.
+    // after bgw_host_run returns) that the supervisor is gone: first the
+    // lock goes (what they test), then they are woken.
+    drop(sup.seg_lock.take());
     let h = sup.seg.header();
     h.supervisor_exited.store(1, Ordering::SeqCst);
     h.change_seq.fetch_add(1, Ordering::SeqCst);
