@@ -9,7 +9,8 @@
  *
  * Supervisor scenarios (bgw_host_run in the main thread):
  *	self		static workers host_pg (library "postgres") and host_empty
- *				(library ""), both running host_worker_main
+ *				(library ""), both running host_worker_main; HOST_EXTRA_SET
+ *				(environment) "NAME=VALUE": one more bgw_host_set first
  *	load DIR NAME
  *				dynamic_library_path = DIR, bgw_host_load_library(NAME), whose
  *				_PG_init registers its own worker; plus host_pg
@@ -434,7 +435,16 @@ main(int argc, char **argv)
 
 	if (strcmp(scenario, "self") == 0)
 	{
+		const char *extra = getenv("HOST_EXTRA_SET");
+
 		check("set max_worker_processes=4", bgw_host_set("max_worker_processes", "4"));
+		if (extra != NULL && strchr(extra, '=') != NULL)
+		{
+			char		name[128];
+
+			snprintf(name, sizeof(name), "%.*s", (int) (strchr(extra, '=') - extra), extra);
+			check("set extra", bgw_host_set(name, strchr(extra, '=') + 1));
+		}
 		register_static("host_pg", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
 		register_static("host_empty", "", BgWorkerStart_RecoveryFinished, 1, "loop");
 		return run_supervisor(NULL);

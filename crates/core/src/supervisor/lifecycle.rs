@@ -129,6 +129,7 @@ impl Supervisor {
                     entry,
                     slot: i,
                     forget_supervisor_state: forget_wake_fd,
+                    subreaper: self.contain.on,
                 },
                 &def,
             ),
@@ -176,20 +177,31 @@ impl Supervisor {
     pub(super) fn reap(&mut self) {
         let nohang = Some(WaitPidFlag::WNOHANG);
         if crate::identity::is_daemon_image() {
+            // A worker or an adopted process ended: under
+            // worker_containment, what it left behind is taken down
+            // (containment.rs), once for the whole batch.
+            let mut contain = false;
             while let Ok(st) = waitpid(None, nohang) {
                 let Some(pid) = st.pid().map(Pid::as_raw) else {
-                    return; // StillAlive: none has exited
+                    break; // StillAlive: none has exited
                 };
                 let Some(status) = wait_status(st) else {
                     continue;
                 };
                 if self.by_pid.contains_key(&pid) {
                     self.child_exited(pid, status);
+                    contain = true;
                 } else if self.is_sentinel(pid) {
                     self.sentinel_exited(pid, status);
+                } else if self.reaped_adopted(pid) {
+                    self.adopted_exited(pid, status);
+                    contain = true;
                 } else {
                     self.other_child_exited(pid, status);
                 }
+            }
+            if contain {
+                self.kill_adopted();
             }
             return;
         }

@@ -8,6 +8,7 @@
 //! lock on shared memory is ever taken here, and nothing read from it is
 //! trusted (see shmem/slots.rs).
 
+mod containment;
 mod event_loop;
 mod intake;
 mod leftover;
@@ -145,6 +146,8 @@ struct Supervisor {
     /// The process that wakes the waiters if this one dies (sentinel.rs);
     /// None if it could not be started (waiters then poll).
     sentinel: Option<sentinel::Sentinel>,
+    /// worker_containment (containment.rs).
+    contain: containment::Containment,
     exit_code: Option<i32>,
     got_slot_signal: bool,
     got_child_signal: bool,

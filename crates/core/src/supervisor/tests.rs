@@ -40,6 +40,7 @@ fn supervisor(slots: usize, max_parallel: i32) -> (Supervisor, Connection) {
         death_w,
         seg_lock: Some(seg_lock_fd),
         sentinel: None,
+        contain: containment::Containment::default(),
         exit_code: None,
         got_slot_signal: false,
         got_child_signal: false,
