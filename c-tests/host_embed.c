@@ -104,7 +104,7 @@ count_children(void)
 		return -1;
 	while ((e = readdir(d)) != NULL)
 	{
-		char		path[64],
+		char		path[300],
 					buf[512],
 				   *close;
 		FILE	   *f;
