@@ -31,7 +31,7 @@
 //!   end it before the supervisor; only SIGKILL and SIGSTOP reach it.
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::pidfd::Pidfd;
@@ -93,24 +93,34 @@ impl Sentinel {
     }
 
     /// End the sentinel and reap it (the supervisor is returning). The host
-    /// may have reaped it already (a SIGCHLD handler calling wait): ECHILD
-    /// is fine.
+    /// may have reaped it already (a SIGCHLD handler calling wait, or
+    /// SIGCHLD ignored): ECHILD is fine. The wait for its end goes through
+    /// the pidfd and is bounded, so that a host whose SIGCHLD is ignored
+    /// (where waitpid would wait for all its children) is not held up.
     pub(super) fn stop(self) {
+        let mut st = 0;
         match &self.pidfd {
             Some(p) => {
                 let _ = p.send_signal(libc::SIGKILL);
+                let mut fds = [nix::poll::PollFd::new(
+                    p.as_fd(),
+                    nix::poll::PollFlags::POLLIN,
+                )];
+                let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(1000u16));
+                // SAFETY: reaping our own child if it is a zombie; st is a
+                // valid int.
+                unsafe { libc::waitpid(self.pid, &mut st, libc::WNOHANG) };
             }
-            // SAFETY: our unreaped child (see start): the pid is still its.
-            None => unsafe {
-                libc::kill(self.pid, libc::SIGKILL);
-            },
-        }
-        let mut st = 0;
-        loop {
-            // SAFETY: waiting for our own child; st is a valid int.
-            let r = unsafe { libc::waitpid(self.pid, &mut st, 0) };
-            if r >= 0 || crate::errno() != libc::EINTR {
-                break;
+            None => {
+                // SAFETY: our unreaped child (see start): the pid is still its.
+                unsafe { libc::kill(self.pid, libc::SIGKILL) };
+                loop {
+                    // SAFETY: waiting for our own child; st is a valid int.
+                    let r = unsafe { libc::waitpid(self.pid, &mut st, 0) };
+                    if r >= 0 || crate::errno() != libc::EINTR {
+                        break;
+                    }
+                }
             }
         }
     }
