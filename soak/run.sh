@@ -6,8 +6,8 @@
 # then runs it in its own session under a watchdog: if it outlives
 # TIME_LIMIT_S + 180 s, its whole session (bgworkerd, hosts, decoys, workers)
 # is SIGKILLed by process group, and the run fails. Everything it made is
-# removed; the check at the end fails the run if anything of it is left in
-# /dev/shm or still running.
+# removed; the check at the end fails the run if one of its bgworkerds left
+# its segment in /dev/shm (and removes it).
 #
 # Knobs (environment): SOAK_CYCLES (100000), FUZZ_MUTATIONS (1000000),
 # TIME_LIMIT_S (480: the soak's cycles must be done by then), SOAK_SEED
@@ -87,7 +87,9 @@ if ls "$SCRATCH/run"/bgworkerd.pid >/dev/null 2>&1; then
 fi
 for seg in $(grep -ho 'segment /bgworker\.[0-9.]*' "$SCRATCH/bgworkerd.log" 2>/dev/null | awk '{print $2}' | sort -u); do
     if [ -e "/dev/shm$seg" ]; then
-        echo "# left: /dev/shm$seg"
+        # (a bgworkerd the run had to SIGKILL): reported, then removed
+        echo "# left: /dev/shm$seg (removed now)"
+        rm -f "/dev/shm$seg"
         left=1
     fi
 done
