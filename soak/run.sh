@@ -75,8 +75,23 @@ while kill -0 "$SPID" 2>/dev/null; do
 done
 rc=0
 wait "$SPID" || rc=$?
+sid=$SPID
 SPID=""
 echo "soak_total_seconds $((SECONDS - start)) s"
+
+# Nothing of its session may outlive it (workers of a killed bgworkerd and
+# sentinels end within moments; wait a little for them).
+session_left() { ps -e -o pid=,sid= | awk -v s="$sid" '$2 == s {print $1}'; }
+for _ in $(seq 50); do
+    [ -z "$(session_left)" ] && break
+    sleep 0.1
+done
+stray="$(session_left)"
+if [ -n "$stray" ]; then
+    echo "soak: FAIL: processes of the run still there after it: $(echo $stray)"
+    for p in $stray; do kill -KILL "$p" 2>/dev/null || true; done
+    rc=1
+fi
 
 # Nothing of it may be left: no segment of its bgworkerds, no process in
 # its session.
