@@ -106,7 +106,7 @@ fn with_descendants_what_a_running_worker_left_goes_at_daemon_stop() {
 }
 
 #[test]
-fn without_containment_what_a_worker_left_outlives_it_as_in_postgresql() {
+fn without_containment_what_a_worker_left_outlives_it_as_under_a_postmaster() {
     let _w = watchdog(60, "containment_none");
     let d = daemon("cn-none", "exit", None);
     let (forker, child, grandchild) = left_behind(&d);
@@ -127,7 +127,7 @@ fn without_containment_what_a_worker_left_outlives_it_as_in_postgresql() {
 }
 
 #[test]
-fn with_descendants_the_supervisors_own_child_is_still_handled_as_postgresql_does() {
+fn with_descendants_the_supervisors_own_child_keeps_the_postmaster_rules() {
     let _w = watchdog(60, "containment_own_child");
     let m = pgxs_module("zc_module.c");
     let d = Daemon::builder("cn-own")
