@@ -8,6 +8,7 @@
  *			marker: cn grandchild pid=P sid=S
  *			marker: cn forker done pid=P
  *		then, by CN_MODE: "exit" returns (the worker exits 0 and is not
+ *		restarted), "crash" exits with status 2 (a crash cycle; never
  *		restarted), anything else waits until it is told to stop (default
  *		SIGTERM handling).
  */
@@ -70,6 +71,8 @@ cn_main(Datum main_arg)
 	lc_out("marker: cn forker done pid=%d", (int) getpid());
 	if (mode != NULL && strcmp(mode, "exit") == 0)
 		return;
+	if (mode != NULL && strcmp(mode, "crash") == 0)
+		exit(2);
 	for (;;)
 		lc_sleep_ms(50);
 }

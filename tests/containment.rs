@@ -85,6 +85,34 @@ fn with_descendants_a_double_forked_grandchild_goes_when_its_worker_exits() {
 }
 
 #[test]
+fn with_descendants_what_a_crashed_worker_left_goes_too() {
+    let _w = watchdog(60, "containment_worker_crash");
+    let d = daemon("cn-crash", "crash", Some("descendants"));
+    let (forker, child, grandchild) = left_behind(&d);
+    let _k = KillOnDrop(vec![child, grandchild]);
+    d.wait_log(
+        &format!("background worker \"cn_forker\" (PID {forker}) exited with exit code 2"),
+        secs(20),
+    );
+    d.wait_log("all server processes terminated; reinitializing", secs(20));
+    let left = wait_pids_gone(&[child, grandchild], secs(10));
+    assert!(
+        left.is_empty(),
+        "left behind by the crashed worker: {left:?}"
+    );
+    // One crash cycle (the worker's), none for the processes killed.
+    std::thread::sleep(millis(300));
+    assert_eq!(
+        d.count_log("terminating any other active server processes"),
+        1,
+        "{}",
+        d.log_text()
+    );
+    d.signal(libc::SIGINT);
+    assert!(d.wait_exit(secs(20)).success(), "{}", d.log_text());
+}
+
+#[test]
 fn with_descendants_what_a_running_worker_left_goes_at_daemon_stop() {
     let _w = watchdog(60, "containment_daemon_stop");
     let d = daemon("cn-stop", "stay", Some("descendants"));

@@ -642,4 +642,30 @@ mod tests {
         assert!(s.is_set("postgresql_major"));
         assert_eq!(s.show("postgresql_major"), "18");
     }
+
+    #[test]
+    fn worker_containment_takes_none_or_descendants() {
+        let mut s = Settings::default();
+        assert_eq!(s.worker_containment, Containment::None);
+        for bad in ["cgroup", "", "all", "1"] {
+            let e = s
+                .set("worker_containment", bad, Source::CommandLine)
+                .unwrap_err();
+            assert_eq!(
+                e.message,
+                format!("invalid value for parameter \"worker_containment\": \"{bad}\"")
+            );
+            assert_eq!(
+                e.hint.as_deref(),
+                Some("Available values: none, descendants.")
+            );
+        }
+        assert_eq!(s.worker_containment, Containment::None);
+        s.set("worker_containment", " Descendants ", Source::File)
+            .unwrap();
+        assert_eq!(s.worker_containment, Containment::Descendants);
+        assert_eq!(s.show("worker_containment"), "descendants");
+        // A restart is needed to change it (a reload keeps it, and says so).
+        assert!(POSTMASTER_ONLY.contains(&"worker_containment"));
+    }
 }
