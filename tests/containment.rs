@@ -170,7 +170,7 @@ fn with_descendants_the_supervisors_own_child_keeps_the_postmaster_rules() {
         .and_then(|p| p.trim().parse().ok())
         .unwrap_or_else(|| panic!("no pid in {line:?}"));
     // Not killed as a worker's descendant: it dies by its own SIGKILL
-    // after 300 ms, and that is a crash (B6's rule), not a silent reap.
+    // after 300 ms, and that is a crash (the postmaster's rule for a child it does not know), not a silent reap.
     d.wait_log(
         &format!("server process (PID {child}) was terminated by signal 9: Killed"),
         secs(20),

@@ -31,7 +31,7 @@
 //!   reap. Pids are safe to signal: a child of ours cannot be reaped (nor
 //!   its pid reused) by anyone but us.
 //! - An adopted process that exits is reaped silently (no crash cycle: it
-//!   was no child of ours). The supervisor's own children keep B6's rules
+//!   was no child of ours). The supervisor's own children keep the postmaster's rules
 //!   (tests/children.rs): exit 0/1 forgotten, anything else a crash.
 //!   Orphans of the supervisor's own children count as adopted.
 //! - At shutdown, after the last worker, the adopted processes still there
