@@ -16,6 +16,9 @@
 #   make pg-symbols   regenerate exports/pg15/*.symbols and initial.values from the real PostgreSQL 15
 #   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
 #   make bench-dlopen dlopen(RTLD_NOW) cost of a module's PostgreSQL symbol references
+#   make soak         100,000 register/exit cycles under random kills, then 10^6
+#                     random writes into a running supervisor's segment (not in
+#                     make test; under 10 minutes; SOAK_SHORT=1: the short run)
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -219,3 +222,9 @@ census: build pg-server pg-headers
 # What a module's PostgreSQL symbol references cost at load time.
 bench-dlopen: build pg-headers
 	PG_CONFIG=$(PG_CONFIG) bash bench/dlopen.sh
+
+# The soak and the segment fuzz (soak/run.sh, soak/soak.c): its own target,
+# not part of make test. SOAK_SHORT=1 runs the short version .ci/run uses.
+.PHONY: soak
+soak: build pg-headers
+	PG_CONFIG=$(PG_CONFIG) bash soak/run.sh

@@ -29,6 +29,8 @@
 # target/pg, with PostgreSQL 15's flags; PostgreSQL 15 runs its own build,
 # so the ratios compare a 17 or 18 module under libbgworker with PostgreSQL
 # 15, and the values with a BENCH_MAJOR=15 run).
+# DEATH_N (60): rounds of bench/death.sh (a waiter's notice of a SIGKILLed
+# bgworkerd, beside its 5 ms target).
 # Default run: about a minute on 2 cores; the PostgreSQL part is bounded by
 # statement_timeout (PG_TIMEOUT_S, 300).
 set -euo pipefail
@@ -310,4 +312,6 @@ else
         }
     ' "$PG15" "$OURS"
 fi
+# --- 4. dead-supervisor detection (bench/death.sh; no PostgreSQL figure) ------
+CC="$CC" bash "$ROOT/bench/death.sh" || echo "# bench/death.sh failed"
 echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,7 +9,8 @@
  *
  * Supervisor scenarios (bgw_host_run in the main thread):
  *	self		static workers host_pg (library "postgres") and host_empty
- *				(library ""), both running host_worker_main
+ *				(library ""), both running host_worker_main; HOST_EXTRA_SET
+ *				(environment) "NAME=VALUE": one more bgw_host_set first
  *	load DIR NAME
  *				dynamic_library_path = DIR, bgw_host_load_library(NAME), whose
  *				_PG_init registers its own worker; plus host_pg
@@ -46,6 +47,7 @@
  *		host: sigblk-before mask=<hex>
  * and afterwards
  *		host: run returned rc=N
+ *		host: children-after-run n=N	(children of the host, zombies included)
  *		host: sigblk-after mask=<hex>
  *
  * Client scenario:
@@ -62,6 +64,7 @@
  * host's lines, the library's log and the workers' markers arrive in the
  * order they were written.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -84,6 +87,43 @@ say(const char *text)
 {
 	if (write(2, text, strlen(text)) < 0)
 		return;
+}
+
+/*
+ * Children of this process, zombies included (after bgw_host_run returns:
+ * nothing of the supervisor, its sentinel included, may be left).
+ */
+static int
+count_children(void)
+{
+	DIR		   *d = opendir("/proc");
+	struct dirent *e;
+	int			n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+	{
+		char		path[300],
+					buf[512],
+				   *close;
+		FILE	   *f;
+		int			ppid = 0;
+		char		st;
+
+		if (atoi(e->d_name) <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(buf, sizeof(buf), f) != NULL && (close = strrchr(buf, ')')) != NULL &&
+			sscanf(close + 1, " %c %d", &st, &ppid) == 2 && ppid == (int) getpid())
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
 }
 
 /* SigBlk of the main thread (call it from there), as /proc prints it. */
@@ -335,6 +375,7 @@ run_supervisor(void *(*thread_fn) (void *))
 	lc_out("host: running pid=%d", (int) getpid());
 	rc = bgw_host_run(g_rundir);
 	lc_out("host: run returned rc=%d", rc);
+	lc_out("host: children-after-run n=%d", count_children());
 	read_sigblk(after, sizeof(after));
 	lc_out("host: sigblk-after mask=%s", after);
 	return 0;
@@ -394,7 +435,16 @@ main(int argc, char **argv)
 
 	if (strcmp(scenario, "self") == 0)
 	{
+		const char *extra = getenv("HOST_EXTRA_SET");
+
 		check("set max_worker_processes=4", bgw_host_set("max_worker_processes", "4"));
+		if (extra != NULL && strchr(extra, '=') != NULL)
+		{
+			char		name[128];
+
+			snprintf(name, sizeof(name), "%.*s", (int) (strchr(extra, '=') - extra), extra);
+			check("set extra", bgw_host_set(name, strchr(extra, '=') + 1));
+		}
 		register_static("host_pg", "postgres", BgWorkerStart_RecoveryFinished, 1, "loop");
 		register_static("host_empty", "", BgWorkerStart_RecoveryFinished, 1, "loop");
 		return run_supervisor(NULL);

@@ -62,6 +62,7 @@ fn project_c_files_compile_without_warnings() {
     c_files(&root.join("c-tests"), true, &mut files);
     c_files(&root.join("examples"), false, &mut files);
     c_files(&root.join("bench"), true, &mut files);
+    c_files(&root.join("soak"), true, &mut files);
     c_files(&root.join("crates/pgrt/src/c"), false, &mut files);
     c_files(&root.join("crates/core/src/c"), false, &mut files);
     assert!(files.len() >= 20, "only {} C files found", files.len());

@@ -1,10 +1,11 @@
 //! Fork failure: logged, retried later, not in a tight loop.
 //!
-//! bgworkerd runs as an unprivileged user with RLIMIT_NPROC = 2 (itself and
-//! one worker), so two of its three static workers cannot be forked at
-//! first. The limit counts every process of that user, so the user is one
-//! no account and no running process has (see `unused_uid`), not nobody,
-//! whose processes other tests may run at the same time. Once the test lets the running worker finish, the retries succeed
+//! bgworkerd runs as an unprivileged user with RLIMIT_NPROC = 3 (itself,
+//! its sentinel and one worker), so two of its three static workers cannot
+//! be forked at first. The limit counts every process of that user, so the
+//! user is one no account and no running process has (see `unused_uid`),
+//! not nobody, whose processes other tests may run at the same time. Once
+//! the test lets the running worker finish, the retries succeed
 //! one after the other.
 
 mod common;
@@ -44,7 +45,7 @@ fn fork_failure_is_logged_and_retried() {
         "--clear-groups".into(),
         "--".into(),
         "prlimit".into(),
-        "--nproc=2".into(),
+        "--nproc=3".into(),
         "--".into(),
         daemon.to_str().unwrap().into(),
         "-D".into(),

@@ -240,6 +240,10 @@ fn host_runs_static_workers_from_its_own_program() {
         );
     }
 
+    // The supervisor's sentinel is a child of the host while it runs...
+    let sentinel = child_named(h.pid(), "bgw_sentinel");
+    assert!(sentinel.is_some(), "no sentinel child of the host");
+
     h.request_shutdown();
     h.line("host: shutdown requested from signal handler");
     h.line("received fast shutdown request");
@@ -250,6 +254,9 @@ fn host_runs_static_workers_from_its_own_program() {
         assert!(l.contains("FATAL:  "), "{l}");
     }
     h.line("bgworkerd shut down");
+    // ...and nothing of it is left once bgw_host_run returned: no process,
+    // no zombie.
+    h.expect_field("host: children-after-run ", "n", "0", "children left");
     h.assert_clean_exit(0, &[a, b], &seg);
     assert_no_crash_cycle(&h);
 }
@@ -978,4 +985,27 @@ fn host_atexit_handlers_run_in_the_host_only_and_worker_stdio_is_flushed() {
         .map(|l| field_i64(l, "pid"))
         .collect();
     assert_eq!(ran, vec![h.pid() as i64], "{}", h.proc_.text());
+}
+
+/// worker_containment needs bgworkerd: a program that runs the supervisor
+/// itself is not made the reaper of orphans that are not its own. The
+/// setting is accepted, bgw_host_run refuses it with a FATAL and returns 1,
+/// and nothing is left (no pid file, no child).
+#[test]
+fn host_refuses_worker_containment() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "host_refuses_worker_containment");
+    let h = Host::spawn(
+        "host-contain",
+        "self",
+        &[],
+        &[("HOST_EXTRA_SET", "worker_containment=descendants")],
+    );
+    h.expect_field("host: call=set extra ", "rc", "0", "");
+    let l = h.line("worker_containment = descendants is available in bgworkerd only");
+    assert!(l.contains("FATAL:  "), "{l}");
+    h.expect_field("host: run returned rc=", "rc", "1", "");
+    h.expect_field("host: children-after-run ", "n", "0", "children left");
+    let st = h.proc_.wait_exit(secs(20));
+    assert_eq!(st.code(), Some(0), "{}", h.proc_.text());
+    assert!(!h.pid_file().exists(), "pid file left");
 }

@@ -1624,6 +1624,14 @@ pub fn children_of(pid: i32) -> Vec<i32> {
     v
 }
 
+/// The live child of `pid` whose process name (`comm`) is `comm`, if any
+/// (e.g. the supervisor's sentinel, "bgw_sentinel").
+pub fn child_named(pid: i32, comm: &str) -> Option<i32> {
+    children_of(pid).into_iter().find(|&c| {
+        fs::read_to_string(format!("/proc/{c}/comm")).is_ok_and(|t| t.trim_end() == comm)
+    })
+}
+
 /// Live descendants of `pid` (children, grandchildren, ...).
 pub fn descendants_of(pid: i32) -> Vec<i32> {
     let mut all = Vec::new();

@@ -31,6 +31,9 @@ pub struct Settings {
     /// says (one with a magic block decides; see identity.rs). Only 15, 17
     /// and 18 are accepted.
     pub postgresql_major: i32,
+    /// What happens to a worker's descendants when it exits (beyond
+    /// PostgreSQL: see supervisor/containment.rs).
+    pub worker_containment: Containment,
     /// Module settings (`prefix.name`, lower-cased), kept as given.
     pub custom: BTreeMap<String, String>,
     sources: BTreeMap<&'static str, Source>,
@@ -52,10 +55,30 @@ impl Default for Settings {
             log_line_prefix: crate::log::prefix::DEFAULT.into(),
             log_file: String::new(),
             postgresql_major: crate::identity::DEFAULT_MAJOR as i32,
+            worker_containment: Containment::None,
             custom: BTreeMap::new(),
             sources: BTreeMap::new(),
             custom_sources: BTreeMap::new(),
             custom_order: Vec::new(),
+        }
+    }
+}
+
+/// `worker_containment`: `none` (PostgreSQL's behaviour: what a worker
+/// leaves behind lives on) or `descendants` (bgworkerd takes every
+/// descendant of a worker down when the worker exits, as systemd's
+/// KillMode=control-group does for a unit).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Containment {
+    None,
+    Descendants,
+}
+
+impl Containment {
+    pub fn name(self) -> &'static str {
+        match self {
+            Containment::None => "none",
+            Containment::Descendants => "descendants",
         }
     }
 }
@@ -134,6 +157,7 @@ pub const POSTMASTER_ONLY: &[&str] = &[
     "shared_preload_libraries",
     "max_worker_processes",
     "postgresql_major",
+    "worker_containment",
 ];
 
 const KNOWN: &[&str] = &[
@@ -146,6 +170,7 @@ const KNOWN: &[&str] = &[
     "log_line_prefix",
     "log_file",
     "postgresql_major",
+    "worker_containment",
 ];
 
 /// Is `name` (lower case) one of bgworkerd's own settings?
@@ -321,6 +346,21 @@ impl Settings {
                 }
                 self.postgresql_major = m as i32
             }
+            "worker_containment" => {
+                self.worker_containment = match value.trim().to_ascii_lowercase().as_str() {
+                    "none" => Containment::None,
+                    "descendants" => Containment::Descendants,
+                    _ => {
+                        return Err(SettingError {
+                            message: format!(
+                                "invalid value for parameter \"{key}\": \"{}\"",
+                                value.trim()
+                            ),
+                            hint: Some("Available values: none, descendants.".into()),
+                        })
+                    }
+                }
+            }
             _ => unreachable!("every KNOWN name is handled"),
         }
         self.sources.insert(key, source);
@@ -344,6 +384,7 @@ impl Settings {
             "log_line_prefix" => self.log_line_prefix.clone(),
             "log_file" => self.log_file.clone(),
             "postgresql_major" => self.postgresql_major.to_string(),
+            "worker_containment" => self.worker_containment.name().into(),
             _ => self.custom.get(key).cloned().unwrap_or_default(),
         }
     }
@@ -600,5 +641,31 @@ mod tests {
         assert_eq!(s.postgresql_major, 18);
         assert!(s.is_set("postgresql_major"));
         assert_eq!(s.show("postgresql_major"), "18");
+    }
+
+    #[test]
+    fn worker_containment_takes_none_or_descendants() {
+        let mut s = Settings::default();
+        assert_eq!(s.worker_containment, Containment::None);
+        for bad in ["cgroup", "", "all", "1"] {
+            let e = s
+                .set("worker_containment", bad, Source::CommandLine)
+                .unwrap_err();
+            assert_eq!(
+                e.message,
+                format!("invalid value for parameter \"worker_containment\": \"{bad}\"")
+            );
+            assert_eq!(
+                e.hint.as_deref(),
+                Some("Available values: none, descendants.")
+            );
+        }
+        assert_eq!(s.worker_containment, Containment::None);
+        s.set("worker_containment", " Descendants ", Source::File)
+            .unwrap();
+        assert_eq!(s.worker_containment, Containment::Descendants);
+        assert_eq!(s.show("worker_containment"), "descendants");
+        // A restart is needed to change it (a reload keeps it, and says so).
+        assert!(POSTMASTER_ONLY.contains(&"worker_containment"));
     }
 }

@@ -172,9 +172,14 @@ impl Connection {
     /// Wait until `done(status)` holds, or the supervisor is gone.
     ///
     /// Sleeps on the segment's `change_seq` futex, which the supervisor
-    /// bumps and wakes after every batch of slot changes; a bounded sleep
-    /// lets a supervisor that died without waking anyone be noticed (within
-    /// [`DEATH_CHECK`]).
+    /// bumps and wakes after every batch of slot changes. A supervisor that
+    /// dies cannot wake anyone: its sentinel process does (see
+    /// supervisor/sentinel.rs), within a millisecond or so. Every wake-up,
+    /// whoever made it, is only a reason to look again: the verdict "gone"
+    /// comes from [`Connection::supervisor_alive`], which asks the process
+    /// (death pipe, pidfd, supervisor lock), never a word in the segment.
+    /// The sleep stays bounded by [`DEATH_CHECK`], the fallback for a
+    /// sentinel that is missing or stopped.
     pub fn wait_until(
         &self,
         slot: usize,
@@ -275,5 +280,6 @@ fn multi_cpu() -> bool {
     *N.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
-/// How long a waiter sleeps before checking that the supervisor is alive.
+/// How long a waiter sleeps before checking that the supervisor is alive
+/// on its own (the fallback: normally the sentinel wakes it at once).
 pub const DEATH_CHECK: Duration = Duration::from_millis(100);

@@ -41,6 +41,10 @@ pub struct ChildContext<'a> {
     /// Called first in the child: the supervisor's process-global state
     /// that is not the worker's (its wake-up descriptor).
     pub forget_supervisor_state: fn(),
+    /// worker_containment = descendants: the worker becomes a child
+    /// subreaper, so that its subtree's orphans stay with it until it
+    /// exits (see supervisor/containment.rs).
+    pub subreaper: bool,
 }
 
 /// Become the worker described by `def`, run its entry point and exit.
@@ -51,6 +55,11 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
     if getppid().as_raw() != ctx.supervisor_pid {
         // SAFETY: _exit has no preconditions; nothing of the worker ran.
         unsafe { libc::_exit(1) };
+    }
+    if ctx.subreaper {
+        // SAFETY: prctl with integer arguments only. A failure leaves the
+        // worker's orphans to bgworkerd, which then takes them down early.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     }
     // The supervisor's wake-up descriptor is closed below: a host signal
     // handler calling bgw_host_request_shutdown in this process must not

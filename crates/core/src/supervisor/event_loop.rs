@@ -189,7 +189,12 @@ impl Supervisor {
         }
         self.restarts.clear();
         self.reset_slots_after_crash();
-        if !(crate::hooks::get().after_crash_reset)(self.workers.len()) {
+        let before = self.children_before_hook();
+        let reset_ok = (crate::hooks::get().after_crash_reset)(self.workers.len());
+        // A child that appeared meanwhile was forked by the modules' hooks
+        // (worker_containment).
+        self.note_own_children(Some(before));
+        if !reset_ok {
             // A module's shmem_startup_hook failed (logged): PostgreSQL's
             // postmaster exits.
             self.exit_code = Some(1);

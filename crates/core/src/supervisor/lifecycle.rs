@@ -31,7 +31,7 @@ fn strsignal(sig: i32) -> String {
 }
 
 /// PostgreSQL's LogChildExit.
-fn log_child_exit(level: i32, what: &str, pid: i32, status: i32) {
+pub(super) fn log_child_exit(level: i32, what: &str, pid: i32, status: i32) {
     if !log::enabled(level) {
         return;
     }
@@ -102,8 +102,11 @@ impl Supervisor {
             self.sigfd.as_fd().as_raw_fd(),
             self.wake.as_raw_fd(),
             self.death_w.as_raw_fd(),
-            self.seg_lock.as_raw_fd(),
+            self.seg_lock.as_ref().map_or(-1, AsRawFd::as_raw_fd),
             self.pidfile.as_ref().map_or(-1, PidFile::fd),
+            self.sentinel
+                .as_ref()
+                .map_or(-1, sentinel::Sentinel::raw_fd),
         ];
         close.extend(self.attached.values().map(AsRawFd::as_raw_fd));
         let entry = loader::resolve_loaded(&def.library(), &def.function());
@@ -126,6 +129,7 @@ impl Supervisor {
                     entry,
                     slot: i,
                     forget_supervisor_state: forget_wake_fd,
+                    subreaper: self.contain.on,
                 },
                 &def,
             ),
@@ -173,18 +177,31 @@ impl Supervisor {
     pub(super) fn reap(&mut self) {
         let nohang = Some(WaitPidFlag::WNOHANG);
         if crate::identity::is_daemon_image() {
+            // A worker or an adopted process ended: under
+            // worker_containment, what it left behind is taken down
+            // (containment.rs), once for the whole batch.
+            let mut contain = false;
             while let Ok(st) = waitpid(None, nohang) {
                 let Some(pid) = st.pid().map(Pid::as_raw) else {
-                    return; // StillAlive: none has exited
+                    break; // StillAlive: none has exited
                 };
                 let Some(status) = wait_status(st) else {
                     continue;
                 };
                 if self.by_pid.contains_key(&pid) {
                     self.child_exited(pid, status);
+                    contain = true;
+                } else if self.is_sentinel(pid) {
+                    self.sentinel_exited(pid, status);
+                } else if self.reaped_adopted(pid) {
+                    self.adopted_exited(pid, status);
+                    contain = true;
                 } else {
                     self.other_child_exited(pid, status);
                 }
+            }
+            if contain {
+                self.kill_adopted();
             }
             return;
         }
@@ -208,11 +225,25 @@ impl Supervisor {
                 }
                 continue;
             }
+            if self.is_sentinel(pid) {
+                if let Some(status) = waitpid(Pid::from_raw(pid), nohang)
+                    .ok()
+                    .and_then(wait_status)
+                {
+                    self.sentinel_exited(pid, status);
+                }
+                continue;
+            }
             // Someone else's child sits first in line: check ours one by one.
             let pids: Vec<i32> = self.by_pid.keys().copied().collect();
             for p in pids {
                 if let Some(status) = waitpid(Pid::from_raw(p), nohang).ok().and_then(wait_status) {
                     self.child_exited(p, status);
+                }
+            }
+            if let Some(p) = self.sentinel.as_ref().map(|s| s.pid) {
+                if let Some(status) = waitpid(Pid::from_raw(p), nohang).ok().and_then(wait_status) {
+                    self.sentinel_exited(p, status);
                 }
             }
             return;

@@ -8,6 +8,7 @@
 //! lock on shared memory is ever taken here, and nothing read from it is
 //! trusted (see shmem/slots.rs).
 
+mod containment;
 mod event_loop;
 mod intake;
 mod leftover;
@@ -17,6 +18,7 @@ pub mod pidfile;
 pub mod registry;
 mod reload;
 pub mod sd_notify;
+mod sentinel;
 mod setup;
 #[cfg(test)]
 mod tests;
@@ -138,8 +140,14 @@ struct Supervisor {
     death_r: OwnedFd,
     death_w: OwnedFd,
     /// The supervisor lock on the segment's file (see shmem/segment.rs):
-    /// held while this supervisor runs, released when it is dropped.
-    seg_lock: OwnedFd,
+    /// held while this supervisor runs, released when it is dropped (or
+    /// taken out first, on the way out, before the last wake-up).
+    seg_lock: Option<OwnedFd>,
+    /// The process that wakes the waiters if this one dies (sentinel.rs);
+    /// None if it could not be started (waiters then poll).
+    sentinel: Option<sentinel::Sentinel>,
+    /// worker_containment (containment.rs).
+    contain: containment::Containment,
     exit_code: Option<i32>,
     got_slot_signal: bool,
     got_child_signal: bool,

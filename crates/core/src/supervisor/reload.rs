@@ -22,6 +22,7 @@ impl Supervisor {
         }
         fresh.shared_preload_libraries = self.settings.shared_preload_libraries.clone();
         fresh.max_worker_processes = self.settings.max_worker_processes;
+        fresh.worker_containment = self.settings.worker_containment;
         for key in [
             "max_parallel_workers",
             "restart_after_crash",
@@ -53,8 +54,13 @@ impl Supervisor {
             .header()
             .max_parallel_workers
             .store(fresh.max_parallel_workers, Ordering::Relaxed);
-        // Module variables defined in this process (by _PG_init).
-        if (crate::hooks::get().reload_module_settings)(&fresh) || unaffected {
+        // Module variables defined in this process (by _PG_init). A child
+        // their assign hooks fork is the supervisor's own
+        // (worker_containment).
+        let before = self.children_before_hook();
+        let hooks_unaffected = (crate::hooks::get().reload_module_settings)(&fresh);
+        self.note_own_children(Some(before));
+        if hooks_unaffected || unaffected {
             settings::report_unaffected(log::LOG);
         }
         settings::with_current(|s| *s = fresh.clone());

@@ -120,6 +120,30 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         }
     }
 
+    // worker_containment = descendants: bgworkerd adopts what workers
+    // leave behind (containment.rs); an embedding host is not made the
+    // reaper of orphans that are not its own.
+    let contain = settings.worker_containment == settings::Containment::Descendants;
+    if contain {
+        let r = if crate::identity::is_daemon_image() {
+            containment::become_subreaper().map_err(|e| {
+                format!(
+                    "could not make bgworkerd a child subreaper for worker_containment: {}",
+                    crate::io_text(&e)
+                )
+            })
+        } else {
+            Err("worker_containment = descendants is available in bgworkerd only, not in a program that runs the supervisor itself".to_string())
+        };
+        if let Err(m) = r {
+            log::emit(log::FATAL, &m);
+            if let Some(p) = pidfile.take() {
+                p.remove();
+            }
+            return 1;
+        }
+    }
+
     // Signals arrive through a signalfd; block them in this thread first.
     let sigs = supervisor_signals();
     let mut old_mask = SigSet::empty();
@@ -205,6 +229,22 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     // run() refuses a second supervisor) was just unpublished.
     unsafe { backend::drop_connection(old) };
 
+    // Before any worker exists: the sentinel wakes the waiters should this
+    // process die (see sentinel.rs).
+    let sentinel = match sentinel::Sentinel::start(&seg.header().change_seq, death_r.as_raw_fd()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            log::emit(
+                log::LOG,
+                &format!(
+                    "could not start the supervisor's sentinel process: {}; waiters will notice a supervisor that dies only at their periodic check",
+                    crate::io_text(&e)
+                ),
+            );
+            None
+        }
+    };
+
     let mut sup = Supervisor {
         seg,
         settings,
@@ -225,7 +265,9 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         wake,
         death_r,
         death_w,
-        seg_lock,
+        seg_lock: Some(seg_lock),
+        sentinel,
+        contain: containment::Containment::new(contain),
         exit_code: None,
         got_slot_signal: false,
         // A child a module forked in _PG_init may have exited before
@@ -247,6 +289,9 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     // Modules' shmem hooks run here; if one fails, shut down at once
     // (without writing the pid file).
     let runtime_ok = (crate::hooks::get().supervisor_start)(nslots);
+    // No worker has run yet: every child so far is the supervisor's own
+    // (modules fork in _PG_init or in these hooks; worker_containment).
+    sup.note_own_children(None);
     let written = runtime_ok
         && match sup
             .pidfile
@@ -278,8 +323,17 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         1
     };
 
+    // worker_containment: nothing a worker left behind outlives bgworkerd.
+    sup.reap_adopted_at_exit();
+    // No sentinel outlives a supervisor that returns (an embedding host
+    // keeps no process and no zombie of it).
+    if let Some(s) = sup.sentinel.take() {
+        s.stop();
+    }
     // Tell waiters in still-running processes (an embedding host lives on
-    // after bgw_host_run returns) that the supervisor is gone.
+    // after bgw_host_run returns) that the supervisor is gone: first the
+    // lock goes (what they test), then they are woken.
+    drop(sup.seg_lock.take());
     let h = sup.seg.header();
     h.supervisor_exited.store(1, Ordering::SeqCst);
     h.change_seq.fetch_add(1, Ordering::SeqCst);

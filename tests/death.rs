@@ -1,0 +1,109 @@
+//! A supervisor that dies without warning is noticed by the processes
+//! waiting on its workers at once, not at their periodic check: its
+//! sentinel (supervisor/sentinel.rs) wakes them and they ask the process
+//! itself. And nothing of the sentinel stays: not after a normal stop, not
+//! after a SIGKILL (c-tests/death_host.c checks), not in an embedding host
+//! (tests/host_embed.rs checks).
+
+mod common;
+
+use common::*;
+
+/// The periodic check a waiter falls back on (backend::DEATH_CHECK).
+const PERIODIC_CHECK_MS: f64 = 100.0;
+
+#[test]
+fn a_waiter_learns_of_a_killed_supervisor_well_within_its_periodic_check() {
+    let _w = watchdog(120, "a_waiter_learns_of_a_killed_supervisor");
+    let module = pgxs_module("lc_workers.c");
+    let exe = host_program_with("death_host.c", &["-pthread"]);
+    let scratch = Scratch::new("death-detect");
+    let rounds = 7;
+    let (st, out) = run_host(
+        &exe,
+        &[
+            bgworkerd_path().display().to_string(),
+            scratch.display().to_string(),
+            module.display().to_string(),
+            "lc_main".into(),
+            "0".into(),
+            "loop".into(),
+            rounds.to_string(),
+        ],
+        &[],
+        secs(100),
+    );
+    assert!(st.success(), "death_host: {}\n{out}", describe_status(&st));
+    let mut lat: Vec<f64> = out
+        .lines()
+        .filter(|l| l.contains("round "))
+        .map(|l| {
+            assert!(l.contains("status=POSTMASTER_DIED"), "{l}");
+            field(l, "latency_ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no latency in {l}"))
+        })
+        .collect();
+    assert_eq!(lat.len(), rounds, "{out}");
+    lat.sort_by(f64::total_cmp);
+    let median = lat[rounds / 2];
+    // Generous (a loaded machine): a poll would give about 100 ms.
+    assert!(
+        median < PERIODIC_CHECK_MS / 2.0,
+        "median {median} ms to notice a SIGKILLed supervisor (all: {lat:?})\n{out}"
+    );
+    assert!(
+        out.contains("leftover_processes 0 count"),
+        "a worker or sentinel outlived its supervisor:\n{out}"
+    );
+}
+
+#[test]
+fn the_sentinel_is_gone_after_a_normal_stop() {
+    let _w = watchdog(60, "the_sentinel_is_gone_after_a_normal_stop");
+    let d = plain_daemon("sentinel-stop", &[]);
+    let s = child_named(d.pid(), "bgw_sentinel").expect("bgworkerd has a sentinel child");
+    // It holds nothing of the supervisor's: no pid-file lock, no terminal.
+    let fds: Vec<_> = std::fs::read_dir(format!("/proc/{s}/fd"))
+        .map(|r| r.flatten().collect())
+        .unwrap_or_default();
+    assert_eq!(fds.len(), 2, "the sentinel keeps 2 descriptors: {fds:?}");
+    d.signal(libc::SIGINT);
+    assert!(d.wait_exit(secs(20)).success(), "{}", d.log_text());
+    assert!(
+        wait_pids_gone(&[s], secs(5)).is_empty(),
+        "sentinel {s} outlived a clean stop"
+    );
+}
+
+#[test]
+fn a_killed_sentinel_is_replaced_and_is_no_crash() {
+    let _w = watchdog(60, "a_killed_sentinel_is_replaced");
+    let d = plain_daemon("sentinel-kill", &[]);
+    let s = child_named(d.pid(), "bgw_sentinel").expect("bgworkerd has a sentinel child");
+    // SAFETY: kill of the test's own grandchild, by pid.
+    unsafe { libc::kill(s, libc::SIGKILL) };
+    d.wait_log(
+        &format!("supervisor sentinel (PID {s}) was terminated by signal 9"),
+        secs(20),
+    );
+    assert!(
+        wait_until(secs(10), || child_named(d.pid(), "bgw_sentinel")
+            .is_some_and(|n| n != s)),
+        "no new sentinel"
+    );
+    assert_no_crash_cycle(&d);
+    // Signals to the whole process group (a terminal's Ctrl-C) leave it
+    // alone: the supervisor stops, the sentinel goes with it.
+    let s2 = child_named(d.pid(), "bgw_sentinel").unwrap();
+    // SAFETY: the daemon's own process group (the harness gives it one).
+    unsafe { libc::kill(-d.pid(), libc::SIGINT) };
+    assert!(d.wait_exit(secs(20)).success(), "{}", d.log_text());
+    assert_eq!(
+        d.count_log("supervisor sentinel"),
+        1,
+        "the group's SIGINT ended the sentinel:\n{}",
+        d.log_text()
+    );
+    assert!(wait_pids_gone(&[s2], secs(5)).is_empty());
+}
