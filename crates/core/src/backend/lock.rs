@@ -46,9 +46,15 @@ pub(super) fn lock_identity() -> u64 {
 }
 
 /// Has the holder recorded in a lock word gone away: no such task, a
-/// zombie, or another task now using its thread id?
+/// zombie, or another task now using its thread id? A word whose thread id
+/// is not a task id at all (0 or negative: written by no holder, e.g. a
+/// process that scribbled on the segment) names no holder and counts as
+/// gone, so the lock is taken over instead of waited out.
 pub(super) fn holder_gone(word: u64) -> bool {
     let tid = word as u32 as i32;
+    if tid <= 0 {
+        return true;
+    }
     match task_state(tid) {
         None => is_gone(tid),
         Some((state, start)) => {

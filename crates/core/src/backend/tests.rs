@@ -63,6 +63,14 @@ fn lock_held_by_a_dead_process_is_taken_over() {
         holder_gone(me ^ (1 << 32)),
         "same tid, other start time: gone"
     );
+    // Words no holder writes: kill(0 or -n, 0) would ask about process
+    // groups, which exist; such a word must not make registrants wait.
+    assert!(holder_gone(0xffff_ffff_0000_0000), "thread id 0: gone");
+    assert!(holder_gone(u64::MAX), "thread id -1: gone");
+    assert!(
+        holder_gone((1 << 40) | 0x8000_0000),
+        "negative thread id: gone"
+    );
     let c = conn(2, 8);
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let dead = child.id() as i32;
