@@ -105,9 +105,7 @@ fn main() {
     let mut initial: std::collections::BTreeMap<String, Option<table::InitialValue>> =
         Default::default();
     for &m in table::MAJORS {
-        let p = exports.join(format!("pg{m}/initial.values"));
-        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        for i in table::parse_initial_values(&text).unwrap_or_else(|e| panic!("{e}")) {
+        for i in table::read_initial_values(&exports, m).unwrap_or_else(|e| panic!("{e}")) {
             initial
                 .entry(i.name)
                 .and_modify(|v| {
@@ -121,14 +119,18 @@ fn main() {
     for g in generated.iter().filter(|g| g.kind == table::Kind::Var) {
         let size = g.size.max(1);
         let align = (1u64 << size.trailing_zeros()).min(16);
+        // A variable that is larger in another major (the largest size is
+        // allocated) holds the value little-endian, zero-extended: read
+        // as the smaller major's type, it is that value.
         let le = |b: &[u8]| -> Vec<u8> {
-            assert_eq!(
-                b.len() as u64,
-                size,
-                "{}: initial value of another size",
+            assert!(
+                b.len() as u64 <= size,
+                "{}: initial value larger than the variable",
                 g.name
             );
-            b.to_vec()
+            let mut v = b.to_vec();
+            v.resize(size as usize, 0);
+            v
         };
         let bytes: Option<Vec<u8>> = match initial.get(&g.name).cloned().flatten() {
             None | Some(table::InitialValue::Address) => None,
