@@ -13,7 +13,8 @@
 #   make install      PREFIX=/usr/local DESTDIR= (stripped; STRIP=true keeps debug info)
 #   make header       regenerate include/bgworker.h; make check-header: is it current?
 #                     (cbindgen generates it from crates/core; tests/header.rs compares)
-#   make pg-symbols   regenerate exports/pgMAJOR/*.symbols (15, 17, 18) and pg15/initial.values from the real servers
+#   make pg-symbols   regenerate exports/pgMAJOR/*.symbols and settings (15, 17, 18) and pg15's
+#                     initial.values and enum.values from the real servers
 #   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
 #   make bench-dlopen dlopen(RTLD_NOW) cost of a module's PostgreSQL symbol references
 
@@ -211,6 +212,9 @@ pg-symbols: pg-server pg-headers pg-servers pg-headers-17 pg-headers-18
 	bash exports/pg-symbols.sh 15
 	bash exports/pg-symbols.sh 17
 	bash exports/pg-symbols.sh 18
+	bash exports/pg-settings.sh 15
+	bash exports/pg-settings.sh 17
+	bash exports/pg-settings.sh 18
 	BGW_WRITE_INITIAL=1 $(CARGO) test --release --test pg_initial -q
 
 

@@ -1018,6 +1018,56 @@ fn string_setting_with_literal_initial_value_matches_postgresql_for(major: u32) 
 }
 
 per_major!(
+    core_settings_match_postgresql,
+    core_settings_match_postgresql_for
+);
+
+/// PostgreSQL's own settings (`work_mem`, `application_name`,
+/// `statement_timeout`, `default_transaction_isolation`, `shared_buffers`):
+/// boot values as C variables and by name, SetConfigOption and
+/// set_config_option updating the variables, and their refusals. Same
+/// lines as the real server of that major.
+fn core_settings_match_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("core_guc {major}"));
+    let m = pgxs_module_for("compat/cx_coreguc.c", major);
+    let d = module_daemon(&format!("cx_coreguc_{major}"), &m).start();
+    d.wait_log("cxc done", secs(20));
+    let pg = PgServer::start_major(major, "cx_coreguc", &[&m], &[]);
+    pg.wait_log("cxc done", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|l| message_of(l))
+            .filter(|m| {
+                m.contains("cxc ")
+                    || m.contains("work_mem")
+                    || m.contains("shared_buffers")
+                    || m.contains("no_such_setting")
+            })
+            .filter(|m| !m.contains("background worker \""))
+            .collect()
+    };
+    let ours = lines(d.log_lines());
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxc lines (ours vs PostgreSQL {major})"
+    );
+    for needle in [
+        "LOG:  cxc set: work_mem=8192 StatementTimeout=90000 DefaultXactIsoLevel=3 application_name=cxc app",
+        "LOG:  cxc work_mem: GetConfigOption=8192 ByName=8MB varname=work_mem",
+    ] {
+        assert!(
+            ours.iter().any(|m| m == needle),
+            "missing {needle:?} in\n{}",
+            ours.join("\n")
+        );
+    }
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}
+
+per_major!(
     module_pfrees_worker_handles_like_postgresql,
     module_pfrees_worker_handles_like_postgresql_for
 );

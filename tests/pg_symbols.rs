@@ -203,3 +203,37 @@ fn port_common_symbols_is_current() {
         }
     }
 }
+
+/// exports/pgMAJOR/settings (PostgreSQL's built-in settings, from the real
+/// server's pg_settings in a throw-away cluster) is current for each major
+/// whose server is there (exports/pg-settings.sh; about a second each).
+#[test]
+fn settings_are_current_with_the_real_postgresql_servers() {
+    for major in MAJORS {
+        let (bin, _, package) = inputs(major);
+        if !Path::new(&bin).exists() {
+            eprintln!("skipped: {bin} is not there ({package}); cannot check that exports/pg{major}/settings is current");
+            continue;
+        }
+        let out = Command::new("bash")
+            .arg(root().join("exports/pg-settings.sh"))
+            .args([major, "--print"])
+            .output()
+            .expect("run bash exports/pg-settings.sh");
+        assert!(
+            out.status.success(),
+            "exports/pg-settings.sh {major} --print failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let generated = String::from_utf8(out.stdout).expect("UTF-8");
+        assert_current(major, "settings", &generated);
+        // Known facts of every major.
+        let text = read_list(major, "settings");
+        for want in [
+            "work_mem\tinteger\tuser\tkB\t4096\t64\t2147483647\t",
+            "application_name\tstring\tuser\t\t\t\t\t",
+        ] {
+            assert!(text.lines().any(|l| l == want), "{major}: no line {want:?}");
+        }
+    }
+}
