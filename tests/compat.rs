@@ -1068,6 +1068,69 @@ fn core_settings_match_postgresql_for(major: u32) {
 }
 
 per_major!(
+    file_access_matches_postgresql,
+    file_access_matches_postgresql_for
+);
+
+/// storage/fd.h without a database (c-tests/compat/cx_fd.c): counted
+/// files, directories and transient descriptors, durable_rename and
+/// durable_unlink, their failures at the caller's level, the limit on
+/// descriptors open at once (PostgreSQL's ERROR naming it), freeing what
+/// was not allocated there, and an ERROR ending the worker with a file
+/// still open. Same lines as the real server of that major.
+fn file_access_matches_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("fd {major}"));
+    let m = pgxs_module_for("compat/cx_fd.c", major);
+    let dir = fresh_dir(&format!("cx_fd_{major}"));
+    let d = module_daemon(&format!("cx_fd_{major}"), &m)
+        .settings(&[("cxf.dir", dir.to_str().unwrap())])
+        .start();
+    d.wait_log("could not open directory \"cxf_nodir\"", secs(20));
+    d.wait_log("exited with exit code 1", secs(20));
+    let pg = PgServer::start_major(major, "cx_fd", &[&m], &[]);
+    pg.wait_log("exited with exit code 1", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|l| message_of(l))
+            .filter(|m| {
+                (m.contains("cxf") || m.contains("was not obtained"))
+                    && !m.contains("background worker \"")
+            })
+            .collect()
+    };
+    let ours = lines(d.log_lines());
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxf lines (ours vs PostgreSQL {major})"
+    );
+    for needle in [
+        "LOG:  cxf durable_rename: 0",
+        "LOG:  cxf OpenTransientFile read 6 bytes: hello",
+        "WARNING:  file passed to FreeFile was not obtained from AllocateFile",
+        "LOG:  cxf cxf_sub holds: b.txt (FreeDir 0)",
+    ] {
+        assert!(
+            ours.iter().any(|m| m == needle),
+            "missing {needle:?} in\n{}",
+            ours.join("\n")
+        );
+    }
+    assert!(
+        ours.iter()
+            .any(|m| m.contains("exceeded maxAllocatedDescs (#") && m.contains("number open: yes")),
+        "{}",
+        ours.join("\n")
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "the module left {left:?}");
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+per_major!(
     module_pfrees_worker_handles_like_postgresql,
     module_pfrees_worker_handles_like_postgresql_for
 );

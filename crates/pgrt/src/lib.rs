@@ -59,6 +59,7 @@ pub(crate) use bgworker_core::{abi, backend, hooks, log, settings, supervisor};
 
 pub mod dynahash;
 pub mod elog;
+pub mod fd;
 pub mod guc;
 pub mod interrupts;
 pub mod latch;
