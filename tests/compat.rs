@@ -1130,6 +1130,37 @@ fn file_access_matches_postgresql_for(major: u32) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+per_major!(bitmapsets_match_postgresql, bitmapsets_match_postgresql_for);
+
+/// Every exported Bitmapset function (c-tests/compat/cx_bms.c): members,
+/// nwords (15 keeps trailing words and empty sets, 16 and later trim them
+/// and return NULL), results, hash values and ERRORs. Same lines as the
+/// real server of that major.
+fn bitmapsets_match_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("bms {major}"));
+    let m = pgxs_module_for("compat/cx_bms.c", major);
+    let d = module_daemon(&format!("cx_bms_{major}"), &m).start();
+    d.wait_log("cxm done", secs(20));
+    let pg = PgServer::start_major(major, "cx_bms", &[&m], &[]);
+    pg.wait_log("cxm done", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|l| message_of(l))
+            .filter(|m| m.contains("cxm ") && !m.contains("background worker \""))
+            .collect()
+    };
+    let ours = lines(d.log_lines());
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxm lines (ours vs PostgreSQL {major})"
+    );
+    assert!(ours.len() > 40, "{}", ours.join("\n"));
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}
+
 per_major!(
     module_pfrees_worker_handles_like_postgresql,
     module_pfrees_worker_handles_like_postgresql_for
