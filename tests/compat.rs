@@ -1161,6 +1161,42 @@ fn bitmapsets_match_postgresql_for(major: u32) {
     pg.stop();
 }
 
+per_major!(timestamps_match_postgresql, timestamps_match_postgresql_for);
+
+/// The timestamp helpers (c-tests/compat/cx_ts.c): Unix time conversions,
+/// comparison, Julian days, timestamptz_to_str in three zones with the
+/// special values, BC dates and out-of-range values. Same lines as the
+/// real server of that major.
+fn timestamps_match_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("ts {major}"));
+    let m = pgxs_module_for("compat/cx_ts.c", major);
+    let d = module_daemon(&format!("cx_ts_{major}"), &m).start();
+    d.wait_log("cxt done", secs(20));
+    let pg = PgServer::start_major(major, "cx_ts", &[&m], &[]);
+    pg.wait_log("cxt done", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|l| message_of(l))
+            .filter(|m| m.contains("cxt ") && !m.contains("background worker \""))
+            .collect()
+    };
+    let ours = lines(d.log_lines());
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxt lines (ours vs PostgreSQL {major})"
+    );
+    assert!(
+        ours.iter()
+            .any(|l| l == "LOG:  cxt Asia/Kolkata 0: 2000-01-01 05:30:00+05:30"),
+        "{}",
+        ours.join("\n")
+    );
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}
+
 per_major!(
     module_pfrees_worker_handles_like_postgresql,
     module_pfrees_worker_handles_like_postgresql_for

@@ -75,6 +75,7 @@ pub mod register;
 pub mod runtime;
 pub mod shmem;
 pub mod spin;
+pub mod timestamp;
 
 /// The panic boundary of every Rust body this runtime exports (see the
 /// module docs): runs `body`; if it panics, records ERROR "internal error
