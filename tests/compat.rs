@@ -1197,6 +1197,54 @@ fn timestamps_match_postgresql_for(major: u32) {
     pg.stop();
 }
 
+per_major!(node_lists_match_postgresql, node_lists_match_postgresql_for);
+
+/// Value nodes and the List functions that compare or copy them
+/// (c-tests/compat/cx_nodes.c): equal, copyObject, IsA with the major's
+/// tags, membership, deletion and set operations, and the cell layout
+/// (`max_length`) of the lists they make. Same lines as the real server of
+/// that major. Then, under bgworkerd only, comparing a node only the
+/// server's node functions know ends the worker with the FATAL naming
+/// `equal`.
+fn node_lists_match_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("nodes {major}"));
+    let m = pgxs_module_for("compat/cx_nodes.c", major);
+    let d = module_daemon(&format!("cx_nodes_{major}"), &m)
+        .settings(&[("cxn.unknown_node", "on")])
+        .start();
+    d.wait_log("needs the database server", secs(20));
+    let pg = PgServer::start_major(major, "cx_nodes", &[&m], &[]);
+    pg.wait_log("cxn done", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|l| message_of(l))
+            .filter(|m| m.contains("cxn ") && !m.contains("background worker \""))
+            .collect()
+    };
+    let mut ours = lines(d.log_lines());
+    assert_eq!(
+        ours.pop().as_deref(),
+        Some("LOG:  cxn comparing a RangeVar"),
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxn lines (ours vs PostgreSQL {major})"
+    );
+    assert!(ours.len() > 30, "{}", ours.join("\n"));
+    assert!(
+        d.log_text()
+            .contains("FATAL:  background worker \"cxn\": equal needs the database server"),
+        "{}",
+        d.log_text()
+    );
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}
+
 per_major!(
     module_pfrees_worker_handles_like_postgresql,
     module_pfrees_worker_handles_like_postgresql_for
