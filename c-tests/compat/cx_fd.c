@@ -56,7 +56,7 @@ cxf_main(Datum main_arg)
 {
 	FILE	   *f;
 	FILE	   *opened[4096];
-	int			n = 0;
+	volatile int n = 0;
 	int			r;
 	int			fd;
 
