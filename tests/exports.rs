@@ -360,6 +360,12 @@ fn describe_symbol_says_how_each_name_is_provided() {
             "work_mem: storage (variable of PostgreSQL 15, PostgreSQL 17, PostgreSQL 18, 4 bytes), initially the boot value of setting \"work_mem\", 4096",
         ),
         ("SPI_processed", "SPI_processed: storage (variable of PostgreSQL 15, PostgreSQL 17, PostgreSQL 18, 8 bytes), initially zero"),
+        // A function only 17 and 18 export, and a variable 18 made larger.
+        (
+            "WaitForWalSummarization",
+            "WaitForWalSummarization: unavailable (function of PostgreSQL 17, PostgreSQL 18): it needs the database server",
+        ),
+        ("MyCancelKey", "MyCancelKey: storage (variable of PostgreSQL 15, PostgreSQL 17, PostgreSQL 18, 32 bytes), initially zero"),
         (
             "pg_set_noblock",
             "pg_set_noblock: PostgreSQL's own code (function of PostgreSQL 15, PostgreSQL 17, PostgreSQL 18, from libpgport linked in)",
