@@ -47,6 +47,12 @@ cxc_main(Datum main_arg)
 	show("default_transaction_isolation");
 	show("shared_buffers");
 	show("Work_Mem");
+	/*
+	 * No value: NULL in 15, "" from 16 on (by name it would check a
+	 * superuser-only privilege, which needs the catalog).
+	 */
+	elog(LOG, "cxc external_pid_file: GetConfigOption=%s",
+		 GetConfigOption("external_pid_file", true, false) ? "a string" : "(null)");
 	show("no_such_setting");
 
 	SetConfigOption("application_name", "cxc app", PGC_USERSET, PGC_S_SESSION);

@@ -37,7 +37,20 @@ pub extern "C" fn bgw_rs_GetConfigOption(
                         }
                     };
                 }
-                None => show(&v),
+                None => {
+                    // PostgreSQL 15 returns a string setting's variable as
+                    // it stands: NULL for one without a value
+                    // (external_pid_file, ...); 16 and later "".
+                    if let Kind::Str { addr, .. } = &v.kind {
+                        // SAFETY: the variable's address, valid for the
+                        // process (registry contract).
+                        if unsafe { (**addr).is_null() } && bgworker_core::identity::pg_major() < 16
+                        {
+                            return std::ptr::null();
+                        }
+                    }
+                    show(&v)
+                }
             }
         } else {
             let s = settings::current();
