@@ -13,7 +13,8 @@
 #   make install      PREFIX=/usr/local DESTDIR= (stripped; STRIP=true keeps debug info)
 #   make header       regenerate include/bgworker.h; make check-header: is it current?
 #                     (cbindgen generates it from crates/core; tests/header.rs compares)
-#   make pg-symbols   regenerate exports/pg15/*.symbols and initial.values from the real PostgreSQL 15
+#   make pg-symbols   regenerate exports/pgMAJOR/*.symbols and settings (15, 17, 18) and pg15's
+#                     initial.values and enum.values from the real servers
 #   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
 #   make bench-dlopen dlopen(RTLD_NOW) cost of a module's PostgreSQL symbol references
 #   make soak         100,000 register/exit cycles under random kills, then 10^6
@@ -206,11 +207,17 @@ install: build
 clean:
 	$(CARGO) clean
 
-# The symbols the real PostgreSQL 15 server exports and the initial values
-# of its variables (tests/pg_symbols.rs and tests/pg_initial.rs check that
-# the checked-in lists are current when the server is installed).
-pg-symbols: pg-server pg-headers
+# The symbols the real PostgreSQL 15, 17 and 18 servers export and the
+# initial values of 15's variables (tests/pg_symbols.rs and
+# tests/pg_initial.rs check that the checked-in lists are current when the
+# servers are there).
+pg-symbols: pg-server pg-headers pg-servers pg-headers-17 pg-headers-18
 	bash exports/pg-symbols.sh 15
+	bash exports/pg-symbols.sh 17
+	bash exports/pg-symbols.sh 18
+	bash exports/pg-settings.sh 15
+	bash exports/pg-settings.sh 17
+	bash exports/pg-settings.sh 18
 	BGW_WRITE_INITIAL=1 $(CARGO) test --release --test pg_initial -q
 
 

@@ -100,9 +100,7 @@ fn write_descriptions(
                 lib.insert(f[0].to_string(), format!("lib{}", f[2]));
             }
         }
-        let text = std::fs::read_to_string(exports.join(format!("pg{m}/initial.values")))
-            .expect("initial.values");
-        for i in table::parse_initial_values(&text).unwrap_or_else(|e| panic!("{e}")) {
+        for i in table::read_initial_values(&exports, m).unwrap_or_else(|e| panic!("{e}")) {
             initial.entry(i.name.clone()).or_insert(i);
         }
     }

@@ -115,7 +115,21 @@ pub fn read(path: &Path) -> Result<Vec<Row>, String> {
 
 /// The PostgreSQL majors whose exported surface the build provides; each
 /// has its real server's symbol table in exports/pgMAJOR/postgres.symbols.
-pub const MAJORS: &[u32] = &[15];
+pub const MAJORS: &[u32] = &[15, 17, 18];
+
+/// exports/pgMAJOR/initial.values under `exports_dir`, parsed; empty when
+/// that major has no such file (only PostgreSQL 15's, whose Debian binary
+/// and headers the derivation needs, is generated): its variables then
+/// follow the other majors' values, and the runtime assigns every major's
+/// own setting boot values at start (see exports/pgMAJOR/settings).
+pub fn read_initial_values(exports_dir: &Path, major: u32) -> Result<Vec<Initial>, String> {
+    let p = exports_dir.join(format!("pg{major}/initial.values"));
+    match std::fs::read_to_string(&p) {
+        Ok(text) => parse_initial_values(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("{}: {e}", p.display())),
+    }
+}
 
 /// One line of exports/pgMAJOR/postgres.symbols: a name the real postgres
 /// binary of that major exports, its kind and its size in bytes.

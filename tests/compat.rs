@@ -1018,6 +1018,234 @@ fn string_setting_with_literal_initial_value_matches_postgresql_for(major: u32) 
 }
 
 per_major!(
+    core_settings_match_postgresql,
+    core_settings_match_postgresql_for
+);
+
+/// PostgreSQL's own settings (`work_mem`, `application_name`,
+/// `statement_timeout`, `default_transaction_isolation`, `shared_buffers`):
+/// boot values as C variables and by name, SetConfigOption and
+/// set_config_option updating the variables, and their refusals. Same
+/// lines as the real server of that major.
+fn core_settings_match_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("core_guc {major}"));
+    let m = pgxs_module_for("compat/cx_coreguc.c", major);
+    let d = module_daemon(&format!("cx_coreguc_{major}"), &m).start();
+    d.wait_log("cxc done", secs(20));
+    let pg = PgServer::start_major(major, "cx_coreguc", &[&m], &[]);
+    pg.wait_log("cxc done", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|l| message_of(l))
+            .filter(|m| {
+                m.contains("cxc ")
+                    || m.contains("work_mem")
+                    || m.contains("shared_buffers")
+                    || m.contains("no_such_setting")
+            })
+            .filter(|m| !m.contains("background worker \""))
+            .collect()
+    };
+    let ours = lines(d.log_lines());
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxc lines (ours vs PostgreSQL {major})"
+    );
+    for needle in [
+        "LOG:  cxc set: work_mem=8192 StatementTimeout=90000 DefaultXactIsoLevel=3 application_name=cxc app",
+        "LOG:  cxc work_mem: GetConfigOption=8192 ByName=8MB varname=work_mem",
+    ] {
+        assert!(
+            ours.iter().any(|m| m == needle),
+            "missing {needle:?} in\n{}",
+            ours.join("\n")
+        );
+    }
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}
+
+per_major!(
+    file_access_matches_postgresql,
+    file_access_matches_postgresql_for
+);
+
+/// storage/fd.h without a database (c-tests/compat/cx_fd.c): counted
+/// files, directories and transient descriptors, durable_rename and
+/// durable_unlink, their failures at the caller's level, the limit on
+/// descriptors open at once (PostgreSQL's ERROR naming it), freeing what
+/// was not allocated there, and an ERROR ending the worker with a file
+/// still open. Same lines as the real server of that major.
+fn file_access_matches_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("fd {major}"));
+    let m = pgxs_module_for("compat/cx_fd.c", major);
+    let dir = fresh_dir(&format!("cx_fd_{major}"));
+    let d = module_daemon(&format!("cx_fd_{major}"), &m)
+        .settings(&[("cxf.dir", dir.to_str().unwrap())])
+        .start();
+    d.wait_log("could not open directory \"cxf_nodir\"", secs(20));
+    d.wait_log("exited with exit code 1", secs(20));
+    let pg = PgServer::start_major(major, "cx_fd", &[&m], &[]);
+    pg.wait_log("exited with exit code 1", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|l| message_of(l))
+            .filter(|m| {
+                (m.contains("cxf") || m.contains("was not obtained"))
+                    && !m.contains("background worker \"")
+            })
+            .collect()
+    };
+    let ours = lines(d.log_lines());
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxf lines (ours vs PostgreSQL {major})"
+    );
+    for needle in [
+        "LOG:  cxf durable_rename: 0",
+        "LOG:  cxf OpenTransientFile read 6 bytes: hello",
+        "WARNING:  file passed to FreeFile was not obtained from AllocateFile",
+        "LOG:  cxf cxf_sub holds: b.txt (FreeDir 0)",
+    ] {
+        assert!(
+            ours.iter().any(|m| m == needle),
+            "missing {needle:?} in\n{}",
+            ours.join("\n")
+        );
+    }
+    assert!(
+        ours.iter()
+            .any(|m| m.contains("exceeded maxAllocatedDescs (#") && m.contains("number open: yes")),
+        "{}",
+        ours.join("\n")
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "the module left {left:?}");
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+per_major!(bitmapsets_match_postgresql, bitmapsets_match_postgresql_for);
+
+/// Every exported Bitmapset function (c-tests/compat/cx_bms.c): members,
+/// nwords (15 keeps trailing words and empty sets, 16 and later trim them
+/// and return NULL), results, hash values and ERRORs. Same lines as the
+/// real server of that major.
+fn bitmapsets_match_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("bms {major}"));
+    let m = pgxs_module_for("compat/cx_bms.c", major);
+    let d = module_daemon(&format!("cx_bms_{major}"), &m).start();
+    d.wait_log("cxm done", secs(20));
+    let pg = PgServer::start_major(major, "cx_bms", &[&m], &[]);
+    pg.wait_log("cxm done", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|l| message_of(l))
+            .filter(|m| m.contains("cxm ") && !m.contains("background worker \""))
+            .collect()
+    };
+    let ours = lines(d.log_lines());
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxm lines (ours vs PostgreSQL {major})"
+    );
+    assert!(ours.len() > 40, "{}", ours.join("\n"));
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}
+
+per_major!(timestamps_match_postgresql, timestamps_match_postgresql_for);
+
+/// The timestamp helpers (c-tests/compat/cx_ts.c): Unix time conversions,
+/// comparison, Julian days, timestamptz_to_str in three zones with the
+/// special values, BC dates and out-of-range values. Same lines as the
+/// real server of that major.
+fn timestamps_match_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("ts {major}"));
+    let m = pgxs_module_for("compat/cx_ts.c", major);
+    let d = module_daemon(&format!("cx_ts_{major}"), &m).start();
+    d.wait_log("cxt done", secs(20));
+    let pg = PgServer::start_major(major, "cx_ts", &[&m], &[]);
+    pg.wait_log("cxt done", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|l| message_of(l))
+            .filter(|m| m.contains("cxt ") && !m.contains("background worker \""))
+            .collect()
+    };
+    let ours = lines(d.log_lines());
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxt lines (ours vs PostgreSQL {major})"
+    );
+    assert!(
+        ours.iter()
+            .any(|l| l == "LOG:  cxt Asia/Kolkata 0: 2000-01-01 05:30:00+05:30"),
+        "{}",
+        ours.join("\n")
+    );
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}
+
+per_major!(node_lists_match_postgresql, node_lists_match_postgresql_for);
+
+/// Value nodes and the List functions that compare or copy them
+/// (c-tests/compat/cx_nodes.c): equal, copyObject, IsA with the major's
+/// tags, membership, deletion and set operations, and the cell layout
+/// (`max_length`) of the lists they make. Same lines as the real server of
+/// that major. Then, under bgworkerd only, comparing a node only the
+/// server's node functions know ends the worker with the FATAL naming
+/// `equal`.
+fn node_lists_match_postgresql_for(major: u32) {
+    let _w = watchdog(120, &format!("nodes {major}"));
+    let m = pgxs_module_for("compat/cx_nodes.c", major);
+    let d = module_daemon(&format!("cx_nodes_{major}"), &m)
+        .settings(&[("cxn.unknown_node", "on")])
+        .start();
+    d.wait_log("needs the database server", secs(20));
+    let pg = PgServer::start_major(major, "cx_nodes", &[&m], &[]);
+    pg.wait_log("cxn done", secs(30));
+    let lines = |v: Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|l| message_of(l))
+            .filter(|m| m.contains("cxn ") && !m.contains("background worker \""))
+            .collect()
+    };
+    let mut ours = lines(d.log_lines());
+    assert_eq!(
+        ours.pop().as_deref(),
+        Some("LOG:  cxn comparing a RangeVar"),
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(
+        ours,
+        lines(pg.log_lines()),
+        "cxn lines (ours vs PostgreSQL {major})"
+    );
+    assert!(ours.len() > 30, "{}", ours.join("\n"));
+    assert!(
+        d.log_text()
+            .contains("FATAL:  background worker \"cxn\": equal needs the database server"),
+        "{}",
+        d.log_text()
+    );
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success(), "{}", d.log_text());
+    pg.stop();
+}
+
+per_major!(
     module_pfrees_worker_handles_like_postgresql,
     module_pfrees_worker_handles_like_postgresql_for
 );

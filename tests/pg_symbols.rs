@@ -1,28 +1,29 @@
-//! The checked-in lists of PostgreSQL 15's exported symbols
-//! (exports/pg15/postgres.symbols, exports/pg15/port-common.symbols) are
-//! well-formed, and current with the real binary and libraries when they are
-//! installed (`make pg-symbols` regenerates them).
+//! The checked-in lists of each served major's exported symbols
+//! (exports/pgMAJOR/postgres.symbols and port-common.symbols, for 15, 17
+//! and 18) are well-formed, and current with the real binary and libraries
+//! when they are there (`make pg-symbols` regenerates them): 15's from
+//! Debian's postgresql-15 and postgresql-server-dev-15, 17's and 18's from
+//! what `make pg-servers pg-headers-17 pg-headers-18` unpacks under target/.
 //!
-//! Without the PostgreSQL 15 server (postgresql-15) or its server
-//! development package (postgresql-server-dev-15) the currency checks say
-//! they were skipped and why; the format checks always run.
+//! Without those the currency checks say they were skipped and why; the
+//! format checks always run.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const MAJOR: &str = "15";
+const MAJORS: [&str; 3] = ["15", "17", "18"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn list_path(file: &str) -> PathBuf {
-    root().join("exports").join(format!("pg{MAJOR}")).join(file)
+fn list_path(major: &str, file: &str) -> PathBuf {
+    root().join("exports").join(format!("pg{major}")).join(file)
 }
 
-fn read_list(file: &str) -> String {
-    let p = list_path(file);
+fn read_list(major: &str, file: &str) -> String {
+    let p = list_path(major, file);
     std::fs::read_to_string(&p)
         .unwrap_or_else(|e| panic!("{}: {e} (run `make pg-symbols`)", p.display()))
 }
@@ -37,7 +38,7 @@ fn rows(text: &str) -> Vec<Vec<&str>> {
 
 /// What exports/pg-symbols.sh generates now for `file`, or None (with the
 /// reason printed) when an input it needs is not installed.
-fn generate(file: &str, needs: &[&str], package: &str) -> Option<String> {
+fn generate(major: &str, file: &str, needs: &[&str], package: &str) -> Option<String> {
     for n in needs {
         if !Path::new(n).exists() {
             eprintln!("skipped: {n} is not installed (package {package}); cannot check that {file} is current");
@@ -46,7 +47,7 @@ fn generate(file: &str, needs: &[&str], package: &str) -> Option<String> {
     }
     let out = Command::new("bash")
         .arg(root().join("exports/pg-symbols.sh"))
-        .args([MAJOR, "--print", file])
+        .args([major, "--print", file])
         .output()
         .expect("run bash exports/pg-symbols.sh");
     assert!(
@@ -57,8 +58,8 @@ fn generate(file: &str, needs: &[&str], package: &str) -> Option<String> {
     Some(String::from_utf8(out.stdout).expect("generator output is UTF-8"))
 }
 
-fn assert_current(file: &str, generated: &str) {
-    let checked_in = read_list(file);
+fn assert_current(major: &str, file: &str, generated: &str) {
+    let checked_in = read_list(major, file);
     if checked_in == generated {
         return;
     }
@@ -67,7 +68,7 @@ fn assert_current(file: &str, generated: &str) {
     let gone: Vec<&&str> = old.iter().filter(|l| !new.contains(l)).take(20).collect();
     let added: Vec<&&str> = new.iter().filter(|l| !old.contains(l)).take(20).collect();
     panic!(
-        "exports/pg{MAJOR}/{file} is out of date: run `make pg-symbols`\n\
+        "exports/pg{major}/{file} is out of date: run `make pg-symbols`\n\
          lines only in the checked-in file (first 20): {gone:#?}\n\
          lines only in the generated file (first 20): {added:#?}"
     );
@@ -75,11 +76,16 @@ fn assert_current(file: &str, generated: &str) {
 
 #[test]
 fn postgres_symbols_is_well_formed() {
-    let text = read_list("postgres.symbols");
+    for major in MAJORS {
+        well_formed(major);
+    }
+}
+
+fn well_formed(major: &str) {
+    let text = read_list(major, "postgres.symbols");
     assert!(
-        text.lines()
-            .any(|l| l.starts_with(&format!("# package: postgresql-{MAJOR} "))),
-        "no '# package: postgresql-{MAJOR} VERSION' line"
+        text.lines().any(|l| l.starts_with("# package: ")),
+        "{major}: no '# package: ...' line"
     );
     let rows = rows(&text);
     assert!(rows.len() > 10_000, "only {} symbols", rows.len());
@@ -108,7 +114,7 @@ fn postgres_symbols_is_well_formed() {
     ] {
         assert!(!kinds.contains_key(linker), "linker name {linker} listed");
     }
-    // Known facts of PostgreSQL 15 on every 64-bit build.
+    // Known facts of PostgreSQL 15, 17 and 18 on every 64-bit build.
     assert_eq!(kinds.get("work_mem"), Some(&("V", "4")));
     assert_eq!(kinds.get("pg_set_noblock").map(|k| k.0), Some("F"));
     assert_eq!(
@@ -119,9 +125,15 @@ fn postgres_symbols_is_well_formed() {
 
 #[test]
 fn port_common_symbols_are_postgres_exports() {
-    let exports = read_list("postgres.symbols");
+    for major in MAJORS {
+        port_common_of(major);
+    }
+}
+
+fn port_common_of(major: &str) {
+    let exports = read_list(major, "postgres.symbols");
     let kinds: HashMap<&str, &str> = rows(&exports).into_iter().map(|r| (r[0], r[1])).collect();
-    let text = read_list("port-common.symbols");
+    let text = read_list(major, "port-common.symbols");
     let rows = rows(&text);
     assert!(!rows.is_empty(), "port-common.symbols lists nothing");
     for r in &rows {
@@ -142,25 +154,86 @@ fn port_common_symbols_are_postgres_exports() {
         .any(|r| r[0] == "pg_set_noblock" && r[2] == "pgport"));
 }
 
+/// The server binary, the directory of its libpgport/libpgcommon archives
+/// and what provides them, per major (as exports/pg-symbols.sh reads them).
+fn inputs(major: &str) -> (String, String, String) {
+    if major == "15" {
+        (
+            format!("/usr/lib/postgresql/{major}/bin/postgres"),
+            format!("/usr/lib/postgresql/{major}/lib"),
+            format!("postgresql-{major} and postgresql-server-dev-{major}"),
+        )
+    } else {
+        let r = root();
+        (
+            r.join(format!("target/pg-server/{major}/native/bin/postgres"))
+                .display()
+                .to_string(),
+            r.join(format!("target/pg/{major}/usr/lib/postgresql/{major}/lib"))
+                .display()
+                .to_string(),
+            format!("make pg-servers pg-headers-{major}"),
+        )
+    }
+}
+
 #[test]
 fn postgres_symbols_is_current() {
-    let bin = format!("/usr/lib/postgresql/{MAJOR}/bin/postgres");
-    if let Some(g) = generate("postgres.symbols", &[&bin], &format!("postgresql-{MAJOR}")) {
-        assert_current("postgres.symbols", &g);
+    for major in MAJORS {
+        let (bin, _, package) = inputs(major);
+        if let Some(g) = generate(major, "postgres.symbols", &[&bin], &package) {
+            assert_current(major, "postgres.symbols", &g);
+        }
     }
 }
 
 #[test]
 fn port_common_symbols_is_current() {
-    let lib = format!("/usr/lib/postgresql/{MAJOR}/lib");
-    let bin = format!("/usr/lib/postgresql/{MAJOR}/bin/postgres");
-    let port = format!("{lib}/libpgport_shlib.a");
-    let common = format!("{lib}/libpgcommon_shlib.a");
-    if let Some(g) = generate(
-        "port-common.symbols",
-        &[&bin, &port, &common],
-        &format!("postgresql-{MAJOR} and postgresql-server-dev-{MAJOR}"),
-    ) {
-        assert_current("port-common.symbols", &g);
+    for major in MAJORS {
+        let (bin, lib, package) = inputs(major);
+        let port = format!("{lib}/libpgport_shlib.a");
+        let common = format!("{lib}/libpgcommon_shlib.a");
+        if let Some(g) = generate(
+            major,
+            "port-common.symbols",
+            &[&bin, &port, &common],
+            &package,
+        ) {
+            assert_current(major, "port-common.symbols", &g);
+        }
+    }
+}
+
+/// exports/pgMAJOR/settings (PostgreSQL's built-in settings, from the real
+/// server's pg_settings in a throw-away cluster) is current for each major
+/// whose server is there (exports/pg-settings.sh; about a second each).
+#[test]
+fn settings_are_current_with_the_real_postgresql_servers() {
+    for major in MAJORS {
+        let (bin, _, package) = inputs(major);
+        if !Path::new(&bin).exists() {
+            eprintln!("skipped: {bin} is not there ({package}); cannot check that exports/pg{major}/settings is current");
+            continue;
+        }
+        let out = Command::new("bash")
+            .arg(root().join("exports/pg-settings.sh"))
+            .args([major, "--print"])
+            .output()
+            .expect("run bash exports/pg-settings.sh");
+        assert!(
+            out.status.success(),
+            "exports/pg-settings.sh {major} --print failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let generated = String::from_utf8(out.stdout).expect("UTF-8");
+        assert_current(major, "settings", &generated);
+        // Known facts of every major.
+        let text = read_list(major, "settings");
+        for want in [
+            "work_mem\tinteger\tuser\tkB\t4096\t64\t2147483647\t",
+            "application_name\tstring\tuser\t\t\t\t\t",
+        ] {
+            assert!(text.lines().any(|l| l == want), "{major}: no line {want:?}");
+        }
     }
 }

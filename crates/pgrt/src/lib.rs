@@ -57,8 +57,10 @@
 // The core's modules under their own names, as this runtime sees them.
 pub(crate) use bgworker_core::{abi, backend, hooks, log, settings, supervisor};
 
+pub mod bitmapset;
 pub mod dynahash;
 pub mod elog;
+pub mod fd;
 pub mod guc;
 pub mod interrupts;
 pub mod latch;
@@ -73,6 +75,7 @@ pub mod register;
 pub mod runtime;
 pub mod shmem;
 pub mod spin;
+pub mod timestamp;
 
 /// The panic boundary of every Rust body this runtime exports (see the
 /// module docs): runs `body`; if it panics, records ERROR "internal error

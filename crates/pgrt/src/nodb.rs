@@ -39,6 +39,18 @@ pub fn needs_server(function: &str) -> ! {
     super::misc::exit_process(1)
 }
 
+/// `needs_server` for the C files (c/nodes.c: a node type only the server
+/// knows). Does not return, except from its panic boundary.
+///
+/// # Safety
+/// `function` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bgw_rs_needs_server(function: *const std::ffi::c_char) {
+    crate::guard("bgw_rs_needs_server", (), || {
+        needs_server(&crate::misc::c_str(function).unwrap_or_default())
+    })
+}
+
 /// The target of every generated entry: `index` is the entry's position
 /// among the generated names ([`name`]). The panic boundary of those
 /// exports: a panic here ends the process (there is no caller to return

@@ -1,9 +1,10 @@
-//! PostgreSQL 15's `List` functions (nodes/pg_list.h), implemented in
-//! c/list.c with PostgreSQL's layout and growth rules; exported here under
-//! PostgreSQL's names. The functions that compare or copy nodes
-//! (`list_member`, `list_delete`, `list_union`, `list_copy_deep`, ...)
-//! need the server's node functions and stay entries that end the caller
-//! with a FATAL naming them.
+//! PostgreSQL's `List` functions (nodes/pg_list.h), implemented in
+//! c/list.c with PostgreSQL's layout and growth rules and the process
+//! major's node tags; exported here under PostgreSQL's names. The
+//! functions that compare or copy nodes (`list_member`, `list_delete`,
+//! `list_union`, `list_copy_deep`, ...) use c/nodes.c's `equal` and
+//! `copyObjectImpl`, which know lists, value nodes and Bitmapsets; any
+//! other node ends the caller with the FATAL naming the function.
 
 super::c_export! {
     list_make1_impl => bgw_c_list_make1_impl,
@@ -46,4 +47,31 @@ super::c_export! {
     list_sort => bgw_c_list_sort,
     list_int_cmp => bgw_c_list_int_cmp,
     list_oid_cmp => bgw_c_list_oid_cmp,
+    list_member => bgw_c_list_member,
+    list_delete => bgw_c_list_delete,
+    list_append_unique => bgw_c_list_append_unique,
+    list_concat_unique => bgw_c_list_concat_unique,
+    list_union => bgw_c_list_union,
+    list_intersection => bgw_c_list_intersection,
+    list_difference => bgw_c_list_difference,
+    list_copy_deep => bgw_c_list_copy_deep,
+    list_copy_head => bgw_c_list_copy_head,
+    list_delete_first_n => bgw_c_list_delete_first_n,
+    list_deduplicate_oid => bgw_c_list_deduplicate_oid,
+    list_union_ptr => bgw_c_list_union_ptr,
+    list_union_int => bgw_c_list_union_int,
+    list_union_oid => bgw_c_list_union_oid,
+    list_intersection_int => bgw_c_list_intersection_int,
+    list_difference_ptr => bgw_c_list_difference_ptr,
+    list_difference_int => bgw_c_list_difference_int,
+    list_difference_oid => bgw_c_list_difference_oid,
+    lappend_xid => bgw_c_lappend_xid,
+    list_member_xid => bgw_c_list_member_xid,
+    equal => bgw_c_equal,
+    copyObjectImpl => bgw_c_copyObjectImpl,
+    makeInteger => bgw_c_makeInteger,
+    makeFloat => bgw_c_makeFloat,
+    makeBoolean => bgw_c_makeBoolean,
+    makeString => bgw_c_makeString,
+    makeBitString => bgw_c_makeBitString,
 }

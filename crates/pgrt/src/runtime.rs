@@ -22,6 +22,7 @@ pub static HOOKS: Hooks = Hooks {
         if on {
             // The core calls this once the process's major is decided.
             super::mcxt::retag_contexts();
+            super::guc::builtin::ensure_registered();
         }
         super::misc::process_shared_preload_libraries_in_progress.store(on, Ordering::SeqCst)
     },

@@ -7,9 +7,10 @@
  * enlarged one moves them to a separate array (a power of two, at least
  * 16 cells) in the list's own memory context. Module code reads `length`,
  * `max_length` and `elements` directly (lfirst, list_nth, foreach), so
- * these numbers are PostgreSQL's. Functions that compare nodes with
- * equal() or copy them with copyObject() are not here (they need the
- * node functions of the server).
+ * these numbers are PostgreSQL's. The node tags are the process's
+ * major's (15: T_List 231; 17 and 18: 1, their own for int, OID and XID
+ * lists). Functions that compare nodes with equal() or copy them with
+ * copyObject() use c/nodes.c's, which know lists and value nodes.
  *
  * Called by module code in any process that has the runtime; ERRORs are
  * palloc's own (out of memory).
@@ -18,17 +19,20 @@
 
 #include <string.h>
 
-#define T_List 231
-#define T_IntList 232
-#define T_OidList 233
+#define T_List bgw_c_node_tag(BGW_T_List)
+#define T_IntList bgw_c_node_tag(BGW_T_IntList)
+#define T_OidList bgw_c_node_tag(BGW_T_OidList)
+#define T_XidList bgw_c_node_tag(BGW_T_XidList)
 
 typedef unsigned int Oid;
+typedef unsigned int TransactionId;
 
 typedef union ListCell
 {
 	void	   *ptr_value;
 	int			int_value;
 	Oid			oid_value;
+	TransactionId xid_value;
 } ListCell;
 
 typedef struct List
@@ -474,3 +478,155 @@ bgw_c_list_oid_cmp(const ListCell *p1, const ListCell *p2)
 
 	return v1 < v2 ? -1 : v1 > v2 ? 1 : 0;
 }
+
+/* PostgreSQL 16 and later: lists of transaction IDs. */
+List *
+bgw_c_lappend_xid(List *list, TransactionId datum)
+{
+	append_cell(&list, T_XidList)->xid_value = datum;
+	return list;
+}
+
+bool
+bgw_c_list_member_xid(const List *list, TransactionId datum)
+{
+	if (list == NIL)
+		return false;
+	for (int i = 0; i < list->length; i++)
+		if (list->elements[i].xid_value == datum)
+			return true;
+	return false;
+}
+
+/* The first len cells (all when len is larger), as a new list. */
+List *
+bgw_c_list_copy_head(const List *oldlist, int len)
+{
+	List	   *newlist;
+
+	if (oldlist == NIL || len <= 0)
+		return NIL;
+	if (len > oldlist->length)
+		len = oldlist->length;
+	newlist = new_list(oldlist->type, len);
+	memcpy(newlist->elements, oldlist->elements, len * sizeof(ListCell));
+	return newlist;
+}
+
+/* A copy whose elements are copyObject()'d (T_List) or copied (others). */
+List *
+bgw_c_list_copy_deep(const List *oldlist)
+{
+	List	   *newlist = bgw_c_list_copy(oldlist);
+
+	if (newlist != NIL && newlist->type == T_List)
+		for (int i = 0; i < newlist->length; i++)
+			newlist->elements[i].ptr_value = bgw_c_copyObjectImpl(oldlist->elements[i].ptr_value);
+	return newlist;
+}
+
+/* Remove the first n cells in place (all: the list is freed, NIL). */
+List *
+bgw_c_list_delete_first_n(List *list, int n)
+{
+	if (n <= 0)
+		return list;
+	if (list == NIL || n >= list->length)
+	{
+		bgw_c_list_free(list);
+		return NIL;
+	}
+	memmove(&list->elements[0], &list->elements[n], (list->length - n) * sizeof(ListCell));
+	list->length -= n;
+	return list;
+}
+
+/* Drop adjacent duplicate OIDs in place (a sorted list keeps one of each). */
+void
+bgw_c_list_deduplicate_oid(List *list)
+{
+	int			i = 0;
+
+	if (list == NIL || list->length < 2)
+		return;
+	for (int j = 1; j < list->length; j++)
+		if (list->elements[i].oid_value != list->elements[j].oid_value)
+			list->elements[++i].oid_value = list->elements[j].oid_value;
+	list->length = i + 1;
+}
+
+/* equal() as a member test, for the node-comparing set operations. */
+static bool
+member_node(const List *list, const void *datum)
+{
+	if (list == NIL)
+		return false;
+	for (int i = 0; i < list->length; i++)
+		if (bgw_c_equal(list->elements[i].ptr_value, datum))
+			return true;
+	return false;
+}
+
+bool
+bgw_c_list_member(const List *list, const void *datum)
+{
+	return member_node(list, datum);
+}
+
+List *
+bgw_c_list_delete(List *list, void *datum)
+{
+	if (list == NIL)
+		return NIL;
+	for (int i = 0; i < list->length; i++)
+		if (bgw_c_equal(list->elements[i].ptr_value, datum))
+			return bgw_c_list_delete_nth_cell(list, i);
+	return list;
+}
+
+List *
+bgw_c_list_append_unique(List *list, void *datum)
+{
+	if (member_node(list, datum))
+		return list;
+	return bgw_c_lappend(list, datum);
+}
+
+List *
+bgw_c_list_concat_unique(List *list1, const List *list2)
+{
+	if (list2 == NIL)
+		return list1;
+	for (int i = 0; i < list2->length; i++)
+		if (!member_node(list1, list2->elements[i].ptr_value))
+			list1 = bgw_c_lappend(list1, list2->elements[i].ptr_value);
+	return list1;
+}
+
+static bool
+member_ptr(const List *l, void *d)
+{
+	return bgw_c_list_member_ptr(l, d);
+}
+
+static bool
+member_node_v(const List *l, void *d)
+{
+	return member_node(l, d);
+}
+
+/*
+ * Union (list1's cells, then list2's not in it), intersection (list1's
+ * cells in list2; NIL if either is NIL) and difference (list1's cells not
+ * in list2): new lists; the inputs are unchanged.
+ */
+#define SET_OPS(suffix, ctype, field, member, append) List * bgw_c_list_union##suffix(const List *list1, const List *list2) { 	List	   *result = bgw_c_list_copy(list1); 	if (list2 != NIL) 		for (int i = 0; i < list2->length; i++) 			if (!member(result, list2->elements[i].field)) 				result = append(result, list2->elements[i].field); 	return result; } List * bgw_c_list_difference##suffix(const List *list1, const List *list2) { 	List	   *result = NIL; 	if (list2 == NIL) 		return bgw_c_list_copy(list1); 	if (list1 != NIL) 		for (int i = 0; i < list1->length; i++) 			if (!member(list2, list1->elements[i].field)) 				result = append(result, list1->elements[i].field); 	return result; }
+
+#define INTERSECTION(suffix, field, member, append) List * bgw_c_list_intersection##suffix(const List *list1, const List *list2) { 	List	   *result = NIL; 	if (list1 == NIL || list2 == NIL) 		return NIL; 	for (int i = 0; i < list1->length; i++) 		if (member(list2, list1->elements[i].field)) 			result = append(result, list1->elements[i].field); 	return result; }
+
+SET_OPS(, void *, ptr_value, member_node_v, bgw_c_lappend)
+SET_OPS(_ptr, void *, ptr_value, member_ptr, bgw_c_lappend)
+SET_OPS(_int, int, int_value, bgw_c_list_member_int, bgw_c_lappend_int)
+SET_OPS(_oid, Oid, oid_value, bgw_c_list_member_oid, bgw_c_lappend_oid)
+INTERSECTION(, ptr_value, member_node_v, bgw_c_lappend)
+INTERSECTION(_int, int_value, bgw_c_list_member_int, bgw_c_lappend_int)

@@ -153,6 +153,24 @@ int			bgw_c_pg_vsnprintf(char *str, size_t count, const char *fmt, va_list args)
 int			bgw_c_pg_vfprintf(FILE *stream, const char *fmt, va_list args);
 char	   *bgw_c_pstrdup(const char *in);
 
+/* Node tags of the nodes this runtime makes, per major (c/nodes.c). */
+enum BgwNodeTag
+{
+	BGW_T_List,
+	BGW_T_IntList,
+	BGW_T_OidList,
+	BGW_T_XidList,
+	BGW_T_Integer,
+	BGW_T_Float,
+	BGW_T_Boolean,
+	BGW_T_String,
+	BGW_T_BitString,
+	BGW_T_Bitmapset,
+};
+int			bgw_c_node_tag(enum BgwNodeTag tag);
+bool		bgw_c_equal(const void *a, const void *b);
+void	   *bgw_c_copyObjectImpl(const void *from);
+
 /* ereport for the C files here (the same path modules take). */
 #define bgw_ereport(elevel, ...) \
 	do { \

@@ -476,6 +476,35 @@ bgw_c_SetConfigOption(const char *name, const char *value, int context, int sour
 	bgw_c_raise_pending();
 }
 
+extern int	bgw_rs_set_config_option(const char *name, const char *value, int context,
+									 int source, bool changeVal, int elevel);
+
+/*
+ * set_config_option (utils/guc.h): the action and is_reload change nothing
+ * without transactions and a configuration file of the server's own.
+ */
+int
+bgw_c_set_config_option(const char *name, const char *value, int context, int source,
+						int action, bool changeVal, int elevel, bool is_reload)
+{
+	int			r = bgw_rs_set_config_option(name, value, context, source, changeVal, elevel);
+
+	bgw_c_raise_pending();
+	return r;
+}
+
+/* set_config_option_ext: srole names the role; no catalog to check it in. */
+int
+bgw_c_set_config_option_ext(const char *name, const char *value, int context, int source,
+							unsigned int srole, int action, bool changeVal, int elevel,
+							bool is_reload)
+{
+	int			r = bgw_rs_set_config_option(name, value, context, source, changeVal, elevel);
+
+	bgw_c_raise_pending();
+	return r;
+}
+
 void
 bgw_c_ProcessConfigFile(int context)
 {

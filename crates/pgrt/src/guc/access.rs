@@ -37,7 +37,20 @@ pub extern "C" fn bgw_rs_GetConfigOption(
                         }
                     };
                 }
-                None => show(&v),
+                None => {
+                    // PostgreSQL 15 returns a string setting's variable as
+                    // it stands: NULL for one without a value
+                    // (external_pid_file, ...); 16 and later "".
+                    if let Kind::Str { addr, .. } = &v.kind {
+                        // SAFETY: the variable's address, valid for the
+                        // process (registry contract).
+                        if unsafe { (**addr).is_null() } && bgworker_core::identity::pg_major() < 16
+                        {
+                            return std::ptr::null();
+                        }
+                    }
+                    show(&v)
+                }
             }
         } else {
             let s = settings::current();
@@ -105,73 +118,178 @@ pub extern "C" fn bgw_rs_SetConfigOption(
     source: c_int,
 ) {
     crate::guard("bgw_rs_SetConfigOption", (), || {
-        let Some(name) = crate::misc::c_str(name) else {
-            raise(
-                ERROR,
-                ERRCODE_INTERNAL_ERROR,
-                "configuration parameter name is NULL".into(),
-                None,
+        set_option(name, value, context, source, 0, true);
+    })
+}
+
+/// `set_config_option(name, value, context, source, action, changeVal,
+/// elevel, is_reload)` and `set_config_option_ext` (whose role argument
+/// has nothing to check against here): 1 when applied (or, with
+/// `changeVal` false, when it would be), 0 when refused at an `elevel`
+/// below ERROR, -1 when ignored because the current value comes from a
+/// source of higher priority. Without transactions every action (SET,
+/// SET LOCAL, save) sets the value.
+#[unsafe(no_mangle)]
+pub extern "C" fn bgw_rs_set_config_option(
+    name: *const c_char,
+    value: *const c_char,
+    context: c_int,
+    source: c_int,
+    change_val: bool,
+    elevel: c_int,
+) -> c_int {
+    crate::guard("bgw_rs_set_config_option", 0, || {
+        set_option(name, value, context, source, elevel, change_val)
+    })
+}
+
+const PGC_S_SESSION: c_int = 13;
+
+/// PostgreSQL's set_config_option_ext without transactions: the checks of
+/// the setting's context against the caller's, source priority, parsing,
+/// range and hooks; reports at `elevel` (0: by source, see [`set_level`]).
+fn set_option(
+    name: *const c_char,
+    value: *const c_char,
+    context: c_int,
+    source: c_int,
+    elevel: c_int,
+    change_val: bool,
+) -> c_int {
+    let Some(name) = crate::misc::c_str(name) else {
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "configuration parameter name is NULL".into(),
+            None,
+        );
+        return 0;
+    };
+    let level = if elevel == 0 {
+        set_level(source)
+    } else {
+        elevel
+    };
+    let Some(v) = find(&name) else {
+        // Not defined: a placeholder, if the name is a custom one.
+        let reserved = registry(|r| {
+            r.reserved
+                .iter()
+                .find(|p| {
+                    name.to_ascii_lowercase()
+                        .starts_with(&format!("{}.", p.to_ascii_lowercase()))
+                })
+                .cloned()
+        });
+        if let Some(p) = reserved {
+            complain(
+                level,
+                ERRCODE_INVALID_NAME,
+                format!("invalid configuration parameter name \"{name}\""),
+                Some(format!("\"{p}\" is a reserved prefix.")),
             );
-            return;
-        };
-        let level = set_level(source);
-        let Some(v) = find(&name) else {
-            // Not defined: a placeholder, if the name is a custom one.
-            let reserved = registry(|r| {
-                r.reserved
-                    .iter()
-                    .find(|p| {
-                        name.to_ascii_lowercase()
-                            .starts_with(&format!("{}.", p.to_ascii_lowercase()))
-                    })
-                    .cloned()
-            });
-            if let Some(p) = reserved {
-                complain(
-                    level,
-                    ERRCODE_INVALID_NAME,
-                    format!("invalid configuration parameter name \"{name}\""),
-                    Some(format!("\"{p}\" is a reserved prefix.")),
-                );
-            } else if valid_custom_name(&name) {
+            return 0;
+        } else if valid_custom_name(&name) {
+            if change_val {
                 let value = crate::misc::c_str(value).unwrap_or_default();
                 settings::with_current(|s| s.custom.insert(name.to_ascii_lowercase(), value));
-            } else {
-                complain(
-                    level,
-                    ERRCODE_UNDEFINED_OBJECT,
-                    format!("unrecognized configuration parameter \"{name}\""),
-                    None,
-                );
             }
-            return;
-        };
-        if v.context == PGC_INTERNAL || (v.context == PGC_POSTMASTER && context != PGC_POSTMASTER) {
-            let msg = if v.context == PGC_INTERNAL {
-                format!("parameter \"{}\" cannot be changed", v.name)
-            } else {
+            return 1;
+        }
+        complain(
+            level,
+            ERRCODE_UNDEFINED_OBJECT,
+            format!("unrecognized configuration parameter \"{name}\""),
+            None,
+        );
+        return 0;
+    };
+    let refuse = |code: i32, msg: String| {
+        complain(level, code, msg, None);
+        0
+    };
+    match v.context {
+        PGC_INTERNAL if context != PGC_INTERNAL => {
+            return refuse(
+                ERRCODE_CANT_CHANGE_RUNTIME_PARAM,
+                format!("parameter \"{}\" cannot be changed", v.name),
+            );
+        }
+        PGC_POSTMASTER if context != PGC_POSTMASTER => {
+            return refuse(
+                ERRCODE_CANT_CHANGE_RUNTIME_PARAM,
                 format!(
                     "parameter \"{}\" cannot be changed without restarting the server",
                     v.name
-                )
-            };
-            complain(level, ERRCODE_CANT_CHANGE_RUNTIME_PARAM, msg, None);
-            return;
+                ),
+            );
         }
-        if v.context == PGC_SIGHUP && context > PGC_SIGHUP {
-            complain(
-                level,
+        PGC_SIGHUP if context != PGC_SIGHUP && context != PGC_POSTMASTER => {
+            return refuse(
                 ERRCODE_CANT_CHANGE_RUNTIME_PARAM,
                 format!("parameter \"{}\" cannot be changed now", v.name),
+            );
+        }
+        PGC_SU_BACKEND | PGC_BACKEND => {
+            if context == PGC_SIGHUP {
+                // PostgreSQL ignores these on a reload, silently.
+                return -1;
+            }
+            if context != PGC_POSTMASTER
+                && context != PGC_BACKEND
+                && context != PGC_SU_BACKEND
+                && source != 9
+            {
+                // A background worker is under the postmaster: past its
+                // connection start.
+                return refuse(
+                    ERRCODE_CANT_CHANGE_RUNTIME_PARAM,
+                    format!(
+                        "parameter \"{}\" cannot be set after connection start",
+                        v.name
+                    ),
+                );
+            }
+        }
+        // PostgreSQL asks pg_parameter_acl (a catalog) whether the role may;
+        // without a database no role was granted it.
+        PGC_SUSET if context == PGC_USERSET || context == PGC_BACKEND => {
+            return refuse(
+                crate::elog::sqlstate(b"42501"),
+                format!("permission denied to set parameter \"{}\"", v.name),
+            );
+        }
+        _ => {}
+    }
+    if v.source > source && source < PGC_S_SESSION {
+        if change_val {
+            crate::elog::report(
+                log::DEBUG3,
+                &format!(
+                    "\"{}\": setting ignored because previous source is higher priority",
+                    v.name
+                ),
+                None,
+                None,
                 None,
             );
-            return;
         }
-        let parsed = match crate::misc::c_str(value) {
-            Some(text) => parse_value(&v, &text),
-            None => Ok(boot_value(&v)),
-        };
-        if let Err(e) = parsed.and_then(|val| store(&v, val, source)) {
+        return -1;
+    }
+    let parsed = match crate::misc::c_str(value) {
+        Some(text) => parse_value(&v, &text),
+        None => Ok(boot_value(&v)),
+    };
+    let result = if change_val {
+        parsed.and_then(|val| store(&v, val, source))
+    } else {
+        parsed.map(|_| false)
+    };
+    match result {
+        // PostgreSQL: -1 for a value only checked, not applied.
+        Ok(_) if !change_val => -1,
+        Ok(_) => 1,
+        Err(e) => {
             if e.caught {
                 // The hook's own ERROR goes on to the caller.
                 crate::elog::rethrow_caught();
@@ -180,6 +298,7 @@ pub extern "C" fn bgw_rs_SetConfigOption(
             } else {
                 report_invalid(level, &e);
             }
+            0
         }
-    })
+    }
 }

@@ -32,6 +32,7 @@ use crate::settings;
 // GucContext (utils/guc.h).
 
 mod access;
+pub mod builtin;
 mod byname;
 mod define;
 mod reload;
@@ -51,6 +52,14 @@ pub const PGC_INTERNAL: c_int = 0;
 pub const PGC_POSTMASTER: c_int = 1;
 
 pub const PGC_SIGHUP: c_int = 2;
+
+pub const PGC_SU_BACKEND: c_int = 3;
+
+pub const PGC_BACKEND: c_int = 4;
+
+pub const PGC_SUSET: c_int = 5;
+
+pub const PGC_USERSET: c_int = 6;
 
 // GucSource.
 
@@ -189,6 +198,7 @@ fn registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
 }
 
 fn find(name: &str) -> Option<Var> {
+    builtin::ensure_registered();
     registry(|r| {
         r.vars
             .iter()
@@ -257,6 +267,8 @@ super::c_export! {
     GetConfigOption => bgw_c_GetConfigOption,
     GetConfigOptionByName => bgw_c_GetConfigOptionByName,
     SetConfigOption => bgw_c_SetConfigOption,
+    set_config_option => bgw_c_set_config_option,
+    set_config_option_ext => bgw_c_set_config_option_ext,
     ProcessConfigFile => bgw_c_ProcessConfigFile,
     HandleMainLoopInterrupts => bgw_c_HandleMainLoopInterrupts,
     // PostgreSQL 18's name for it.

@@ -59,7 +59,10 @@ pub fn apply_settings(fresh: &settings::Settings, level: i32, announce: bool) ->
         let (text, src) = match configured(fresh, &v.name) {
             Some(x) => x,
             None => {
-                if v.source == PGC_S_DEFAULT {
+                // Only values that came from the configuration go back to
+                // the default when it no longer names them; one a process
+                // set itself (SetConfigOption, PGC_S_SESSION, ...) stays.
+                if v.source == PGC_S_DEFAULT || v.source > PGC_S_ARGV {
                     continue;
                 }
                 // Removed from the configuration: back to the default.

@@ -51,3 +51,61 @@ fn flags_of_17_and_18_read_as_15s() {
         assert_eq!(flags_as_15(0x1 | 0x4, major), 0x1 | 0x4);
     }
 }
+
+/// Every built-in setting of every major (exports/pgMAJOR/settings) has a
+/// boot value its type reads, within its range, and an enum's among its
+/// values: the registry never falls back to a made-up default.
+#[test]
+fn builtin_settings_boot_values_are_valid() {
+    use builtin::{BuiltinType, BUILTINS};
+    assert_eq!(BUILTINS.len(), 3, "15, 17 and 18");
+    for (major, list) in BUILTINS {
+        assert!(list.len() > 300, "{major}: only {} settings", list.len());
+        for b in list.iter() {
+            let at = format!("{major} {}: boot {:?}", b.name, b.boot);
+            match b.ty {
+                BuiltinType::Bool => assert!(matches!(b.boot, Some("on" | "off")), "{at}"),
+                BuiltinType::Int => {
+                    let v: f64 = b
+                        .boot
+                        .and_then(|s| s.parse::<i32>().ok())
+                        .expect(&at)
+                        .into();
+                    assert!(
+                        b.min <= v && v <= b.max,
+                        "{at} outside {} .. {}",
+                        b.min,
+                        b.max
+                    );
+                }
+                BuiltinType::Real => {
+                    let v: f64 = b.boot.and_then(|s| s.parse().ok()).expect(&at);
+                    assert!(
+                        b.min <= v && v <= b.max,
+                        "{at} outside {} .. {}",
+                        b.min,
+                        b.max
+                    );
+                }
+                BuiltinType::Str => {}
+                BuiltinType::Enum => assert!(
+                    b.options.iter().any(|o| Some(o.0) == b.boot),
+                    "{at} not among {:?}",
+                    b.options
+                ),
+            }
+        }
+        let work_mem = list
+            .iter()
+            .find(|b| b.name == "work_mem")
+            .expect("work_mem");
+        assert_eq!(
+            (work_mem.ty, work_mem.boot, work_mem.flags),
+            (BuiltinType::Int, Some("4096"), GUC_UNIT_KB)
+        );
+        assert!(
+            work_mem.var.is_some(),
+            "{major}: work_mem has its C variable"
+        );
+    }
+}

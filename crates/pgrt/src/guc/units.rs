@@ -194,9 +194,15 @@ pub(super) fn parse_value(v: &Var, value: &str) -> Result<Value, Invalid> {
                 let unit = unit_name(v.flags)
                     .map(|u| format!(" {u}"))
                     .unwrap_or_default();
+                // PostgreSQL 16 and later show the unit in the range too.
+                let ru = if bgworker_core::identity::pg_major() >= 16 {
+                    unit.as_str()
+                } else {
+                    ""
+                };
                 return Err(Invalid::new(
                     format!(
-                        "{x}{unit} is outside the valid range for parameter \"{name}\" ({min} .. {max})"
+                        "{x}{unit} is outside the valid range for parameter \"{name}\" ({min}{ru} .. {max}{ru})"
                     ),
                     None,
                 ));
@@ -209,9 +215,14 @@ pub(super) fn parse_value(v: &Var, value: &str) -> Result<Value, Invalid> {
                 let unit = unit_name(v.flags)
                     .map(|u| format!(" {u}"))
                     .unwrap_or_default();
+                let ru = if bgworker_core::identity::pg_major() >= 16 {
+                    unit.as_str()
+                } else {
+                    ""
+                };
                 return Err(Invalid::new(
                     format!(
-                        "{}{unit} is outside the valid range for parameter \"{name}\" ({} .. {})",
+                        "{}{unit} is outside the valid range for parameter \"{name}\" ({}{ru} .. {}{ru})",
                         fmt_g(x),
                         fmt_g(*min),
                         fmt_g(*max)

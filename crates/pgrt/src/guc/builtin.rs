@@ -1,0 +1,158 @@
+//! PostgreSQL's own settings (`work_mem`, `application_name`, ...) in the
+//! registry, so that `GetConfigOption`, `GetConfigOptionByName`,
+//! `SetConfigOption` and `set_config_option` know them as the server does:
+//! type, context, unit, range, enum values and boot value of the process's
+//! major, from exports/pgMAJOR/settings (the real servers' pg_settings,
+//! generated at build time into OUT_DIR/builtin_settings.rs).
+//!
+//! Where PostgreSQL has a C variable behind a setting that this library
+//! exports as storage (`work_mem`, `application_name`, `XactIsoLevel`, ...),
+//! the registry entry points at that variable: registering writes the
+//! major's boot value into it, and setting the value updates it, as in
+//! PostgreSQL. Other settings keep their value in storage of their own.
+//!
+//! bgworkerd's own settings (`max_worker_processes`, `log_min_messages`,
+//! ...; settings.rs) keep their own path and are not registered here.
+//! Registered once per process, when its major is decided (before
+//! `_PG_init`), or at the first lookup; forked workers inherit the registry.
+
+use super::*;
+
+/// Which kind of setting (pg_settings' vartype).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuiltinType {
+    Bool,
+    Int,
+    Real,
+    Str,
+    Enum,
+}
+
+/// One built-in setting of one major.
+pub struct Builtin {
+    pub name: &'static str,
+    pub ty: BuiltinType,
+    /// GucContext.
+    pub context: c_int,
+    /// GUC_UNIT_* (PostgreSQL 15's values).
+    pub flags: c_int,
+    /// The boot value as pg_settings shows it (base unit), None for NULL.
+    pub boot: Option<&'static str>,
+    pub min: f64,
+    pub max: f64,
+    /// Enum values: name, C value, hidden.
+    pub options: &'static [(&'static str, i32, bool)],
+    /// The exported C variable behind it, if any.
+    pub var: Option<fn() -> *mut u8>,
+}
+
+include!(concat!(env!("OUT_DIR"), "/builtin_settings.rs"));
+
+/// The major whose settings are registered (0: none yet).
+static REGISTERED: AtomicI32 = AtomicI32::new(0);
+
+/// The built-in settings of `major` (PostgreSQL 15's for a major not
+/// served).
+pub fn builtins(major: u32) -> &'static [Builtin] {
+    BUILTINS
+        .iter()
+        .find(|(m, _)| *m == major)
+        .or_else(|| BUILTINS.first())
+        .map(|(_, b)| *b)
+        .unwrap_or(&[])
+}
+
+/// Storage for a setting without a C variable: never freed (the registry
+/// keeps its address for the life of the process).
+fn own_storage(size: usize) -> *mut u8 {
+    Box::leak(vec![0u64; size.div_ceil(8)].into_boxed_slice()).as_mut_ptr() as *mut u8
+}
+
+/// Register the process major's built-in settings, once. Any thread may
+/// call it; the first call decides (the supervisor's, before `_PG_init`).
+pub fn ensure_registered() {
+    let major = bgworker_core::identity::pg_major();
+    if REGISTERED
+        .compare_exchange(0, major as i32, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return;
+    }
+    for b in builtins(major) {
+        if settings::is_known(b.name) {
+            continue;
+        }
+        let addr = match b.var {
+            Some(f) => f(),
+            None => own_storage(8),
+        };
+        let kind = match b.ty {
+            BuiltinType::Bool => Kind::Bool {
+                addr: addr as *mut bool,
+                boot: b.boot == Some("on"),
+                check: None,
+                assign: None,
+            },
+            BuiltinType::Int => Kind::Int {
+                addr: addr as *mut c_int,
+                boot: b.boot.and_then(|s| s.parse().ok()).unwrap_or(0),
+                min: b.min as c_int,
+                max: b.max as c_int,
+                check: None,
+                assign: None,
+            },
+            BuiltinType::Real => Kind::Real {
+                addr: addr as *mut f64,
+                boot: b.boot.and_then(|s| s.parse().ok()).unwrap_or(0.0),
+                min: b.min,
+                max: b.max,
+                check: None,
+                assign: None,
+            },
+            BuiltinType::Str => Kind::Str {
+                addr: addr as *mut *mut c_char,
+                boot: b.boot.map(|s| CString::new(s).unwrap_or_default()),
+                check: None,
+                assign: None,
+            },
+            BuiltinType::Enum => {
+                let options: Vec<(String, c_int, bool)> = b
+                    .options
+                    .iter()
+                    .map(|&(n, v, h)| (n.to_string(), v, h))
+                    .collect();
+                let boot = b
+                    .boot
+                    .and_then(|s| options.iter().find(|o| o.0 == s).map(|o| o.1))
+                    .unwrap_or(0);
+                Kind::Enum {
+                    addr: addr as *mut c_int,
+                    boot,
+                    options,
+                    check: None,
+                    assign: None,
+                }
+            }
+        };
+        let var = Var {
+            name: b.name.to_string(),
+            context: b.context,
+            flags: b.flags,
+            kind,
+            show: None,
+            source: PGC_S_DEFAULT,
+        };
+        // A string variable's initial value is the build's constant (or
+        // NULL), not ours to free: PostgreSQL's boot value is assigned as
+        // a fresh copy, as guc.c's InitializeOneGUCOption does.
+        let _ = store(&var, boot_value(&var), PGC_S_DEFAULT);
+        registry(|r| r.vars.push(var));
+    }
+}
+
+/// Is `name` one of PostgreSQL's own settings of this process's major?
+pub fn is_builtin(name: &str) -> bool {
+    builtins(bgworker_core::identity::pg_major())
+        .iter()
+        .any(|b| b.name.eq_ignore_ascii_case(name))
+}
