@@ -16,7 +16,7 @@ use common::repo_root;
 /// (errno helpers, declared in lib.rs).
 const CORE_LAYERS: &[&[&str]] = &[
     &["crate", "abi"],
-    &["identity", "pidfd"],
+    &["identity", "pidfd", "policy"],
     &["log"],
     &["shmem"],
     &["settings"],

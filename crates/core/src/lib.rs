@@ -18,10 +18,12 @@
 //!
 //! A runtime on top (the PostgreSQL runtime of the `bgworker-pgrt` crate)
 //! takes part through [`hooks`]; the core never names it. [`identity`]
-//! says what this process is, for log lines and the runtime.
+//! says what this process is, for log lines and the runtime. [`policy`]
+//! is the opt-in supervision beyond PostgreSQL's (its state machine is
+//! documented there).
 //!
 //! Layers, lowest first; a module uses only modules of lower layers (the
-//! layering test checks it): `abi`; `identity`, `pidfd`; `log` (with its
+//! layering test checks it): `abi`; `identity`, `pidfd`, `policy`; `log` (with its
 //! `prefix` and `file`); `shmem`; `settings`; `hooks`; `backend`; `process`;
 //! `supervisor`; `api`; `host`, `daemon`, `ctl`.
 
@@ -38,6 +40,7 @@ pub mod host;
 pub mod identity;
 pub mod log;
 pub mod pidfd;
+pub mod policy;
 pub mod process;
 pub mod settings;
 pub mod shmem;
