@@ -25,7 +25,7 @@ const CORE_LAYERS: &[&[&str]] = &[
     &["process"],
     &["supervisor"],
     &["api"],
-    &["host", "daemon", "ctl"],
+    &["host", "daemon", "ctl", "supervision"],
 ];
 
 /// The crate-root items a module may name as `crate::NAME` (layer 0).

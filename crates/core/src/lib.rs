@@ -25,7 +25,8 @@
 //! Layers, lowest first; a module uses only modules of lower layers (the
 //! layering test checks it): `abi`; `identity`, `pidfd`, `policy`; `log` (with its
 //! `prefix` and `file`); `shmem`; `settings`; `hooks`; `backend`; `process`;
-//! `supervisor`; `api`; `host`, `daemon`, `ctl`.
+//! `supervisor`; `api`; `host`, `daemon`, `ctl`, `supervision` (the
+//! supervision's C exports).
 
 #![allow(non_upper_case_globals, non_camel_case_types, non_snake_case)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -40,10 +41,12 @@ pub mod host;
 pub mod identity;
 pub mod log;
 pub mod pidfd;
+/// cbindgen:ignore
 pub mod policy;
 pub mod process;
 pub mod settings;
 pub mod shmem;
+pub mod supervision;
 pub mod supervisor;
 
 /// Command-line arguments as text: every argument must be UTF-8 (names,

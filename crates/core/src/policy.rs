@@ -339,6 +339,28 @@ pub fn setting_field(name: &str) -> Option<&'static str> {
     FIELDS.iter().copied().find(|k| *k == f)
 }
 
+thread_local! {
+    /// The policy for this thread's next registration (bgw_set_next_policy).
+    static NEXT: std::cell::Cell<Option<Policy>> = const { std::cell::Cell::new(None) };
+}
+
+/// Set (or, with None, clear) the policy of this thread's next
+/// registration. Callers validate first.
+pub fn set_next(p: Option<Policy>) {
+    NEXT.with(|n| n.set(p));
+}
+
+/// Take the policy of this thread's next registration (the registration
+/// calls this, whatever becomes of it).
+pub fn take_next() -> Option<Policy> {
+    NEXT.with(|n| n.take())
+}
+
+/// Is `name` (lower case) one of the supervision settings?
+pub fn is_setting(name: &str) -> bool {
+    setting_field(name).is_some() || name == BY_TYPE_SETTING
+}
+
 /// Name of the per-type setting.
 pub const BY_TYPE_SETTING: &str = "worker_policy_by_type";
 
