@@ -517,3 +517,169 @@ fn bad_settings_are_refused_with_the_field_named() {
         d.log_text()
     );
 }
+
+fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `bgworkerctl launch` of an sv_workers worker behaving as `behaviour`.
+fn ctl_launch(d: &Daemon, name: &str, behaviour: &str, extra: &[&str]) -> CtlRun {
+    let lib = workers_so();
+    let h = hex(behaviour);
+    let mut args = vec![
+        "launch",
+        "--name",
+        name,
+        "--library",
+        lib.to_str().unwrap(),
+        "--function",
+        "sv_main",
+        "--extra-hex",
+        &h,
+    ];
+    args.extend_from_slice(extra);
+    run_ctl(d.rundir(), &args)
+}
+
+#[test]
+fn bgworkerctl_launch_waits_for_ready_and_takes_a_policy() {
+    let _w = watchdog(60, "bgworkerctl_launch_waits_for_ready");
+    let d = plain_daemon("sv-ctl", &[]);
+    let t0 = std::time::Instant::now();
+    let r = ctl_launch(
+        &d,
+        "sv_ctl_ready",
+        "sleep=300 ready loop",
+        &[
+            "--wait-ready",
+            "--policy",
+            "start_timeout=5s, stop_timeout=400ms",
+        ],
+    );
+    assert!(r.code == 0 && r.stdout.ends_with(" ready\n"), "{r:?}");
+    assert!(t0.elapsed().as_millis() >= 300);
+    let pid = field_i64(&r.stdout, "pid");
+    let marker = d.wait_log("marker: start name=sv_ctl_ready", secs(5));
+    assert_eq!(field_i64(&marker, "pid"), pid);
+    let st = run_ctl(d.rundir(), &["status"]);
+    assert!(st.stdout.contains(" ready "), "{}", st.stdout);
+    let j = run_ctl(d.rundir(), &["status", "--json"]);
+    assert!(
+        j.stdout.contains("\"ready\":true,\"ready_at\":\""),
+        "{}",
+        j.stdout
+    );
+    // Its policy came with it: the stop timeout applies to terminate.
+    let r = run_ctl(
+        d.rundir(),
+        &["terminate", "--name", "sv_ctl_ready", "--wait"],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+
+    let r = ctl_launch(&d, "sv_ctl_early", "exit=1", &["--wait-ready"]);
+    assert!(
+        r.code == 1 && r.stderr.contains("exited before it was ready"),
+        "{r:?}"
+    );
+    let r = ctl_launch(
+        &d,
+        "sv_ctl_never",
+        "loop",
+        &["--wait-ready", "--ready-timeout", "0.3"],
+    );
+    assert!(
+        r.code == 1 && r.stderr.contains("was not ready within the ready timeout"),
+        "{r:?}"
+    );
+    let r = ctl_launch(
+        &d,
+        "sv_ctl_slow",
+        "loop",
+        &["--wait-ready", "--policy", "start_timeout=300ms"],
+    );
+    assert!(
+        r.code == 1 && r.stderr.contains("within its start timeout and was killed"),
+        "{r:?}"
+    );
+    // Bad policies are usage errors, and nothing is launched.
+    for bad in [
+        "backoff_factor=0",
+        "stop_timeout=-1s",
+        "nonsense=1",
+        "stop_timeout",
+    ] {
+        let r = ctl_launch(&d, "sv_ctl_bad", "loop", &["--policy", bad]);
+        assert!(r.code == 2 && r.stderr.contains("--policy"), "{bad}: {r:?}");
+    }
+    assert_eq!(d.count_log(&start_needle("sv_ctl_bad")), 0);
+    let r = ctl_launch(&d, "sv_ctl_bad", "loop", &["--ready-timeout", "1"]);
+    assert!(
+        r.code == 2 && r.stderr.contains("needs --wait-ready"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_reload_changes_the_policy_of_running_workers() {
+    let _w = watchdog(60, "a_reload_changes_the_policy");
+    let m = workers_so();
+    let d = Daemon::builder("sv-reload")
+        .preload(&[&m])
+        .env("SV_STATIC", "sv_reloaded|sv flaky2|1|sleep=200 exit=1")
+        .start();
+    d.wait_log_count(&start_needle("sv_reloaded"), 2, secs(10));
+    std::fs::write(
+        d.rundir().join("bgworker.conf"),
+        "worker_policy_by_type = 'sv flaky2: give_up_restarts=0'\n",
+    )
+    .unwrap();
+    d.signal(libc::SIGHUP);
+    d.wait_log(
+        "parameter \"worker_policy_by_type\" changed to \"sv flaky2: give_up_restarts=0\"",
+        secs(5),
+    );
+    // Its next exit is one restart more than 0: failed.
+    d.wait_log(
+        "giving up on background worker \"sv_reloaded\": 1 restarts within 60000 ms exceed give_up_restarts = 0",
+        secs(10),
+    );
+    let n = d.count_log(&start_needle("sv_reloaded"));
+    std::thread::sleep(millis(1500));
+    assert_eq!(
+        d.count_log(&start_needle("sv_reloaded")),
+        n,
+        "restarted after failing"
+    );
+}
+
+/// include/bgworker_supervision.h declares exactly the functions of the
+/// export table's supervision block.
+#[test]
+fn header_declares_exactly_the_supervision_exports() {
+    let root = repo_root();
+    let header = std::fs::read_to_string(root.join("include/bgworker_supervision.h")).unwrap();
+    let mut declared: Vec<String> = header
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let rest = l.strip_prefix("extern ")?;
+            let open = rest.find('(')?;
+            let name = rest[..open].split_whitespace().last()?;
+            Some(name.trim_start_matches('*').to_string())
+        })
+        .collect();
+    declared.sort();
+    let table = std::fs::read_to_string(root.join("exports/bgworker.exports")).unwrap();
+    let start = table
+        .find("# Supervision beyond PostgreSQL")
+        .expect("the supervision block");
+    let mut rows: Vec<String> = table[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    rows.sort();
+    assert_eq!(declared, rows);
+    assert_eq!(rows.len(), 8);
+}
