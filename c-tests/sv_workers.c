@@ -8,10 +8,12 @@
  * Static workers: _PG_init registers the workers described by the
  * environment variable SV_STATIC, a ';'-separated list of
  *
- *		name|type|restart|behaviour
+ *		name|type|restart|behaviour[|give_up]
  *
- * without any supervision call: their policy comes from the configuration
- * (worker_policy_by_type), as for an unchanged module.
+ * without any supervision call unless give_up is given (then
+ * bgw_set_next_policy sets give_up_restarts to it for that registration):
+ * their policy comes from the configuration (worker_policy_by_type), as for
+ * an unchanged module.
  *
  * sv_main reads its behaviour from bgw_extra, words done in this order:
  *
@@ -43,16 +45,16 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 PGDLLEXPORT void sv_main(Datum main_arg);
 
-/* One SV_STATIC entry, name|type|restart|behaviour. */
+/* One SV_STATIC entry, name|type|restart|behaviour[|give_up]. */
 static void
 static_entry(char *entry)
 {
 	BackgroundWorker w;
-	char	   *fields[4] = {NULL, NULL, NULL, NULL};
+	char	   *fields[5] = {NULL, NULL, NULL, NULL, NULL};
 	int			nf = 0;
 	char	   *p = entry;
 
-	while (nf < 4)
+	while (nf < 5)
 	{
 		char	   *bar = strchr(p, '|');
 
@@ -70,6 +72,16 @@ static_entry(char *entry)
 	lc_fill_worker(&w, fields[0], fields[1],
 				   lc_so_path((void *) &sv_main, "sv_workers"), "sv_main", fields[3]);
 	w.bgw_restart_time = atoi(fields[2]);
+	if (nf == 5)
+	{
+		BgwPolicy	pol;
+
+		bgw_policy_init(&pol);
+		pol.set = BGW_POLICY_GIVE_UP_RESTARTS;
+		pol.give_up_restarts = atoi(fields[4]);
+		if (bgw_set_next_policy(&pol) != 0)
+			lc_writef(2, "marker: bgw_set_next_policy failed");
+	}
 	RegisterBackgroundWorker(&w);
 }
 

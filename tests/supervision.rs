@@ -419,6 +419,31 @@ fn static_worker_of_an_unchanged_module_gets_its_policy_by_type() {
 }
 
 #[test]
+fn a_static_workers_own_policy_wins_field_by_field_over_its_type() {
+    let _w = watchdog(60, "a_static_workers_own_policy_wins");
+    let m = workers_so();
+    // The module sets give_up_restarts = 2 before registering sv_prec; the
+    // configuration gives its type 0 restarts and a 200 ms backoff.
+    let d = Daemon::builder("sv-prec")
+        .preload(&[&m])
+        .env("SV_STATIC", "sv_prec|sv prec|0|exit=1|2")
+        .conf_file(
+            "worker_policy_by_type = 'sv prec: give_up_restarts=0, backoff_initial=200ms, backoff_factor=1'\n",
+        )
+        .start();
+    d.wait_log(
+        "giving up on background worker \"sv_prec\": 3 restarts within 60000 ms exceed give_up_restarts = 2",
+        secs(10),
+    );
+    let t = start_times(&d, "sv_prec");
+    assert_eq!(t.len(), 3, "{t:?}");
+    for k in 0..2 {
+        let gap = t[k + 1] - t[k];
+        assert!((200..=1400).contains(&gap), "{t:?}");
+    }
+}
+
+#[test]
 fn bad_input_gets_clear_errors_and_changes_nothing() {
     let _w = watchdog(60, "bad_input_gets_clear_errors");
     let d = plain_daemon("sv-bad", &[]);
