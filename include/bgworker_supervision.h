@@ -90,7 +90,9 @@ extern int	bgw_policy_init(BgwPolicy *policy);
 /*
  * Give the worker behind `handle` the fields set in `policy` (replacing the
  * ones it had set before; the others stay). Takes effect at the worker's
- * next decision (next exit, start, terminate or watchdog check). Returns 0;
+ * next decision (next exit, start, terminate or watchdog check; a start
+ * timeout or watchdog given to a running worker applies from its next
+ * start). Returns 0;
  * -1 for a bad value (the message names the field), a NULL or stale handle,
  * a handle of another daemon, or a process not attached to a supervisor.
  */
