@@ -708,3 +708,49 @@ fn header_declares_exactly_the_supervision_exports() {
     assert_eq!(declared, rows);
     assert_eq!(rows.len(), 8);
 }
+
+#[test]
+fn an_immediate_shutdown_does_not_apply_the_stop_timeout() {
+    let _w = watchdog(60, "an_immediate_shutdown_does_not_apply_the_stop_timeout");
+    let m = workers_so();
+    let d = Daemon::builder("sv-immediate")
+        .preload(&[&m])
+        .env("SV_STATIC", "sv_deaf||-1|ignterm ignquit loop")
+        .set("worker_stop_timeout", "300ms")
+        .start();
+    d.wait_log(&start_needle("sv_deaf"), secs(10));
+    std::thread::sleep(millis(200));
+    let t0 = std::time::Instant::now();
+    d.signal(libc::SIGQUIT);
+    d.wait_exit(secs(20));
+    let ms = t0.elapsed().as_millis();
+    // PostgreSQL's 5 s SIGKILL grace, not the 300 ms stop timeout.
+    assert!(ms >= 4500, "killed after {ms} ms:\n{}", d.log_text());
+    assert!(!d.log_text().contains("stop_timeout"), "{}", d.log_text());
+}
+
+#[test]
+fn backoff_starts_over_after_reset_after_and_jitter_stays_in_bounds() {
+    let _w = watchdog(60, "backoff_starts_over_after_reset_after");
+    let m = workers_so();
+    // Each run lasts 300 ms, longer than reset_after: every restart is the
+    // first of its series, 200 ms plus up to 100 % jitter; without the
+    // reset the second would wait 2 s or more.
+    let d = Daemon::builder("sv-reset")
+        .preload(&[&m])
+        .env("SV_STATIC", "sv_reset|sv reset|0|sleep=300 exit=1")
+        .set(
+            "worker_policy_by_type",
+            "sv reset: backoff_initial=200ms, backoff_factor=10, backoff_jitter=1, backoff_reset_after=250ms",
+        )
+        .start();
+    d.wait_log_count(&start_needle("sv_reset"), 4, secs(15));
+    let t = start_times(&d, "sv_reset");
+    for k in 0..3 {
+        let gap = t[k + 1] - t[k];
+        assert!(
+            (300 + 200..=300 + 2 * 200 + 1000).contains(&gap),
+            "gap {k}: {gap} ms: {t:?}"
+        );
+    }
+}
