@@ -67,7 +67,8 @@ typedef struct BgwPolicy
 	uint32_t	set;			/* BGW_POLICY_* bits */
 	int32_t		backoff_initial_ms; /* first restart delay; > 0 turns the
 									 * backoff on (0: bgw_restart_time) */
-	int32_t		backoff_cap_ms; /* longest delay (default 300000) */
+	int32_t		backoff_cap_ms; /* longest delay before jitter (default
+								 * 300000; never below backoff_initial_ms) */
 	double		backoff_factor; /* 1 .. 1000 (default 2) */
 	double		backoff_jitter; /* 0 .. 1: random extra, as a fraction */
 	int32_t		backoff_reset_after_ms; /* uptime after which the backoff
