@@ -405,6 +405,14 @@ fn static_worker_of_an_unchanged_module_gets_its_policy_by_type() {
         "status --json: {}",
         st.stdout
     );
+    // Its effective policy; the other worker has none (PostgreSQL's).
+    assert!(
+        st.stdout.contains(
+            "\"policy\":{\"backoff\":{\"initial_ms\":300,\"factor\":2,\"cap_ms\":300000,\"jitter\":0,\"reset_after_ms\":60000},\"give_up\":{\"restarts\":1,\"window_ms\":60000},\"start_timeout_ms\":null,\"stop_timeout_ms\":null,\"watchdog\":null}"
+        ) && st.stdout.contains("\"policy\":null"),
+        "status --json: {}",
+        st.stdout
+    );
     let plain = run_ctl(d.rundir(), &["status"]);
     assert!(plain.stdout.contains("failed"), "{}", plain.stdout);
     // bgworkerctl restarts it: two more starts, then failed again.
@@ -667,6 +675,13 @@ fn a_reload_changes_the_policy_of_running_workers() {
     d.wait_log(
         "giving up on background worker \"sv_reloaded\": 1 restarts within 60000 ms exceed give_up_restarts = 0",
         secs(10),
+    );
+    let j = run_ctl(d.rundir(), &["status", "--json"]);
+    assert!(
+        j.stdout
+            .contains("\"give_up\":{\"restarts\":0,\"window_ms\":60000}"),
+        "{}",
+        j.stdout
     );
     let n = d.count_log(&start_needle("sv_reloaded"));
     std::thread::sleep(millis(1500));

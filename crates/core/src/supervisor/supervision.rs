@@ -140,6 +140,16 @@ impl Supervisor {
         if read_words {
             rw.sv.own = own;
         }
+        self.sv_publish_policy(i);
+    }
+
+    /// Show worker `i`'s effective policy in its facts (after it changed:
+    /// registration, its own policy, a reload).
+    pub(super) fn sv_publish_policy(&self, i: usize) {
+        let eff = self.effective(i);
+        self.seg
+            .slot_facts(i)
+            .update(|f| f.policy = (!eff.is_none()).then_some(eff));
     }
 
     /// A slot in use was marked: its policy may have changed, a relaunch
@@ -159,7 +169,11 @@ impl Supervisor {
             rw.sv.policy_seq = seq;
             // Fields set before are kept unless set again (same tenant).
             rw.sv.own = own;
+            self.sv_publish_policy(i);
         }
+        let Some(rw) = self.workers[i].as_mut() else {
+            return;
+        };
         if relaunch != rw.sv.relaunch_seq {
             rw.sv.relaunch_seq = relaunch;
             if rw.sv.failed {
