@@ -630,6 +630,30 @@ mod tests {
     }
 
     #[test]
+    fn the_effective_policy_round_trips_through_the_facts() {
+        use crate::policy::{Effective, Policy, WatchdogAction};
+        let seg = Segment::create(1, 1).unwrap();
+        seg.unlink();
+        let f = seg.slot_facts(0);
+        f.registered(&def("w"), 1, 1);
+        assert_eq!(f.read().unwrap().policy, None);
+        let p = Policy {
+            backoff_initial_ms: Some(250),
+            backoff_factor: Some(1.5),
+            backoff_jitter: Some(0.25),
+            give_up_restarts: Some(4),
+            stop_timeout_ms: Some(900),
+            watchdog_ms: Some(300),
+            watchdog_action: Some(WatchdogAction::Exit1),
+            ..Policy::default()
+        };
+        let e = Effective::merge(&p, None, &Policy::default());
+        f.update(|x| x.policy = Some(e));
+        f.started(9);
+        assert_eq!(f.read().unwrap().policy, Some(e));
+    }
+
+    #[test]
     fn readers_give_up_on_a_stuck_sequence_and_reject_garbage() {
         let seg = Segment::create(1, 1).unwrap();
         seg.unlink();
