@@ -20,6 +20,8 @@ mod reload;
 pub mod sd_notify;
 mod sentinel;
 mod setup;
+/// cbindgen:ignore
+pub mod supervision;
 #[cfg(test)]
 mod tests;
 
@@ -155,4 +157,6 @@ struct Supervisor {
     /// The signalfd / the host's wake-up eventfd became readable.
     sig_pending: bool,
     wake_pending: bool,
+    /// Timers of the opt-in supervision (supervision.rs).
+    sv: supervision::Timers,
 }
