@@ -240,7 +240,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         .take(nslots)
         .enumerate()
     {
-        sup.workers[i] = Some(Registered::new(w));
+        sup.workers[i] = Some(Box::new(Registered::new(w)));
     }
     sup.seg.daemon_facts().init(facts::now_ms());
     sup.init_slots();
