@@ -32,6 +32,8 @@
 # CHURN_CONC ("1 8 64"), BURST_K (200); MAX_WORKERS (256), FLOOR_SCALE (1:
 # 2000 forks and 1000 round trips per floor reading), SKIP_FLOOR (0),
 # SKIP_PG (0: 1 leaves PostgreSQL out), PG_CONFIG (pg_config), CC (cc),
+# FAT_MB (0; N preloads bench/bgw_bench_fat.c too, in both, whose _PG_init
+# allocates and writes N MB that every worker inherits),
 # BENCH_MAJOR (15; 17 or 18: bgworkerd runs the worker module built against
 # that major's real headers, which `make pg-headers-17`/`-18` unpack under
 # target/pg, with PostgreSQL 15's flags; PostgreSQL 15 runs its own build,
@@ -55,6 +57,7 @@ PG_TIMEOUT_S="${PG_TIMEOUT_S:-300}"
 PG_CONFIG="${PG_CONFIG:-pg_config}"
 CC="${CC:-cc}"
 BENCH_MAJOR="${BENCH_MAJOR:-15}"
+FAT_MB="${FAT_MB:-0}"
 TMP="${TMPDIR:-/tmp}"
 
 REL="$ROOT/target/release"
@@ -98,6 +101,14 @@ if [ "$OUR_MODULE" != "$MODULE" ]; then
     "$CC" $("$PG_CONFIG" --cppflags) $("$PG_CONFIG" --cflags) $("$PG_CONFIG" --cflags_sl) \
         -isystem "$MAJOR_INCLUDE" -Wall -Wextra -Werror -I"$ROOT/bench" -shared \
         -o "$OUR_MODULE" "$ROOT/bench/bgw_bench_worker.c"
+fi
+FAT_MODULE="$OUT/bgw_bench_fat.so"
+"$CC" "${PGXS_FLAGS[@]}" -Wall -Wextra -Werror -shared -o "$FAT_MODULE" "$ROOT/bench/bgw_bench_fat.c"
+# what bgworkerd and PostgreSQL preload besides the worker module
+OUR_PRELOAD="$OUR_MODULE"
+if [ "$FAT_MB" != 0 ]; then
+    export BGW_BENCH_FAT_MB="$FAT_MB"
+    OUR_PRELOAD="$OUR_MODULE,$FAT_MODULE"
 fi
 "$CC" -O2 -Wall -Wextra -Werror -I"$ROOT/include" -I"$ROOT/bench" \
     -o "$OUT/bgw_bench" "$ROOT/bench/bgw_bench.c" \
@@ -162,7 +173,7 @@ echo "bench: libbgworker (bgworkerd) ..." >&2
 
 "$DAEMON" -D "$RUNDIR" \
     -c max_worker_processes="$MAX_WORKERS" \
-    -c shared_preload_libraries="$OUR_MODULE" \
+    -c shared_preload_libraries="$OUR_PRELOAD" \
     2>"$LOG" &
 DPID=$!
 
@@ -180,7 +191,8 @@ if ! grep -q 'bgworkerd ready' "$LOG"; then
 fi
 
 {
-    echo "# preload: 1"
+    echo "# preload: $OUR_PRELOAD"
+    [ "$FAT_MB" = 0 ] || echo "# _PG_init of bgw_bench_fat.so allocated and wrote $FAT_MB MB (inherited by every worker)"
     echo "max_worker_processes $MAX_WORKERS count"
     echo "bgworkerd_rss $(awk '/^VmRSS/ {print $2}' "/proc/$DPID/status") kB"
 } >>"$OURS"
@@ -222,7 +234,7 @@ fi
 pg_run() {
     PGWORK="$(mktemp -d "$TMP/bgw-bench-pg15.XXXXXX")"
     mkdir -p "$PGWORK/lib"
-    cp "$MODULE" "$OUT/bgw_bench_pg15.so" "$PGWORK/lib/"
+    cp "$MODULE" "$OUT/bgw_bench_pg15.so" "$FAT_MODULE" "$PGWORK/lib/"
     chmod 755 "$PGWORK"
     if [ "$(id -u)" = 0 ]; then
         chown -R postgres: "$PGWORK"
@@ -246,7 +258,7 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 log_min_messages = warning
-shared_preload_libraries = '$PGWORK/lib/bgw_bench_worker.so'
+shared_preload_libraries = '$PGWORK/lib/bgw_bench_worker.so$([ "$FAT_MB" = 0 ] || echo ",$PGWORK/lib/bgw_bench_fat.so")'
 EOF
     (cd "$PGWORK" && "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGWORK/data" -l "$PGWORK/server.log" \
         -w -t 60 start >/dev/null 2>&1) || {

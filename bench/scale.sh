@@ -11,9 +11,10 @@
 #
 # Knobs (environment): SMALL (256), BIG (10000), ROUNDS (5), and per round
 # LAT_N (100), CHURN_N (1000), CHURN_CONC ("1 8 64"), BURST_K (1000);
-# ALL_K (BIG: sleeping workers all running at once, at the end), CC (cc).
+# ALL_K (BIG: sleeping workers all running at once, at the end), CC (cc),
+# SKIP_BIGHOST (0: 1 leaves out bench/bighost.sh, which runs after).
 # Needs room for ALL_K processes (RLIMIT_NPROC, pid_max) and a few GB of
-# memory for them. About three minutes on 2 cores.
+# memory for them. About five minutes on 2 cores, bench/bighost.sh included.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -121,3 +122,9 @@ for d in small big; do
     fi
 done
 echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+trap - EXIT
+stop_daemons
+rm -rf "$RUNDIR"
+
+# launch latency when the process workers are forked from is big
+[ "${SKIP_BIGHOST:-0}" = 1 ] || ROUNDS="$ROUNDS" PG_CONFIG="$PG_CONFIG" CC="$CC" bash "$ROOT/bench/bighost.sh"
