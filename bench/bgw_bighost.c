@@ -6,9 +6,12 @@
  *		big application embedding libbgworker would.  Its workers are forked
  *		from it, so each fork copies the page tables of that heap.
  *
- * usage: bgw_bighost RUNDIR HEAP_MB SLOTS [MODULE]
+ * usage: bgw_bighost [-f] RUNDIR HEAP_MB SLOTS [MODULE]
  *	 MODULE, if given, is loaded as a shared_preload_libraries entry
  *	 (bgw_host_load_library) before the supervisor starts.
+ *	 -f: start a fork server first (bgw_host_start_fork_server), before the
+ *	 heap exists, so that the supervisor and the workers live in a small
+ *	 process.
  *
  * A client (bench/bgw_scale.c) attaches to RUNDIR and registers the
  * workers.  SIGTERM or SIGINT asks for a fast shutdown.  Prints
@@ -39,9 +42,19 @@ main(int argc, char **argv)
 	long		page = sysconf(_SC_PAGESIZE);
 	unsigned long sum = 0;
 
+	if (argc > 1 && strcmp(argv[1], "-f") == 0)
+	{
+		if (bgw_host_start_fork_server() < 0)
+		{
+			fprintf(stderr, "bgw_bighost: %s\n", bgw_last_error());
+			return 1;
+		}
+		argv++;
+		argc--;
+	}
 	if (argc < 4 || argc > 5)
 	{
-		fprintf(stderr, "usage: bgw_bighost RUNDIR HEAP_MB SLOTS [MODULE]\n");
+		fprintf(stderr, "usage: bgw_bighost [-f] RUNDIR HEAP_MB SLOTS [MODULE]\n");
 		return 2;
 	}
 	heap_bytes = (size_t) strtoul(argv[2], NULL, 10) << 20;

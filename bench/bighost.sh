@@ -6,7 +6,9 @@
 #     of HEAP_MB (200) MB and then runs the supervisor itself
 #     (bgw_host_run), beside the same program with no heap. bgw_scale
 #     alternates between the two round by round (-H) and prints the start
-#     latency of each and their ratio against the 1.5x target.
+#     latency of each and their ratio against the 1.5x target: first with
+#     the supervisor in the host's process (the default), then with the
+#     big host's fork server (bgw_host_start_fork_server before the heap).
 #  2. A daemon whose preloaded module allocates FAT_MB (200) MB in
 #     _PG_init: bench/run.sh with FAT_MB set (fewer figures), bgworkerd and
 #     PostgreSQL 15 side by side. Under both, workers inherit what _PG_init
@@ -88,11 +90,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_host NAME HEAP_MB: bgw_bighost on $RUNDIR/NAME; pid appended to PIDS
+# start_host NAME HEAP_MB [-f]: bgw_bighost on $RUNDIR/NAME; pid appended
+# to PIDS (with -f, the pid of its fork server, which runs the supervisor)
 start_host() {
     local dir="$RUNDIR/$1" pid
+    rm -rf "$dir"
     mkdir -p "$dir"
-    "$OUT/bgw_bighost" "$dir" "$2" "$SLOTS" "$MODULE" 2>"$dir/host.log" &
+    "$OUT/bgw_bighost" ${3:+"$3"} "$dir" "$2" "$SLOTS" "$MODULE" 2>"$dir/host.log" &
     pid=$!
     PIDS+=("$pid")
     for _ in $(seq 300); do
@@ -107,17 +111,26 @@ start_host() {
     exit 1
 }
 
+# pair LABEL [-f]: the small host against the big one (-f: with a fork server)
+pair() {
+    local label="$1" sup
+    start_host small 0
+    start_host big "$HEAP_MB" ${2:+"$2"}
+    sup="$(head -1 "$RUNDIR/big/bgworkerd.pid")"
+    echo "# host RSS: $(awk '/^VmRSS/ {print $2}' "/proc/${PIDS[0]}/status") kB (no heap), $(awk '/^VmRSS/ {print $2}' "/proc/${PIDS[1]}/status") kB (${HEAP_MB} MB heap); the big host's supervisor runs in pid $sup ($(awk '/^VmRSS/ {print $2}' "/proc/$sup/status") kB)"
+    "$OUT/bgw_scale" -H -s "$RUNDIR/small" -p "${PIDS[0]}" -m "$SLOTS" -x host_0mb \
+        -S "$RUNDIR/big" -P "$sup" -M "$SLOTS" -X "$label" -l "$MODULE" \
+        -R "$ROUNDS" -n "$LAT_N" -c "$CHURN_N" -C "1 8" -k "$BURST_K" |
+        grep -v '^supervisor_rss'
+    stop_hosts
+}
+
 echo "bench-scale: embedding hosts with 0 and $HEAP_MB MB heaps, $ROUNDS rounds ..." >&2
-echo "# 1. an embedding host running the supervisor, with a ${HEAP_MB} MB heap and with none"
+echo "# 1a. an embedding host running the supervisor in its own process, with a ${HEAP_MB} MB heap and with none"
 echo "# loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-start_host small 0
-start_host big "$HEAP_MB"
-echo "# host RSS: $(awk '/^VmRSS/ {print $2}' "/proc/${PIDS[0]}/status") kB (no heap), $(awk '/^VmRSS/ {print $2}' "/proc/${PIDS[1]}/status") kB (${HEAP_MB} MB heap)"
-"$OUT/bgw_scale" -H -s "$RUNDIR/small" -p "${PIDS[0]}" -m "$SLOTS" -x host_0mb \
-    -S "$RUNDIR/big" -P "${PIDS[1]}" -M "$SLOTS" -X "host_${HEAP_MB}mb" -l "$MODULE" \
-    -R "$ROUNDS" -n "$LAT_N" -c "$CHURN_N" -C "1 8" -k "$BURST_K" |
-    grep -v '^supervisor_rss'
-stop_hosts
+pair "host_${HEAP_MB}mb"
+echo "# 1b. the same, the ${HEAP_MB} MB host with a fork server started before its heap (bgw_host_start_fork_server)"
+pair "host_${HEAP_MB}mb_fork_server" -f
 
 if [ "$SKIP_FAT" != 1 ]; then
     echo "bench-scale: a daemon whose module allocates $FAT_MB MB in _PG_init, and PostgreSQL 15 ..." >&2

@@ -69,6 +69,20 @@ const ATTACHED_CACHE_MAX: usize = 4096;
 /// Delay before retrying a failed fork.
 const FORK_RETRY: Duration = Duration::from_secs(1);
 
+/// Descriptors of this process that its workers must not keep, beyond the
+/// supervisor's own (an embedding host's fork server registers its
+/// sockets here); -1 is an empty place.
+static CLOSE_IN_WORKERS: [AtomicI32; 4] = [const { AtomicI32::new(-1) }; 4];
+
+/// Have every worker forked from now on close `fd` first. Call before
+/// the supervisor runs; at most four descriptors (false when full).
+pub fn close_in_workers(fd: i32) -> bool {
+    CLOSE_IN_WORKERS.iter().any(|c| {
+        c.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    })
+}
+
 fn wake_loop() {
     let fd = WAKE_FD.load(Ordering::Acquire);
     if fd >= 0 {
