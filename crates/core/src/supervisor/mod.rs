@@ -66,6 +66,8 @@ static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 const KILL_GRACE: Duration = Duration::from_secs(5);
 /// Most attached processes notified at once (one pidfd each).
 const ATTACHED_CACHE_MAX: usize = 4096;
+/// Least time between two scans of every slot (see process_slot_changes).
+const FULL_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 /// Delay before retrying a failed fork.
 const FORK_RETRY: Duration = Duration::from_secs(1);
 
@@ -145,6 +147,10 @@ struct Supervisor {
     kill_deadline: Option<Instant>,
     /// Slot state changed since waiters were last woken.
     changed: bool,
+    /// When every slot was last examined, and when the next such scan is
+    /// due (see process_slot_changes).
+    last_full_scan: Option<Instant>,
+    full_scan_due: Option<Instant>,
     /// The supervisor's signals, blocked in its thread, arrive here.
     sigfd: SignalFd,
     /// Host requests (bgw_host_request_shutdown, phase changes) write here;

@@ -221,6 +221,8 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         shutdown: SHUTDOWN_NONE,
         kill_deadline: None,
         changed: false,
+        last_full_scan: None,
+        full_scan_due: None,
         sigfd,
         wake,
         death_r,
