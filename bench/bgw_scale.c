@@ -21,7 +21,10 @@
  *						to back, all started, then all terminated and stopped;
  *						the supervisor's RSS while all run
  *	 supervisor_rss_*	VmRSS of each daemon (idle at start, after the rounds,
- *						with all A running) and per slot
+ *						with all A running) and per slot; after the rounds
+ *						also its RssAnon (private) and RssShmem (pages of
+ *						the shared segment mapped in: the segment's memory is
+ *						reserved at start whether mapped or not)
  *
  * Usage: bgw_scale -s RUNDIR -p PID -m SLOTS -S RUNDIR -P PID -M SLOTS
  *					-l MODULE [-R ROUNDS] [-n LAT_N] [-c CHURN_N]
@@ -135,9 +138,9 @@ positive_arg(const char *opt, const char *s)
 	return (int) v;
 }
 
-/* VmRSS of `pid` in kB, or -1 */
+/* The kB field `field` ("VmRSS:", "RssAnon:", ...) of /proc/PID/status, or -1 */
 static long
-rss_kb(int pid)
+status_kb(int pid, const char *field)
 {
 	char		path[64],
 				line[256];
@@ -149,10 +152,17 @@ rss_kb(int pid)
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+		if (strncmp(line, field, strlen(field)) == 0 &&
+			sscanf(line + strlen(field), "%ld", &kb) == 1)
 			break;
 	fclose(f);
 	return kb;
+}
+
+static long
+rss_kb(int pid)
+{
+	return status_kb(pid, "VmRSS:");
 }
 
 typedef struct Daemon
@@ -408,6 +418,9 @@ main(int argc, char **argv)
 	}
 	rss_big_after = rss_kb(big.pid);
 	put("supervisor_rss_big_after_rounds", rss_big_after, "kB");
+	/* private memory, and the pages of the (shared, preallocated) segment mapped in */
+	put("supervisor_rss_anon_big_after_rounds", status_kb(big.pid, "RssAnon:"), "kB");
+	put("supervisor_rss_shmem_big_after_rounds", status_kb(big.pid, "RssShmem:"), "kB");
 	put("supervisor_rss_small_after_rounds", rss_kb(small.pid), "kB");
 	if (!host_mode)
 		all_running(&big, all_k);
@@ -492,6 +505,7 @@ main(int argc, char **argv)
 	printf("#  supervisor RSS at %d slots (kB):\n", big.slots);
 	verdict("supervisor_rss_idle_big", "<=", 4096);
 	verdict("supervisor_rss_big_after_rounds", "<=", 4096);
+	verdict("supervisor_rss_anon_big_after_rounds", "<=", 4096);
 	alarm(0);
 	return 0;
 }

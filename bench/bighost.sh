@@ -17,7 +17,10 @@
 #
 # Knobs (environment): HEAP_MB (200), FAT_MB (200), ROUNDS (5), LAT_N (50),
 # CHURN_N (200), BURST_K (100), SKIP_FAT (0: 1 leaves part 2 out),
-# PG_CONFIG, CC.
+# PG_CONFIG, CC. Part 2 runs FAT_ROUNDS (3) rounds of FAT_LAT_N (20)
+# latencies, a churn of FAT_CHURN_N (50) with 1 outstanding and a burst of
+# FAT_BURST_K (20): every fork there copies 200 MB of page tables, in
+# PostgreSQL as well, whose part is bounded by PG_TIMEOUT_S (900).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -136,7 +139,8 @@ if [ "$SKIP_FAT" != 1 ]; then
     echo "bench-scale: a daemon whose module allocates $FAT_MB MB in _PG_init, and PostgreSQL 15 ..." >&2
     echo "# 2. bgworkerd and PostgreSQL 15, each with a preloaded module that writes $FAT_MB MB in _PG_init"
     echo "#    (workers inherit it under both; no target)"
-    FAT_MB="$FAT_MB" ROUNDS="$ROUNDS" LAT_N="$LAT_N" CHURN_N="$CHURN_N" CHURN_CONC="1 8" \
-        BURST_K="$BURST_K" PG_CONFIG="$PG_CONFIG" CC="$CC" bash "$ROOT/bench/run.sh" |
-        grep -E '^#|^(floor_fork_rate|floor_rtt_pipe_p50|latency_start_p50|latency_start_p99|latency_stop_p50|latency_main_entry_p50|churn_c1_rate|churn_c8_rate|burst_k[0-9]+_all_started|bgworkerd_rss|ratio_latency_start)'
+    FAT_MB="$FAT_MB" ROUNDS="${FAT_ROUNDS:-3}" LAT_N="${FAT_LAT_N:-20}" \
+        CHURN_N="${FAT_CHURN_N:-50}" CHURN_CONC="1" BURST_K="${FAT_BURST_K:-20}" \
+        PG_TIMEOUT_S="${PG_TIMEOUT_S:-900}" PG_CONFIG="$PG_CONFIG" CC="$CC" bash "$ROOT/bench/run.sh" |
+        grep -E '^#|^(floor_fork_rate|floor_rtt_pipe_p50|latency_start_p50|latency_start_p99|latency_stop_p50|latency_main_entry_p50|churn_c1_rate|burst_k[0-9]+_all_started|bgworkerd_rss|ratio_latency_start)'
 fi
