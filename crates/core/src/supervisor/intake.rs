@@ -110,9 +110,12 @@ impl Supervisor {
         let mut any = false;
         for w in 0..crate::shmem::slots::pending_words(self.workers.len()) {
             let word = self.seg.pending_word(w);
-            // A plain load first: most words are clear, and a swap would
-            // write (dirty) every one of them.
-            if word.load(Ordering::Relaxed) == 0 {
+            // A load first: most words are clear, and a swap would write
+            // (dirty) every one of them. A mark made before the signal that
+            // woke us is seen (the signal's delivery orders it); one this
+            // load missed has its own signal coming, and the scan of every
+            // slot below would find its change in any case.
+            if word.load(Ordering::Acquire) == 0 {
                 continue;
             }
             let mut bits = word.swap(0, Ordering::Acquire);
