@@ -14,7 +14,8 @@
 # ALL_K (BIG: sleeping workers all running at once, at the end), CC (cc),
 # SKIP_BIGHOST (0: 1 leaves out bench/bighost.sh, which runs after).
 # Needs room for ALL_K processes (RLIMIT_NPROC, pid_max) and a few GB of
-# memory for them. About five minutes on 2 cores, bench/bighost.sh included.
+# memory for them. About twelve minutes on 2 cores with bench/bighost.sh,
+# half of it PostgreSQL forking from a 236 MB postmaster.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
