@@ -16,6 +16,7 @@
 #   make pg-symbols   regenerate exports/pgMAJOR/*.symbols and settings (15, 17, 18) and pg15's
 #                     initial.values and enum.values from the real servers
 #   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
+#   make bench-scale  the supervisor at 10,000 slots against 256, and 10,000 workers at once
 #   make bench-dlopen dlopen(RTLD_NOW) cost of a module's PostgreSQL symbol references
 #   make soak         100,000 register/exit cycles under random kills, then 10^6
 #                     random writes into a running supervisor's segment (not in
@@ -39,7 +40,7 @@ export BGW_PKGLIBDIR := $(PREFIX)/lib/bgworker
 endif
 
 .PHONY: all build examples header check-header pg-headers pg-server test-tools rust-tools lint test check-asan bench run install clean \
-        pg-symbols census bench-dlopen pg-headers-17 pg-headers-18 pg-servers pg-layout
+        pg-symbols census bench-dlopen bench-scale pg-headers-17 pg-headers-18 pg-servers pg-layout
 
 all: build examples
 
@@ -226,6 +227,11 @@ pg-symbols: pg-server pg-headers pg-servers pg-headers-17 pg-headers-18
 # under bgworkerd (downloads cached under target/census; not in make test).
 census: build pg-server pg-headers
 	bash census/run.sh
+
+# The supervisor's per-event cost at 10,000 slots against 256, a burst of
+# 1,000 and 10,000 workers running at once, supervisor RSS (bench/scale.sh).
+bench-scale: build pg-headers
+	PG_CONFIG=$(PG_CONFIG) bash bench/scale.sh
 
 # What a module's PostgreSQL symbol references cost at load time.
 bench-dlopen: build pg-headers

@@ -9,8 +9,8 @@
  *		of figures have one definition (see bgw_bench.c's header comment).
  *
  * The including file includes its bgworker.h (libbgworker's or
- * PostgreSQL's), <math.h>, <fcntl.h>, <sys/mman.h>, <string.h>, <errno.h>
- * and bgw_bench_stamp.h first, and then defines the hooks declared below.
+ * PostgreSQL's), <math.h>, <fcntl.h>, <sys/mman.h>, <sys/wait.h>,
+ * <string.h>, <errno.h>, <unistd.h> and bgw_bench_stamp.h first, and then defines the hooks declared below.
  * Everything here is static: one copy per program, single-threaded.
  */
 #ifndef BGW_BENCH_CORE_H
@@ -104,15 +104,152 @@ percentile(const double *v, int n, double p)
 	return v[rank - 1];
 }
 
+/* ------------------------------------------------------------------------
+ * Rounds: every figure is recorded once per round (floors once more, see
+ * bench_run) and reported at the end as its median with its spread:
+ *   name MEDIAN unit min MIN max MAX rounds N
+ * The machine is shared and its speed drifts between rounds, so a single
+ * reading (or a ratio of two readings taken a minute apart) says little.
+ * ------------------------------------------------------------------------
+ */
+#define BENCH_MAX_METRICS	256
+#define BENCH_MAX_ROUNDS	64
+
+typedef struct BenchMetric
+{
+	char		name[96];
+	char		unit[16];
+	int			n;
+	double		v[BENCH_MAX_ROUNDS + 1];
+} BenchMetric;
+
+static BenchMetric *metrics;	/* BENCH_MAX_METRICS entries, in first-recorded order */
+static int	n_metrics;
+/* prepended to every recorded name (bench-scale tells its two daemons apart) */
+static const char *metric_prefix = "";
+/* 0 while warming up: nothing is recorded */
+static int	recording = 1;
+
+static BenchMetric *
+find_metric(const char *name)
+{
+	for (int i = 0; i < n_metrics; i++)
+		if (strcmp(metrics[i].name, name) == 0)
+			return &metrics[i];
+	return NULL;
+}
+
+/* Record one reading of `name` (with metric_prefix) for the current round. */
 static void
 put(const char *name, double value, const char *unit)
 {
+	char		full[sizeof(metrics[0].name)];
+	BenchMetric *m;
+
+	if (!recording)
+		return;
+	if (metrics == NULL)
+		metrics = xmalloc(sizeof(BenchMetric) * BENCH_MAX_METRICS);
+	snprintf(full, sizeof(full), "%s%s", metric_prefix, name);
+	m = find_metric(full);
+	if (m == NULL)
+	{
+		if (n_metrics == BENCH_MAX_METRICS)
+			fail("more than %d figures", BENCH_MAX_METRICS);
+		m = &metrics[n_metrics++];
+		snprintf(m->name, sizeof(m->name), "%s", full);
+		snprintf(m->unit, sizeof(m->unit), "%s", unit);
+	}
+	if (m->n == BENCH_MAX_ROUNDS + 1)
+		fail("figure %s recorded more than %d times", full, BENCH_MAX_ROUNDS + 1);
+	m->v[m->n++] = value;
+}
+
+/* The median of a metric's readings (mean of the middle two for even n). */
+static double
+metric_median(const BenchMetric *m)
+{
+	double		s[BENCH_MAX_ROUNDS + 1];
+
+	memcpy(s, m->v, sizeof(double) * m->n);
+	qsort(s, m->n, sizeof(double), cmp_double);
+	return (m->n % 2) ? s[m->n / 2] : (s[m->n / 2 - 1] + s[m->n / 2]) / 2;
+}
+
+static double
+metric_min(const BenchMetric *m)
+{
+	double		x = m->v[0];
+
+	for (int i = 1; i < m->n; i++)
+		x = m->v[i] < x ? m->v[i] : x;
+	return x;
+}
+
+static double
+metric_max(const BenchMetric *m)
+{
+	double		x = m->v[0];
+
+	for (int i = 1; i < m->n; i++)
+		x = m->v[i] > x ? m->v[i] : x;
+	return x;
+}
+
+static void
+fmt_value(char *buf, size_t len, double v, const char *unit)
+{
+	if (strcmp(unit, "count") == 0)
+		snprintf(buf, len, "%lld", (long long) llround(v));
+	else if (strcmp(unit, "x") == 0)
+		snprintf(buf, len, "%.3f", v);
+	else
+		snprintf(buf, len, "%.1f", v);
+}
+
+/* Emit every recorded figure: name MEDIAN unit min MIN max MAX rounds N */
+static void
+report_metrics(void)
+{
+	for (int i = 0; i < n_metrics; i++)
+	{
+		const BenchMetric *m = &metrics[i];
+		char		med[32],
+					lo[32],
+					hi[32],
+					line[256];
+
+		fmt_value(med, sizeof(med), metric_median(m), m->unit);
+		fmt_value(lo, sizeof(lo), metric_min(m), m->unit);
+		fmt_value(hi, sizeof(hi), metric_max(m), m->unit);
+		snprintf(line, sizeof(line), "%s %s %s min %s max %s rounds %d",
+				 m->name, med, m->unit, lo, hi, m->n);
+		bench_emit_line(line);
+	}
+}
+
+/*
+ * One target line for the figure `name`: judged on its median, with its
+ * spread and the number of rounds that met it on their own.
+ *   #   NAME MEDIAN (MIN..MAX) OP TARGET met|MISSED (k/N rounds)
+ */
+static void
+verdict(const char *name, const char *op, double target)
+{
+	const BenchMetric *m = find_metric(name);
+	int			le = (op[0] == '<'),
+				k = 0;
+	double		med;
 	char		line[256];
 
-	if (strcmp(unit, "count") == 0)
-		snprintf(line, sizeof(line), "%s %lld %s", name, (long long) llround(value), unit);
-	else
-		snprintf(line, sizeof(line), "%s %.1f %s", name, value, unit);
+	if (m == NULL || m->n == 0)
+		return;
+	med = metric_median(m);
+	for (int i = 0; i < m->n; i++)
+		k += le ? (m->v[i] <= target) : (m->v[i] >= target);
+	snprintf(line, sizeof(line), "#   %-52s %9.3f (%.3f..%.3f) %s %-5g %s (%d/%d rounds)",
+			 name, med, metric_min(m), metric_max(m), op, target,
+			 (le ? med <= target : med >= target) ? "met" : "MISSED", k, m->n);
 	bench_emit_line(line);
 }
 
@@ -202,14 +339,8 @@ wait_stopped(BackgroundWorkerHandle *h)
  * latency(n): one worker at a time, two passes of n (see the file header)
  * ------------------------------------------------------------------------
  */
-typedef struct LatencyResult
-{
-	double		start_p50;
-	double		stop_p50;
-} LatencyResult;
-
 static void
-bench_latency(int n, int report, LatencyResult *res)
+bench_latency(int n)
 {
 	double	   *start = xmalloc(sizeof(double) * n);
 	double	   *stop = xmalloc(sizeof(double) * n);
@@ -308,14 +439,11 @@ bench_latency(int n, int report, LatencyResult *res)
 	munmap((void *) stamps, len);
 	remove_stamp_file();
 
-	if (report)
-	{
-		put("latency_n", n, "count");
-		put_dist("latency_start", start, n, &res->start_p50);
-		put_dist("latency_stop", stop, n, &res->stop_p50);
-		put_dist("latency_main_entry", entry, n, NULL);
-		put_dist("latency_stop_idle", stop_idle, n, NULL);
-	}
+	put("latency_n", n, "count");
+	put_dist("latency_start", start, n, NULL);
+	put_dist("latency_stop", stop, n, NULL);
+	put_dist("latency_main_entry", entry, n, NULL);
+	put_dist("latency_stop_idle", stop_idle, n, NULL);
 	bench_free(start);
 	bench_free(stop);
 	bench_free(entry);
@@ -380,14 +508,8 @@ bench_churn(int n, int conc)
  * start, terminate all, wait for all to stop.
  * ------------------------------------------------------------------------
  */
-typedef struct BurstResult
-{
-	double		all_started_ms;
-	double		all_stopped_ms;
-} BurstResult;
-
 static void
-bench_burst(int k, BurstResult *res)
+bench_burst(int k)
 {
 	BackgroundWorkerHandle **h = xmalloc(sizeof(*h) * k);
 	double		t0,
@@ -438,28 +560,161 @@ bench_burst(int k, BurstResult *res)
 	put(name, (t_term - t_all) / 1e3, "ms");
 	snprintf(name, sizeof(name), "burst_k%d_all_stopped", k);
 	put(name, (t_stop - t_all) / 1e3, "ms");
-	res->all_started_ms = (t_all - t0) / 1e3;
-	res->all_stopped_ms = (t_stop - t_all) / 1e3;
 }
 
 /* ------------------------------------------------------------------------
- * The whole run after the floor: a latency warm-up (not reported), then
- * latency(lat_n), churn(churn_n, c) for each c of churn_list (numbers
- * separated by spaces or commas), burst(burst_k).
+ * The floor: what fork, exit and a wake-up cost on this machine, from this
+ * process, measured between the measurement rounds (see bench_run).
+ *   floor_fork_*         fork + child _exit(0) + waitpid, sequential
+ *   floor_rtt_pipe_*     fork -> child writes a byte to a pipe -> the
+ *                        parent's read returns (child reaped untimed)
  * ------------------------------------------------------------------------
  */
 static void
-bench_run(int lat_n, int churn_n, const char *churn_list, int burst_k,
-		  LatencyResult *lat, double *churn_c1, BurstResult *burst)
+bench_reap(pid_t pid)
 {
-	bench_latency(10, 0, lat);	/* warm-up, not reported */
-	bench_latency(lat_n, 1, lat);
+	int			st;
 
+	while (waitpid(pid, &st, 0) != pid)
+		if (errno != EINTR)
+			fail("waitpid: %s", strerror(errno));
+}
+
+/* sequential fork + _exit(0) + waitpid; returns the elapsed us */
+static double
+fork_loop(int n)
+{
+	double		t0 = bench_now_us();
+
+	for (int i = 0; i < n; i++)
+	{
+		pid_t		pid = fork();
+
+		if (pid < 0)
+			fail("fork: %s", strerror(errno));
+		if (pid == 0)
+			_exit(0);
+		bench_reap(pid);
+	}
+	return bench_now_us() - t0;
+}
+
+static void
+floor_rtt_pipe(int n)
+{
+	int			fds[2];
+	double	   *v = xmalloc(sizeof(double) * n);
+
+	if (pipe(fds) != 0)
+		fail("pipe: %s", strerror(errno));
+	for (int i = 0; i < n; i++)
+	{
+		char		c = 'x';
+		double		t0 = bench_now_us();
+		pid_t		pid = fork();
+
+		if (pid < 0)
+			fail("fork: %s", strerror(errno));
+		if (pid == 0)
+			_exit(write(fds[1], &c, 1) == 1 ? 0 : 1);
+		while (read(fds[0], &c, 1) != 1)
+			if (errno != EINTR)
+				fail("read: %s", strerror(errno));
+		v[i] = bench_now_us() - t0;
+		bench_reap(pid);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	put_dist("floor_rtt_pipe", v, n, NULL);
+	bench_free(v);
+}
+
+/* One floor reading: floor_fork_rate, floor_fork_mean, floor_rtt_pipe_*. */
+static void
+bench_floor(int fork_n, int rtt_n)
+{
+	double		us;
+
+	enter_phase("floor");
+	(void) fork_loop(100);		/* warm-up */
+	us = fork_loop(fork_n);
+	put("floor_fork_rate", fork_n / (us / 1e6), "forks/s");
+	put("floor_fork_mean", us / fork_n, "us");
+	progress();
+	floor_rtt_pipe(rtt_n);
+}
+
+/* ------------------------------------------------------------------------
+ * Ratios to the floor, per round
+ * ------------------------------------------------------------------------
+ */
+static const BenchMetric *
+metric_of(const char *prefix, const char *name)
+{
+	char		full[sizeof(metrics[0].name)];
+
+	snprintf(full, sizeof(full), "%s%s", prefix, name);
+	return find_metric(full);
+}
+
+/*
+ * Record ratio_<name>_to_<floor>: for each round r, the figure of round r
+ * (metric `name`, recorded once per round) divided by the mean of the two
+ * floor readings around it (floor readings r and r+1), or, with `per_time`,
+ * the figure divided by `scale` / that floor (a time against the time the
+ * floor rate allows for `scale` forks).
+ */
+static void
+put_floor_ratio(const char *name, const char *floor, double scale)
+{
+	const BenchMetric *m = metric_of(metric_prefix, name);
+	const BenchMetric *f = metric_of("", floor);
+	char		rname[160];
+
+	if (m == NULL || f == NULL || f->n < m->n + 1)
+		return;
+	snprintf(rname, sizeof(rname), "ratio_%s_to_%s", name, floor);
+	if (scale > 0)
+		snprintf(rname, sizeof(rname), "ratio_%s_to_%g_forks", name, scale);
+	for (int r = 0; r < m->n; r++)
+	{
+		double		fl = (f->v[r] + f->v[r + 1]) / 2;
+
+		if (fl <= 0)
+			continue;
+		/* scale forks at fl forks/s take scale / fl s; figures are in ms */
+		put(rname, scale > 0 ? m->v[r] / (scale / fl * 1e3) : m->v[r] / fl, "x");
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * The whole run: a latency warm-up (not recorded), then `rounds` rounds of
+ * latency(lat_n), churn(churn_n, c) for each c of churn_list (numbers
+ * separated by spaces or commas) and burst(burst_k), with a floor reading
+ * before the first round and after every round, so that each round's
+ * ratios use the floor measured around it.  Then every figure and ratio is
+ * reported (median and spread) and the targets are judged.
+ * ------------------------------------------------------------------------
+ */
+typedef struct BenchConfig
+{
+	int			lat_n;
+	int			churn_n;
+	const char *churn_list;
+	int			burst_k;
+	int			rounds;
+	int			floor_fork_n;	/* 0: no floor, no ratios */
+	int			floor_rtt_n;
+} BenchConfig;
+
+/* Call fn(conc, arg) for each number of the churn list. */
+static void
+for_each_conc(const char *churn_list, void (*fn) (int conc, void *arg), void *arg)
+{
 	for (const char *p = churn_list; *p;)
 	{
 		char	   *end;
 		long		conc = strtol(p, &end, 10);
-		double		rate;
 
 		if (end == p)
 		{
@@ -472,13 +727,98 @@ bench_run(int lat_n, int churn_n, const char *churn_list, int burst_k,
 		}
 		if (conc < 1 || conc > 100000)
 			fail("bad concurrency %ld", conc);
-		rate = bench_churn(churn_n, (int) conc);
-		if (conc == 1)
-			*churn_c1 = rate;
+		fn((int) conc, arg);
 		p = end;
 	}
+}
 
-	bench_burst(burst_k, burst);
+static void
+churn_one(int conc, void *arg)
+{
+	(void) bench_churn(*(int *) arg, conc);
+}
+
+static void
+churn_ratio(int conc, void *arg)
+{
+	char		name[64];
+
+	(void) arg;
+	snprintf(name, sizeof(name), "churn_c%d_rate", conc);
+	put_floor_ratio(name, "floor_fork_rate", 0);
+}
+
+/* The per-round ratios of the figures of bench_round to the floor. */
+static void
+bench_floor_ratios(const BenchConfig *cfg)
+{
+	char		name[64];
+
+	put_floor_ratio("latency_start_p50", "floor_rtt_pipe_p50", 0);
+	put_floor_ratio("latency_start_p99", "floor_rtt_pipe_p50", 0);
+	put_floor_ratio("latency_stop_p50", "floor_rtt_pipe_p50", 0);
+	put_floor_ratio("latency_main_entry_p50", "floor_rtt_pipe_p50", 0);
+	for_each_conc(cfg->churn_list, churn_ratio, NULL);
+	if (cfg->burst_k > 0)
+	{
+		snprintf(name, sizeof(name), "burst_k%d_all_started", cfg->burst_k);
+		put_floor_ratio(name, "floor_fork_rate", cfg->burst_k);
+	}
+}
+
+/* The targets (PostgreSQL-level speed, relative to this machine's floor). */
+static void
+bench_verdicts(const BenchConfig *cfg)
+{
+	char		name[128];
+
+	bench_emit_line("# targets (medians over the rounds; each round against the floor measured around it):");
+	verdict("ratio_latency_start_p99_to_floor_rtt_pipe_p50", "<=", 1.5);
+	verdict("ratio_latency_stop_p50_to_floor_rtt_pipe_p50", "<=", 1.3);
+	verdict("ratio_latency_main_entry_p50_to_floor_rtt_pipe_p50", "<=", 1.3);
+	verdict("ratio_churn_c1_rate_to_floor_fork_rate", ">=", 0.7);
+	verdict("ratio_churn_c64_rate_to_floor_fork_rate", ">=", 1.2);
+	if (cfg->burst_k > 0)
+	{
+		snprintf(name, sizeof(name), "ratio_burst_k%d_all_started_to_%d_forks",
+				 cfg->burst_k, cfg->burst_k);
+		verdict(name, "<=", 1.2);
+	}
+}
+
+static void
+bench_round(const BenchConfig *cfg)
+{
+	int			churn_n = cfg->churn_n;
+
+	bench_latency(cfg->lat_n);
+	for_each_conc(cfg->churn_list, churn_one, &churn_n);
+	if (cfg->burst_k > 0)
+		bench_burst(cfg->burst_k);
+}
+
+/* (bench/bgw_scale.c runs rounds of its own and leaves this out) */
+static void __attribute__((unused))
+bench_run(const BenchConfig *cfg)
+{
+	if (cfg->rounds < 1 || cfg->rounds > BENCH_MAX_ROUNDS)
+		fail("rounds must be between 1 and %d, not %d", BENCH_MAX_ROUNDS, cfg->rounds);
+	recording = 0;
+	bench_latency(10);	/* warm-up, not recorded */
+	recording = 1;
+	if (cfg->floor_fork_n > 0)
+		bench_floor(cfg->floor_fork_n, cfg->floor_rtt_n);
+	for (int r = 0; r < cfg->rounds; r++)
+	{
+		bench_round(cfg);
+		if (cfg->floor_fork_n > 0)
+			bench_floor(cfg->floor_fork_n, cfg->floor_rtt_n);
+	}
+	if (cfg->floor_fork_n > 0)
+		bench_floor_ratios(cfg);
+	report_metrics();
+	if (cfg->floor_fork_n > 0)
+		bench_verdicts(cfg);
 }
 
 #endif							/* BGW_BENCH_CORE_H */

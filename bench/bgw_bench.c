@@ -27,17 +27,25 @@
  *   burst_kK_*           K sleeping workers registered back to back; times
  *                        from the first register to the first / all started;
  *                        then terminate all and time until all have stopped
- *   floor_small_parent_rss  this process's RSS when the floor is measured
+ *   floor_small_parent_rss  this process's RSS before it attaches
  *   floor_fork_*         fork + child _exit(0) + waitpid, sequential
  *   floor_rtt_pipe_*     fork -> child writes a byte to a pipe -> the
  *                        parent's read returns (child reaped untimed)
+ *   ratio_X_to_FLOOR     figure X of a round / the floor measured around
+ *                        that round (see bench_core.h, bench_run)
  *
- * Distributions: min, nearest-rank p50 and p99, max.
- * Output: "name value unit" lines; lines starting with '#' are context.
+ * Distributions within a round: min, nearest-rank p50 and p99, max.  Every
+ * figure is measured once per round (ROUNDS rounds, the floor before the
+ * first and after every round) and reported as
+ *   name MEDIAN unit min MIN max MAX rounds N
+ * lines starting with '#' are context and the targets.
  *
  * Usage: bgw_bench -D RUNDIR -l MODULE [-n LAT_N] [-c CHURN_N]
  *                  [-C "1 8 64"] [-k BURST_K] [-m MAX_WORKERS]
- *                  [-f FLOOR_SCALE] [-F]
+ *                  [-f FLOOR_SCALE] [-F] [-R ROUNDS]
+ *   per round: LAT_N (100) latency pairs, CHURN_N (1000) workers per churn,
+ *   one burst of BURST_K (200); floor: 2000 x FLOOR_SCALE forks and 1000 x
+ *   FLOOR_SCALE round trips per reading; ROUNDS 5.
  *   -F skips the floor (and the ratios that need it).
  *
  * The measurements themselves are in bench_core.h, which
@@ -65,12 +73,6 @@
 
 /* A phase that makes no progress for this long is declared hung. */
 #define WATCHDOG_S 30
-
-/* PostgreSQL 15 performance targets, relative to this machine's floor */
-#define TARGET_START_P50_X_RTT	1.5		/* start p50 <= 1.5 x rtt_pipe p50 */
-#define TARGET_STOP_P50_X_RTT	5.0		/* stop p50 < 5 x rtt_pipe p50 */
-#define TARGET_CHURN_C1_X_FORK	0.5		/* churn c1 >= 0.5 x fork rate */
-#define TARGET_BURST_MS			60.0	/* all_started, all_stopped < 60 ms */
 
 /* ------------------------------------------------------------------------
  * Small utilities
@@ -159,20 +161,6 @@ static void bench_watchdog_rearm(void) { alarm(WATCHDOG_S); }
 
 static const char *bench_register_failure_reason(void) { return bgw_last_error(); }
 
-/* ------------------------------------------------------------------------
- * Floor: what fork/exit/wake-up cost on this machine, from this process
- * ------------------------------------------------------------------------
- */
-static void
-reap(pid_t pid)
-{
-	int			st;
-
-	while (waitpid(pid, &st, 0) != pid)
-		if (errno != EINTR)
-			fail("waitpid: %s", strerror(errno));
-}
-
 static long
 self_rss_kb(void)
 {
@@ -187,70 +175,6 @@ self_rss_kb(void)
 			break;
 	fclose(f);
 	return kb;
-}
-
-/* sequential fork + _exit(0) + waitpid; returns the elapsed us */
-static double
-fork_loop(int n)
-{
-	double		t0 = bench_now_us();
-
-	for (int i = 0; i < n; i++)
-	{
-		pid_t		pid = fork();
-
-		if (pid < 0)
-			fail("fork: %s", strerror(errno));
-		if (pid == 0)
-			_exit(0);
-		reap(pid);
-	}
-	return bench_now_us() - t0;
-}
-
-static void
-floor_fork(int n, double *rate_out)
-{
-	double		us;
-
-	enter_phase("floor_fork");
-	(void) fork_loop(200);		/* warm-up */
-	us = fork_loop(n);
-	*rate_out = n / (us / 1e6);
-	/* floor.c prints the rate without decimals */
-	printf("floor_fork_rate %.0f forks/s\n", *rate_out);
-	put("floor_fork_mean", us / n, "us");
-}
-
-static void
-floor_rtt_pipe(int n, double *p50_out)
-{
-	int			fds[2];
-	double	   *v = xmalloc(sizeof(double) * n);
-
-	enter_phase("floor_rtt_pipe");
-	if (pipe(fds) != 0)
-		fail("pipe: %s", strerror(errno));
-	for (int i = 0; i < n; i++)
-	{
-		char		c = 'x';
-		double		t0 = bench_now_us();
-		pid_t		pid = fork();
-
-		if (pid < 0)
-			fail("fork: %s", strerror(errno));
-		if (pid == 0)
-			_exit(write(fds[1], &c, 1) == 1 ? 0 : 1);
-		while (read(fds[0], &c, 1) != 1)
-			if (errno != EINTR)
-				fail("read: %s", strerror(errno));
-		v[i] = bench_now_us() - t0;
-		reap(pid);
-	}
-	close(fds[0]);
-	close(fds[1]);
-	put_dist("floor_rtt_pipe", v, n, p50_out);
-	free(v);
 }
 
 /* ------------------------------------------------------------------------
@@ -273,37 +197,25 @@ usage(void)
 {
 	fprintf(stderr,
 			"usage: bgw_bench -D RUNDIR -l MODULE [-n LAT_N] [-c CHURN_N] [-C \"1 8 64\"]\n"
-			"                 [-k BURST_K] [-m MAX_WORKERS] [-f FLOOR_SCALE] [-F]\n");
+			"                 [-k BURST_K] [-m MAX_WORKERS] [-f FLOOR_SCALE] [-F] [-R ROUNDS]\n");
 	exit(2);
-}
-
-static void
-verdict(const char *what, double value, const char *op, double target, int ok)
-{
-	printf("#   %-40s %8.2f %s %-5g %s\n", what, value, op, target,
-		   ok ? "met" : "MISSED");
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *rundir = NULL;
-	const char *churn_list = "1 8 64";
-	int			lat_n = 200,
-				churn_n = 2000,
-				burst_k = 200,
-				max_workers = 0,
+	int			max_workers = 0,
 				floor_scale = 1,
 				skip_floor = 0;
-	double		fork_rate = 0,
-				rtt_p50 = 0,
-				churn_c1 = -1;
-	LatencyResult lat = {0, 0};
-	BurstResult burst = {0, 0};
+	BenchConfig cfg = {
+		.lat_n = 100,.churn_n = 1000,.churn_list = "1 8 64",.burst_k = 200,
+		.rounds = 5,
+	};
 	struct sigaction sa;
 	int			opt;
 
-	while ((opt = getopt(argc, argv, "D:l:n:c:C:k:m:f:F")) != -1)
+	while ((opt = getopt(argc, argv, "D:l:n:c:C:k:m:f:FR:")) != -1)
 	{
 		switch (opt)
 		{
@@ -314,16 +226,16 @@ main(int argc, char **argv)
 				module_path = optarg;
 				break;
 			case 'n':
-				lat_n = positive_arg("-n", optarg);
+				cfg.lat_n = positive_arg("-n", optarg);
 				break;
 			case 'c':
-				churn_n = positive_arg("-c", optarg);
+				cfg.churn_n = positive_arg("-c", optarg);
 				break;
 			case 'C':
-				churn_list = optarg;
+				cfg.churn_list = optarg;
 				break;
 			case 'k':
-				burst_k = positive_arg("-k", optarg);
+				cfg.burst_k = positive_arg("-k", optarg);
 				break;
 			case 'm':
 				max_workers = positive_arg("-m", optarg);
@@ -334,6 +246,9 @@ main(int argc, char **argv)
 			case 'F':
 				skip_floor = 1;
 				break;
+			case 'R':
+				cfg.rounds = positive_arg("-R", optarg);
+				break;
 			default:
 				usage();
 		}
@@ -343,9 +258,14 @@ main(int argc, char **argv)
 	if (strlen(module_path) >= BGW_MAXLEN)
 		fail("module path \"%s\" does not fit in bgw_library_name (%d bytes)",
 			 module_path, BGW_MAXLEN);
-	if (max_workers > 0 && burst_k > max_workers - 4)
+	if (max_workers > 0 && cfg.burst_k > max_workers - 4)
 		fail("burst size %d must be <= max_worker_processes - 4 (%d)",
-			 burst_k, max_workers - 4);
+			 cfg.burst_k, max_workers - 4);
+	if (!skip_floor)
+	{
+		cfg.floor_fork_n = 2000 * floor_scale;
+		cfg.floor_rtt_n = 1000 * floor_scale;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	memset(&sa, 0, sizeof(sa));
@@ -356,56 +276,12 @@ main(int argc, char **argv)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
 
-	/* the floor first, while this process is small and nothing else runs */
-	if (!skip_floor)
-	{
-		printf("floor_small_parent_rss %ld kB\n", self_rss_kb());
-		floor_fork(5000 * floor_scale, &fork_rate);
-		floor_rtt_pipe(2000 * floor_scale, &rtt_p50);
-	}
-
+	printf("floor_small_parent_rss %ld kB\n", self_rss_kb());
 	enter_phase("bgw_attach");
 	if (bgw_attach(rundir) != 0)
 		fail("bgw_attach(\"%s\") failed: %s", rundir, bgw_last_error());
-
-	bench_run(lat_n, churn_n, churn_list, burst_k, &lat, &churn_c1, &burst);
+	bench_run(&cfg);
 	alarm(0);
 	bgw_detach();
-
-	/* ratios to the floor, and the targets */
-	if (!skip_floor && rtt_p50 > 0)
-	{
-		printf("ratio_start_p50_to_rtt_pipe_p50 %.2f x\n", lat.start_p50 / rtt_p50);
-		printf("ratio_stop_p50_to_rtt_pipe_p50 %.2f x\n", lat.stop_p50 / rtt_p50);
-	}
-	if (!skip_floor && fork_rate > 0 && churn_c1 >= 0)
-		printf("ratio_churn_c1_to_fork_rate %.2f x\n", churn_c1 / fork_rate);
-
-	printf("# targets (vs this machine's floor, same run):\n");
-	if (!skip_floor && rtt_p50 > 0)
-	{
-		verdict("latency_start_p50 / floor_rtt_pipe_p50", lat.start_p50 / rtt_p50,
-				"<=", TARGET_START_P50_X_RTT,
-				lat.start_p50 / rtt_p50 <= TARGET_START_P50_X_RTT);
-		verdict("latency_stop_p50 / floor_rtt_pipe_p50", lat.stop_p50 / rtt_p50,
-				"<", TARGET_STOP_P50_X_RTT,
-				lat.stop_p50 / rtt_p50 < TARGET_STOP_P50_X_RTT);
-	}
-	if (!skip_floor && fork_rate > 0 && churn_c1 >= 0)
-		verdict("churn_c1_rate / floor_fork_rate", churn_c1 / fork_rate,
-				">=", TARGET_CHURN_C1_X_FORK,
-				churn_c1 / fork_rate >= TARGET_CHURN_C1_X_FORK);
-	{
-		char		what[64];
-
-		snprintf(what, sizeof(what), "burst_k%d_all_started (ms)", burst_k);
-		verdict(what, burst.all_started_ms, "<", TARGET_BURST_MS,
-				burst.all_started_ms < TARGET_BURST_MS);
-		snprintf(what, sizeof(what), "burst_k%d_all_stopped (ms)", burst_k);
-		verdict(what, burst.all_stopped_ms, "<", TARGET_BURST_MS,
-				burst.all_stopped_ms < TARGET_BURST_MS);
-	}
-	if (burst_k != 200)
-		printf("#   (the burst target is set for k = 200)\n");
 	return 0;
 }

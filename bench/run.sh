@@ -14,16 +14,26 @@
 #     same code, bench_core.h -- inside a backend with bgw_bench_pg15_run();
 #     stops the server and removes the cluster.
 #
-# Output: "name value unit" lines, '#' lines are context.  Where PostgreSQL
-# 15 has the same metric, the line goes on with "pg15 VALUE ratio R", R being
-# libbgworker's value divided by PostgreSQL's (for times below 1 is faster,
-# for rates above 1 is).  Without a PostgreSQL 15 server a '#' line says why
+# Output: "name MEDIAN unit min MIN max MAX rounds N" lines (each figure
+# measured once per round, ROUNDS rounds, with the floor measured before the
+# first round and after each one, so that every ratio to the floor uses the
+# floor of its own round); '#' lines are context and the targets.  Where
+# PostgreSQL 15 has the same metric, the line goes on with "pg15 MEDIAN
+# pg15_min MIN pg15_max MAX ratio R ratio_min LO ratio_max HI", R being
+# libbgworker's median divided by PostgreSQL's (for times below 1 is
+# faster, for rates above 1 is) and LO..HI the widest the ratio can be given
+# both spreads (our min / their max .. our max / their min).  PostgreSQL's
+# own ratios to its floor (forks from its backend) come with it, and its
+# targets are printed after ours.  Without a PostgreSQL 15 server a '#' line says why
 # the comparison is missing and the rest is printed as usual.  The metric
 # names and definitions are those of bgw_bench.c's header comment.
 #
-# Knobs (environment): LAT_N (200), CHURN_N (2000), CHURN_CONC ("1 8 64"),
-# BURST_K (200), MAX_WORKERS (256), FLOOR_SCALE (1), SKIP_FLOOR (0),
+# Knobs (environment): ROUNDS (5), and per round LAT_N (100), CHURN_N (1000),
+# CHURN_CONC ("1 8 64"), BURST_K (200); MAX_WORKERS (256), FLOOR_SCALE (1:
+# 2000 forks and 1000 round trips per floor reading), SKIP_FLOOR (0),
 # SKIP_PG (0: 1 leaves PostgreSQL out), PG_CONFIG (pg_config), CC (cc),
+# FAT_MB (0; N preloads bench/bgw_bench_fat.c too, in both, whose _PG_init
+# allocates and writes N MB that every worker inherits),
 # BENCH_MAJOR (15; 17 or 18: bgworkerd runs the worker module built against
 # that major's real headers, which `make pg-headers-17`/`-18` unpack under
 # target/pg, with PostgreSQL 15's flags; PostgreSQL 15 runs its own build,
@@ -31,13 +41,14 @@
 # 15, and the values with a BENCH_MAJOR=15 run).
 # DEATH_N (60): rounds of bench/death.sh (a waiter's notice of a SIGKILLed
 # bgworkerd, beside its 5 ms target).
-# Default run: about a minute on 2 cores; the PostgreSQL part is bounded by
+# Default run: about three minutes on 2 cores; the PostgreSQL part is bounded by
 # statement_timeout (PG_TIMEOUT_S, 300).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-LAT_N="${LAT_N:-200}"
-CHURN_N="${CHURN_N:-2000}"
+ROUNDS="${ROUNDS:-5}"
+LAT_N="${LAT_N:-100}"
+CHURN_N="${CHURN_N:-1000}"
 CHURN_CONC="${CHURN_CONC:-1 8 64}"
 BURST_K="${BURST_K:-200}"
 MAX_WORKERS="${MAX_WORKERS:-256}"
@@ -48,6 +59,7 @@ PG_TIMEOUT_S="${PG_TIMEOUT_S:-300}"
 PG_CONFIG="${PG_CONFIG:-pg_config}"
 CC="${CC:-cc}"
 BENCH_MAJOR="${BENCH_MAJOR:-15}"
+FAT_MB="${FAT_MB:-0}"
 TMP="${TMPDIR:-/tmp}"
 
 REL="$ROOT/target/release"
@@ -91,6 +103,14 @@ if [ "$OUR_MODULE" != "$MODULE" ]; then
     "$CC" $("$PG_CONFIG" --cppflags) $("$PG_CONFIG" --cflags) $("$PG_CONFIG" --cflags_sl) \
         -isystem "$MAJOR_INCLUDE" -Wall -Wextra -Werror -I"$ROOT/bench" -shared \
         -o "$OUR_MODULE" "$ROOT/bench/bgw_bench_worker.c"
+fi
+FAT_MODULE="$OUT/bgw_bench_fat.so"
+"$CC" "${PGXS_FLAGS[@]}" -Wall -Wextra -Werror -shared -o "$FAT_MODULE" "$ROOT/bench/bgw_bench_fat.c"
+# what bgworkerd and PostgreSQL preload besides the worker module
+OUR_PRELOAD="$OUR_MODULE"
+if [ "$FAT_MB" != 0 ]; then
+    export BGW_BENCH_FAT_MB="$FAT_MB"
+    OUR_PRELOAD="$OUR_MODULE,$FAT_MODULE"
 fi
 "$CC" -O2 -Wall -Wextra -Werror -I"$ROOT/include" -I"$ROOT/bench" \
     -o "$OUT/bgw_bench" "$ROOT/bench/bgw_bench.c" \
@@ -155,7 +175,7 @@ echo "bench: libbgworker (bgworkerd) ..." >&2
 
 "$DAEMON" -D "$RUNDIR" \
     -c max_worker_processes="$MAX_WORKERS" \
-    -c shared_preload_libraries="$OUR_MODULE" \
+    -c shared_preload_libraries="$OUR_PRELOAD" \
     2>"$LOG" &
 DPID=$!
 
@@ -173,15 +193,17 @@ if ! grep -q 'bgworkerd ready' "$LOG"; then
 fi
 
 {
-    echo "# preload: 1"
+    echo "# preload: $OUR_PRELOAD"
+    [ "$FAT_MB" = 0 ] || echo "# _PG_init of bgw_bench_fat.so allocated and wrote $FAT_MB MB (inherited by every worker)"
     echo "max_worker_processes $MAX_WORKERS count"
     echo "bgworkerd_rss $(awk '/^VmRSS/ {print $2}' "/proc/$DPID/status") kB"
 } >>"$OURS"
 
 args=(-D "$RUNDIR" -l "$OUR_MODULE" -n "$LAT_N" -c "$CHURN_N" -C "$CHURN_CONC"
-      -k "$BURST_K" -m "$MAX_WORKERS" -f "$FLOOR_SCALE")
+      -k "$BURST_K" -m "$MAX_WORKERS" -f "$FLOOR_SCALE" -R "$ROUNDS")
 [ "$SKIP_FLOOR" = 1 ] && args+=(-F)
 "$OUT/bgw_bench" "${args[@]}" >>"$OURS"
+echo "bgworkerd_rss_after $(awk '/^VmRSS/ {print $2}' "/proc/$DPID/status") kB" >>"$OURS"
 
 # fast shutdown
 kill -INT "$DPID"
@@ -214,7 +236,7 @@ fi
 pg_run() {
     PGWORK="$(mktemp -d "$TMP/bgw-bench-pg15.XXXXXX")"
     mkdir -p "$PGWORK/lib"
-    cp "$MODULE" "$OUT/bgw_bench_pg15.so" "$PGWORK/lib/"
+    cp "$MODULE" "$OUT/bgw_bench_pg15.so" "$FAT_MODULE" "$PGWORK/lib/"
     chmod 755 "$PGWORK"
     if [ "$(id -u)" = 0 ]; then
         chown -R postgres: "$PGWORK"
@@ -238,7 +260,7 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 log_min_messages = warning
-shared_preload_libraries = '$PGWORK/lib/bgw_bench_worker.so'
+shared_preload_libraries = '$PGWORK/lib/bgw_bench_worker.so$([ "$FAT_MB" = 0 ] || echo ",$PGWORK/lib/bgw_bench_fat.so")'
 EOF
     (cd "$PGWORK" && "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGWORK/data" -l "$PGWORK/server.log" \
         -w -t 60 start >/dev/null 2>&1) || {
@@ -252,7 +274,7 @@ EOF
             -h "$PGWORK" -U postgres -d postgres -c "$1")
     }
     # (a function called after ||: set -e does not apply, so each step checks)
-    psql_ "CREATE FUNCTION bgw_bench_pg15_run(text, int, int, text, int) RETURNS SETOF text
+    psql_ "CREATE FUNCTION bgw_bench_pg15_run(text, int, int, text, int, int, int, int) RETURNS SETOF text
            AS '$PGWORK/lib/bgw_bench_pg15.so', 'bgw_bench_pg15_run' LANGUAGE C STRICT" \
         >/dev/null 2>"$PGWORK/psql.err" || {
         why_no_pg="could not create the benchmark function: $(tail -1 "$PGWORK/psql.err")"
@@ -263,8 +285,12 @@ EOF
         echo "max_worker_processes $(psql_ 'SHOW max_worker_processes') count"
         echo "pg_postmaster_rss $(awk '/^VmRSS/ {print $2}' "/proc/$(head -1 "$PGWORK/data/postmaster.pid")/status") kB"
     } >>"$PG15"
+    echo "bench: PostgreSQL 15: $ROUNDS rounds ..." >&2
+    local floor_fork=$((2000 * FLOOR_SCALE)) floor_rtt=$((1000 * FLOOR_SCALE))
+    [ "$SKIP_FLOOR" = 1 ] && floor_fork=0
     if ! psql_ "SELECT * FROM bgw_bench_pg15_run('$PGWORK/lib/bgw_bench_worker.so',
-                $LAT_N, $CHURN_N, '$CHURN_CONC', $BURST_K)" >>"$PG15" 2>"$PGWORK/psql.err"; then
+                $LAT_N, $CHURN_N, '$CHURN_CONC', $BURST_K, $ROUNDS, $floor_fork, $floor_rtt)" \
+        >>"$PG15" 2>"$PGWORK/psql.err"; then
         why_no_pg="the run in PostgreSQL failed: $(tail -1 "$PGWORK/psql.err")"
         return 1
     fi
@@ -292,23 +318,41 @@ if [ -n "$why_no_pg" ]; then
 else
     awk '
         NR == FNR {
-            if ($0 !~ /^#/ && NF == 3) pg[$1] = $2
-            else if ($0 ~ /^# (version|PostgreSQL)/ || $0 ~ /^#   /) ctx[++nctx] = $0
+            if ($0 !~ /^#/ && (NF == 3 || NF == 9)) {
+                pg[$1] = $2
+                pgmin[$1] = (NF == 9) ? $5 : $2
+                pgmax[$1] = (NF == 9) ? $7 : $2
+            } else if ($0 ~ /^# (version|PostgreSQL)/) ctx[++nctx] = $0
+            else if ($0 ~ /^#( targets|   )/) tail[++ntail] = $0
             next
         }
         FNR == 1 {
             print "# pg15 = PostgreSQL 15, same run, same code (bench_core.h);"
-            print "#   ratio = libbgworker / PostgreSQL 15: for us and ms below 1 is faster, for workers/s above 1"
+            print "#   ratio = libbgworker / PostgreSQL 15 (medians): for us and ms below 1 is faster, for workers/s above 1;"
+            print "#   ratio_min..ratio_max = our min / their max .. our max / their min"
             for (i = 1; i <= nctx; i++) print ctx[i]
         }
-        /^#/ || NF != 3 { print; next }
+        /^#/ || (NF != 3 && NF != 9) { print; next }
         {
-            other = ($1 == "bgworkerd_rss") ? "pg_postmaster_rss" : $1
-            if (other in pg && $1 != "max_worker_processes" && $1 !~ /_n$/) {
+            other = ($1 ~ /^bgworkerd_rss/) ? "pg_postmaster_rss" : $1
+            if (other in pg && $1 != "max_worker_processes" && $1 !~ /_n$/ && $3 != "x") {
+                lo = (NF == 9) ? $5 : $2
+                hi = (NF == 9) ? $7 : $2
                 r = (pg[other] + 0 != 0) ? sprintf("%.3g", $2 / pg[other]) : "n/a"
-                printf "%s %s %s pg15 %s ratio %s\n", $1, $2, $3, pg[other], r
+                rlo = (pgmax[other] + 0 != 0) ? sprintf("%.3g", lo / pgmax[other]) : "n/a"
+                rhi = (pgmin[other] + 0 != 0) ? sprintf("%.3g", hi / pgmin[other]) : "n/a"
+                printf "%s pg15 %s pg15_min %s pg15_max %s ratio %s ratio_min %s ratio_max %s\n", \
+                    $0, pg[other], pgmin[other], pgmax[other], r, rlo, rhi
+            } else if ($3 == "x" && ($1 in pg)) {
+                printf "%s pg15 %s pg15_min %s pg15_max %s\n", $0, pg[$1], pgmin[$1], pgmax[$1]
             } else
                 print
+        }
+        END {
+            if (ntail > 0) {
+                print "# PostgreSQL 15 against the same targets (its own floor: forks of its backend, same rounds):"
+                for (i = 1; i <= ntail; i++) print tail[i]
+            }
         }
     ' "$PG15" "$OURS"
 fi

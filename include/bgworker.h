@@ -429,6 +429,29 @@ int bgw_host_run(const char *rundir);
  */
 void bgw_host_request_shutdown(int mode);
 
+/**
+ * Opt-in: start a fork server, a small child process of this host that
+ * from now on runs what the host asks of the library (settings, module
+ * loads and their _PG_init, static registrations, bgw_host_run's
+ * supervisor), so that workers are forked from it rather than from the
+ * host: a worker's start then costs the same however big the host has
+ * grown since (a fork copies the parent's page tables). Call it early, from
+ * the main thread, before the host allocates much or starts threads.
+ *
+ * What a worker inherits then: the host as it was at this call (memory,
+ * descriptors, signal dispositions, environment), plus what the library
+ * did in the server since; nothing the host allocated, wrote, opened or
+ * installed after this call. Without it, a worker inherits the host as it
+ * is when the worker is forked, as PostgreSQL's workers inherit the
+ * postmaster. Workers' parent is the server, whose pid the pid file
+ * holds. When the host exits or dies, a supervisor running in the server
+ * shuts down at once (immediate shutdown) and the server exits.
+ *
+ * Returns the server's pid, or -1 (bgw_last_error): already started, a
+ * supervisor already ran here, an attached process, or fork failed.
+ */
+int bgw_host_start_fork_server(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

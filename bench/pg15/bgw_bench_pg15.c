@@ -9,10 +9,14 @@
  * SQL (bench/run.sh creates it from this module's absolute path):
  *
  *	 CREATE FUNCTION bgw_bench_pg15_run(module text, lat_n int, churn_n int,
- *										churn_conc text, burst_k int)
+ *										churn_conc text, burst_k int,
+ *										rounds int, floor_fork_n int,
+ *										floor_rtt_n int)
  *	 RETURNS SETOF text AS '<dir>/bgw_bench_pg15.so' LANGUAGE C STRICT;
  *
- * returns one "name value unit" line per result.  What differs from the
+ * returns one "name MEDIAN unit min MIN max MAX rounds N" line per figure,
+ * then the '#' target lines, as bgw_bench prints them (the floor, forks of
+ * this backend, interleaved with the rounds in the same way).  What differs from the
  * libbgworker host is only what a backend requires: handles are palloc()ed
  * by PostgreSQL and pfree()d here, a failure is an ERROR (after the
  * workers still running have been told to stop and the stamp file removed),
@@ -27,6 +31,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fmgr.h"
@@ -126,13 +131,15 @@ Datum
 bgw_bench_pg15_run(PG_FUNCTION_ARGS)
 {
 	char	   *module = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	int			lat_n = positive(PG_GETARG_INT32(1), "lat_n");
-	int			churn_n = positive(PG_GETARG_INT32(2), "churn_n");
-	char	   *churn_list = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	int			burst_k = positive(PG_GETARG_INT32(4), "burst_k");
-	LatencyResult lat = {0, 0};
-	BurstResult burst = {0, 0};
-	double		churn_c1 = -1;
+	BenchConfig cfg = {
+		.lat_n = positive(PG_GETARG_INT32(1), "lat_n"),
+		.churn_n = positive(PG_GETARG_INT32(2), "churn_n"),
+		.churn_list = text_to_cstring(PG_GETARG_TEXT_PP(3)),
+		.burst_k = positive(PG_GETARG_INT32(4), "burst_k"),
+		.rounds = positive(PG_GETARG_INT32(5), "rounds"),
+		.floor_fork_n = PG_GETARG_INT32(6) > 0 ? positive(PG_GETARG_INT32(6), "floor_fork_n") : 0,
+		.floor_rtt_n = PG_GETARG_INT32(7) > 0 ? positive(PG_GETARG_INT32(7), "floor_rtt_n") : 1,
+	};
 
 	if (strlen(module) >= BGW_MAXLEN)
 		ereport(ERROR,
@@ -143,10 +150,13 @@ bgw_bench_pg15_run(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	out_rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	module_path = module;
+	/* the figures live in this call's memory context */
+	metrics = NULL;
+	n_metrics = 0;
 
 	PG_TRY();
 	{
-		bench_run(lat_n, churn_n, churn_list, burst_k, &lat, &churn_c1, &burst);
+		bench_run(&cfg);
 	}
 	PG_CATCH();
 	{

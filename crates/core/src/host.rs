@@ -16,6 +16,8 @@ use crate::process::loader;
 use crate::settings;
 use crate::supervisor;
 
+mod fork_server;
+
 /// Modes for [`bgw_host_request_shutdown`] (as the postmaster's SIGTERM,
 /// SIGINT and SIGQUIT).
 pub const BGW_SHUTDOWN_SMART: c_int = 1;
@@ -119,12 +121,18 @@ pub unsafe extern "C" fn bgw_host_set(name: *const c_char, value: *const c_char)
         // SAFETY: contract as documented.
         let r = unsafe { arg(name, "setting name") }
             .and_then(|n| unsafe { arg(value, "setting value") }.map(|v| (n, v)))
-            .and_then(|(n, v)| settings::set_from_command_line(n, v));
-        match r {
-            Ok(()) => {
+            .and_then(|(n, v)| {
+                settings::set_from_command_line(n, v)?;
                 log::set_min_level(settings::current().log_min_messages);
-                0
-            }
+                // With a fork server, the server (where the supervisor
+                // runs) gets it too.
+                if fork_server::active() {
+                    fork_server::set(n, v)?;
+                }
+                Ok(())
+            });
+        match r {
+            Ok(()) => 0,
             Err(m) => fail(&m),
         }
     })
@@ -148,6 +156,13 @@ pub unsafe extern "C" fn bgw_host_load_library(name: *const c_char) -> c_int {
             Ok(n) => n,
             Err(m) => return fail(&m),
         };
+        if fork_server::active() {
+            // Loaded (and its _PG_init run) where the workers are forked.
+            return match fork_server::load_library(name) {
+                Ok(()) => 0,
+                Err(m) => fail(&m),
+            };
+        }
         match loader::load_preload_libraries(&[name.to_string()]) {
             Ok(()) => 0,
             Err(e) => {
@@ -166,6 +181,9 @@ pub unsafe extern "C" fn bgw_host_load_library(name: *const c_char) -> c_int {
 pub extern "C" fn bgw_host_set_start_phase(phase: BgWorkerStartTime) {
     // The boundary allocates only on a panic, so this stays async-signal-safe.
     boundary("bgw_host_set_start_phase", (), || {
+        if fork_server::active() {
+            fork_server::set_phase_limit(phase);
+        }
         supervisor::set_phase_limit(phase)
     })
 }
@@ -202,6 +220,16 @@ pub unsafe extern "C" fn bgw_host_run(rundir: *const c_char) -> c_int {
                 Err(m) => return fail(&m),
             }
         };
+        if fork_server::active() {
+            return match fork_server::run(dir.as_deref().and_then(Path::to_str)) {
+                Ok(rc) => rc,
+                Err(m) => {
+                    log::emit(log::LOG, &format!("bgw_host_run: {m}"));
+                    fail(&m);
+                    1
+                }
+            };
+        }
         supervisor::run(dir.as_deref(), None)
     })
 }
@@ -213,6 +241,40 @@ pub unsafe extern "C" fn bgw_host_run(rundir: *const c_char) -> c_int {
 pub extern "C" fn bgw_host_request_shutdown(mode: c_int) {
     // The boundary allocates only on a panic, so this stays async-signal-safe.
     boundary("bgw_host_request_shutdown", (), || {
+        if fork_server::active() {
+            fork_server::request_shutdown(mode);
+        }
         supervisor::request_shutdown(mode)
     })
+}
+
+/// Opt-in: start a fork server, a small child process of this host that
+/// from now on runs what the host asks of the library (settings, module
+/// loads and their _PG_init, static registrations, bgw_host_run's
+/// supervisor), so that workers are forked from it rather than from the
+/// host: a worker's start then costs the same however big the host has
+/// grown since (a fork copies the parent's page tables). Call it early, from
+/// the main thread, before the host allocates much or starts threads.
+///
+/// What a worker inherits then: the host as it was at this call (memory,
+/// descriptors, signal dispositions, environment), plus what the library
+/// did in the server since; nothing the host allocated, wrote, opened or
+/// installed after this call. Without it, a worker inherits the host as it
+/// is when the worker is forked, as PostgreSQL's workers inherit the
+/// postmaster. Workers' parent is the server, whose pid the pid file
+/// holds. When the host exits or dies, a supervisor running in the server
+/// shuts down at once (immediate shutdown) and the server exits.
+///
+/// Returns the server's pid, or -1 (bgw_last_error): already started, a
+/// supervisor already ran here, an attached process, or fork failed.
+#[no_mangle]
+pub extern "C" fn bgw_host_start_fork_server() -> c_int {
+    boundary(
+        "bgw_host_start_fork_server",
+        -1,
+        || match fork_server::start() {
+            Ok(pid) => pid,
+            Err(m) => fail(&m),
+        },
+    )
 }

@@ -45,8 +45,8 @@
 //! (still under the lock, so a holder's death cannot separate the change
 //! from its mark; a waiter taking over a dead holder's lock marks every
 //! slot) and sends SIGUSR1 to the supervisor, which then examines only the
-//! slots whose bits it clears (plus a full scan when it is woken with none
-//! set).
+//! slots whose bits it clears (and every slot, at most once a second, when
+//! it is woken with none set: see supervisor/intake.rs).
 //! The supervisor bumps `change_seq` after each batch of changes to `pid` or
 //! `in_use` and wakes the futex waiters on it (see backend.rs), so waiting
 //! never depends on `bgw_notify_pid`.

@@ -65,6 +65,9 @@ impl Supervisor {
     pub(super) fn sleep(&mut self) {
         let now = Instant::now();
         let mut deadline = self.kill_deadline;
+        if let Some(t) = self.full_scan_due {
+            deadline = Some(deadline.map_or(t, |d| d.min(t)));
+        }
         if let Some(Reverse((t, _))) = self.restarts.peek() {
             deadline = Some(deadline.map_or(*t, |d| d.min(*t)));
         }
@@ -128,6 +131,9 @@ impl Supervisor {
     pub(super) fn run_timers(&mut self) {
         self.sv_run_timers();
         let now = Instant::now();
+        if self.full_scan_due.is_some_and(|d| d <= now) {
+            self.scan_all_slots();
+        }
         if self.kill_deadline.is_some_and(|d| d <= now) {
             self.kill_deadline = None;
             for &p in self.by_pid.keys() {

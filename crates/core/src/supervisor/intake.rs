@@ -7,35 +7,31 @@ impl Supervisor {
     /// Copy the registry into the fresh segment: registered (static)
     /// workers in their slots, not started yet; every other slot free
     /// (PostgreSQL's BackgroundWorkerShmemInit).
+    ///
+    /// Called once, on the segment `Segment::create` has just made: a new
+    /// shared-memory object, which reads all zero (pending bits clear,
+    /// counters 0, every slot `in_use == 0`, `pid == 0`). So only the
+    /// registered slots are written: the free ones are never touched, and
+    /// their pages stay out of the supervisor's memory until a backend
+    /// uses them (10,000 slots are about 20 MB of segment).
     pub(super) fn init_slots(&mut self) {
-        let h = self.seg.header();
-        h.parallel_register_count.store(0, Ordering::Relaxed);
-        h.parallel_terminate_count.store(0, Ordering::Relaxed);
-        for w in 0..crate::shmem::slots::pending_words(self.seg.total_slots()) {
-            self.seg.pending_word(w).store(0, Ordering::Relaxed);
-        }
         for i in 0..self.workers.len() {
+            let Some(rw) = &self.workers[i] else {
+                continue;
+            };
             let s = self.seg.slot(i);
-            match &self.workers[i] {
-                Some(rw) => {
-                    let mut def = rw.def;
-                    def.bgw_notify_pid = 0;
-                    s.write_worker(&def);
-                    s.terminate.store(0, Ordering::Relaxed);
-                    s.pid.store(PID_NOT_STARTED, Ordering::Relaxed);
-                    s.in_use.store(1, Ordering::Release);
-                    self.seg.slot_facts(i).registered(
-                        &def,
-                        s.generation.load(Ordering::Relaxed),
-                        self.my_pid,
-                    );
-                    self.sv_registered(i, s.generation.load(Ordering::Relaxed), false);
-                }
-                None => {
-                    s.pid.store(0, Ordering::Relaxed);
-                    s.in_use.store(0, Ordering::Release);
-                }
-            }
+            let mut def = rw.def;
+            def.bgw_notify_pid = 0;
+            s.write_worker(&def);
+            s.terminate.store(0, Ordering::Relaxed);
+            s.pid.store(PID_NOT_STARTED, Ordering::Relaxed);
+            s.in_use.store(1, Ordering::Release);
+            self.seg.slot_facts(i).registered(
+                &def,
+                s.generation.load(Ordering::Relaxed),
+                self.my_pid,
+            );
+            self.sv_registered(i, s.generation.load(Ordering::Relaxed), false);
         }
         self.changed = true;
     }
@@ -98,13 +94,34 @@ impl Supervisor {
         }
     }
 
-    /// Collect the slots backends marked, or every slot if none is marked.
-    /// The slot count is our own, never the header's (which anyone with the
-    /// segment could overwrite).
+    /// Examine the slots backends marked in the pending bitmap.
+    ///
+    /// Every change a backend makes is marked, under the backend lock,
+    /// before its SIGUSR1 (and a backend that takes the lock over from a
+    /// dead holder marks every slot), so a pass costs the marked slots
+    /// plus one load per 64 slots, whatever the slot count. A SIGUSR1 that
+    /// finds nothing marked is usually one whose change the previous pass
+    /// already collected (common with many registrations in flight); it
+    /// could also come from a process that wrote a slot without marking
+    /// it. PostgreSQL's postmaster examines every slot on each signal; here
+    /// such a scan (10,000 cache misses at 10,000 slots) runs at most once
+    /// per FULL_SCAN_INTERVAL, at once if the last one is older, else when
+    /// the interval is over (a timer), so an unmarked change is still seen.
+    /// The slot count is our own, never the header's (which anyone with
+    /// the segment could overwrite).
     pub(super) fn process_slot_changes(&mut self) {
         let mut any = false;
         for w in 0..crate::shmem::slots::pending_words(self.workers.len()) {
-            let mut bits = self.seg.pending_word(w).swap(0, Ordering::Acquire);
+            let word = self.seg.pending_word(w);
+            // A load first: most words are clear, and a swap would write
+            // (dirty) every one of them. A mark made before the signal that
+            // woke us is seen (the signal's delivery orders it); one this
+            // load missed has its own signal coming, and the scan of every
+            // slot below would find its change in any case.
+            if word.load(Ordering::Acquire) == 0 {
+                continue;
+            }
+            let mut bits = word.swap(0, Ordering::Acquire);
             while bits != 0 {
                 let b = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
@@ -115,10 +132,24 @@ impl Supervisor {
                 }
             }
         }
-        if !any {
-            for i in 0..self.workers.len() {
-                self.examine_slot(i);
+        if any || self.full_scan_due.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        match self.last_full_scan {
+            Some(t) if now.duration_since(t) < FULL_SCAN_INTERVAL => {
+                self.full_scan_due = Some(t + FULL_SCAN_INTERVAL);
             }
+            _ => self.scan_all_slots(),
+        }
+    }
+
+    /// Examine every slot (see process_slot_changes).
+    pub(super) fn scan_all_slots(&mut self) {
+        self.full_scan_due = None;
+        self.last_full_scan = Some(Instant::now());
+        for i in 0..self.workers.len() {
+            self.examine_slot(i);
         }
     }
 
@@ -193,7 +224,7 @@ impl Supervisor {
         self.seg
             .slot_facts(i)
             .registered(&def, generation, registrant);
-        let rw = Registered::new(def);
+        let rw = Box::new(Registered::new(def));
         self.add_notify_ref(rw.notify_pid);
         self.workers[i] = Some(rw);
         self.sv_registered(i, generation, true);

@@ -110,6 +110,7 @@ impl Supervisor {
         ];
         close.extend(self.attached.values().map(AsRawFd::as_raw_fd));
         self.sv_before_fork(i);
+        close.extend(CLOSE_IN_WORKERS.iter().map(|c| c.load(Ordering::Acquire)));
         let entry = loader::resolve_loaded(&def.library(), &def.function());
         // Flush stdio first, or what modules and hosts buffered would be
         // written again by each worker's exit (as PostgreSQL's fork_process).

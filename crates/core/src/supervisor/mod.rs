@@ -70,8 +70,24 @@ static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 const KILL_GRACE: Duration = Duration::from_secs(5);
 /// Most attached processes notified at once (one pidfd each).
 const ATTACHED_CACHE_MAX: usize = 4096;
+/// Least time between two scans of every slot (see process_slot_changes).
+const FULL_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 /// Delay before retrying a failed fork.
 const FORK_RETRY: Duration = Duration::from_secs(1);
+
+/// Descriptors of this process that its workers must not keep, beyond the
+/// supervisor's own (an embedding host's fork server registers its
+/// sockets here); -1 is an empty place.
+static CLOSE_IN_WORKERS: [AtomicI32; 4] = [const { AtomicI32::new(-1) }; 4];
+
+/// Have every worker forked from now on close `fd` first. Call before
+/// the supervisor runs; at most four descriptors (false when full).
+pub fn close_in_workers(fd: i32) -> bool {
+    CLOSE_IN_WORKERS.iter().any(|c| {
+        c.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    })
+}
 
 fn wake_loop() {
     let fd = WAKE_FD.load(Ordering::Acquire);
@@ -115,7 +131,10 @@ struct Supervisor {
     seg: Arc<Segment>,
     settings: Settings,
     pidfile: Option<PidFile>,
-    workers: Vec<Option<Registered>>,
+    /// One entry per slot; boxed, so that the free slots cost a pointer
+    /// each (at 10,000 slots a definition apiece would be ~15 MB of
+    /// private memory, copied into every fork's page tables).
+    workers: Vec<Option<Box<Registered>>>,
     by_pid: HashMap<i32, usize>,
     /// Our own pid (never read back from shared memory).
     my_pid: i32,
@@ -132,6 +151,10 @@ struct Supervisor {
     kill_deadline: Option<Instant>,
     /// Slot state changed since waiters were last woken.
     changed: bool,
+    /// When every slot was last examined, and when the next such scan is
+    /// due (see process_slot_changes).
+    last_full_scan: Option<Instant>,
+    full_scan_due: Option<Instant>,
     /// The supervisor's signals, blocked in its thread, arrive here.
     sigfd: SignalFd,
     /// Host requests (bgw_host_request_shutdown, phase changes) write here;

@@ -100,6 +100,17 @@ pub fn static_policies() -> Vec<crate::policy::Policy> {
         .clone()
 }
 
+/// Take a static registration another process of this library has already
+/// checked (an embedding host's, handed to its fork server: see
+/// host/fork_server.rs), as the last one so far, if there is room.
+pub fn adopt_static(w: BackgroundWorker) {
+    let max = settings::current().max_worker_processes;
+    let mut list = STATIC_WORKERS.lock().unwrap_or_else(|e| e.into_inner());
+    if list.len() < max.max(0) as usize {
+        list.push(w);
+    }
+}
+
 /// The static workers, for the supervisor to copy into its segment.
 pub fn static_workers() -> Vec<BackgroundWorker> {
     STATIC_WORKERS

@@ -261,6 +261,8 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         shutdown: SHUTDOWN_NONE,
         kill_deadline: None,
         changed: false,
+        last_full_scan: None,
+        full_scan_due: None,
         sigfd,
         wake,
         death_r,
@@ -283,7 +285,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         .take(nslots)
         .enumerate()
     {
-        sup.workers[i] = Some(Registered::new(w));
+        sup.workers[i] = Some(Box::new(Registered::new(w)));
     }
     for (i, p) in registry::static_policies()
         .into_iter()

@@ -34,6 +34,8 @@ fn supervisor(slots: usize, max_parallel: i32) -> (Supervisor, Connection) {
         shutdown: SHUTDOWN_NONE,
         kill_deadline: None,
         changed: false,
+        last_full_scan: None,
+        full_scan_due: None,
         sigfd: SignalFd::new(&SigSet::empty()).unwrap(),
         wake: EventFd::new().unwrap(),
         death_r,
