@@ -22,7 +22,7 @@
 //!
 //! Layers, lowest first; a module uses only modules of lower layers (the
 //! layering test checks it): `abi`; `identity`, `pidfd`; `log` (with its
-//! `prefix` and `file`); `shmem`; `settings`; `hooks`; `backend`; `process`;
+//! `prefix` and `file`); `shmem`, `dsm`; `settings`; `hooks`; `backend`; `process`;
 //! `supervisor`; `api`; `host`, `daemon`, `ctl`.
 
 #![allow(non_upper_case_globals, non_camel_case_types, non_snake_case)]
@@ -33,6 +33,7 @@ pub mod api;
 pub mod backend;
 pub mod ctl;
 pub mod daemon;
+pub mod dsm;
 pub mod hooks;
 pub mod host;
 pub mod identity;

@@ -280,6 +280,7 @@ pub extern "C" fn bgw_rs_before_exit() {
         // PostgreSQL's ProcKill: whatever LWLocks the module still holds go
         // now, so that other processes do not wait for a dead holder.
         super::lwlock::release_all();
+        super::latch::clear_my_proc();
         // The supervisor, or bgworkerd loading its preload libraries (a
         // FATAL in _PG_init, before it has a role).
         if backend::role() == Some(Role::Supervisor)

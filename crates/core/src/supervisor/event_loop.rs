@@ -189,6 +189,8 @@ impl Supervisor {
         }
         self.restarts.clear();
         self.reset_slots_after_crash();
+        // Every dynamic segment goes with the crash, as in PostgreSQL.
+        crate::dsm::destroy_all(self.my_pid, false);
         if !(crate::hooks::get().after_crash_reset)(self.workers.len()) {
             // A module's shmem_startup_hook failed (logged): PostgreSQL's
             // postmaster exits.

@@ -77,6 +77,18 @@ pub fn remove_predecessor_segment(pidfile: &Path, contents: &str) {
         keep(&why);
         return;
     }
+    // Its dynamic shared memory segments (and their control segment) go
+    // on the same proof that it is gone.
+    let n = crate::dsm::remove_leftovers(pid);
+    if n > 0 {
+        log::emit(
+            log::LOG,
+            &format!(
+                "removed {n} dynamic shared memory segment{} left behind by process {pid}, the previous supervisor on this run directory",
+                if n == 1 { "" } else { "s" }
+            ),
+        );
+    }
     let Ok(cname) = CString::new(name) else {
         return; // name_is_ours admits no NUL byte
     };
