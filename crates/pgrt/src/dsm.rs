@@ -57,6 +57,7 @@ super::c_export! {
     shm_mq_sendv => bgw_c_shm_mq_sendv,
     shm_mq_receive => bgw_c_shm_mq_receive,
     shm_mq_wait_for_attach => bgw_c_shm_mq_wait_for_attach,
+    pg_detoast_datum_packed => bgw_c_pg_detoast_datum_packed,
 }
 
 /// `ResourceOwner CurrentResourceOwner` (NULL until a module sets one: a
