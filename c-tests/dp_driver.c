@@ -110,6 +110,7 @@ dp_driver_main(Datum arg)
 			   *save = NULL;
 	int			n = 0;
 
+	(void) arg;
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	if (lib == NULL || cases == NULL)
