@@ -36,29 +36,26 @@ pub fn create_object(name: &str, size: usize) -> Result<File, DsmError> {
     }
     // SAFETY: a fresh descriptor nobody else owns.
     let file = unsafe { File::from_raw_fd(fd) };
-    let r = if size > i64::MAX as usize {
-        Err(libc::EFBIG)
+    // The size is passed as PostgreSQL passes it (an off_t), so a size
+    // beyond the address space fails as there (EINVAL).
+    // SAFETY: a valid descriptor.
+    let r = if unsafe { libc::ftruncate(fd, size as libc::off_t) } != 0 {
+        Err(crate::errno())
     } else {
-        // SAFETY: a valid descriptor.
-        let rc = unsafe { libc::ftruncate(fd, size as libc::off_t) };
-        if rc != 0 {
-            Err(crate::errno())
+        // posix_fallocate returns the error; retried on EINTR, which a
+        // signal arriving during a long reservation gives.
+        let mut rc;
+        loop {
+            // SAFETY: a valid descriptor.
+            rc = unsafe { libc::posix_fallocate(fd, 0, size as libc::off_t) };
+            if rc != libc::EINTR {
+                break;
+            }
+        }
+        if rc == 0 {
+            Ok(())
         } else {
-            // posix_fallocate returns the error; retried on EINTR, which a
-            // signal arriving during a long reservation gives.
-            let mut rc;
-            loop {
-                // SAFETY: a valid descriptor.
-                rc = unsafe { libc::posix_fallocate(fd, 0, size as libc::off_t) };
-                if rc != libc::EINTR {
-                    break;
-                }
-            }
-            if rc == 0 {
-                Ok(())
-            } else {
-                Err(rc)
-            }
+            Err(rc)
         }
     };
     if let Err(e) = r {

@@ -169,6 +169,9 @@ impl Supervisor {
             self.exit_code = Some(1);
             return;
         }
+        // Every dynamic segment goes with the crash, as in PostgreSQL
+        // (all processes are gone by now).
+        crate::dsm::destroy_all(self.my_pid, false);
         log::emit(log::LOG, "all server processes terminated; reinitializing");
         // PostgreSQL's ResetBackgroundWorkerCrashTimes: never-restart
         // workers are forgotten, the rest start again at once and lose
@@ -189,8 +192,6 @@ impl Supervisor {
         }
         self.restarts.clear();
         self.reset_slots_after_crash();
-        // Every dynamic segment goes with the crash, as in PostgreSQL.
-        crate::dsm::destroy_all(self.my_pid, false);
         if !(crate::hooks::get().after_crash_reset)(self.workers.len()) {
             // A module's shmem_startup_hook failed (logged): PostgreSQL's
             // postmaster exits.
