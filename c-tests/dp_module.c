@@ -33,6 +33,7 @@
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/procsignal.h"
 #include "storage/procarray.h"
@@ -63,6 +64,9 @@ PGDLLEXPORT void dp_child(Datum arg);
 		PG_CATCH(); \
 		{ \
 			ErrorData  *e_; \
+			/* What error recovery releases (PostgreSQL raises some of \
+			 * these errors holding its DSM control lock). */ \
+			LWLockReleaseAll(); \
 			MemoryContextSwitchTo(cx_); \
 			e_ = CopyErrorData(); \
 			FlushErrorState(); \

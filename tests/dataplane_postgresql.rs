@@ -224,3 +224,162 @@ fn test_shm_mq_under_bgworkerd_matches_postgresql_15() {
     // The successful cases are the ones PostgreSQL's test expects to pass.
     assert_eq!(ours.iter().filter(|r| *r == "ok").count(), 8, "{ours:?}");
 }
+
+// ---------------------------------------------------------------------------
+// c-tests/dp_module.c under the real servers (15, 17, 18), compared with
+// bgworkerd running the same module built for the same major.
+// ---------------------------------------------------------------------------
+
+macro_rules! per_major {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[test]
+            fn pg15() {
+                super::$body(15)
+            }
+            #[test]
+            fn pg17() {
+                super::$body(17)
+            }
+            #[test]
+            fn pg18() {
+                super::$body(18)
+            }
+        }
+    };
+}
+
+/// The "dp:" messages, level LOG left out and segment names masked (the
+/// servers name their own: /bgworker.P.dsm.H here, /PostgreSQL.H there).
+fn dp_lines(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| common::pg::message_of(l))
+        .filter(|m| m.contains("dp: "))
+        .map(|m| {
+            let m = m.strip_prefix("LOG:  ").unwrap_or(&m).to_string();
+            for prefix in ["\"/bgworker.", "\"/PostgreSQL."] {
+                if let Some(i) = m.find(prefix) {
+                    if let Some(j) = m[i + 1..].find('"') {
+                        return format!("{}\"SEGMENT\"{}", &m[..i], &m[i + 1 + j + 1..]);
+                    }
+                }
+            }
+            m
+        })
+        .collect()
+}
+
+/// (registrant's lines, child's lines).
+fn split_child(lines: Vec<String>) -> (Vec<String>, Vec<String>) {
+    lines.into_iter().partition(|l| !l.contains("dp: child"))
+}
+
+/// The scenario under bgworkerd (`pg` false) or the real server of `major`.
+fn scenario(major: u32, pg: bool, name: &str, signal_child: Option<&str>) -> Vec<String> {
+    let m = pgxs_module_for("dp_module.c", major);
+    let lines = if pg {
+        let s = PgServer::spawn_major(
+            major,
+            &format!("dp-{name}"),
+            &[&m],
+            "",
+            &[("DP_SCENARIO", name)],
+        );
+        s.wait_ready();
+        if let Some(needle) = signal_child {
+            let line = s.wait_log(needle, secs(60));
+            s.wait_log(&format!("dp: {name}: child attached"), secs(60));
+            let pid = common::pg::pid_of(&line).expect("child pid");
+            // SAFETY: kill(2) of a worker of the server this test started.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        s.wait_log("dp: done", secs(60));
+        s.log_lines()
+    } else {
+        let d = Daemon::builder(&format!("dp-{name}-{major}"))
+            .preload(&[&m])
+            .set(
+                "dynamic_library_path",
+                &m.parent().unwrap().display().to_string(),
+            )
+            .env("DP_SCENARIO", name)
+            .start();
+        if let Some(needle) = signal_child {
+            let line = d.wait_log(needle, secs(60));
+            d.wait_log(&format!("dp: {name}: child attached"), secs(60));
+            let pid = common::pg::pid_of(&line).expect("child pid");
+            // SAFETY: kill(2) of a worker of the daemon this test started.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        d.wait_log("dp: done", secs(60));
+        d.log_lines()
+    };
+    dp_lines(&lines)
+}
+
+/// The API scenario gives the same lines under both, the number of
+/// segments before the limit apart: 64 + 5 × MaxBackends, whose
+/// MaxBackends counts the server's connections, autovacuum and WAL
+/// senders there and max_worker_processes + 100 here (604).
+fn api_matches_for(major: u32) {
+    let _w = watchdog(240, &format!("dataplane api vs postgresql {major}"));
+    let limit = |v: &mut Vec<String>| {
+        let i = v
+            .iter()
+            .position(|l| l.starts_with("dp: segments before the limit: "))
+            .expect("limit line");
+        v.remove(i)
+    };
+    let mut ours = scenario(major, false, "api", None);
+    let mut theirs = scenario(major, true, "api", None);
+    assert_eq!(limit(&mut ours), "dp: segments before the limit: 604");
+    let n: usize = limit(&mut theirs)
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // (The server's own segments take some of its items.)
+    assert!(
+        n > 64,
+        "64 + 5 x MaxBackends, less what the server holds: {n}"
+    );
+    // The deliberate difference: BackendPidGetProc finds every worker of
+    // the supervisor here; PostgreSQL finds only database backends, so a
+    // background worker without a connection does not find itself.
+    let me = |v: &mut Vec<String>, found: &str| {
+        let i = v
+            .iter()
+            .position(|l| l.contains("BackendPidGetProc(me): "))
+            .expect("BackendPidGetProc line");
+        assert!(
+            v[i].contains(&format!("BackendPidGetProc(me): {found},")),
+            "{}",
+            v[i]
+        );
+        v[i] = v[i].replace(&format!("(me): {found},"), "(me): -,");
+    };
+    me(&mut ours, "MyProc");
+    me(&mut theirs, "other");
+    assert_eq!(ours, theirs, "bgworkerd vs PostgreSQL {major}");
+}
+per_major!(api_matches_postgresql, api_matches_for);
+
+/// A child that fails mid-stream, never starts, or is ended by SIGTERM
+/// while blocked in receive or send: the registrant sees what it sees
+/// under PostgreSQL, and nothing hangs.
+fn children_match_for(major: u32) {
+    let _w = watchdog(300, &format!("dataplane children vs postgresql {major}"));
+    for (name, needle) in [
+        ("error", None),
+        ("never", None),
+        ("recv", Some("dp: child blocks in receive")),
+        ("send", Some("dp: child blocks in send")),
+    ] {
+        let ours = split_child(scenario(major, false, name, needle));
+        let theirs = split_child(scenario(major, true, name, needle));
+        assert_eq!(ours, theirs, "{name}: bgworkerd vs PostgreSQL {major}");
+    }
+}
+per_major!(children_match_postgresql, children_match_for);
