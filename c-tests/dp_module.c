@@ -18,6 +18,8 @@
  *   send      the child blocks in shm_mq_send (a full queue) until SIGTERM
  *   hold      the child attaches a segment and sleeps (for crash cycles)
  *   full      a segment larger than /dev/shm can hold, then a small one
+ *   corrupt   (bgworkerd only: its queue header's layout) a queue whose
+ *             header a hostile process overwrote: ERRORs, no stray read
  *
  * Each step logs a "dp:" line whose text is the same under both.
  */
@@ -237,6 +239,42 @@ api(void)
 	dsm_detach(seg);
 }
 
+/*
+ * bgworkerd's shm_mq header (crates/pgrt/src/c/shm_mq.c): bytes read at
+ * offset 24, bytes written at 32, ring size at 40.
+ */
+static void
+corrupt(void)
+{
+	dsm_segment *seg = dsm_create(QSIZE, 0);
+	char	   *base = dsm_segment_address(seg);
+	shm_mq	   *mq;
+	shm_mq_handle *out,
+			   *in;
+	Size		len;
+	void	   *data;
+
+	mq = shm_mq_create(base, QSIZE);
+	shm_mq_set_receiver(mq, MyProc);
+	shm_mq_set_sender(mq, MyProc);
+	*(uint64 *) (base + 40) = (uint64) 1 << 40;
+	EXPECT_ERROR("ring larger than the segment", shm_mq_attach(mq, seg, NULL));
+	*(uint64 *) (base + 40) = QSIZE - 56;
+	out = shm_mq_attach(mq, seg, NULL);
+	in = shm_mq_attach(mq, seg, NULL);
+	shm_mq_send(out, 5, "abcd", false, true);
+	/* Written far beyond the ring: more than the ring can hold. */
+	*(uint64 *) (base + 32) = (uint64) 1 << 50;
+	EXPECT_ERROR("bytes written beyond the ring", shm_mq_receive(in, &len, &data, true));
+	EXPECT_ERROR("sender sees the same", shm_mq_send(out, 5, "abcd", true, true));
+	/* A length word larger than any message. */
+	*(uint64 *) (base + 24) = 0;
+	*(uint64 *) (base + 32) = 16;
+	*(uint64 *) (base + 56) = (uint64) 1 << 40;
+	EXPECT_ERROR("huge length word", shm_mq_receive(in, &len, &data, true));
+	dsm_detach(seg);
+}
+
 static BackgroundWorkerHandle *
 start_child(const char *function, dsm_segment *seg)
 {
@@ -399,6 +437,8 @@ dp_main(Datum arg)
 	pqsignal(SIGUSR1, procsignal_sigusr1_handler);
 	if (strcmp(scenario, "api") == 0)
 		api();
+	else if (strcmp(scenario, "corrupt") == 0)
+		corrupt();
 	else if (strcmp(scenario, "full") == 0)
 	{
 		dsm_segment *seg;

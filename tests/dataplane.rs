@@ -327,3 +327,38 @@ fn full_dev_shm_is_an_error_and_leaves_nothing() {
     );
     assert!(text.contains("left in /dev/shm: []"), "{text}");
 }
+
+/// A queue header overwritten by a hostile process: a ring that does not
+/// fit its segment is refused at attach, impossible counters and a length
+/// word beyond any message are ERRORs for the reader and the writer, and
+/// the worker goes on (nothing is read outside the segment).
+#[test]
+fn corrupted_queue_header_is_an_error() {
+    let _w = watchdog(60, "corrupted_queue_header_is_an_error");
+    let d = daemon(15, "corrupt").start();
+    d.wait_log("dp: done", secs(30));
+    let lines: Vec<String> = dp_lines(&d.log_lines())
+        .into_iter()
+        .map(|l| match l.find(" at 0x") {
+            Some(i) => {
+                let rest = &l[i + 4..];
+                let end = rest.find(' ').unwrap_or(rest.len());
+                format!("{} at ADDR{}", &l[..i], &rest[end..])
+            }
+            None => l,
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "dp: ring larger than the segment: ERROR: shared memory queue at ADDR is corrupt: its ring of 1099511627776 bytes does not lie inside its segment",
+            "dp: bytes written beyond the ring: ERROR: shared memory queue at ADDR is corrupt: 1125899906842624 bytes written, 0 read, in a ring of 968 bytes",
+            "dp: sender sees the same: ERROR: shared memory queue at ADDR is corrupt: 1125899906842624 bytes written, 0 read, in a ring of 968 bytes",
+            "dp: huge length word: ERROR: invalid message size 1099511627776 in shared memory queue",
+            "dp: done"
+        ],
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(d.count_log("terminated by signal"), 0);
+}
