@@ -81,6 +81,7 @@ PGDLLEXPORT void dp_child(Datum arg);
 static void
 callback(dsm_segment *seg, Datum arg)
 {
+	(void) seg;
 	elog(LOG, "dp: on_dsm_detach callback %d", (int) DatumGetInt32(arg));
 }
 
