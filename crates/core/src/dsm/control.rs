@@ -29,7 +29,7 @@ const REFCNT_MASK: u64 = PINNED - 1;
 /// PostgreSQL's `max_connections` default, counted into MaxBackends for
 /// the processes that are not workers (registrants attached with
 /// `bgw_attach`).
-pub const MAX_CONNECTIONS: usize = 100;
+const MAX_CONNECTIONS: usize = 100;
 
 /// PostgreSQL's limit on dynamic segments: 64 + 5 × MaxBackends, where
 /// MaxBackends is here `max_worker_processes` + [`MAX_CONNECTIONS`].

@@ -23,7 +23,7 @@ pub mod segment;
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-pub use control::{control_name, max_items, Control, MAX_CONNECTIONS};
+pub use control::{control_name, max_items, Control};
 
 /// Why a dynamic shared memory operation failed.
 #[derive(Debug)]
