@@ -16,7 +16,7 @@
  *             returns SHM_MQ_DETACHED through the worker handle
  *   recv      the child blocks in shm_mq_receive until SIGTERM ends it
  *   send      the child blocks in shm_mq_send (a full queue) until SIGTERM
- *   hold      the child attaches a segment and sleeps (for crash cycles)
+ *   hold      the child pins the segment and sleeps (for crash cycles)
  *   full      a segment larger than /dev/shm can hold, then a small one
  *   corrupt   (bgworkerd only: its queue header's layout) a queue whose
  *             header a hostile process overwrote: ERRORs, no stray read
@@ -413,6 +413,9 @@ dp_child(Datum arg)
 				shm_mq_send(out, sizeof(msg), msg, false, true);
 			break;
 		case 'h':
+			/* Pinned: it outlives every process, until a crash cycle,
+			 * a shutdown or the next bgworkerd removes it. */
+			dsm_pin_segment(seg);
 			elog(LOG, "dp: child holds the segment");
 			for (;;)
 			{

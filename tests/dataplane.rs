@@ -212,8 +212,9 @@ fn children_for(major: u32) {
 }
 per_major!(children, children_for);
 
-/// A worker killed while segments are in use: a crash cycle, and every
-/// dynamic segment goes with it (the control segment stays, emptied).
+/// A worker killed while segments are in use (one pinned, too): a crash
+/// cycle, and every dynamic segment goes with it (the control segment
+/// stays, emptied).
 #[test]
 fn crash_cycle_destroys_segments_in_use() {
     let _w = watchdog(120, "crash_cycle_destroys_segments_in_use");
@@ -237,8 +238,10 @@ fn crash_cycle_destroys_segments_in_use() {
     assert_eq!(dynamic_segments(d.pid()), Vec::<String>::new());
 }
 
-/// A SIGKILLed bgworkerd leaves its segments; the next one on the same run
-/// directory removes them and says so.
+/// A SIGKILLed bgworkerd leaves its segments (its control segment, and a
+/// pinned one; its workers, which notice its death, detach from the rest
+/// as they exit); the next one on the same run directory removes them and
+/// says so.
 #[test]
 fn next_bgworkerd_removes_a_killed_ones_segments() {
     let _w = watchdog(120, "next_bgworkerd_removes_a_killed_ones_segments");
