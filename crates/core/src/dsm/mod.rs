@@ -297,10 +297,60 @@ pub fn remove_leftovers(pid: i32) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::is_dsm_name;
+    use super::*;
+
+    /// PostgreSQL's reference counting: a segment lives while a mapping or
+    /// a pin holds it; the last release removes it; a destroyed or unknown
+    /// handle cannot be attached; the limit is an error, not a crash.
+    #[test]
+    fn reference_counts_and_limit() {
+        // A control segment of this test process's own (named after a pid
+        // that cannot be a supervisor's: this process runs none).
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        let c = Control::create(pid, 3).expect("control segment");
+        publish(c);
+        let a = create(pid, 4096).expect("create");
+        let handle = a.handle;
+        let name = segment_name(pid, handle);
+        let exists = |n: &str| std::path::Path::new(&format!("/dev/shm{n}")).exists();
+        assert!(exists(&name));
+        let b = attach(pid, a.handle).unwrap().expect("attach");
+        assert_eq!(b.length, 4096);
+        pin(&a).unwrap();
+        assert!(matches!(pin(&a), Err(DsmError::Other(_))));
+        // SAFETY: the test's own mappings, unused afterwards.
+        unsafe {
+            detach(a);
+            detach(b);
+        }
+        assert!(exists(&name), "pinned: kept with nobody attached");
+        let again = attach(pid, handle)
+            .unwrap()
+            .expect("attach a pinned segment");
+        unpin(pid, handle).unwrap();
+        assert!(matches!(unpin(pid, handle), Err(DsmError::Other(_))));
+        // SAFETY: as above.
+        unsafe { detach(again) };
+        assert!(!exists(&name), "the last reference removed it");
+        assert!(attach(pid, handle).unwrap().is_none());
+        assert!(attach(pid, 0).unwrap().is_none());
+        // Three items: the fourth segment is refused, and nothing of it
+        // is left.
+        let m: Vec<Mapping> = (0..3).map(|_| create(pid, 64).unwrap()).collect();
+        assert!(matches!(create(pid, 64), Err(DsmError::TooMany)));
+        assert_eq!(remove_named(pid, false), 3);
+        for x in m {
+            // SAFETY: as above.
+            unsafe { detach(x) };
+        }
+        destroy_all(pid, true);
+        assert!(!exists(&control_name(pid)));
+    }
 
     #[test]
     fn names() {
+        use super::is_dsm_name;
         assert!(is_dsm_name("bgworker.12.dsm", 12));
         assert!(is_dsm_name("bgworker.12.dsm.4294967295", 12));
         assert!(!is_dsm_name("bgworker.12.dsm.", 12));

@@ -19,6 +19,11 @@
 //! - its header is ours (magic, layout version, sizes: the checks attaching
 //!   processes make) and records that same pid as its supervisor.
 //!
+//! Once the predecessor is proven gone (the first three conditions), its
+//! dynamic shared memory goes too: its control segment and data segments
+//! (`/bgworker.<pid>.dsm[.<handle>]`, regular files of this uid; see
+//! crate::dsm), whether or not its main segment is still there.
+//!
 //! Removing the name never disturbs a process that still has the segment
 //! mapped (an attached host of the dead supervisor keeps its mapping).
 //! Only a process of the same uid could swap the object between the checks
