@@ -16,6 +16,8 @@
  *             returns SHM_MQ_DETACHED through the worker handle
  *   recv      the child blocks in shm_mq_receive until SIGTERM ends it
  *   send      the child blocks in shm_mq_send (a full queue) until SIGTERM
+ *   keep      the child holds the segment's last reference when SIGTERM's
+ *             default handler (PostgreSQL's bgworker_die) ends it
  *   hold      the child pins the segment and sleeps (for crash cycles)
  *   full      a segment larger than /dev/shm can hold, then a small one
  *   corrupt   (bgworkerd only: its queue header's layout) a queue whose
@@ -350,6 +352,24 @@ with_child(const char *scenario)
 		/* recv, send, hold: wait for the child's end, however it comes. */
 		r = shm_mq_wait_for_attach(in);
 		elog(LOG, "dp: %s: child attached: %d", scenario, (int) r);
+		if (strcmp(scenario, "keep") == 0)
+		{
+			/* The child holds the only reference; SIGTERM's default
+			 * handler ends it, and its exit releases the segment. */
+			dsm_handle	h = dsm_segment_handle(seg);
+
+			shm_mq_detach(out);
+			shm_mq_detach(in);
+			dsm_detach(seg);
+			elog(LOG, "dp: keep: registrant detached");
+			elog(LOG, "dp: keep: child status %d",
+				 (int) WaitForBackgroundWorkerShutdown(handle));
+			seg = dsm_attach(h);
+			elog(LOG, "dp: keep: attach after the child's exit: %s", seg ? "mapped" : "NULL");
+			if (seg)
+				dsm_detach(seg);
+			return;
+		}
 		if (strcmp(scenario, "send") == 0)
 		{
 			/* Read nothing; once the child is gone the queue says so. */
@@ -382,8 +402,7 @@ dp_child(Datum arg)
 	void	   *data;
 	char		msg[100];
 
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
+	/* Signals stay blocked until the scenario is known. */
 	CurrentResourceOwner = ResourceOwnerCreate(NULL, "dp child");
 	seg = dsm_attach(DatumGetUInt32(arg));
 	if (seg == NULL)
@@ -391,6 +410,11 @@ dp_child(Datum arg)
 	to_child = (shm_mq *) dsm_segment_address(seg);
 	from_child = (shm_mq *) ((char *) dsm_segment_address(seg) + QSIZE);
 	scenario = ((char *) dsm_segment_address(seg))[2 * QSIZE];
+	/* "keep" leaves SIGTERM to the default handler, which exits from the
+	 * handler itself (PostgreSQL's bgworker_die). */
+	if (scenario != 'k')
+		pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
 	shm_mq_set_receiver(to_child, MyProc);
 	shm_mq_set_sender(from_child, MyProc);
 	in = shm_mq_attach(to_child, seg, NULL);
@@ -412,6 +436,13 @@ dp_child(Datum arg)
 			for (;;)
 				shm_mq_send(out, sizeof(msg), msg, false, true);
 			break;
+		case 'k':
+			elog(LOG, "dp: child keeps the segment");
+			for (;;)
+			{
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, 0, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+			}
 		case 'h':
 			/* Pinned: it outlives every process, until a crash cycle,
 			 * a shutdown or the next bgworkerd removes it. */

@@ -198,6 +198,19 @@ fn children_for(major: u32) {
         )
     );
     assert_eq!(
+        child_scenario(major, "keep", Some("dp: child keeps the segment")),
+        (
+            v(&[
+                "dp: keep: child attached: 0",
+                "dp: keep: registrant detached",
+                "dp: keep: child status 2",
+                "dp: keep: attach after the child's exit: NULL",
+                "dp: done"
+            ]),
+            v(&["dp: child keeps the segment"])
+        )
+    );
+    assert_eq!(
         child_scenario(major, "send", Some("dp: child blocks in send")),
         (
             v(&[

@@ -376,6 +376,7 @@ fn children_match_for(major: u32) {
         ("never", None),
         ("recv", Some("dp: child blocks in receive")),
         ("send", Some("dp: child blocks in send")),
+        ("keep", Some("dp: child keeps the segment")),
     ] {
         let ours = split_child(scenario(major, false, name, needle));
         let theirs = split_child(scenario(major, true, name, needle));

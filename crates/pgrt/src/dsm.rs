@@ -203,6 +203,21 @@ pub unsafe extern "C" fn bgw_rs_dsm_detach(token: *mut Mapping, release: bool) {
     })
 }
 
+/// Drop a mapping's reference from a signal handler that ends the process
+/// (async-signal-safe: no allocation, no deallocation; the mapping and its
+/// box go with the process).
+///
+/// # Safety
+/// `token` came from [`bgw_rs_dsm_create`]/[`bgw_rs_dsm_attach`] and is
+/// passed here once; the process exits afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bgw_rs_dsm_release_in_handler(token: *mut Mapping) {
+    // SAFETY: the caller's contract; the box is never freed.
+    if let Some(m) = unsafe { token.as_ref() } {
+        dsm::release_in_handler(m);
+    }
+}
+
 /// dsm_pin_segment's mechanism. False: ERROR recorded.
 ///
 /// # Safety

@@ -212,6 +212,63 @@ pub unsafe fn detach(m: Mapping) {
     }
 }
 
+/// Drop `m`'s reference on the way out of a process that exits from a
+/// signal handler: async-signal-safe (atomics, shm_unlink of a name built
+/// on the stack; nothing allocated or freed; the mapping stays until the
+/// process ends). Only if this process's control mapping is already open.
+pub fn release_in_handler(m: &Mapping) {
+    if !m.counted {
+        return;
+    }
+    let p = CONTROL.load(Ordering::Acquire);
+    // SAFETY: published pointers are leaked boxes, never freed.
+    let Some(control) = (unsafe { p.as_ref() }) else {
+        return;
+    };
+    if control.supervisor_pid() != m.pid || !control.release(m.item, m.handle) {
+        return;
+    }
+    let mut buf = [0u8; 64];
+    let n = name_into(&mut buf, m.pid, m.handle);
+    // SAFETY: buf holds a NUL-terminated name of n bytes.
+    unsafe { libc::shm_unlink(buf[..=n].as_ptr().cast()) };
+    control.free(m.item, m.handle);
+}
+
+/// Write `/bgworker.<pid>.dsm.<handle>` and a NUL into `buf`; returns the
+/// name's length (without allocating: see [`release_in_handler`]).
+fn name_into(buf: &mut [u8; 64], pid: i32, handle: u32) -> usize {
+    fn digits(out: &mut [u8], at: usize, mut v: u64) -> usize {
+        let mut tmp = [0u8; 20];
+        let mut n = 0;
+        loop {
+            tmp[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for i in 0..n {
+            out[at + i] = tmp[n - 1 - i];
+        }
+        at + n
+    }
+    let mut at = 0;
+    for &b in b"/bgworker." {
+        buf[at] = b;
+        at += 1;
+    }
+    at = digits(buf, at, pid.max(0) as u64);
+    for &b in b".dsm." {
+        buf[at] = b;
+        at += 1;
+    }
+    at = digits(buf, at, handle as u64);
+    buf[at] = 0;
+    at
+}
+
 /// dsm_pin_segment: keep the segment until [`unpin`] even with nobody
 /// attached.
 pub fn pin(m: &Mapping) -> Result<(), DsmError> {
@@ -351,6 +408,10 @@ mod tests {
     #[test]
     fn names() {
         use super::is_dsm_name;
+        let mut buf = [0u8; 64];
+        let n = super::name_into(&mut buf, 123, 4294967295);
+        assert_eq!(&buf[..n], segment_name(123, 4294967295).as_bytes());
+        assert_eq!(buf[n], 0);
         assert!(is_dsm_name("bgworker.12.dsm", 12));
         assert!(is_dsm_name("bgworker.12.dsm.4294967295", 12));
         assert!(!is_dsm_name("bgworker.12.dsm.", 12));

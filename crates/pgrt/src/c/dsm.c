@@ -79,6 +79,22 @@ extern void *bgw_rs_BackendPidGetProc(int pid);
 
 static dsm_segment *segments;
 
+/*
+ * Set when the process exits from a signal handler (the default SIGTERM
+ * handler's exit): the handler may have interrupted malloc, so detaching
+ * then frees nothing and releases references through the core's
+ * allocation-free path.
+ */
+static volatile sig_atomic_t in_handler_exit;
+
+extern void bgw_rs_dsm_release_in_handler(void *token);
+
+void
+bgw_c_dsm_exit_from_handler(void)
+{
+	in_handler_exit = 1;
+}
+
 static void *
 must_malloc(Size size)
 {
@@ -264,7 +280,8 @@ bgw_c_dsm_detach(dsm_segment *seg)
 
 		seg->on_detach = cb->next;
 		cb->function(seg, cb->arg);
-		free(cb);
+		if (!in_handler_exit)
+			free(cb);
 	}
 	if (InterruptHoldoffCount > 0)
 		InterruptHoldoffCount--;
@@ -273,7 +290,19 @@ bgw_c_dsm_detach(dsm_segment *seg)
 		void	   *token = seg->token;
 
 		seg->token = NULL;
-		bgw_rs_dsm_detach(token, seg->counted);
+		if (in_handler_exit)
+		{
+			if (seg->counted)
+				bgw_rs_dsm_release_in_handler(token);
+		}
+		else
+			bgw_rs_dsm_detach(token, seg->counted);
+	}
+	if (in_handler_exit)
+	{
+		/* Unlinked, not freed (nor taken from its owner's array). */
+		segments = seg->next;
+		return;
 	}
 	if (seg->resowner)
 		owner_forget(seg->resowner, seg);

@@ -43,6 +43,7 @@ run_list(struct onexit *list, int *index, int code)
  * each newest first), then what the runtime itself holds.
  */
 void		bgw_c_dsm_backend_shutdown(void);
+void		bgw_c_dsm_exit_from_handler(void);
 
 static void
 prepare_exit(int code)
@@ -225,6 +226,8 @@ bgw_c_call_guarded(void (*hook) (void))
 void
 bgw_c_proc_exit_from_handler(int code)
 {
+	/* Dynamic shared memory is released without touching the heap. */
+	bgw_c_dsm_exit_from_handler();
 	prepare_exit(code);
 	_exit(code);
 }
