@@ -276,6 +276,19 @@ corrupt(void)
 	*(uint64 *) (base + 56) = (uint64) 1 << 40;
 	EXPECT_ERROR("huge length word", shm_mq_receive(in, &len, &data, true));
 	dsm_detach(seg);
+
+	/* (bgworkerd's, too: there is no transaction here, and the
+	 * transaction contexts are plain contexts that live with the process.) */
+	{
+		char	   *p = MemoryContextAlloc(TopTransactionContext, 10);
+		char	   *q = MemoryContextAlloc(CurTransactionContext, 10);
+
+		elog(LOG, "dp: transaction contexts: %s, %s, same: %s",
+			 TopTransactionContext->name, GetMemoryChunkContext(q)->name,
+			 GetMemoryChunkContext(p) == GetMemoryChunkContext(q) ? "yes" : "no");
+		pfree(p);
+		pfree(q);
+	}
 }
 
 static BackgroundWorkerHandle *

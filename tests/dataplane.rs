@@ -347,7 +347,8 @@ fn full_dev_shm_is_an_error_and_leaves_nothing() {
 /// A queue header overwritten by a hostile process: a ring that does not
 /// fit its segment is refused at attach, impossible counters and a length
 /// word beyond any message are ERRORs for the reader and the writer, and
-/// the worker goes on (nothing is read outside the segment).
+/// the worker goes on (nothing is read outside the segment). Then the
+/// transaction memory contexts, usable outside any transaction.
 #[test]
 fn corrupted_queue_header_is_an_error() {
     let _w = watchdog(60, "corrupted_queue_header_is_an_error");
@@ -371,6 +372,7 @@ fn corrupted_queue_header_is_an_error() {
             "dp: bytes written beyond the ring: ERROR: shared memory queue at ADDR is corrupt: 1125899906842624 bytes written, 0 read, in a ring of 968 bytes",
             "dp: sender sees the same: ERROR: shared memory queue at ADDR is corrupt: 1125899906842624 bytes written, 0 read, in a ring of 968 bytes",
             "dp: huge length word: ERROR: invalid message size 1099511627776 in shared memory queue",
+            "dp: transaction contexts: TopTransactionContext, TopTransactionContext, same: yes",
             "dp: done"
         ],
         "{}",
