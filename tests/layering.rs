@@ -18,7 +18,7 @@ const CORE_LAYERS: &[&[&str]] = &[
     &["crate", "abi"],
     &["identity", "pidfd", "policy"],
     &["log"],
-    &["shmem"],
+    &["shmem", "dsm"],
     &["settings"],
     &["hooks"],
     &["backend"],

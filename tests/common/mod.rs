@@ -1409,12 +1409,37 @@ impl Daemon {
     }
 }
 
+/// Remove what a killed supervisor `pid` leaves of dynamic shared memory:
+/// its control segment `/bgworker.<pid>.dsm` and segments
+/// `/bgworker.<pid>.dsm.<handle>` (a clean shutdown removes them itself).
+pub fn remove_dynamic_segments(pid: i32) {
+    for name in dynamic_segments(pid) {
+        let _ = fs::remove_file(Path::new("/dev/shm").join(name));
+    }
+}
+
+/// The /dev/shm names of supervisor `pid`'s control and dynamic segments.
+pub fn dynamic_segments(pid: i32) -> Vec<String> {
+    let prefix = format!("bgworker.{pid}.dsm");
+    let mut v: Vec<String> = fs::read_dir("/dev/shm")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|n| *n == prefix || n.starts_with(&format!("{prefix}.")))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.w.kill_group();
         if let Some(seg) = self.segment_path() {
             let _ = fs::remove_file(seg);
         }
+        remove_dynamic_segments(self.w.pid);
         if self.owns_rundir {
             let _ = fs::remove_dir_all(&self.rundir);
         }

@@ -85,6 +85,10 @@ pub struct Hooks {
     /// An exported bgworker.h function reports PostgreSQL's ERROR with
     /// SQLSTATE `sqlstate` (five characters) and `message`; see [`Raised`].
     pub raise_error: fn(sqlstate: &[u8; 5], message: &str) -> Raised,
+    /// Supervisor, as it sends a `bgw_notify_pid` notification to the
+    /// worker in `slot` (process `pid`): wake that process as PostgreSQL's
+    /// procsignal SIGUSR1 handler would (the runtime sets its latch).
+    pub notify_worker: fn(slot: usize, pid: i32),
     /// Raise, from C, the ERROR that `raise_error` deferred. Called by the
     /// export's C shim after its Rust body has returned, so that the
     /// runtime's longjmp crosses no Rust frame; never called otherwise.
@@ -107,6 +111,7 @@ impl Hooks {
         reload_module_settings: |_| false,
         signal_masks: None,
         raise_error: |_, _| Raised::NotRaised,
+        notify_worker: |_, _| {},
         throw_deferred: plain_throw,
     };
 }

@@ -24,7 +24,7 @@
 //!
 //! Layers, lowest first; a module uses only modules of lower layers (the
 //! layering test checks it): `abi`; `identity`, `pidfd`, `policy`; `log` (with its
-//! `prefix` and `file`); `shmem`; `settings`; `hooks`; `backend`; `process`;
+//! `prefix` and `file`); `shmem`, `dsm`; `settings`; `hooks`; `backend`; `process`;
 //! `supervisor`; `api`; `host`, `daemon`, `ctl`, `supervision` (the
 //! supervision's C exports).
 
@@ -36,6 +36,7 @@ pub mod api;
 pub mod backend;
 pub mod ctl;
 pub mod daemon;
+pub mod dsm;
 pub mod hooks;
 pub mod host;
 pub mod identity;

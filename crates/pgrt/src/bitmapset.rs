@@ -37,10 +37,3 @@ super::c_export! {
     bms_subset_compare => bgw_c_bms_subset_compare,
     bms_union => bgw_c_bms_union,
 }
-
-/// The PostgreSQL major this process serves, for the C files that follow
-/// its layouts (c/bitmapset.c). Any thread may call it.
-#[unsafe(no_mangle)]
-pub extern "C" fn bgw_rs_pg_major() -> u32 {
-    bgworker_core::identity::pg_major()
-}

@@ -611,3 +611,60 @@ fn death_event(wake_events: i32) -> i32 {
     }
     WL_POSTMASTER_DEATH
 }
+
+/// The process entry of `slot`, if the array holds it.
+fn proc_entry(slot: usize) -> Option<*mut u8> {
+    let base = PROCS.load(Ordering::Acquire);
+    if base.is_null() || slot >= NPROCS.load(Ordering::Acquire) {
+        return None;
+    }
+    // SAFETY: slot < NPROCS: inside the mapping.
+    Some(unsafe { base.add(slot * layout().size) })
+}
+
+/// The pid an entry records (0: free or exited).
+fn entry_pid(proc: *mut u8) -> i32 {
+    // SAFETY: proc is an entry of the mapping; pid is an aligned i32 inside it.
+    unsafe { (*(proc.add(layout().pid) as *const AtomicI32)).load(Ordering::Acquire) }
+}
+
+/// The supervisor's `notify_worker` hook: set the latch of the worker in
+/// `slot` if that entry is still process `pid`'s (async-signal-safe; no
+/// lock, a single store and a signal).
+pub fn notify_worker(slot: usize, pid: i32) {
+    if let Some(proc) = proc_entry(slot) {
+        if pid > 0 && entry_pid(proc) == pid {
+            // SAFETY: the entry's latch lies at the layout's offset.
+            set_latch(unsafe { &*(proc.add(layout().latch) as *const Latch) });
+        }
+    }
+}
+
+/// On the way out of a worker (after its exit callbacks): its entry no
+/// longer names it, so `BackendPidGetProc` does not find a dead process.
+pub fn clear_my_proc() {
+    let proc = MyProc.load(Ordering::Acquire);
+    if !proc.is_null() {
+        // SAFETY: MyProc is this worker's entry; pid an aligned i32 in it.
+        unsafe { (*(proc.add(layout().pid) as *const AtomicI32)).store(0, Ordering::Release) };
+    }
+}
+
+/// `BackendPidGetProc`: the `PGPROC` of a live worker of this supervisor
+/// with process id `pid`, or NULL. PostgreSQL finds only database
+/// backends; here every worker has a `PGPROC` (a process attached with
+/// `bgw_attach` has none), so a worker's registrant that is itself a
+/// worker is found.
+/// Its C wrapper (c/dsm.c) raises what the guard records.
+#[unsafe(no_mangle)]
+pub extern "C" fn bgw_rs_BackendPidGetProc(pid: i32) -> *mut u8 {
+    super::guard("BackendPidGetProc", std::ptr::null_mut(), || {
+        if pid == 0 {
+            return std::ptr::null_mut();
+        }
+        (0..NPROCS.load(Ordering::Acquire))
+            .filter_map(proc_entry)
+            .find(|&p| entry_pid(p) == pid)
+            .unwrap_or(std::ptr::null_mut())
+    })
+}

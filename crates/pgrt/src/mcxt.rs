@@ -113,6 +113,20 @@ pub static TopMemoryContext: AtomicPtr<Context> = AtomicPtr::new(std::ptr::null_
 pub static CurrentMemoryContext: AtomicPtr<Context> = AtomicPtr::new(std::ptr::null_mut());
 #[unsafe(no_mangle)]
 pub static ErrorContext: AtomicPtr<Context> = AtomicPtr::new(std::ptr::null_mut());
+/// `TopTransactionContext`: a plain child of TopMemoryContext that lives as
+/// long as the process (no transaction ends here; see dsm.rs).
+#[unsafe(no_mangle)]
+pub static TopTransactionContext: AtomicPtr<Context> = AtomicPtr::new(std::ptr::null_mut());
+/// `CurTransactionContext`: TopTransactionContext, as in a top-level
+/// transaction of PostgreSQL.
+#[unsafe(no_mangle)]
+pub static CurTransactionContext: AtomicPtr<Context> = AtomicPtr::new(std::ptr::null_mut());
+
+/// A new context under `parent` (the runtime's own, e.g. the transaction
+/// contexts).
+pub fn new_child(parent: *mut Context, name: &'static std::ffi::CStr) -> *mut Context {
+    new_context(parent, name.as_ptr())
+}
 
 /// Create TopMemoryContext and ErrorContext and make Top current (once per
 /// process image; a forked worker inherits them).
@@ -130,6 +144,7 @@ pub fn init() {
         Ordering::Release,
     );
     CurrentMemoryContext.store(top, Ordering::Release);
+    super::dsm::init_transaction_contexts();
 }
 
 fn current() -> *mut Context {

@@ -280,6 +280,7 @@ pub extern "C" fn bgw_rs_before_exit() {
         // PostgreSQL's ProcKill: whatever LWLocks the module still holds go
         // now, so that other processes do not wait for a dead holder.
         super::lwlock::release_all();
+        super::latch::clear_my_proc();
         // The supervisor, or bgworkerd loading its preload libraries (a
         // FATAL in _PG_init, before it has a role).
         if backend::role() == Some(Role::Supervisor)
@@ -295,4 +296,12 @@ pub extern "C" fn bgw_rs_before_exit() {
 pub(crate) fn c_str(p: *const c_char) -> Option<String> {
     // SAFETY: callers pass NULL or a NUL-terminated string.
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+/// The PostgreSQL major this process serves, for the C files that follow
+/// its layouts or constants (c/bitmapset.c, c/nodes.c, c/dsm.c). Any
+/// thread may call it.
+#[unsafe(no_mangle)]
+pub extern "C" fn bgw_rs_pg_major() -> u32 {
+    bgworker_core::identity::pg_major()
 }

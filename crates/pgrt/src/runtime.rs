@@ -29,6 +29,7 @@ pub static HOOKS: Hooks = Hooks {
     reload_module_settings: |fresh| super::guc::apply_settings(fresh, crate::log::LOG, true),
     signal_masks: Some(signal_masks),
     raise_error,
+    notify_worker: super::latch::notify_worker,
     throw_deferred: bgw_c_raise_pending,
 };
 

@@ -179,6 +179,9 @@ impl Supervisor {
             self.exit_code = Some(1);
             return;
         }
+        // Every dynamic segment goes with the crash, as in PostgreSQL
+        // (all processes are gone by now).
+        crate::dsm::destroy_all(self.my_pid, false);
         log::emit(log::LOG, "all server processes terminated; reinitializing");
         // PostgreSQL's ResetBackgroundWorkerCrashTimes: never-restart
         // workers are forgotten, the rest start again at once and lose

@@ -19,6 +19,11 @@
 //! - its header is ours (magic, layout version, sizes: the checks attaching
 //!   processes make) and records that same pid as its supervisor.
 //!
+//! Once the predecessor is proven gone (the first three conditions), its
+//! dynamic shared memory goes too: its control segment and data segments
+//! (`/bgworker.<pid>.dsm[.<handle>]`, regular files of this uid; see
+//! crate::dsm), whether or not its main segment is still there.
+//!
 //! Removing the name never disturbs a process that still has the segment
 //! mapped (an attached host of the dead supervisor keeps its mapping).
 //! Only a process of the same uid could swap the object between the checks
@@ -76,6 +81,18 @@ pub fn remove_predecessor_segment(pidfile: &Path, contents: &str) {
     if let Err(why) = predecessor_gone(pid, name) {
         keep(&why);
         return;
+    }
+    // Its dynamic shared memory segments (and their control segment) go
+    // on the same proof that it is gone.
+    let n = crate::dsm::remove_leftovers(pid);
+    if n > 0 {
+        log::emit(
+            log::LOG,
+            &format!(
+                "removed {n} dynamic shared memory segment{} left behind by process {pid}, the previous supervisor on this run directory",
+                if n == 1 { "" } else { "s" }
+            ),
+        );
     }
     let Ok(cname) = CString::new(name) else {
         return; // name_is_ours admits no NUL byte

@@ -12,7 +12,10 @@ impl Supervisor {
         if pid == 0 {
             return;
         }
-        if self.by_pid.contains_key(&pid) {
+        if let Some(&slot) = self.by_pid.get(&pid) {
+            // A registrant that is a worker is woken as a PostgreSQL
+            // backend is: its latch set, then the signal.
+            (crate::hooks::get().notify_worker)(slot, pid);
             kill(pid, libc::SIGUSR1);
         } else if let Some(fd) = self.attached.get(&pid) {
             if fd.send_signal(libc::SIGUSR1).is_err() {

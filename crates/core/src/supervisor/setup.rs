@@ -215,6 +215,15 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
     };
     // SAFETY: getpid has no preconditions.
     let my_pid = unsafe { libc::getpid() };
+    // The control segment of dynamic shared memory, which workers inherit.
+    if let Err(e) = crate::dsm::setup(my_pid, nslots) {
+        log::emit(log::FATAL, &e.message());
+        seg.unlink();
+        if let Some(p) = pidfile.take() {
+            p.remove();
+        }
+        return 1;
+    }
     set_emergency_cleanup(seg.name(), pidfile.as_ref().map(|p| p.path().to_path_buf()));
     settings::set_rundir(rundir);
     let old = backend::install(Connection {
@@ -353,6 +362,8 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
 
     // Leave the process as we found it (the guard does the rest).
     set_emergency_cleanup("", None);
+    // A shutdown destroys every dynamic segment, as PostgreSQL's.
+    crate::dsm::destroy_all(my_pid, true);
     sup.seg.unlink();
     if let Some(p) = sup.pidfile.take() {
         p.remove();
@@ -394,6 +405,7 @@ pub fn emergency_cleanup() {
         c.clone()
     };
     if let Some(conn) = backend::current() {
+        crate::dsm::destroy_all(conn.supervisor_pid, true);
         let h = conn.seg.header();
         h.supervisor_exited.store(1, Ordering::SeqCst);
         h.change_seq.fetch_add(1, Ordering::SeqCst);

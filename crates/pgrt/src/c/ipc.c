@@ -42,6 +42,9 @@ run_list(struct onexit *list, int *index, int code)
  * every exit callback (before_shmem_exit, on_shmem_exit, on_proc_exit,
  * each newest first), then what the runtime itself holds.
  */
+void		bgw_c_dsm_backend_shutdown(void);
+void		bgw_c_dsm_exit_from_handler(void);
+
 static void
 prepare_exit(int code)
 {
@@ -54,6 +57,7 @@ prepare_exit(int code)
 	error_context_stack = NULL;
 
 	run_list(before_shmem_exit_list, &before_shmem_exit_index, code);
+	bgw_c_dsm_backend_shutdown();
 	run_list(on_shmem_exit_list, &on_shmem_exit_index, code);
 	run_list(on_proc_exit_list, &on_proc_exit_index, code);
 
@@ -222,6 +226,8 @@ bgw_c_call_guarded(void (*hook) (void))
 void
 bgw_c_proc_exit_from_handler(int code)
 {
+	/* Dynamic shared memory is released without touching the heap. */
+	bgw_c_dsm_exit_from_handler();
 	prepare_exit(code);
 	_exit(code);
 }
