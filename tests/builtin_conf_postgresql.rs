@@ -3,7 +3,8 @@
 //! module moved from postgresql.conf expects: the values its `_PG_init` and
 //! workers see, PostgreSQL's FATAL at start for a bad one, and a reload's
 //! LOG lines (invalid value kept out, a postmaster setting needing a
-//! restart, a removed setting reset). Compared with the real PostgreSQL 15
+//! restart, a removed setting reset), and `GetConfigOptionResetString`
+//! after SET and RESET. Compared with the real PostgreSQL 15
 //! server given the same lines in postgresql.conf.
 
 mod common;
@@ -57,7 +58,7 @@ fn builtin_settings_in_the_file_match_postgresql() {
     let _w = watchdog(120, "builtin_settings_in_the_file");
     let m = pgxs_module("compat/cx_confguc.c");
     let d = daemon("cx_confguc", &m).conf_file(START_CONF).start();
-    d.wait_log("cxf worker:", secs(20));
+    d.wait_log("cxf done", secs(20));
     let cur = d.log_len();
     std::fs::write(d.rundir().join("bgworker.conf"), RELOAD_CONF).unwrap();
     d.signal(libc::SIGHUP);
@@ -65,7 +66,7 @@ fn builtin_settings_in_the_file_match_postgresql() {
     let ours = settings_lines(&d.log_lines());
 
     let pg = PgServer::start_with_conf("cx_confguc", &[&m], START_CONF);
-    pg.wait_log("cxf worker:", secs(30));
+    pg.wait_log("cxf done", secs(30));
     let cur = pg.log_len();
     pg.rewrite_extra_conf(RELOAD_CONF);
     pg.signal(libc::SIGHUP);
@@ -75,6 +76,13 @@ fn builtin_settings_in_the_file_match_postgresql() {
     for needle in [
         "LOG:  cxf init: work_mem=65536 maintenance_work_mem=131072 StatementTimeout=90000 \
          application_name=from conf shared_buffers=4096 statement_timeout=90000",
+        "LOG:  cxf reset after SET: work_mem=65536 statement_timeout=90000 \
+         application_name=from conf default_transaction_isolation=read committed \
+         seq_page_cost=1 enable_seqscan=on; work_mem now 8192",
+        "LOG:  cxf reset after RESET: work_mem=65536 statement_timeout=90000 \
+         application_name=from conf default_transaction_isolation=read committed \
+         seq_page_cost=1 enable_seqscan=on; work_mem now 65536",
+        "LOG:  cxf caught: unrecognized configuration parameter \"no_such_setting\"",
         "LOG:  invalid value for parameter \"work_mem\": \"abc\"",
         "LOG:  parameter \"shared_buffers\" cannot be changed without restarting the server",
         "LOG:  parameter \"statement_timeout\" changed to \"5s\"",

@@ -30,12 +30,55 @@ show(const char *when)
 	pfree(sb);
 }
 
+/* The reset string of name, copied (PostgreSQL's buffer is static). */
+static char *
+reset_of(const char *name)
+{
+	const char *r = GetConfigOptionResetString(name);
+
+	return pstrdup(r ? r : "(null)");
+}
+
+static void
+show_reset(const char *when)
+{
+	char	   *wm = reset_of("work_mem");
+	char	   *st = reset_of("statement_timeout");
+	char	   *an = reset_of("application_name");
+	char	   *iso = reset_of("default_transaction_isolation");
+	char	   *cost = reset_of("seq_page_cost");
+	char	   *seq = reset_of("enable_seqscan");
+
+	elog(LOG, "cxf reset %s: work_mem=%s statement_timeout=%s application_name=%s default_transaction_isolation=%s seq_page_cost=%s enable_seqscan=%s; work_mem now %d",
+		 when, wm, st, an, iso, cost, seq, work_mem);
+}
+
 void
 cxf_main(Datum main_arg)
 {
 	(void) main_arg;
 	BackgroundWorkerUnblockSignals();
 	show("worker");
+	show_reset("start");
+	SetConfigOption("work_mem", "8MB", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("default_transaction_isolation", "serializable", PGC_USERSET, PGC_S_SESSION);
+	show_reset("after SET");
+	SetConfigOption("work_mem", NULL, PGC_USERSET, PGC_S_SESSION);
+	show_reset("after RESET");
+	PG_TRY();
+	{
+		GetConfigOptionResetString("no_such_setting");
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e = CopyErrorData();
+
+		FlushErrorState();
+		elog(LOG, "cxf caught: %s", e->message);
+	}
+	PG_END_TRY();
+	elog(LOG, "cxf done");
 }
 
 void

@@ -456,6 +456,14 @@ bgw_c_GetConfigOption(const char *name, bool missing_ok, bool restrict_privilege
 	return RAISING(bgw_rs_GetConfigOption(name, missing_ok, restrict_privileged));
 }
 
+extern const char *bgw_rs_GetConfigOptionResetString(const char *name);
+
+const char *
+bgw_c_GetConfigOptionResetString(const char *name)
+{
+	return RAISING(bgw_rs_GetConfigOptionResetString(name));
+}
+
 extern const char *bgw_rs_GetConfigOptionByName(const char *name, const char **varname,
 												 bool missing_ok);
 

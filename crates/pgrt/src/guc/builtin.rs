@@ -141,6 +141,7 @@ pub fn ensure_registered() {
             kind,
             show: None,
             source: PGC_S_DEFAULT,
+            reset: None,
         };
         // A string variable's initial value is the build's constant (or
         // NULL), not ours to free: PostgreSQL's boot value is assigned as
