@@ -76,6 +76,7 @@ pub mod runtime;
 pub mod shmem;
 pub mod spin;
 pub mod timestamp;
+pub mod wait_event;
 
 /// The panic boundary of every Rust body this runtime exports (see the
 /// module docs): runs `body`; if it panics, records ERROR "internal error

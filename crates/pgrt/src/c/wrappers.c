@@ -542,3 +542,25 @@ bgw_c_ProcessMainLoopInterrupts(void)
 {
 	bgw_c_HandleMainLoopInterrupts();
 }
+
+extern uint32_t bgw_rs_WaitEventExtensionNew(const char *name);
+extern uint32_t bgw_rs_WaitEventInjectionPointNew(const char *name);
+extern char **bgw_rs_GetWaitEventCustomNames(uint32_t classId, int *nwaitevents);
+
+uint32_t
+bgw_c_WaitEventExtensionNew(const char *name)
+{
+	return RAISING(bgw_rs_WaitEventExtensionNew(name));
+}
+
+uint32_t
+bgw_c_WaitEventInjectionPointNew(const char *name)
+{
+	return RAISING(bgw_rs_WaitEventInjectionPointNew(name));
+}
+
+char	  **
+bgw_c_GetWaitEventCustomNames(uint32_t classId, int *nwaitevents)
+{
+	return RAISING(bgw_rs_GetWaitEventCustomNames(classId, nwaitevents));
+}
