@@ -58,6 +58,7 @@
 pub(crate) use bgworker_core::{abi, backend, hooks, log, settings, supervisor};
 
 pub mod bitmapset;
+pub mod datetime;
 pub mod dynahash;
 pub mod elog;
 pub mod fd;
