@@ -181,9 +181,12 @@ pub fn is_known(name: &str) -> bool {
 /// Which names beyond the core's own a runtime knows (see hooks.rs'
 /// `extra_setting`; set when hooks are installed). Their values are kept
 /// with the module settings.
-static EXTRA_NAMES: Mutex<Option<fn(&str) -> bool>> = Mutex::new(None);
+static EXTRA_NAMES: Mutex<Option<NameTest>> = Mutex::new(None);
 
-pub fn set_extra_names(f: fn(&str) -> bool) {
+/// Says whether a name is a setting.
+pub type NameTest = fn(&str) -> bool;
+
+pub fn set_extra_names(f: NameTest) {
     *EXTRA_NAMES.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
 }
 
