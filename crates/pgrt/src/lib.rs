@@ -58,6 +58,7 @@
 pub(crate) use bgworker_core::{abi, backend, hooks, log, settings, supervisor};
 
 pub mod bitmapset;
+pub mod datetime;
 pub mod dsm;
 pub mod dynahash;
 pub mod elog;
@@ -77,6 +78,7 @@ pub mod runtime;
 pub mod shmem;
 pub mod spin;
 pub mod timestamp;
+pub mod wait_event;
 
 /// The panic boundary of every Rust body this runtime exports (see the
 /// module docs): runs `body`; if it panics, records ERROR "internal error

@@ -22,11 +22,16 @@ pub static HOOKS: Hooks = Hooks {
         if on {
             // The core calls this once the process's major is decided.
             super::mcxt::retag_contexts();
+            // _PG_init may palloc (pstrdup reads CurrentMemoryContext
+            // directly), as in the postmaster's PostmasterContext.
+            super::mcxt::init();
             super::guc::builtin::ensure_registered();
         }
         super::misc::process_shared_preload_libraries_in_progress.store(on, Ordering::SeqCst)
     },
     reload_module_settings: |fresh| super::guc::apply_settings(fresh, crate::log::LOG, true),
+    extra_setting: super::guc::builtin::is_builtin_of_any,
+    apply_extra_settings: super::guc::builtin::apply_at_start,
     signal_masks: Some(signal_masks),
     raise_error,
     notify_worker: super::latch::notify_worker,

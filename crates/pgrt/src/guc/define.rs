@@ -108,6 +108,7 @@ pub(super) fn define(
         kind,
         show,
         source: PGC_S_DEFAULT,
+        reset: None,
     };
     registry(|r| r.vars.push(var.clone()));
     // The boot value first (PostgreSQL: a boot value the check hook
