@@ -1,0 +1,336 @@
+//! The worker's side: [`Worker`], what a worker's Rust function gets from
+//! [`entry_point!`](crate::entry_point): its own definition, its
+//! `bgw_extra`, latch-style waiting with shutdown requests as values, and
+//! dynamic registration of further workers.
+
+use std::os::fd::{AsFd, AsRawFd};
+use std::time::{Duration, Instant};
+
+use bgworker_core::abi::BGW_EXTRALEN;
+use bgworker_core::backend::{self, Role};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use super::definition::WorkerDefinition;
+use super::handle::{register_on, Handle};
+use super::Error;
+
+/// What ended a [`Worker::wait`]: PostgreSQL's latch wake-ups, as values.
+///
+/// ```
+/// use bgworker::safe::Event;
+/// let e = Event::Shutdown;
+/// assert!(e.is_shutdown());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// SIGTERM: the supervisor (terminate, shutdown) asks the worker to
+    /// finish. Sticky: see [`Worker::shutdown_requested`].
+    Shutdown,
+    /// SIGHUP: reread configuration.
+    Reload,
+    /// SIGUSR1: someone set the worker's latch (another process, or a
+    /// `bgw_notify_pid` notification about a worker it registered).
+    Wakeup,
+    /// The timeout passed with nothing else happening.
+    Timeout,
+    /// The supervisor is gone (PostgreSQL's `WL_POSTMASTER_DEATH`): the
+    /// worker should exit.
+    SupervisorGone,
+}
+
+impl Event {
+    /// Shutdown or SupervisorGone: the worker should return.
+    ///
+    /// ```
+    /// # use bgworker::safe::Event;
+    /// assert!(Event::SupervisorGone.is_shutdown());
+    /// assert!(!Event::Wakeup.is_shutdown());
+    /// ```
+    pub fn is_shutdown(self) -> bool {
+        matches!(self, Event::Shutdown | Event::SupervisorGone)
+    }
+}
+
+/// The running worker, handed to the function an
+/// [`entry_point!`](crate::entry_point) declares. There is one per worker
+/// process; it owns the worker's signal delivery (SIGTERM, SIGHUP and
+/// SIGUSR1 arrive as [`Event`]s instead of running handlers) and nothing
+/// global is exposed: shutdown requests are values returned by
+/// [`wait`](Self::wait).
+///
+/// ```no_run
+/// use bgworker::safe::{Event, Worker};
+/// use std::time::Duration;
+///
+/// fn echo(mut w: Worker) -> Result<(), bgworker::safe::Error> {
+///     let text = String::from_utf8_lossy(w.extra()).trim_end_matches('\0').to_string();
+///     eprintln!("{} says {text}", w.definition().name());
+///     while !w.wait(Some(Duration::from_secs(5)))?.is_shutdown() {}
+///     Ok(())
+/// }
+/// bgworker::entry_point!(ECHO = echo);
+/// ```
+pub struct Worker {
+    def: WorkerDefinition,
+    extra: [u8; BGW_EXTRALEN],
+    main_arg: usize,
+    sigfd: SignalFd,
+    shutdown: bool,
+    /// Events read from the signalfd and not returned yet.
+    pending: Vec<Event>,
+    /// Not Send: the signal mask and descriptor belong to this thread.
+    _thread: std::marker::PhantomData<*const ()>,
+}
+
+/// The signals a Worker takes as events.
+fn event_signals() -> SigSet {
+    let mut s = SigSet::empty();
+    s.add(Signal::SIGTERM);
+    s.add(Signal::SIGHUP);
+    s.add(Signal::SIGUSR1);
+    s
+}
+
+impl Worker {
+    /// Called once, by the entry point's symbol, in the worker process
+    /// before the worker's function runs (the signals are still blocked,
+    /// as PostgreSQL starts its workers): event signals stay blocked and
+    /// are read from a signalfd, every other signal is unblocked (SIGQUIT
+    /// ends the worker at once, as PostgreSQL's).
+    pub(crate) fn start(main_arg: usize) -> Result<Worker, Error> {
+        if backend::role() != Some(Role::Worker) {
+            return Err(Error::NotAWorker);
+        }
+        let raw = bgworker_core::identity::my_entry().ok_or(Error::NotAWorker)?;
+        let set = event_signals();
+        let sigfd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+            .map_err(|e| Error::Io(e.into()))?;
+        nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&set), None)
+            .map_err(|e| Error::Io(e.into()))?;
+        Ok(Worker {
+            def: WorkerDefinition::from_raw(raw),
+            extra: raw.bgw_extra.map(|c| c as u8),
+            main_arg,
+            sigfd,
+            shutdown: false,
+            pending: Vec::new(),
+            _thread: std::marker::PhantomData,
+        })
+    }
+
+    /// The worker's own definition (PostgreSQL's `MyBgworkerEntry`).
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::Worker;
+    /// fn w(w: Worker) -> Result<(), bgworker::safe::Error> {
+    ///     eprintln!("I am {} of type {}", w.definition().name(), w.definition().type_name());
+    ///     Ok(())
+    /// }
+    /// bgworker::entry_point!(W = w);
+    /// ```
+    pub fn definition(&self) -> &WorkerDefinition {
+        &self.def
+    }
+
+    /// `bgw_extra` as bytes (all [`BGW_EXTRALEN`] of them).
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::Worker;
+    /// fn w(w: Worker) -> Result<(), bgworker::safe::Error> {
+    ///     let n = u32::from_le_bytes(w.extra()[..4].try_into().unwrap());
+    ///     eprintln!("batch size {n}");
+    ///     Ok(())
+    /// }
+    /// bgworker::entry_point!(W = w);
+    /// ```
+    pub fn extra(&self) -> &[u8; BGW_EXTRALEN] {
+        &self.extra
+    }
+
+    /// The argument the entry point was called with (`bgw_main_arg`).
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::Worker;
+    /// fn w(w: Worker) -> Result<(), bgworker::safe::Error> {
+    ///     eprintln!("shard {}", w.main_arg());
+    ///     Ok(())
+    /// }
+    /// bgworker::entry_point!(W = w);
+    /// ```
+    pub fn main_arg(&self) -> usize {
+        self.main_arg
+    }
+
+    /// Has a shutdown been requested (an [`Event::Shutdown`] or
+    /// [`Event::SupervisorGone`] was seen)? Reads pending signals first,
+    /// without waiting.
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::Worker;
+    /// fn w(mut w: Worker) -> Result<(), bgworker::safe::Error> {
+    ///     while !w.shutdown_requested()? {
+    ///         // one unit of work
+    ///     }
+    ///     Ok(())
+    /// }
+    /// bgworker::entry_point!(W = w);
+    /// ```
+    pub fn shutdown_requested(&mut self) -> Result<bool, Error> {
+        self.collect(Some(Duration::ZERO))?;
+        Ok(self.shutdown)
+    }
+
+    /// Sleep until an event, or at most `timeout` (None: no limit), as
+    /// PostgreSQL's WaitLatch with WL_LATCH_SET | WL_EXIT_ON_PM_DEATH
+    /// would, but returning what happened. Events that arrive together are
+    /// returned one per call, the most urgent first (SupervisorGone,
+    /// Shutdown, Reload, Wakeup). Once a shutdown was requested, every
+    /// later call returns [`Event::Shutdown`] at once.
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::{Event, Worker};
+    /// # use std::time::Duration;
+    /// fn w(mut w: Worker) -> Result<(), bgworker::safe::Error> {
+    ///     loop {
+    ///         match w.wait(Some(Duration::from_millis(500)))? {
+    ///             Event::Shutdown | Event::SupervisorGone => return Ok(()),
+    ///             Event::Reload => eprintln!("reloading"),
+    ///             Event::Wakeup | Event::Timeout => eprintln!("working"),
+    ///         }
+    ///     }
+    /// }
+    /// bgworker::entry_point!(W = w);
+    /// ```
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Event, Error> {
+        if self.pending.is_empty() && !self.shutdown {
+            self.collect(timeout)?;
+        }
+        if self.shutdown && self.pending.is_empty() {
+            return Ok(Event::Shutdown);
+        }
+        Ok(self.take())
+    }
+
+    /// The most urgent pending event (Timeout when none).
+    fn take(&mut self) -> Event {
+        let rank = |e: &Event| match e {
+            Event::SupervisorGone => 0,
+            Event::Shutdown => 1,
+            Event::Reload => 2,
+            Event::Wakeup => 3,
+            Event::Timeout => 4,
+        };
+        match self.pending.iter().enumerate().min_by_key(|(_, e)| rank(e)) {
+            Some((i, _)) => self.pending.swap_remove(i),
+            None => Event::Timeout,
+        }
+    }
+
+    /// Wait up to `timeout` for a signal or the supervisor's death and
+    /// queue what arrived.
+    fn collect(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        let conn = backend::current().ok_or(Error::NotConnected)?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            self.drain_signals()?;
+            if !conn.supervisor_alive() {
+                self.shutdown = true;
+                if !self.pending.contains(&Event::SupervisorGone) {
+                    self.pending.push(Event::SupervisorGone);
+                }
+            }
+            if !self.pending.is_empty() {
+                return Ok(());
+            }
+            let ms = match deadline {
+                None => PollTimeout::NONE,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(());
+                    }
+                    // Rounded up, so that a wait never ends early.
+                    let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+                    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+                }
+            };
+            let mut fds = vec![PollFd::new(self.sigfd.as_fd(), PollFlags::POLLIN)];
+            if let Some(d) = conn.death_watch() {
+                fds.push(PollFd::new(d, PollFlags::POLLIN));
+            }
+            match poll(&mut fds, ms) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(Error::Io(e.into())),
+            }
+        }
+    }
+
+    /// Read every pending signal from the signalfd into events.
+    fn drain_signals(&mut self) -> Result<(), Error> {
+        loop {
+            match self.sigfd.read_signal() {
+                Ok(Some(info)) => {
+                    let e = match info.ssi_signo as i32 {
+                        libc::SIGTERM => {
+                            self.shutdown = true;
+                            Event::Shutdown
+                        }
+                        libc::SIGHUP => Event::Reload,
+                        _ => Event::Wakeup,
+                    };
+                    if !self.pending.contains(&e) {
+                        self.pending.push(e);
+                    }
+                }
+                Ok(None) => return Ok(()),
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(Error::Io(e.into())),
+            }
+        }
+    }
+
+    /// Register a dynamic worker from this worker (as a PostgreSQL worker
+    /// calls RegisterDynamicBackgroundWorker); the handle lives no longer
+    /// than this `Worker`.
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::{Worker, WorkerBuilder};
+    /// # use std::time::Duration;
+    /// fn parent(w: Worker) -> Result<(), bgworker::safe::Error> {
+    ///     let def = WorkerBuilder::new("child").function("child_main").build()?;
+    ///     let h = w.register(&def)?;
+    ///     let pid = h.wait_for_startup(Duration::from_secs(10))?;
+    ///     eprintln!("child runs as {pid}");
+    ///     Ok(())
+    /// }
+    /// bgworker::entry_point!(PARENT = parent);
+    /// ```
+    pub fn register(&self, def: &WorkerDefinition) -> Result<Handle<'_>, Error> {
+        let conn = backend::current().ok_or(Error::NotConnected)?;
+        register_on(conn, def)
+    }
+
+    /// This worker's process id.
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::Worker;
+    /// fn w(w: Worker) -> Result<(), bgworker::safe::Error> {
+    ///     eprintln!("pid {}", w.pid());
+    ///     Ok(())
+    /// }
+    /// bgworker::entry_point!(W = w);
+    /// ```
+    pub fn pid(&self) -> u32 {
+        std::process::id()
+    }
+}
+
+impl AsRawFd for Worker {
+    /// The signalfd the worker's events arrive on, to poll together with
+    /// descriptors of the worker's own (readable: call [`Worker::wait`]).
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.sigfd.as_raw_fd()
+    }
+}
