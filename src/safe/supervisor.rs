@@ -32,7 +32,9 @@ static CREATED: AtomicBool = AtomicBool::new(false);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShutdownMode {
-    /// Let workers finish: no new ones start, running ones are left alone.
+    /// No worker starts any more and running ones get SIGTERM (what
+    /// PostgreSQL's smart shutdown does to background workers once no
+    /// client session is left; here there are none).
     Smart,
     /// SIGTERM every worker, then stop.
     Fast,
