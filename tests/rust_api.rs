@@ -621,6 +621,57 @@ fn examples_run() {
     let _ = fs::remove_file(format!("/dev/shm/bgworker.{}", sup.pid()));
 }
 
+/// A Rust worker in a module (the rust_module example, a cdylib) that
+/// bgworkerd loads: started, terminated, failing with exit 1, and refused
+/// registration with its error.
+fn module_worker_under_bgworkerd() {
+    let _w = watchdog(DEFAULT_WATCHDOG, "module_worker_under_bgworkerd");
+    let ex = build_dir().join("examples");
+    assert!(
+        ex.join("librust_module.so").exists(),
+        "librust_module.so is missing: build the examples (make, or cargo build --release --examples)"
+    );
+    let d = Daemon::builder("rsapi_module")
+        .set("dynamic_library_path", &ex.display().to_string())
+        .start();
+    let sup = Attachment::attach(d.rundir()).expect("attach to bgworkerd");
+    let def = |name: &str, arg: usize| {
+        WorkerBuilder::new(name)
+            .library("librust_module")
+            .function("rust_module_main")
+            .main_arg(arg)
+            .extra(b"module-extra")
+            .unwrap()
+            .build()
+            .unwrap()
+    };
+    let h = sup.register(&def("modjob", 0)).unwrap();
+    let pid = h
+        .wait_for_startup(secs(20))
+        .expect("the module's worker starts");
+    d.wait_log(
+        &format!("rust_module: \"modjob\" started pid={pid} extra=module-extra"),
+        secs(20),
+    );
+    h.terminate().unwrap();
+    h.wait_for_shutdown(secs(20)).unwrap();
+    d.wait_log("rust_module: \"modjob\" stopping", secs(10));
+
+    let h = sup.register(&def("modfail", 1)).unwrap();
+    h.wait_for_shutdown(secs(20)).unwrap();
+    d.wait_log(
+        "ERROR:  background worker \"modfail\" failed: asked to fail (bgw_main_arg 1)",
+        secs(10),
+    );
+    let exit = d.wait_log("\"modfail\" (PID", secs(10));
+    assert!(exit.contains("exited with exit code 1"), "{exit}");
+
+    let h = sup.register(&def("modreg", 2)).unwrap();
+    h.wait_for_shutdown(secs(20)).unwrap();
+    d.wait_log("rust_module: register: a worker in a module loaded by its supervisor cannot register workers", secs(10));
+    assert_no_crash_cycle(&d);
+}
+
 fn send_signal(pid: i32, sig: i32) {
     // SAFETY: kill(2) of a worker pid this test read from its own host.
     unsafe { libc::kill(pid, sig) };
@@ -639,6 +690,10 @@ fn main() {
         ("end_to_end", end_to_end),
         ("supervisor_refuses_bad_input", supervisor_refuses_bad_input),
         ("examples_run", examples_run),
+        (
+            "module_worker_under_bgworkerd",
+            module_worker_under_bgworkerd,
+        ),
     ];
     // libtest's options (--test-threads=N, ...) are accepted and ignored;
     // other arguments select tests by substring.

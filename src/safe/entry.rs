@@ -85,7 +85,9 @@ pub(crate) fn resolve_self(name: &str) -> Option<usize> {
 /// so a program that runs the supervisor is linked with `-rdynamic` (in
 /// its build.rs: `println!("cargo:rustc-link-arg-bins=-rdynamic")`);
 /// [`Supervisor::register`](crate::safe::Supervisor::register) refuses a
-/// definition whose entry the program does not export.
+/// definition whose entry the program does not export. In a cdylib (a
+/// module bgworkerd loads) the symbol is exported as it is; see
+/// [`Worker`](crate::safe::Worker) for what such a worker can do.
 ///
 /// ```no_run
 /// use bgworker::safe::{Event, Worker};
@@ -121,6 +123,7 @@ macro_rules! entry_point {
 /// worker it ends the process (0 after `Ok`, 1 after `Err` or a panic).
 #[doc(hidden)]
 pub fn run<E: std::fmt::Display>(arg: usize, f: fn(Worker) -> Result<(), E>) {
+    let mut local = true;
     let r = catch_unwind(AssertUnwindSafe(|| {
         let w = match Worker::start(arg) {
             Ok(w) => w,
@@ -129,6 +132,7 @@ pub fn run<E: std::fmt::Display>(arg: usize, f: fn(Worker) -> Result<(), E>) {
                 return None;
             }
         };
+        local = w.is_local();
         let name = w.definition().name();
         Some(match f(w) {
             Ok(()) => 0,
@@ -154,7 +158,29 @@ pub fn run<E: std::fmt::Display>(arg: usize, f: fn(Worker) -> Result<(), E>) {
             1
         }
     };
-    // The runtime's proc_exit where one is installed, else exit as a
-    // worker does (see hooks.rs).
-    (bgworker_core::hooks::get().exit_process)(code)
+    if local {
+        // The runtime's proc_exit where one is installed, else exit as a
+        // worker does (see hooks.rs).
+        (bgworker_core::hooks::get().exit_process)(code)
+    }
+    exit_foreign(code)
+}
+
+/// End a worker of a module loaded by its supervisor: status 0 by returning
+/// to the supervisor's code, which ends the worker as after any entry
+/// point; any other status through the process's `proc_exit` (bgworkerd's
+/// PostgreSQL runtime: exit callbacks, then exit), else exit().
+fn exit_foreign(code: i32) {
+    if code == 0 {
+        return;
+    }
+    // SAFETY: RTLD_DEFAULT lookup of a NUL-terminated name.
+    let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"proc_exit".as_ptr()) };
+    if !f.is_null() {
+        // SAFETY: PostgreSQL's `void proc_exit(int)`, which does not return.
+        let proc_exit: extern "C" fn(i32) = unsafe { std::mem::transmute(f) };
+        proc_exit(code);
+    }
+    // SAFETY: exit has no preconditions.
+    unsafe { libc::exit(code) }
 }

@@ -71,6 +71,9 @@ pub enum Error {
     SupervisorGone,
     /// The supervisor ended other than by a clean shutdown.
     SupervisorFailed,
+    /// What was asked cannot be done in this kind of process (the message
+    /// says why).
+    Unsupported(String),
     /// A system call failed.
     Io(std::io::Error),
 }
@@ -109,6 +112,7 @@ impl fmt::Display for Error {
             Error::WorkerStopped => f.write_str("the background worker is stopped"),
             Error::SupervisorGone => f.write_str("the background worker supervisor is gone"),
             Error::SupervisorFailed => f.write_str("the supervisor did not shut down cleanly"),
+            Error::Unsupported(m) => f.write_str(m),
             Error::Io(e) => write!(f, "{e}"),
         }
     }

@@ -2,12 +2,24 @@
 //! [`entry_point!`](crate::entry_point): its own definition, its
 //! `bgw_extra`, latch-style waiting with shutdown requests as values, and
 //! dynamic registration of further workers.
+//!
+//! A worker runs in one of two kinds of process image:
+//! - the program that runs the supervisor (an embedding Rust program):
+//!   this crate's core *is* the process's core, whose connection the
+//!   supervisor installed before calling the entry point ([`Core::Local`]);
+//! - a module (a cdylib) that bgworkerd, or another supervisor, loaded:
+//!   the cdylib carries a copy of the core that nobody connected. The
+//!   process's own core is then reached through what it exports
+//!   (`bgw_pg17_MyBgworkerEntry`, found with dlsym), the supervisor's death
+//!   through a pidfd of the parent ([`Core::Foreign`]); registration needs
+//!   the process's connection and is refused with a clear error.
 
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
-use bgworker_core::abi::BGW_EXTRALEN;
+use bgworker_core::abi::{BackgroundWorker, BackgroundWorker17, BGW_EXTRALEN};
 use bgworker_core::backend::{self, Role};
+use bgworker_core::pidfd::{self, Pidfd};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -73,6 +85,7 @@ impl Event {
 /// bgworker::entry_point!(ECHO = echo);
 /// ```
 pub struct Worker {
+    core: Core,
     def: WorkerDefinition,
     extra: [u8; BGW_EXTRALEN],
     main_arg: usize,
@@ -82,6 +95,36 @@ pub struct Worker {
     pending: Vec<Event>,
     /// Not Send: the signal mask and descriptor belong to this thread.
     _thread: std::marker::PhantomData<*const ()>,
+}
+
+/// Whose core runs this worker (see the module comment).
+enum Core {
+    /// This crate's core, connected by the supervisor.
+    Local,
+    /// Another copy's (the process that loaded this module); the pidfd of
+    /// the supervisor (the worker's parent) tells its death.
+    Foreign { parent: Option<Pidfd> },
+}
+
+/// The process's own definition of this worker, read through the name its
+/// core exports, when that core is not this crate's (a module loaded by
+/// bgworkerd): None outside a worker.
+fn foreign_entry() -> Option<BackgroundWorker> {
+    // SAFETY: RTLD_DEFAULT lookup of a NUL-terminated name.
+    let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"bgw_pg17_MyBgworkerEntry".as_ptr()) };
+    if sym.is_null() {
+        return None;
+    }
+    // SAFETY: the symbol is the core's exported
+    // `BackgroundWorker17 *bgw_pg17_MyBgworkerEntry` (identity.rs): a
+    // pointer variable, NULL outside a worker, else the worker's own copy
+    // of its definition, set before the entry point and never freed.
+    let p = unsafe { std::ptr::read(sym as *const *const BackgroundWorker17) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: see above: a live BackgroundWorker17.
+    Some(BackgroundWorker::from_17(unsafe { &*p }, 17))
 }
 
 /// The signals a Worker takes as events.
@@ -100,16 +143,29 @@ impl Worker {
     /// are read from a signalfd, every other signal is unblocked (SIGQUIT
     /// ends the worker at once, as PostgreSQL's).
     pub(crate) fn start(main_arg: usize) -> Result<Worker, Error> {
-        if backend::role() != Some(Role::Worker) {
-            return Err(Error::NotAWorker);
-        }
-        let raw = bgworker_core::identity::my_entry().ok_or(Error::NotAWorker)?;
+        let local = if backend::role() == Some(Role::Worker) {
+            bgworker_core::identity::my_entry()
+        } else {
+            None
+        };
+        let (core, raw) = match local {
+            Some(raw) => (Core::Local, raw),
+            None => {
+                let raw = foreign_entry().ok_or(Error::NotAWorker)?;
+                // The parent is the supervisor; if it is gone already the
+                // pidfd fails and the first wait reports it.
+                // SAFETY: getppid has no preconditions.
+                let parent = Pidfd::open(unsafe { libc::getppid() }).ok();
+                (Core::Foreign { parent }, raw)
+            }
+        };
         let set = event_signals();
         let sigfd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
             .map_err(|e| Error::Io(e.into()))?;
         nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&set), None)
             .map_err(|e| Error::Io(e.into()))?;
         Ok(Worker {
+            core,
             def: WorkerDefinition::from_raw(raw),
             extra: raw.bgw_extra.map(|c| c as u8),
             main_arg,
@@ -231,11 +287,19 @@ impl Worker {
     /// Wait up to `timeout` for a signal or the supervisor's death and
     /// queue what arrived.
     fn collect(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        let conn = backend::current().ok_or(Error::NotConnected)?;
+        let conn = match self.core {
+            Core::Local => Some(backend::current().ok_or(Error::NotConnected)?),
+            Core::Foreign { .. } => None,
+        };
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             self.drain_signals()?;
-            if !conn.supervisor_alive() {
+            let alive = match (&self.core, conn) {
+                (_, Some(c)) => c.supervisor_alive(),
+                (Core::Foreign { parent: Some(p) }, None) => !pidfd::readable_now(p.as_fd()),
+                (_, None) => false,
+            };
+            if !alive {
                 self.shutdown = true;
                 if !self.pending.contains(&Event::SupervisorGone) {
                     self.pending.push(Event::SupervisorGone);
@@ -257,7 +321,12 @@ impl Worker {
                 }
             };
             let mut fds = vec![PollFd::new(self.sigfd.as_fd(), PollFlags::POLLIN)];
-            if let Some(d) = conn.death_watch() {
+            let watch = match (&self.core, conn) {
+                (_, Some(c)) => c.death_watch(),
+                (Core::Foreign { parent: Some(p) }, None) => Some(p.as_fd()),
+                (_, None) => None,
+            };
+            if let Some(d) = watch {
                 fds.push(PollFd::new(d, PollFlags::POLLIN));
             }
             match poll(&mut fds, ms) {
@@ -307,9 +376,24 @@ impl Worker {
     /// }
     /// bgworker::entry_point!(PARENT = parent);
     /// ```
+    ///
+    /// A worker in a module loaded by bgworkerd gets
+    /// [`Error::Unsupported`]: its copy of the library is not connected to
+    /// the supervisor (the C API's RegisterDynamicBackgroundWorker is).
     pub fn register(&self, def: &WorkerDefinition) -> Result<Handle<'_>, Error> {
+        if let Core::Foreign { .. } = self.core {
+            return Err(Error::Unsupported(
+                "a worker in a module loaded by its supervisor cannot register workers through the Rust API (the module's copy of libbgworker is not connected to the supervisor)".into(),
+            ));
+        }
         let conn = backend::current().ok_or(Error::NotConnected)?;
         register_on(conn, def)
+    }
+
+    /// True when this crate's core is the process's (the program runs the
+    /// supervisor); false in a module loaded by it.
+    pub(crate) fn is_local(&self) -> bool {
+        matches!(self.core, Core::Local)
     }
 
     /// This worker's process id.
