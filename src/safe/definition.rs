@@ -4,6 +4,18 @@
 
 use std::time::Duration;
 
+/// `bgw_flags` as bitflags (`SHMEM_ACCESS`, which every worker needs;
+/// `BACKEND_DATABASE_CONNECTION`; `CLASS_PARALLEL`).
+///
+/// ```
+/// use bgworker::safe::{WorkerBuilder, WorkerFlags};
+/// let def = WorkerBuilder::new("par")
+///     .function("par_main")
+///     .flags(WorkerFlags::SHMEM_ACCESS | WorkerFlags::CLASS_PARALLEL)
+///     .build()
+///     .unwrap();
+/// assert!(def.flags().contains(WorkerFlags::CLASS_PARALLEL));
+/// ```
 pub use bgworker_core::abi::WorkerFlags;
 use bgworker_core::abi::{
     self, fixed_str, set_fixed_str, BackgroundWorker, BGW_EXTRALEN, BGW_MAXLEN,
@@ -46,8 +58,16 @@ impl StartTime {
     }
 }
 
-/// Longest restart interval PostgreSQL accepts (a day, in seconds:
-/// `USECS_PER_DAY / 1000`, as its sanity check).
+/// Longest restart interval PostgreSQL accepts (`USECS_PER_DAY / 1000`
+/// seconds, as its sanity check).
+///
+/// ```
+/// use bgworker::safe::{Restart, WorkerBuilder, MAX_RESTART_INTERVAL};
+/// let b = WorkerBuilder::new("w").function("f");
+/// assert!(b.clone().restart(Restart::After(MAX_RESTART_INTERVAL)).build().is_ok());
+/// let longer = MAX_RESTART_INTERVAL + std::time::Duration::from_secs(1);
+/// assert!(b.restart(Restart::After(longer)).build().is_err());
+/// ```
 pub const MAX_RESTART_INTERVAL: Duration = Duration::from_secs(86_400_000);
 
 /// What the supervisor does when a worker exits with a status other than
