@@ -16,7 +16,7 @@ use common::repo_root;
 /// (errno helpers, declared in lib.rs).
 const CORE_LAYERS: &[&[&str]] = &[
     &["crate", "abi"],
-    &["identity", "pidfd"],
+    &["identity", "pidfd", "policy"],
     &["log"],
     &["shmem"],
     &["settings"],
@@ -25,7 +25,7 @@ const CORE_LAYERS: &[&[&str]] = &[
     &["process"],
     &["supervisor"],
     &["api"],
-    &["host", "daemon", "ctl"],
+    &["host", "daemon", "ctl", "supervision"],
 ];
 
 /// The crate-root items a module may name as `crate::NAME` (layer 0).

@@ -25,6 +25,7 @@ fn main() {
     // The exports that may raise ERROR jump to these shims (see api.rs).
     cc::Build::new()
         .file(crate_dir.join("src/c/raise.c"))
+        .file(crate_dir.join("src/c/supervision.c"))
         .flag("-fvisibility=hidden")
         .warnings(true)
         .extra_warnings(true)

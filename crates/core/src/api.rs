@@ -46,6 +46,19 @@ struct HandleData {
     tag: usize,
     slot: i32,
     generation: u64,
+    /// The daemon's incarnation (shmem Header): a handle kept from another
+    /// daemon is refused instead of naming one of this daemon's workers.
+    /// Last, and read only once the slot is known valid, so that a forged
+    /// handle holding only the first fields is refused before it.
+    daemon: u64,
+}
+
+/// The fields of a handle before `daemon`.
+#[repr(C)]
+struct HandlePrefix {
+    tag: usize,
+    slot: i32,
+    generation: u64,
 }
 
 /// Bytes of a handle; palloc gives every chunk at least this many, so
@@ -115,6 +128,8 @@ pub fn boundary<R>(name: &str, fail: R, body: impl FnOnce() -> R) -> R {
 unsafe fn register_static_as(name: &str, worker: *mut CallerWorker, major: u32) {
     boundary(name, (), || {
         if worker.is_null() {
+            // A policy set for this registration is consumed by it.
+            crate::policy::take_next();
             log::emit(
                 log::LOG,
                 "RegisterBackgroundWorker: worker definition is NULL; ignored",
@@ -315,7 +330,7 @@ unsafe fn handle_target(
     }
     // SAFETY: non-null handle from RegisterDynamicBackgroundWorker (caller's
     // contract); read as plain data.
-    let h = unsafe { std::ptr::read(handle as *const HandleData) };
+    let h = unsafe { std::ptr::read(handle as *const HandlePrefix) };
     if h.slot < 0 || h.slot as usize >= conn.seg.total_slots() {
         backend::raise_error(&format!(
             "{what}: invalid background worker handle (slot {})",
@@ -323,7 +338,47 @@ unsafe fn handle_target(
         ));
         return None;
     }
+    // SAFETY: as above; a real handle has the whole HandleData.
+    let daemon = unsafe { std::ptr::read(handle as *const HandleData) }.daemon;
+    if daemon != conn.daemon_id() {
+        backend::raise_error(&format!(
+            "{what}: background worker handle belongs to another supervisor (it was made before this process attached to the current one)"
+        ));
+        return None;
+    }
     Some((conn, h.slot as usize, h.generation))
+}
+
+/// The `(slot, generation)` a handle names, for the supervision API
+/// (supervision.rs): errors (the message) for NULL, an invalid slot, or a
+/// handle of another daemon.
+///
+/// # Safety
+/// `handle` is NULL or points at a handle made by
+/// RegisterDynamicBackgroundWorker.
+pub unsafe fn handle_parts(
+    conn: &backend::Connection,
+    handle: *const BackgroundWorkerHandle,
+) -> Result<(usize, u64), String> {
+    if handle.is_null() {
+        return Err("background worker handle is NULL".into());
+    }
+    // SAFETY: non-null handle (caller's contract); read as plain data.
+    let h = unsafe { std::ptr::read(handle as *const HandlePrefix) };
+    if h.slot < 0 || h.slot as usize >= conn.seg.total_slots() {
+        return Err(format!(
+            "invalid background worker handle (slot {})",
+            h.slot
+        ));
+    }
+    // SAFETY: as above; a real handle has the whole HandleData.
+    let daemon = unsafe { std::ptr::read(handle as *const HandleData) }.daemon;
+    if daemon != conn.daemon_id() {
+        return Err(
+            "background worker handle belongs to another supervisor (it was made before this process attached to the current one)".into(),
+        );
+    }
+    Ok((h.slot as usize, h.generation))
 }
 
 /// Body of [`RegisterDynamicBackgroundWorker`] and its versioned entry
@@ -345,6 +400,9 @@ unsafe extern "C" fn bgw_rs_RegisterDynamicBackgroundWorker(
         major
     };
     boundary("RegisterDynamicBackgroundWorker", false, || {
+        // A policy set for this registration (bgw_set_next_policy) is
+        // consumed by it, whatever becomes of it.
+        let policy = crate::policy::take_next();
         let Some(conn) = backend::current() else {
             backend::set_last_error("not attached to a background worker supervisor");
             return false;
@@ -358,7 +416,7 @@ unsafe extern "C" fn bgw_rs_RegisterDynamicBackgroundWorker(
         }
         // SAFETY: non-null and of `major`'s layout (caller's contract).
         let def = unsafe { BackgroundWorker::read_caller(worker, major) };
-        match conn.register(&def) {
+        match conn.register_with_policy(&def, policy.as_ref()) {
             Ok((slot, generation)) => {
                 // As PostgreSQL's sanity check, default the caller's bgw_type.
                 if def.bgw_type[0] == 0 {
@@ -382,6 +440,7 @@ unsafe extern "C" fn bgw_rs_RegisterDynamicBackgroundWorker(
                             tag: HANDLE_TAG ^ (h as usize),
                             slot: slot as i32,
                             generation,
+                            daemon: conn.daemon_id(),
                         });
                         *handle = h as *mut BackgroundWorkerHandle;
                     }

@@ -58,6 +58,28 @@ pub fn role() -> Option<Role> {
     }
 }
 
+/// In a worker: its slot and its own pid (process/child.rs sets them as
+/// the worker starts); -1 elsewhere. A process the worker forks inherits
+/// them, and tells itself apart by its pid.
+static WORKER_SLOT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(-1);
+static WORKER_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// Called once in a new worker process, before its entry point.
+pub fn set_worker_slot(slot: usize, pid: i32) {
+    WORKER_SLOT.store(slot as i64, Ordering::Release);
+    WORKER_PID.store(pid, Ordering::Release);
+}
+
+/// This worker's slot, if this process is a worker's own process (not a
+/// child it forked).
+pub fn worker_slot() -> Option<usize> {
+    let slot = WORKER_SLOT.load(Ordering::Acquire);
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() };
+    (slot >= 0 && WORKER_PID.load(Ordering::Acquire) == me && role() == Some(Role::Worker))
+        .then_some(slot as usize)
+}
+
 /// Record this process's role (backend.rs, as its connection changes).
 pub fn set_role(r: Option<Role>) {
     let v = match r {

@@ -18,12 +18,15 @@
 //!
 //! A runtime on top (the PostgreSQL runtime of the `bgworker-pgrt` crate)
 //! takes part through [`hooks`]; the core never names it. [`identity`]
-//! says what this process is, for log lines and the runtime.
+//! says what this process is, for log lines and the runtime. [`policy`]
+//! is the opt-in supervision beyond PostgreSQL's (its state machine is
+//! documented there).
 //!
 //! Layers, lowest first; a module uses only modules of lower layers (the
-//! layering test checks it): `abi`; `identity`, `pidfd`; `log` (with its
+//! layering test checks it): `abi`; `identity`, `pidfd`, `policy`; `log` (with its
 //! `prefix` and `file`); `shmem`; `settings`; `hooks`; `backend`; `process`;
-//! `supervisor`; `api`; `host`, `daemon`, `ctl`.
+//! `supervisor`; `api`; `host`, `daemon`, `ctl`, `supervision` (the
+//! supervision's C exports).
 
 #![allow(non_upper_case_globals, non_camel_case_types, non_snake_case)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -38,9 +41,12 @@ pub mod host;
 pub mod identity;
 pub mod log;
 pub mod pidfd;
+/// cbindgen:ignore
+pub mod policy;
 pub mod process;
 pub mod settings;
 pub mod shmem;
+pub mod supervision;
 pub mod supervisor;
 
 /// Command-line arguments as text: every argument must be UTF-8 (names,

@@ -38,6 +38,12 @@ pub struct Settings {
     /// Module setting names in the order first given (a reload applies
     /// them in file order, as PostgreSQL does).
     pub custom_order: Vec<String>,
+    /// Opt-in supervision (policy.rs): the daemon-wide `worker_*`
+    /// defaults and the per-bgw_type policies of `worker_policy_by_type`.
+    pub worker_policy: crate::policy::Policy,
+    pub worker_policy_by_type: BTreeMap<String, crate::policy::Policy>,
+    /// Each supervision setting's text as given, and its source.
+    supervision_given: BTreeMap<String, (String, Source)>,
 }
 
 impl Default for Settings {
@@ -56,6 +62,9 @@ impl Default for Settings {
             sources: BTreeMap::new(),
             custom_sources: BTreeMap::new(),
             custom_order: Vec::new(),
+            worker_policy: crate::policy::Policy::default(),
+            worker_policy_by_type: BTreeMap::new(),
+            supervision_given: BTreeMap::new(),
         }
     }
 }
@@ -150,7 +159,7 @@ const KNOWN: &[&str] = &[
 
 /// Is `name` (lower case) one of bgworkerd's own settings?
 pub fn is_known(name: &str) -> bool {
-    KNOWN.contains(&name)
+    KNOWN.contains(&name) || crate::policy::is_setting(name)
 }
 
 /// The run directory whose bgworker.conf a reload re-reads (set by the
@@ -277,6 +286,9 @@ impl Settings {
             self.custom_sources.insert(lname, source);
             return Ok(());
         }
+        if crate::policy::is_setting(&lname) {
+            return self.set_supervision(&lname, value, source);
+        }
         let Some(&key) = KNOWN.iter().find(|k| **k == lname) else {
             return Err(format!("unrecognized configuration parameter \"{name}\"").into());
         };
@@ -344,8 +356,44 @@ impl Settings {
             "log_line_prefix" => self.log_line_prefix.clone(),
             "log_file" => self.log_file.clone(),
             "postgresql_major" => self.postgresql_major.to_string(),
+            k if crate::policy::is_setting(k) => self
+                .supervision_given
+                .get(k)
+                .map(|(v, _)| v.clone())
+                .unwrap_or_default(),
             _ => self.custom.get(key).cloned().unwrap_or_default(),
         }
+    }
+
+    /// A supervision setting (policy.rs): `worker_FIELD` sets the field of
+    /// the daemon-wide policy, `worker_policy_by_type` the per-type ones.
+    /// A bad value changes nothing.
+    fn set_supervision(
+        &mut self,
+        name: &str,
+        value: &str,
+        source: Source,
+    ) -> Result<(), SettingError> {
+        if self
+            .supervision_given
+            .get(name)
+            .is_some_and(|(_, s)| *s > source)
+        {
+            return Ok(());
+        }
+        let bad = |why: String| SettingError {
+            message: format!("invalid value for parameter \"{name}\": \"{value}\""),
+            hint: Some(why),
+        };
+        if name == crate::policy::BY_TYPE_SETTING {
+            self.worker_policy_by_type = crate::policy::parse_by_type(value).map_err(bad)?;
+        } else {
+            let field = crate::policy::setting_field(name).expect("is_setting checked");
+            self.worker_policy.set_field(field, value).map_err(bad)?;
+        }
+        self.supervision_given
+            .insert(name.to_string(), (value.to_string(), source));
+        Ok(())
     }
 
     /// Was `name` given (file or command line), not left at its default?

@@ -23,6 +23,8 @@ mod attach;
 mod futex;
 mod lock;
 mod slot_ops;
+/// cbindgen:ignore
+pub mod supervision;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -156,6 +158,17 @@ pub fn raise_error_code(sqlstate: &[u8; 5], msg: &str) {
                 (hooks.exit_process)(1);
             }
         }
+    }
+}
+
+/// An error of the supervision API (supervision.rs): PostgreSQL's ERROR
+/// where the runtime has an error context (a module), raised by the
+/// export's C shim; elsewhere only the message for `bgw_last_error` and
+/// the caller's failure value: never the end of a plain host's process.
+pub fn raise_error_or_fail(sqlstate: &[u8; 5], msg: &str) {
+    set_last_error(msg);
+    if let crate::hooks::Raised::Deferred = (crate::hooks::get().raise_error)(sqlstate, msg) {
+        DEFERRED.with(|d| d.set(true));
     }
 }
 

@@ -29,7 +29,7 @@ impl Connection {
     /// Mark slot `i` for the supervisor's attention. Callers hold the
     /// backend lock, so a holder's death cannot separate a change from its
     /// mark.
-    fn mark_pending(&self, i: usize) {
+    pub(super) fn mark_pending(&self, i: usize) {
         self.seg
             .pending_word(i / 64)
             .fetch_or(1u64 << (i % 64), Ordering::Release);
@@ -53,7 +53,7 @@ impl Connection {
 
     /// Wake the supervisor (after marking what changed). A supervisor that
     /// is gone is noticed by the waiters, not here.
-    fn poke_supervisor(&self) {
+    pub(super) fn poke_supervisor(&self) {
         let _ = self.signal_supervisor(libc::SIGUSR1);
     }
 
@@ -90,6 +90,17 @@ impl Connection {
     /// RegisterDynamicBackgroundWorker's core: validate, claim a free slot,
     /// publish it. Returns `(slot, generation)`.
     pub fn register(&self, def: &BackgroundWorker) -> Result<(usize, u64), RegisterError> {
+        self.register_with_policy(def, None)
+    }
+
+    /// [`Connection::register`], storing `policy` (validated by the
+    /// caller) as the new worker's own supervision policy before the
+    /// supervisor can see the slot (policy.rs).
+    pub fn register_with_policy(
+        &self,
+        def: &BackgroundWorker,
+        policy: Option<&crate::policy::Policy>,
+    ) -> Result<(usize, u64), RegisterError> {
         if self.role == Role::Supervisor {
             return Err(RegisterError::NotConnected);
         }
@@ -118,6 +129,9 @@ impl Connection {
                 s.generation.store(g, Ordering::Release);
                 s.terminate.store(0, Ordering::Release);
                 s.pid.store(PID_NOT_STARTED, Ordering::Release);
+                if let Some(p) = policy.filter(|p| !p.is_empty()) {
+                    self.seg.supervision(i).write_policy(g, p);
+                }
                 // SAFETY: getpid has no preconditions.
                 s.registrant
                     .store(unsafe { libc::getpid() }, Ordering::Relaxed);

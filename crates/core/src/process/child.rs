@@ -63,6 +63,8 @@ pub fn run(ctx: ChildContext<'_>, def: &BackgroundWorker) -> ! {
             unsafe { libc::close(fd) };
         }
     }
+    // SAFETY: getpid has no preconditions.
+    crate::identity::set_worker_slot(ctx.slot, unsafe { libc::getpid() });
     let hooks = crate::hooks::get();
     (hooks.worker_start)(ctx.slot, &def.name());
     signals::setup_worker(&def.type_name());

@@ -30,17 +30,20 @@ use std::time::Instant;
 use crate::abi::*;
 
 /// The slot's worker, as the supervisor last saw it.
-pub(crate) const STATE_FREE: u32 = 0;
+pub const STATE_FREE: u32 = 0;
 /// Registered, not started yet (waiting for its start phase or its turn).
-pub(crate) const STATE_NOT_STARTED: u32 = 1;
-pub(crate) const STATE_RUNNING: u32 = 2;
+pub const STATE_NOT_STARTED: u32 = 1;
+pub const STATE_RUNNING: u32 = 2;
 /// Exited and waiting to be started again: at `restart_at_ms`, or, when
 /// that is 0, once the crash cycle under way has ended.
-pub(crate) const STATE_RESTARTING: u32 = 3;
+pub const STATE_RESTARTING: u32 = 3;
 /// Asked to stop (terminate request or shutdown); its process still runs.
-pub(crate) const STATE_TERMINATING: u32 = 4;
+pub const STATE_TERMINATING: u32 = 4;
 /// Unregistered: the slot is free again; the facts describe its last worker.
-pub(crate) const STATE_STOPPED: u32 = 5;
+pub const STATE_STOPPED: u32 = 5;
+/// Gave up (policy.rs, give-up limit): not restarted; the slot is kept
+/// until the worker is terminated or relaunched.
+pub const STATE_FAILED: u32 = 6;
 
 /// Words of a packed name (BGW_MAXLEN bytes).
 const NAME_WORDS: usize = BGW_MAXLEN / 8;
@@ -97,6 +100,15 @@ pub struct SlotFacts {
     last_exit_ms: AtomicU64,
     /// Planned restart time while restarting; 0 = after the crash cycle.
     restart_at_ms: AtomicU64,
+    /// Opt-in supervision (policy.rs): 1 once the current process said it
+    /// is ready, and when; why the last exit happened (supervision.rs
+    /// EXIT_*); the backoff step of the next restart; restarts counted in
+    /// the give-up window.
+    ready: AtomicU32,
+    exit_reason: AtomicU32,
+    ready_ms: AtomicU64,
+    backoff_step: AtomicU32,
+    window_restarts: AtomicU32,
     name: [AtomicU64; NAME_WORDS],
     type_: [AtomicU64; NAME_WORDS],
     library: [AtomicU64; NAME_WORDS],
@@ -124,6 +136,11 @@ pub struct WorkerFacts {
     pub last_start_ms: u64,
     pub last_exit_ms: u64,
     pub restart_at_ms: u64,
+    pub ready: bool,
+    pub exit_reason: u32,
+    pub ready_ms: u64,
+    pub backoff_step: u32,
+    pub window_restarts: u32,
     pub name: String,
     pub type_: String,
     pub library: String,
@@ -295,6 +312,12 @@ impl SlotFacts {
         self.last_start_ms.store(f.last_start_ms, Ordering::Relaxed);
         self.last_exit_ms.store(f.last_exit_ms, Ordering::Relaxed);
         self.restart_at_ms.store(f.restart_at_ms, Ordering::Relaxed);
+        self.ready.store(f.ready as u32, Ordering::Relaxed);
+        self.exit_reason.store(f.exit_reason, Ordering::Relaxed);
+        self.ready_ms.store(f.ready_ms, Ordering::Relaxed);
+        self.backoff_step.store(f.backoff_step, Ordering::Relaxed);
+        self.window_restarts
+            .store(f.window_restarts, Ordering::Relaxed);
     }
 
     /// Supervisor only: a worker was registered in this slot (generation
@@ -342,6 +365,8 @@ impl SlotFacts {
             f.starts = f.starts.wrapping_add(1);
             f.last_start_ms = now_ms();
             f.restart_at_ms = 0;
+            f.ready = false;
+            f.ready_ms = 0;
         });
     }
 
@@ -406,6 +431,11 @@ impl SlotFacts {
             last_start_ms: self.last_start_ms.load(Ordering::Relaxed),
             last_exit_ms: self.last_exit_ms.load(Ordering::Relaxed),
             restart_at_ms: self.restart_at_ms.load(Ordering::Relaxed),
+            ready: self.ready.load(Ordering::Relaxed) != 0,
+            exit_reason: self.exit_reason.load(Ordering::Relaxed),
+            ready_ms: self.ready_ms.load(Ordering::Relaxed),
+            backoff_step: self.backoff_step.load(Ordering::Relaxed),
+            window_restarts: self.window_restarts.load(Ordering::Relaxed),
             name: String::new(),
             type_: String::new(),
             library: String::new(),
@@ -426,7 +456,7 @@ impl SlotFacts {
                 ],
             )
         })?;
-        if f.state > STATE_STOPPED {
+        if f.state > STATE_FAILED {
             return Err(ReadError::Corrupt(format!("state {}", f.state)));
         }
         if f.pid < 0 || f.registrant < 0 {
@@ -457,6 +487,7 @@ pub fn state_name(state: u32) -> &'static str {
         STATE_RUNNING => "running",
         STATE_RESTARTING => "restarting",
         STATE_TERMINATING => "terminating",
+        STATE_FAILED => "failed",
         _ => "stopped",
     }
 }

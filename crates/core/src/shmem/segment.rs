@@ -251,6 +251,23 @@ impl Segment {
         }
     }
 
+    /// The supervision words of slot `i` (supervision.rs). Panics if `i`
+    /// is out of range.
+    pub fn supervision(&self, i: usize) -> &super::supervision::SlotSupervision {
+        assert!(i < self.total_slots, "slot {i} out of range");
+        // SAFETY: create/attach established that the mapping holds the
+        // whole layout of total_slots slots; the offset is 8-aligned and i
+        // is in range.
+        unsafe {
+            &*(self
+                .map
+                .as_ptr()
+                .add(slots::supervision_offset(self.total_slots))
+                as *const super::supervision::SlotSupervision)
+                .add(i)
+        }
+    }
+
     /// The bitmap word `w` of slots whose state a backend changed.
     pub fn pending_word(&self, w: usize) -> &std::sync::atomic::AtomicU64 {
         assert!(w < slots::pending_words(self.total_slots));

@@ -2,7 +2,8 @@
 //!
 //! Layout of the segment: a [`Header`], a bitmap of "pending" slot numbers,
 //! `total_slots` [`Slot`]s, then the observers' facts (facts.rs): one
-//! [`DaemonFacts`] and `total_slots` [`SlotFacts`].
+//! [`DaemonFacts`] and `total_slots` [`SlotFacts`], then `total_slots`
+//! [`SlotSupervision`]s (supervision.rs: the opt-in supervision's words).
 //!
 //! # Ownership hand-off
 //!
@@ -53,10 +54,13 @@
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use super::facts::{DaemonFacts, SlotFacts};
+use super::supervision::SlotSupervision;
 use crate::abi::*;
 
 pub const MAGIC: u64 = u64::from_le_bytes(*b"BGWSEG15");
-pub const LAYOUT_VERSION: u32 = 3;
+/// 4: the supervision words per slot, the daemon's incarnation, facts of
+/// readiness and exit reasons.
+pub const LAYOUT_VERSION: u32 = 4;
 
 /// Start of the segment. Written once by the supervisor at creation, except
 /// the counters and words documented below.
@@ -103,7 +107,10 @@ pub struct Header {
     /// Set by the supervisor when it stops supervising (its process may
     /// live on, in an embedding host).
     pub supervisor_exited: AtomicU32,
-    _reserved: [AtomicU32; 4],
+    /// A random number the supervisor draws at creation: handles carry it,
+    /// so that a handle of another daemon is told from one of this one.
+    pub incarnation: AtomicU64,
+    _reserved: [AtomicU32; 2],
 }
 
 /// One worker slot (see the module comment for who may write what).
@@ -198,8 +205,29 @@ pub fn slot_facts_offset(total_slots: usize) -> usize {
     daemon_facts_offset(total_slots) + std::mem::size_of::<DaemonFacts>()
 }
 
-pub fn segment_size(total_slots: usize) -> usize {
+pub fn supervision_offset(total_slots: usize) -> usize {
     slot_facts_offset(total_slots) + total_slots * std::mem::size_of::<SlotFacts>()
+}
+
+pub fn segment_size(total_slots: usize) -> usize {
+    supervision_offset(total_slots) + total_slots * std::mem::size_of::<SlotSupervision>()
+}
+
+/// A random number (getrandom; the time and `pid` if that fails), never 0.
+fn random_u64(pid: i32) -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: getrandom writes at most 8 bytes into b.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 8, libc::GRND_NONBLOCK) };
+    let r = if n == 8 {
+        u64::from_le_bytes(b)
+    } else {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        t ^ (pid as u64).rotate_left(32)
+    };
+    r.max(1)
 }
 
 /// Upper bound on slots (PostgreSQL's MAX_BACKENDS for max_worker_processes).
@@ -218,6 +246,7 @@ impl Header {
         self.supervisor_pid.store(pid, Ordering::Relaxed);
         self.max_parallel_workers
             .store(max_parallel, Ordering::Relaxed);
+        self.incarnation.store(random_u64(pid), Ordering::Relaxed);
         // Publishes everything above to anyone who checks the magic.
         self.magic.store(MAGIC, Ordering::Release);
     }
@@ -349,8 +378,13 @@ mod tests {
         assert_eq!(std::mem::size_of::<DaemonFacts>() % 8, 0);
         assert_eq!(std::mem::size_of::<SlotFacts>() % 8, 0);
         assert_eq!(
-            segment_size(64),
+            supervision_offset(64),
             slot_facts_offset(64) + 64 * std::mem::size_of::<SlotFacts>()
+        );
+        assert_eq!(std::mem::size_of::<SlotSupervision>() % 8, 0);
+        assert_eq!(
+            segment_size(64),
+            supervision_offset(64) + 64 * std::mem::size_of::<SlotSupervision>()
         );
     }
 

@@ -68,6 +68,9 @@ impl Supervisor {
         if let Some(Reverse((t, _))) = self.restarts.peek() {
             deadline = Some(deadline.map_or(*t, |d| d.min(*t)));
         }
+        if let Some(t) = self.sv_next_deadline() {
+            deadline = Some(deadline.map_or(t, |d| d.min(t)));
+        }
         let timeout = match deadline {
             None => PollTimeout::NONE,
             Some(d) => {
@@ -123,6 +126,7 @@ impl Supervisor {
     }
 
     pub(super) fn run_timers(&mut self) {
+        self.sv_run_timers();
         let now = Instant::now();
         if self.kill_deadline.is_some_and(|d| d <= now) {
             self.kill_deadline = None;
@@ -199,6 +203,7 @@ impl Supervisor {
             .header()
             .reinit_count
             .fetch_add(1, Ordering::AcqRel);
+        self.sv_after_crash_reset();
         self.fatal_error = false;
         for i in 0..self.workers.len() {
             self.enqueue(i);

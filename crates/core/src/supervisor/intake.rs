@@ -29,6 +29,7 @@ impl Supervisor {
                         s.generation.load(Ordering::Relaxed),
                         self.my_pid,
                     );
+                    self.sv_registered(i, s.generation.load(Ordering::Relaxed), false);
                 }
                 None => {
                     s.pid.store(0, Ordering::Relaxed);
@@ -50,7 +51,8 @@ impl Supervisor {
     /// intake, so no recomputation is needed and none could be exact.
     pub(super) fn reset_slots_after_crash(&mut self) {
         for (i, rw) in self.workers.iter().enumerate() {
-            if rw.is_some() {
+            // A failed worker stays "stopped" (supervision.rs).
+            if rw.as_ref().is_some_and(|rw| !rw.sv.failed) {
                 self.seg
                     .slot(i)
                     .pid
@@ -65,6 +67,7 @@ impl Supervisor {
             Some(rw) => {
                 rw.pid == 0
                     && !rw.terminate
+                    && !rw.sv.failed
                     && rw.restart_at.is_none()
                     && rw.def.bgw_start_time <= self.phase
             }
@@ -134,13 +137,16 @@ impl Supervisor {
                 if rw.pid != 0 {
                     kill(rw.pid, libc::SIGTERM);
                     self.seg.slot_facts(i).set_state(STATE_TERMINATING);
+                    self.sv_arm_stop(i);
                 } else {
                     // Never started (or waiting to restart): gone now.
                     let notify = rw.notify_pid;
                     self.forget(i);
                     self.notify(notify);
+                    return;
                 }
             }
+            self.sv_examine(i);
             return;
         }
         // A new registration. Refused while a crash or shutdown is being
@@ -190,6 +196,7 @@ impl Supervisor {
         let rw = Registered::new(def);
         self.add_notify_ref(rw.notify_pid);
         self.workers[i] = Some(rw);
+        self.sv_registered(i, generation, true);
         self.enqueue(i);
     }
 }

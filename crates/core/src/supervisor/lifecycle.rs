@@ -106,6 +106,7 @@ impl Supervisor {
             self.pidfile.as_ref().map_or(-1, PidFile::fd),
         ];
         close.extend(self.attached.values().map(AsRawFd::as_raw_fd));
+        self.sv_before_fork(i);
         let entry = loader::resolve_loaded(&def.library(), &def.function());
         // Flush stdio first, or what modules and hosts buffered would be
         // written again by each worker's exit (as PostgreSQL's fork_process).
@@ -161,6 +162,7 @@ impl Supervisor {
         let notify = rw.notify_pid;
         self.notify(notify);
         self.by_pid.insert(pid, i);
+        self.sv_started(i);
     }
 
     /// Reap exited children. In bgworkerd every child is the supervisor's
@@ -246,13 +248,18 @@ impl Supervisor {
             }
             self.notify_refs.remove(&pid);
         }
+        let eff = self.effective(i);
         let Some(rw) = self.workers[i].as_mut() else {
             return;
         };
         rw.pid = 0;
+        // A kill by the supervision (start or stop timeout, watchdog) may
+        // count as exit 1 rather than as a crash (supervision.rs).
+        let kill = rw.sv.kill_reason.take();
         let what = format!("background worker \"{}\"", rw.def.type_name());
         let exited0 = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-        let exited1 = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1;
+        let exited1 = (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1)
+            || (!exited0 && supervision::counts_as_exit1(kill, &eff));
         if exited0 {
             rw.terminate = true;
         }
@@ -260,9 +267,17 @@ impl Supervisor {
         let restart_secs = rw.def.bgw_restart_time;
         let forget_now = rw.terminate || rw.never_restart() || self.shutdown != SHUTDOWN_NONE;
         let crash = !exited0 && !exited1 && self.shutdown != SHUTDOWN_IMMEDIATE;
+        let stopped_by_us = self.fatal_error || self.shutdown == SHUTDOWN_IMMEDIATE;
+        let reason = supervision::exit_reason(kill, crash && !stopped_by_us, stopped_by_us);
         if !exited0 && !exited1 {
             // Restarting (or not) is decided at the end of the crash cycle.
             self.seg.slot_facts(i).exited(status, crash, 0, false);
+            self.sv_exited(i, status, crash, reason);
+            if !self.fatal_error {
+                // The worker that starts the cycle: its backoff and
+                // give-up count it (not the workers the cycle stops).
+                self.sv_crashed(i);
+            }
             // As PostgreSQL's HandleChildCrash, the stop is not reported:
             // the crash cycle decides the worker's fate (reinitialisation
             // forgets never-restart workers and restarts the rest), and
@@ -272,14 +287,29 @@ impl Supervisor {
         }
         // The facts first, with what comes next (without a restart time, a
         // crash cycle under way decides), then the pid waiters read.
-        let restart = (!forget_now && !self.fatal_error)
-            .then(|| Instant::now() + Duration::from_secs(restart_secs.max(0) as u64));
+        let mut failed = false;
+        let restart = if !forget_now && !self.fatal_error {
+            let fixed = Duration::from_secs(restart_secs.max(0) as u64);
+            match self.sv_restart_delay(i, fixed) {
+                Some(d) => Some(Instant::now() + d),
+                None => {
+                    failed = true;
+                    None
+                }
+            }
+        } else {
+            None
+        };
         self.seg.slot_facts(i).exited(
             status,
             crash,
             restart.map(facts::instant_ms).unwrap_or(0),
             forget_now,
         );
+        self.sv_exited(i, status, crash, reason);
+        if failed {
+            self.sv_mark_failed(i);
+        }
         if !forget_now {
             // Stays registered: "stopped" until it runs again.
             self.seg.slot(i).pid.store(0, Ordering::Release);
@@ -293,6 +323,8 @@ impl Supervisor {
         );
         if forget_now {
             self.forget(i);
+        } else if failed {
+            // Kept in its slot, not restarted (supervision.rs).
         } else if let Some(at) = restart {
             self.workers[i]
                 .as_mut()
@@ -314,6 +346,7 @@ impl Supervisor {
                 kill(p, libc::SIGQUIT);
             }
             self.kill_deadline = Some(Instant::now() + KILL_GRACE);
+            self.sv_disarm_all();
         }
         // Workers ended by an immediate shutdown's SIGQUIT are no crash.
         if self.shutdown != SHUTDOWN_IMMEDIATE {
@@ -356,6 +389,14 @@ impl Supervisor {
         if mode == SHUTDOWN_IMMEDIATE || prev == SHUTDOWN_NONE {
             for &p in self.by_pid.keys() {
                 kill(p, sig);
+            }
+        }
+        if mode == SHUTDOWN_IMMEDIATE {
+            self.sv_disarm_all();
+        } else {
+            let running: Vec<usize> = self.by_pid.values().copied().collect();
+            for i in running {
+                self.sv_arm_stop(i);
             }
         }
         for &i in self.by_pid.values() {

@@ -18,6 +18,8 @@ pub mod registry;
 mod reload;
 pub mod sd_notify;
 mod setup;
+/// cbindgen:ignore
+pub mod supervision;
 #[cfg(test)]
 mod tests;
 
@@ -147,4 +149,6 @@ struct Supervisor {
     /// The signalfd / the host's wake-up eventfd became readable.
     sig_pending: bool,
     wake_pending: bool,
+    /// Timers of the opt-in supervision (supervision.rs).
+    sv: supervision::Timers,
 }

@@ -13,6 +13,9 @@ use crate::settings;
 
 /// Static workers registered so far, in registration order.
 static STATIC_WORKERS: Mutex<Vec<BackgroundWorker>> = Mutex::new(Vec::new());
+/// The policy set for each of them before its registration
+/// (bgw_set_next_policy), in the same order.
+static STATIC_POLICIES: Mutex<Vec<crate::policy::Policy>> = Mutex::new(Vec::new());
 
 /// Set once a supervisor runs in this process: static registration closes.
 pub static SUPERVISOR_RUNNING: AtomicBool = AtomicBool::new(false);
@@ -23,6 +26,9 @@ pub static SUPERVISOR_RUNNING: AtomicBool = AtomicBool::new(false);
 /// (PostgreSQL's `IsUnderPostmaster`); otherwise logged and ignored.
 /// Every rejection is logged at LOG and the worker ignored.
 pub fn register_static(def: &mut BackgroundWorker) {
+    // A policy set for the next registration is consumed here, whatever
+    // becomes of the registration.
+    let own = crate::policy::take_next().unwrap_or_default();
     let under_postmaster = matches!(backend::role(), Some(Role::Worker | Role::Attached));
     let mut w = *def;
     w.terminate_strings();
@@ -81,6 +87,17 @@ pub fn register_static(def: &mut BackgroundWorker) {
         return;
     }
     list.push(checked);
+    let mut pol = STATIC_POLICIES.lock().unwrap_or_else(|e| e.into_inner());
+    pol.resize(list.len() - 1, crate::policy::Policy::default());
+    pol.push(own);
+}
+
+/// The policies of the static workers, in the order of [`static_workers`].
+pub fn static_policies() -> Vec<crate::policy::Policy> {
+    STATIC_POLICIES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
 }
 
 /// The static workers, for the supervisor to copy into its segment.
@@ -104,6 +121,8 @@ pub struct Registered {
     /// Sitting in the start queue.
     pub queued: bool,
     pub notify_pid: i32,
+    /// The opt-in supervision's record (supervision.rs).
+    pub sv: super::supervision::WorkerSupervision,
 }
 
 impl Registered {
@@ -116,6 +135,7 @@ impl Registered {
             terminate: false,
             queued: false,
             notify_pid,
+            sv: Default::default(),
         }
     }
 

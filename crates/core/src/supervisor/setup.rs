@@ -234,6 +234,7 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         got_reload: false,
         sig_pending: true,
         wake_pending: true,
+        sv: Default::default(),
     };
     for (i, w) in registry::static_workers()
         .into_iter()
@@ -241,6 +242,15 @@ pub fn run(rundir: Option<&Path>, pidfile: Option<PidFile>) -> i32 {
         .enumerate()
     {
         sup.workers[i] = Some(Registered::new(w));
+    }
+    for (i, p) in registry::static_policies()
+        .into_iter()
+        .take(nslots)
+        .enumerate()
+    {
+        if let Some(rw) = sup.workers[i].as_mut() {
+            rw.sv.own = p;
+        }
     }
     sup.seg.daemon_facts().init(facts::now_ms());
     sup.init_slots();

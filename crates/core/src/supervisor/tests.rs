@@ -45,6 +45,7 @@ fn supervisor(slots: usize, max_parallel: i32) -> (Supervisor, Connection) {
         got_reload: false,
         sig_pending: false,
         wake_pending: false,
+        sv: Default::default(),
     };
     (sup, backend)
 }
