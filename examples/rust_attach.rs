@@ -37,5 +37,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     h.terminate()?;
     h.wait_for_shutdown(Duration::from_secs(20))?;
     println!("stopped: status={:?}", h.status());
+    // Beyond PostgreSQL: how it ended, readable even after its slot is reused.
+    if let Some(e) = h.last_exit()? {
+        println!(
+            "last exit: outcome={:?} reason={:?} starts={}",
+            e.outcome, e.reason, e.starts
+        );
+    }
     Ok(())
 }

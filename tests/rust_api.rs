@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bgworker::safe::{
-    Attachment, Error, Event, Restart, Status, Supervisor, Worker, WorkerBuilder, WorkerFlags,
+    Attachment, Backoff, Error, Event, ExitReason, Outcome, Policy, Restart, Status, Supervisor,
+    WatchdogAction, Worker, WorkerBuilder, WorkerFlags, WorkerState, MAX_DELAY,
 };
 
 // ---------------------------------------------------------------------------
@@ -151,6 +152,78 @@ fn rsapi_crash(w: Worker) -> Result<(), Error> {
 }
 bgworker::entry_point!(CRASH = rsapi_crash);
 
+/// Counts its starts (in a file named after it); fails (exit 1) while the
+/// count is at most its main_arg, then stays up.
+fn rsapi_failing(mut w: Worker) -> Result<(), Error> {
+    let name = w.definition().name().replace(' ', "_");
+    let counter = rundir().join(format!("{name}.starts"));
+    let n = fs::read_to_string(&counter).map_or(0, |s| s.len()) + 1;
+    fs::write(&counter, "x".repeat(n)).map_err(Error::Io)?;
+    marker(&format!("failing start name={name} n={n} ms={}", now_ms()));
+    if n <= w.main_arg() {
+        marker(&format!("failing exit name={name} n={n} ms={}", now_ms()));
+        return Err(Error::InvalidSetting(format!("failure {n}")));
+    }
+    marker(&format!("failing steady name={name}"));
+    while !w.wait(None)?.is_shutdown() {}
+    Ok(())
+}
+bgworker::entry_point!(FAILING = rsapi_failing);
+
+/// Ready after main_arg milliseconds.
+fn rsapi_ready(mut w: Worker) -> Result<(), Error> {
+    marker(&format!(
+        "ready-worker start pid={} ms={}",
+        w.pid(),
+        now_ms()
+    ));
+    std::thread::sleep(Duration::from_millis(w.main_arg() as u64));
+    marker(&format!(
+        "ready-worker ready pid={} ms={}",
+        w.pid(),
+        now_ms()
+    ));
+    w.ready()?;
+    w.ready()?; // a repeat does nothing
+    while !w.wait(None)?.is_shutdown() {}
+    Ok(())
+}
+bgworker::entry_point!(READY = rsapi_ready);
+
+/// Never ready; stays up until stopped.
+fn rsapi_never_ready(mut w: Worker) -> Result<(), Error> {
+    marker(&format!("never-ready start pid={}", w.pid()));
+    while !w.wait(None)?.is_shutdown() {}
+    Ok(())
+}
+bgworker::entry_point!(NEVER_READY = rsapi_never_ready);
+
+/// Ignores the shutdown request: only SIGKILL ends it.
+fn rsapi_stubborn(mut w: Worker) -> Result<(), Error> {
+    marker(&format!("stubborn start pid={}", w.pid()));
+    while !w.wait(None)?.is_shutdown() {}
+    marker(&format!("stubborn ignores shutdown ms={}", now_ms()));
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+bgworker::entry_point!(STUBBORN = rsapi_stubborn);
+
+/// Checks in main_arg times every 100 ms, then stops checking in.
+fn rsapi_watchdog(mut w: Worker) -> Result<(), Error> {
+    marker(&format!("watchdog start pid={}", w.pid()));
+    for _ in 0..w.main_arg() {
+        w.watchdog_checkin()?;
+        if w.wait(Some(Duration::from_millis(100)))?.is_shutdown() {
+            return Ok(());
+        }
+    }
+    marker(&format!("watchdog silent ms={}", now_ms()));
+    while !w.wait(None)?.is_shutdown() {}
+    Ok(())
+}
+bgworker::entry_point!(WATCHDOG = rsapi_watchdog);
+
 // ---------------------------------------------------------------------------
 // The program under test: supervisor scenarios (RSAPI_HOST)
 // ---------------------------------------------------------------------------
@@ -160,6 +233,7 @@ fn host_main(scenario: &str) -> i32 {
     let r = match scenario {
         "main" => host_scenario_main(&dir),
         "bad" => host_scenario_bad(&dir),
+        "superv" => host_scenario_superv(&dir),
         other => {
             eprintln!("host: unknown scenario {other}");
             return 2;
@@ -200,6 +274,13 @@ fn host_scenario_main(dir: &Path) -> Result<(), Error> {
             .extra(b"hello-extra")?
             .build()?,
     )?;
+    sup.run(Some(dir))
+}
+
+/// No static workers: the tests register the supervised ones.
+fn host_scenario_superv(dir: &Path) -> Result<(), Error> {
+    let mut sup = Supervisor::new()?;
+    sup.set("max_worker_processes", "4")?;
     sup.run(Some(dir))
 }
 
@@ -608,6 +689,10 @@ fn examples_run() {
         .expect(&out);
     let pid = field_i64(started, "pid");
     assert!(out.contains("stopped: status=Stopped"), "{out}");
+    assert!(
+        out.contains("last exit: outcome=Some(Code(0)) reason=Normal starts=1"),
+        "{out}"
+    );
     sup.wait_line(
         &format!("example: job \"attached job\" started pid={pid} extra=from rust_attach"),
         secs(10),
@@ -672,6 +757,284 @@ fn module_worker_under_bgworkerd() {
     assert_no_crash_cycle(&d);
 }
 
+/// Supervision policies out of range are refused before they reach a
+/// supervisor; the extremes that are allowed are kept.
+fn policy_refuses_bad_input() {
+    let bad = |p: Policy, what: &str| match p.validate() {
+        Err(Error::InvalidPolicy(m)) => assert!(m.contains(what), "{m} (wanted {what})"),
+        other => panic!("{p:?}: expected an invalid policy about {what}, got {other:?}"),
+    };
+    let b = Backoff::new(Duration::from_secs(1));
+    bad(Policy::new().backoff(b.factor(f64::NAN)), "backoff_factor");
+    bad(Policy::new().backoff(b.factor(0.5)), "backoff_factor");
+    bad(Policy::new().backoff(b.factor(1e9)), "backoff_factor");
+    bad(Policy::new().backoff(b.jitter(-0.1)), "backoff_jitter");
+    bad(Policy::new().backoff(b.jitter(2.0)), "backoff_jitter");
+    bad(
+        Policy::new().backoff(Backoff::new(Duration::ZERO)),
+        "at least 1 ms",
+    );
+    bad(Policy::new().backoff(b.cap(MAX_DELAY * 2)), "backoff cap");
+    bad(
+        Policy::new().give_up(2_000_000, Duration::from_secs(1)),
+        "give_up restarts",
+    );
+    bad(Policy::new().give_up(2, Duration::ZERO), "give_up_window");
+    bad(
+        Policy::new().stop_timeout(Duration::from_secs(u64::MAX)),
+        "stop timeout",
+    );
+    bad(
+        Policy::new().start_timeout(MAX_DELAY + Duration::from_millis(1)),
+        "start timeout",
+    );
+    bad(
+        Policy::new().watchdog(Duration::from_secs(200_000), WatchdogAction::Crash),
+        "watchdog",
+    );
+    // The largest backoff is allowed: its growth stops at the cap.
+    let most = Backoff::new(MAX_DELAY)
+        .factor(1000.0)
+        .cap(MAX_DELAY)
+        .jitter(1.0);
+    assert!(Policy::new().backoff(most).validate().is_ok());
+    // The builder refuses a backoff that can never apply.
+    let e = WorkerBuilder::new("w")
+        .function("f")
+        .policy(Policy::new().backoff(b))
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidPolicy(_)), "{e:?}");
+    let e = WorkerBuilder::new("w")
+        .function("f")
+        .policy(Policy::new().stop_timeout(MAX_DELAY * 3))
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidPolicy(_)), "{e:?}");
+    // Restart::Backoff: bgw_restart_time is the initial delay rounded up.
+    let d = WorkerBuilder::new("w")
+        .function("f")
+        .restart(Restart::Backoff(Backoff::new(Duration::from_millis(1500))))
+        .build()
+        .unwrap();
+    assert_eq!(
+        d.restart(),
+        Restart::Backoff(Backoff::new(Duration::from_millis(1500)))
+    );
+    assert_eq!(
+        d.policy().backoff_part().map(|b| b.initial),
+        Some(Duration::from_millis(1500))
+    );
+}
+
+/// The opt-in supervision through the Rust API, end to end: backoff
+/// delays within bounds, the give-up point exact in counts and a
+/// relaunch, ready strictly after started, the start timeout, the stop
+/// timeout kill no earlier than the timeout, the watchdog kill, and the
+/// last exit read after the slot was reused.
+fn supervision_end_to_end() {
+    let _w = watchdog(90, "supervision_end_to_end");
+    let host = Host::start("superv");
+    let p = &host.proc_;
+    let sup = Attachment::attach(&host.dir).expect("attach");
+
+    // Backoff: 500 ms, then 1000 ms (each at least the configured delay,
+    // at most twice it plus a second).
+    let def = WorkerBuilder::new("backoff")
+        .entry(&FAILING)
+        .main_arg(2)
+        .restart(Restart::Backoff(
+            Backoff::new(millis(500)).factor(2.0).cap(secs(8)),
+        ))
+        .build()
+        .unwrap();
+    let h = sup.register(&def).unwrap();
+    p.wait_line("marker: failing steady name=backoff", secs(30));
+    for (n, want) in [(1, 500), (2, 1000)] {
+        let exit = p.wait_line(
+            &format!("marker: failing exit name=backoff n={n} "),
+            secs(1),
+        );
+        let next = p.wait_line(
+            &format!("marker: failing start name=backoff n={} ", n + 1),
+            secs(1),
+        );
+        let delay = field_i64(&next, "ms") - field_i64(&exit, "ms");
+        assert!(
+            delay >= want && delay <= 2 * want + 1000,
+            "restart {n}: {delay} ms after a configured {want} ms"
+        );
+    }
+    let e = h.last_exit().unwrap().expect("it exited twice");
+    assert_eq!(
+        (e.outcome, e.crash, e.reason),
+        (Some(Outcome::Code(1)), false, ExitReason::Normal)
+    );
+    assert_eq!(e.starts, 3);
+    assert_eq!(e.state, WorkerState::Running);
+    h.terminate().unwrap();
+    h.wait_for_shutdown(secs(20)).unwrap();
+
+    // Give up: more than 2 restarts within a minute: started exactly 3
+    // times, then failed (slot kept); relaunched, it runs again.
+    let def = WorkerBuilder::new("giveup")
+        .entry(&FAILING)
+        .main_arg(1000)
+        .restart(Restart::Backoff(Backoff::new(millis(50)).factor(1.0)))
+        .policy(Policy::new().give_up(2, secs(60)))
+        .build()
+        .unwrap();
+    let h = sup.register(&def).unwrap();
+    p.wait_line("giving up on background worker \"giveup\"", secs(30));
+    assert!(
+        wait_until(secs(10), || h.state() == WorkerState::Failed),
+        "{:?}",
+        h.state()
+    );
+    std::thread::sleep(millis(300));
+    assert_eq!(p.count_lines("marker: failing start name=giveup "), 3);
+    let e = h.last_exit().unwrap().unwrap();
+    assert_eq!((e.starts, e.state), (3, WorkerState::Failed));
+    // Its last process exited before it was ready, and none follows.
+    let r = h.wait_for_ready(secs(5));
+    assert!(matches!(r, Err(Error::ExitedBeforeReady)), "{r:?}");
+    h.relaunch().expect("relaunch a failed worker");
+    p.wait_line("marker: failing start name=giveup n=4 ", secs(20));
+    h.terminate().unwrap();
+    h.wait_for_shutdown(secs(20)).unwrap();
+    // Relaunching what has not failed is refused, and changes nothing.
+    let other = sup
+        .register(
+            &WorkerBuilder::new("steady")
+                .entry(&NEVER_READY)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    other.wait_for_startup(secs(20)).unwrap();
+    match other.relaunch() {
+        Err(Error::Rejected(m)) => assert!(m.contains("is not failed"), "{m}"),
+        r => panic!("relaunch of a running worker: {r:?}"),
+    }
+    assert!(matches!(
+        other.set_policy(&Policy::new().give_up(3_000_000, secs(1))),
+        Err(Error::InvalidPolicy(_))
+    ));
+    assert_eq!(other.state(), WorkerState::Running);
+    other.terminate().unwrap();
+    other.wait_for_shutdown(secs(20)).unwrap();
+
+    // Ready, strictly after started.
+    let def = WorkerBuilder::new("ready")
+        .entry(&READY)
+        .main_arg(300)
+        .policy(Policy::new().start_timeout(secs(20)))
+        .build()
+        .unwrap();
+    let h = sup.register(&def).unwrap();
+    let pid = h.wait_for_startup(secs(20)).unwrap();
+    let pid2 = h.wait_for_ready(secs(20)).expect("ready");
+    let returned = now_ms() as i64;
+    assert_eq!(pid, pid2);
+    let start = p.wait_line(&format!("marker: ready-worker start pid={pid} "), secs(5));
+    let ready = p.wait_line(&format!("marker: ready-worker ready pid={pid} "), secs(5));
+    assert!(field_i64(&ready, "ms") > field_i64(&start, "ms"));
+    assert!(
+        returned >= field_i64(&ready, "ms"),
+        "wait_for_ready returned before the worker was ready"
+    );
+    h.terminate().unwrap();
+    h.wait_for_shutdown(secs(20)).unwrap();
+
+    // Start timeout: never ready, killed no earlier than 500 ms.
+    let def = WorkerBuilder::new("unready")
+        .entry(&NEVER_READY)
+        .policy(Policy::new().start_timeout(millis(500)))
+        .build()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let h = sup.register(&def).unwrap();
+    assert!(matches!(
+        h.wait_for_ready(secs(20)),
+        Err(Error::StartTimeout)
+    ));
+    assert!(t0.elapsed() >= millis(500));
+    h.wait_for_shutdown(secs(20)).unwrap();
+    assert_eq!(
+        h.last_exit().unwrap().unwrap().reason,
+        ExitReason::StartTimeout
+    );
+
+    // Stop timeout: SIGTERM ignored; SIGKILL no earlier than 700 ms later.
+    let def = WorkerBuilder::new("stubborn")
+        .entry(&STUBBORN)
+        .policy(Policy::new().stop_timeout(millis(700)))
+        .build()
+        .unwrap();
+    let h = sup.register(&def).unwrap();
+    h.wait_for_startup(secs(20)).unwrap();
+    p.wait_line("marker: stubborn start", secs(20));
+    let t0 = std::time::Instant::now();
+    h.terminate().unwrap();
+    h.wait_for_shutdown(secs(20)).unwrap();
+    assert!(
+        t0.elapsed() >= millis(700),
+        "killed after {:?}",
+        t0.elapsed()
+    );
+    let e = h.last_exit().unwrap().unwrap();
+    assert_eq!(
+        (e.outcome, e.reason, e.crash),
+        (Some(Outcome::Signal(9)), ExitReason::StopTimeout, false)
+    );
+
+    // Watchdog (as exit 1): five check-ins, then silence, then the kill.
+    let def = WorkerBuilder::new("watched")
+        .entry(&WATCHDOG)
+        .main_arg(5)
+        .policy(Policy::new().watchdog(millis(400), WatchdogAction::Exit1))
+        .build()
+        .unwrap();
+    let watched = sup.register(&def).unwrap();
+    watched.wait_for_startup(secs(20)).unwrap();
+    p.wait_line("marker: watchdog silent", secs(20));
+    p.wait_line("\"watched\" (PID", secs(20));
+    watched.wait_for_shutdown(secs(20)).unwrap();
+    let e = watched.last_exit().unwrap().unwrap();
+    assert_eq!((e.reason, e.crash), (ExitReason::Watchdog, false));
+    assert!(
+        !p.text()
+            .contains("terminating any other active server processes"),
+        "a crash cycle"
+    );
+
+    // The last exit through the handle after its slot was reused.
+    let mut held = Vec::new();
+    while let Ok(h) = sup.register(
+        &WorkerBuilder::new("filler")
+            .entry(&NEVER_READY)
+            .build()
+            .unwrap(),
+    ) {
+        held.push(h);
+        assert!(held.len() <= 4);
+    }
+    assert!(
+        held.iter().any(|h| h.slot() == watched.slot()),
+        "the slot was not reused"
+    );
+    assert_eq!(watched.status(), Status::Stopped);
+    assert_eq!(watched.state(), WorkerState::Stopped);
+    let again = watched.last_exit().unwrap().unwrap();
+    assert_eq!((again.reason, again.starts), (ExitReason::Watchdog, 1));
+    for h in &held {
+        h.terminate().unwrap();
+        h.wait_for_shutdown(secs(20)).unwrap();
+    }
+    p.signal(SIGINT);
+    assert!(p.wait_exit(secs(20)).success());
+}
+
 fn send_signal(pid: i32, sig: i32) {
     // SAFETY: kill(2) of a worker pid this test read from its own host.
     unsafe { libc::kill(pid, sig) };
@@ -694,6 +1057,8 @@ fn main() {
             "module_worker_under_bgworkerd",
             module_worker_under_bgworkerd,
         ),
+        ("policy_refuses_bad_input", policy_refuses_bad_input),
+        ("supervision_end_to_end", supervision_end_to_end),
     ];
     // libtest's options (--test-threads=N, ...) are accepted and ignored;
     // other arguments select tests by substring.

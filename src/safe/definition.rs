@@ -22,6 +22,7 @@ use bgworker_core::abi::{
 };
 
 use super::entry::EntryPoint;
+use super::policy::{Backoff, Policy};
 use super::Error;
 
 /// When the supervisor starts a worker (PostgreSQL's `BgWorkerStartTime`).
@@ -85,13 +86,18 @@ pub const MAX_RESTART_INTERVAL: Duration = Duration::from_secs(86_400_000);
 ///     .unwrap();
 /// assert_eq!(def.restart(), Restart::After(Duration::from_secs(5)));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Restart {
     /// `BGW_NEVER_RESTART`: an exit ends the registration.
     Never,
     /// Restart this long after an exit: whole seconds, at most
     /// [`MAX_RESTART_INTERVAL`].
     After(Duration),
+    /// Restart with exponential backoff (beyond PostgreSQL, opt-in; see
+    /// [`Backoff`]). `bgw_restart_time` is set to the initial delay in
+    /// whole seconds (rounded up), what a supervisor without the feature
+    /// would use.
+    Backoff(Backoff),
 }
 
 /// A validated worker definition, made by [`WorkerBuilder::build`] and
@@ -108,13 +114,37 @@ pub enum Restart {
 #[derive(Clone, Copy)]
 pub struct WorkerDefinition {
     pub(crate) raw: BackgroundWorker,
+    /// Its own supervision policy (validated; empty: none).
+    pub(crate) policy: Policy,
 }
 
 impl WorkerDefinition {
     /// A definition as the core keeps it (the neutral form of
-    /// `BackgroundWorker`), copied from a worker's own entry.
+    /// `BackgroundWorker`), copied from a worker's own entry. Its policy
+    /// is not part of the entry and reads as empty.
     pub(crate) fn from_raw(raw: BackgroundWorker) -> Self {
-        WorkerDefinition { raw }
+        WorkerDefinition {
+            raw,
+            policy: Policy::new(),
+        }
+    }
+
+    /// Its own supervision policy (empty: none; then the settings' defaults
+    /// or PostgreSQL's behaviour apply). In a worker's own
+    /// [`definition`](super::Worker::definition) it reads as empty.
+    ///
+    /// ```
+    /// # use bgworker::safe::{Policy, WorkerBuilder};
+    /// # use std::time::Duration;
+    /// let def = WorkerBuilder::new("n")
+    ///     .function("f")
+    ///     .policy(Policy::new().stop_timeout(Duration::from_secs(3)))
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(!def.policy().is_empty());
+    /// ```
+    pub fn policy(&self) -> Policy {
+        self.policy
     }
 
     /// `bgw_name`.
@@ -196,9 +226,10 @@ impl WorkerDefinition {
     /// assert_eq!(def.restart(), Restart::Never);
     /// ```
     pub fn restart(&self) -> Restart {
-        match self.raw.bgw_restart_time {
-            t if t >= 0 => Restart::After(Duration::from_secs(t as u64)),
-            _ => Restart::Never,
+        match (self.raw.bgw_restart_time, self.policy.backoff_part()) {
+            (t, _) if t < 0 => Restart::Never,
+            (_, Some(b)) => Restart::Backoff(b),
+            (t, None) => Restart::After(Duration::from_secs(t as u64)),
         }
     }
 
@@ -248,6 +279,7 @@ impl std::fmt::Debug for WorkerDefinition {
             .field("restart", &self.restart())
             .field("main_arg", &self.main_arg())
             .field("notify_pid", &self.notify_pid())
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -290,6 +322,7 @@ pub struct WorkerBuilder {
     main_arg: usize,
     extra: [u8; BGW_EXTRALEN],
     notify_pid: i32,
+    policy: Policy,
 }
 
 impl WorkerBuilder {
@@ -312,6 +345,7 @@ impl WorkerBuilder {
             main_arg: 0,
             extra: [0; BGW_EXTRALEN],
             notify_pid: 0,
+            policy: Policy::new(),
         }
     }
 
@@ -456,6 +490,27 @@ impl WorkerBuilder {
         self
     }
 
+    /// The worker's own supervision policy (beyond PostgreSQL, opt-in):
+    /// give-up limit, start timeout, stop timeout, watchdog, and a backoff
+    /// (which needs a restart: [`Restart::Backoff`] says both at once).
+    /// Checked by [`build`](Self::build).
+    ///
+    /// ```
+    /// # use bgworker::safe::{Policy, Restart, WorkerBuilder};
+    /// # use std::time::Duration;
+    /// let def = WorkerBuilder::new("w")
+    ///     .function("w_main")
+    ///     .restart(Restart::After(Duration::from_secs(1)))
+    ///     .policy(Policy::new().give_up(3, Duration::from_secs(60)))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = def;
+    /// ```
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     /// Check everything and make the definition.
     ///
     /// ```
@@ -484,8 +539,26 @@ impl WorkerBuilder {
                 self.notify_pid
             )));
         }
+        let mut policy = self.policy;
         let restart = match self.restart {
-            Restart::Never => abi::BGW_NEVER_RESTART,
+            Restart::Never => {
+                if policy.backoff_part().is_some() {
+                    return Err(Error::InvalidPolicy(
+                        "a backoff needs a restart, but the restart is Never (use Restart::Backoff)"
+                            .into(),
+                    ));
+                }
+                abi::BGW_NEVER_RESTART
+            }
+            Restart::Backoff(b) => {
+                policy = policy.backoff(b);
+                // What a supervisor without backoff would wait: the initial
+                // delay in whole seconds, rounded up.
+                b.initial
+                    .as_millis()
+                    .div_ceil(1000)
+                    .min(MAX_RESTART_INTERVAL.as_secs() as u128) as i32
+            }
             Restart::After(d) => {
                 if d.subsec_nanos() != 0 || d > MAX_RESTART_INTERVAL {
                     return Err(Error::InvalidDefinition(format!(
@@ -512,7 +585,11 @@ impl WorkerBuilder {
         let mut checked = raw;
         bgworker_core::backend::sanity_check(&mut checked).map_err(Error::InvalidDefinition)?;
         debug_assert_eq!(fixed_str(&checked.bgw_name), self.name);
-        Ok(WorkerDefinition { raw: checked })
+        policy.to_core()?;
+        Ok(WorkerDefinition {
+            raw: checked,
+            policy,
+        })
     }
 }
 

@@ -30,6 +30,16 @@ pub enum Error {
     InvalidDefinition(String),
     /// A supervisor setting was refused (PostgreSQL's message).
     InvalidSetting(String),
+    /// A supervision policy value is out of range (negative, absurd, not
+    /// a number); the message names it and its range.
+    InvalidPolicy(String),
+    /// The supervisor's state refuses the request (a stale handle, a
+    /// relaunch of a worker that has not failed, no exit record left).
+    Rejected(String),
+    /// The worker exited before it declared itself ready.
+    ExitedBeforeReady,
+    /// The worker was killed for exceeding its start timeout before ready.
+    StartTimeout,
     /// The process is not attached to a supervisor, nor one of its workers.
     NotConnected,
     /// The call is only meaningful in a worker started by a supervisor.
@@ -84,6 +94,14 @@ impl fmt::Display for Error {
             Error::InvalidName { field, reason } => write!(f, "invalid worker {field}: {reason}"),
             Error::InvalidDefinition(m) => write!(f, "invalid worker definition: {m}"),
             Error::InvalidSetting(m) => write!(f, "invalid setting: {m}"),
+            Error::InvalidPolicy(m) => write!(f, "invalid supervision policy: {m}"),
+            Error::Rejected(m) => f.write_str(m),
+            Error::ExitedBeforeReady => {
+                f.write_str("the background worker exited before it was ready")
+            }
+            Error::StartTimeout => f.write_str(
+                "the background worker was killed: not ready within its start timeout",
+            ),
             Error::NotConnected => {
                 f.write_str("this process is not attached to a background worker supervisor")
             }

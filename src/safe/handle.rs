@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use bgworker_core::abi::{BGWH_NOT_YET_STARTED, BGWH_STARTED, BGWH_STOPPED};
 use bgworker_core::backend::{self, Connection, RegisterError, DEATH_CHECK};
 
+use bgworker_core::backend::supervision::ReadyStatus;
+
 use super::definition::WorkerDefinition;
+use super::policy::{state_of, LastExit, Policy, WorkerState};
 use super::Error;
 
 /// A worker's state as its handle sees it (PostgreSQL's `BgwHandleStatus`).
@@ -91,7 +94,12 @@ pub(crate) fn register_on<'c>(
     let mut raw = def.raw;
     // The layout of this process's major (decided once; see identity.rs).
     raw.bgw_major = bgworker_core::identity::pg_major();
-    match conn.register(&raw) {
+    let policy = if def.policy.is_empty() {
+        None
+    } else {
+        Some(def.policy.to_core()?)
+    };
+    match conn.register_with_policy(&raw, policy.as_ref()) {
         Ok((slot, generation)) => Ok(Handle {
             conn,
             slot,
@@ -210,6 +218,121 @@ impl<'c> Handle<'c> {
             .terminate(self.slot, self.generation)
             .map(|_| ())
             .map_err(Error::LockTimeout)
+    }
+
+    /// Wait until the worker has declared itself ready
+    /// ([`Worker::ready`](super::Worker::ready)), at most `timeout`.
+    /// Returns its pid. A worker that never declares readiness is never
+    /// ready: wait for startup instead. Errors:
+    /// [`Error::ExitedBeforeReady`], [`Error::StartTimeout`] (it was killed
+    /// for exceeding its start timeout), [`Error::WorkerStopped`]
+    /// (unregistered or failed), [`Error::SupervisorGone`],
+    /// [`Error::Timeout`].
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::{Attachment, Policy, WorkerBuilder};
+    /// # use std::time::Duration;
+    /// # let sup = Attachment::attach("/run/bgworkerd")?;
+    /// let def = WorkerBuilder::new("server")
+    ///     .function("server_main")
+    ///     .policy(Policy::new().start_timeout(Duration::from_secs(30)))
+    ///     .build()?;
+    /// let h = sup.register(&def)?;
+    /// let pid = h.wait_for_ready(Duration::from_secs(60))?;
+    /// println!("server {pid} accepts work");
+    /// # Ok::<(), bgworker::safe::Error>(())
+    /// ```
+    pub fn wait_for_ready(&self, timeout: Duration) -> Result<u32, Error> {
+        match self
+            .conn
+            .wait_for_ready(self.slot, self.generation, Some(timeout))
+        {
+            ReadyStatus::Ready(pid) => Ok(pid as u32),
+            ReadyStatus::TimedOut => Err(Error::Timeout),
+            ReadyStatus::Exited => Err(Error::ExitedBeforeReady),
+            ReadyStatus::StartTimeout => Err(Error::StartTimeout),
+            ReadyStatus::Stopped => Err(Error::WorkerStopped),
+            ReadyStatus::SupervisorDied => Err(Error::SupervisorGone),
+        }
+    }
+
+    /// Give the worker (the fields set in) `policy`, which replaces those
+    /// fields of its own policy from its next decision on.
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::{Attachment, Policy, WorkerBuilder};
+    /// # use std::time::Duration;
+    /// # let sup = Attachment::attach("/run/bgworkerd")?;
+    /// # let h = sup.register(&WorkerBuilder::new("j").function("j").build()?)?;
+    /// h.set_policy(&Policy::new().stop_timeout(Duration::from_secs(2)))?;
+    /// # Ok::<(), bgworker::safe::Error>(())
+    /// ```
+    pub fn set_policy(&self, policy: &Policy) -> Result<(), Error> {
+        let p = policy.to_core()?;
+        self.conn
+            .set_policy(self.slot, self.generation, &p)
+            .map_err(Error::Rejected)
+    }
+
+    /// Start a `failed` worker again (it gave up: see
+    /// [`Policy::give_up`]); its restart history starts over.
+    /// [`Error::Rejected`] when it is not failed.
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::{Attachment, WorkerBuilder, WorkerState};
+    /// # let sup = Attachment::attach("/run/bgworkerd")?;
+    /// # let h = sup.register(&WorkerBuilder::new("j").function("j").build()?)?;
+    /// if h.state() == WorkerState::Failed {
+    ///     h.relaunch()?;
+    /// }
+    /// # Ok::<(), bgworker::safe::Error>(())
+    /// ```
+    pub fn relaunch(&self) -> Result<(), Error> {
+        self.conn
+            .relaunch(self.slot, self.generation)
+            .map_err(Error::Rejected)
+    }
+
+    /// The worker's state in the supervisor's table ([`WorkerState::Stopped`]
+    /// once its slot was freed or given to another registration).
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::{Attachment, WorkerBuilder};
+    /// # let sup = Attachment::attach("/run/bgworkerd")?;
+    /// # let h = sup.register(&WorkerBuilder::new("j").function("j").build()?)?;
+    /// println!("{:?}", h.state());
+    /// # Ok::<(), bgworker::safe::Error>(())
+    /// ```
+    pub fn state(&self) -> WorkerState {
+        match self.conn.seg.slot_facts(self.slot).read() {
+            Ok(f) if f.generation == self.generation => state_of(f.state),
+            _ => WorkerState::Stopped,
+        }
+    }
+
+    /// The worker's last exit within this registration (None: it has not
+    /// exited yet), readable after the worker is gone and its slot reused,
+    /// as long as the supervisor keeps the record (the slot's last few
+    /// registrations; [`Error::Rejected`] after that).
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::{Attachment, Outcome, WorkerBuilder};
+    /// # use std::time::Duration;
+    /// # let sup = Attachment::attach("/run/bgworkerd")?;
+    /// # let h = sup.register(&WorkerBuilder::new("j").function("j").build()?)?;
+    /// h.wait_for_shutdown(Duration::from_secs(60))?;
+    /// match h.last_exit()? {
+    ///     Some(e) if e.outcome == Some(Outcome::Code(0)) => println!("done"),
+    ///     Some(e) => println!("ended: {:?} ({:?})", e.outcome, e.reason),
+    ///     None => println!("never exited"),
+    /// }
+    /// # Ok::<(), bgworker::safe::Error>(())
+    /// ```
+    pub fn last_exit(&self) -> Result<Option<LastExit>, Error> {
+        self.conn
+            .last_exit(self.slot, self.generation)
+            .map(LastExit::from_core)
+            .map_err(Error::Rejected)
     }
 
     /// Sleep on the segment's change counter until `done(status)`, the

@@ -17,6 +17,11 @@
 //!   looks up; [`Worker`] gives it its definition, `bgw_extra`, and
 //!   latch-style waiting that returns [`Event`]s (shutdown requests
 //!   included) instead of setting globals.
+//! - Supervision beyond PostgreSQL, opt-in: [`Restart::Backoff`] and a
+//!   [`Policy`] (give-up limit, start timeout, stop timeout, watchdog) per
+//!   worker; [`Worker::ready`] and [`Handle::wait_for_ready`];
+//!   [`Worker::watchdog_checkin`]; [`Handle::last_exit`] (even after the
+//!   slot was reused); [`Handle::relaunch`] of a failed worker.
 //! - Errors: one [`Error`] enum (std::error::Error).
 //!
 //! A program that runs the supervisor and its workers:
@@ -55,6 +60,7 @@ mod definition;
 mod entry;
 mod error;
 mod handle;
+mod policy;
 mod supervisor;
 mod worker;
 
@@ -67,6 +73,9 @@ pub use entry::run as __run_entry;
 pub use entry::EntryPoint;
 pub use error::Error;
 pub use handle::{Handle, Status};
+pub use policy::{
+    Backoff, ExitReason, LastExit, Outcome, Policy, WatchdogAction, WorkerState, MAX_DELAY,
+};
 pub use supervisor::{Control, ShutdownMode, Supervisor};
 pub use worker::{Event, Worker};
 

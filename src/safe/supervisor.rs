@@ -230,6 +230,10 @@ impl Supervisor {
                 "too many background workers: up to {max} can be registered with the current settings (max_worker_processes)"
             )));
         }
+        if !def.policy.is_empty() {
+            // Consumed by the registration just below, whatever becomes of it.
+            bgworker_core::policy::set_next(Some(def.policy.to_core()?));
+        }
         registry::register_static(&mut raw);
         if registry::static_workers().len() == before {
             // register_static logged why at LOG.

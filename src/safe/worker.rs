@@ -127,6 +127,32 @@ fn foreign_entry() -> Option<BackgroundWorker> {
     Some(BackgroundWorker::from_17(unsafe { &*p }, 17))
 }
 
+/// Call the process's own `int NAME(void)` export (bgw_notify_ready,
+/// bgw_watchdog_checkin) in a module's worker. They fail only outside a
+/// worker (with ERROR in a module), which a Worker never is, so no ERROR
+/// can unwind through this frame.
+fn call_foreign(name: &std::ffi::CStr) -> Result<(), Error> {
+    // SAFETY: RTLD_DEFAULT lookup of a NUL-terminated name.
+    let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    if f.is_null() {
+        return Err(Error::Unsupported(format!(
+            "this supervisor does not offer {}",
+            name.to_string_lossy()
+        )));
+    }
+    // SAFETY: the export's C type is `int NAME(void)`
+    // (include/bgworker_supervision.h).
+    let f: extern "C" fn() -> std::os::raw::c_int = unsafe { std::mem::transmute(f) };
+    if f() == 0 {
+        Ok(())
+    } else {
+        Err(Error::Rejected(format!(
+            "{} failed",
+            name.to_string_lossy()
+        )))
+    }
+}
+
 /// The signals a Worker takes as events.
 fn event_signals() -> SigSet {
     let mut s = SigSet::empty();
@@ -394,6 +420,52 @@ impl Worker {
     /// supervisor); false in a module loaded by it.
     pub(crate) fn is_local(&self) -> bool {
         matches!(self.core, Core::Local)
+    }
+
+    /// Declare the worker ready (as sd_notify's READY=1): waiters of
+    /// [`Handle::wait_for_ready`](super::Handle::wait_for_ready) return, and
+    /// its start timeout no longer runs. Repeating it does nothing.
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::Worker;
+    /// fn server(mut w: Worker) -> Result<(), bgworker::safe::Error> {
+    ///     // ... open sockets, load state ...
+    ///     w.ready()?;
+    ///     while !w.wait(None)?.is_shutdown() {}
+    ///     Ok(())
+    /// }
+    /// bgworker::entry_point!(SERVER = server);
+    /// ```
+    pub fn ready(&self) -> Result<(), Error> {
+        match self.core {
+            Core::Local => {
+                bgworker_core::backend::supervision::notify_ready().map_err(Error::Rejected)
+            }
+            Core::Foreign { .. } => call_foreign(c"bgw_notify_ready"),
+        }
+    }
+
+    /// Check in with the worker's watchdog (see
+    /// [`Policy::watchdog`](super::Policy::watchdog)).
+    ///
+    /// ```no_run
+    /// # use bgworker::safe::Worker;
+    /// # use std::time::Duration;
+    /// fn w(mut w: Worker) -> Result<(), bgworker::safe::Error> {
+    ///     while !w.wait(Some(Duration::from_millis(500)))?.is_shutdown() {
+    ///         w.watchdog_checkin()?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// bgworker::entry_point!(W = w);
+    /// ```
+    pub fn watchdog_checkin(&self) -> Result<(), Error> {
+        match self.core {
+            Core::Local => {
+                bgworker_core::backend::supervision::watchdog_checkin().map_err(Error::Rejected)
+            }
+            Core::Foreign { .. } => call_foreign(c"bgw_watchdog_checkin"),
+        }
     }
 
     /// This worker's process id.
