@@ -7,7 +7,8 @@
 //!     bgworkerd -D RUNDIR -c dynamic_library_path=target/release/examples
 //!     target/release/examples/rust_attach RUNDIR librust_module rust_module_main
 //!
-//! The worker logs who it is and its `bgw_extra`, then waits for SIGTERM.
+//! The worker logs who it is and its `bgw_extra`, declares itself ready,
+//! then waits for SIGTERM.
 //! With `bgw_main_arg` 1 it fails at once instead (an error is logged and
 //! it exits with status 1, so bgworkerd restarts it after its restart
 //! interval); with 2 it tries to register a worker of its own, which a
@@ -37,6 +38,8 @@ fn rust_module_main(mut w: Worker) -> Result<(), Error> {
         w.definition().name(),
         w.pid()
     );
+    // Beyond PostgreSQL: waiters of wait_for_ready return now.
+    w.ready()?;
     loop {
         match w.wait(None)? {
             Event::Shutdown | Event::SupervisorGone => break,

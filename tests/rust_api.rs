@@ -734,6 +734,11 @@ fn module_worker_under_bgworkerd() {
     let pid = h
         .wait_for_startup(secs(20))
         .expect("the module's worker starts");
+    // Its readiness goes through what bgworkerd exports.
+    assert_eq!(
+        h.wait_for_ready(secs(20)).expect("it says it is ready"),
+        pid
+    );
     d.wait_log(
         &format!("rust_module: \"modjob\" started pid={pid} extra=module-extra"),
         secs(20),
