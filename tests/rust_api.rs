@@ -1065,14 +1065,31 @@ fn main() {
         ("policy_refuses_bad_input", policy_refuses_bad_input),
         ("supervision_end_to_end", supervision_end_to_end),
     ];
-    // libtest's options (--test-threads=N, ...) are accepted and ignored;
-    // other arguments select tests by substring.
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
+    // As libtest: arguments select tests by substring, `--skip PATTERN`
+    // leaves tests out, `--list` lists them; its other options
+    // (--test-threads=N, --nocapture, ...) are accepted and ignored.
+    let mut filters: Vec<String> = Vec::new();
+    let mut skips: Vec<String> = Vec::new();
+    let mut list = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--skip" {
+            skips.extend(args.next());
+        } else if let Some(v) = a.strip_prefix("--skip=") {
+            skips.push(v.to_string());
+        } else if a == "--list" {
+            list = true;
+        } else if !a.starts_with('-') {
+            filters.push(a);
+        }
+    }
+    let tests: Vec<&(&str, fn())> = tests
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|x| name.contains(x.as_str())))
+        .filter(|(name, _)| !skips.iter().any(|x| name.contains(x.as_str())))
         .collect();
-    if std::env::args().any(|a| a == "--list") {
-        for (name, _) in tests {
+    if list {
+        for (name, _) in &tests {
             println!("{name}: test");
         }
         return;
@@ -1080,9 +1097,6 @@ fn main() {
     let mut failed = Vec::new();
     let mut ran = 0;
     for (name, f) in tests {
-        if !filters.is_empty() && !filters.iter().any(|x| name.contains(x.as_str())) {
-            continue;
-        }
         ran += 1;
         println!("test {name} ...");
         let t0 = std::time::Instant::now();
