@@ -178,6 +178,18 @@ fn rsapi_ready(mut w: Worker) -> Result<(), Error> {
         now_ms()
     ));
     std::thread::sleep(Duration::from_millis(w.main_arg() as u64));
+    // A child the worker forks is not the worker: its ready call is refused.
+    // SAFETY: fork in a single-threaded worker; the child only formats,
+    // writes to stderr and _exits.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        let r = w.ready();
+        marker(&format!("ready-worker child result={r:?}"));
+        // SAFETY: _exit has no preconditions.
+        unsafe { libc::_exit(0) };
+    }
+    // SAFETY: waitpid of our own child.
+    unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
     marker(&format!(
         "ready-worker ready pid={} ms={}",
         w.pid(),
@@ -944,6 +956,11 @@ fn supervision_end_to_end() {
     let start = p.wait_line(&format!("marker: ready-worker start pid={pid} "), secs(5));
     let ready = p.wait_line(&format!("marker: ready-worker ready pid={pid} "), secs(5));
     assert!(field_i64(&ready, "ms") > field_i64(&start, "ms"));
+    let child = p.wait_line("marker: ready-worker child result=", secs(5));
+    assert!(
+        child.contains("Rejected(") && child.contains("this process is not a background worker"),
+        "{child}"
+    );
     assert!(
         returned >= field_i64(&ready, "ms"),
         "wait_for_ready returned before the worker was ready"
