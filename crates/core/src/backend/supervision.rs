@@ -251,12 +251,20 @@ impl Connection {
     /// The last exit of the worker of `(slot, generation)`, even after its
     /// slot was reused (the last EXIT_RECORDS generations of each slot).
     pub fn last_exit(&self, slot: usize, generation: u64) -> Result<LastExit, String> {
-        let rec = self
+        let found = self
             .seg
             .supervision(slot)
             .exit_record(generation)
-            .ok_or_else(|| format!("the exit records of slot {slot} are unreadable"))?
-            .ok_or_else(|| {
+            .ok_or_else(|| format!("the exit records of slot {slot} are unreadable"))?;
+        // Registered, and not yet taken in by the supervisor: no exit yet.
+        let found = found.or_else(|| {
+            self.is_tenant(slot, generation)
+                .then(|| crate::shmem::supervision::ExitRecord {
+                    generation,
+                    ..Default::default()
+                })
+        });
+        let rec = found.ok_or_else(|| {
                 format!(
                     "no exit record of slot {slot} generation {generation}: it was never registered with this daemon, or the slot has been reused more than {} times since",
                     EXIT_RECORDS - 1
@@ -264,6 +272,7 @@ impl Connection {
             })?;
         let state = match self.seg.slot_facts(slot).read() {
             Ok(f) if f.generation == generation => f.state,
+            _ if self.is_tenant(slot, generation) => crate::shmem::facts::STATE_NOT_STARTED,
             _ => STATE_STOPPED,
         };
         let st = rec.status;

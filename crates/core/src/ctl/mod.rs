@@ -15,6 +15,7 @@
 //! `EXIT_NO_DAEMON`. Every error is one line on stderr.
 
 pub mod status;
+mod supervise;
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
@@ -45,7 +46,9 @@ Usage:
   bgworkerctl -D RUNDIR launch --name NAME --library LIB --function FUNC
                 [--type TYPE] [--arg INT] [--extra-hex HEX]
                 [--restart SECONDS|never] [--start-time TIME] [--wait]
+                [--policy FIELDS] [--wait-ready [--ready-timeout SECONDS]]
   bgworkerctl -D RUNDIR terminate (--pid PID | --slot SLOT[:GEN] | --name NAME) [--wait]
+  bgworkerctl -D RUNDIR restart (--pid PID | --slot SLOT[:GEN] | --name NAME)
   bgworkerctl -D RUNDIR stop [--mode smart|fast|immediate] [--wait]
   bgworkerctl -D RUNDIR reload
 
@@ -82,6 +85,7 @@ Usage:
   bgworkerctl -D RUNDIR launch --name NAME --library LIB --function FUNC
                 [--type TYPE] [--arg INT] [--extra-hex HEX]
                 [--restart SECONDS|never] [--start-time TIME] [--wait]
+                [--policy FIELDS] [--wait-ready [--ready-timeout SECONDS]]
 
 Options:
   --name NAME              bgw_name
@@ -95,7 +99,28 @@ Options:
   --start-time TIME        postmaster-start, consistent-state or
                            recovery-finished (default)
   --wait                   wait until the worker runs, and print its pid
+  --policy FIELDS          its supervision policy, as worker_policy_by_type
+                           entries give it: 'backoff_initial=1s,
+                           give_up_restarts=3, start_timeout=10s, ...'
+  --wait-ready             wait until the worker says it is ready
+                           (bgw_notify_ready), and print its pid; exit 1 if
+                           it exits or exceeds its start timeout first
+  --ready-timeout SECONDS  give up waiting for ready after SECONDS (exit 1)
   -h, --help               show this help and exit
+"
+        }
+        "restart" => {
+            "Starts a failed worker again (one that passed its give-up limit), with its
+restart history cleared, as bgw_relaunch does.
+
+Usage:
+  bgworkerctl -D RUNDIR restart (--pid PID | --slot SLOT[:GEN] | --name NAME)
+
+Options:
+  --slot SLOT[:GEN]  the worker in this slot (with GEN: only that generation)
+  --name NAME        every failed worker with this name
+  --pid PID          accepted for symmetry; a failed worker has no pid
+  -h, --help         show this help and exit
 "
         }
         "terminate" => {
@@ -288,10 +313,13 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
                 "--extra-hex",
                 "--restart",
                 "--start-time",
+                "--policy",
+                "--ready-timeout",
             ],
-            &["--wait"],
+            &["--wait", "--wait-ready"],
             &[],
         )?,
+        "restart" => Opts::parse(args, &["--pid", "--slot", "--name"], &[], &[])?,
         "terminate" => Opts::parse(args, &["--pid", "--slot", "--name"], &["--wait"], &[])?,
         "stop" => Opts::parse(args, &["--mode"], &["--wait"], &[])?,
         "reload" => Opts::parse(args, &[], &[], &[])?,
@@ -308,6 +336,11 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
     } else {
         None
     };
+    let launch_sv = if cmd == "launch" {
+        Some(supervise::launch_options(&opts)?)
+    } else {
+        None
+    };
     let watch = if cmd == "status" && opts.has("--watch") {
         Some(match opts.get("--watch") {
             None => Duration::from_secs(2),
@@ -319,8 +352,8 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
     if cmd == "status" && watch.is_some() && opts.has("--json") {
         return Err(usage("--watch and --json cannot be combined"));
     }
-    let target = if cmd == "terminate" {
-        Some(target_from(&opts)?)
+    let target = if cmd == "terminate" || cmd == "restart" {
+        Some(target_from(&opts, &cmd)?)
     } else {
         None
     };
@@ -367,7 +400,13 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
             Some(every) => watch_status(conn, every, &rundir),
             None => show_status(conn, opts.has("--json")),
         },
-        "launch" => launch(conn, launch_def.expect("parsed above"), opts.has("--wait")),
+        "launch" => launch(
+            conn,
+            launch_def.expect("parsed above"),
+            opts.has("--wait"),
+            launch_sv.expect("parsed above"),
+        ),
+        "restart" => supervise::restart(conn, target.expect("parsed above")),
         "terminate" => terminate(conn, target.expect("parsed above"), opts.has("--wait")),
         _ => unreachable!("commands checked above"),
     }
@@ -600,7 +639,12 @@ fn parse_hex(h: &str) -> Result<Vec<u8>, Failure> {
         .collect()
 }
 
-fn launch(conn: &Connection, mut w: BackgroundWorker, wait: bool) -> Result<(), Failure> {
+fn launch(
+    conn: &Connection,
+    mut w: BackgroundWorker,
+    wait: bool,
+    sv: supervise::LaunchOptions,
+) -> Result<(), Failure> {
     // The definition takes the daemon's major's layout, so that a 17 or 18
     // daemon's workers may name a library as long as their modules can.
     if let Ok(d) = conn.seg.daemon_facts().read() {
@@ -608,7 +652,7 @@ fn launch(conn: &Connection, mut w: BackgroundWorker, wait: bool) -> Result<(), 
             w.bgw_major = d.major;
         }
     }
-    let (slot, generation) = match conn.register(&w) {
+    let (slot, generation) = match conn.register_with_policy(&w, sv.policy.as_ref()) {
         Ok(h) => h,
         Err(RegisterError::Invalid(msg) | RegisterError::LockTimeout(msg)) => {
             return Err(refused(msg))
@@ -631,6 +675,9 @@ fn launch(conn: &Connection, mut w: BackgroundWorker, wait: bool) -> Result<(), 
             ))
         }
     };
+    if let Some(timeout) = sv.wait_ready {
+        return supervise::wait_ready(conn, slot, generation, timeout);
+    }
     if !wait {
         println!("slot={slot} generation={generation}");
         return Ok(());
@@ -661,21 +708,21 @@ fn launch(conn: &Connection, mut w: BackgroundWorker, wait: bool) -> Result<(), 
 
 // ------------------------------------------------------------- terminate
 
-enum Target {
+pub(crate) enum Target {
     Pid(i32),
     Slot(usize, Option<u64>),
     Name(String),
 }
 
-fn target_from(opts: &Opts) -> Result<Target, Failure> {
+fn target_from(opts: &Opts, cmd: &str) -> Result<Target, Failure> {
     let given: Vec<&str> = ["--pid", "--slot", "--name"]
         .into_iter()
         .filter(|o| opts.has(o))
         .collect();
     if given.len() != 1 {
-        return Err(usage(
-            "terminate needs exactly one of --pid, --slot, --name",
-        ));
+        return Err(usage(format!(
+            "{cmd} needs exactly one of --pid, --slot, --name"
+        )));
     }
     let v = opts.get(given[0]).unwrap_or("");
     Ok(match given[0] {
@@ -708,7 +755,7 @@ fn target_from(opts: &Opts) -> Result<Target, Failure> {
 /// The current tenant of slot `i` if the slot is in use: its generation,
 /// read so that the definition and pid belong to it (same generation
 /// before and after).
-fn tenant(conn: &Connection, i: usize) -> Option<(u64, BackgroundWorker, i32)> {
+pub(crate) fn tenant(conn: &Connection, i: usize) -> Option<(u64, BackgroundWorker, i32)> {
     let s = conn.seg.slot(i);
     let g = s.generation.load(Ordering::Acquire);
     if s.in_use.load(Ordering::Acquire) == 0 {

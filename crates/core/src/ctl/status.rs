@@ -208,6 +208,7 @@ fn state_word(state: u32) -> &'static str {
         facts::STATE_RUNNING => "running",
         facts::STATE_RESTARTING => "restart",
         facts::STATE_TERMINATING => "stopping",
+        facts::STATE_FAILED => "failed",
         _ => "stopped",
     }
 }
@@ -305,7 +306,12 @@ fn row_cells(snap: &Snapshot, i: usize, f: &WorkerFacts) -> [String; 11] {
         pid,
         f.name.clone(),
         f.type_.clone(),
-        state_word(f.state).into(),
+        if f.state == facts::STATE_RUNNING && f.ready {
+            // It declared itself ready (the opt-in supervision).
+            "ready".into()
+        } else {
+            state_word(f.state).into()
+        },
         uptime,
         f.starts.to_string(),
         exit_short(f),
@@ -505,7 +511,17 @@ pub fn json(snap: &Snapshot) -> String {
             }
         };
         let _ = write!(o, ",\"generation\":{},\"state\":", f.generation);
-        json_str(&mut o, facts::state_name(f.state));
+        // A failed worker (the opt-in supervision's give-up limit) is
+        // "stopped" with "failed": true, so that "state" keeps version 1's
+        // values; its slot stays in use.
+        json_str(
+            &mut o,
+            facts::state_name(if f.state == facts::STATE_FAILED {
+                facts::STATE_STOPPED
+            } else {
+                f.state
+            }),
+        );
         o.push_str(",\"pid\":");
         let running = f.state == facts::STATE_RUNNING || f.state == facts::STATE_TERMINATING;
         if running && f.pid > 0 {
@@ -568,6 +584,29 @@ pub fn json(snap: &Snapshot) -> String {
         } else {
             o.push_str("null");
         }
+        let running = f.state == facts::STATE_RUNNING || f.state == facts::STATE_TERMINATING;
+        let _ = write!(o, ",\"failed\":{}", f.state == facts::STATE_FAILED);
+        let _ = write!(o, ",\"ready\":{}", running && f.ready);
+        o.push_str(",\"ready_at\":");
+        if running && f.ready && f.ready_ms > 0 {
+            json_time(&mut o, f.ready_ms);
+        } else {
+            o.push_str("null");
+        }
+        o.push_str(",\"last_exit_reason\":");
+        if f.has_exit {
+            json_str(
+                &mut o,
+                crate::shmem::supervision::exit_reason_name(f.exit_reason),
+            );
+        } else {
+            o.push_str("null");
+        }
+        let _ = write!(
+            o,
+            ",\"backoff_step\":{},\"restarts_in_window\":{}",
+            f.backoff_step, f.window_restarts
+        );
         o.push('}');
     }
     o.push_str("]}\n");

@@ -43,6 +43,21 @@ impl Supervisor {
                 );
             }
         }
+        // The supervision settings (policy.rs) apply from each worker's
+        // next decision on.
+        let sv_keys = crate::policy::FIELDS
+            .iter()
+            .map(|f| format!("worker_{f}"))
+            .chain([crate::policy::BY_TYPE_SETTING.to_string()]);
+        for key in sv_keys {
+            let (old, new) = (self.settings.show(&key), fresh.show(&key));
+            if old != new {
+                log::emit(
+                    log::LOG,
+                    &format!("parameter \"{key}\" changed to \"{new}\""),
+                );
+            }
+        }
         log::set_min_level(fresh.log_min_messages);
         crate::log::prefix::set(&fresh.log_line_prefix);
         // Reopened even when unchanged: a rotated (renamed) file is left.

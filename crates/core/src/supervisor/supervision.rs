@@ -433,6 +433,13 @@ impl Supervisor {
             if rw.pid <= 0 || rw.sv.starts != n || rw.sv.kill_reason.is_some() {
                 continue;
             }
+            // A process being stopped (terminate, shutdown, crash cycle)
+            // is past its start and no longer watched: only its stop
+            // timeout applies.
+            let stopping = rw.terminate || self.shutdown != SHUTDOWN_NONE || self.fatal_error;
+            if stopping && kind != T_STOP {
+                continue;
+            }
             let (pid, name) = (rw.pid, rw.def.name());
             let sv = &mut rw.sv;
             let why = match kind {
