@@ -225,6 +225,8 @@ bgworker::entry_point!(STUBBORN = rsapi_stubborn);
 fn rsapi_watchdog(mut w: Worker) -> Result<(), Error> {
     marker(&format!("watchdog start pid={}", w.pid()));
     for _ in 0..w.main_arg() {
+        // Marked before the check-in: the mark is never later than it.
+        marker(&format!("watchdog checkin ms={}", now_ms()));
         w.watchdog_checkin()?;
         if w.wait(Some(Duration::from_millis(100)))?.is_shutdown() {
             return Ok(());
@@ -1010,17 +1012,29 @@ fn supervision_end_to_end() {
         (Some(Outcome::Signal(9)), ExitReason::StopTimeout, false)
     );
 
-    // Watchdog (as exit 1): five check-ins, then silence, then the kill.
+    // Watchdog (as exit 1): three check-ins 100 ms apart, then silence,
+    // then the kill, no earlier than the interval after the last check-in
+    // (whose marker is written just before it). The interval is generous:
+    // a loaded machine may delay a check-in.
     let def = WorkerBuilder::new("watched")
         .entry(&WATCHDOG)
-        .main_arg(5)
-        .policy(Policy::new().watchdog(millis(400), WatchdogAction::Exit1))
+        .main_arg(3)
+        .policy(Policy::new().watchdog(millis(1000), WatchdogAction::Exit1))
         .build()
         .unwrap();
     let watched = sup.register(&def).unwrap();
     watched.wait_for_startup(secs(20)).unwrap();
     p.wait_line("marker: watchdog silent", secs(20));
-    p.wait_line("\"watched\" (PID", secs(20));
+    let kill = p.wait_line("\"watched\" (PID", secs(20));
+    assert!(kill.contains("missed its watchdog check-in"), "{kill}");
+    let checkins = p.wait_line_count("marker: watchdog checkin ", 3, secs(5));
+    let last = field_i64(checkins.last().unwrap(), "ms");
+    // (both clocks read in whole milliseconds)
+    let after = log_timestamp_ms(&kill) - last;
+    assert!(
+        after >= 1000 - 1,
+        "killed {after} ms after the last check-in"
+    );
     watched.wait_for_shutdown(secs(20)).unwrap();
     let e = watched.last_exit().unwrap().unwrap();
     assert_eq!((e.reason, e.crash), (ExitReason::Watchdog, false));
