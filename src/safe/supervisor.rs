@@ -288,6 +288,11 @@ impl Supervisor {
     /// # Ok::<(), bgworker::safe::Error>(())
     /// ```
     pub fn run(self, rundir: Option<&Path>) -> Result<(), Error> {
+        // An Attachment made since new() (this process a backend of another
+        // supervisor) and a supervisor of its own do not mix.
+        if backend::current().is_some() {
+            return Err(Error::AlreadyConnected);
+        }
         if let Some(d) = rundir {
             let text = d.to_str().ok_or_else(|| {
                 Error::InvalidSetting(format!("run directory {} is not valid UTF-8", d.display()))
