@@ -185,6 +185,8 @@ fn rsapi_ready(mut w: Worker) -> Result<(), Error> {
     if child == 0 {
         let r = w.ready();
         marker(&format!("ready-worker child result={r:?}"));
+        let r = w.watchdog_checkin();
+        marker(&format!("ready-worker child checkin={r:?}"));
         // SAFETY: _exit has no preconditions.
         unsafe { libc::_exit(0) };
     }
@@ -958,6 +960,12 @@ fn supervision_end_to_end() {
     let start = p.wait_line(&format!("marker: ready-worker start pid={pid} "), secs(5));
     let ready = p.wait_line(&format!("marker: ready-worker ready pid={pid} "), secs(5));
     assert!(field_i64(&ready, "ms") > field_i64(&start, "ms"));
+    let checkin = p.wait_line("marker: ready-worker child checkin=", secs(5));
+    assert!(
+        checkin
+            .contains("Rejected(\"bgw_watchdog_checkin: this process is not a background worker"),
+        "{checkin}"
+    );
     let child = p.wait_line("marker: ready-worker child result=", secs(5));
     assert!(
         child.contains("Rejected(") && child.contains("this process is not a background worker"),

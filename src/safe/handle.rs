@@ -71,6 +71,20 @@ impl Status {
 /// h.wait_for_shutdown(Duration::from_secs(10))?;
 /// # Ok::<(), bgworker::safe::Error>(())
 /// ```
+///
+/// A handle cannot outlive its attachment, so it can never be used on
+/// another supervisor's table (an attachment made later):
+///
+/// ```compile_fail,E0597
+/// use bgworker::safe::{Attachment, WorkerBuilder};
+/// let def = WorkerBuilder::new("job").function("job_main").build().unwrap();
+/// let h = {
+///     let sup = Attachment::attach("/run/bgworkerd").unwrap();
+///     sup.register(&def).unwrap()
+/// }; // error: `sup` does not live long enough
+/// let _other = Attachment::attach("/run/other-bgworkerd").unwrap();
+/// h.terminate().unwrap();
+/// ```
 pub struct Handle<'c> {
     conn: &'c Connection,
     slot: usize,

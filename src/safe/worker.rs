@@ -84,6 +84,16 @@ impl Event {
 /// }
 /// bgworker::entry_point!(ECHO = echo);
 /// ```
+///
+/// It stays in the worker's own thread (it is not `Send`), whose signal
+/// mask it set:
+///
+/// ```compile_fail,E0277
+/// fn w(w: bgworker::safe::Worker) -> Result<(), bgworker::safe::Error> {
+///     std::thread::spawn(move || drop(w)); // error: `Worker` is not `Send`
+///     Ok(())
+/// }
+/// ```
 pub struct Worker {
     core: Core,
     def: WorkerDefinition,
