@@ -112,8 +112,9 @@ enum Core {
     /// This crate's core, connected by the supervisor.
     Local,
     /// Another copy's (the process that loaded this module); the pidfd of
-    /// the supervisor (the worker's parent) tells its death.
-    Foreign { parent: Option<Pidfd> },
+    /// the supervisor (the worker's parent, `ppid` at start) tells its
+    /// death, or, where no pidfd could be had, a change of parent.
+    Foreign { parent: Option<Pidfd>, ppid: i32 },
 }
 
 /// The process's own definition of this worker, read through the name its
@@ -163,6 +164,12 @@ fn call_foreign(name: &std::ffi::CStr) -> Result<(), Error> {
     }
 }
 
+/// This process's parent.
+fn parent_pid() -> i32 {
+    // SAFETY: getppid has no preconditions.
+    unsafe { libc::getppid() }
+}
+
 /// The signals a Worker takes as events.
 fn event_signals() -> SigSet {
     let mut s = SigSet::empty();
@@ -188,11 +195,10 @@ impl Worker {
             Some(raw) => (Core::Local, raw),
             None => {
                 let raw = foreign_entry().ok_or(Error::NotAWorker)?;
-                // The parent is the supervisor; if it is gone already the
-                // pidfd fails and the first wait reports it.
-                // SAFETY: getppid has no preconditions.
-                let parent = Pidfd::open(unsafe { libc::getppid() }).ok();
-                (Core::Foreign { parent }, raw)
+                // The parent is the supervisor (workers are its children).
+                let ppid = parent_pid();
+                let parent = Pidfd::open(ppid).ok();
+                (Core::Foreign { parent, ppid }, raw)
             }
         };
         let set = event_signals();
@@ -332,8 +338,14 @@ impl Worker {
             self.drain_signals()?;
             let alive = match (&self.core, conn) {
                 (_, Some(c)) => c.supervisor_alive(),
-                (Core::Foreign { parent: Some(p) }, None) => !pidfd::readable_now(p.as_fd()),
-                (_, None) => false,
+                (
+                    Core::Foreign {
+                        parent: Some(p), ..
+                    },
+                    None,
+                ) => !pidfd::readable_now(p.as_fd()),
+                (Core::Foreign { parent: None, ppid }, None) => parent_pid() == *ppid,
+                (Core::Local, None) => false,
             };
             if !alive {
                 self.shutdown = true;
@@ -359,7 +371,12 @@ impl Worker {
             let mut fds = vec![PollFd::new(self.sigfd.as_fd(), PollFlags::POLLIN)];
             let watch = match (&self.core, conn) {
                 (_, Some(c)) => c.death_watch(),
-                (Core::Foreign { parent: Some(p) }, None) => Some(p.as_fd()),
+                (
+                    Core::Foreign {
+                        parent: Some(p), ..
+                    },
+                    None,
+                ) => Some(p.as_fd()),
                 (_, None) => None,
             };
             if let Some(d) = watch {
