@@ -197,6 +197,7 @@ install: build
 	install -m 644 $(REL)/libbgworker_pg.a $(DESTDIR)$(PREFIX)/lib/libbgworker_pg.a
 	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/lib/libbgworker_pg.a
 	install -m 644 include/bgworker.h $(DESTDIR)$(PREFIX)/include/bgworker.h
+	install -m 644 include/bgworker_supervision.h $(DESTDIR)$(PREFIX)/include/bgworker_supervision.h
 	install -m 755 $(REL)/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerd
 	install -m 755 $(REL)/bgworkerctl $(DESTDIR)$(PREFIX)/bin/bgworkerctl
 	$(STRIP) $(DESTDIR)$(PREFIX)/bin/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerctl

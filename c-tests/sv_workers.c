@@ -25,6 +25,7 @@
  *	checkin=N	call bgw_watchdog_checkin() every 100 ms, N times
  *	exit=N		exit with status N (0: return from the main function)
  *	ignterm		ignore SIGTERM
+ *	ignquit		ignore SIGQUIT
  *	loop		unblock signals and wait for ever (default SIGTERM handling)
  *
  * Every worker first prints
@@ -167,6 +168,8 @@ sv_main(Datum main_arg)
 	}
 	if (lc_has_word(extra, "ignterm"))
 		pqsignal(SIGTERM, SIG_IGN);
+	if (lc_has_word(extra, "ignquit"))
+		pqsignal(SIGQUIT, SIG_IGN);
 	BackgroundWorkerUnblockSignals();
 	for (;;)
 		pause();

@@ -67,7 +67,8 @@ typedef struct BgwPolicy
 	uint32_t	set;			/* BGW_POLICY_* bits */
 	int32_t		backoff_initial_ms; /* first restart delay; > 0 turns the
 									 * backoff on (0: bgw_restart_time) */
-	int32_t		backoff_cap_ms; /* longest delay (default 300000) */
+	int32_t		backoff_cap_ms; /* longest delay before jitter (default
+								 * 300000; never below backoff_initial_ms) */
 	double		backoff_factor; /* 1 .. 1000 (default 2) */
 	double		backoff_jitter; /* 0 .. 1: random extra, as a fraction */
 	int32_t		backoff_reset_after_ms; /* uptime after which the backoff
@@ -90,7 +91,9 @@ extern int	bgw_policy_init(BgwPolicy *policy);
 /*
  * Give the worker behind `handle` the fields set in `policy` (replacing the
  * ones it had set before; the others stay). Takes effect at the worker's
- * next decision (next exit, start, terminate or watchdog check). Returns 0;
+ * next decision (next exit, start, terminate or watchdog check; a start
+ * timeout or watchdog given to a running worker applies from its next
+ * start). Returns 0;
  * -1 for a bad value (the message names the field), a NULL or stale handle,
  * a handle of another daemon, or a process not attached to a supervisor.
  */

@@ -405,6 +405,14 @@ fn static_worker_of_an_unchanged_module_gets_its_policy_by_type() {
         "status --json: {}",
         st.stdout
     );
+    // Its effective policy; the other worker has none (PostgreSQL's).
+    assert!(
+        st.stdout.contains(
+            "\"policy\":{\"backoff\":{\"initial_ms\":300,\"factor\":2,\"cap_ms\":300000,\"jitter\":0,\"reset_after_ms\":60000},\"give_up\":{\"restarts\":1,\"window_ms\":60000},\"start_timeout_ms\":null,\"stop_timeout_ms\":null,\"watchdog\":null}"
+        ) && st.stdout.contains("\"policy\":null"),
+        "status --json: {}",
+        st.stdout
+    );
     let plain = run_ctl(d.rundir(), &["status"]);
     assert!(plain.stdout.contains("failed"), "{}", plain.stdout);
     // bgworkerctl restarts it: two more starts, then failed again.
@@ -668,6 +676,13 @@ fn a_reload_changes_the_policy_of_running_workers() {
         "giving up on background worker \"sv_reloaded\": 1 restarts within 60000 ms exceed give_up_restarts = 0",
         secs(10),
     );
+    let j = run_ctl(d.rundir(), &["status", "--json"]);
+    assert!(
+        j.stdout
+            .contains("\"give_up\":{\"restarts\":0,\"window_ms\":60000}"),
+        "{}",
+        j.stdout
+    );
     let n = d.count_log(&start_needle("sv_reloaded"));
     std::thread::sleep(millis(1500));
     assert_eq!(
@@ -707,4 +722,50 @@ fn header_declares_exactly_the_supervision_exports() {
     rows.sort();
     assert_eq!(declared, rows);
     assert_eq!(rows.len(), 8);
+}
+
+#[test]
+fn an_immediate_shutdown_does_not_apply_the_stop_timeout() {
+    let _w = watchdog(60, "an_immediate_shutdown_does_not_apply_the_stop_timeout");
+    let m = workers_so();
+    let d = Daemon::builder("sv-immediate")
+        .preload(&[&m])
+        .env("SV_STATIC", "sv_deaf||-1|ignterm ignquit loop")
+        .set("worker_stop_timeout", "300ms")
+        .start();
+    d.wait_log(&start_needle("sv_deaf"), secs(10));
+    std::thread::sleep(millis(200));
+    let t0 = std::time::Instant::now();
+    d.signal(libc::SIGQUIT);
+    d.wait_exit(secs(20));
+    let ms = t0.elapsed().as_millis();
+    // PostgreSQL's 5 s SIGKILL grace, not the 300 ms stop timeout.
+    assert!(ms >= 4500, "killed after {ms} ms:\n{}", d.log_text());
+    assert!(!d.log_text().contains("stop_timeout"), "{}", d.log_text());
+}
+
+#[test]
+fn backoff_starts_over_after_reset_after_and_jitter_stays_in_bounds() {
+    let _w = watchdog(60, "backoff_starts_over_after_reset_after");
+    let m = workers_so();
+    // Each run lasts 300 ms, longer than reset_after: every restart is the
+    // first of its series, 200 ms plus up to 100 % jitter; without the
+    // reset the second would wait 2 s or more.
+    let d = Daemon::builder("sv-reset")
+        .preload(&[&m])
+        .env("SV_STATIC", "sv_reset|sv reset|0|sleep=300 exit=1")
+        .set(
+            "worker_policy_by_type",
+            "sv reset: backoff_initial=200ms, backoff_factor=10, backoff_jitter=1, backoff_reset_after=250ms",
+        )
+        .start();
+    d.wait_log_count(&start_needle("sv_reset"), 4, secs(15));
+    let t = start_times(&d, "sv_reset");
+    for k in 0..3 {
+        let gap = t[k + 1] - t[k];
+        assert!(
+            (300 + 200..=300 + 2 * 200 + 1000).contains(&gap),
+            "gap {k}: {gap} ms: {t:?}"
+        );
+    }
 }

@@ -54,10 +54,11 @@
 //! counts do not move. A `failed` worker stays failed through a crash cycle
 //! (it has no process to stop). Stop timeouts do not apply to the cycle's
 //! SIGQUIT (PostgreSQL's 5 s SIGKILL grace does), nor to an immediate
-//! shutdown. Start timeouts and watchdogs are disarmed while a worker's
-//! process is being stopped by the cycle. Exit records are kept: the
-//! crasher's says `crash`, the others' say what ended them (SIGQUIT: exit
-//! status 2 or the signal).
+//! shutdown. Start timeouts and watchdogs do not apply to a process being
+//! stopped (by the cycle, a terminate or a shutdown): only its stop timeout
+//! does. Exit records are kept: the crasher's says `crash`, the others'
+//! say `stopped`, with what ended them (SIGQUIT: exit status 2 or the
+//! signal).
 //!
 //! # Restart delay (backoff)
 //!

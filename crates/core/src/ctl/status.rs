@@ -607,10 +607,55 @@ pub fn json(snap: &Snapshot) -> String {
             ",\"backoff_step\":{},\"restarts_in_window\":{}",
             f.backoff_step, f.window_restarts
         );
+        o.push_str(",\"policy\":");
+        policy_json(&mut o, f.policy.as_ref());
         o.push('}');
     }
     o.push_str("]}\n");
     o
+}
+
+/// The effective supervision policy (policy.rs) as JSON: null when
+/// nothing is configured (PostgreSQL's behaviour), else every feature,
+/// null where it is off.
+fn policy_json(o: &mut String, p: Option<&crate::policy::Effective>) {
+    use std::fmt::Write as _;
+    let Some(p) = p else {
+        o.push_str("null");
+        return;
+    };
+    let opt = |v: Option<u32>| v.map_or("null".to_string(), |v| v.to_string());
+    o.push_str("{\"backoff\":");
+    match p.backoff {
+        None => o.push_str("null"),
+        Some(b) => {
+            let _ = write!(
+                o,
+                "{{\"initial_ms\":{},\"factor\":{},\"cap_ms\":{},\"jitter\":{},\"reset_after_ms\":{}}}",
+                b.initial_ms, b.factor, b.cap_ms, b.jitter, b.reset_after_ms
+            );
+        }
+    }
+    o.push_str(",\"give_up\":");
+    match p.give_up {
+        None => o.push_str("null"),
+        Some((n, w)) => {
+            let _ = write!(o, "{{\"restarts\":{n},\"window_ms\":{w}}}");
+        }
+    }
+    let _ = write!(
+        o,
+        ",\"start_timeout_ms\":{},\"stop_timeout_ms\":{},\"watchdog\":",
+        opt(p.start_timeout_ms),
+        opt(p.stop_timeout_ms)
+    );
+    match p.watchdog {
+        None => o.push_str("null"),
+        Some((ms, a)) => {
+            let _ = write!(o, "{{\"interval_ms\":{ms},\"action\":\"{}\"}}", a.name());
+        }
+    }
+    o.push('}');
 }
 
 #[cfg(test)]

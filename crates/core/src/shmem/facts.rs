@@ -45,6 +45,78 @@ pub const STATE_STOPPED: u32 = 5;
 /// until the worker is terminated or relaunched.
 pub const STATE_FAILED: u32 = 6;
 
+/// Words of a packed policy (see `pack_policy`).
+const POLICY_WORDS: usize = 12;
+
+/// An effective policy as words: flags (1 backoff, 2 give-up, 4 start
+/// timeout, 8 stop timeout, 16 watchdog, 32 watchdog action exit), then
+/// backoff initial, cap, factor and jitter in thousandths, reset-after,
+/// give-up restarts and window, start and stop timeouts, watchdog interval.
+fn pack_policy(e: Option<&crate::policy::Effective>) -> [u32; POLICY_WORDS] {
+    let mut w = [0u32; POLICY_WORDS];
+    let Some(e) = e else {
+        return w;
+    };
+    let milli = |v: f64| (v * 1000.0).round().clamp(0.0, u32::MAX as f64) as u32;
+    if let Some(b) = e.backoff {
+        w[0] |= 1;
+        w[1] = b.initial_ms;
+        w[2] = b.cap_ms;
+        w[3] = milli(b.factor);
+        w[4] = milli(b.jitter);
+        w[5] = b.reset_after_ms;
+    }
+    if let Some((n, win)) = e.give_up {
+        w[0] |= 2;
+        w[6] = n;
+        w[7] = win;
+    }
+    if let Some(t) = e.start_timeout_ms {
+        w[0] |= 4;
+        w[8] = t;
+    }
+    if let Some(t) = e.stop_timeout_ms {
+        w[0] |= 8;
+        w[9] = t;
+    }
+    if let Some((t, a)) = e.watchdog {
+        w[0] |= 16;
+        if a == crate::policy::WatchdogAction::Exit1 {
+            w[0] |= 32;
+        }
+        w[10] = t;
+    }
+    w
+}
+
+fn unpack_policy(w: &[u32; POLICY_WORDS]) -> Option<crate::policy::Effective> {
+    use crate::policy::{Backoff, Effective, WatchdogAction};
+    if w[0] == 0 {
+        return None;
+    }
+    let has = |b: u32| w[0] & b != 0;
+    Some(Effective {
+        backoff: has(1).then(|| Backoff {
+            initial_ms: w[1],
+            cap_ms: w[2],
+            factor: w[3] as f64 / 1000.0,
+            jitter: w[4] as f64 / 1000.0,
+            reset_after_ms: w[5],
+        }),
+        give_up: has(2).then_some((w[6], w[7])),
+        start_timeout_ms: has(4).then_some(w[8]),
+        stop_timeout_ms: has(8).then_some(w[9]),
+        watchdog: has(16).then_some((
+            w[10],
+            if has(32) {
+                WatchdogAction::Exit1
+            } else {
+                WatchdogAction::Crash
+            },
+        )),
+    })
+}
+
 /// Words of a packed name (BGW_MAXLEN bytes).
 const NAME_WORDS: usize = BGW_MAXLEN / 8;
 
@@ -109,6 +181,9 @@ pub struct SlotFacts {
     ready_ms: AtomicU64,
     backoff_step: AtomicU32,
     window_restarts: AtomicU32,
+    /// The policy the worker runs under (policy.rs Effective), packed by
+    /// `pack_policy`; word 0 is 0 when nothing is configured.
+    policy: [AtomicU32; POLICY_WORDS],
     name: [AtomicU64; NAME_WORDS],
     type_: [AtomicU64; NAME_WORDS],
     library: [AtomicU64; NAME_WORDS],
@@ -141,6 +216,8 @@ pub struct WorkerFacts {
     pub ready_ms: u64,
     pub backoff_step: u32,
     pub window_restarts: u32,
+    /// The policy it runs under; None: PostgreSQL's behaviour.
+    pub policy: Option<crate::policy::Effective>,
     pub name: String,
     pub type_: String,
     pub library: String,
@@ -318,6 +395,9 @@ impl SlotFacts {
         self.backoff_step.store(f.backoff_step, Ordering::Relaxed);
         self.window_restarts
             .store(f.window_restarts, Ordering::Relaxed);
+        for (w, v) in self.policy.iter().zip(pack_policy(f.policy.as_ref())) {
+            w.store(v, Ordering::Relaxed);
+        }
     }
 
     /// Supervisor only: a worker was registered in this slot (generation
@@ -436,6 +516,9 @@ impl SlotFacts {
             ready_ms: self.ready_ms.load(Ordering::Relaxed),
             backoff_step: self.backoff_step.load(Ordering::Relaxed),
             window_restarts: self.window_restarts.load(Ordering::Relaxed),
+            policy: unpack_policy(&std::array::from_fn(|i| {
+                self.policy[i].load(Ordering::Relaxed)
+            })),
             name: String::new(),
             type_: String::new(),
             library: String::new(),
@@ -544,6 +627,30 @@ mod tests {
         );
         f.set_state(STATE_STOPPED);
         assert_eq!(f.read().unwrap().state, STATE_STOPPED);
+    }
+
+    #[test]
+    fn the_effective_policy_round_trips_through_the_facts() {
+        use crate::policy::{Effective, Policy, WatchdogAction};
+        let seg = Segment::create(1, 1).unwrap();
+        seg.unlink();
+        let f = seg.slot_facts(0);
+        f.registered(&def("w"), 1, 1);
+        assert_eq!(f.read().unwrap().policy, None);
+        let p = Policy {
+            backoff_initial_ms: Some(250),
+            backoff_factor: Some(1.5),
+            backoff_jitter: Some(0.25),
+            give_up_restarts: Some(4),
+            stop_timeout_ms: Some(900),
+            watchdog_ms: Some(300),
+            watchdog_action: Some(WatchdogAction::Exit1),
+            ..Policy::default()
+        };
+        let e = Effective::merge(&p, None, &Policy::default());
+        f.update(|x| x.policy = Some(e));
+        f.started(9);
+        assert_eq!(f.read().unwrap().policy, Some(e));
     }
 
     #[test]

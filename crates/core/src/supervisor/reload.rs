@@ -74,6 +74,11 @@ impl Supervisor {
         }
         settings::with_current(|s| *s = fresh.clone());
         self.settings = fresh;
+        for i in 0..self.workers.len() {
+            if self.workers[i].is_some() {
+                self.sv_publish_policy(i);
+            }
+        }
         self.forward_sighup();
     }
 

@@ -140,6 +140,16 @@ impl Supervisor {
         if read_words {
             rw.sv.own = own;
         }
+        self.sv_publish_policy(i);
+    }
+
+    /// Show worker `i`'s effective policy in its facts (after it changed:
+    /// registration, its own policy, a reload).
+    pub(super) fn sv_publish_policy(&self, i: usize) {
+        let eff = self.effective(i);
+        self.seg
+            .slot_facts(i)
+            .update(|f| f.policy = (!eff.is_none()).then_some(eff));
     }
 
     /// A slot in use was marked: its policy may have changed, a relaunch
@@ -159,7 +169,11 @@ impl Supervisor {
             rw.sv.policy_seq = seq;
             // Fields set before are kept unless set again (same tenant).
             rw.sv.own = own;
+            self.sv_publish_policy(i);
         }
+        let Some(rw) = self.workers[i].as_mut() else {
+            return;
+        };
         if relaunch != rw.sv.relaunch_seq {
             rw.sv.relaunch_seq = relaunch;
             if rw.sv.failed {
@@ -493,5 +507,42 @@ impl Supervisor {
                 kill(pid, libc::SIGKILL);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_units_lie_in_zero_to_one_and_vary() {
+        let mut t = Timers::default();
+        let v: Vec<f64> = (0..1000).map(|_| t.next_unit()).collect();
+        assert!(v.iter().all(|u| (0.0..1.0).contains(u)));
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        assert!((0.4..0.6).contains(&mean), "mean {mean}");
+    }
+
+    #[test]
+    fn what_a_supervision_kill_counts_as() {
+        let wd = |a| Effective {
+            watchdog: Some((100, a)),
+            ..Effective::NONE
+        };
+        assert!(counts_as_exit1(Some(EXIT_START_TIMEOUT), &Effective::NONE));
+        assert!(counts_as_exit1(Some(EXIT_STOP_TIMEOUT), &Effective::NONE));
+        assert!(counts_as_exit1(
+            Some(EXIT_WATCHDOG),
+            &wd(WatchdogAction::Exit1)
+        ));
+        assert!(!counts_as_exit1(
+            Some(EXIT_WATCHDOG),
+            &wd(WatchdogAction::Crash)
+        ));
+        assert!(!counts_as_exit1(None, &wd(WatchdogAction::Exit1)));
+        assert_eq!(exit_reason(None, true, false), EXIT_CRASH);
+        assert_eq!(exit_reason(None, true, true), EXIT_STOPPED);
+        assert_eq!(exit_reason(None, false, false), EXIT_NORMAL);
+        assert_eq!(exit_reason(Some(EXIT_WATCHDOG), true, true), EXIT_WATCHDOG);
     }
 }
