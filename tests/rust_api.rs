@@ -214,9 +214,13 @@ bgworker::entry_point!(NEVER_READY = rsapi_never_ready);
 
 /// Ignores the shutdown request: only SIGKILL ends it.
 fn rsapi_stubborn(mut w: Worker) -> Result<(), Error> {
-    marker(&format!("stubborn start pid={}", w.pid()));
+    let name = w.definition().name().replace(' ', "_");
+    marker(&format!("stubborn start name={name} pid={}", w.pid()));
     while !w.wait(None)?.is_shutdown() {}
-    marker(&format!("stubborn ignores shutdown ms={}", now_ms()));
+    marker(&format!(
+        "stubborn ignores shutdown name={name} ms={}",
+        now_ms()
+    ));
     loop {
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -293,10 +297,17 @@ fn host_scenario_main(dir: &Path) -> Result<(), Error> {
     sup.run(Some(dir))
 }
 
-/// No static workers: the tests register the supervised ones.
+/// One static worker with a policy of its own (it ignores SIGTERM; its
+/// stop timeout ends it at shutdown); the tests register the others.
 fn host_scenario_superv(dir: &Path) -> Result<(), Error> {
     let mut sup = Supervisor::new()?;
-    sup.set("max_worker_processes", "4")?;
+    sup.set("max_worker_processes", "5")?;
+    sup.register(
+        &WorkerBuilder::new("static stubborn")
+            .entry(&STUBBORN)
+            .policy(Policy::new().stop_timeout(Duration::from_millis(500)))
+            .build()?,
+    )?;
     sup.run(Some(dir))
 }
 
@@ -1005,7 +1016,7 @@ fn supervision_end_to_end() {
         .unwrap();
     let h = sup.register(&def).unwrap();
     h.wait_for_startup(secs(20)).unwrap();
-    p.wait_line("marker: stubborn start", secs(20));
+    p.wait_line("marker: stubborn start name=stubborn ", secs(20));
     let t0 = std::time::Instant::now();
     h.terminate().unwrap();
     h.wait_for_shutdown(secs(20)).unwrap();
@@ -1061,7 +1072,7 @@ fn supervision_end_to_end() {
             .unwrap(),
     ) {
         held.push(h);
-        assert!(held.len() <= 4);
+        assert!(held.len() <= 5);
     }
     assert!(
         held.iter().any(|h| h.slot() == watched.slot()),
@@ -1075,8 +1086,30 @@ fn supervision_end_to_end() {
         h.terminate().unwrap();
         h.wait_for_shutdown(secs(20)).unwrap();
     }
+    // A fast shutdown: the static worker ignores SIGTERM; its own stop
+    // timeout (given before registration) ends it no earlier than 500 ms
+    // later, and the supervisor shuts down cleanly.
+    p.wait_line("marker: stubborn start name=static_stubborn ", secs(5));
+    let sent = now_ms() as i64;
     p.signal(SIGINT);
-    assert!(p.wait_exit(secs(20)).success());
+    p.wait_line(
+        "marker: stubborn ignores shutdown name=static_stubborn ",
+        secs(20),
+    );
+    let kill = p.wait_line("\"static stubborn\" (PID", secs(20));
+    assert!(
+        kill.contains("did not stop within 500 ms of SIGTERM (stop_timeout)"),
+        "{kill}"
+    );
+    // SIGTERM follows the SIGINT sent at `sent`; the kill comes no earlier
+    // than 500 ms after it (both clocks read in whole milliseconds).
+    let after = log_timestamp_ms(&kill) - sent;
+    assert!(
+        after >= 500 - 1,
+        "killed {after} ms after the shutdown request"
+    );
+    let st = p.wait_exit(secs(20));
+    assert!(st.success(), "host: {}", describe_status(&st));
 }
 
 fn send_signal(pid: i32, sig: i32) {
