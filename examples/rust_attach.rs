@@ -16,8 +16,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rundir = args
         .next()
         .ok_or("usage: rust_attach RUNDIR [LIBRARY FUNCTION]")?;
-    let library = args.next().unwrap_or_default();
-    let function = args.next().unwrap_or_else(|| "job".into());
+    let library = args.next();
+    let function = args.next();
+    // rust_supervisor's own job declares itself ready; other functions may
+    // not (PostgreSQL's modules never do), so for them "started" is all.
+    let wait_ready = library.is_none();
+    let library = library.unwrap_or_default();
+    let function = function.unwrap_or_else(|| "job".into());
 
     let sup = Attachment::attach(&rundir)?;
     println!("attached: supervisor pid={}", sup.supervisor_pid());
@@ -34,6 +39,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         h.slot(),
         h.status()
     );
+    if wait_ready {
+        // Beyond PostgreSQL: "started" is not "ready".
+        let pid = h.wait_for_ready(Duration::from_secs(20))?;
+        println!("ready: pid={pid}");
+    }
     h.terminate()?;
     h.wait_for_shutdown(Duration::from_secs(20))?;
     println!("stopped: status={:?}", h.status());

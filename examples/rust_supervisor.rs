@@ -52,8 +52,8 @@ fn counter(mut w: Worker) -> Result<(), Error> {
 }
 bgworker::entry_point!(COUNTER = counter);
 
-/// The worker `rust_attach` registers: reports its `bgw_extra` and waits
-/// to be terminated.
+/// The worker `rust_attach` registers: reports its `bgw_extra`, declares
+/// itself ready and waits to be terminated.
 fn job(mut w: Worker) -> Result<(), Error> {
     let extra = String::from_utf8_lossy(w.extra());
     eprintln!(
@@ -62,6 +62,8 @@ fn job(mut w: Worker) -> Result<(), Error> {
         w.pid(),
         extra.trim_end_matches('\0')
     );
+    // Beyond PostgreSQL: waiters of wait_for_ready return now.
+    w.ready()?;
     while !w.wait(None)?.is_shutdown() {}
     eprintln!("example: job \"{}\" terminated", w.definition().name());
     Ok(())

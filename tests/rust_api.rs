@@ -715,6 +715,7 @@ fn examples_run() {
         .find(|l| l.starts_with("started: "))
         .expect(&out);
     let pid = field_i64(started, "pid");
+    assert!(out.contains(&format!("ready: pid={pid}\n")), "{out}");
     assert!(out.contains("stopped: status=Stopped"), "{out}");
     assert!(
         out.contains("last exit: outcome=Some(Code(0)) reason=Normal starts=1"),
