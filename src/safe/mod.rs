@@ -56,6 +56,7 @@
 //! [`entry_point!`](crate::entry_point).)
 
 mod attach;
+mod builder;
 mod definition;
 mod entry;
 mod error;
@@ -65,9 +66,8 @@ mod supervisor;
 mod worker;
 
 pub use attach::Attachment;
-pub use definition::{
-    Restart, StartTime, WorkerBuilder, WorkerDefinition, WorkerFlags, MAX_RESTART_INTERVAL,
-};
+pub use builder::WorkerBuilder;
+pub use definition::{Restart, StartTime, WorkerDefinition, WorkerFlags, MAX_RESTART_INTERVAL};
 #[doc(hidden)]
 pub use entry::run as __run_entry;
 pub use entry::EntryPoint;

@@ -7,7 +7,6 @@ use std::ffi::CString;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bgworker_core::abi::{self, BgWorkerStartTime};
 use bgworker_core::backend;
 use bgworker_core::log;
 use bgworker_core::process::loader;
@@ -89,15 +88,7 @@ impl Control {
     /// # Ok::<(), bgworker::safe::Error>(())
     /// ```
     pub fn set_start_phase(&self, phase: StartTime) {
-        supervisor::set_phase_limit(phase_raw(phase))
-    }
-}
-
-fn phase_raw(p: StartTime) -> BgWorkerStartTime {
-    match p {
-        StartTime::PostmasterStart => abi::BgWorkerStart_PostmasterStart,
-        StartTime::ConsistentState => abi::BgWorkerStart_ConsistentState,
-        StartTime::RecoveryFinished => abi::BgWorkerStart_RecoveryFinished,
+        supervisor::set_phase_limit(phase.raw())
     }
 }
 
