@@ -1,7 +1,7 @@
 # libbgworker -- build, test, benchmark, run and install.
 #
 #   make              libraries (libbgworker, libbgworker_pg), header, bgworkerd, bgworkerctl,
-#                     the example host
+#                     the example host, the Rust examples
 #   make run          bgworkerd supervising the example module (Ctrl-C stops it)
 #   make test         everything the test suite needs, then lint and the suite
 #                     (budget: under 30 minutes on 2 cores; each part's time
@@ -53,7 +53,10 @@ build: pg-headers
 
 # examples/host_example.c, linked against the build tree (its rpath names
 # $(REL)); README.md shows the same build against an installed library.
+# The Rust examples (examples/rust_*.rs, the safe Rust API) land in
+# $(REL)/examples.
 examples: build
+	$(CARGO) build --release --examples
 	@mkdir -p target/examples
 	$(CC) $(EXAMPLE_CFLAGS) -Iinclude -o target/examples/host_example examples/host_example.c \
 	  -L$(REL) -lbgworker -Wl,-rpath,$(CURDIR)/$(REL)
