@@ -107,3 +107,23 @@ fn a_killed_sentinel_is_replaced_and_is_no_crash() {
     );
     assert!(wait_pids_gone(&[s2], secs(5)).is_empty());
 }
+
+#[test]
+fn a_worker_keeps_none_of_the_supervisors_descriptors_but_the_death_pipe() {
+    let _w = watchdog(60, "a_worker_keeps_none_of_the_supervisors_descriptors");
+    let module = pgxs_module("lc_workers.c");
+    let d = Daemon::builder("worker-fds")
+        .preload(&[&module])
+        .env("LC_STATIC", "fds_a||-1|0|loop")
+        .start();
+    let l = d.wait_log(&start_needle("fds_a"), secs(20));
+    let worker = field_i64(&l, "pid") as i32;
+    let held = supervisor_fds_in(worker, d.pid());
+    assert!(
+        held.is_empty(),
+        "worker {worker} holds descriptors of supervisor {}: {held:?}",
+        d.pid()
+    );
+    d.signal(libc::SIGINT);
+    assert!(d.wait_exit(secs(20)).success(), "{}", d.log_text());
+}

@@ -1632,6 +1632,35 @@ pub fn child_named(pid: i32, comm: &str) -> Option<i32> {
     })
 }
 
+/// Descriptors of supervisor `sup` that its worker `worker` still holds
+/// (same number, same file), of the kinds a worker must never keep: the
+/// segment's file, the pid file, a signalfd, eventfd or pidfd, a socket.
+/// The death pipe's read end and what both inherited from their parent
+/// (stdio, a harness's pipes) are not of these kinds. Each as "N -> TARGET".
+pub fn supervisor_fds_in(worker: i32, sup: i32) -> Vec<String> {
+    let link = |pid: i32, fd: &str| fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok();
+    let mut held = Vec::new();
+    let Ok(rd) = fs::read_dir(format!("/proc/{worker}/fd")) else {
+        return held;
+    };
+    for e in rd.flatten() {
+        let fd = e.file_name().to_string_lossy().into_owned();
+        let (Some(w), Some(s)) = (link(worker, &fd), link(sup, &fd)) else {
+            continue;
+        };
+        let t = w.to_string_lossy().into_owned();
+        let kind = t.starts_with("/dev/shm/bgworker")
+            || t.ends_with("bgworkerd.pid")
+            || t.starts_with("anon_inode:")
+            || t.starts_with("socket:");
+        if w == s && kind {
+            held.push(format!("{fd} -> {t}"));
+        }
+    }
+    held.sort();
+    held
+}
+
 /// Live descendants of `pid` (children, grandchildren, ...).
 pub fn descendants_of(pid: i32) -> Vec<i32> {
     let mut all = Vec::new();
