@@ -15,7 +15,9 @@
  *	2. sets after_fork = 1 and opens "fd_after"; bgw_host_set
  *	   max_worker_processes=3 and an invalid setting (its error printed:
  *	   "host: bad set rc=-1 error=..."); registers the static worker
- *	   forksrv_a (restart 1 s); bgw_host_run(RUNDIR). SIGUSR2 asks for a fast
+ *	   forksrv_a (restart 1 s), and forksrv_b (never restarted) with a
+ *	   policy given by bgw_set_next_policy (stop_timeout_ms 45000);
+ *	   bgw_host_run(RUNDIR). SIGUSR2 asks for a fast
  *	   shutdown from a signal handler. Afterwards:
  *		host: run returned rc=N
  *
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include "bgworker.h"
+#include "bgworker_supervision.h"
 
 #define LC_OUT_FD 2
 #include "lc_common.h"
@@ -77,6 +80,7 @@ int
 main(int argc, char **argv)
 {
 	BackgroundWorker w;
+	BgwPolicy	p;
 	int			server,
 				rc;
 
@@ -102,6 +106,15 @@ main(int argc, char **argv)
 
 	lc_fill_worker(&w, "forksrv_a", NULL, "postgres", "forksrv_worker_main", "");
 	w.bgw_restart_time = 1;
+	RegisterBackgroundWorker(&w);
+	lc_fill_worker(&w, "forksrv_b", NULL, "postgres", "forksrv_worker_main", "");
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	if (bgw_policy_init(&p) != 0)
+		FAIL("bgw_policy_init: %s", lc_last_error());
+	p.set = BGW_POLICY_STOP_TIMEOUT;
+	p.stop_timeout_ms = 45000;
+	if (bgw_set_next_policy(&p) != 0)
+		FAIL("bgw_set_next_policy: %s", lc_last_error());
 	RegisterBackgroundWorker(&w);
 
 	rc = bgw_host_run(argv[1]);

@@ -14,7 +14,8 @@
 //! - bgw_host_load_library: in the server only (the module's `_PG_init`
 //!   runs where the workers are forked from, as in PostgreSQL's postmaster);
 //! - RegisterBackgroundWorker in the host: recorded by the host as usual
-//!   and handed to the server, in order, before the next load or run;
+//!   and handed to the server, in order, with the policy
+//!   bgw_set_next_policy gave it, before the next load or run;
 //! - bgw_host_run: the server runs the supervisor; the host's call returns
 //!   its result when the supervisor returns;
 //! - bgw_host_set_start_phase, bgw_host_request_shutdown: a message on a
@@ -40,8 +41,11 @@ use std::sync::Mutex;
 
 use crate::abi::BackgroundWorker;
 use crate::log;
+use crate::policy::Policy;
 use crate::process::loader;
 use crate::settings;
+use crate::shmem::supervision as words;
+use crate::supervision::BgwPolicy;
 use crate::supervisor::{self, registry};
 
 /// Host side: the server's pid, or 0 when no server runs.
@@ -175,21 +179,67 @@ fn request(r: &mut Requests, tag: u8, payload: &[u8]) -> Result<(i32, String), S
     Ok((status, String::from_utf8_lossy(&buf[4..n]).into_owned()))
 }
 
-/// Hand the host's static registrations the server has not had yet.
+/// A policy as the C API passes it (the server reads it back with
+/// `BgwPolicy::to_policy`, which checks it again).
+fn c_policy(p: &Policy) -> BgwPolicy {
+    let mut set = 0u32;
+    let mut give = |bit: u32, given: bool| {
+        if given {
+            set |= bit;
+        }
+    };
+    let time = |v: Option<u32>| v.map_or(0, |v| v.min(i32::MAX as u32) as i32);
+    give(words::P_BACKOFF_INITIAL, p.backoff_initial_ms.is_some());
+    give(words::P_BACKOFF_FACTOR, p.backoff_factor.is_some());
+    give(words::P_BACKOFF_CAP, p.backoff_cap_ms.is_some());
+    give(words::P_BACKOFF_JITTER, p.backoff_jitter.is_some());
+    give(
+        words::P_BACKOFF_RESET_AFTER,
+        p.backoff_reset_after_ms.is_some(),
+    );
+    give(words::P_GIVE_UP_RESTARTS, p.give_up_restarts.is_some());
+    give(words::P_GIVE_UP_WINDOW, p.give_up_window_ms.is_some());
+    give(words::P_START_TIMEOUT, p.start_timeout_ms.is_some());
+    give(words::P_STOP_TIMEOUT, p.stop_timeout_ms.is_some());
+    give(words::P_WATCHDOG_INTERVAL, p.watchdog_ms.is_some());
+    give(words::P_WATCHDOG_ACTION, p.watchdog_action.is_some());
+    BgwPolicy {
+        size: std::mem::size_of::<BgwPolicy>() as u32,
+        set,
+        backoff_initial_ms: time(p.backoff_initial_ms),
+        backoff_cap_ms: time(p.backoff_cap_ms),
+        backoff_factor: p.backoff_factor.unwrap_or(0.0),
+        backoff_jitter: p.backoff_jitter.unwrap_or(0.0),
+        backoff_reset_after_ms: time(p.backoff_reset_after_ms),
+        give_up_restarts: p.give_up_restarts.unwrap_or(0),
+        give_up_window_ms: time(p.give_up_window_ms),
+        start_timeout_ms: time(p.start_timeout_ms),
+        stop_timeout_ms: time(p.stop_timeout_ms),
+        watchdog_interval_ms: time(p.watchdog_ms),
+        watchdog_action: p.watchdog_action.map_or(0, |a| a.code()),
+        reserved: 0,
+    }
+}
+
+/// The bytes of a plain-data value, for a process running this very
+/// library, which reads them back as the same type.
+fn bytes_of<T: Copy>(v: &T) -> &[u8] {
+    // SAFETY: T is plain data (the repr(C) structs of this module's
+    // requests); the slice lives no longer than `v`.
+    unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
+}
+
+/// Hand the host's static registrations the server has not had yet, each
+/// with the policy set for it (bgw_set_next_policy).
 fn send_statics(r: &mut Requests) -> Result<(), String> {
     let all = registry::static_workers();
+    let policies = registry::static_policies();
     while r.statics_sent < all.len() {
         let w = &all[r.statics_sent];
-        // SAFETY: BackgroundWorker is plain data (repr(C), Copy); its bytes
-        // go to a process running this very library, which reads them back
-        // as the same type.
-        let bytes = unsafe {
-            std::slice::from_raw_parts(
-                (w as *const BackgroundWorker).cast::<u8>(),
-                std::mem::size_of::<BackgroundWorker>(),
-            )
-        };
-        request(r, REQ_STATIC, bytes)?;
+        let p = c_policy(&policies.get(r.statics_sent).copied().unwrap_or_default());
+        let mut msg = bytes_of(w).to_vec();
+        msg.extend_from_slice(bytes_of(&p));
+        request(r, REQ_STATIC, &msg)?;
         r.statics_sent += 1;
     }
     Ok(())
@@ -337,15 +387,26 @@ fn handle(tag: u8, p: &[u8]) -> (i32, String) {
             }
         },
         REQ_STATIC => {
-            if p.len() != std::mem::size_of::<BackgroundWorker>() {
+            let n = std::mem::size_of::<BackgroundWorker>();
+            if p.len() != n + std::mem::size_of::<BgwPolicy>() {
                 return (-1, "malformed request".into());
             }
-            // SAFETY: the bytes of a BackgroundWorker (plain data) sent by
-            // the host running this very library; read unaligned.
-            let w: BackgroundWorker =
-                unsafe { std::ptr::read_unaligned(p.as_ptr().cast::<BackgroundWorker>()) };
-            registry::adopt_static(w);
-            (0, String::new())
+            // SAFETY: the bytes of a BackgroundWorker and of a BgwPolicy
+            // (plain data) sent by the host running this very library; read
+            // unaligned.
+            let (w, c): (BackgroundWorker, BgwPolicy) = unsafe {
+                (
+                    std::ptr::read_unaligned(p.as_ptr().cast::<BackgroundWorker>()),
+                    std::ptr::read_unaligned(p[n..].as_ptr().cast::<BgwPolicy>()),
+                )
+            };
+            match c.to_policy() {
+                Ok(policy) => {
+                    registry::adopt_static(w, policy);
+                    (0, String::new())
+                }
+                Err(m) => (-1, m),
+            }
         }
         REQ_RUN => {
             let dir = (p.first() == Some(&1)).then(|| text(&p[1..]));
@@ -381,4 +442,30 @@ fn control_loop(fd: RawFd) {
     // shutdown; a request before any run is kept, and the main thread,
     // finding the request socket closed too, exits).
     supervisor::request_shutdown(supervisor::SHUTDOWN_IMMEDIATE);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::WatchdogAction;
+
+    #[test]
+    fn a_static_policy_reaches_the_server_unchanged() {
+        let full = Policy {
+            backoff_initial_ms: Some(100),
+            backoff_factor: Some(1.5),
+            backoff_cap_ms: Some(2000),
+            backoff_jitter: Some(0.25),
+            backoff_reset_after_ms: Some(0),
+            give_up_restarts: Some(-1),
+            give_up_window_ms: Some(60_000),
+            start_timeout_ms: Some(3000),
+            stop_timeout_ms: Some(4000),
+            watchdog_ms: Some(500),
+            watchdog_action: Some(WatchdogAction::Exit1),
+        };
+        for p in [full, Policy::default()] {
+            assert_eq!(c_policy(&p).to_policy(), Ok(p));
+        }
+    }
 }
