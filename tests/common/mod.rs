@@ -1633,12 +1633,30 @@ pub fn child_named(pid: i32, comm: &str) -> Option<i32> {
 }
 
 /// Descriptors of supervisor `sup` that its worker `worker` still holds
-/// (same number, same file), of the kinds a worker must never keep: the
-/// segment's file, the pid file, a signalfd, eventfd or pidfd, a socket.
-/// The death pipe's read end and what both inherited from their parent
-/// (stdio, a harness's pipes) are not of these kinds. Each as "N -> TARGET".
+/// (same number, same file), each as "N -> TARGET". Only the supervisor's
+/// own descriptors count, which are all close-on-exec (what bgworkerd or a
+/// host inherited across exec is not, and a worker inherits it as well),
+/// except the death pipe's read end (a pipe of which the supervisor holds
+/// both ends), which every worker keeps.
 pub fn supervisor_fds_in(worker: i32, sup: i32) -> Vec<String> {
     let link = |pid: i32, fd: &str| fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok();
+    let cloexec = |pid: i32, fd: &str| {
+        fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("flags:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            })
+            .is_some_and(|f| f & libc::O_CLOEXEC as u32 != 0)
+    };
+    let sup_targets: Vec<PathBuf> = fs::read_dir(format!("/proc/{sup}/fd"))
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| fs::read_link(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
     let mut held = Vec::new();
     let Ok(rd) = fs::read_dir(format!("/proc/{worker}/fd")) else {
         return held;
@@ -1649,11 +1667,9 @@ pub fn supervisor_fds_in(worker: i32, sup: i32) -> Vec<String> {
             continue;
         };
         let t = w.to_string_lossy().into_owned();
-        let kind = t.starts_with("/dev/shm/bgworker")
-            || t.ends_with("bgworkerd.pid")
-            || t.starts_with("anon_inode:")
-            || t.starts_with("socket:");
-        if w == s && kind {
+        let death_pipe =
+            t.starts_with("pipe:") && sup_targets.iter().filter(|x| **x == w).count() >= 2;
+        if w == s && cloexec(sup, &fd) && !death_pipe {
             held.push(format!("{fd} -> {t}"));
         }
     }

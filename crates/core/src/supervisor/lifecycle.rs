@@ -116,6 +116,7 @@ impl Supervisor {
                 .and_then(|c| c.lock_fd.as_ref())
                 .map_or(-1, AsRawFd::as_raw_fd),
         );
+        close.push(log::file::original_stderr());
         self.sv_before_fork(i);
         close.extend(CLOSE_IN_WORKERS.iter().map(|c| c.load(Ordering::Acquire)));
         let entry = loader::resolve_loaded(&def.library(), &def.function());
