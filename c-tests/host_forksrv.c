@@ -17,7 +17,10 @@
  *	   "host: bad set rc=-1 error=..."); registers the static worker
  *	   forksrv_a (restart 1 s), and forksrv_b (never restarted) with a
  *	   policy given by bgw_set_next_policy (stop_timeout_ms 45000);
- *	   bgw_host_run(RUNDIR). SIGUSR2 asks for a fast
+ *	   changes its working directory to RUNDIR's parent and calls
+ *	   bgw_host_run with RUNDIR's last component, a relative path (which
+ *	   names RUNDIR for the host, not for the server, whose working
+ *	   directory stays the one it was started in). SIGUSR2 asks for a fast
  *	   shutdown from a signal handler. Afterwards:
  *		host: run returned rc=N
  *
@@ -31,6 +34,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -117,7 +121,16 @@ main(int argc, char **argv)
 		FAIL("bgw_set_next_policy: %s", lc_last_error());
 	RegisterBackgroundWorker(&w);
 
-	rc = bgw_host_run(argv[1]);
+	{
+		char	   *slash = strrchr(argv[1], '/');
+
+		if (slash == NULL || slash == argv[1])
+			FAIL("RUNDIR must be an absolute path below /: %s", argv[1]);
+		*slash = '\0';
+		if (chdir(argv[1]) != 0)
+			FAIL("chdir %s failed", argv[1]);
+		rc = bgw_host_run(slash + 1);
+	}
 	lc_out("host: run returned rc=%d", rc);
 	return 0;
 }

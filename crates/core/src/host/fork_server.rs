@@ -264,8 +264,28 @@ pub fn set(name: &str, value: &str) -> Result<(), String> {
     }
 }
 
-/// bgw_host_load_library in the server.
+/// A relative path the host gives, made absolute against the host's
+/// working directory now: the server's is still the one the host had when
+/// it started the server.
+fn host_path(p: &str) -> String {
+    if p.starts_with('/') {
+        return p.to_string();
+    }
+    match std::env::current_dir() {
+        Ok(d) => d.join(p).to_string_lossy().into_owned(),
+        Err(_) => p.to_string(),
+    }
+}
+
+/// bgw_host_load_library in the server. A name with a directory part is a
+/// path (relative to the host's working directory, as without a server);
+/// a bare name or one starting with `$libdir` is looked up as usual.
 pub fn load_library(name: &str) -> Result<(), String> {
+    let name = if name.contains('/') && !name.starts_with('$') {
+        host_path(name)
+    } else {
+        name.to_string()
+    };
     with_requests(|r| {
         send_statics(r)?;
         match request(r, REQ_LOAD, name.as_bytes())? {
@@ -276,9 +296,10 @@ pub fn load_library(name: &str) -> Result<(), String> {
 }
 
 /// bgw_host_run in the server: its result once the supervisor returned.
+/// A relative run directory is the host's (see host_path).
 pub fn run(rundir: Option<&str>) -> Result<i32, String> {
     let mut p = vec![u8::from(rundir.is_some())];
-    p.extend_from_slice(rundir.unwrap_or("").as_bytes());
+    p.extend_from_slice(rundir.map(host_path).unwrap_or_default().as_bytes());
     with_requests(|r| {
         send_statics(r)?;
         request(r, REQ_RUN, &p).map(|(rc, _)| rc)
