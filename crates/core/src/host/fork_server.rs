@@ -44,8 +44,6 @@ use crate::log;
 use crate::policy::Policy;
 use crate::process::loader;
 use crate::settings;
-use crate::shmem::supervision as words;
-use crate::supervision::BgwPolicy;
 use crate::supervisor::{self, registry};
 
 /// Host side: the server's pid, or 0 when no server runs.
@@ -179,54 +177,83 @@ fn request(r: &mut Requests, tag: u8, payload: &[u8]) -> Result<(i32, String), S
     Ok((status, String::from_utf8_lossy(&buf[4..n]).into_owned()))
 }
 
-/// A policy as the C API passes it (the server reads it back with
-/// `BgwPolicy::to_policy`, which checks it again).
-fn c_policy(p: &Policy) -> BgwPolicy {
-    let mut set = 0u32;
-    let mut give = |bit: u32, given: bool| {
-        if given {
-            set |= bit;
-        }
-    };
-    let time = |v: Option<u32>| v.map_or(0, |v| v.min(i32::MAX as u32) as i32);
-    give(words::P_BACKOFF_INITIAL, p.backoff_initial_ms.is_some());
-    give(words::P_BACKOFF_FACTOR, p.backoff_factor.is_some());
-    give(words::P_BACKOFF_CAP, p.backoff_cap_ms.is_some());
-    give(words::P_BACKOFF_JITTER, p.backoff_jitter.is_some());
-    give(
-        words::P_BACKOFF_RESET_AFTER,
-        p.backoff_reset_after_ms.is_some(),
-    );
-    give(words::P_GIVE_UP_RESTARTS, p.give_up_restarts.is_some());
-    give(words::P_GIVE_UP_WINDOW, p.give_up_window_ms.is_some());
-    give(words::P_START_TIMEOUT, p.start_timeout_ms.is_some());
-    give(words::P_STOP_TIMEOUT, p.stop_timeout_ms.is_some());
-    give(words::P_WATCHDOG_INTERVAL, p.watchdog_ms.is_some());
-    give(words::P_WATCHDOG_ACTION, p.watchdog_action.is_some());
-    BgwPolicy {
-        size: std::mem::size_of::<BgwPolicy>() as u32,
-        set,
-        backoff_initial_ms: time(p.backoff_initial_ms),
-        backoff_cap_ms: time(p.backoff_cap_ms),
-        backoff_factor: p.backoff_factor.unwrap_or(0.0),
-        backoff_jitter: p.backoff_jitter.unwrap_or(0.0),
-        backoff_reset_after_ms: time(p.backoff_reset_after_ms),
-        give_up_restarts: p.give_up_restarts.unwrap_or(0),
-        give_up_window_ms: time(p.give_up_window_ms),
-        start_timeout_ms: time(p.start_timeout_ms),
-        stop_timeout_ms: time(p.stop_timeout_ms),
-        watchdog_interval_ms: time(p.watchdog_ms),
-        watchdog_action: p.watchdog_action.map_or(0, |a| a.code()),
-        reserved: 0,
+/// Fields of a policy in a static registration's request.
+const POLICY_FIELDS: usize = 11;
+/// Each field as a presence byte and an 8-byte little-endian value.
+const POLICY_BYTES: usize = POLICY_FIELDS * 9;
+
+/// A policy as request bytes (read back by [`policy_from`]).
+fn policy_bytes(p: &Policy) -> Vec<u8> {
+    let vals: [Option<u64>; POLICY_FIELDS] = [
+        p.backoff_initial_ms.map(u64::from),
+        p.backoff_factor.map(f64::to_bits),
+        p.backoff_cap_ms.map(u64::from),
+        p.backoff_jitter.map(f64::to_bits),
+        p.backoff_reset_after_ms.map(u64::from),
+        p.give_up_restarts.map(|n| n as i64 as u64),
+        p.give_up_window_ms.map(u64::from),
+        p.start_timeout_ms.map(u64::from),
+        p.stop_timeout_ms.map(u64::from),
+        p.watchdog_ms.map(u64::from),
+        p.watchdog_action.map(|a| a.code() as i64 as u64),
+    ];
+    let mut out = Vec::with_capacity(POLICY_BYTES);
+    for v in vals {
+        out.push(u8::from(v.is_some()));
+        out.extend_from_slice(&v.unwrap_or(0).to_le_bytes());
     }
+    out
 }
 
-/// The bytes of a plain-data value, for a process running this very
-/// library, which reads them back as the same type.
-fn bytes_of<T: Copy>(v: &T) -> &[u8] {
-    // SAFETY: T is plain data (the repr(C) structs of this module's
-    // requests); the slice lives no longer than `v`.
-    unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
+/// The policy of [`policy_bytes`], checked again.
+fn policy_from(b: &[u8]) -> Result<Policy, String> {
+    let bad = || "malformed request".to_string();
+    if b.len() != POLICY_BYTES {
+        return Err(bad());
+    }
+    let mut v = [None; POLICY_FIELDS];
+    for (slot, c) in v.iter_mut().zip(b.chunks_exact(9)) {
+        let mut n = [0u8; 8];
+        n.copy_from_slice(&c[1..]);
+        *slot = match c[0] {
+            0 => None,
+            1 => Some(u64::from_le_bytes(n)),
+            _ => return Err(bad()),
+        };
+    }
+    let ms = |x: Option<u64>| x.map(|n| u32::try_from(n).map_err(|_| bad())).transpose();
+    let p = Policy {
+        backoff_initial_ms: ms(v[0])?,
+        backoff_factor: v[1].map(f64::from_bits),
+        backoff_cap_ms: ms(v[2])?,
+        backoff_jitter: v[3].map(f64::from_bits),
+        backoff_reset_after_ms: ms(v[4])?,
+        give_up_restarts: v[5]
+            .map(|n| i32::try_from(n as i64).map_err(|_| bad()))
+            .transpose()?,
+        give_up_window_ms: ms(v[6])?,
+        start_timeout_ms: ms(v[7])?,
+        stop_timeout_ms: ms(v[8])?,
+        watchdog_ms: ms(v[9])?,
+        watchdog_action: v[10]
+            .map(|n| crate::policy::WatchdogAction::from_code(n as i64 as i32).ok_or_else(bad))
+            .transpose()?,
+    };
+    p.validate()?;
+    Ok(p)
+}
+
+/// A definition's bytes, for a process running this very library.
+fn worker_bytes(w: &BackgroundWorker) -> &[u8] {
+    // SAFETY: BackgroundWorker is plain data (repr(C), Copy); its bytes go
+    // to a process running this very library, which reads them back as
+    // the same type.
+    unsafe {
+        std::slice::from_raw_parts(
+            (w as *const BackgroundWorker).cast::<u8>(),
+            std::mem::size_of::<BackgroundWorker>(),
+        )
+    }
 }
 
 /// Hand the host's static registrations the server has not had yet, each
@@ -236,9 +263,9 @@ fn send_statics(r: &mut Requests) -> Result<(), String> {
     let policies = registry::static_policies();
     while r.statics_sent < all.len() {
         let w = &all[r.statics_sent];
-        let p = c_policy(&policies.get(r.statics_sent).copied().unwrap_or_default());
-        let mut msg = bytes_of(w).to_vec();
-        msg.extend_from_slice(bytes_of(&p));
+        let p = policies.get(r.statics_sent).copied().unwrap_or_default();
+        let mut msg = worker_bytes(w).to_vec();
+        msg.extend_from_slice(&policy_bytes(&p));
         request(r, REQ_STATIC, &msg)?;
         r.statics_sent += 1;
     }
@@ -409,19 +436,14 @@ fn handle(tag: u8, p: &[u8]) -> (i32, String) {
         },
         REQ_STATIC => {
             let n = std::mem::size_of::<BackgroundWorker>();
-            if p.len() != n + std::mem::size_of::<BgwPolicy>() {
+            if p.len() != n + POLICY_BYTES {
                 return (-1, "malformed request".into());
             }
-            // SAFETY: the bytes of a BackgroundWorker and of a BgwPolicy
-            // (plain data) sent by the host running this very library; read
-            // unaligned.
-            let (w, c): (BackgroundWorker, BgwPolicy) = unsafe {
-                (
-                    std::ptr::read_unaligned(p.as_ptr().cast::<BackgroundWorker>()),
-                    std::ptr::read_unaligned(p[n..].as_ptr().cast::<BgwPolicy>()),
-                )
-            };
-            match c.to_policy() {
+            // SAFETY: the bytes of a BackgroundWorker (plain data) sent by
+            // the host running this very library; read unaligned.
+            let w: BackgroundWorker =
+                unsafe { std::ptr::read_unaligned(p.as_ptr().cast::<BackgroundWorker>()) };
+            match policy_from(&p[n..]) {
                 Ok(policy) => {
                     registry::adopt_static(w, policy);
                     (0, String::new())
@@ -486,7 +508,12 @@ mod tests {
             watchdog_action: Some(WatchdogAction::Exit1),
         };
         for p in [full, Policy::default()] {
-            assert_eq!(c_policy(&p).to_policy(), Ok(p));
+            assert_eq!(policy_from(&policy_bytes(&p)), Ok(p));
         }
+        // Damaged bytes are refused, not taken.
+        let mut b = policy_bytes(&full);
+        b[0] = 7;
+        assert!(policy_from(&b).is_err());
+        assert!(policy_from(&b[1..]).is_err());
     }
 }
