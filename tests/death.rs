@@ -124,3 +124,31 @@ fn sentinel_of(d: &Daemon) -> i32 {
     });
     found.expect("bgworkerd has a sentinel child")
 }
+
+#[test]
+fn a_worker_keeps_none_of_the_supervisors_descriptors_but_the_death_pipe() {
+    let _w = watchdog(60, "a_worker_keeps_none_of_the_supervisors_descriptors");
+    let module = pgxs_module("lc_workers.c");
+    // With log_file, the supervisor also keeps its original stderr aside.
+    let d = Daemon::builder("worker-fds")
+        .preload(&[&module])
+        .env("LC_STATIC", "fds_a||-1|0|loop")
+        .set("log_file", "bgworkerd.log")
+        .spawn();
+    let log = d.rundir().join("bgworkerd.log");
+    assert!(
+        wait_until(secs(20), || std::fs::read_to_string(&log)
+            .is_ok_and(|t| t.contains(&start_needle("fds_a")))),
+        "worker fds_a did not start; stderr: {}",
+        d.log_text()
+    );
+    let worker = child_named(d.pid(), "fds_a").expect("worker fds_a runs");
+    let held = supervisor_fds_in(worker, d.pid());
+    assert!(
+        held.is_empty(),
+        "worker {worker} holds descriptors of supervisor {}: {held:?}",
+        d.pid()
+    );
+    d.signal(libc::SIGINT);
+    assert!(d.wait_exit(secs(20)).success(), "{}", d.log_text());
+}
