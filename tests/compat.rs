@@ -886,6 +886,47 @@ fn hash_tables_match_postgresql() {
     );
     pg.stop();
 }
+/// What `_PG_init` of modules users preload does (the census's second
+/// group): option names kept in TopMemoryContext, a custom setting without
+/// a dot in its name, rendezvous variables (one slot per name, NULL at
+/// first, 63-byte keys, inherited by the worker), EnableQueryId,
+/// pg_bindtextdomain and a base backup target. Same worker transcript as
+/// PostgreSQL 15; the registration is a DEBUG line here.
+#[test]
+fn preload_calls_match_postgresql() {
+    let _w = watchdog(120, "preload_calls");
+    let m = pgxs_module("compat/cx_preload.c");
+    let d = module_daemon("cx_preload", &m)
+        .set("log_min_messages", "debug1")
+        .start();
+    d.wait_log("cxpl done", secs(20));
+    d.wait_log("DEBUG:  BaseBackupAddTarget: accepted; ", secs(1));
+    let pg = PgServer::start("cx_preload", &[&m], &[]);
+    pg.wait_log("cxpl done", secs(30));
+    let keep = |t: Vec<Vec<String>>| -> Vec<Vec<String>> {
+        t.into_iter()
+            .map(|v| v.into_iter().filter(|l| l.contains("cxpl ")).collect())
+            .collect()
+    };
+    let mine = keep(worker_transcripts(&d.log_lines(), d.pid(), "cxpl "));
+    let real = keep(worker_transcripts(&pg.log_lines(), pg.pid(), "cxpl "));
+    assert_eq!(mine, real, "preload transcripts (ours vs PostgreSQL 15)");
+    assert_eq!(mine.len(), 1);
+    for line in [
+        "LOG:  cxpl name 2: col3 in TopMemoryContext",
+        "LOG:  cxpl dotless setting: 7",
+        "LOG:  cxpl query id: before 0 after 1 now 1 compute_query_id 2",
+        "LOG:  cxpl rendezvous: same slot 1, long names share one 1, other starts NULL 1",
+        "LOG:  cxpl rendezvous in the worker: same slot 1, value 42",
+    ] {
+        assert!(mine[0].contains(&line.to_string()), "{mine:#?}");
+    }
+    assert_eq!(d.count_log("cxpl target"), 0, "the target never fires");
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success());
+    pg.stop();
+}
+
 per_major!(
     latch_set_by_another_worker_matches_postgresql,
     latch_set_by_another_worker_matches_postgresql_for

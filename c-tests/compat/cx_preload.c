@@ -1,0 +1,133 @@
+/*
+ * cx_preload.c -- what _PG_init of modules users preload does before any
+ * worker runs, as the census of those modules found it: option names kept
+ * in TopMemoryContext (bloom), a custom setting whose name has no dot
+ * (rum), rendezvous variables shared between modules (plugin_debugger,
+ * plprofiler), EnableQueryId (pg_stat_statements), pg_bindtextdomain
+ * (plpgsql, plpgsql_check) and a base backup target (basebackup_to_shell).
+ * _PG_init records what it saw in static variables; the worker, forked
+ * from the process that ran _PG_init, logs them with what it sees itself,
+ * so that the transcript can be compared with PostgreSQL 15's.
+ */
+#include "postgres.h"
+
+#include <libintl.h>
+#include <limits.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/queryjumble.h"
+#include "postmaster/bgworker.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+PG_MODULE_MAGIC;
+
+/*
+ * backup/basebackup_target.h, which postgresql-server-dev-15 does not ship
+ * (basebackup_to_shell is built in the source tree); bbsink is opaque here.
+ */
+typedef struct bbsink bbsink;
+extern void BaseBackupAddTarget(char *name,
+								void *(*check_detail) (char *, char *),
+								bbsink *(*get_sink) (bbsink *, void *));
+
+void		_PG_init(void);
+PGDLLEXPORT void cxpl_main(Datum main_arg);
+
+static char *cxpl_names[3];
+static int	cxpl_dotless;
+static int	cxpl_value = 42;
+static bool cxpl_qid_before;
+static bool cxpl_qid_after;
+static void **cxpl_slot;
+static bool cxpl_same_slot;
+static bool cxpl_long_same;
+static bool cxpl_other_null;
+
+static void *
+cxpl_check_detail(char *target, char *detail)
+{
+	elog(LOG, "cxpl target check called");
+	return NULL;
+}
+
+static bbsink *
+cxpl_get_sink(bbsink *next, void *detail)
+{
+	elog(LOG, "cxpl target sink called");
+	return next;
+}
+
+void
+cxpl_main(Datum main_arg)
+{
+	void	  **again = find_rendezvous_variable("cxpl_shared");
+	int			i;
+
+	for (i = 0; i < 3; i++)
+		elog(LOG, "cxpl name %d: %s in %s", i, cxpl_names[i],
+			 GetMemoryChunkContext(cxpl_names[i]) == TopMemoryContext ? "TopMemoryContext" : "another context");
+	elog(LOG, "cxpl dotless setting: %d", cxpl_dotless);
+	elog(LOG, "cxpl query id: before %d after %d now %d compute_query_id %d",
+		 cxpl_qid_before, cxpl_qid_after, IsQueryIdEnabled(), compute_query_id);
+	elog(LOG, "cxpl rendezvous: same slot %d, long names share one %d, other starts NULL %d",
+		 cxpl_same_slot, cxpl_long_same, cxpl_other_null);
+	elog(LOG, "cxpl rendezvous in the worker: same slot %d, value %d",
+		 again == cxpl_slot, *again ? *(int *) *again : -1);
+	elog(LOG, "cxpl textdomain dir: %s", bindtextdomain("cx_preload-15", NULL));
+	elog(LOG, "cxpl done");
+}
+
+void
+_PG_init(void)
+{
+	BackgroundWorker worker;
+	char		buf[16];
+	char		long_a[80];
+	char		long_b[80];
+	void	  **other;
+	int			i;
+
+	for (i = 0; i < 3; i++)
+	{
+		snprintf(buf, sizeof(buf), "col%d", i + 1);
+		cxpl_names[i] = MemoryContextStrdup(TopMemoryContext, buf);
+	}
+
+	DefineCustomIntVariable("cxpl_dotless", "a setting without a dot", NULL,
+							&cxpl_dotless, 7, 0, INT_MAX, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	cxpl_qid_before = IsQueryIdEnabled();
+	EnableQueryId();
+	cxpl_qid_after = IsQueryIdEnabled();
+
+	cxpl_slot = find_rendezvous_variable("cxpl_shared");
+	*cxpl_slot = &cxpl_value;
+	cxpl_same_slot = find_rendezvous_variable("cxpl_shared") == cxpl_slot;
+	/* keys are NAMEDATALEN - 1 bytes: names differing later share a slot */
+	memset(long_a, 'x', sizeof(long_a));
+	memset(long_b, 'x', sizeof(long_b));
+	long_a[70] = 'a';
+	long_b[70] = 'b';
+	long_a[79] = long_b[79] = '\0';
+	cxpl_long_same = find_rendezvous_variable(long_a) == find_rendezvous_variable(long_b);
+	other = find_rendezvous_variable("cxpl_other");
+	cxpl_other_null = other != cxpl_slot && *other == NULL;
+
+	pg_bindtextdomain("cx_preload-15");
+	BaseBackupAddTarget("cxpl", cxpl_check_detail, cxpl_get_sink);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_preload");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cxpl_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "cxpl worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "cxpl");
+	RegisterBackgroundWorker(&worker);
+}

@@ -1,0 +1,9 @@
+//! Calls that `_PG_init` of preloaded modules makes and that need no
+//! database, implemented in c/preload.c with PostgreSQL's semantics:
+//! `EnableQueryId` (pg_stat_statements) and `pg_bindtextdomain` (plpgsql,
+//! plpgsql_check).
+
+super::c_export! {
+    EnableQueryId => bgw_c_EnableQueryId,
+    pg_bindtextdomain => bgw_c_pg_bindtextdomain,
+}
