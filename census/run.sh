@@ -361,13 +361,23 @@ first_problem() { # LOG: first ERROR/FATAL/PANIC line, without the log prefix,
         sed -E -e 's/^[0-9-]+ [0-9:.]+ [A-Z]+ \[[0-9]+\] //' -e "s|$ROOT/||g" || true
 }
 
+# Modules that must be preloaded after another one, as their documentation
+# says (under PostgreSQL, too, they stop in _PG_init without it): MODULE ->
+# the libraries put before it in shared_preload_libraries, found in the
+# installed server's library directory.
+declare -A COMPANIONS=(
+    [pg_stat_kcache]=pg_stat_statements
+)
+
 try_load() { # MODULE DIR -> "yes"/"no", log in logs/MODULE.log
     local mod="$1" dir="$2" run="$CENSUS/run/$1" log="$CENSUS/logs/$1.log" pid i
+    local preload="${COMPANIONS[$1]:+${COMPANIONS[$1]},}$1"
     rm -rf "$run"
     mkdir -p "$run"
     # Its own session, so the watchdog can end the daemon and its workers by
     # the process group of the pid it started.
-    setsid "$DAEMON" -D "$run" -c "shared_preload_libraries=$mod" -c "dynamic_library_path=$dir" -c log_min_messages=debug1 \
+    setsid "$DAEMON" -D "$run" -c "shared_preload_libraries=$preload" -c "dynamic_library_path=$dir:$PGDIR/lib" \
+        -c log_min_messages=debug1 \
         >"$log" 2>&1 </dev/null &
     pid=$!
     for ((i = 0; i < LOAD_SECS * 10; i++)); do

@@ -890,7 +890,9 @@ fn hash_tables_match_postgresql() {
 /// group): option names kept in TopMemoryContext, a custom setting without
 /// a dot in its name, rendezvous variables (one slot per name, NULL at
 /// first, 63-byte keys, inherited by the worker), EnableQueryId,
-/// pg_bindtextdomain and a base backup target. Same worker transcript as
+/// pg_bindtextdomain, a base backup target, and SplitIdentifierString
+/// (quoting, downcasing, blanks, syntax errors, 63-byte names, another
+/// separator). Same worker transcript as
 /// PostgreSQL 15; the registration is a DEBUG line here.
 #[test]
 fn preload_calls_match_postgresql() {
@@ -918,6 +920,8 @@ fn preload_calls_match_postgresql() {
         "LOG:  cxpl query id: before 0 after 1 now 1 compute_query_id 2",
         "LOG:  cxpl rendezvous: same slot 1, long names share one 1, other starts NULL 1",
         "LOG:  cxpl rendezvous in the worker: same slot 1, value 42",
+        "LOG:  cxpl split '  Read, WRITE ,ddl ' by ',': ok, 3 names: [read](4) [write](5) [ddl](3)",
+        "LOG:  cxpl split 'a,,b' by ',': invalid, 1 names: [a](1)",
     ] {
         assert!(mine[0].contains(&line.to_string()), "{mine:#?}");
     }

@@ -4,7 +4,9 @@
  * in TopMemoryContext (bloom), a custom setting whose name has no dot
  * (rum), rendezvous variables shared between modules (plugin_debugger,
  * plprofiler), EnableQueryId (pg_stat_statements), pg_bindtextdomain
- * (plpgsql, plpgsql_check) and a base backup target (basebackup_to_shell).
+ * (plpgsql, plpgsql_check), a base backup target (basebackup_to_shell),
+ * and SplitIdentifierString, which check hooks of list settings call
+ * (pgaudit).
  * _PG_init records what it saw in static variables; the worker, forked
  * from the process that ran _PG_init, logs them with what it sees itself,
  * so that the transcript can be compared with PostgreSQL 15's.
@@ -15,8 +17,10 @@
 #include <limits.h>
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/queryjumble.h"
+#include "utils/varlena.h"
 #include "postmaster/bgworker.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -59,6 +63,22 @@ cxpl_get_sink(bbsink *next, void *detail)
 	return next;
 }
 
+static void
+cxpl_split(const char *input, char separator)
+{
+	char	   *raw = pstrdup(input);
+	List	   *names = NIL;
+	bool		ok = SplitIdentifierString(raw, separator, &names);
+	StringInfoData out;
+	ListCell   *lc;
+
+	initStringInfo(&out);
+	foreach(lc, names)
+		appendStringInfo(&out, " [%s](%d)", (char *) lfirst(lc), (int) strlen((char *) lfirst(lc)));
+	elog(LOG, "cxpl split '%s' by '%c': %s, %d names:%s", input, separator,
+		 ok ? "ok" : "invalid", list_length(names), out.data);
+}
+
 void
 cxpl_main(Datum main_arg)
 {
@@ -76,6 +96,17 @@ cxpl_main(Datum main_arg)
 	elog(LOG, "cxpl rendezvous in the worker: same slot %d, value %d",
 		 again == cxpl_slot, *again ? *(int *) *again : -1);
 	elog(LOG, "cxpl textdomain dir: %s", bindtextdomain("cx_preload-15", NULL));
+	cxpl_split("  Read, WRITE ,ddl ", ',');
+	cxpl_split("\"Mixed Case\", plain,\"a\"\"b\",\"\"", ',');
+	cxpl_split("", ',');
+	cxpl_split(" \t\n ", ',');
+	cxpl_split("a,,b", ',');
+	cxpl_split("a, \"unterminated", ',');
+	cxpl_split("a b", ',');
+	cxpl_split("a,", ',');
+	cxpl_split("Schema.\"Table\" . col", '.');
+	cxpl_split("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxXYZ,"
+			   "\"QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\"", ',');
 	elog(LOG, "cxpl done");
 }
 
