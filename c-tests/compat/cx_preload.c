@@ -5,8 +5,8 @@
  * (rum), rendezvous variables shared between modules (plugin_debugger,
  * plprofiler), EnableQueryId (pg_stat_statements), pg_bindtextdomain
  * (plpgsql, plpgsql_check), a base backup target (basebackup_to_shell),
- * and SplitIdentifierString, which check hooks of list settings call
- * (pgaudit).
+ * SplitIdentifierString, which check hooks of list settings call
+ * (pgaudit), and load_external_function (plpgsql_check).
  * _PG_init records what it saw in static variables; the worker, forked
  * from the process that ran _PG_init, logs them with what it sees itself,
  * so that the transcript can be compared with PostgreSQL 15's.
@@ -52,6 +52,8 @@ static bool cxpl_other_null;
 static void *
 cxpl_check_detail(char *target, char *detail)
 {
+	(void) target;
+	(void) detail;
 	elog(LOG, "cxpl target check called");
 	return NULL;
 }
@@ -59,6 +61,7 @@ cxpl_check_detail(char *target, char *detail)
 static bbsink *
 cxpl_get_sink(bbsink *next, void *detail)
 {
+	(void) detail;
 	elog(LOG, "cxpl target sink called");
 	return next;
 }
@@ -79,11 +82,42 @@ cxpl_split(const char *input, char separator)
 		 ok ? "ok" : "invalid", list_length(names), out.data);
 }
 
+static void
+cxpl_load(const char *file, const char *func, bool signal)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		void	   *h = NULL;
+		void	   *f = (void *) load_external_function(file, func, signal, &h);
+
+		elog(LOG, "cxpl load %s %s: %s, handle %s, lookup %s", file, func,
+			 f == NULL ? "NULL" : f == (void *) cxpl_main ? "cxpl_main" : "another",
+			 h ? "set" : "NULL",
+			 h && lookup_external_function(h, func) == f ? "same" : "differs");
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		elog(LOG, "cxpl load %s %s caught: %s (%s)", file, func, e->message,
+			 unpack_sql_state(e->sqlerrcode));
+		FreeErrorData(e);
+	}
+	PG_END_TRY();
+}
+
 void
 cxpl_main(Datum main_arg)
 {
 	void	  **again = find_rendezvous_variable("cxpl_shared");
 	int			i;
+
+	(void) main_arg;
 
 	for (i = 0; i < 3; i++)
 		elog(LOG, "cxpl name %d: %s in %s", i, cxpl_names[i],
@@ -107,6 +141,10 @@ cxpl_main(Datum main_arg)
 	cxpl_split("Schema.\"Table\" . col", '.');
 	cxpl_split("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxXYZ,"
 			   "\"QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\"", ',');
+	cxpl_load("cx_preload", "cxpl_main", true);
+	cxpl_load("cx_preload", "cxpl_nosuch", false);
+	cxpl_load("cx_preload", "cxpl_nosuch", true);
+	cxpl_load("cx_nosuch_library", "cxpl_main", true);
 	elog(LOG, "cxpl done");
 }
 

@@ -57,6 +57,7 @@
 // The core's modules under their own names, as this runtime sees them.
 pub(crate) use bgworker_core::{abi, backend, hooks, log, settings, supervisor};
 
+pub mod dfmgr;
 pub mod dynahash;
 pub mod elog;
 pub mod guc;

@@ -19,8 +19,11 @@ const NAMEDATALEN: usize = 64;
 static SLOTS: Mutex<Option<HashMap<Vec<u8>, usize>>> = Mutex::new(None);
 
 /// `void **find_rendezvous_variable(const char *varName)`.
+///
+/// # Safety
+/// `name` is NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub extern "C" fn find_rendezvous_variable(name: *const c_char) -> *mut *mut c_void {
+pub unsafe extern "C" fn find_rendezvous_variable(name: *const c_char) -> *mut *mut c_void {
     super::guard("find_rendezvous_variable", std::ptr::null_mut(), || {
         let key: Vec<u8> = if name.is_null() {
             Vec::new()
@@ -43,16 +46,21 @@ pub extern "C" fn find_rendezvous_variable(name: *const c_char) -> *mut *mut c_v
 mod tests {
     use super::*;
 
+    fn find(name: &std::ffi::CStr) -> *mut *mut c_void {
+        // SAFETY: name is NUL-terminated.
+        unsafe { find_rendezvous_variable(name.as_ptr()) }
+    }
+
     #[test]
     fn slots_are_stable_null_at_first_and_keyed_by_63_bytes() {
-        let a = find_rendezvous_variable(c"rv_test_a".as_ptr());
+        let a = find(c"rv_test_a");
         // SAFETY: a slot from find_rendezvous_variable lives for the process.
         unsafe {
             assert!((*a).is_null());
             *a = 7usize as *mut c_void;
         }
-        assert_eq!(find_rendezvous_variable(c"rv_test_a".as_ptr()), a);
-        let b = find_rendezvous_variable(c"rv_test_b".as_ptr());
+        assert_eq!(find(c"rv_test_a"), a);
+        let b = find(c"rv_test_b");
         assert_ne!(a, b);
         // SAFETY: as above.
         assert!(unsafe { (*b).is_null() });
@@ -62,9 +70,6 @@ mod tests {
             std::ffi::CString::new(v).unwrap()
         };
         let (l1, l2) = (long(b'1'), long(b'2'));
-        assert_eq!(
-            find_rendezvous_variable(l1.as_ptr()),
-            find_rendezvous_variable(l2.as_ptr())
-        );
+        assert_eq!(find(&l1), find(&l2));
     }
 }
