@@ -412,8 +412,10 @@ census_module() { # MODULE SO: per-module lists under out/, the log, and
     loads="$(try_load "$mod" "$dir")"
     err="$(first_problem "$CENSUS/logs/$mod.log")"
     workers="$(grep -c 'starting background worker' "$CENSUS/logs/$mod.log" || true)"
-    # Opened: no "could not load/access" and no magic-block complaint.
-    if grep -qE 'could not (load library|access file)|incompatible library|missing magic block' "$CENSUS/logs/$mod.log"; then
+    # Opened: no "could not load/access" or magic-block complaint about the
+    # module itself (a library its _PG_init loads is another matter).
+    if grep -qF -e "could not load library \"$dir/$mod.so\"" -e "could not access file \"$mod\"" \
+        -e "incompatible library \"$dir/$mod.so\"" "$CENSUS/logs/$mod.log"; then
         opened=no
     else
         opened=yes
