@@ -19,7 +19,11 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#if PG_VERSION_NUM >= 160000
+#include "nodes/queryjumble.h"
+#else
 #include "utils/queryjumble.h"
+#endif
 #include "utils/varlena.h"
 #include "postmaster/bgworker.h"
 #include "utils/guc.h"
