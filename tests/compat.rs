@@ -893,7 +893,8 @@ fn hash_tables_match_postgresql() {
 /// pg_bindtextdomain, a base backup target, and SplitIdentifierString
 /// (quoting, downcasing, blanks, syntax errors, 63-byte names, another
 /// separator), and load_external_function/lookup_external_function
-/// (found, missing with and without an error, no such library). Same
+/// (found, missing with and without an error, no such library), and
+/// RegisterCustomRmgr (registered, then each of PostgreSQL's errors). Same
 /// worker transcript as
 /// PostgreSQL 15; the registration is a DEBUG line here.
 #[test]
@@ -937,12 +938,19 @@ fn preload_calls_match_postgresql() {
         "LOG:  cxpl split '  Read, WRITE ,ddl ' by ',': ok, 3 names: [read](4) [write](5) [ddl](3)",
         "LOG:  cxpl split 'a,,b' by ',': invalid, 1 names: [a](1)",
         "LOG:  cxpl load cx_preload cxpl_main: cxpl_main, handle set, lookup same",
+        "LOG:  cxpl rmgr error 1: failed to register custom resource manager \"HEAP\" with ID 201 | Existing resource manager with ID 10 has the same name. | -",
+        "LOG:  cxpl rmgr 200 exists 1 named cxpl_rmgr, 201 exists 0, 202 exists 0",
         "LOG:  cxpl load cx_preload cxpl_nosuch caught: could not find function \"cxpl_nosuch\" in file \"DIR/cx_preload.so\" (42883)",
         "LOG:  cxpl load cx_nosuch_library cxpl_main caught: could not access file \"cx_nosuch_library\": No such file or directory (58P01)",
     ] {
         assert!(mine[0].contains(&line.to_string()), "{mine:#?}");
     }
     assert_eq!(d.count_log("cxpl target"), 0, "the target never fires");
+    let registered = "LOG:  registered custom resource manager \"cxpl_rmgr\" with ID 200";
+    assert_eq!(d.count_log(registered), 1);
+
+    let count = |lines: Vec<String>| lines.iter().filter(|l| l.contains(registered)).count();
+    assert_eq!(count(pg.log_lines()), 1);
     d.signal(libc::SIGTERM);
     assert!(d.wait_exit(secs(10)).success());
     pg.stop();

@@ -6,7 +6,8 @@
  * plprofiler), EnableQueryId (pg_stat_statements), pg_bindtextdomain
  * (plpgsql, plpgsql_check), a base backup target (basebackup_to_shell),
  * SplitIdentifierString, which check hooks of list settings call
- * (pgaudit), and load_external_function (plpgsql_check).
+ * (pgaudit), load_external_function (plpgsql_check), and a custom WAL
+ * resource manager's registration with its errors.
  * _PG_init records what it saw in static variables; the worker, forked
  * from the process that ran _PG_init, logs them with what it sees itself,
  * so that the transcript can be compared with PostgreSQL 15's.
@@ -16,6 +17,7 @@
 #include <libintl.h>
 #include <limits.h>
 
+#include "access/xlog_internal.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -68,6 +70,43 @@ cxpl_get_sink(bbsink *next, void *detail)
 	(void) detail;
 	elog(LOG, "cxpl target sink called");
 	return next;
+}
+
+static char *cxpl_rmgr_errors[6];
+static int	cxpl_rmgr_nerrors;
+
+/* Register a resource manager; an ERROR is caught and kept as text. */
+static bool
+cxpl_rmgr(int id, const char *name)
+{
+	static RmgrData rmgr;
+	MemoryContext cxt = CurrentMemoryContext;
+	bool		ok = true;
+
+	memset(&rmgr, 0, sizeof(rmgr));
+	rmgr.rm_name = name;
+	PG_TRY();
+	{
+		RegisterCustomRmgr((RmgrId) id, &rmgr);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		if (cxpl_rmgr_nerrors < 6)
+			cxpl_rmgr_errors[cxpl_rmgr_nerrors++] =
+				MemoryContextStrdup(TopMemoryContext,
+									psprintf("%s | %s | %s", e->message,
+											 e->detail ? e->detail : "-",
+											 e->hint ? e->hint : "-"));
+		FreeErrorData(e);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
 }
 
 static void
@@ -145,6 +184,11 @@ cxpl_main(Datum main_arg)
 	cxpl_split("Schema.\"Table\" . col", '.');
 	cxpl_split("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxXYZ,"
 			   "\"QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\"", ',');
+	cxpl_rmgr(202, "cxpl_late");
+	for (i = 0; i < cxpl_rmgr_nerrors; i++)
+		elog(LOG, "cxpl rmgr error %d: %s", i, cxpl_rmgr_errors[i]);
+	elog(LOG, "cxpl rmgr 200 exists %d named %s, 201 exists %d, 202 exists %d",
+		 RmgrIdExists(200), GetRmgr(200).rm_name, RmgrIdExists(201), RmgrIdExists(202));
 	cxpl_load("cx_preload", "cxpl_main", true);
 	cxpl_load("cx_preload", "cxpl_nosuch", false);
 	cxpl_load("cx_preload", "cxpl_nosuch", true);
@@ -191,6 +235,16 @@ _PG_init(void)
 
 	pg_bindtextdomain("cx_preload-15");
 	BaseBackupAddTarget("cxpl", cxpl_check_detail, cxpl_get_sink);
+
+	if (process_shared_preload_libraries_in_progress)
+	{
+		cxpl_rmgr(200, "cxpl_rmgr");
+		cxpl_rmgr(200, "cxpl_again");
+		cxpl_rmgr(201, "HEAP");
+		cxpl_rmgr(201, "CXPL_RMGR");
+		cxpl_rmgr(5, "cxpl_low");
+		cxpl_rmgr(201, "");
+	}
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

@@ -73,6 +73,7 @@ pub mod pgstat;
 pub mod preload;
 pub mod register;
 pub mod rendezvous;
+pub mod rmgr;
 pub mod runtime;
 pub mod shmem;
 pub mod spin;
