@@ -59,6 +59,7 @@ pub(crate) use bgworker_core::{abi, backend, hooks, log, settings, supervisor};
 
 pub mod bitmapset;
 pub mod datetime;
+pub mod dfmgr;
 pub mod dsm;
 pub mod dynahash;
 pub mod elog;
@@ -73,7 +74,10 @@ pub mod nodb;
 pub mod pgcode;
 pub mod pglist;
 pub mod pgstat;
+pub mod preload;
 pub mod register;
+pub mod rendezvous;
+pub mod rmgr;
 pub mod runtime;
 pub mod shmem;
 pub mod spin;

@@ -20,6 +20,10 @@ pub static HOOKS: Hooks = Hooks {
     call_module_init: super::elog::call_guarded,
     preload_in_progress: |on| {
         if on {
+            // _PG_init may allocate in TopMemoryContext (bloom keeps its
+            // option names there), as in PostgreSQL's postmaster, where it
+            // exists before the libraries load.
+            super::mcxt::init();
             // The core calls this once the process's major is decided.
             super::mcxt::retag_contexts();
             // _PG_init may palloc (pstrdup reads CurrentMemoryContext
