@@ -43,7 +43,7 @@
 # bgworkerd, beside its 5 ms target).
 # Last, bench/dp/run.sh: the data plane (shm_mq throughput through
 # PostgreSQL's test_shm_mq, memcpy, dsm latency), beside PostgreSQL 15, about
-# 40 s more (its knobs are at its top).
+# a minute more (its knobs are at its top).
 # Default run: about three minutes on 2 cores; the PostgreSQL part is bounded by
 # statement_timeout (PG_TIMEOUT_S, 300).
 set -euo pipefail

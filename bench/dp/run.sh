@@ -25,14 +25,17 @@
 #   - the 1 MB, one-worker case within 2x of a plain memcpy of the same
 #     bytes measured in the same round.
 #
-# Knobs (environment): DP_ROUNDS (3), DP_QUEUE (65536 bytes), DP_CASES
-# ("LEN:COUNT:WORKERS ...", see below), DP_DSM_N (200 cycles per round and
-# size), SKIP_PG (0), PG_CONFIG (pg_config), CC (cc), PG_TIMEOUT_S (300).
-# About 40 s on 2 cores, most of it the 10,000 1 MB messages.
+# Knobs (environment): DP_ROUNDS (2; 5 gives firmer medians, at about
+# 25 s a round), DP_QUEUE (65536 bytes), DP_CASES ("LEN:COUNT:WORKERS ...",
+# see below: 64 B, 8 KB and 1 MB messages, one and three workers, the
+# 1 MB one-worker case 10,000 messages), DP_DSM_N (200 cycles per round
+# and size), SKIP_PG (0), PG_CONFIG (pg_config), CC (cc), PG_TIMEOUT_S
+# (300). About a minute on the shared 2 cores, most of it PostgreSQL's
+# 10,000 1 MB messages (12 to 16 s a round).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-DP_ROUNDS="${DP_ROUNDS:-3}"
+DP_ROUNDS="${DP_ROUNDS:-2}"
 DP_QUEUE="${DP_QUEUE:-65536}"
 DP_CASES="${DP_CASES:-64:1000000:1 64:300000:3 8192:40000:1 8192:20000:3 1048576:10000:1 1048576:500:3}"
 DP_DSM_N="${DP_DSM_N:-200}"
