@@ -174,6 +174,8 @@ impl Drop for Host {
         }
         let _ = self.proc_.wait_exit(secs(10));
         let _ = fs::remove_file(PathBuf::from("/dev/shm").join(format!("bgworker.{}", self.pid())));
+        // And its dynamic shared memory's control segment (and segments).
+        remove_dynamic_segments(self.pid());
         let _ = fs::remove_dir_all(&self.rundir);
     }
 }

@@ -71,6 +71,8 @@ impl Drop for Host {
         unsafe { libc::kill(-self.proc_.pid(), libc::SIGKILL) };
         let _ = self.proc_.wait_exit(secs(10));
         let _ = fs::remove_file(format!("/dev/shm/bgworker.{}", self.proc_.pid()));
+        // And its dynamic shared memory's control segment (and segments).
+        remove_dynamic_segments(self.proc_.pid());
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
