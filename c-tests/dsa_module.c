@@ -111,13 +111,13 @@ release_owner(void)
 static void
 api(int tranche)
 {
-	dsa_area   *area;
-	dsa_handle	h;
-	dsa_pointer dp,
+	dsa_area   *volatile area;
+	volatile dsa_handle h;
+	volatile dsa_pointer dp,
 				dp2,
 				big;
 	char	   *p;
-	bool		zero = true;
+	volatile bool zero = true;
 
 	EXPECT_ERROR("attach never created", dsa_attach(12345));
 
@@ -291,7 +291,7 @@ dsa_worker(Datum arg)
 {
 	dsa_pointer bp;
 	int			me;
-	dsa_area   *area;
+	dsa_area   *volatile area;
 	Board	   *board;
 	dsa_pointer live[LIVE] = {0};
 	size_t		sizes[LIVE] = {0};
