@@ -55,8 +55,12 @@ typedef struct Board
 	dsa_pointer result[NWORKERS];
 } Board;
 
-/* Run `stmt`; log the ERROR it raises with its DETAIL. */
-#define EXPECT_ERROR(name, stmt) \
+/* Run `stmt`; log the ERROR it raises with its DETAIL. `release`: what
+ * error recovery does, releasing LWLocks (PostgreSQL raises some of these
+ * holding its area lock); the bad-input scenario leaves that out, to show
+ * that no lock is left taken. */
+#define EXPECT_ERROR(name, stmt) EXPECT_ERROR_R(name, stmt, true)
+#define EXPECT_ERROR_R(name, stmt, release) \
 	do { \
 		MemoryContext cx_ = CurrentMemoryContext; \
 		PG_TRY(); \
@@ -67,7 +71,8 @@ typedef struct Board
 		PG_CATCH(); \
 		{ \
 			ErrorData  *e_; \
-			LWLockReleaseAll(); \
+			if (release) \
+				LWLockReleaseAll(); \
 			MemoryContextSwitchTo(cx_); \
 			e_ = CopyErrorData(); \
 			FlushErrorState(); \
@@ -123,6 +128,9 @@ api(int tranche)
 
 	area = dsa_create(tranche);
 	h = dsa_get_handle(area);
+#if PG_VERSION_NUM >= 170000
+	elog(LOG, "dsa: total size after create: %zu", dsa_get_total_size(area));
+#endif
 	elog(LOG, "dsa: created: handle %s, get_address(Invalid) %s", h != 0 ? "set" : "0",
 		 dsa_get_address(area, InvalidDsaPointer) ? "set" : "NULL");
 	EXPECT_ERROR("attach twice", dsa_attach(h));
@@ -178,7 +186,22 @@ api(int tranche)
 	dsa_set_size_limit(area, (size_t) -1);
 	dp2 = dsa_allocate(area, 2 * 1024 * 1024);
 	elog(LOG, "dsa: limit lifted, 2 MB: %s", DsaPointerIsValid(dp2) ? "valid" : "invalid");
+	dsa_trim(area);
+	elog(LOG, "dsa: trimmed, 2 MB block %s", dsa_get_address(area, dp2) != NULL ? "kept" : "lost");
 	dsa_detach(area);
+#if PG_VERSION_NUM >= 170000
+	/* A maximum segment size bounds the segments' growth; a larger block
+	 * still gets a segment of its own. */
+	area = dsa_create_ext(tranche, 256 * 1024, 1024 * 1024);
+	elog(LOG, "dsa: create_ext 256 kB..1 MB: total %zu", dsa_get_total_size(area));
+	dp = dsa_allocate(area, 2 * 1024 * 1024);
+	fill(dsa_get_address(area, dp), 2 * 1024 * 1024, 6);
+	elog(LOG, "dsa: 2 MB, beyond the maximum segment size: %s",
+		 intact(dsa_get_address(area, dp), 2 * 1024 * 1024, 6) ? "intact" : "damaged");
+	dp = dsa_allocate(area, 512 * 1024);
+	elog(LOG, "dsa: 512 kB: %s", DsaPointerIsValid(dp) ? "valid" : "invalid");
+	dsa_detach(area);
+#endif
 
 	/* A pinned area outlives every mapping; unpinned, it goes with the
 	 * last detach. */
@@ -227,6 +250,44 @@ api(int tranche)
 		dsa_detach(area);
 		dsm_detach(seg);
 	}
+}
+
+/*
+ * Bad input (bgworkerd only: PostgreSQL asserts or reads garbage here):
+ * each is an ERROR, leaves no lock taken, and the area works afterwards.
+ */
+static void
+bad(int tranche)
+{
+	dsa_area   *volatile area = dsa_create(tranche);
+	dsm_segment *seg = dsm_create(4096, 0);
+	volatile dsa_pointer dp = dsa_allocate(area, 100);
+	char		place[100];
+	dsm_handle	h = dsm_segment_handle(seg);
+
+	/* Pinned, so that it outlives this process's mapping. */
+	dsm_pin_segment(seg);
+	dsm_detach(seg);
+	EXPECT_ERROR_R("attach a segment that is no area", dsa_attach(h), false);
+	dsm_unpin_segment(h);
+	memset(dsa_get_address(area, dp), 0, 100);
+	EXPECT_ERROR_R("free inside a block", dsa_free(area, dp + 32), false);
+	dsa_free(area, dp);
+	EXPECT_ERROR_R("free twice", dsa_free(area, dp), false);
+	EXPECT_ERROR_R("address in a segment never made",
+				   dsa_get_address(area, ((dsa_pointer) 7 << 40) | 64), false);
+	EXPECT_ERROR_R("address beyond the segments",
+				   dsa_get_address(area, ((dsa_pointer) 5000 << 40) | 64), false);
+	EXPECT_ERROR_R("in place in 100 bytes",
+				   dsa_create_in_place(place, sizeof(place), tranche, NULL), false);
+	/* The area's lock is free again (this process taking it while it
+	 * held it would never return). */
+	dp = dsa_allocate(area, 5000);
+	fill(dsa_get_address(area, dp), 5000, 2);
+	elog(LOG, "dsa: bad: then 5000 bytes %s",
+		 intact(dsa_get_address(area, dp), 5000, 2) ? "intact" : "damaged");
+	dsa_dump(area);
+	dsa_detach(area);
 }
 
 static BackgroundWorkerHandle *
@@ -356,8 +417,13 @@ dsa_leader(Datum arg)
 	pqsignal(SIGUSR1, procsignal_sigusr1_handler);
 	tranche = LWLockNewTrancheId();
 	LWLockRegisterTranche(tranche, "dsa_module");
-	api(tranche);
-	with_workers(tranche);
+	if (getenv("DSA_SCENARIO") && strcmp(getenv("DSA_SCENARIO"), "bad") == 0)
+		bad(tranche);
+	else
+	{
+		api(tranche);
+		with_workers(tranche);
+	}
 	elog(LOG, "dsa: done");
 }
 

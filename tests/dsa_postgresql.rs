@@ -57,6 +57,7 @@ fn matches_for(major: u32) {
         dsa_lines(&d.log_lines())
     };
     assert!(theirs.iter().any(|l| l == "dsa: done"), "{theirs:?}");
+    assert_eq!(theirs.len(), ours.len(), "{theirs:?}");
     assert_eq!(ours, theirs, "bgworkerd vs PostgreSQL {major}");
 }
 per_major!(dsa_matches_postgresql, matches_for);

@@ -21,7 +21,8 @@
  *   16-byte header (size, magic) before the caller's bytes.
  * - A request that fits no segment gets a new one: the next in PostgreSQL's
  *   growth (the initial segment size, doubled every two segments, up to the
- *   maximum segment size), or one of its own when the request is larger.
+ *   maximum segment size), or one of its own size when the request is
+ *   larger (up to what 40 offset bits address), as PostgreSQL does.
  *   A segment other than 0 whose last block is freed is destroyed at once
  *   (its slot emptied, freed_counter bumped), which is why dsa_trim has
  *   nothing left to do.
@@ -659,9 +660,11 @@ next_segment_size(AreaControl *c, size_t need)
 		size <<= shift;
 	else
 		size = c->max_segment_size;
+	/* A larger block gets a segment of its own, of its size: the maximum
+	 * segment size bounds the growth, only the addressing bounds that. */
 	if (size < min)
 		size = min;
-	if (size > c->max_segment_size)
+	if (size > MAX_SEGMENT_SIZE)
 		return 0;
 	if (c->total_size > c->size_limit || size > c->size_limit - c->total_size)
 	{
