@@ -146,6 +146,7 @@ extern ResourceOwner CurrentResourceOwner;
 extern bool bgw_c_LWLockAcquire(void *lock, int mode);
 extern void bgw_c_LWLockRelease(void *lock);
 extern void bgw_c_LWLockInitialize(void *lock, int tranche_id);
+extern bool bgw_c_LWLockHeldByMe(void *lock);
 extern dsm_segment *bgw_c_dsm_create(Size size, int flags);
 extern dsm_segment *bgw_c_dsm_attach(dsm_handle h);
 extern void bgw_c_dsm_detach(dsm_segment *seg);
@@ -527,15 +528,24 @@ bgw_c_dsa_release_in_place(void *place)
 	AreaControl *c = place;
 	dsm_handle	unpin[MAX_SEGMENTS];
 	int			n = 0;
+	bool		held;
 
-	bgw_c_LWLockAcquire(c->lock, LW_EXCLUSIVE);
+	/*
+	 * A process exiting from a signal handler may have been interrupted
+	 * holding the lock itself: it then counts on the lock it holds rather
+	 * than wait for itself.
+	 */
+	held = bgw_c_LWLockHeldByMe(c->lock);
+	if (!held)
+		bgw_c_LWLockAcquire(c->lock, LW_EXCLUSIVE);
 	if (c->refcnt > 0 && --c->refcnt == 0)
 	{
 		for (uint32_t i = 0; i < c->nslots; i++)
 			if (c->slots[i].handle != DSM_HANDLE_INVALID)
 				unpin[n++] = c->slots[i].handle;
 	}
-	bgw_c_LWLockRelease(c->lock);
+	if (!held)
+		bgw_c_LWLockRelease(c->lock);
 	for (int i = 0; i < n; i++)
 		bgw_c_dsm_unpin_segment(unpin[i]);
 }
@@ -707,46 +717,43 @@ try_alloc(dsa_area *area, size_t need, bool *unmapped)
 static void
 map_all(dsa_area *area)
 {
+	dsm_handle	handles[MAX_SEGMENTS];
 	uint32_t	n;
 
 	check_for_freed(area);
 	lock_area(area, LW_SHARED);
 	n = area->control->nslots;
+	for (uint32_t i = 0; i < n; i++)
+		handles[i] = area->control->slots[i].handle;
 	unlock_area(area);
 	for (uint32_t i = 1; i < n; i++)
 	{
-		dsm_handle	h;
+		dsm_handle	h = handles[i];
+		ResourceOwner saved = CurrentResourceOwner;
+		dsm_segment *seg;
 
-		lock_area(area, LW_SHARED);
-		h = area->control->slots[i].handle;
-		unlock_area(area);
-		if (h != DSM_HANDLE_INVALID && area->maps[i].handle != h)
+		if (h == DSM_HANDLE_INVALID || area->maps[i].handle == h)
+			continue;
+		if (area->maps[i].segment != NULL)
 		{
-			if (area->maps[i].segment != NULL)
-			{
-				dsm_segment *old = area->maps[i].segment;
+			dsm_segment *old = area->maps[i].segment;
 
-				area->maps[i].segment = NULL;
-				area->maps[i].address = NULL;
-				bgw_c_dsm_detach(old);
-			}
-			/* It may be destroyed meanwhile: then it is simply skipped. */
-			{
-				ResourceOwner saved = CurrentResourceOwner;
-				dsm_segment *seg;
-
-				CurrentResourceOwner = area->resowner;
-				seg = bgw_c_dsm_attach(h);
-				CurrentResourceOwner = saved;
-				if (seg != NULL)
-				{
-					if (area->mapping_pinned)
-						bgw_c_dsm_pin_mapping(seg);
-					area->maps[i].segment = seg;
-					area->maps[i].address = bgw_c_dsm_segment_address(seg);
-					area->maps[i].handle = h;
-				}
-			}
+			area->maps[i].segment = NULL;
+			area->maps[i].address = NULL;
+			area->maps[i].handle = DSM_HANDLE_INVALID;
+			bgw_c_dsm_detach(old);
+		}
+		/* It may be destroyed meanwhile: then it is simply skipped. */
+		CurrentResourceOwner = area->resowner;
+		seg = bgw_c_dsm_attach(h);
+		CurrentResourceOwner = saved;
+		if (seg != NULL)
+		{
+			if (area->mapping_pinned)
+				bgw_c_dsm_pin_mapping(seg);
+			area->maps[i].segment = seg;
+			area->maps[i].address = bgw_c_dsm_segment_address(seg);
+			area->maps[i].handle = h;
 		}
 	}
 }
