@@ -60,6 +60,7 @@ pub(crate) use bgworker_core::{abi, backend, hooks, log, settings, supervisor};
 pub mod bitmapset;
 pub mod datetime;
 pub mod dfmgr;
+pub mod dsa;
 pub mod dsm;
 pub mod dynahash;
 pub mod elog;
