@@ -146,10 +146,39 @@ bgw_ring_get_party(bgw_ring *mq, bool sender)
 	return load_party(sender ? &mq->mq_sender : &mq->mq_receiver);
 }
 
+/* Is the queue at mq laid out, with its ring inside [seg_base, +seg_len)
+ * (when seg_base is given)? 0, or -1 with the error set. */
+HIDDEN int
+bgw_ring_check(bgw_ring *mq, const char *seg_base, size_t seg_len)
+{
+	size_t		ring_size = mq->mq_ring_size;
+	uint8_t		ring_offset = mq->mq_ring_offset;
+	char	   *ring = mq->mq_ring + ring_offset;
+
+	if (mq->mq_magic != MQ_MAGIC || ring_size == 0 || ring_size % ALIGNOF != 0 ||
+		(size_t) (ring - (char *) mq) % ALIGNOF != 0)
+	{
+		fail(SQLSTATE_INTERNAL, "shared memory queue at %p is corrupt", (void *) mq);
+		return -1;
+	}
+	if (seg_base != NULL)
+	{
+		if ((char *) mq < seg_base || ring < seg_base || ring_size > seg_len ||
+			(size_t) (ring - seg_base) > seg_len - ring_size)
+		{
+			fail(SQLSTATE_INTERNAL, "shared memory queue at %p is corrupt: its ring of %zu bytes does not lie inside its segment",
+				 (void *) mq, ring_size);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 HIDDEN int
 bgw_ring_attach(bgw_ring_handle *h, bgw_ring *mq, void *me, const char *seg_base,
 				size_t seg_len, void *worker, const bgw_ring_ops *ops, void *ctx)
 {
+	/* Read once: what the checks saw is what the handle keeps. */
 	size_t		ring_size = mq->mq_ring_size;
 	uint8_t		ring_offset = mq->mq_ring_offset;
 	char	   *ring = mq->mq_ring + ring_offset;

@@ -114,6 +114,7 @@ bgw_ring   *bgw_ring_create(void *address, size_t size);
 int			bgw_ring_set_party(bgw_ring *mq, bool sender, void *party,
 							   const bgw_ring_ops *ops);
 void	   *bgw_ring_get_party(bgw_ring *mq, bool sender);
+int			bgw_ring_check(bgw_ring *mq, const char *seg_base, size_t seg_len);
 int			bgw_ring_attach(bgw_ring_handle *h, bgw_ring *mq, void *me,
 							const char *seg_base, size_t seg_len, void *worker,
 							const bgw_ring_ops *ops, void *ctx);
