@@ -146,13 +146,13 @@ bgw_ring_get_party(bgw_ring *mq, bool sender)
 	return load_party(sender ? &mq->mq_sender : &mq->mq_receiver);
 }
 
-/* Is the queue at mq laid out, with its ring inside [seg_base, +seg_len)
- * (when seg_base is given)? 0, or -1 with the error set. */
-HIDDEN int
-bgw_ring_check(bgw_ring *mq, const char *seg_base, size_t seg_len)
+/* Is a queue with this header's ring size and offset laid out, with its
+ * ring inside [seg_base, +seg_len) (when seg_base is given)? 0, or -1 with
+ * the error set. */
+static int
+check_layout(bgw_ring *mq, size_t ring_size, uint8_t ring_offset,
+			 const char *seg_base, size_t seg_len)
 {
-	size_t		ring_size = mq->mq_ring_size;
-	uint8_t		ring_offset = mq->mq_ring_offset;
 	char	   *ring = mq->mq_ring + ring_offset;
 
 	if (mq->mq_magic != MQ_MAGIC || ring_size == 0 || ring_size % ALIGNOF != 0 ||
@@ -174,6 +174,13 @@ bgw_ring_check(bgw_ring *mq, const char *seg_base, size_t seg_len)
 	return 0;
 }
 
+/* check_layout of the queue at mq as it is now (before a role is taken). */
+HIDDEN int
+bgw_ring_check(bgw_ring *mq, const char *seg_base, size_t seg_len)
+{
+	return check_layout(mq, mq->mq_ring_size, mq->mq_ring_offset, seg_base, seg_len);
+}
+
 HIDDEN int
 bgw_ring_attach(bgw_ring_handle *h, bgw_ring *mq, void *me, const char *seg_base,
 				size_t seg_len, void *worker, const bgw_ring_ops *ops, void *ctx)
@@ -188,22 +195,8 @@ bgw_ring_attach(bgw_ring_handle *h, bgw_ring *mq, void *me, const char *seg_base
 		fail(SQLSTATE_INTERNAL, "shared memory queue is attached by a process that is neither its sender nor its receiver");
 		return -1;
 	}
-	if (mq->mq_magic != MQ_MAGIC || ring_size == 0 || ring_size % ALIGNOF != 0 ||
-		(size_t) (ring - (char *) mq) % ALIGNOF != 0)
-	{
-		fail(SQLSTATE_INTERNAL, "shared memory queue at %p is corrupt", (void *) mq);
+	if (check_layout(mq, ring_size, ring_offset, seg_base, seg_len) != 0)
 		return -1;
-	}
-	if (seg_base != NULL)
-	{
-		if ((char *) mq < seg_base || ring < seg_base || ring_size > seg_len ||
-			(size_t) (ring - seg_base) > seg_len - ring_size)
-		{
-			fail(SQLSTATE_INTERNAL, "shared memory queue at %p is corrupt: its ring of %zu bytes does not lie inside its segment",
-				 (void *) mq, ring_size);
-			return -1;
-		}
-	}
 	memset(h, 0, sizeof(*h));
 	h->queue = mq;
 	h->ops = ops;
