@@ -17,7 +17,7 @@
 
 use std::ffi::c_void;
 use std::os::raw::c_int;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::abi::{BgwHandleStatus, BGWH_NOT_YET_STARTED, BGWH_STARTED};
@@ -50,8 +50,8 @@ const QUEUE_MAGIC: u64 = 0x6267_776d_7168_6431;
 struct Ring {
     magic: u32,
     wake: AtomicU32,
-    receiver: *mut c_void,
-    sender: *mut c_void,
+    receiver: AtomicPtr<c_void>,
+    sender: AtomicPtr<c_void>,
     bytes_read: u64,
     bytes_written: u64,
     ring_size: usize,
@@ -193,8 +193,12 @@ unsafe extern "C" fn host_wait(h: *mut RingHandle, _wait_event: u32) {
     h.wake_seen = mq.wake.load(Ordering::SeqCst);
     // The peer: a pid that is gone, or a worker that stopped, detaches
     // the queue (as the dead process's own detach would have).
-    let sender = mq.sender;
-    let other = if sender == h.me { mq.receiver } else { sender };
+    let sender = mq.sender.load(Ordering::SeqCst);
+    let other = if sender == h.me {
+        mq.receiver.load(Ordering::SeqCst)
+    } else {
+        sender
+    };
     // SAFETY: h.worker is NULL or the caller's BackgroundWorkerHandle.
     if party_gone(other) || (!h.worker.is_null() && unsafe { host_worker_gone(h.worker) }) {
         mq.detached.store(true, Ordering::SeqCst);
