@@ -256,7 +256,10 @@ fn supervisor_pid(what: &str) -> Result<i32, String> {
 /// # Safety
 /// `seg` is NULL or a pointer this API returned.
 unsafe fn segment<'a>(seg: *mut Segment, what: &str) -> Result<&'a mut Segment, String> {
-    // SAFETY: NULL or ours (contract); the magic tells a detached one.
+    // SAFETY: NULL or ours (contract). The magic catches a pointer to
+    // something else; a detached segment must not be passed (its memory
+    // is freed), though while the allocator has not reused it, it shows
+    // magic 0 and is refused too.
     match unsafe { seg.as_mut() } {
         Some(s) if s.magic == SEGMENT_MAGIC && s.mapping.is_some() => Ok(s),
         Some(_) => Err(format!(
@@ -269,7 +272,8 @@ unsafe fn segment<'a>(seg: *mut Segment, what: &str) -> Result<&'a mut Segment, 
 /// # Safety
 /// `h` is NULL or a pointer this API returned.
 unsafe fn queue<'a>(h: *mut QueueHandle, what: &str) -> Result<&'a mut QueueHandle, String> {
-    // SAFETY: NULL or ours (contract).
+    // SAFETY: NULL or ours (contract); as in segment(), the magic catches
+    // a pointer to something else.
     match unsafe { h.as_mut() } {
         Some(q) if q.magic == QUEUE_MAGIC => Ok(q),
         Some(_) => Err(format!(
