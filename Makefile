@@ -1,7 +1,7 @@
 # libbgworker -- build, test, benchmark, run and install.
 #
 #   make              libraries (libbgworker, libbgworker_pg), header, bgworkerd, bgworkerctl,
-#                     the example host
+#                     the example host, the Rust examples
 #   make run          bgworkerd supervising the example module (Ctrl-C stops it)
 #   make test         everything the test suite needs, then lint and the suite
 #                     (budget: under 30 minutes on 2 cores; each part's time
@@ -17,6 +17,7 @@
 #                     initial.values and enum.values from the real servers
 #   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
 #   make bench-scale  the supervisor at 10,000 slots against 256, and 10,000 workers at once
+#   make bench-dp     the data plane alone: shm_mq through test_shm_mq and dsm, beside PostgreSQL 15
 #   make bench-dlopen dlopen(RTLD_NOW) cost of a module's PostgreSQL symbol references
 #   make soak         100,000 register/exit cycles under random kills, then 10^6
 #                     random writes into a running supervisor's segment (not in
@@ -53,7 +54,10 @@ build: pg-headers
 
 # examples/host_example.c, linked against the build tree (its rpath names
 # $(REL)); README.md shows the same build against an installed library.
+# The Rust examples (examples/rust_*.rs, the safe Rust API) land in
+# $(REL)/examples.
 examples: build
+	$(CARGO) build --release --examples
 	@mkdir -p target/examples
 	$(CC) $(EXAMPLE_CFLAGS) -Iinclude -o target/examples/host_example examples/host_example.c \
 	  -L$(REL) -lbgworker -Wl,-rpath,$(CURDIR)/$(REL)
@@ -253,6 +257,12 @@ census: build pg-server pg-headers
 # 1,000 and 10,000 workers running at once, supervisor RSS (bench/scale.sh).
 bench-scale: build pg-headers
 	PG_CONFIG=$(PG_CONFIG) bash bench/scale.sh
+
+# The data plane alone (the last part of make bench): shm_mq throughput
+# through PostgreSQL's test_shm_mq, memcpy, dsm latency, beside PostgreSQL 15.
+.PHONY: bench-dp
+bench-dp: build pg-headers
+	PG_CONFIG=$(PG_CONFIG) bash bench/dp/run.sh
 
 # What a module's PostgreSQL symbol references cost at load time.
 bench-dlopen: build pg-headers

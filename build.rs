@@ -68,6 +68,14 @@ fn main() {
     // What bgworkerd --describe-symbol says of each name.
     write_descriptions(&crate_dir, &out, &rows, &generated);
 
+    // Rust programs whose workers are their own functions (the safe API's
+    // entry_point!): the supervisor looks entry points up by name in the
+    // program's dynamic symbol table. The examples export everything; the
+    // integration tests only their entry points (named rsapi_*), so that
+    // no other test binary's symbols change.
+    println!("cargo:rustc-link-arg-examples=-rdynamic");
+    println!("cargo:rustc-link-arg-tests=-Wl,--export-dynamic-symbol=rsapi_*");
+
     // The shared library's soname, for the versioned install.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libbgworker.so.0");
 }

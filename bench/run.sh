@@ -41,6 +41,9 @@
 # 15, and the values with a BENCH_MAJOR=15 run).
 # DEATH_N (60): rounds of bench/death.sh (a waiter's notice of a SIGKILLed
 # bgworkerd, beside its 5 ms target).
+# Last, bench/dp/run.sh: the data plane (shm_mq throughput through
+# PostgreSQL's test_shm_mq, memcpy, dsm latency), beside PostgreSQL 15, about
+# a minute more (its knobs are at its top).
 # Default run: about three minutes on 2 cores; the PostgreSQL part is bounded by
 # statement_timeout (PG_TIMEOUT_S, 300).
 set -euo pipefail
@@ -358,4 +361,7 @@ else
 fi
 # --- 4. dead-supervisor detection (bench/death.sh; no PostgreSQL figure) ------
 CC="$CC" bash "$ROOT/bench/death.sh" || echo "# bench/death.sh failed"
+# --- 5. the data plane (bench/dp/run.sh: shm_mq through test_shm_mq, dsm) ----
+CC="$CC" SKIP_PG="$SKIP_PG" PG_CONFIG="$PG_CONFIG" bash "$ROOT/bench/dp/run.sh" ||
+    echo "# bench/dp/run.sh failed"
 echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -245,6 +245,7 @@ main(int argc, char **argv)
 		int			attached = 0;
 		char		segment[256] = "";
 		FILE	   *pf;
+		pid_t		killed;
 
 		start_daemon(argv[1], rundir, logpath);
 		deadline = now_ms() + 20000;
@@ -299,6 +300,7 @@ main(int argc, char **argv)
 		if (wt.st != BGWH_POSTMASTER_DIED)
 			fail("the waiter returned %d, not BGWH_POSTMASTER_DIED", (int) wt.st);
 		waitpid(daemon_pid, NULL, 0);
+		killed = daemon_pid;
 		daemon_pid = -1;
 		free(wt.h);
 		bgw_detach();
@@ -325,6 +327,14 @@ main(int argc, char **argv)
 			char		shm[300];
 
 			snprintf(shm, sizeof(shm), "/dev/shm/%s", segment[0] == '/' ? segment + 1 : segment);
+			unlink(shm);
+		}
+		/* and its control segment of dynamic shared memory (it had no
+		 * dynamic segments: the sleeper creates none) */
+		{
+			char		shm[64];
+
+			snprintf(shm, sizeof(shm), "/dev/shm/bgworker.%d.dsm", (int) killed);
 			unlink(shm);
 		}
 		unlink(pidpath);

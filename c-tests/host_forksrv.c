@@ -15,7 +15,12 @@
  *	2. sets after_fork = 1 and opens "fd_after"; bgw_host_set
  *	   max_worker_processes=3 and an invalid setting (its error printed:
  *	   "host: bad set rc=-1 error=..."); registers the static worker
- *	   forksrv_a (restart 1 s); bgw_host_run(RUNDIR). SIGUSR2 asks for a fast
+ *	   forksrv_a (restart 1 s), and forksrv_b (never restarted) with a
+ *	   policy given by bgw_set_next_policy (stop_timeout_ms 45000);
+ *	   changes its working directory to RUNDIR's parent and calls
+ *	   bgw_host_run with RUNDIR's last component, a relative path (which
+ *	   names RUNDIR for the host, not for the server, whose working
+ *	   directory stays the one it was started in). SIGUSR2 asks for a fast
  *	   shutdown from a signal handler. Afterwards:
  *		host: run returned rc=N
  *
@@ -29,10 +34,12 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include "bgworker.h"
+#include "bgworker_supervision.h"
 
 #define LC_OUT_FD 2
 #include "lc_common.h"
@@ -77,6 +84,7 @@ int
 main(int argc, char **argv)
 {
 	BackgroundWorker w;
+	BgwPolicy	p;
 	int			server,
 				rc;
 
@@ -103,8 +111,26 @@ main(int argc, char **argv)
 	lc_fill_worker(&w, "forksrv_a", NULL, "postgres", "forksrv_worker_main", "");
 	w.bgw_restart_time = 1;
 	RegisterBackgroundWorker(&w);
+	lc_fill_worker(&w, "forksrv_b", NULL, "postgres", "forksrv_worker_main", "");
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	if (bgw_policy_init(&p) != 0)
+		FAIL("bgw_policy_init: %s", lc_last_error());
+	p.set = BGW_POLICY_STOP_TIMEOUT;
+	p.stop_timeout_ms = 45000;
+	if (bgw_set_next_policy(&p) != 0)
+		FAIL("bgw_set_next_policy: %s", lc_last_error());
+	RegisterBackgroundWorker(&w);
 
-	rc = bgw_host_run(argv[1]);
+	{
+		char	   *slash = strrchr(argv[1], '/');
+
+		if (slash == NULL || slash == argv[1])
+			FAIL("RUNDIR must be an absolute path below /: %s", argv[1]);
+		*slash = '\0';
+		if (chdir(argv[1]) != 0)
+			FAIL("chdir %s failed", argv[1]);
+		rc = bgw_host_run(slash + 1);
+	}
 	lc_out("host: run returned rc=%d", rc);
 	return 0;
 }

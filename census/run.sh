@@ -3,7 +3,8 @@
 # reference, how many of them bgworkerd provides, and whether the modules
 # load under bgworkerd (`make census`; not part of `make test`).
 #
-# Modules:
+# Modules, in two groups:
+# Group 1, modules with background workers:
 #   * Debian's PostgreSQL 15 builds of extensions with background workers,
 #     fetched by package name (`apt-get download`, unpacked with `dpkg -x`,
 #     never installed): the PACKAGES below.
@@ -17,6 +18,16 @@
 #     (/etc/apt/sources.list.d/*.sources, *.list, /etc/apt/sources.list;
 #     suites of this release's codename only). The system's apt state is not
 #     touched. test_shm_mq's source is kept beside it (target/census/test_shm_mq).
+# Group 2, every module PostgreSQL users put in shared_preload_libraries:
+#   * the contrib modules of the installed postgresql-15 package whose .so
+#     defines _PG_init (pg_prewarm is in group 1);
+#   * Debian's other postgresql-15-* extension packages whose .so defines
+#     _PG_init (PRELOAD_PACKAGES below), fetched the same way. A module that
+#     needs a library that is not installed here (liblua, libgdal, ...)
+#     cannot be opened; its row says so, as that is no gap of libbgworker.
+# Binary packages are fetched through the same private apt configuration
+# (deb and deb-src entries), so neither the system's package lists nor its
+# installed packages are touched.
 #
 # For each module .so: the PostgreSQL symbols it references (its undefined
 # dynamic symbols that exports/pg15/postgres.symbols lists), how many of them
@@ -27,10 +38,11 @@
 # first ERROR/FATAL/PANIC line of its log is recorded (log_min_messages=debug1,
 # so that worker starts are logged).
 #
-# Output (target/census/): census.md (the table, the ranking of missing
+# Output (target/census/): census.md (group 1's table, the ranking of missing
 # symbols by number of modules, the ranking by area, and every module's
-# missing symbols), missing.tsv (MODULES NAME KIND HEADER SOURCE_DIR),
-# modules.tsv, per-module lists under out/ and logs under logs/.
+# missing symbols, then group 2's table), missing.tsv (group 1: MODULES
+# NAME KIND HEADER SOURCE_DIR), modules.tsv and preload.tsv (the modules of
+# each group), per-module lists under out/ and logs under logs/.
 # Downloads are cached under target/census; delete the directory to refetch.
 #
 # Knobs (environment): LOAD_SECS (5), CENSUS_EXTRA (paths of more module .so
@@ -62,6 +74,46 @@ PACKAGES=(
     postgresql-15-auto-failover
 )
 
+# Debian's postgresql-15-* packages (apt-cache search --names-only
+# '^postgresql-15-') whose module .so defines _PG_init, other than those of
+# group 1. Packages whose modules have no _PG_init (ip4r, pgl-ddl-deploy,
+# pg-track-settings (SQL only), repack, ...) are left out.
+PRELOAD_PACKAGES=(
+    postgresql-15-decoderbufs
+    postgresql-15-hll
+    postgresql-15-hypopg
+    postgresql-15-mysql-fdw
+    postgresql-15-numeral
+    postgresql-15-ogr-fdw
+    postgresql-15-omnidb
+    postgresql-15-orafce
+    postgresql-15-pg-qualstats
+    postgresql-15-pg-stat-kcache
+    postgresql-15-pgaudit
+    postgresql-15-pgauditlogtofile
+    postgresql-15-pgextwlist
+    postgresql-15-pgmemcache
+    postgresql-15-pgmp
+    postgresql-15-pgpcre
+    postgresql-15-pldebugger
+    postgresql-15-pllua
+    postgresql-15-plpgsql-check
+    postgresql-15-plprofiler
+    postgresql-15-pointcloud
+    postgresql-15-postgis-3
+    postgresql-15-preprepare
+    postgresql-15-rdkit
+    postgresql-15-repmgr
+    postgresql-15-rum
+    postgresql-15-set-user
+    postgresql-15-similarity
+    postgresql-15-snakeoil
+    postgresql-15-tablelog
+    postgresql-15-tds-fdw
+    postgresql-15-unit
+    postgresql-15-wal2json
+)
+
 die() { echo "census: $*" >&2; exit 1; }
 note() { echo "census: $*" >&2; }
 
@@ -73,51 +125,9 @@ done
 
 mkdir -p "$CENSUS"/{debs,pkgs,src,mods,out,logs,run}
 
-# --- 1. Debian's binary packages -------------------------------------------
-fetch_deb() { # PACKAGE: newest cached .deb, else apt-get download
-    local p="$1" deb
-    deb="$(ls -1 "$CENSUS/debs/${p}_"*.deb 2>/dev/null | tail -1 || true)"
-    if [ -z "$deb" ]; then
-        [ "${CENSUS_OFFLINE:-0}" = 1 ] && die "$p is not cached under $CENSUS/debs (CENSUS_OFFLINE=1)"
-        if ! (cd "$CENSUS/debs" && apt-get download "$p" >&2); then
-            if [ "$(id -u)" = 0 ]; then
-                note "apt-get download $p failed; updating the package lists once"
-                apt-get update >&2
-                (cd "$CENSUS/debs" && apt-get download "$p" >&2) || die "apt-get download $p failed"
-            else
-                die "apt-get download $p failed (are the package lists current? sudo apt-get update)"
-            fi
-        fi
-        deb="$(ls -1 "$CENSUS/debs/${p}_"*.deb | tail -1)"
-    fi
-    printf '%s\n' "$deb"
-}
-
-: >"$CENSUS/modules.tsv.new"
-for p in "${PACKAGES[@]}"; do
-    deb="$(fetch_deb "$p")"
-    dest="$CENSUS/pkgs/$p"
-    if [ ! -f "$dest/.unpacked" ] || [ "$(cat "$dest/.unpacked")" != "$(basename "$deb")" ]; then
-        rm -rf "$dest"
-        mkdir -p "$dest"
-        dpkg -x "$deb" "$dest"
-        basename "$deb" >"$dest/.unpacked"
-    fi
-    found=0
-    for so in "$dest$PGDIR/lib/"*.so; do
-        [ -e "$so" ] || continue
-        found=1
-        printf '%s\t%s\t%s\n' "$(basename "$so" .so)" "$(basename "$deb" .deb)" "$so" >>"$CENSUS/modules.tsv.new"
-    done
-    [ "$found" = 1 ] || die "$deb has no module under $PGDIR/lib"
-done
-
-# --- 2. PostgreSQL's own modules --------------------------------------------
-[ -f "$PGDIR/lib/pg_prewarm.so" ] || die "$PGDIR/lib/pg_prewarm.so not found (install postgresql-$MAJOR)"
-printf 'pg_prewarm\t%s\t%s\n' "$(dpkg-query -W -f='${Package}_${Version}' "postgresql-$MAJOR")" \
-    "$PGDIR/lib/pg_prewarm.so" >>"$CENSUS/modules.tsv.new"
-
-# deb-src entries for this release's suites of every configured deb entry.
+# --- 1. The private apt configuration ---------------------------------------
+# deb and deb-src entries for this release's suites of every configured deb
+# entry.
 private_sources() {
     local codename
     codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
@@ -130,7 +140,7 @@ private_sources() {
                     n = split(suites, s, /[ \t]+/); keep = ""
                     for (i = 1; i <= n; i++) if (s[i] == cn || index(s[i], cn "-") == 1) keep = keep " " s[i]
                     if (keep != "") {
-                        print "Types: deb-src"; print "URIs: " uris; print "Suites:" keep
+                        print "Types: deb deb-src"; print "URIs: " uris; print "Suites:" keep
                         if (comps != "") print "Components: " comps
                         if (signed != "") print "Signed-By: " signed
                         print ""
@@ -156,26 +166,111 @@ private_sources() {
               if (suite != cn && index(suite, cn "-") != 1) next
               split(opts, o, /[][ \t]+/); signed = ""
               for (k in o) if (o[k] ~ /^signed-by=/) { signed = o[k]; sub(/^signed-by=/, "", signed) }
-              print "Types: deb-src"; print "URIs: " uri; print "Suites: " suite
+              print "Types: deb deb-src"; print "URIs: " uri; print "Suites: " suite
               sub(/^ /, "", comps); print "Components: " comps
               if (signed != "") print "Signed-By: " signed
               print "" }' "$f"
     done
 }
 
+
+# The private apt state (target/census/apt): built, and its lists fetched,
+# on first use or when it lacks the binary lists (a state of an older run
+# held only deb-src entries); APT_OPTS then points apt at it.
+APT="$CENSUS/apt"
+APT_OPTS=(-o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=$APT/sources.list.d"
+          -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache"
+          -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
+APT_READY=0
+private_apt() { # [refresh]: make the private state usable (refresh: fetch the lists again)
+    [ "$APT_READY" = 1 ] && [ "${1:-}" != refresh ] && return 0
+    [ "${CENSUS_OFFLINE:-0}" = 1 ] && die "the private apt state is needed but CENSUS_OFFLINE=1"
+    if [ "${1:-}" = refresh ] || ! ls "$APT/lists/"*_Packages* >/dev/null 2>&1 ||
+        ! ls "$APT/lists/"*_Sources* >/dev/null 2>&1; then
+        rm -rf "$APT"
+        mkdir -p "$APT/sources.list.d" "$APT/lists/partial" "$APT/cache/archives/partial"
+        : >"$APT/sources.list"
+        private_sources >"$APT/sources.list.d/census.sources"
+        [ -s "$APT/sources.list.d/census.sources" ] || die "no Debian deb entry found in the apt configuration"
+        apt-get "${APT_OPTS[@]}" update >&2
+    fi
+    APT_READY=1
+}
+
+# --- 2. Debian's binary packages -------------------------------------------
+fetch_deb() { # PACKAGE: newest cached .deb, else apt-get download
+    local p="$1" deb
+    deb="$(ls -1 "$CENSUS/debs/${p}_"*.deb 2>/dev/null | tail -1 || true)"
+    if [ -z "$deb" ]; then
+        [ "${CENSUS_OFFLINE:-0}" = 1 ] && die "$p is not cached under $CENSUS/debs (CENSUS_OFFLINE=1)"
+        private_apt
+        if ! (cd "$CENSUS/debs" && apt-get "${APT_OPTS[@]}" download "$p" >&2); then
+            note "apt-get download $p failed; fetching the private package lists again once"
+            private_apt refresh
+            (cd "$CENSUS/debs" && apt-get "${APT_OPTS[@]}" download "$p" >&2) || die "apt-get download $p failed"
+        fi
+        deb="$(ls -1 "$CENSUS/debs/${p}_"*.deb | tail -1)"
+    fi
+    printf '%s\n' "$deb"
+}
+
+unpack_deb() { # PACKAGE -> the directory it is unpacked in (cached)
+    local p="$1" deb dest
+    deb="$(fetch_deb "$p")"
+    dest="$CENSUS/pkgs/$p"
+    if [ ! -f "$dest/.unpacked" ] || [ "$(cat "$dest/.unpacked")" != "$(basename "$deb")" ]; then
+        rm -rf "$dest"
+        mkdir -p "$dest"
+        dpkg -x "$deb" "$dest"
+        basename "$deb" >"$dest/.unpacked"
+    fi
+    printf '%s\n' "$dest"
+}
+
+has_pg_init() { nm -D --defined-only "$1" 2>/dev/null | awk '$3 == "_PG_init" { f = 1 } END { exit !f }'; }
+
+: >"$CENSUS/modules.tsv.new"
+for p in "${PACKAGES[@]}"; do
+    dest="$(unpack_deb "$p")"
+    deb="$(cat "$dest/.unpacked")"
+    found=0
+    for so in "$dest$PGDIR/lib/"*.so; do
+        [ -e "$so" ] || continue
+        found=1
+        printf '%s\t%s\t%s\n' "$(basename "$so" .so)" "${deb%.deb}" "$so" >>"$CENSUS/modules.tsv.new"
+    done
+    [ "$found" = 1 ] || die "$deb has no module under $PGDIR/lib"
+done
+
+# Group 2: preloadable modules (those that define _PG_init).
+: >"$CENSUS/preload.tsv.new"
+pgver="$(dpkg-query -W -f='${Package}_${Version}' "postgresql-$MAJOR")"
+for so in "$PGDIR/lib/"*.so; do
+    [ "$(basename "$so")" = pg_prewarm.so ] && continue
+    has_pg_init "$so" || continue
+    printf '%s\t%s\t%s\n' "$(basename "$so" .so)" "$pgver" "$so" >>"$CENSUS/preload.tsv.new"
+done
+for p in "${PRELOAD_PACKAGES[@]}"; do
+    dest="$(unpack_deb "$p")"
+    deb="$(cat "$dest/.unpacked")"
+    found=0
+    for so in "$dest$PGDIR/lib/"*.so; do
+        [ -e "$so" ] || continue
+        has_pg_init "$so" || continue
+        found=1
+        printf '%s\t%s\t%s\n' "$(basename "$so" .so)" "${deb%.deb}" "$so" >>"$CENSUS/preload.tsv.new"
+    done
+    [ "$found" = 1 ] || die "$deb has no module with _PG_init under $PGDIR/lib"
+done
+
+# --- 3. PostgreSQL's own modules --------------------------------------------
+[ -f "$PGDIR/lib/pg_prewarm.so" ] || die "$PGDIR/lib/pg_prewarm.so not found (install postgresql-$MAJOR)"
+printf 'pg_prewarm\t%s\t%s\n' "$pgver" "$PGDIR/lib/pg_prewarm.so" >>"$CENSUS/modules.tsv.new"
+
 SRCROOT="$CENSUS/src/postgresql-$MAJOR"
 if [ ! -f "$SRCROOT/src/test/modules/worker_spi/worker_spi.c" ]; then
     [ "${CENSUS_OFFLINE:-0}" = 1 ] && die "no PostgreSQL source under $SRCROOT (CENSUS_OFFLINE=1)"
-    APT="$CENSUS/apt"
-    rm -rf "$APT"
-    mkdir -p "$APT/sources.list.d" "$APT/lists/partial" "$APT/cache/archives/partial"
-    : >"$APT/sources.list"
-    private_sources >"$APT/sources.list.d/deb-src.sources"
-    [ -s "$APT/sources.list.d/deb-src.sources" ] || die "no Debian deb entry found in the apt configuration"
-    APT_OPTS=(-o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=$APT/sources.list.d"
-              -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache"
-              -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
-    apt-get "${APT_OPTS[@]}" update >&2
+    private_apt
     # The installed server's own version first, so the source matches the
     # binary; a mirror may lack it (a security update's source), so then the
     # other versions the mirror lists, newest first (the module is compiled
@@ -212,8 +307,9 @@ for so in ${CENSUS_EXTRA:-}; do
         >>"$CENSUS/modules.tsv.new"
 done
 mv "$CENSUS/modules.tsv.new" "$CENSUS/modules.tsv"
+mv "$CENSUS/preload.tsv.new" "$CENSUS/preload.tsv"
 
-# --- 3. Where each PostgreSQL name is declared and defined -----------------
+# --- 4. Where each PostgreSQL name is declared and defined -----------------
 # NAME HEADER (relative to the server include directory; first extern
 # declaration) and NAME SOURCE_DIR (directory of the .c file that defines it
 # in the source tree, by PostgreSQL's layout: a function's name starts the
@@ -256,7 +352,7 @@ perl -e '
         print "$_ $def{$_}\n" for sort keys %def;
     ' "$CENSUS/out/pg.names" "$SRCROOT" >"$CENSUS/out/pg.sources"
 
-# --- 4. Per module: referenced, provided, missing; does it load? ----------
+# --- 5. Per module: referenced, provided, missing; does it load? ----------
 nm -D --defined-only "$DAEMON" | awk '{ print $3 }' | sed 's/@.*//' | sort -u >"$CENSUS/out/bgworkerd.defined"
 
 first_problem() { # LOG: first ERROR/FATAL/PANIC line, without the log prefix,
@@ -265,13 +361,23 @@ first_problem() { # LOG: first ERROR/FATAL/PANIC line, without the log prefix,
         sed -E -e 's/^[0-9-]+ [0-9:.]+ [A-Z]+ \[[0-9]+\] //' -e "s|$ROOT/||g" || true
 }
 
+# Modules that must be preloaded after another one, as their documentation
+# says (under PostgreSQL, too, they stop in _PG_init without it): MODULE ->
+# the libraries put before it in shared_preload_libraries, found in the
+# installed server's library directory.
+declare -A COMPANIONS=(
+    [pg_stat_kcache]=pg_stat_statements
+)
+
 try_load() { # MODULE DIR -> "yes"/"no", log in logs/MODULE.log
     local mod="$1" dir="$2" run="$CENSUS/run/$1" log="$CENSUS/logs/$1.log" pid i
+    local preload="${COMPANIONS[$1]:+${COMPANIONS[$1]},}$1"
     rm -rf "$run"
     mkdir -p "$run"
     # Its own session, so the watchdog can end the daemon and its workers by
     # the process group of the pid it started.
-    setsid "$DAEMON" -D "$run" -c "shared_preload_libraries=$mod" -c "dynamic_library_path=$dir" -c log_min_messages=debug1 \
+    setsid "$DAEMON" -D "$run" -c "shared_preload_libraries=$preload" -c "dynamic_library_path=$dir:$PGDIR/lib" \
+        -c log_min_messages=debug1 \
         >"$log" 2>&1 </dev/null &
     pid=$!
     for ((i = 0; i < LOAD_SECS * 10; i++)); do
@@ -291,9 +397,11 @@ try_load() { # MODULE DIR -> "yes"/"no", log in logs/MODULE.log
     if grep -q 'bgworkerd ready' "$log"; then echo yes; else echo no; fi
 }
 
-: >"$CENSUS/out/table.tsv"
-while IFS=$'\t' read -r mod origin so; do
-    dir="$CENSUS/mods/$mod"
+census_module() { # MODULE SO: per-module lists under out/, the log, and
+                  # "REFERENCED PROVIDED MISSING LOADS ERR WORKERS KINDS READY"
+                  # (tab-separated; LOADS: reached "bgworkerd ready", READY: the
+                  # library was opened, so _PG_init ran, and bgworkerd got ready)
+    local mod="$1" so="$2" dir="$CENSUS/mods/$1" loads err workers opened
     rm -rf "$dir"
     mkdir -p "$dir"
     cp "$so" "$dir/$mod.so"
@@ -304,15 +412,43 @@ while IFS=$'\t' read -r mod origin so; do
     loads="$(try_load "$mod" "$dir")"
     err="$(first_problem "$CENSUS/logs/$mod.log")"
     workers="$(grep -c 'starting background worker' "$CENSUS/logs/$mod.log" || true)"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mod" "$origin" \
+    # Opened: no "could not load/access" or magic-block complaint about the
+    # module itself (a library its _PG_init loads is another matter).
+    if grep -qF -e "could not load library \"$dir/$mod.so\"" -e "could not access file \"$mod\"" \
+        -e "incompatible library \"$dir/$mod.so\"" "$CENSUS/logs/$mod.log"; then
+        opened=no
+    else
+        opened=yes
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$(wc -l <"$CENSUS/out/$mod.referenced")" "$(wc -l <"$CENSUS/out/$mod.provided")" \
         "$(wc -l <"$CENSUS/out/$mod.missing")" "$loads" "${err:--}" "$workers" \
         "$(awk '$2 == "F" { f++ } $2 == "V" { v++ } END { printf "%d F, %d V", f, v }' "$CENSUS/out/$mod.missing")" \
+        "$opened"
+}
+
+: >"$CENSUS/out/table.tsv"
+while IFS=$'\t' read -r mod origin so; do
+    r="$(census_module "$mod" "$so")"
+    IFS=$'\t' read -r nref nprov nmiss loads err workers kinds _ <<<"$r"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mod" "$origin" "$nref" "$nprov" "$nmiss" "$loads" "$err" "$workers" "$kinds" \
         >>"$CENSUS/out/table.tsv"
     note "$mod: $(tail -1 "$CENSUS/out/table.tsv" | cut -f3-6 | tr '\t' ' ')"
 done <"$CENSUS/modules.tsv"
 
-# --- 5. Report ---------------------------------------------------------------
+# Group 2: MODULE FROM REFERENCED MISSING OPENED READY WORKERS FIRST_ERROR
+# NOT_INSTALLED (libraries the module needs that are not installed here).
+: >"$CENSUS/out/preload.tsv"
+while IFS=$'\t' read -r mod origin so; do
+    r="$(census_module "$mod" "$so")"
+    IFS=$'\t' read -r nref _ nmiss ready err workers _ opened <<<"$r"
+    absent="$(ldd "$so" 2>/dev/null | awk '/not found/ { printf "%s%s", (n++ ? " " : ""), $1 }')"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mod" "$origin" "$nref" "$nmiss" "$opened" "$ready" "$workers" "$err" "${absent:--}" \
+        >>"$CENSUS/out/preload.tsv"
+    note "$mod: opened $opened, ready $ready${absent:+ (not installed: $absent)}"
+done <"$CENSUS/preload.tsv"
+
+# --- 6. Report ---------------------------------------------------------------
 # missing.tsv: MODULES NAME KIND HEADER SOURCE_DIR MODULE_LIST, most referenced first.
 while IFS=$'\t' read -r mod _; do
     awk -v m="$mod" '{ print $1, $2, m }' "$CENSUS/out/$mod.missing"
@@ -393,6 +529,25 @@ done <"$CENSUS/modules.tsv" |
             echo "(none)"
         fi
     done <"$CENSUS/modules.tsv"
+    echo
+    echo "## Group 2: modules users put in shared_preload_libraries"
+    echo
+    npre="$(wc -l <"$CENSUS/out/preload.tsv")"
+    nopen="$(awk -F'\t' '$5 == "yes"' "$CENSUS/out/preload.tsv" | wc -l)"
+    nready="$(awk -F'\t' '$6 == "yes"' "$CENSUS/out/preload.tsv" | wc -l)"
+    nabsent="$(awk -F'\t' '$9 != "-"' "$CENSUS/out/preload.tsv" | wc -l)"
+    echo "PostgreSQL $MAJOR's contrib modules and Debian's postgresql-$MAJOR-* extensions whose"
+    echo ".so defines \`_PG_init\` (pg_prewarm: group 1). **$nopen of $npre load; \`_PG_init\` completes"
+    echo "(bgworkerd ready) for $nready.** $nabsent need a library that is not installed here."
+    echo
+    echo "| module | from | referenced | missing | loads | _PG_init completed (ready) | workers started | first error | not installed |"
+    echo "|---|---|---:|---:|---|---|---:|---|---|"
+    awk -F'\t' '{ e = $8; gsub(/\|/, "\\|", e); printf "| %s | %s | %s | %s | %s | %s | %s | `%s` | %s |\n", $1, $2, $3, $4, $5, $6, $7, e, $9 }' "$CENSUS/out/preload.tsv"
+    echo
+    echo "\"loads\": the library was opened (no \"could not load library\"), so its \`_PG_init\` ran;"
+    echo "\"_PG_init completed\": bgworkerd reached \"bgworkerd ready\" with it preloaded;"
+    echo "\"not installed\": libraries the module needs (ldd) that are not installed on this machine"
+    echo "(the census installs nothing), so it cannot be opened here under PostgreSQL either."
 } >"$CENSUS/census.md"
 
 column -t -s$'\t' -N module,from,referenced,provided,missing,loads,first_error,worker_starts,missing_kinds \
@@ -400,4 +555,8 @@ column -t -s$'\t' -N module,from,referenced,provided,missing,loads,first_error,w
 echo
 echo "census: top missing symbols (modules symbol kind header source_dir):"
 head -30 "$CENSUS/missing.tsv" | cut -f1-5 | column -t -s$'\t'
+echo
+echo "census: group 2, preloadable modules:"
+column -t -s$'\t' -N module,from,referenced,missing,loads,ready,worker_starts,first_error,not_installed \
+    "$CENSUS/out/preload.tsv" 2>/dev/null || cat "$CENSUS/out/preload.tsv"
 echo "census: full report in $CENSUS/census.md"

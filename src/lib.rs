@@ -14,10 +14,16 @@
 //! `libbgworker_pg` (crates/pg), the library for hosts that load
 //! PostgreSQL modules.
 //!
+//! Rust programs use [`safe`], the safe Rust API over the same core
+//! (worker definitions, registration, handles, entry points, embedding
+//! and attaching).
+//!
 //! Which names the libraries and the daemon export is declared once, in
 //! `exports/` (see build.rs).
 
 pub use bgworker_core::*;
+
+pub mod safe;
 
 // A reference to every exported name (see build.rs).
 include!(concat!(env!("OUT_DIR"), "/plain_refs.rs"));

@@ -886,6 +886,76 @@ fn hash_tables_match_postgresql() {
     );
     pg.stop();
 }
+/// What `_PG_init` of modules users preload does (the census's second
+/// group): option names kept in TopMemoryContext, a custom setting without
+/// a dot in its name, rendezvous variables (one slot per name, NULL at
+/// first, 63-byte keys, inherited by the worker), EnableQueryId,
+/// pg_bindtextdomain, a base backup target, and SplitIdentifierString
+/// (quoting, downcasing, blanks, syntax errors, 63-byte names, another
+/// separator), and load_external_function/lookup_external_function
+/// (found, missing with and without an error, no such library), and
+/// RegisterCustomRmgr (registered, then each of PostgreSQL's errors). Same
+/// worker transcript as
+/// PostgreSQL 15; the registration is a DEBUG line here.
+#[test]
+fn preload_calls_match_postgresql() {
+    let _w = watchdog(120, "preload_calls");
+    let m = pgxs_module("compat/cx_preload.c");
+    let d = module_daemon("cx_preload", &m)
+        .set("log_min_messages", "debug1")
+        .start();
+    d.wait_log("cxpl done", secs(20));
+    d.wait_log("DEBUG:  BaseBackupAddTarget: accepted; ", secs(1));
+    let pg = PgServer::start("cx_preload", &[&m], &[]);
+    pg.wait_log("cxpl done", secs(30));
+    // The library's directory differs (the server has its own copy).
+    let dirless = |l: String| -> String {
+        match (l.find("in file \""), l.rfind('/')) {
+            (Some(a), Some(b)) if b > a => format!("{}DIR{}", &l[..a + 9], &l[b..]),
+            _ => l,
+        }
+    };
+    let keep = |t: Vec<Vec<String>>| -> Vec<Vec<String>> {
+        t.into_iter()
+            .map(|v| {
+                v.into_iter()
+                    .filter(|l| l.contains("cxpl "))
+                    .map(dirless)
+                    .collect()
+            })
+            .collect()
+    };
+    let mine = keep(worker_transcripts(&d.log_lines(), d.pid(), "cxpl "));
+    let real = keep(worker_transcripts(&pg.log_lines(), pg.pid(), "cxpl "));
+    assert_eq!(mine, real, "preload transcripts (ours vs PostgreSQL 15)");
+    assert_eq!(mine.len(), 1);
+    for line in [
+        "LOG:  cxpl name 2: col3 in TopMemoryContext",
+        "LOG:  cxpl dotless setting: 7",
+        "LOG:  cxpl query id: before 0 after 1 now 1 compute_query_id 2",
+        "LOG:  cxpl rendezvous: same slot 1, long names share one 1, other starts NULL 1",
+        "LOG:  cxpl rendezvous in the worker: same slot 1, value 42",
+        "LOG:  cxpl split '  Read, WRITE ,ddl ' by ',': ok, 3 names: [read](4) [write](5) [ddl](3)",
+        "LOG:  cxpl split 'a,,b' by ',': invalid, 1 names: [a](1)",
+        "LOG:  cxpl load cx_preload cxpl_main: cxpl_main, handle set, lookup same",
+        "LOG:  cxpl rmgr error 1: failed to register custom resource manager \"HEAP\" with ID 201 | Existing resource manager with ID 10 has the same name. | -",
+        "LOG:  cxpl rmgr 200 exists 1 named cxpl_rmgr, 201 exists 0, 202 exists 0",
+        "LOG:  cxpl load cx_preload cxpl_nosuch caught: could not find function \"cxpl_nosuch\" in file \"DIR/cx_preload.so\" (42883)",
+        "LOG:  cxpl load cx_nosuch_library cxpl_main caught: could not access file \"cx_nosuch_library\": No such file or directory (58P01)",
+    ] {
+        assert!(mine[0].contains(&line.to_string()), "{mine:#?}");
+    }
+    assert_eq!(d.count_log("cxpl target"), 0, "the target never fires");
+    let registered = "LOG:  registered custom resource manager \"cxpl_rmgr\" with ID 200";
+    assert_eq!(d.count_log(registered), 1);
+
+    let count = |lines: Vec<String>| lines.iter().filter(|l| l.contains(registered)).count();
+    assert_eq!(count(pg.log_lines()), 1);
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(10)).success());
+    pg.stop();
+}
+
 per_major!(
     latch_set_by_another_worker_matches_postgresql,
     latch_set_by_another_worker_matches_postgresql_for

@@ -62,11 +62,16 @@ fn a_waiter_learns_of_a_killed_supervisor_well_within_its_periodic_check() {
 fn the_sentinel_is_gone_after_a_normal_stop() {
     let _w = watchdog(60, "the_sentinel_is_gone_after_a_normal_stop");
     let d = plain_daemon("sentinel-stop", &[]);
-    let s = child_named(d.pid(), "bgw_sentinel").expect("bgworkerd has a sentinel child");
+    let s = sentinel_of(&d);
     // It holds nothing of the supervisor's: no pid-file lock, no terminal.
-    let fds: Vec<_> = std::fs::read_dir(format!("/proc/{s}/fd"))
-        .map(|r| r.flatten().collect())
-        .unwrap_or_default();
+    // (It closes the rest just after naming itself.)
+    let fds = || -> Vec<_> {
+        std::fs::read_dir(format!("/proc/{s}/fd"))
+            .map(|r| r.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    wait_until(secs(10), || fds().len() == 2);
+    let fds = fds();
     assert_eq!(fds.len(), 2, "the sentinel keeps 2 descriptors: {fds:?}");
     d.signal(libc::SIGINT);
     assert!(d.wait_exit(secs(20)).success(), "{}", d.log_text());
@@ -80,7 +85,7 @@ fn the_sentinel_is_gone_after_a_normal_stop() {
 fn a_killed_sentinel_is_replaced_and_is_no_crash() {
     let _w = watchdog(60, "a_killed_sentinel_is_replaced");
     let d = plain_daemon("sentinel-kill", &[]);
-    let s = child_named(d.pid(), "bgw_sentinel").expect("bgworkerd has a sentinel child");
+    let s = sentinel_of(&d);
     // SAFETY: kill of the test's own grandchild, by pid.
     unsafe { libc::kill(s, libc::SIGKILL) };
     d.wait_log(
@@ -106,4 +111,44 @@ fn a_killed_sentinel_is_replaced_and_is_no_crash() {
         d.log_text()
     );
     assert!(wait_pids_gone(&[s2], secs(5)).is_empty());
+}
+
+/// The daemon's sentinel child. It names itself just after it is cloned,
+/// so a look right after "ready" may still see the supervisor's name: wait
+/// for it (generous, for a loaded machine or a sanitizer build).
+fn sentinel_of(d: &Daemon) -> i32 {
+    let mut found = None;
+    wait_until(secs(10), || {
+        found = child_named(d.pid(), "bgw_sentinel");
+        found.is_some()
+    });
+    found.expect("bgworkerd has a sentinel child")
+}
+
+#[test]
+fn a_worker_keeps_none_of_the_supervisors_descriptors_but_the_death_pipe() {
+    let _w = watchdog(60, "a_worker_keeps_none_of_the_supervisors_descriptors");
+    let module = pgxs_module("lc_workers.c");
+    // With log_file, the supervisor also keeps its original stderr aside.
+    let d = Daemon::builder("worker-fds")
+        .preload(&[&module])
+        .env("LC_STATIC", "fds_a||-1|0|loop")
+        .set("log_file", "bgworkerd.log")
+        .spawn();
+    let log = d.rundir().join("bgworkerd.log");
+    assert!(
+        wait_until(secs(20), || std::fs::read_to_string(&log)
+            .is_ok_and(|t| t.contains(&start_needle("fds_a")))),
+        "worker fds_a did not start; stderr: {}",
+        d.log_text()
+    );
+    let worker = child_named(d.pid(), "fds_a").expect("worker fds_a runs");
+    let held = supervisor_fds_in(worker, d.pid());
+    assert!(
+        held.is_empty(),
+        "worker {worker} holds descriptors of supervisor {}: {held:?}",
+        d.pid()
+    );
+    d.signal(libc::SIGINT);
+    assert!(d.wait_exit(secs(20)).success(), "{}", d.log_text());
 }

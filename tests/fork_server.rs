@@ -75,6 +75,20 @@ fn workers_fork_from_the_server_and_inherit_the_host_as_it_was_when_it_started()
     assert_eq!(field_i64(&m, "after"), 0, "{m}");
     assert_eq!(field_i64(&m, "fd_before"), 1, "{m}");
     assert_eq!(field_i64(&m, "fd_after"), 0, "{m}");
+    // Nothing of the server's supervisor (nor its sockets to the host).
+    let held = supervisor_fds_in(s.worker, s.server);
+    assert!(held.is_empty(), "the worker holds the server's {held:?}");
+    // So did the policy the host gave its second static worker.
+    h.wait_line("marker: start name=forksrv_b ", secs(20));
+    let js = run_ctl(&rundir, &["status", "--json"]).stdout;
+    let b = js
+        .split("\"name\":\"forksrv_b\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no forksrv_b in {js}"));
+    assert!(
+        b.contains("\"stop_timeout_ms\":45000"),
+        "forksrv_b's policy did not reach the server: {js}"
+    );
     // The setting made after the start reached the server.
     let st = run_ctl(&rundir, &["status"]);
     assert!(st.stdout.contains("forksrv_a"), "{}", st.stdout);

@@ -148,11 +148,16 @@ fn ready_comes_strictly_after_started_and_failures_before_ready_are_reported() {
         r.contains("startup=STARTED") && num(r, "rc") == 0 && num(r, "same_pid") == 1,
         "{r}"
     );
-    // The worker sleeps 300 ms between its start and bgw_notify_ready.
+    // The worker sleeps 300 ms between its start and bgw_notify_ready, and
+    // it starts after its registration (both times count from there): so
+    // ready comes at least 300 ms in, and after the startup the host saw
+    // (which a loaded machine may let the host see late, so the gap
+    // between the two is not bounded from below).
     let (started, ready) = (num(r, "started_ms"), num(r, "ready_ms"));
     assert!(
-        ready >= started + 250,
-        "ready {ready} ms, started {started} ms: ready must come later"
+        ready > started && ready >= 300,
+        "ready {ready} ms, started {started} ms after registration: ready must come \
+         after the startup and after the worker's 300 ms"
     );
     let marker = d.wait_log("marker: ready name=sv_ready", secs(5));
     assert!(

@@ -1657,6 +1657,51 @@ pub fn child_named(pid: i32, comm: &str) -> Option<i32> {
     })
 }
 
+/// Descriptors of supervisor `sup` that its worker `worker` still holds
+/// (same number, same file), each as "N -> TARGET". Only the supervisor's
+/// own descriptors count, which are all close-on-exec (what bgworkerd or a
+/// host inherited across exec is not, and a worker inherits it as well),
+/// except the death pipe's read end (a pipe of which the supervisor holds
+/// both ends), which every worker keeps.
+pub fn supervisor_fds_in(worker: i32, sup: i32) -> Vec<String> {
+    let link = |pid: i32, fd: &str| fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok();
+    let cloexec = |pid: i32, fd: &str| {
+        fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("flags:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            })
+            .is_some_and(|f| f & libc::O_CLOEXEC as u32 != 0)
+    };
+    let sup_targets: Vec<PathBuf> = fs::read_dir(format!("/proc/{sup}/fd"))
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| fs::read_link(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut held = Vec::new();
+    let Ok(rd) = fs::read_dir(format!("/proc/{worker}/fd")) else {
+        return held;
+    };
+    for e in rd.flatten() {
+        let fd = e.file_name().to_string_lossy().into_owned();
+        let (Some(w), Some(s)) = (link(worker, &fd), link(sup, &fd)) else {
+            continue;
+        };
+        let t = w.to_string_lossy().into_owned();
+        let death_pipe =
+            t.starts_with("pipe:") && sup_targets.iter().filter(|x| **x == w).count() >= 2;
+        if w == s && cloexec(sup, &fd) && !death_pipe {
+            held.push(format!("{fd} -> {t}"));
+        }
+    }
+    held.sort();
+    held
+}
+
 /// Live descendants of `pid` (children, grandchildren, ...).
 pub fn descendants_of(pid: i32) -> Vec<i32> {
     let mut all = Vec::new();

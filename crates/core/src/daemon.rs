@@ -121,8 +121,15 @@ pub fn main(args: Vec<String>) -> i32 {
         Err((m, hint)) => return fatal(&m, hint.as_deref()),
     };
     supervisor::arm_preload_cleanup(pidfile.path());
+    // The runtime names the configuration file in its start-up errors.
+    settings::set_rundir(Some(&rundir));
     if let Err(e) = loader::load_preload_libraries(&preload) {
-        log::emit_full(log::FATAL, &e.message, e.detail.as_deref(), None);
+        log::emit_full(
+            log::FATAL,
+            &e.message,
+            e.detail.as_deref(),
+            e.hint.as_deref(),
+        );
         pidfile.remove();
         return 1;
     }

@@ -22,7 +22,7 @@
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::settings::Settings;
+use crate::settings::{SettingError, Settings};
 
 /// A worker's entry point (`bgworker_main_type`).
 pub type WorkerMain = unsafe extern "C" fn(usize);
@@ -77,6 +77,16 @@ pub struct Hooks {
     /// Supervisor reload: apply `fresh` to the module settings defined in
     /// this process. True when some change needs a restart to take effect.
     pub reload_module_settings: fn(fresh: &Settings) -> bool,
+    /// Is `name` (lower case, not one of the core's own) a setting the
+    /// runtime knows (PostgreSQL's built-in settings)? The core then keeps
+    /// its value from the file or `-c` as it keeps module settings
+    /// (`prefix.name`), for the runtime to apply. Any thread.
+    pub extra_setting: fn(name: &str) -> bool,
+    /// Start-up (bgworkerd, or a host loading its first library), once the
+    /// process's major is decided and before the first `_PG_init`: apply
+    /// the kept values of extra settings. Err: PostgreSQL's FATAL (the
+    /// problems it sums up are logged already); start-up stops.
+    pub apply_extra_settings: fn() -> Result<(), SettingError>,
     /// The signal masks of `BackgroundWorkerBlockSignals` and
     /// `BackgroundWorkerUnblockSignals`, as (block, unblock): PostgreSQL's
     /// BlockSig and UnBlockSig, which modules may read. None: the core's
@@ -109,6 +119,8 @@ impl Hooks {
         call_module_init: plain_call_init,
         preload_in_progress: |_| {},
         reload_module_settings: |_| false,
+        extra_setting: |_| false,
+        apply_extra_settings: || Ok(()),
         signal_masks: None,
         raise_error: |_, _| Raised::NotRaised,
         notify_worker: |_, _| {},
@@ -124,6 +136,7 @@ static CURRENT: AtomicPtr<Hooks> = AtomicPtr::new(std::ptr::null_mut());
 /// both install the same runtime).
 pub fn install(hooks: &'static Hooks) {
     CURRENT.store(hooks as *const Hooks as *mut Hooks, Ordering::Release);
+    crate::settings::set_extra_names(hooks.extra_setting);
 }
 
 /// The installed hooks, or [`Hooks::PLAIN`]. Async-signal-safe.

@@ -167,7 +167,12 @@ pub unsafe extern "C" fn bgw_host_load_library(name: *const c_char) -> c_int {
         match loader::load_preload_libraries(&[name.to_string()]) {
             Ok(()) => 0,
             Err(e) => {
-                log::emit_full(log::ERROR, &e.message, e.detail.as_deref(), None);
+                log::emit_full(
+                    log::ERROR,
+                    &e.message,
+                    e.detail.as_deref(),
+                    e.hint.as_deref(),
+                );
                 fail(&e.message)
             }
         }

@@ -187,6 +187,24 @@ pub fn is_known(name: &str) -> bool {
     KNOWN.contains(&name) || crate::policy::is_setting(name)
 }
 
+/// Which names beyond the core's own a runtime knows (see hooks.rs'
+/// `extra_setting`; set when hooks are installed). Their values are kept
+/// with the module settings.
+static EXTRA_NAMES: Mutex<Option<NameTest>> = Mutex::new(None);
+
+/// Says whether a name is a setting.
+pub type NameTest = fn(&str) -> bool;
+
+pub fn set_extra_names(f: NameTest) {
+    *EXTRA_NAMES.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+}
+
+/// Is `name` (lower case) a runtime's setting, not one of the core's?
+fn is_extra(name: &str) -> bool {
+    !is_known(name)
+        && (*EXTRA_NAMES.lock().unwrap_or_else(|e| e.into_inner())).is_some_and(|f| f(name))
+}
+
 /// The run directory whose bgworker.conf a reload re-reads (set by the
 /// supervisor at start, inherited by workers).
 static RUNDIR: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
@@ -297,7 +315,7 @@ impl Settings {
     /// PostgreSQL's message texts (and HINT).
     pub fn set(&mut self, name: &str, value: &str, source: Source) -> Result<(), SettingError> {
         let lname = name.to_ascii_lowercase();
-        if lname.contains('.') {
+        if lname.contains('.') || is_extra(&lname) {
             if self.custom_sources.get(&lname).is_some_and(|s| *s > source) {
                 return Ok(());
             }

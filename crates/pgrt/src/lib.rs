@@ -58,6 +58,8 @@
 pub(crate) use bgworker_core::{abi, backend, hooks, log, settings, supervisor};
 
 pub mod bitmapset;
+pub mod datetime;
+pub mod dfmgr;
 pub mod dsm;
 pub mod dynahash;
 pub mod elog;
@@ -72,11 +74,15 @@ pub mod nodb;
 pub mod pgcode;
 pub mod pglist;
 pub mod pgstat;
+pub mod preload;
 pub mod register;
+pub mod rendezvous;
+pub mod rmgr;
 pub mod runtime;
 pub mod shmem;
 pub mod spin;
 pub mod timestamp;
+pub mod wait_event;
 
 /// The panic boundary of every Rust body this runtime exports (see the
 /// module docs): runs `body`; if it panics, records ERROR "internal error

@@ -243,3 +243,19 @@ pub extern "C" fn RegisterExtensibleNodeMethods(_methods: *const c_void) {
         accepted("RegisterExtensibleNodeMethods", NO_PLANNER)
     })
 }
+
+/// `BaseBackupAddTarget(name, check_detail, get_sink)`: a base backup
+/// target (basebackup_to_shell); base backups need the database server.
+#[unsafe(no_mangle)]
+pub extern "C" fn BaseBackupAddTarget(
+    _name: *const c_char,
+    _check_detail: *const c_void,
+    _get_sink: *const c_void,
+) {
+    bgworker_core::api::boundary("BaseBackupAddTarget", (), || {
+        accepted(
+            "BaseBackupAddTarget",
+            "base backups need the database server",
+        )
+    })
+}

@@ -20,13 +20,22 @@ pub static HOOKS: Hooks = Hooks {
     call_module_init: super::elog::call_guarded,
     preload_in_progress: |on| {
         if on {
+            // _PG_init may allocate in TopMemoryContext (bloom keeps its
+            // option names there), as in PostgreSQL's postmaster, where it
+            // exists before the libraries load.
+            super::mcxt::init();
             // The core calls this once the process's major is decided.
             super::mcxt::retag_contexts();
+            // _PG_init may palloc (pstrdup reads CurrentMemoryContext
+            // directly), as in the postmaster's PostmasterContext.
+            super::mcxt::init();
             super::guc::builtin::ensure_registered();
         }
         super::misc::process_shared_preload_libraries_in_progress.store(on, Ordering::SeqCst)
     },
     reload_module_settings: |fresh| super::guc::apply_settings(fresh, crate::log::LOG, true),
+    extra_setting: super::guc::builtin::is_builtin_of_any,
+    apply_extra_settings: super::guc::builtin::apply_at_start,
     signal_masks: Some(signal_masks),
     raise_error,
     notify_worker: super::latch::notify_worker,

@@ -14,7 +14,8 @@
 //! - bgw_host_load_library: in the server only (the module's `_PG_init`
 //!   runs where the workers are forked from, as in PostgreSQL's postmaster);
 //! - RegisterBackgroundWorker in the host: recorded by the host as usual
-//!   and handed to the server, in order, before the next load or run;
+//!   and handed to the server, in order, with the policy
+//!   bgw_set_next_policy gave it, before the next load or run;
 //! - bgw_host_run: the server runs the supervisor; the host's call returns
 //!   its result when the supervisor returns;
 //! - bgw_host_set_start_phase, bgw_host_request_shutdown: a message on a
@@ -40,6 +41,7 @@ use std::sync::Mutex;
 
 use crate::abi::BackgroundWorker;
 use crate::log;
+use crate::policy::Policy;
 use crate::process::loader;
 use crate::settings;
 use crate::supervisor::{self, registry};
@@ -175,21 +177,96 @@ fn request(r: &mut Requests, tag: u8, payload: &[u8]) -> Result<(i32, String), S
     Ok((status, String::from_utf8_lossy(&buf[4..n]).into_owned()))
 }
 
-/// Hand the host's static registrations the server has not had yet.
+/// Fields of a policy in a static registration's request.
+const POLICY_FIELDS: usize = 11;
+/// Each field as a presence byte and an 8-byte little-endian value.
+const POLICY_BYTES: usize = POLICY_FIELDS * 9;
+
+/// A policy as request bytes (read back by [`policy_from`]).
+fn policy_bytes(p: &Policy) -> Vec<u8> {
+    let vals: [Option<u64>; POLICY_FIELDS] = [
+        p.backoff_initial_ms.map(u64::from),
+        p.backoff_factor.map(f64::to_bits),
+        p.backoff_cap_ms.map(u64::from),
+        p.backoff_jitter.map(f64::to_bits),
+        p.backoff_reset_after_ms.map(u64::from),
+        p.give_up_restarts.map(|n| n as i64 as u64),
+        p.give_up_window_ms.map(u64::from),
+        p.start_timeout_ms.map(u64::from),
+        p.stop_timeout_ms.map(u64::from),
+        p.watchdog_ms.map(u64::from),
+        p.watchdog_action.map(|a| a.code() as i64 as u64),
+    ];
+    let mut out = Vec::with_capacity(POLICY_BYTES);
+    for v in vals {
+        out.push(u8::from(v.is_some()));
+        out.extend_from_slice(&v.unwrap_or(0).to_le_bytes());
+    }
+    out
+}
+
+/// The policy of [`policy_bytes`], checked again.
+fn policy_from(b: &[u8]) -> Result<Policy, String> {
+    let bad = || "malformed request".to_string();
+    if b.len() != POLICY_BYTES {
+        return Err(bad());
+    }
+    let mut v = [None; POLICY_FIELDS];
+    for (slot, c) in v.iter_mut().zip(b.chunks_exact(9)) {
+        let mut n = [0u8; 8];
+        n.copy_from_slice(&c[1..]);
+        *slot = match c[0] {
+            0 => None,
+            1 => Some(u64::from_le_bytes(n)),
+            _ => return Err(bad()),
+        };
+    }
+    let ms = |x: Option<u64>| x.map(|n| u32::try_from(n).map_err(|_| bad())).transpose();
+    let p = Policy {
+        backoff_initial_ms: ms(v[0])?,
+        backoff_factor: v[1].map(f64::from_bits),
+        backoff_cap_ms: ms(v[2])?,
+        backoff_jitter: v[3].map(f64::from_bits),
+        backoff_reset_after_ms: ms(v[4])?,
+        give_up_restarts: v[5]
+            .map(|n| i32::try_from(n as i64).map_err(|_| bad()))
+            .transpose()?,
+        give_up_window_ms: ms(v[6])?,
+        start_timeout_ms: ms(v[7])?,
+        stop_timeout_ms: ms(v[8])?,
+        watchdog_ms: ms(v[9])?,
+        watchdog_action: v[10]
+            .map(|n| crate::policy::WatchdogAction::from_code(n as i64 as i32).ok_or_else(bad))
+            .transpose()?,
+    };
+    p.validate()?;
+    Ok(p)
+}
+
+/// A definition's bytes, for a process running this very library.
+fn worker_bytes(w: &BackgroundWorker) -> &[u8] {
+    // SAFETY: BackgroundWorker is plain data (repr(C), Copy); its bytes go
+    // to a process running this very library, which reads them back as
+    // the same type.
+    unsafe {
+        std::slice::from_raw_parts(
+            (w as *const BackgroundWorker).cast::<u8>(),
+            std::mem::size_of::<BackgroundWorker>(),
+        )
+    }
+}
+
+/// Hand the host's static registrations the server has not had yet, each
+/// with the policy set for it (bgw_set_next_policy).
 fn send_statics(r: &mut Requests) -> Result<(), String> {
     let all = registry::static_workers();
+    let policies = registry::static_policies();
     while r.statics_sent < all.len() {
         let w = &all[r.statics_sent];
-        // SAFETY: BackgroundWorker is plain data (repr(C), Copy); its bytes
-        // go to a process running this very library, which reads them back
-        // as the same type.
-        let bytes = unsafe {
-            std::slice::from_raw_parts(
-                (w as *const BackgroundWorker).cast::<u8>(),
-                std::mem::size_of::<BackgroundWorker>(),
-            )
-        };
-        request(r, REQ_STATIC, bytes)?;
+        let p = policies.get(r.statics_sent).copied().unwrap_or_default();
+        let mut msg = worker_bytes(w).to_vec();
+        msg.extend_from_slice(&policy_bytes(&p));
+        request(r, REQ_STATIC, &msg)?;
         r.statics_sent += 1;
     }
     Ok(())
@@ -214,8 +291,28 @@ pub fn set(name: &str, value: &str) -> Result<(), String> {
     }
 }
 
-/// bgw_host_load_library in the server.
+/// A relative path the host gives, made absolute against the host's
+/// working directory now: the server's is still the one the host had when
+/// it started the server.
+fn host_path(p: &str) -> String {
+    if p.starts_with('/') {
+        return p.to_string();
+    }
+    match std::env::current_dir() {
+        Ok(d) => d.join(p).to_string_lossy().into_owned(),
+        Err(_) => p.to_string(),
+    }
+}
+
+/// bgw_host_load_library in the server. A name with a directory part is a
+/// path (relative to the host's working directory, as without a server);
+/// a bare name or one starting with `$libdir` is looked up as usual.
 pub fn load_library(name: &str) -> Result<(), String> {
+    let name = if name.contains('/') && !name.starts_with('$') {
+        host_path(name)
+    } else {
+        name.to_string()
+    };
     with_requests(|r| {
         send_statics(r)?;
         match request(r, REQ_LOAD, name.as_bytes())? {
@@ -226,9 +323,10 @@ pub fn load_library(name: &str) -> Result<(), String> {
 }
 
 /// bgw_host_run in the server: its result once the supervisor returned.
+/// A relative run directory is the host's (see host_path).
 pub fn run(rundir: Option<&str>) -> Result<i32, String> {
     let mut p = vec![u8::from(rundir.is_some())];
-    p.extend_from_slice(rundir.unwrap_or("").as_bytes());
+    p.extend_from_slice(rundir.map(host_path).unwrap_or_default().as_bytes());
     with_requests(|r| {
         send_statics(r)?;
         request(r, REQ_RUN, &p).map(|(rc, _)| rc)
@@ -337,15 +435,21 @@ fn handle(tag: u8, p: &[u8]) -> (i32, String) {
             }
         },
         REQ_STATIC => {
-            if p.len() != std::mem::size_of::<BackgroundWorker>() {
+            let n = std::mem::size_of::<BackgroundWorker>();
+            if p.len() != n + POLICY_BYTES {
                 return (-1, "malformed request".into());
             }
             // SAFETY: the bytes of a BackgroundWorker (plain data) sent by
             // the host running this very library; read unaligned.
             let w: BackgroundWorker =
                 unsafe { std::ptr::read_unaligned(p.as_ptr().cast::<BackgroundWorker>()) };
-            registry::adopt_static(w);
-            (0, String::new())
+            match policy_from(&p[n..]) {
+                Ok(policy) => {
+                    registry::adopt_static(w, policy);
+                    (0, String::new())
+                }
+                Err(m) => (-1, m),
+            }
         }
         REQ_RUN => {
             let dir = (p.first() == Some(&1)).then(|| text(&p[1..]));
@@ -381,4 +485,35 @@ fn control_loop(fd: RawFd) {
     // shutdown; a request before any run is kept, and the main thread,
     // finding the request socket closed too, exits).
     supervisor::request_shutdown(supervisor::SHUTDOWN_IMMEDIATE);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::WatchdogAction;
+
+    #[test]
+    fn a_static_policy_reaches_the_server_unchanged() {
+        let full = Policy {
+            backoff_initial_ms: Some(100),
+            backoff_factor: Some(1.5),
+            backoff_cap_ms: Some(2000),
+            backoff_jitter: Some(0.25),
+            backoff_reset_after_ms: Some(0),
+            give_up_restarts: Some(-1),
+            give_up_window_ms: Some(60_000),
+            start_timeout_ms: Some(3000),
+            stop_timeout_ms: Some(4000),
+            watchdog_ms: Some(500),
+            watchdog_action: Some(WatchdogAction::Exit1),
+        };
+        for p in [full, Policy::default()] {
+            assert_eq!(policy_from(&policy_bytes(&p)), Ok(p));
+        }
+        // Damaged bytes are refused, not taken.
+        let mut b = policy_bytes(&full);
+        b[0] = 7;
+        assert!(policy_from(&b).is_err());
+        assert!(policy_from(&b[1..]).is_err());
+    }
 }

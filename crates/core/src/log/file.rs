@@ -24,6 +24,12 @@ static ORIGINAL_STDERR: AtomicI32 = AtomicI32::new(-1);
 /// embedding host's stderr is its own and is never switched at reload.
 static MANAGED: AtomicBool = AtomicBool::new(false);
 
+/// The original stderr kept aside, or -1: the supervisor's, which its
+/// workers must not keep (their stderr is descriptor 2).
+pub fn original_stderr() -> i32 {
+    ORIGINAL_STDERR.load(Ordering::SeqCst)
+}
+
 /// Take charge of descriptor 2 for `log_file` (bgworkerd only).
 pub fn manage() {
     MANAGED.store(true, Ordering::SeqCst);

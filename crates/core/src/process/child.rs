@@ -31,7 +31,8 @@ pub struct ChildContext<'a> {
     /// Read end of the death-watch pipe (kept open by the worker).
     pub death_read: i32,
     /// Supervisor descriptors the worker must not keep (signalfd, wake fd,
-    /// the pipe's write end, the pid file lock).
+    /// the pipe's write end, the pid file lock, the segment's lock
+    /// descriptors).
     pub close_fds: &'a [i32],
     /// The entry point, when the supervisor could resolve it before the
     /// fork (see loader::resolve_loaded).

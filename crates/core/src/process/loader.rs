@@ -134,6 +134,7 @@ fn version_mismatch(path: &str, server: u32, library: &str) -> LoadError {
         detail: Some(format!(
             "Server is version {server}, library is version {library}."
         )),
+        hint: None,
     }
 }
 
@@ -161,11 +162,13 @@ fn check_magic(
     let mismatch = || LoadError {
         message: format!("incompatible library \"{path}\": magic block mismatch"),
         detail: None,
+        hint: None,
     };
     if m.is_null() {
         return Err(LoadError {
             message: format!("incompatible library \"{path}\": missing magic block"),
             detail: None,
+            hint: None,
         });
     }
     // SAFETY: every PostgreSQL magic block, old or new, starts with the
@@ -206,6 +209,7 @@ fn check_magic(
             detail: Some(format!(
                 "Server has ABI \"PostgreSQL\", library has \"{extra}\"."
             )),
+            hint: None,
         });
     }
     // PostgreSQL's incompatible_module_error: one line per field that
@@ -249,6 +253,7 @@ fn check_magic(
 pub struct LoadError {
     pub message: String,
     pub detail: Option<String>,
+    pub hint: Option<String>,
 }
 
 /// A library dlopen'ed and checked, whose `_PG_init` has not run yet.
@@ -285,11 +290,13 @@ fn open(name: &str, server: u32) -> Result<Opened, LoadError> {
         return Err(LoadError {
             message: format!("could not access file \"{name}\": {errtext}"),
             detail: None,
+            hint: None,
         });
     }
     let c = CString::new(path.clone()).map_err(|_| LoadError {
         message: format!("could not access file \"{name}\": invalid name"),
         detail: None,
+        hint: None,
     })?;
     // SAFETY: c is a valid path string; RTLD_GLOBAL as PostgreSQL, so one
     // module's symbols are visible to modules loaded later.
@@ -306,6 +313,7 @@ fn open(name: &str, server: u32) -> Result<Opened, LoadError> {
         return Err(LoadError {
             message: format!("could not load library \"{path}\": {error}"),
             detail,
+            hint: None,
         });
     }
     match check_magic(h, &path, server) {
@@ -364,6 +372,7 @@ fn init(o: Opened) -> Result<*mut libc::c_void, LoadError> {
             return Err(LoadError {
                 message: format!("_PG_init of library \"{path}\" failed"),
                 detail: None,
+                hint: None,
             });
         }
     }
@@ -449,6 +458,11 @@ pub fn load_preload_libraries(libs: &[String]) -> Result<(), LoadError> {
     let hooks = crate::hooks::get();
     let r = open_all_and_decide(libs).and_then(|(opened, failed)| {
         (hooks.preload_in_progress)(true);
+        (hooks.apply_extra_settings)().map_err(|e| LoadError {
+            message: e.message,
+            detail: None,
+            hint: e.hint,
+        })?;
         let mut it = opened.into_iter();
         while let Some(o) = it.next() {
             if let Err(e) = init(o) {
@@ -500,6 +514,7 @@ pub fn lookup_entry(
     let cf = CString::new(function).map_err(|_| LoadError {
         message: format!("invalid function name \"{function}\""),
         detail: None,
+        hint: None,
     })?;
     let handle = if is_self(library) {
         // SAFETY: dlopen(NULL) returns the handle of the main program.
@@ -521,6 +536,7 @@ pub fn lookup_entry(
         return Err(LoadError {
             message,
             detail: None,
+            hint: None,
         });
     }
     // SAFETY: a worker entry point has type bgworker_main_type,

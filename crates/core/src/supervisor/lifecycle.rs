@@ -109,6 +109,14 @@ impl Supervisor {
                 .map_or(-1, sentinel::Sentinel::raw_fd),
         ];
         close.extend(self.attached.values().map(AsRawFd::as_raw_fd));
+        // This process's connection tests the supervisor lock through a
+        // descriptor of its own (setup.rs); a worker's connection has none.
+        close.push(
+            backend::current()
+                .and_then(|c| c.lock_fd.as_ref())
+                .map_or(-1, AsRawFd::as_raw_fd),
+        );
+        close.push(log::file::original_stderr());
         self.sv_before_fork(i);
         close.extend(CLOSE_IN_WORKERS.iter().map(|c| c.load(Ordering::Acquire)));
         let entry = loader::resolve_loaded(&def.library(), &def.function());

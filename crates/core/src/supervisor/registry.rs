@@ -102,12 +102,16 @@ pub fn static_policies() -> Vec<crate::policy::Policy> {
 
 /// Take a static registration another process of this library has already
 /// checked (an embedding host's, handed to its fork server: see
-/// host/fork_server.rs), as the last one so far, if there is room.
-pub fn adopt_static(w: BackgroundWorker) {
+/// host/fork_server.rs), with the policy set for it, as the last one so
+/// far, if there is room.
+pub fn adopt_static(w: BackgroundWorker, own: crate::policy::Policy) {
     let max = settings::current().max_worker_processes;
     let mut list = STATIC_WORKERS.lock().unwrap_or_else(|e| e.into_inner());
     if list.len() < max.max(0) as usize {
         list.push(w);
+        let mut pol = STATIC_POLICIES.lock().unwrap_or_else(|e| e.into_inner());
+        pol.resize(list.len() - 1, crate::policy::Policy::default());
+        pol.push(own);
     }
 }
 

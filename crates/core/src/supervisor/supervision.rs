@@ -50,6 +50,9 @@ pub struct WorkerSupervision {
     pub kill_reason: Option<u32>,
     /// After a crash cycle: start no earlier than this (its backoff).
     pub crash_restart_at: Option<Instant>,
+    /// The give-up LOG line, emitted once the failed state is published
+    /// (sv_mark_failed), so that whoever reads the line finds it failed.
+    pub give_up_message: Option<String>,
 }
 
 const T_START: u8 = 0;
@@ -315,12 +318,9 @@ impl Supervisor {
                 sv.failed = true;
                 sv.crash_restart_at = None;
                 let name = rw.def.name();
-                log::emit(
-                    log::LOG,
-                    &format!(
-                        "giving up on background worker \"{name}\": {count} restarts within {window} ms exceed give_up_restarts = {limit}; it stays failed until relaunched"
-                    ),
-                );
+                sv.give_up_message = Some(format!(
+                    "giving up on background worker \"{name}\": {count} restarts within {window} ms exceed give_up_restarts = {limit}; it stays failed until relaunched"
+                ));
                 self.seg
                     .slot_facts(i)
                     .update(|f| f.window_restarts = count as u32);
@@ -347,7 +347,8 @@ impl Supervisor {
         Some(delay)
     }
 
-    /// Worker `i` gave up: kept in its slot, not running, state failed.
+    /// Worker `i` gave up: kept in its slot, not running, state failed;
+    /// then the give-up line, if it is new.
     pub(super) fn sv_mark_failed(&mut self, i: usize) {
         self.seg.slot(i).pid.store(0, Ordering::Release);
         self.seg.slot_facts(i).update(|f| {
@@ -355,6 +356,12 @@ impl Supervisor {
             f.restart_at_ms = 0;
         });
         self.changed = true;
+        if let Some(m) = self.workers[i]
+            .as_mut()
+            .and_then(|rw| rw.sv.give_up_message.take())
+        {
+            log::emit(log::LOG, &m);
+        }
     }
 
     /// The crash of worker `i` (the one that started the cycle): its

@@ -456,6 +456,14 @@ bgw_c_GetConfigOption(const char *name, bool missing_ok, bool restrict_privilege
 	return RAISING(bgw_rs_GetConfigOption(name, missing_ok, restrict_privileged));
 }
 
+extern const char *bgw_rs_GetConfigOptionResetString(const char *name);
+
+const char *
+bgw_c_GetConfigOptionResetString(const char *name)
+{
+	return RAISING(bgw_rs_GetConfigOptionResetString(name));
+}
+
 extern const char *bgw_rs_GetConfigOptionByName(const char *name, const char **varname,
 												 bool missing_ok);
 
@@ -533,4 +541,26 @@ void
 bgw_c_ProcessMainLoopInterrupts(void)
 {
 	bgw_c_HandleMainLoopInterrupts();
+}
+
+extern uint32_t bgw_rs_WaitEventExtensionNew(const char *name);
+extern uint32_t bgw_rs_WaitEventInjectionPointNew(const char *name);
+extern char **bgw_rs_GetWaitEventCustomNames(uint32_t classId, int *nwaitevents);
+
+uint32_t
+bgw_c_WaitEventExtensionNew(const char *name)
+{
+	return RAISING(bgw_rs_WaitEventExtensionNew(name));
+}
+
+uint32_t
+bgw_c_WaitEventInjectionPointNew(const char *name)
+{
+	return RAISING(bgw_rs_WaitEventInjectionPointNew(name));
+}
+
+char	  **
+bgw_c_GetWaitEventCustomNames(uint32_t classId, int *nwaitevents)
+{
+	return RAISING(bgw_rs_GetWaitEventCustomNames(classId, nwaitevents));
 }

@@ -276,9 +276,17 @@ fn set_option(
         }
         return -1;
     }
+    // No value: the boot value for PGC_S_DEFAULT, else the reset value
+    // with its own source, as PostgreSQL's RESET.
+    let mut source = source;
     let parsed = match crate::misc::c_str(value) {
         Some(text) => parse_value(&v, &text),
-        None => Ok(boot_value(&v)),
+        None if source == PGC_S_DEFAULT => Ok(boot_value(&v)),
+        None => {
+            let (val, src) = reset_value(&v);
+            source = src;
+            Ok(val)
+        }
     };
     let result = if change_val {
         parsed.and_then(|val| store(&v, val, source))

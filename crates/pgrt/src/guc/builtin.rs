@@ -141,6 +141,7 @@ pub fn ensure_registered() {
             kind,
             show: None,
             source: PGC_S_DEFAULT,
+            reset: None,
         };
         // A string variable's initial value is the build's constant (or
         // NULL), not ours to free: PostgreSQL's boot value is assigned as
@@ -148,6 +149,106 @@ pub fn ensure_registered() {
         let _ = store(&var, boot_value(&var), PGC_S_DEFAULT);
         registry(|r| r.vars.push(var));
     }
+    let applied = apply_configured();
+    *START_RESULT.lock().unwrap_or_else(|e| e.into_inner()) = Some(applied);
+}
+
+/// What applying the configured values at registration gave, until the
+/// start-up hook takes it.
+static START_RESULT: Mutex<Option<Result<(), settings::SettingError>>> = Mutex::new(None);
+
+/// The start-up hook (hooks.rs' `apply_extra_settings`): register the
+/// major's settings with the configured values, and say whether that went
+/// wrong (once; later calls find nothing to report).
+pub fn apply_at_start() -> Result<(), settings::SettingError> {
+    ensure_registered();
+    START_RESULT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .unwrap_or(Ok(()))
+}
+
+/// Is `name` (lower case) a built-in setting of any served major? The core
+/// keeps such values while the process's major is still undecided; one
+/// that is not a setting of the major decided is reported when applied.
+pub fn is_builtin_of_any(name: &str) -> bool {
+    BUILTINS
+        .iter()
+        .any(|(_, b)| b.iter().any(|x| x.name.eq_ignore_ascii_case(name)))
+}
+
+/// Set a registered built-in setting `name` from the configuration at
+/// start-up, as PostgreSQL's postmaster does (every context may be set but
+/// `internal`).
+fn apply_one(name: &str, value: &str, source: c_int) -> Result<(), Invalid> {
+    let found = registry(|r| {
+        r.vars
+            .iter()
+            .find(|v| v.name.eq_ignore_ascii_case(name))
+            .cloned()
+    });
+    let Some(v) = found else {
+        return Err(Invalid {
+            code: ERRCODE_UNDEFINED_OBJECT,
+            ..Invalid::new(
+                format!("unrecognized configuration parameter \"{name}\""),
+                None,
+            )
+        });
+    };
+    if v.context == PGC_INTERNAL {
+        return Err(Invalid {
+            code: ERRCODE_CANT_CHANGE_RUNTIME_PARAM,
+            ..Invalid::new(format!("parameter \"{}\" cannot be changed", v.name), None)
+        });
+    }
+    let parsed = parse_value(&v, value)?;
+    store(&v, parsed, source).map(|_| ())
+}
+
+/// Apply the values the configuration gives PostgreSQL's own settings:
+/// `-c` options first, the first bad one being PostgreSQL's FATAL (as the
+/// postmaster applies its options before it reads its file); then the
+/// file's, in file order, each bad one logged and the whole a FATAL naming
+/// the file, as PostgreSQL's start-up ProcessConfigFile does.
+fn apply_configured() -> Result<(), settings::SettingError> {
+    let s = settings::current();
+    let mut from_command_line: Vec<String> = Vec::new();
+    for (n, _) in settings::command_line() {
+        let l = n.to_ascii_lowercase();
+        if l.contains('.') || from_command_line.contains(&l) {
+            continue;
+        }
+        let Some(value) = s.custom.get(&l) else {
+            continue;
+        };
+        from_command_line.push(l.clone());
+        apply_one(&l, value, PGC_S_ARGV).map_err(|e| settings::SettingError {
+            message: e.message,
+            hint: e.hint,
+        })?;
+    }
+    let mut error = false;
+    for l in &s.custom_order {
+        if l.contains('.') || from_command_line.contains(l) {
+            continue;
+        }
+        let Some(value) = s.custom.get(l) else {
+            continue;
+        };
+        if let Err(e) = apply_one(l, value, PGC_S_FILE) {
+            report_invalid(LOG, &e);
+            error = true;
+        }
+    }
+    if !error {
+        return Ok(());
+    }
+    let shown = settings::rundir()
+        .map(|d| d.join("bgworker.conf").display().to_string())
+        .unwrap_or_default();
+    Err(format!("configuration file \"{shown}\" contains errors").into())
 }
 
 /// Is `name` one of PostgreSQL's own settings of this process's major?

@@ -69,18 +69,9 @@ pub(super) fn define(
         );
         return;
     };
-    if !valid_custom_name(&name) {
-        raise(
-            ERROR,
-            ERRCODE_INVALID_NAME,
-            format!("invalid configuration parameter name \"{name}\""),
-            Some(
-                "Custom parameter names must be two or more simple identifiers separated by dots."
-                    .into(),
-            ),
-        );
-        return;
-    }
+    // No check of the name's form: PostgreSQL's DefineCustom*Variable
+    // takes any name (modules such as rum define names without a dot);
+    // only placeholders for not-yet-defined names need the dotted form.
     let preloading = crate::misc::process_shared_preload_libraries_in_progress
         .load(std::sync::atomic::Ordering::Relaxed);
     if context == PGC_POSTMASTER && !preloading {
@@ -108,6 +99,7 @@ pub(super) fn define(
         kind,
         show,
         source: PGC_S_DEFAULT,
+        reset: None,
     };
     registry(|r| r.vars.push(var.clone()));
     // The boot value first (PostgreSQL: a boot value the check hook

@@ -36,6 +36,7 @@ pub mod builtin;
 mod byname;
 mod define;
 mod reload;
+mod reset;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -175,6 +176,10 @@ struct Var {
     show: ShowHook,
     /// Where the current value came from (PGC_S_*).
     source: c_int,
+    /// The value RESET goes back to and its source (PostgreSQL's reset_val
+    /// and reset_source): the last value stored from a source up to
+    /// PGC_S_OVERRIDE (the configuration, -c, ...). None: the boot value.
+    reset: Option<(Value, c_int)>,
 }
 
 // SAFETY: the raw pointers are addresses of the module's variables, used
@@ -207,7 +212,9 @@ fn find(name: &str) -> Option<Var> {
     })
 }
 
-fn set_source(name: &str, source: c_int) {
+/// Record where `name`'s value came from and, for a value that becomes
+/// the reset value (see [`Var::reset`]), that value.
+fn set_source(name: &str, source: c_int, reset: Option<Value>) {
     registry(|r| {
         if let Some(v) = r
             .vars
@@ -215,9 +222,15 @@ fn set_source(name: &str, source: c_int) {
             .find(|v| v.name.eq_ignore_ascii_case(name))
         {
             v.source = source;
+            if let Some(value) = reset {
+                v.reset = Some((value, source));
+            }
         }
     })
 }
+
+/// PGC_S_OVERRIDE: values from sources up to it become reset values.
+const PGC_S_OVERRIDE: c_int = 10;
 
 /// A parse or check failure: message, optional detail and hint, SQLSTATE.
 /// `caught`: a hook raised an ERROR itself, which is still on the error
@@ -250,6 +263,7 @@ impl Invalid {
 }
 
 /// A parsed value, ready to store.
+#[derive(Clone)]
 enum Value {
     Bool(bool),
     Int(c_int),
@@ -266,6 +280,7 @@ super::c_export! {
     DefineCustomEnumVariable => bgw_c_DefineCustomEnumVariable,
     GetConfigOption => bgw_c_GetConfigOption,
     GetConfigOptionByName => bgw_c_GetConfigOptionByName,
+    GetConfigOptionResetString => bgw_c_GetConfigOptionResetString,
     SetConfigOption => bgw_c_SetConfigOption,
     set_config_option => bgw_c_set_config_option,
     set_config_option_ext => bgw_c_set_config_option_ext,

@@ -49,11 +49,14 @@ pub fn apply_settings(fresh: &settings::Settings, level: i32, announce: bool) ->
                 .cloned()
         })
         .collect();
-    for v in &defined {
-        if !vars.iter().any(|x| x.name == v.name) {
-            vars.push(v.clone());
-        }
-    }
+    // Variables the configuration no longer names come first, as
+    // PostgreSQL resets removed settings before it applies the file.
+    let removed: Vec<Var> = defined
+        .iter()
+        .filter(|v| !vars.iter().any(|x| x.name == v.name))
+        .cloned()
+        .collect();
+    vars.splice(0..0, removed);
     let mut error = false;
     for v in vars {
         let (text, src) = match configured(fresh, &v.name) {
@@ -65,8 +68,21 @@ pub fn apply_settings(fresh: &settings::Settings, level: i32, announce: bool) ->
                 if v.source == PGC_S_DEFAULT || v.source > PGC_S_ARGV {
                     continue;
                 }
-                // Removed from the configuration: back to the default.
-                if v.context != PGC_POSTMASTER {
+                // Removed from the configuration: back to the default,
+                // which for a setting fixed at start needs a restart.
+                if v.context == PGC_POSTMASTER || v.context == PGC_INTERNAL {
+                    error = true;
+                    crate::elog::report(
+                        level,
+                        &format!(
+                            "parameter \"{}\" cannot be changed without restarting the server",
+                            v.name
+                        ),
+                        None,
+                        None,
+                        None,
+                    );
+                } else {
                     crate::elog::report(
                         level,
                         &format!(
@@ -90,7 +106,19 @@ pub fn apply_settings(fresh: &settings::Settings, level: i32, announce: bool) ->
                 continue;
             }
         };
-        if v.context == PGC_POSTMASTER || v.context == PGC_INTERNAL {
+        if v.context == PGC_INTERNAL {
+            // PostgreSQL refuses any value for these, changed or not.
+            error = true;
+            crate::elog::report(
+                level,
+                &format!("parameter \"{}\" cannot be changed", v.name),
+                None,
+                None,
+                None,
+            );
+            continue;
+        }
+        if v.context == PGC_POSTMASTER {
             if show(&v) != text_of(&v, &parsed) {
                 error = true;
                 crate::elog::report(

@@ -89,6 +89,7 @@ pub(super) fn check_rejection(default: String) -> Invalid {
 /// assign hook. Returns whether the variable's shown value changed.
 pub(super) fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invalid> {
     let before = show(v);
+    let keep = (source <= PGC_S_OVERRIDE).then(|| value.clone());
     let mut extra: *mut c_void = std::ptr::null_mut();
     let rejected = |shown: String| {
         check_rejection(format!(
@@ -212,7 +213,7 @@ pub(super) fn store(v: &Var, value: Value, source: c_int) -> Result<bool, Invali
             _ => unreachable!("value parsed for this variable's kind"),
         }
     }
-    set_source(&v.name, source);
+    set_source(&v.name, source, keep);
     Ok(show(v) != before)
 }
 
@@ -230,6 +231,13 @@ pub(super) fn report_invalid(level: i32, e: &Invalid) {
             None,
         );
     }
+}
+
+/// The value RESET gives `v`, and its source.
+pub(super) fn reset_value(v: &Var) -> (Value, c_int) {
+    v.reset
+        .clone()
+        .unwrap_or_else(|| (boot_value(v), PGC_S_DEFAULT))
 }
 
 pub(super) fn boot_value(v: &Var) -> Value {
