@@ -61,6 +61,9 @@ examples: build
 	@mkdir -p target/examples
 	$(CC) $(EXAMPLE_CFLAGS) -Iinclude -o target/examples/host_example examples/host_example.c \
 	  -L$(REL) -lbgworker -Wl,-rpath,$(CURDIR)/$(REL)
+	$(CC) $(EXAMPLE_CFLAGS) -Iinclude -o target/examples/mq_host examples/mq_host.c \
+	  -L$(REL) -lbgworker -Wl,-rpath,$(CURDIR)/$(REL)
+	$(CC) $(EXAMPLE_CFLAGS) -Iinclude -shared -fPIC -o target/examples/mq_worker.so examples/mq_worker.c
 
 header:
 	BGW_WRITE_HEADER=1 $(CARGO) test --release --test header -q
@@ -221,6 +224,7 @@ install: build
 	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/lib/libbgworker_pg.a
 	install -m 644 include/bgworker.h $(DESTDIR)$(PREFIX)/include/bgworker.h
 	install -m 644 include/bgworker_supervision.h $(DESTDIR)$(PREFIX)/include/bgworker_supervision.h
+	install -m 644 include/bgworker_mq.h $(DESTDIR)$(PREFIX)/include/bgworker_mq.h
 	install -m 755 $(REL)/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerd
 	install -m 755 $(REL)/bgworkerctl $(DESTDIR)$(PREFIX)/bin/bgworkerctl
 	$(STRIP) $(DESTDIR)$(PREFIX)/bin/bgworkerd $(DESTDIR)$(PREFIX)/bin/bgworkerctl

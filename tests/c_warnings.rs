@@ -84,6 +84,8 @@ fn project_c_files_compile_without_warnings() {
                 "-fwrapv",
                 "-Wno-unused-parameter",
             ]);
+            // The runtime's build.rs adds the core's ring header.
+            cmd.arg(format!("-I{}", root.join("crates/core/src/c").display()));
         } else if text.contains("#include \"postgres.h\"") {
             cmd.args(&pg);
         } else {

@@ -142,6 +142,10 @@ fn make_install_into_destdir() {
         std::fs::read(p.join("include/bgworker_supervision.h")).unwrap(),
         std::fs::read(root().join("include/bgworker_supervision.h")).unwrap()
     );
+    assert_eq!(
+        std::fs::read(p.join("include/bgworker_mq.h")).unwrap(),
+        std::fs::read(root().join("include/bgworker_mq.h")).unwrap()
+    );
     // Stripped: the build's debug information stays in target/release.
     let rel = root().join("target/release");
     assert_stripped(

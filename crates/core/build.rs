@@ -26,6 +26,8 @@ fn main() {
     cc::Build::new()
         .file(crate_dir.join("src/c/raise.c"))
         .file(crate_dir.join("src/c/supervision.c"))
+        // The message ring of shm_mq and of the host queues.
+        .file(crate_dir.join("src/c/mq_ring.c"))
         .flag("-fvisibility=hidden")
         .warnings(true)
         .extra_warnings(true)

@@ -27,6 +27,8 @@ fn main() {
     cfiles.sort();
     cc::Build::new()
         .files(&cfiles)
+        // The core's message ring header (c/shm_mq.c fills its ops table).
+        .include(crate_dir.join("../core/src/c"))
         .flag("-fvisibility=hidden")
         .flag("-fno-strict-aliasing")
         .flag("-fwrapv")

@@ -17,6 +17,7 @@ use crate::settings;
 use crate::supervisor;
 
 mod fork_server;
+pub mod mq;
 
 /// Modes for [`bgw_host_request_shutdown`] (as the postmaster's SIGTERM,
 /// SIGINT and SIGQUIT).

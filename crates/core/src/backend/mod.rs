@@ -20,7 +20,7 @@ use crate::shmem::Segment;
 pub use crate::identity::Role;
 
 mod attach;
-mod futex;
+pub(crate) mod futex;
 mod lock;
 mod slot_ops;
 /// cbindgen:ignore
