@@ -768,9 +768,12 @@ pub(crate) fn tenant(conn: &Connection, i: usize) -> Option<(u64, BackgroundWork
         .then_some((g, def, pid))
 }
 
-fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failure> {
+/// The (slot, generation) handles `target` names, each read with
+/// [`tenant`]; a refusal saying why when it names none. Shared by
+/// `terminate` and `restart`.
+pub(crate) fn resolve(conn: &Connection, target: &Target) -> Result<Vec<(usize, u64)>, Failure> {
     let total = conn.seg.total_slots();
-    let handles: Vec<(usize, u64)> = match &target {
+    let handles: Vec<(usize, u64)> = match target {
         Target::Slot(i, g) => {
             if *i >= total {
                 return Err(refused(format!(
@@ -805,6 +808,11 @@ fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failur
             Target::Slot(..) => unreachable!("handled above"),
         }));
     }
+    Ok(handles)
+}
+
+fn terminate(conn: &Connection, target: Target, wait: bool) -> Result<(), Failure> {
+    let handles = resolve(conn, &target)?;
     let mut hit = Vec::new();
     for (i, g) in handles {
         // The same generation-checked path as TerminateBackgroundWorker.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{refused, tenant, usage, Failure, Opts, Target, EXIT_NO_DAEMON};
+use super::{refused, resolve, usage, Failure, Opts, Target, EXIT_NO_DAEMON};
 use crate::backend::supervision::ReadyStatus;
 use crate::backend::Connection;
 use crate::policy::Policy;
@@ -87,42 +87,7 @@ pub(super) fn wait_ready(
 
 /// `restart`: relaunch the failed workers the target names.
 pub(super) fn restart(conn: &Connection, target: Target) -> Result<(), Failure> {
-    let total = conn.seg.total_slots();
-    let picked: Vec<(usize, u64)> = match &target {
-        Target::Slot(i, g) => {
-            if *i >= total {
-                return Err(refused(format!(
-                    "no such worker: slot {i} does not exist (there are {total})"
-                )));
-            }
-            match (tenant(conn, *i), g) {
-                (Some((cur, _, _)), Some(g)) if cur != *g => {
-                    return Err(refused(format!(
-                        "no such worker: slot {i} holds generation {cur}, not {g} (stale handle)"
-                    )))
-                }
-                (Some((cur, _, _)), _) => vec![(*i, cur)],
-                (None, _) => return Err(refused(format!("no such worker: slot {i} is free"))),
-            }
-        }
-        Target::Pid(p) => (0..total)
-            .filter_map(|i| tenant(conn, i).filter(|t| t.2 == *p).map(|t| (i, t.0)))
-            .collect(),
-        Target::Name(n) => (0..total)
-            .filter_map(|i| {
-                tenant(conn, i)
-                    .filter(|t| t.1.sanitized().name() == *n)
-                    .map(|t| (i, t.0))
-            })
-            .collect(),
-    };
-    if picked.is_empty() {
-        return Err(refused(match target {
-            Target::Pid(p) => format!("no such worker: no background worker has PID {p}"),
-            Target::Name(n) => format!("no such worker: no background worker is named \"{n}\""),
-            Target::Slot(..) => unreachable!("handled above"),
-        }));
-    }
+    let picked = resolve(conn, &target)?;
     // With a name, the failed ones among them; a single target must be
     // failed (the error says what it is instead).
     let failed: Vec<(usize, u64)> = picked
