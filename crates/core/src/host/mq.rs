@@ -283,11 +283,41 @@ unsafe fn queue<'a>(h: *mut QueueHandle, what: &str) -> Result<&'a mut QueueHand
     }
 }
 
-fn into_segment(m: dsm::Mapping) -> *mut Segment {
-    Box::into_raw(Box::new(Segment {
-        magic: SEGMENT_MAGIC,
-        mapping: Some(m),
-    }))
+/// A new segment object for a mapping just made, or NULL with the
+/// failure recorded for bgw_last_error.
+fn into_segment(r: Result<dsm::Mapping, String>) -> *mut Segment {
+    match r {
+        Ok(m) => Box::into_raw(Box::new(Segment {
+            magic: SEGMENT_MAGIC,
+            mapping: Some(m),
+        })),
+        Err(m) => {
+            fail(&m);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// One property of segment `seg`'s mapping, read by `get`; `failed` (with
+/// the failure recorded for bgw_last_error) when `seg` is not a live
+/// segment of this process. Inside the caller's panic boundary.
+///
+/// # Safety
+/// `seg` is NULL or a pointer this API returned.
+unsafe fn segment_property<T: Copy>(
+    seg: *mut Segment,
+    what: &str,
+    failed: T,
+    get: impl FnOnce(&dsm::Mapping) -> T,
+) -> T {
+    // SAFETY: the caller's contract.
+    match unsafe { segment(seg, what) } {
+        Ok(s) => s.mapping.as_ref().map_or(failed, get),
+        Err(m) => {
+            fail(&m);
+            failed
+        }
+    }
 }
 
 /// Create a segment of `size` bytes; NULL on failure (bgw_last_error).
@@ -302,13 +332,7 @@ pub extern "C" fn bgw_segment_create(size: usize) -> *mut Segment {
             }
             dsm::create(pid, size).map_err(|e| e.message())
         });
-        match r {
-            Ok(m) => into_segment(m),
-            Err(m) => {
-                fail(&m);
-                std::ptr::null_mut()
-            }
-        }
+        into_segment(r)
     })
 }
 
@@ -325,13 +349,7 @@ pub extern "C" fn bgw_segment_attach(handle: u32) -> *mut Segment {
                 )),
             }
         });
-        match r {
-            Ok(m) => into_segment(m),
-            Err(m) => {
-                fail(&m);
-                std::ptr::null_mut()
-            }
-        }
+        into_segment(r)
     })
 }
 
@@ -343,13 +361,7 @@ pub extern "C" fn bgw_segment_attach(handle: u32) -> *mut Segment {
 pub unsafe extern "C" fn bgw_segment_handle(seg: *mut Segment) -> u32 {
     boundary("bgw_segment_handle", 0, || {
         // SAFETY: contract.
-        match unsafe { segment(seg, "bgw_segment_handle") } {
-            Ok(s) => s.mapping.as_ref().map_or(0, |m| m.handle),
-            Err(m) => {
-                fail(&m);
-                0
-            }
-        }
+        unsafe { segment_property(seg, "bgw_segment_handle", 0, |m| m.handle) }
     })
 }
 
@@ -361,15 +373,10 @@ pub unsafe extern "C" fn bgw_segment_handle(seg: *mut Segment) -> u32 {
 pub unsafe extern "C" fn bgw_segment_address(seg: *mut Segment) -> *mut c_void {
     boundary("bgw_segment_address", std::ptr::null_mut(), || {
         // SAFETY: contract.
-        match unsafe { segment(seg, "bgw_segment_address") } {
-            Ok(s) => s
-                .mapping
-                .as_ref()
-                .map_or(std::ptr::null_mut(), |m| m.address.cast()),
-            Err(m) => {
-                fail(&m);
-                std::ptr::null_mut()
-            }
+        unsafe {
+            segment_property(seg, "bgw_segment_address", std::ptr::null_mut(), |m| {
+                m.address.cast()
+            })
         }
     })
 }
@@ -382,13 +389,7 @@ pub unsafe extern "C" fn bgw_segment_address(seg: *mut Segment) -> *mut c_void {
 pub unsafe extern "C" fn bgw_segment_size(seg: *mut Segment) -> usize {
     boundary("bgw_segment_size", 0, || {
         // SAFETY: contract.
-        match unsafe { segment(seg, "bgw_segment_size") } {
-            Ok(s) => s.mapping.as_ref().map_or(0, |m| m.length),
-            Err(m) => {
-                fail(&m);
-                0
-            }
-        }
+        unsafe { segment_property(seg, "bgw_segment_size", 0, |m| m.length) }
     })
 }
 
