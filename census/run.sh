@@ -127,60 +127,16 @@ mkdir -p "$CENSUS"/{debs,pkgs,src,mods,out,logs,run}
 
 # --- 1. The private apt configuration ---------------------------------------
 # deb and deb-src entries for this release's suites of every configured deb
-# entry.
-private_sources() {
-    local codename
-    codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
-    [ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
-        awk -v cn="$codename" '
-            function flush() {
-                if (types ~ /(^|[ \t])deb([ \t]|$)/ && tolower(enabled) != "no" && uris != "" && suites != "") {
-                    n = split(suites, s, /[ \t]+/); keep = ""
-                    for (i = 1; i <= n; i++) if (s[i] == cn || index(s[i], cn "-") == 1) keep = keep " " s[i]
-                    if (keep != "") {
-                        print "Types: deb deb-src"; print "URIs: " uris; print "Suites:" keep
-                        if (comps != "") print "Components: " comps
-                        if (signed != "") print "Signed-By: " signed
-                        print ""
-                    }
-                }
-                types = uris = suites = comps = signed = enabled = ""
-            }
-            /^[ \t]*#/ { next }
-            /^[ \t]*$/ { flush(); next }
-            { key = $1; sub(/:$/, "", key); val = $0; sub(/^[^:]*:[ \t]*/, "", val) }
-            key == "Types" { types = val } key == "URIs" { uris = val } key == "Suites" { suites = val }
-            key == "Components" { comps = val } key == "Signed-By" { signed = val } key == "Enabled" { enabled = val }
-            END { flush() }' "$f"
-    done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -f "$f" ] || continue
-        awk -v cn="$codename" '
-            $1 != "deb" { next }
-            { i = 2; opts = ""
-              if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) { opts = opts " " $i; i++ } opts = opts " " $i; i++ } }
-            { uri = $i; suite = $(i + 1); comps = ""
-              for (j = i + 2; j <= NF; j++) comps = comps " " $j
-              if (suite != cn && index(suite, cn "-") != 1) next
-              split(opts, o, /[][ \t]+/); signed = ""
-              for (k in o) if (o[k] ~ /^signed-by=/) { signed = o[k]; sub(/^signed-by=/, "", signed) }
-              print "Types: deb deb-src"; print "URIs: " uri; print "Suites: " suite
-              sub(/^ /, "", comps); print "Components: " comps
-              if (signed != "") print "Signed-By: " signed
-              print "" }' "$f"
-    done
-}
+# entry: private_sources (tools/private-apt.sh).
+# shellcheck source=tools/private-apt.sh
+. "$ROOT/tools/private-apt.sh"
 
 
 # The private apt state (target/census/apt): built, and its lists fetched,
 # on first use or when it lacks the binary lists (a state of an older run
 # held only deb-src entries); APT_OPTS then points apt at it.
 APT="$CENSUS/apt"
-APT_OPTS=(-o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=$APT/sources.list.d"
-          -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache"
-          -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
+private_apt_opts "$APT"
 APT_READY=0
 private_apt() { # [refresh]: make the private state usable (refresh: fetch the lists again)
     [ "$APT_READY" = 1 ] && [ "${1:-}" != refresh ] && return 0
@@ -190,7 +146,7 @@ private_apt() { # [refresh]: make the private state usable (refresh: fetch the l
         rm -rf "$APT"
         mkdir -p "$APT/sources.list.d" "$APT/lists/partial" "$APT/cache/archives/partial"
         : >"$APT/sources.list"
-        private_sources >"$APT/sources.list.d/census.sources"
+        private_sources "deb deb-src" >"$APT/sources.list.d/census.sources"
         [ -s "$APT/sources.list.d/census.sources" ] || die "no Debian deb entry found in the apt configuration"
         apt-get "${APT_OPTS[@]}" update >&2
     fi
