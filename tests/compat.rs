@@ -15,27 +15,10 @@ use std::process::Command;
 use common::pg::{message_of, pid_of, PgServer};
 use common::*;
 
-/// `per_major!(name, body)`: the tests `name::pg15`, `name::pg17` and
-/// `name::pg18`, each `body(major)`: the same modules built against that
-/// major's real headers, compared with that major's real server.
-macro_rules! per_major {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[test]
-            fn pg15() {
-                super::$body(15)
-            }
-            #[test]
-            fn pg17() {
-                super::$body(17)
-            }
-            #[test]
-            fn pg18() {
-                super::$body(18)
-            }
-        }
-    };
-}
+// `per_major!(name, body)` (tests/common/majors.rs): the tests
+// `name::pg15`, `name::pg17` and `name::pg18`, each `body(major)`: the same
+// modules built against that major's real headers, compared with that
+// major's real server.
 
 /// Every module source in c-tests/compat.
 fn compat_modules() -> Vec<PathBuf> {

@@ -19,28 +19,10 @@ fn module(major: u32) -> PathBuf {
     pgxs_module_for("compat/cx_shmem.c", major)
 }
 
-/// `per_major!(name, body)`: the tests `name::pg15`, `name::pg17` and
-/// `name::pg18`, each `body(major)` with cx_shmem built against that
-/// major's real headers (and, where a server is compared, that major's
-/// real server).
-macro_rules! per_major {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[test]
-            fn pg15() {
-                super::$body(15)
-            }
-            #[test]
-            fn pg17() {
-                super::$body(17)
-            }
-            #[test]
-            fn pg18() {
-                super::$body(18)
-            }
-        }
-    };
-}
+// `per_major!(name, body)` (tests/common/majors.rs): the tests
+// `name::pg15`, `name::pg17` and `name::pg18`, each `body(major)` with
+// cx_shmem built against that major's real headers (and, where a server is
+// compared, that major's real server).
 
 /// bgworkerd with cx_shmem preloaded by name, found on
 /// dynamic_library_path as an installed module would be (its workers name

@@ -11,50 +11,8 @@ mod common;
 
 use std::path::Path;
 
-use common::pg::{message_of, pid_of};
+use common::pg::pid_of;
 use common::*;
-
-macro_rules! per_major {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[test]
-            fn pg15() {
-                super::$body(15)
-            }
-            #[test]
-            fn pg17() {
-                super::$body(17)
-            }
-            #[test]
-            fn pg18() {
-                super::$body(18)
-            }
-        }
-    };
-}
-
-/// The "dp:" messages of a log, segment names masked (they name the
-/// server's own segments: /bgworker.P.dsm.H here, /PostgreSQL.H there).
-pub fn dp_lines(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .map(|l| message_of(l))
-        .filter(|m| m.contains("dp: "))
-        .map(|m| m.strip_prefix("LOG:  ").unwrap_or(&m).to_string())
-        .map(|m| mask_segment(&m))
-        .collect()
-}
-
-fn mask_segment(m: &str) -> String {
-    for prefix in ["\"/bgworker.", "\"/PostgreSQL."] {
-        if let Some(i) = m.find(prefix) {
-            if let Some(j) = m[i + 1..].find('"') {
-                return format!("{}\"SEGMENT\"{}", &m[..i], &m[i + 1 + j + 1..]);
-            }
-        }
-    }
-    m.to_string()
-}
 
 fn daemon(major: u32, scenario: &str) -> DaemonBuilder {
     let m = pgxs_module_for("dp_module.c", major);

@@ -230,46 +230,6 @@ fn test_shm_mq_under_bgworkerd_matches_postgresql_15() {
 // bgworkerd running the same module built for the same major.
 // ---------------------------------------------------------------------------
 
-macro_rules! per_major {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[test]
-            fn pg15() {
-                super::$body(15)
-            }
-            #[test]
-            fn pg17() {
-                super::$body(17)
-            }
-            #[test]
-            fn pg18() {
-                super::$body(18)
-            }
-        }
-    };
-}
-
-/// The "dp:" messages, level LOG left out and segment names masked (the
-/// servers name their own: /bgworker.P.dsm.H here, /PostgreSQL.H there).
-fn dp_lines(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .map(|l| common::pg::message_of(l))
-        .filter(|m| m.contains("dp: "))
-        .map(|m| {
-            let m = m.strip_prefix("LOG:  ").unwrap_or(&m).to_string();
-            for prefix in ["\"/bgworker.", "\"/PostgreSQL."] {
-                if let Some(i) = m.find(prefix) {
-                    if let Some(j) = m[i + 1..].find('"') {
-                        return format!("{}\"SEGMENT\"{}", &m[..i], &m[i + 1 + j + 1..]);
-                    }
-                }
-            }
-            m
-        })
-        .collect()
-}
-
 /// (registrant's lines, child's lines).
 fn split_child(lines: Vec<String>) -> (Vec<String>, Vec<String>) {
     lines.into_iter().partition(|l| !l.contains("dp: child"))

@@ -9,37 +9,7 @@
 
 mod common;
 
-use common::pg::message_of;
 use common::*;
-
-macro_rules! per_major {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[test]
-            fn pg15() {
-                super::$body(15)
-            }
-            #[test]
-            fn pg17() {
-                super::$body(17)
-            }
-            #[test]
-            fn pg18() {
-                super::$body(18)
-            }
-        }
-    };
-}
-
-/// The "dsa:" messages of a log, level LOG left out.
-pub fn dsa_lines(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .map(|l| message_of(l))
-        .filter(|m| m.contains("dsa: "))
-        .map(|m| m.strip_prefix("LOG:  ").unwrap_or(&m).to_string())
-        .collect()
-}
 
 /// The lines of every major; [`expected`] adds 17's and 18's.
 pub const EXPECTED: &[&str] = &[

@@ -5,36 +5,8 @@
 
 mod common;
 
-use common::pg::{message_of, PgServer};
+use common::pg::PgServer;
 use common::*;
-
-macro_rules! per_major {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[test]
-            fn pg15() {
-                super::$body(15)
-            }
-            #[test]
-            fn pg17() {
-                super::$body(17)
-            }
-            #[test]
-            fn pg18() {
-                super::$body(18)
-            }
-        }
-    };
-}
-
-fn dsa_lines(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .map(|l| message_of(l))
-        .filter(|m| m.contains("dsa: "))
-        .map(|m| m.strip_prefix("LOG:  ").unwrap_or(&m).to_string())
-        .collect()
-}
 
 fn matches_for(major: u32) {
     let _w = watchdog(240, &format!("dsa vs postgresql {major}"));

@@ -134,7 +134,13 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+mod majors;
 pub mod pg;
+
+#[allow(unused_imports)]
+pub(crate) use majors::per_major;
+#[allow(unused_imports)]
+pub use majors::{dp_lines, dsa_lines};
 
 #[allow(unused_imports)]
 pub use libc::{SIGABRT, SIGHUP, SIGINT, SIGKILL, SIGQUIT, SIGSEGV, SIGTERM, SIGUSR1, SIGUSR2};
