@@ -74,41 +74,8 @@
 /* A phase that makes no progress for this long is declared hung. */
 #define WATCHDOG_S 30
 
-/* ------------------------------------------------------------------------
- * Small utilities
- * ------------------------------------------------------------------------
- */
-static void *
-xmalloc(size_t n)
-{
-	void	   *p = calloc(1, n ? n : 1);
-
-	if (p == NULL)
-	{
-		fprintf(stderr, "bgw_bench: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt,...)
-{
-	va_list		ap;
-
-	fflush(stdout);
-	fprintf(stderr, "bgw_bench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	for (int i = 0; i < n_live_handles; i++)
-		if (live_handles[i] != NULL)
-			TerminateBackgroundWorker(live_handles[i]);
-	remove_stamp_file();
-	exit(1);
-}
-
+#define BENCH_PROG "bgw_bench"
+#include "bench_host.h"
 /* --- watchdog: a hang ends the run with an error instead of stalling --- */
 
 static void
@@ -133,33 +100,6 @@ on_sigalrm(int signo)
 	}
 	_exit(2);
 }
-
-/* bgw_notify_pid target: the library does the waiting, nothing to do here */
-static void
-on_sigusr1(int signo)
-{
-	(void) signo;
-}
-
-/* ------------------------------------------------------------------------
- * Hooks of bench_core.h for a libbgworker host
- * ------------------------------------------------------------------------
- */
-static void bench_free(void *p) { free(p); }
-
-/* libbgworker's handles are malloc()ed: the caller frees them */
-static void bench_free_handle(BackgroundWorkerHandle *h) { free(h); }
-
-static void
-bench_emit_line(const char *line)
-{
-	printf("%s\n", line);
-	fflush(stdout);
-}
-
-static void bench_watchdog_rearm(void) { alarm(WATCHDOG_S); }
-
-static const char *bench_register_failure_reason(void) { return bgw_last_error(); }
 
 static long
 self_rss_kb(void)

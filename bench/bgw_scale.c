@@ -59,36 +59,8 @@
 /* A phase that makes no progress for this long is declared hung. */
 #define WATCHDOG_S 60
 
-static void *
-xmalloc(size_t n)
-{
-	void	   *p = calloc(1, n ? n : 1);
-
-	if (p == NULL)
-	{
-		fprintf(stderr, "bgw_scale: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt,...)
-{
-	va_list		ap;
-
-	fflush(stdout);
-	fprintf(stderr, "bgw_scale: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	for (int i = 0; i < n_live_handles; i++)
-		if (live_handles[i] != NULL)
-			TerminateBackgroundWorker(live_handles[i]);
-	remove_stamp_file();
-	exit(1);
-}
+#define BENCH_PROG "bgw_scale"
+#include "bench_host.h"
 
 static void
 on_sigalrm(int signo)
@@ -107,25 +79,6 @@ on_sigalrm(int signo)
 	}
 	_exit(2);
 }
-
-static void
-on_sigusr1(int signo)
-{
-	(void) signo;
-}
-
-static void bench_free(void *p) { free(p); }
-static void bench_free_handle(BackgroundWorkerHandle *h) { free(h); }
-
-static void
-bench_emit_line(const char *line)
-{
-	printf("%s\n", line);
-	fflush(stdout);
-}
-
-static void bench_watchdog_rearm(void) { alarm(WATCHDOG_S); }
-static const char *bench_register_failure_reason(void) { return bgw_last_error(); }
 
 static int
 positive_arg(const char *opt, const char *s)
