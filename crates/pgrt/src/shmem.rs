@@ -48,6 +48,12 @@ pub static shmem_request_hook: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null
 /// `shmem_startup_hook_type shmem_startup_hook` (storage/ipc.h).
 #[unsafe(no_mangle)]
 pub static shmem_startup_hook: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
+/// `void *UsedShmemSegAddr` (storage/pg_shmem.h): the address of the
+/// main shared memory region once it is mapped (NULL before), which
+/// modules test to learn whether shared memory exists yet. Set by the
+/// supervisor before the startup hook runs; workers inherit it.
+#[unsafe(no_mangle)]
+pub static UsedShmemSegAddr: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 /// True while shmem_request_hook runs.
 #[unsafe(no_mangle)]
 pub static process_shmem_requests_in_progress: AtomicBool = AtomicBool::new(false);
@@ -189,6 +195,7 @@ pub fn create() -> bool {
         // A previous life of an embedded supervisor mapped less; its
         // workers are gone, so nothing uses the old mapping.
         REGION.store(std::ptr::null_mut(), Ordering::Release);
+        UsedShmemSegAddr.store(std::ptr::null_mut(), Ordering::Release);
         lwlock::MainLWLockArray.store(std::ptr::null_mut(), Ordering::Release);
         // SAFETY: the mapping made below by an earlier create().
         unsafe { libc::munmap(old.cast(), REGION_LEN.load(Ordering::Acquire)) };
@@ -219,6 +226,7 @@ pub fn create() -> bool {
         }
         REGION.store(p as *mut u8, Ordering::Release);
         REGION_LEN.store(total, Ordering::Release);
+        UsedShmemSegAddr.store(p, Ordering::Release);
     }
     reinitialize()
 }

@@ -41,11 +41,17 @@ pub extern "C" fn bgw_rs_GetConfigOption(
                     // PostgreSQL 15 returns a string setting's variable as
                     // it stands: NULL for one without a value
                     // (external_pid_file, ...); 16 and later "".
+                    // A string setting's value is returned as the variable
+                    // holds it, as PostgreSQL does (valid until the setting
+                    // changes, not only until the next call).
                     if let Kind::Str { addr, .. } = &v.kind {
                         // SAFETY: the variable's address, valid for the
                         // process (registry contract).
-                        if unsafe { (**addr).is_null() } && bgworker_core::identity::pg_major() < 16
-                        {
+                        let p = unsafe { **addr };
+                        if !p.is_null() {
+                            return p;
+                        }
+                        if bgworker_core::identity::pg_major() < 16 {
                             return std::ptr::null();
                         }
                     }

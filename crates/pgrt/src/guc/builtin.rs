@@ -142,6 +142,8 @@ pub fn ensure_registered() {
             show: None,
             source: PGC_S_DEFAULT,
             reset: None,
+            desc: [0, 0],
+            rec: 0,
         };
         // A string variable's initial value is the build's constant (or
         // NULL), not ours to free: PostgreSQL's boot value is assigned as

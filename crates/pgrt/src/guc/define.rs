@@ -44,6 +44,7 @@ pub(super) fn configured(s: &settings::Settings, name: &str) -> Option<(String, 
 /// Common part of the DefineCustom*Variable functions.
 pub(super) fn define(
     name: *const c_char,
+    desc: [usize; 2],
     context: c_int,
     flags: c_int,
     kind: Kind,
@@ -100,6 +101,8 @@ pub(super) fn define(
         show,
         source: PGC_S_DEFAULT,
         reset: None,
+        desc,
+        rec: 0,
     };
     registry(|r| r.vars.push(var.clone()));
     // The boot value first (PostgreSQL: a boot value the check hook
@@ -130,8 +133,8 @@ pub(super) fn define(
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn bgw_rs_DefineCustomBoolVariable(
     name: *const c_char,
-    _short_desc: *const c_char,
-    _long_desc: *const c_char,
+    short_desc: *const c_char,
+    long_desc: *const c_char,
     value_addr: *mut bool,
     boot: bool,
     context: c_int,
@@ -143,6 +146,7 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomBoolVariable(
     crate::guard("bgw_rs_DefineCustomBoolVariable", (), || {
         define(
             name,
+            [short_desc as usize, long_desc as usize],
             context,
             flags,
             Kind::Bool {
@@ -164,8 +168,8 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomBoolVariable(
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn bgw_rs_DefineCustomIntVariable(
     name: *const c_char,
-    _short_desc: *const c_char,
-    _long_desc: *const c_char,
+    short_desc: *const c_char,
+    long_desc: *const c_char,
     value_addr: *mut c_int,
     boot: c_int,
     min: c_int,
@@ -179,6 +183,7 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomIntVariable(
     crate::guard("bgw_rs_DefineCustomIntVariable", (), || {
         define(
             name,
+            [short_desc as usize, long_desc as usize],
             context,
             flags,
             Kind::Int {
@@ -202,8 +207,8 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomIntVariable(
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn bgw_rs_DefineCustomRealVariable(
     name: *const c_char,
-    _short_desc: *const c_char,
-    _long_desc: *const c_char,
+    short_desc: *const c_char,
+    long_desc: *const c_char,
     value_addr: *mut f64,
     boot: f64,
     min: f64,
@@ -217,6 +222,7 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomRealVariable(
     crate::guard("bgw_rs_DefineCustomRealVariable", (), || {
         define(
             name,
+            [short_desc as usize, long_desc as usize],
             context,
             flags,
             Kind::Real {
@@ -240,8 +246,8 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomRealVariable(
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn bgw_rs_DefineCustomStringVariable(
     name: *const c_char,
-    _short_desc: *const c_char,
-    _long_desc: *const c_char,
+    short_desc: *const c_char,
+    long_desc: *const c_char,
     value_addr: *mut *mut c_char,
     boot: *const c_char,
     context: c_int,
@@ -255,6 +261,7 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomStringVariable(
         let boot = (!boot.is_null()).then(|| unsafe { CStr::from_ptr(boot) }.to_owned());
         define(
             name,
+            [short_desc as usize, long_desc as usize],
             context,
             flags,
             Kind::Str {
@@ -276,8 +283,8 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomStringVariable(
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn bgw_rs_DefineCustomEnumVariable(
     name: *const c_char,
-    _short_desc: *const c_char,
-    _long_desc: *const c_char,
+    short_desc: *const c_char,
+    long_desc: *const c_char,
     value_addr: *mut c_int,
     boot: c_int,
     options: *const EnumEntry,
@@ -314,6 +321,7 @@ pub unsafe extern "C" fn bgw_rs_DefineCustomEnumVariable(
         }
         define(
             name,
+            [short_desc as usize, long_desc as usize],
             context,
             flags,
             Kind::Enum {
@@ -362,7 +370,7 @@ pub extern "C" fn bgw_rs_MarkGUCPrefixReserved(class_name: *const c_char) {
 /// The bits of a GUC flags word whose values moved between PostgreSQL 15
 /// and 17 (the same in 18), as (15's, 17's) pairs, from the real headers'
 /// utils/guc.h. Units are fields, translated separately.
-const FLAG_BITS_15_17: &[(c_int, c_int)] = &[
+pub(super) const FLAG_BITS_15_17: &[(c_int, c_int)] = &[
     (0x0001, 0x0001),   // GUC_LIST_INPUT
     (0x0002, 0x0002),   // GUC_LIST_QUOTE
     (0x0004, 0x0004),   // GUC_NO_SHOW_ALL

@@ -35,9 +35,11 @@ mod access;
 pub mod builtin;
 mod byname;
 mod define;
+mod lookup;
 mod reload;
 mod reset;
 mod store;
+mod tables;
 #[cfg(test)]
 mod tests;
 mod units;
@@ -180,6 +182,12 @@ struct Var {
     /// and reset_source): the last value stored from a source up to
     /// PGC_S_OVERRIDE (the configuration, -c, ...). None: the boot value.
     reset: Option<(Value, c_int)>,
+    /// The module's short and long descriptions (addresses of its
+    /// strings, kept as PostgreSQL keeps them; 0 for none).
+    desc: [usize; 2],
+    /// Its record in PostgreSQL's layout (guc/tables.rs), once made; 0
+    /// before.
+    rec: usize,
 }
 
 // SAFETY: the raw pointers are addresses of the module's variables, used
@@ -199,6 +207,7 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 
 fn registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
     let mut g = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    tables::adopt(&mut g.vars);
     f(&mut g)
 }
 
@@ -225,6 +234,7 @@ fn set_source(name: &str, source: c_int, reset: Option<Value>) {
             if let Some(value) = reset {
                 v.reset = Some((value, source));
             }
+            tables::publish(v);
         }
     })
 }

@@ -77,6 +77,24 @@ pub(super) fn units_hint(flags: c_int) -> Option<String> {
 
 /// The leading number of `s` as strtol(…, 0) / strtod read it, and the rest.
 pub(super) fn split_number(s: &str, real: bool) -> Option<(f64, &str)> {
+    if real {
+        // strtod itself, as PostgreSQL's parse_real: hexadecimal, "inf",
+        // "nan" and exponents as the C library reads them. Out of range
+        // (ERANGE) is not a number.
+        let c = CString::new(s).ok()?;
+        let mut end: *mut c_char = std::ptr::null_mut();
+        // SAFETY: c is NUL-terminated; errno is this thread's.
+        let (v, used, erange) = unsafe {
+            *libc::__errno_location() = 0;
+            let v = libc::strtod(c.as_ptr(), &mut end);
+            let erange = *libc::__errno_location() == libc::ERANGE;
+            (v, end.offset_from(c.as_ptr()) as usize, erange)
+        };
+        if used == 0 || erange {
+            return None;
+        }
+        return Some((v, &s[used..]));
+    }
     let t = s.trim_start();
     let bytes = t.as_bytes();
     let mut i = 0;
