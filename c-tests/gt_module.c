@@ -20,10 +20,12 @@
  */
 #include "postgres.h"
 
+#include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
@@ -248,6 +250,93 @@ check_parsers(void)
 	}
 }
 
+/* Set gt.real at the current nesting level with `action`. */
+static void
+set_real(const char *value, GucAction action)
+{
+	(void) set_config_option("gt.real", value, PGC_SUSET, PGC_S_SESSION, action, true, 0,
+							 false);
+}
+
+static void
+show_real(const char *when)
+{
+	struct config_generic *g = search("gt.real");
+
+	elog(LOG, "gt: nest %s: gt.real %g source %d", when, gt_real, (int) g->source);
+}
+
+/* Nesting levels: what the end of a level keeps and restores, by action,
+ * commit or abort, and across levels (guc.c's AtEOXact_GUC). PostgreSQL
+ * keeps its stack in TopTransactionContext, so a server runs this inside
+ * a transaction (see gt_main); bgworkerd has none and needs none. */
+static void
+check_nesting(void)
+{
+	int			l1,
+				l2;
+
+	l1 = NewGUCNestLevel();
+	elog(LOG, "gt: nest level %d", l1);
+	set_real("2.5", GUC_ACTION_SAVE);
+	show_real("save set");
+	AtEOXact_GUC(true, l1);
+	show_real("save ended");
+
+	l1 = NewGUCNestLevel();
+	set_real("3", GUC_ACTION_SET);
+	AtEOXact_GUC(true, l1);
+	show_real("set committed");
+
+	l1 = NewGUCNestLevel();
+	set_real("4", GUC_ACTION_SET);
+	AtEOXact_GUC(false, l1);
+	show_real("set aborted");
+
+	l1 = NewGUCNestLevel();
+	set_real("4.5", GUC_ACTION_LOCAL);
+	AtEOXact_GUC(true, l1);
+	show_real("local committed");
+
+	l1 = NewGUCNestLevel();
+	set_real("5", GUC_ACTION_SET);
+	set_real("5.5", GUC_ACTION_LOCAL);
+	show_real("set then local");
+	AtEOXact_GUC(true, l1);
+	show_real("set then local committed");
+
+	l1 = NewGUCNestLevel();
+	set_real("6", GUC_ACTION_SET);
+	l2 = NewGUCNestLevel();
+	elog(LOG, "gt: nest levels %d %d", l1, l2);
+	set_real("7", GUC_ACTION_SAVE);
+	show_real("inner save");
+	AtEOXact_GUC(true, l2);
+	show_real("inner ended");
+	AtEOXact_GUC(true, l1);
+	show_real("outer committed");
+
+	l1 = NewGUCNestLevel();
+	l2 = NewGUCNestLevel();
+	set_real("8", GUC_ACTION_SET);
+	AtEOXact_GUC(true, l2);
+	show_real("inner set committed");
+	AtEOXact_GUC(false, l1);
+	show_real("outer aborted");
+
+	l1 = NewGUCNestLevel();
+	set_real("9", GUC_ACTION_SET);
+	l2 = NewGUCNestLevel();
+	set_real("9.5", GUC_ACTION_LOCAL);
+	AtEOXact_GUC(true, l2);
+	show_real("inner local committed");
+	AtEOXact_GUC(true, l1);
+	show_real("outer with local committed");
+	l1 = NewGUCNestLevel();
+	elog(LOG, "gt: nest level after all %d", l1);
+	AtEOXact_GUC(true, l1);
+}
+
 static void
 gt_startup(void)
 {
@@ -340,6 +429,24 @@ gt_startup(void)
 void
 gt_main(Datum arg)
 {
+	/* bgworkerd's own C API is there: no database, no transaction. */
+	bool		server = dlsym(RTLD_DEFAULT, "bgw_last_error") == NULL;
+
+	/* A transaction opens nesting level 1 and closes it at commit; under
+	 * bgworkerd the worker opens and closes that level itself. */
+	if (server)
+	{
+		BackgroundWorkerInitializeConnection("postgres", NULL, 0);
+		StartTransactionCommand();
+	}
+	else
+		(void) NewGUCNestLevel();
+	check_nesting();
+	if (server)
+		CommitTransactionCommand();
+	else
+		AtEOXact_GUC(true, 1);
+	show_real("transaction committed");
 	elog(LOG, "gt: worker: gt.int %s moved_int %d", GetConfigOption("gt.int", false, false),
 		 moved_int);
 	elog(LOG, "gt: worker: gt.str %s moved_str \"%s\"", GetConfigOption("gt.str", false, false),
@@ -369,8 +476,8 @@ _PG_init(void)
 	shmem_startup_hook = gt_startup;
 
 	memset(&w, 0, sizeof(w));
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	w.bgw_start_time = BgWorkerStart_PostmasterStart;
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	w.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(w.bgw_library_name, BGW_MAXLEN, "gt_module");
 	snprintf(w.bgw_function_name, BGW_MAXLEN, "gt_main");

@@ -485,17 +485,19 @@ bgw_c_SetConfigOption(const char *name, const char *value, int context, int sour
 }
 
 extern int	bgw_rs_set_config_option(const char *name, const char *value, int context,
-									 int source, bool changeVal, int elevel);
+									 int source, int action, bool changeVal, int elevel);
 
 /*
- * set_config_option (utils/guc.h): the action and is_reload change nothing
- * without transactions and a configuration file of the server's own.
+ * set_config_option (utils/guc.h): the action decides what the end of a
+ * nesting level does to the value (guc/nest.rs); is_reload changes nothing
+ * without a configuration file of the server's own.
  */
 int
 bgw_c_set_config_option(const char *name, const char *value, int context, int source,
 						int action, bool changeVal, int elevel, bool is_reload)
 {
-	int			r = bgw_rs_set_config_option(name, value, context, source, changeVal, elevel);
+	int			r = bgw_rs_set_config_option(name, value, context, source, action, changeVal,
+												 elevel);
 
 	bgw_c_raise_pending();
 	return r;
@@ -507,10 +509,28 @@ bgw_c_set_config_option_ext(const char *name, const char *value, int context, in
 							unsigned int srole, int action, bool changeVal, int elevel,
 							bool is_reload)
 {
-	int			r = bgw_rs_set_config_option(name, value, context, source, changeVal, elevel);
+	int			r = bgw_rs_set_config_option(name, value, context, source, action, changeVal,
+												 elevel);
 
 	bgw_c_raise_pending();
 	return r;
+}
+
+extern int	bgw_rs_NewGUCNestLevel(void);
+extern void bgw_rs_AtEOXact_GUC(bool isCommit, int nestLevel);
+
+int
+bgw_c_NewGUCNestLevel(void)
+{
+	return RAISING(bgw_rs_NewGUCNestLevel());
+}
+
+/* AtEOXact_GUC: restoring a value runs module hooks, which may raise. */
+void
+bgw_c_AtEOXact_GUC(bool isCommit, int nestLevel)
+{
+	bgw_rs_AtEOXact_GUC(isCommit, nestLevel);
+	bgw_c_raise_pending();
 }
 
 void

@@ -124,7 +124,7 @@ pub extern "C" fn bgw_rs_SetConfigOption(
     source: c_int,
 ) {
     crate::guard("bgw_rs_SetConfigOption", (), || {
-        set_option(name, value, context, source, 0, true);
+        set_option(name, value, context, source, 0, true, 0);
     })
 }
 
@@ -141,11 +141,12 @@ pub extern "C" fn bgw_rs_set_config_option(
     value: *const c_char,
     context: c_int,
     source: c_int,
+    action: c_int,
     change_val: bool,
     elevel: c_int,
 ) -> c_int {
     crate::guard("bgw_rs_set_config_option", 0, || {
-        set_option(name, value, context, source, elevel, change_val)
+        set_option(name, value, context, source, elevel, change_val, action)
     })
 }
 
@@ -161,6 +162,7 @@ fn set_option(
     source: c_int,
     elevel: c_int,
     change_val: bool,
+    action: c_int,
 ) -> c_int {
     let Some(name) = crate::misc::c_str(name) else {
         raise(
@@ -295,7 +297,14 @@ fn set_option(
         }
     };
     let result = if change_val {
-        parsed.and_then(|val| store(&v, val, source))
+        parsed.and_then(|val| {
+            let prior = nest::current(&v);
+            let r = store(&v, val, source);
+            if r.is_ok() {
+                nest::push(&v, prior, source, action);
+            }
+            r
+        })
     } else {
         parsed.map(|_| false)
     };

@@ -36,6 +36,7 @@ pub mod builtin;
 mod byname;
 mod define;
 mod lookup;
+mod nest;
 mod reload;
 mod reset;
 mod store;
@@ -299,5 +300,7 @@ super::c_export! {
     // PostgreSQL 18's name for it.
     ProcessMainLoopInterrupts => bgw_c_ProcessMainLoopInterrupts,
     GUC_check_errcode => bgw_c_GUC_check_errcode,
+    NewGUCNestLevel => bgw_c_NewGUCNestLevel,
+    AtEOXact_GUC => bgw_c_AtEOXact_GUC,
     MarkGUCPrefixReserved => bgw_c_MarkGUCPrefixReserved,
 }
