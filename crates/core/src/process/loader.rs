@@ -59,6 +59,7 @@ pub fn expand_name(name: &str) -> String {
     } else {
         vec![name.to_string(), format!("{name}.so")]
     };
+    let path = settings::current().dynamic_library_path;
     if name.contains('/') {
         for c in &candidates {
             let p = substitute_libdir(c);
@@ -66,9 +67,34 @@ pub fn expand_name(name: &str) -> String {
                 return p;
             }
         }
+        // `$libdir/NAME` that bgworkerd's own library directory lacks:
+        // modules name PostgreSQL's own libraries so (plpgsql_check loads
+        // "$libdir/plpgsql"), and under bgworkerd those live in the
+        // directories dynamic_library_path names, where PostgreSQL's
+        // $libdir would have them.
+        if let Some(rest) = name.strip_prefix("$libdir/") {
+            if !rest.contains('/') {
+                let rest_so = format!("{rest}.so");
+                let names: Vec<&str> = if rest.ends_with(".so") {
+                    vec![rest]
+                } else {
+                    vec![rest, rest_so.as_str()]
+                };
+                for c in names {
+                    for dir in path
+                        .split(':')
+                        .filter(|d| !d.is_empty() && !d.starts_with("$libdir"))
+                    {
+                        let p = format!("{dir}/{c}");
+                        if exists(&p) {
+                            return p;
+                        }
+                    }
+                }
+            }
+        }
         return substitute_libdir(name);
     }
-    let path = settings::current().dynamic_library_path;
     for c in &candidates {
         for dir in path.split(':').filter(|d| !d.is_empty()) {
             let p = format!("{}/{c}", substitute_libdir(dir));
