@@ -154,6 +154,31 @@ impl Supervisor {
         }
     }
 
+    /// PostgreSQL's ResetBackgroundWorkerCrashTimes, at the end of a crash
+    /// cycle (supervisor only, no worker alive): never-restart workers are
+    /// forgotten, the rest start again at once and lose their waiters. A
+    /// failed worker's state stays failed throughout.
+    pub(super) fn reset_workers_after_crash(&mut self) {
+        for i in 0..self.workers.len() {
+            let Some(rw) = self.workers[i].as_mut() else {
+                continue;
+            };
+            if rw.never_restart() || rw.terminate {
+                self.forget(i);
+            } else {
+                rw.restart_at = None;
+                let old = rw.notify_pid;
+                rw.notify_pid = 0;
+                // A failed worker stays failed throughout (re-marked by
+                // sv_after_crash_reset); never "not started" in between.
+                if !rw.sv.failed {
+                    self.seg.slot_facts(i).set_state(STATE_NOT_STARTED);
+                }
+                self.drop_notify_ref(old);
+            }
+        }
+    }
+
     /// End of a crash cycle or of a shutdown, once no worker is left.
     pub(super) fn advance_state(&mut self) {
         if !self.by_pid.is_empty() {
@@ -183,23 +208,7 @@ impl Supervisor {
         // (all processes are gone by now).
         crate::dsm::destroy_all(self.my_pid, false);
         log::emit(log::LOG, "all server processes terminated; reinitializing");
-        // PostgreSQL's ResetBackgroundWorkerCrashTimes: never-restart
-        // workers are forgotten, the rest start again at once and lose
-        // their waiters.
-        for i in 0..self.workers.len() {
-            let Some(rw) = self.workers[i].as_mut() else {
-                continue;
-            };
-            if rw.never_restart() || rw.terminate {
-                self.forget(i);
-            } else {
-                rw.restart_at = None;
-                let old = rw.notify_pid;
-                rw.notify_pid = 0;
-                self.seg.slot_facts(i).set_state(STATE_NOT_STARTED);
-                self.drop_notify_ref(old);
-            }
-        }
+        self.reset_workers_after_crash();
         self.restarts.clear();
         self.reset_slots_after_crash();
         let before = self.children_before_hook();

@@ -433,7 +433,9 @@ impl Supervisor {
         }
         if mode == SHUTDOWN_IMMEDIATE {
             self.sv_disarm_all();
-        } else {
+        } else if !self.fatal_error {
+            // (During a crash cycle the workers were sent SIGQUIT and the
+            // cycle's SIGKILL grace governs them: no stop timeouts.)
             let running: Vec<usize> = self.by_pid.values().copied().collect();
             for i in running {
                 self.sv_arm_stop(i);

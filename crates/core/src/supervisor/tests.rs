@@ -91,3 +91,93 @@ fn parallel_budget_survives_a_registration_published_before_a_crash_reset() {
     backend.register(&parallel("d")).ok().expect("d");
     assert!(backend.register(&parallel("e")).is_err(), "budget of 2");
 }
+
+fn restarting(name: &str) -> BackgroundWorker {
+    let mut w = parallel(name);
+    w.bgw_flags = BGWORKER_SHMEM_ACCESS;
+    w.bgw_restart_time = 1;
+    w
+}
+
+/// At the end of a crash cycle a failed worker keeps reading "failed":
+/// the reset that makes the others "not started" leaves it alone, so no
+/// reader sees it "not started" before it is marked failed again.
+#[test]
+fn a_failed_worker_reads_failed_throughout_the_end_of_a_crash_cycle() {
+    let (mut sup, backend) = supervisor(4, 2);
+    let (f, _) = backend.register(&restarting("gives-up")).ok().expect("f");
+    let (o, _) = backend.register(&restarting("other")).ok().expect("o");
+    sup.process_slot_changes();
+    sup.workers[f].as_mut().expect("f").sv.failed = true;
+    sup.sv_mark_failed(f);
+    sup.reset_workers_after_crash();
+    let seg = Arc::clone(&sup.seg);
+    let state = |i: usize| seg.slot_facts(i).read().expect("facts").state;
+    assert_eq!(
+        state(f),
+        crate::shmem::facts::STATE_FAILED,
+        "failed stays failed"
+    );
+    assert_eq!(state(o), STATE_NOT_STARTED, "the other starts again");
+    sup.sv_after_crash_reset();
+    assert_eq!(state(f), crate::shmem::facts::STATE_FAILED);
+}
+
+/// A fast shutdown during a crash cycle arms no stop timeout: the
+/// workers were sent SIGQUIT and the cycle's SIGKILL grace governs them.
+#[test]
+fn a_shutdown_during_a_crash_cycle_arms_no_stop_timeout() {
+    let (mut sup, backend) = supervisor(4, 2);
+    let policy = crate::policy::Policy {
+        stop_timeout_ms: Some(50),
+        ..Default::default()
+    };
+    let (i, _) = backend
+        .register_with_policy(&restarting("slow"), Some(&policy))
+        .ok()
+        .expect("registered");
+    sup.process_slot_changes();
+    // A real child stands in for the worker (it receives the SIGTERM).
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("sleep");
+    let pid = child.id() as i32;
+    sup.workers[i].as_mut().expect("i").pid = pid;
+    sup.by_pid.insert(pid, i);
+    sup.fatal_error = true;
+    sup.begin_shutdown(SHUTDOWN_FAST);
+    let armed = sup.workers[i]
+        .as_ref()
+        .expect("i")
+        .sv
+        .stop_deadline
+        .is_some();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!armed, "no stop timeout during a crash cycle");
+    // Outside a crash cycle the same shutdown arms it.
+    let (mut sup, backend) = supervisor(4, 2);
+    let (i, _) = backend
+        .register_with_policy(&restarting("slow"), Some(&policy))
+        .ok()
+        .expect("registered");
+    sup.process_slot_changes();
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("sleep");
+    let pid = child.id() as i32;
+    sup.workers[i].as_mut().expect("i").pid = pid;
+    sup.by_pid.insert(pid, i);
+    sup.begin_shutdown(SHUTDOWN_FAST);
+    let armed = sup.workers[i]
+        .as_ref()
+        .expect("i")
+        .sv
+        .stop_deadline
+        .is_some();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(armed, "a fast shutdown arms the stop timeout");
+}
