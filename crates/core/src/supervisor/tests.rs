@@ -123,10 +123,10 @@ fn a_failed_worker_reads_failed_throughout_the_end_of_a_crash_cycle() {
     assert_eq!(state(f), crate::shmem::facts::STATE_FAILED);
 }
 
-/// A fast shutdown during a crash cycle arms no stop timeout: the
-/// workers were sent SIGQUIT and the cycle's SIGKILL grace governs them.
-#[test]
-fn a_shutdown_during_a_crash_cycle_arms_no_stop_timeout() {
+/// Whether a fast shutdown arms worker "slow"'s stop timeout, with or
+/// without a crash cycle under way. A real child stands in for the
+/// worker (it receives the SIGTERM) and is ended after.
+fn stop_timeout_armed_by_fast_shutdown(during_crash_cycle: bool) -> bool {
     let (mut sup, backend) = supervisor(4, 2);
     let policy = crate::policy::Policy {
         stop_timeout_ms: Some(50),
@@ -137,7 +137,6 @@ fn a_shutdown_during_a_crash_cycle_arms_no_stop_timeout() {
         .ok()
         .expect("registered");
     sup.process_slot_changes();
-    // A real child stands in for the worker (it receives the SIGTERM).
     let mut child = std::process::Command::new("sleep")
         .arg("30")
         .spawn()
@@ -145,7 +144,7 @@ fn a_shutdown_during_a_crash_cycle_arms_no_stop_timeout() {
     let pid = child.id() as i32;
     sup.workers[i].as_mut().expect("i").pid = pid;
     sup.by_pid.insert(pid, i);
-    sup.fatal_error = true;
+    sup.fatal_error = during_crash_cycle;
     sup.begin_shutdown(SHUTDOWN_FAST);
     let armed = sup.workers[i]
         .as_ref()
@@ -155,29 +154,20 @@ fn a_shutdown_during_a_crash_cycle_arms_no_stop_timeout() {
         .is_some();
     let _ = child.kill();
     let _ = child.wait();
-    assert!(!armed, "no stop timeout during a crash cycle");
-    // Outside a crash cycle the same shutdown arms it.
-    let (mut sup, backend) = supervisor(4, 2);
-    let (i, _) = backend
-        .register_with_policy(&restarting("slow"), Some(&policy))
-        .ok()
-        .expect("registered");
-    sup.process_slot_changes();
-    let mut child = std::process::Command::new("sleep")
-        .arg("30")
-        .spawn()
-        .expect("sleep");
-    let pid = child.id() as i32;
-    sup.workers[i].as_mut().expect("i").pid = pid;
-    sup.by_pid.insert(pid, i);
-    sup.begin_shutdown(SHUTDOWN_FAST);
-    let armed = sup.workers[i]
-        .as_ref()
-        .expect("i")
-        .sv
-        .stop_deadline
-        .is_some();
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(armed, "a fast shutdown arms the stop timeout");
+    armed
+}
+
+/// A fast shutdown during a crash cycle arms no stop timeout: the
+/// workers were sent SIGQUIT and the cycle's SIGKILL grace governs them.
+/// Outside a crash cycle the same shutdown arms it.
+#[test]
+fn a_shutdown_during_a_crash_cycle_arms_no_stop_timeout() {
+    assert!(
+        !stop_timeout_armed_by_fast_shutdown(true),
+        "no stop timeout during a crash cycle"
+    );
+    assert!(
+        stop_timeout_armed_by_fast_shutdown(false),
+        "a fast shutdown arms the stop timeout"
+    );
 }

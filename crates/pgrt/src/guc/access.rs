@@ -16,13 +16,7 @@ pub extern "C" fn bgw_rs_GetConfigOption(
     _restrict: bool,
 ) -> *const c_char {
     crate::guard("bgw_rs_GetConfigOption", std::ptr::null(), || {
-        let Some(name) = crate::misc::c_str(name) else {
-            raise(
-                ERROR,
-                ERRCODE_INTERNAL_ERROR,
-                "configuration parameter name is NULL".into(),
-                None,
-            );
+        let Some(name) = name_arg(name) else {
             return std::ptr::null();
         };
         let text = if let Some(v) = find(&name) {
@@ -164,13 +158,7 @@ fn set_option(
     change_val: bool,
     action: c_int,
 ) -> c_int {
-    let Some(name) = crate::misc::c_str(name) else {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "configuration parameter name is NULL".into(),
-            None,
-        );
+    let Some(name) = name_arg(name) else {
         return 0;
     };
     let level = if elevel == 0 {

@@ -114,13 +114,7 @@ pub unsafe extern "C" fn bgw_rs_GetConfigOptionByName(
             }
         };
         set_name(std::ptr::null());
-        let Some(name) = crate::misc::c_str(name) else {
-            raise(
-                ERROR,
-                ERRCODE_INTERNAL_ERROR,
-                "configuration parameter name is NULL".into(),
-                None,
-            );
+        let Some(name) = name_arg(name) else {
             return std::ptr::null();
         };
         let (canonical, text) = if let Some(v) = find(&name) {

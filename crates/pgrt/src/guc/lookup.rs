@@ -19,13 +19,7 @@ crate::c_export! {
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_GetConfigOptionFlags(name: *const c_char, missing_ok: bool) -> c_int {
     crate::guard("GetConfigOptionFlags", 0, || {
-        let Some(n) = crate::misc::c_str(name) else {
-            raise(
-                ERROR,
-                ERRCODE_INTERNAL_ERROR,
-                "configuration parameter name is NULL".into(),
-                None,
-            );
+        let Some(n) = name_arg(name) else {
             return 0;
         };
         let major = bgworker_core::identity::pg_major();

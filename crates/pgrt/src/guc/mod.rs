@@ -240,6 +240,21 @@ fn set_source(name: &str, source: c_int, reset: Option<Value>) {
     })
 }
 
+/// A setting's name as a module passed it; NULL is PostgreSQL's ERROR
+/// (recorded here; the caller returns its failure value).
+fn name_arg(name: *const c_char) -> Option<String> {
+    let n = crate::misc::c_str(name);
+    if n.is_none() {
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "configuration parameter name is NULL".into(),
+            None,
+        );
+    }
+    n
+}
+
 /// PGC_S_OVERRIDE: values from sources up to it become reset values.
 const PGC_S_OVERRIDE: c_int = 10;
 

@@ -19,13 +19,7 @@ pub extern "C" fn bgw_rs_GetConfigOptionResetString(name: *const c_char) -> *con
         "bgw_rs_GetConfigOptionResetString",
         std::ptr::null(),
         || {
-            let Some(name) = crate::misc::c_str(name) else {
-                raise(
-                    ERROR,
-                    ERRCODE_INTERNAL_ERROR,
-                    "configuration parameter name is NULL".into(),
-                    None,
-                );
+            let Some(name) = name_arg(name) else {
                 return std::ptr::null();
             };
             let text: Option<String> = match find(&name) {

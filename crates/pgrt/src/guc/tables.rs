@@ -934,13 +934,7 @@ pub extern "C" fn bgw_rs_find_option(
     elevel: c_int,
 ) -> *mut c_void {
     crate::guard("find_option", std::ptr::null_mut(), || {
-        let Some(name) = crate::misc::c_str(name) else {
-            raise(
-                ERROR,
-                ERRCODE_INTERNAL_ERROR,
-                "configuration parameter name is NULL".into(),
-                None,
-            );
+        let Some(name) = name_arg(name) else {
             return std::ptr::null_mut();
         };
         let key = name.to_ascii_lowercase();
