@@ -68,58 +68,53 @@ fn custom_options_group(major: u32) -> c_int {
     }
 }
 
-/// `struct config_generic` of PostgreSQL 15.
-#[repr(C)]
-struct Gen15 {
-    name: *const c_char,
-    context: c_int,
-    group: c_int,
-    short_desc: *const c_char,
-    long_desc: *const c_char,
-    flags: c_int,
-    vartype: c_int,
-    status: c_int,
-    source: c_int,
-    reset_source: c_int,
-    scontext: c_int,
-    reset_scontext: c_int,
-    srole: u32,
-    reset_srole: u32,
-    stack: *mut c_void,
-    extra: *mut c_void,
-    last_reported: *mut c_char,
-    sourcefile: *mut c_char,
-    sourceline: c_int,
+/// Declares a `struct config_generic` layout: the fields every major
+/// has, with `$links` (the list links 16 added) between `extra` and
+/// `last_reported`.
+macro_rules! config_generic {
+    ($(#[$doc:meta])* $name:ident { $($link:ident: $lt:ty,)* }) => {
+        $(#[$doc])*
+        #[repr(C)]
+        struct $name {
+            name: *const c_char,
+            context: c_int,
+            group: c_int,
+            short_desc: *const c_char,
+            long_desc: *const c_char,
+            flags: c_int,
+            vartype: c_int,
+            status: c_int,
+            source: c_int,
+            reset_source: c_int,
+            scontext: c_int,
+            reset_scontext: c_int,
+            srole: u32,
+            reset_srole: u32,
+            stack: *mut c_void,
+            extra: *mut c_void,
+            $($link: $lt,)*
+            last_reported: *mut c_char,
+            sourcefile: *mut c_char,
+            sourceline: c_int,
+        }
+    };
 }
 
-/// `struct config_generic` of PostgreSQL 16 and later: 15's with the
-/// `nondef_link` (dlist_node), `stack_link` and `report_link` (slist_node)
-/// list links after `extra`.
-#[repr(C)]
-struct Gen16 {
-    name: *const c_char,
-    context: c_int,
-    group: c_int,
-    short_desc: *const c_char,
-    long_desc: *const c_char,
-    flags: c_int,
-    vartype: c_int,
-    status: c_int,
-    source: c_int,
-    reset_source: c_int,
-    scontext: c_int,
-    reset_scontext: c_int,
-    srole: u32,
-    reset_srole: u32,
-    stack: *mut c_void,
-    extra: *mut c_void,
-    nondef_link: [*mut c_void; 2],
-    stack_link: *mut c_void,
-    report_link: *mut c_void,
-    last_reported: *mut c_char,
-    sourcefile: *mut c_char,
-    sourceline: c_int,
-}
+config_generic!(
+    /// `struct config_generic` of PostgreSQL 15.
+    Gen15 {}
+);
+
+config_generic!(
+    /// `struct config_generic` of PostgreSQL 16 and later: 15's with the
+    /// `nondef_link` (dlist_node), `stack_link` and `report_link`
+    /// (slist_node) list links after `extra`.
+    Gen16 {
+        nondef_link: [*mut c_void; 2],
+        stack_link: *mut c_void,
+        report_link: *mut c_void,
+    }
+);
 
 /// What [`Header::set`] writes into a record's generic part.
 struct Common {
