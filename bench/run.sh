@@ -120,51 +120,9 @@ fi
     -L"$REL" -lbgworker -Wl,-rpath,"$REL" -lm
 
 # --- scratch space and cleanup -----------------------------------------------
-RUNDIR="$(mktemp -d "$TMP/bgw-bench.XXXXXX")"
-LOG="$RUNDIR/bgworkerd.log"
-DPID=""
-PGWORK=""
-AS_PG=()
-PG_STARTED=0
-
-stop_daemon() {
-    if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-        kill -INT "$DPID" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$DPID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$DPID" 2>/dev/null || true
-    fi
-    if [ -n "$DPID" ]; then
-        wait "$DPID" 2>/dev/null || true
-    fi
-    DPID=""
-}
-
-stop_pg() {
-    if [ "$PG_STARTED" = 1 ]; then
-        "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGWORK/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
-            "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGWORK/data" -m immediate -w -t 60 stop >/dev/null 2>&1 ||
-            true
-        PG_STARTED=0
-    fi
-}
-
-cleanup() {
-    local rc=$?
-    stop_daemon
-    stop_pg
-    if [ "$rc" != 0 ] && [ -s "$LOG" ]; then
-        echo "# bgworkerd log (last 20 lines):" >&2
-        tail -20 "$LOG" | sed 's/^/#   /' >&2
-    fi
-    rm -rf "$RUNDIR"
-    [ -z "$PGWORK" ] || rm -rf "$PGWORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/pg_cluster.sh
+. "$ROOT/bench/pg_cluster.sh"
+bench_scratch bgw-bench
 
 # --- 1. libbgworker ---------------------------------------------------------
 OURS="$RUNDIR/ours.txt"
@@ -224,38 +182,12 @@ fi
 # --- 2. PostgreSQL 15 ---------------------------------------------------------
 PG15="$RUNDIR/pg15.txt"
 : >"$PG15"
-PG_BIN="$("$PG_CONFIG" --bindir 2>/dev/null || true)"
-why_no_pg=""
-if [ "$SKIP_PG" = 1 ]; then
-    why_no_pg="SKIP_PG=1"
-elif ! "$PG_CONFIG" --version 2>/dev/null | grep -q '^PostgreSQL 15'; then
-    why_no_pg="$PG_CONFIG is not PostgreSQL 15's"
-elif [ ! -x "$PG_BIN/postgres" ] || [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/pg_ctl" ] || [ ! -x "$PG_BIN/psql" ]; then
-    why_no_pg="the PostgreSQL 15 server is not installed ($PG_BIN/postgres; package postgresql-15)"
-elif [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
-    why_no_pg="running as root and there is no user postgres to run the server as"
-fi
+pg_check
 
 pg_run() {
-    PGWORK="$(mktemp -d "$TMP/bgw-bench-pg15.XXXXXX")"
-    mkdir -p "$PGWORK/lib"
-    cp "$MODULE" "$OUT/bgw_bench_pg15.so" "$FAT_MODULE" "$PGWORK/lib/"
-    chmod 755 "$PGWORK"
-    if [ "$(id -u)" = 0 ]; then
-        chown -R postgres: "$PGWORK"
-        AS_PG=(runuser -u postgres --)
-    fi
-    (cd "$PGWORK" && "${AS_PG[@]}" "$PG_BIN/initdb" -D "$PGWORK/data" -U postgres -A trust \
-        -E UTF8 --locale=C --no-sync >"$PGWORK/initdb.log" 2>&1) || {
-        why_no_pg="initdb failed: $(tail -1 "$PGWORK/initdb.log")"
-        return 1
-    }
-    "${AS_PG[@]}" tee -a "$PGWORK/data/postgresql.conf" >/dev/null <<EOF
-
-# --- bench/run.sh ---
-listen_addresses = ''
-unix_socket_directories = '$PGWORK'
-max_worker_processes = $MAX_WORKERS
+    local preload="@LIB@/bgw_bench_worker.so"
+    [ "$FAT_MB" = 0 ] || preload="$preload,@LIB@/bgw_bench_fat.so"
+    pg_cluster_start bgw-bench-pg15 "max_worker_processes = $MAX_WORKERS
 max_parallel_workers = 8
 shared_buffers = 16MB
 huge_pages = off
@@ -263,19 +195,7 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 log_min_messages = warning
-shared_preload_libraries = '$PGWORK/lib/bgw_bench_worker.so$([ "$FAT_MB" = 0 ] || echo ",$PGWORK/lib/bgw_bench_fat.so")'
-EOF
-    (cd "$PGWORK" && "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGWORK/data" -l "$PGWORK/server.log" \
-        -w -t 60 start >/dev/null 2>&1) || {
-        why_no_pg="the server did not start: $(tail -1 "$PGWORK/server.log" 2>/dev/null)"
-        return 1
-    }
-    PG_STARTED=1
-    psql_() {
-        (cd "$PGWORK" && PGOPTIONS="-c statement_timeout=${PG_TIMEOUT_S}s" \
-            "${AS_PG[@]}" "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 \
-            -h "$PGWORK" -U postgres -d postgres -c "$1")
-    }
+shared_preload_libraries = '$preload'" "$MODULE" "$OUT/bgw_bench_pg15.so" "$FAT_MODULE" || return 1
     # (a function called after ||: set -e does not apply, so each step checks)
     psql_ "CREATE FUNCTION bgw_bench_pg15_run(text, int, int, text, int, int, int, int) RETURNS SETOF text
            AS '$PGWORK/lib/bgw_bench_pg15.so', 'bgw_bench_pg15_run' LANGUAGE C STRICT" \
@@ -297,10 +217,7 @@ EOF
         why_no_pg="the run in PostgreSQL failed: $(tail -1 "$PGWORK/psql.err")"
         return 1
     fi
-    if grep -Eq 'WARNING|ERROR|FATAL|PANIC' "$PGWORK/server.log"; then
-        echo "# PostgreSQL's log had warnings/errors:" >>"$PG15"
-        grep -E 'WARNING|ERROR|FATAL|PANIC' "$PGWORK/server.log" | head -20 | sed 's/^/#   /' >>"$PG15"
-    fi
+    pg_log_problems "$PG15"
     stop_pg
 }
 
