@@ -43,55 +43,15 @@ MODULE="$OUT/bgw_bench_worker.so"
 if [ ! -e "$REL/libbgworker_pg.so" ] || [ ! -e "$REL/libbgworker.so" ]; then
     (cd "$ROOT" && cargo build --release)
 fi
-mkdir -p "$OUT"
-# shellcheck disable=SC2046  # pg_config prints several flags on purpose
-"$CC" $("$PG_CONFIG" --cppflags) $("$PG_CONFIG" --cflags) $("$PG_CONFIG" --cflags_sl) \
-    -isystem "$("$PG_CONFIG" --includedir-server)" -Wall -Wextra -Werror -I"$ROOT/bench" \
-    -shared -o "$MODULE" "$ROOT/bench/bgw_bench_worker.c"
+# shellcheck source=bench/pids.sh
+. "$ROOT/bench/pids.sh"
+build_worker_and_scale
 # The host loads a PostgreSQL module: it links the library with the whole
 # PostgreSQL surface (libbgworker_pg), as README "Attaching and embedding" says.
 "$CC" -O2 -Wall -Wextra -Werror -I"$ROOT/include" \
     -o "$OUT/bgw_bighost" "$ROOT/bench/bgw_bighost.c" \
     -L"$REL" -lbgworker_pg -Wl,-rpath,"$REL"
-"$CC" -O2 -Wall -Wextra -Werror -I"$ROOT/include" -I"$ROOT/bench" \
-    -o "$OUT/bgw_scale" "$ROOT/bench/bgw_scale.c" \
-    -L"$REL" -lbgworker -Wl,-rpath,"$REL" -lm
-
-RUNDIR="$(mktemp -d "$TMP/bgw-bighost.XXXXXX")"
-PIDS=()
-
-stop_hosts() {
-    local p
-    for p in "${PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null || true
-    done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 100); do
-            kill -0 "$p" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    PIDS=()
-}
-
-cleanup() {
-    local rc=$?
-    stop_hosts
-    if [ "$rc" != 0 ]; then
-        for d in small big; do
-            if [ -s "$RUNDIR/$d/host.log" ]; then
-                echo "# host ($d) log (last 10 lines):" >&2
-                tail -10 "$RUNDIR/$d/host.log" | sed 's/^/#   /' >&2
-            fi
-        done
-    fi
-    rm -rf "$RUNDIR"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_pids_scratch bgw-bighost TERM host.log host
 
 # start_host NAME HEAP_MB [-f]: bgw_bighost on $RUNDIR/NAME; pid appended
 # to PIDS (with -f, the pid of its fork server, which runs the supervisor)
@@ -125,7 +85,7 @@ pair() {
         -S "$RUNDIR/big" -P "$sup" -M "$SLOTS" -X "$label" -l "$MODULE" \
         -R "$ROUNDS" -n "$LAT_N" -c "$CHURN_N" -C "1 8" -k "$BURST_K" |
         grep -v '^supervisor_rss'
-    stop_hosts
+    stop_pids
 }
 
 echo "bench-scale: embedding hosts with 0 and $HEAP_MB MB heaps, $ROUNDS rounds ..." >&2

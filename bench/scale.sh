@@ -39,50 +39,10 @@ MODULE="$OUT/bgw_bench_worker.so"
 if [ ! -x "$DAEMON" ] || [ ! -e "$REL/libbgworker.so" ]; then
     (cd "$ROOT" && cargo build --release)
 fi
-mkdir -p "$OUT"
-# shellcheck disable=SC2046  # pg_config prints several flags on purpose
-"$CC" $("$PG_CONFIG" --cppflags) $("$PG_CONFIG" --cflags) $("$PG_CONFIG" --cflags_sl) \
-    -isystem "$("$PG_CONFIG" --includedir-server)" -Wall -Wextra -Werror -I"$ROOT/bench" \
-    -shared -o "$MODULE" "$ROOT/bench/bgw_bench_worker.c"
-"$CC" -O2 -Wall -Wextra -Werror -I"$ROOT/include" -I"$ROOT/bench" \
-    -o "$OUT/bgw_scale" "$ROOT/bench/bgw_scale.c" \
-    -L"$REL" -lbgworker -Wl,-rpath,"$REL" -lm
-
-RUNDIR="$(mktemp -d "$TMP/bgw-scale.XXXXXX")"
-PIDS=()
-
-stop_daemons() {
-    local p
-    for p in "${PIDS[@]}"; do
-        kill -INT "$p" 2>/dev/null || true
-    done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 100); do
-            kill -0 "$p" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    PIDS=()
-}
-
-cleanup() {
-    local rc=$?
-    stop_daemons
-    if [ "$rc" != 0 ]; then
-        for d in small big; do
-            if [ -s "$RUNDIR/$d/bgworkerd.log" ]; then
-                echo "# bgworkerd ($d) log (last 10 lines):" >&2
-                tail -10 "$RUNDIR/$d/bgworkerd.log" | sed 's/^/#   /' >&2
-            fi
-        done
-    fi
-    rm -rf "$RUNDIR"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/pids.sh
+. "$ROOT/bench/pids.sh"
+build_worker_and_scale
+bench_pids_scratch bgw-scale INT bgworkerd.log bgworkerd
 
 # start_daemon NAME SLOTS: starts bgworkerd on $RUNDIR/NAME; its pid is
 # appended to PIDS.
@@ -115,7 +75,7 @@ start_daemon big "$BIG"
 "$OUT/bgw_scale" -s "$RUNDIR/small" -p "${PIDS[0]}" -m "$SMALL" \
     -S "$RUNDIR/big" -P "${PIDS[1]}" -M "$BIG" -l "$MODULE" \
     -R "$ROUNDS" -n "$LAT_N" -c "$CHURN_N" -C "$CHURN_CONC" -k "$BURST_K" -a "$ALL_K"
-stop_daemons
+stop_pids
 for d in small big; do
     if grep -Eq 'WARNING|ERROR|FATAL|PANIC' "$RUNDIR/$d/bgworkerd.log"; then
         echo "# bgworkerd ($d) log had warnings/errors:"
@@ -124,7 +84,7 @@ for d in small big; do
 done
 echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 trap - EXIT
-stop_daemons
+stop_pids
 rm -rf "$RUNDIR"
 
 # launch latency when the process workers are forked from is big
