@@ -230,7 +230,7 @@ check_parsers(void)
 		{"-3", 0}, {"abc", 0}, {"99999999999", 0}, {"10 kB", 0},
 	};
 
-	for (int i = 0; i < lengthof(ints); i++)
+	for (int i = 0; i < (int) lengthof(ints); i++)
 	{
 		int			r = -1;
 		const char *hint = NULL;
@@ -239,7 +239,7 @@ check_parsers(void)
 		elog(LOG, "gt: parse_int \"%s\" %d: %d %d hint %s", ints[i].text,
 			 ints[i].flags, (int) ok, r, show_str(hint));
 	}
-	for (int i = 0; i < lengthof(ints); i++)
+	for (int i = 0; i < (int) lengthof(ints); i++)
 	{
 		double		r = -1;
 		const char *hint = NULL;
@@ -432,6 +432,7 @@ gt_main(Datum arg)
 	/* bgworkerd's own C API is there: no database, no transaction. */
 	bool		server = dlsym(RTLD_DEFAULT, "bgw_last_error") == NULL;
 
+	(void) arg;
 	/* A transaction opens nesting level 1 and closes it at commit; under
 	 * bgworkerd the worker opens and closes that level itself. */
 	if (server)
