@@ -159,6 +159,49 @@ cxh2_main(Datum main_arg)
 		if (ie->key % 2 == 1)
 			hash_search(ints, &ie->key, HASH_REMOVE, NULL);
 	scan_ints("ints even", ints, 0);
+	/* new keys for entries: into another chain, within its own, onto a
+	 * key that exists (refused), for an entry not in the table (ERROR) */
+	k = 4;
+	ie = hash_search(ints, &k, HASH_FIND, NULL);
+	k = 7;
+	elog(LOG, "cxh2 update 4 to 7: %d", hash_update_hash_key(ints, ie, &k));
+	k = 7;
+	ie = hash_search(ints, &k, HASH_FIND, NULL);
+	elog(LOG, "cxh2 7 now holds " INT64_FORMAT, ie->value);
+	k = 6;
+	elog(LOG, "cxh2 update 7 to 6 (taken): %d", hash_update_hash_key(ints, ie, &k));
+	k = 4;
+	elog(LOG, "cxh2 4 found %d", hash_search(ints, &k, HASH_FIND, NULL) != NULL);
+	for (k = 1001; k < 1040; k += 2)
+	{
+		uint32		to = k + 100000;
+
+		ie = hash_search(ints, &k, HASH_FIND, NULL);
+		if (ie)
+			(void) hash_update_hash_key(ints, ie, &to);
+	}
+	k = 1000;
+	ie = hash_search(ints, &k, HASH_FIND, NULL);
+	k = 1000 + (1u << 20);
+	elog(LOG, "cxh2 update 1000 far: %d", hash_update_hash_key(ints, ie, &k));
+	scan_ints("ints updated", ints, 0);
+	PG_TRY();
+	{
+		/* an entry-shaped block outside the table: a zeroed element
+		 * header, then the entry */
+		static uint64 stray[8];
+
+		k = 99999;
+		(void) hash_update_hash_key(ints, &stray[2], &k);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = CopyErrorData();
+
+		FlushErrorState();
+		elog(LOG, "cxh2 caught: %s", edata->message);
+	}
+	PG_END_TRY();
 	/* frozen: scans need no registration, insertions ERROR */
 	hash_freeze(ints);
 	hash_seq_init(&status, ints);

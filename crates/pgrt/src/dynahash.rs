@@ -21,4 +21,5 @@ super::c_export! {
     hash_get_shared_size => bgw_c_hash_get_shared_size,
     ShmemInitHash => bgw_c_ShmemInitHash,
     hash_freeze => bgw_c_hash_freeze,
+    hash_update_hash_key => bgw_c_hash_update_hash_key,
 }

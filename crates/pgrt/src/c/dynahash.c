@@ -642,6 +642,63 @@ bgw_c_hash_search(HTAB *hashp, const void *keyPtr, HASHACTION action, bool *foun
 											 action, foundPtr);
 }
 
+/*
+ * hash_update_hash_key: give an entry a new key, moving it to the end of
+ * the new key's chain (left in place when the bucket is the same); false,
+ * with nothing changed, when another entry has the new key. The entry must
+ * be one of the table's (an ERROR otherwise), and a frozen table cannot
+ * change (an ERROR), as in PostgreSQL.
+ */
+bool
+bgw_c_hash_update_hash_key(HTAB *hashp, void *existingEntry, const void *newKeyPtr)
+{
+	HASHHDR    *hctl = hashp->hctl;
+	HASHELEMENT *existing = ELEMENT_FROM_KEY(existingEntry);
+	Size		keysize = hashp->keysize;
+	uint32_t	oldbucket,
+				newbucket,
+				newhash;
+	HASHBUCKET *oldPrev;
+	HASHBUCKET *prev;
+	HASHBUCKET	cur;
+
+	if (hashp->frozen)
+		bgw_ereport(ERROR, bgw_c_errmsg_internal("cannot update in frozen hashtable \"%s\"",
+												 hashp->tabname));
+
+	/* The entry's place in its chain, found through its saved hash. */
+	oldbucket = calc_bucket(hctl, existing->hashvalue);
+	oldPrev = bucket_ptr(hashp, oldbucket);
+	for (cur = *oldPrev; cur != NULL && cur != existing; cur = *oldPrev)
+		oldPrev = &cur->link;
+	if (cur == NULL)
+		bgw_ereport(ERROR, bgw_c_errmsg_internal("hash_update_hash_key argument is not in hashtable \"%s\"",
+												 hashp->tabname));
+
+	/* The new key's chain, checked for the key, to its end. */
+	newhash = hashp->hash(newKeyPtr, keysize);
+	newbucket = calc_bucket(hctl, newhash);
+	prev = bucket_ptr(hashp, newbucket);
+	for (cur = *prev; cur != NULL; cur = *prev)
+	{
+		if (cur->hashvalue == newhash && hashp->match(ELEMENTKEY(cur), newKeyPtr, keysize) == 0)
+			return false;
+		prev = &cur->link;
+	}
+
+	/* Within one chain the links stay as they are (relinking the last
+	 * element onto itself would break the chain). */
+	if (oldbucket != newbucket)
+	{
+		*oldPrev = existing->link;
+		*prev = existing;
+		existing->link = NULL;
+	}
+	existing->hashvalue = newhash;
+	hashp->keycopy(ELEMENTKEY(existing), newKeyPtr, keysize);
+	return true;
+}
+
 long
 bgw_c_hash_get_num_entries(HTAB *hashp)
 {
