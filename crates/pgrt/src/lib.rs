@@ -69,6 +69,7 @@ pub mod guc;
 pub mod interrupts;
 pub mod latch;
 pub mod lwlock;
+mod lwlock_var;
 pub mod mcxt;
 pub mod misc;
 pub mod nodb;

@@ -118,7 +118,7 @@ pub const LW_FLAG_HAS_WAITERS: u32 = 1 << 30;
 pub const LW_FLAG_RELEASE_OK: u32 = 1 << 29;
 pub const LW_VAL_EXCLUSIVE: u32 = 1 << 24;
 pub const LW_VAL_SHARED: u32 = 1;
-const LW_LOCK_MASK: u32 = (1 << 25) - 1;
+pub(crate) const LW_LOCK_MASK: u32 = (1 << 25) - 1;
 
 /// `LWLockMode`.
 pub const LW_EXCLUSIVE: c_int = 0;
@@ -260,13 +260,13 @@ static HELD: [Held; MAX_SIMUL_LWLOCKS] = [const {
         mode: AtomicI32::new(0),
     }
 }; MAX_SIMUL_LWLOCKS];
-static NUM_HELD: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static NUM_HELD: AtomicUsize = AtomicUsize::new(0);
 
-fn hold_interrupts() {
+pub(crate) fn hold_interrupts() {
     InterruptHoldoffCount.fetch_add(1, Ordering::Relaxed);
 }
 
-fn resume_interrupts() {
+pub(crate) fn resume_interrupts() {
     let _ = InterruptHoldoffCount
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
 }
@@ -395,7 +395,7 @@ pub fn individual_lock_name(major: u32, id: usize) -> Option<&'static str> {
 /// process major's headers; the other built-in tranches are PostgreSQL
 /// 15's names, and in 17 and 18 (whose names live in the server's source,
 /// not its headers) are named by their number.
-fn tranche_name(id: u16) -> String {
+pub(crate) fn tranche_name(id: u16) -> String {
     let id = id as usize;
     let n = numbering();
     let major = bgworker_core::identity::pg_major();
@@ -419,7 +419,7 @@ fn tranche_name(id: u16) -> String {
 }
 
 /// Take the lock if `mode` is compatible with its state; never sleeps.
-fn attempt(lock: &LWLock, exclusive: bool) -> bool {
+pub(crate) fn attempt(lock: &LWLock, exclusive: bool) -> bool {
     let mut s = lock.state.load(Ordering::Relaxed);
     loop {
         let free = if exclusive {
@@ -447,7 +447,7 @@ fn attempt(lock: &LWLock, exclusive: bool) -> bool {
 
 /// Sleep until the state changes, after announcing a waiter; returns at
 /// once if the lock looks free for `exclusive` by then.
-fn wait_for_change(lock: &LWLock, exclusive: bool) {
+pub(crate) fn wait_for_change(lock: &LWLock, exclusive: bool) {
     let s = lock.state.load(Ordering::Relaxed);
     let free = if exclusive {
         s & LW_LOCK_MASK == 0
@@ -470,7 +470,7 @@ fn wait_for_change(lock: &LWLock, exclusive: bool) {
     crate::backend::futex_wait(&lock.state, flagged, Duration::from_secs(1));
 }
 
-fn push_held(lock: *mut LWLock, mode: c_int) {
+pub(crate) fn push_held(lock: *mut LWLock, mode: c_int) {
     let n = NUM_HELD.load(Ordering::Relaxed);
     HELD[n].lock.store(lock, Ordering::Relaxed);
     HELD[n].mode.store(mode, Ordering::Relaxed);
