@@ -1,0 +1,117 @@
+/*
+ * quote.c -- quote_identifier and quote_qualified_identifier
+ * (utils/builtins.h), with PostgreSQL's rules:
+ *
+ *   - a name is left as it is when it starts with a-z or '_', has only
+ *     a-z, 0-9 and '_', is no keyword of the SQL grammar other than an
+ *     unreserved one, and the setting quote_all_identifiers is off; the
+ *     same pointer is then returned;
+ *   - otherwise it is put in double quotes, each '"' inside doubled, in a
+ *     new palloc'd string.
+ *
+ * The keywords are PostgreSQL's own list: libpgcommon's ScanKeywords and
+ * ScanKeywordLookup (PostgreSQL 15's, linked in). PostgreSQL 17 and 18
+ * have more keywords; of those, the ones that are not unreserved (the
+ * only ones that change quoting) are listed below, as the real 17 and 18
+ * servers' pg_get_keywords() gives them. quote_qualified_identifier
+ * joins the quoted qualifier (when not NULL) and name with '.', in a new
+ * palloc'd string. Module code, one thread.
+ */
+#include "pgcompat.h"
+
+#include <string.h>
+
+/* common/kwlookup.h */
+typedef struct ScanKeywordList ScanKeywordList;
+
+#define UNRESERVED_KEYWORD 0
+
+extern int	bgw_pg_ScanKeywordLookup(const char *str, const ScanKeywordList *keywords);
+extern const ScanKeywordList bgw_pg_ScanKeywords;
+extern const uint8_t bgw_pg_ScanKeywordCategories[];
+
+/* The setting quote_all_identifiers (generated storage, see nodb.rs). */
+extern bool quote_all_identifiers;
+
+extern int	bgw_rs_pg_major(void);
+
+/* Keywords of 17 and 18 that are not unreserved and are no keywords in 15. */
+static const char *const keywords_since_17[] = {
+	"json", "json_array", "json_arrayagg", "json_exists", "json_object",
+	"json_objectagg", "json_query", "json_scalar", "json_serialize",
+	"json_table", "json_value", "merge_action", "system_user",
+};
+
+static bool
+needs_quotes_as_keyword(const char *ident)
+{
+	int			kwnum = bgw_pg_ScanKeywordLookup(ident, &bgw_pg_ScanKeywords);
+
+	if (kwnum >= 0 && bgw_pg_ScanKeywordCategories[kwnum] != UNRESERVED_KEYWORD)
+		return true;
+	if (bgw_rs_pg_major() >= 17)
+	{
+		for (size_t i = 0; i < sizeof(keywords_since_17) / sizeof(keywords_since_17[0]); i++)
+			if (strcmp(ident, keywords_since_17[i]) == 0)
+				return true;
+	}
+	return false;
+}
+
+const char *
+bgw_c_quote_identifier(const char *ident)
+{
+	bool		safe = (ident[0] >= 'a' && ident[0] <= 'z') || ident[0] == '_';
+	size_t		nquotes = 0;
+	size_t		len = 0;
+	char	   *result;
+	char	   *o;
+
+	for (const char *p = ident; *p; p++, len++)
+	{
+		char		c = *p;
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
+			continue;
+		safe = false;
+		if (c == '"')
+			nquotes++;
+	}
+	if (quote_all_identifiers)
+		safe = false;
+	if (safe && needs_quotes_as_keyword(ident))
+		safe = false;
+	if (safe)
+		return ident;
+
+	result = bgw_c_palloc(len + nquotes + 3);
+	o = result;
+	*o++ = '"';
+	for (const char *p = ident; *p; p++)
+	{
+		if (*p == '"')
+			*o++ = '"';
+		*o++ = *p;
+	}
+	*o++ = '"';
+	*o = '\0';
+	return result;
+}
+
+char *
+bgw_c_quote_qualified_identifier(const char *qualifier, const char *ident)
+{
+	const char *q = qualifier ? bgw_c_quote_identifier(qualifier) : NULL;
+	const char *i = bgw_c_quote_identifier(ident);
+	size_t		qlen = q ? strlen(q) + 1 : 0;
+	size_t		ilen = strlen(i);
+	char	   *result = bgw_c_palloc(qlen + ilen + 1);
+
+	if (q)
+	{
+		memcpy(result, q, qlen - 1);
+		result[qlen - 1] = '.';
+	}
+	memcpy(result + qlen, i, ilen + 1);
+	return result;
+}

@@ -1,0 +1,20 @@
+//! Variable-length values and text in memory (fmgr.h, utils/builtins.h):
+//! `pg_detoast_datum` and its `_copy`/`_slice` forms (in-line values,
+//! short headers, pglz and LZ4 compression, indirect and expanded values;
+//! an on-disk TOAST pointer is an ERROR naming the missing database
+//! server), text from and to C strings, and `quote_identifier` /
+//! `quote_qualified_identifier` with PostgreSQL's keyword list. The
+//! bodies are C (c/varlena.c, c/quote.c); `pg_detoast_datum_packed` is
+//! exported by dsm.rs.
+
+super::c_export! {
+    pg_detoast_datum => bgw_c_pg_detoast_datum,
+    pg_detoast_datum_copy => bgw_c_pg_detoast_datum_copy,
+    pg_detoast_datum_slice => bgw_c_pg_detoast_datum_slice,
+    cstring_to_text => bgw_c_cstring_to_text,
+    cstring_to_text_with_len => bgw_c_cstring_to_text_with_len,
+    text_to_cstring => bgw_c_text_to_cstring,
+    text_to_cstring_buffer => bgw_c_text_to_cstring_buffer,
+    quote_identifier => bgw_c_quote_identifier,
+    quote_qualified_identifier => bgw_c_quote_qualified_identifier,
+}
