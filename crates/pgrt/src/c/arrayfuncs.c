@@ -66,6 +66,7 @@ typedef struct ArrayType
 
 extern void *bgw_c_pg_detoast_datum(void *datum);
 extern void *bgw_c_palloc0(Size size);
+extern uint32_t bgw_rs_pg_major(void);
 
 static Size
 maxalign(Size n)
@@ -394,8 +395,10 @@ bgw_c_deconstruct_array(ArrayType *array, Oid elmtype, int elmlen, bool elmbyval
 }
 
 /*
- * The element types construct_array_builtin knows (deconstruct: only
- * those with `decon`), with their length, by-value flag and alignment.
+ * The element types construct_array_builtin knows, from the major `since`
+ * on (float8 and xid are 18's), and which of them deconstruct_array_builtin
+ * knows (`decon`: in every major served), with their length, by-value flag
+ * and alignment, as the real servers take them.
  */
 typedef struct BuiltinElement
 {
@@ -403,31 +406,38 @@ typedef struct BuiltinElement
 	int			len;
 	bool		byval;
 	char		align;
+	uint32_t	since;
 	bool		decon;
 } BuiltinElement;
 
 static const BuiltinElement builtin_elements[] = {
-	{CHAROID, 1, true, TYPALIGN_CHAR, true},
-	{CSTRINGOID, -2, false, TYPALIGN_CHAR, true},
-	{FLOAT4OID, 4, true, TYPALIGN_INT, false},
-	{FLOAT8OID, 8, true, TYPALIGN_DOUBLE, true},
-	{INT2OID, 2, true, TYPALIGN_SHORT, true},
-	{INT4OID, 4, true, TYPALIGN_INT, true},
-	{INT8OID, 8, true, TYPALIGN_DOUBLE, false},
-	{NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, false},
-	{OIDOID, 4, true, TYPALIGN_INT, true},
-	{REGTYPEOID, 4, true, TYPALIGN_INT, false},
-	{TEXTOID, -1, false, TYPALIGN_INT, true},
-	{TIDOID, SIZEOF_ITEMPOINTER, false, TYPALIGN_SHORT, true},
-	{XIDOID, 4, true, TYPALIGN_INT, false},
+	{CHAROID, 1, true, TYPALIGN_CHAR, 15, true},
+	{CSTRINGOID, -2, false, TYPALIGN_CHAR, 15, true},
+	{FLOAT4OID, 4, true, TYPALIGN_INT, 15, false},
+	{FLOAT8OID, 8, true, TYPALIGN_DOUBLE, 18, true},
+	{INT2OID, 2, true, TYPALIGN_SHORT, 15, true},
+	{INT4OID, 4, true, TYPALIGN_INT, 15, true},
+	{INT8OID, 8, true, TYPALIGN_DOUBLE, 15, false},
+	{NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, 15, false},
+	{OIDOID, 4, true, TYPALIGN_INT, 15, true},
+	{REGTYPEOID, 4, true, TYPALIGN_INT, 15, false},
+	{TEXTOID, -1, false, TYPALIGN_INT, 15, true},
+	{TIDOID, SIZEOF_ITEMPOINTER, false, TYPALIGN_SHORT, 15, true},
+	{XIDOID, 4, true, TYPALIGN_INT, 18, false},
 };
 
 static const BuiltinElement *
 builtin_element(Oid type, bool decon, const char *caller)
 {
+	uint32_t	major = bgw_rs_pg_major();
+
 	for (size_t i = 0; i < sizeof(builtin_elements) / sizeof(builtin_elements[0]); i++)
-		if (builtin_elements[i].type == type && (!decon || builtin_elements[i].decon))
-			return &builtin_elements[i];
+	{
+		const BuiltinElement *e = &builtin_elements[i];
+
+		if (e->type == type && (decon ? e->decon : e->since <= major))
+			return e;
+	}
 	bgw_ereport(ERROR, bgw_c_errcode(ERRCODE_INTERNAL_ERROR),
 				bgw_c_errmsg_internal("type %u not supported by %s()", type, caller));
 	__builtin_unreachable();
