@@ -512,6 +512,20 @@ print_builtin(const char *what, ArrayType *a, Oid type)
 	elog(LOG, "cxv %s: %d:%s", what, n, buf.data);
 }
 
+/* 3 by-value elements of `type` built and taken apart by the _builtin forms. */
+static void
+builtin_case(Datum *elems, Oid type, int len, char align)
+{
+	char		what[64];
+	ArrayType  *a;
+
+	snprintf(what, sizeof(what), "construct_array_builtin %u", type);
+	TRY(what, NULL, NULL, dump_varlena(what, construct_array_builtin(elems, 3, type)));
+	a = construct_array(elems, 3, type, len, true, align);
+	snprintf(what, sizeof(what), "deconstruct_array_builtin %u", type);
+	TRY(what, NULL, NULL, print_builtin(what, a, type));
+}
+
 static void
 array_tests(void)
 {
@@ -606,30 +620,13 @@ array_tests(void)
 	dump_varlena("construct_array tid", a);
 	TRY("deconstruct_array_builtin tid", NULL, NULL,
 		print_builtin("deconstruct_array_builtin tid", a, TIDOID));
-	{
-		static const struct
-		{
-			Oid			type;
-			int			len;
-			char		align;
-		}			types[] = {
-			{CHAROID, 1, TYPALIGN_CHAR}, {INT2OID, 2, TYPALIGN_SHORT},
-			{INT4OID, 4, TYPALIGN_INT}, {INT8OID, 8, TYPALIGN_DOUBLE},
-			{OIDOID, 4, TYPALIGN_INT}, {REGTYPEOID, 4, TYPALIGN_INT},
-			{XIDOID, 4, TYPALIGN_INT},
-		};
-
-		for (size_t i = 0; i < lengthof(types); i++)
-		{
-			char		what[64];
-
-			snprintf(what, sizeof(what), "construct_array_builtin %u", types[i].type);
-			TRY(what, NULL, NULL, dump_varlena(what, construct_array_builtin(ints, 3, types[i].type)));
-			a = construct_array(ints, 3, types[i].type, types[i].len, true, types[i].align);
-			snprintf(what, sizeof(what), "deconstruct_array_builtin %u", types[i].type);
-			TRY(what, NULL, NULL, print_builtin(what, a, types[i].type));
-		}
-	}
+	builtin_case(ints, CHAROID, 1, TYPALIGN_CHAR);
+	builtin_case(ints, INT2OID, 2, TYPALIGN_SHORT);
+	builtin_case(ints, INT4OID, 4, TYPALIGN_INT);
+	builtin_case(ints, INT8OID, 8, TYPALIGN_DOUBLE);
+	builtin_case(ints, OIDOID, 4, TYPALIGN_INT);
+	builtin_case(ints, REGTYPEOID, 4, TYPALIGN_INT);
+	builtin_case(ints, XIDOID, 4, TYPALIGN_INT);
 	TRY("construct_array_builtin bool", NULL, NULL,
 		dump_varlena("construct_array_builtin bool", construct_array_builtin(ints, 1, BOOLOID)));
 	TRY("deconstruct_array_builtin bool", NULL, NULL,
