@@ -26,6 +26,7 @@
 #include "storage/itemptr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 #if PG_VERSION_NUM >= 160000
@@ -244,8 +245,8 @@ text_tests(void)
 		TRY("slice lz4 3 5", NULL, NULL,
 			dump_varlena("slice lz4 3 5", pg_detoast_datum_slice(c, 3, 5)));
 		c = compressed(repeated, sizeof(repeated) - 1, 1, sizeof(repeated) + 10);
-		TRY("pg_detoast_datum lz4 corrupt", NULL, NULL,
-			dump_varlena("pg_detoast_datum lz4 corrupt", pg_detoast_datum(c)));
+		TRY("pg_detoast_datum lz4 longer claimed", NULL, NULL,
+			dump_varlena("pg_detoast_datum lz4 longer claimed", pg_detoast_datum(c)));
 	}
 
 	/* An indirect pointer to an in-memory value, plain and compressed. */
@@ -421,6 +422,125 @@ quote_tests(void)
 		 quote_qualified_identifier("public", "t1"));
 	quote_all_identifiers = false;
 	elog(LOG, "cxv quote_all_identifiers off: [%s]", quote_identifier("abc"));
+}
+
+/* ---- literals, textin/textout, Datums ---- */
+
+static void
+datum_tests(void)
+{
+	static const char *const literals[] = {"abc", "it's", "back\\slash", "", "both ' and \\ ''"};
+	text	   *t4 = cstring_to_text("datum text");
+	struct varlena *ts = short_text("datum text");
+	NameData	n;
+	Datum		c;
+
+	for (size_t i = 0; i < lengthof(literals); i++)
+		elog(LOG, "cxv quote_literal_cstr [%s]: [%s]", literals[i], quote_literal_cstr(literals[i]));
+	dump_varlena("DirectFunctionCall1 textin",
+				 DatumGetPointer(DirectFunctionCall1(textin, CStringGetDatum("via textin"))));
+	elog(LOG, "cxv DirectFunctionCall1 textout: %s",
+		 DatumGetCString(DirectFunctionCall1(textout, PointerGetDatum(short_text("via textout")))));
+
+	memset(&n, 0, sizeof(n));
+	strcpy(NameStr(n), "a_name");
+	elog(LOG, "cxv datumGetSize: int4 %zu, int8 %zu, text %zu, short %zu, cstring %zu, name %zu",
+		 datumGetSize(Int32GetDatum(5), true, 4), datumGetSize(Int64GetDatum(5), true, 8),
+		 datumGetSize(PointerGetDatum(t4), false, -1), datumGetSize(PointerGetDatum(ts), false, -1),
+		 datumGetSize(CStringGetDatum("four"), false, -2), datumGetSize(NameGetDatum(&n), false, NAMEDATALEN));
+	TRY("datumGetSize typLen -3", NULL, NULL,
+		elog(LOG, "cxv datumGetSize typLen -3: %zu", datumGetSize(PointerGetDatum(t4), false, -3)));
+	TRY("datumGetSize NULL varlena", NULL, NULL,
+		elog(LOG, "cxv datumGetSize NULL varlena: %zu", datumGetSize((Datum) 0, false, -1)));
+	TRY("datumGetSize NULL cstring", NULL, NULL,
+		elog(LOG, "cxv datumGetSize NULL cstring: %zu", datumGetSize((Datum) 0, false, -2)));
+	c = datumCopy(Int32GetDatum(-7), true, 4);
+	elog(LOG, "cxv datumCopy int4: %llx", (unsigned long long) c);
+	c = datumCopy(PointerGetDatum(ts), false, -1);
+	elog(LOG, "cxv datumCopy short same: %s", DatumGetPointer(c) == (void *) ts ? "yes" : "no");
+	dump_varlena("datumCopy short", DatumGetPointer(c));
+	dump_varlena("datumCopy 4b", DatumGetPointer(datumCopy(PointerGetDatum(t4), false, -1)));
+	elog(LOG, "cxv datumCopy cstring: %s", DatumGetCString(datumCopy(CStringGetDatum("copied"), false, -2)));
+	elog(LOG, "cxv datumCopy name: %s", NameStr(*DatumGetName(datumCopy(NameGetDatum(&n), false, NAMEDATALEN))));
+	elog(LOG, "cxv datumIsEqual: same text %d, other text %d, short vs 4b %d, int4 %d/%d, cstring %d",
+		 datumIsEqual(PointerGetDatum(t4), PointerGetDatum(cstring_to_text("datum text")), false, -1),
+		 datumIsEqual(PointerGetDatum(t4), PointerGetDatum(cstring_to_text("datum texT")), false, -1),
+		 datumIsEqual(PointerGetDatum(t4), PointerGetDatum(ts), false, -1),
+		 datumIsEqual(Int32GetDatum(3), Int32GetDatum(3), true, 4),
+		 datumIsEqual(Int32GetDatum(3), Int32GetDatum(4), true, 4),
+		 datumIsEqual(CStringGetDatum("x"), CStringGetDatum("x"), false, -2));
+}
+
+/* ---- encodings ---- */
+
+static void
+verify(const char *what, int encoding, const char *s, int len)
+{
+	TRY(what, NULL, NULL,
+		{
+			bool		quiet = pg_verify_mbstr(encoding, s, len, true);
+
+			elog(LOG, "cxv %s: noError %s", what, quiet ? "true" : "false");
+			elog(LOG, "cxv %s: %s", what, pg_verify_mbstr(encoding, s, len, false) ? "true" : "false");
+		});
+}
+
+static void
+encoding_tests(void)
+{
+	static const char utf8[] = "caf\xc3\xa9";
+	static const char bad_utf8[] = "a\xc3\x28" "b";
+	unsigned char *r;
+	char	   *s;
+
+	elog(LOG, "cxv pg_mblen: %d %d", pg_mblen("\xc3\xa9"), pg_mblen("a"));
+	elog(LOG, "cxv pg_mbstrlen: %d", pg_mbstrlen(utf8));
+	elog(LOG, "cxv pg_mbstrlen_with_len: %d", pg_mbstrlen_with_len("abcdef", 3));
+	elog(LOG, "cxv pg_mbcliplen: %d %d %d", pg_mbcliplen("ab\0cd", 5, 4), pg_mbcliplen("abcdef", 6, 4),
+		 pg_mbcliplen("abc", 3, 10));
+	elog(LOG, "cxv pg_mbcharcliplen: %d %d", pg_mbcharcliplen("ab\0cd", 5, 4),
+		 pg_mbcharcliplen(utf8, 5, 4));
+
+	verify("pg_verify_mbstr utf8", PG_UTF8, utf8, 5);
+	verify("pg_verify_mbstr bad utf8", PG_UTF8, bad_utf8, 4);
+	verify("pg_verify_mbstr incomplete utf8", PG_UTF8, "ab\xe2\x82", 4);
+	verify("pg_verify_mbstr latin1", PG_LATIN1, "\xe9\xff\x80", 3);
+	verify("pg_verify_mbstr sql_ascii nul", PG_SQL_ASCII, "ab\0c", 4);
+	verify("pg_verify_mbstr latin1 nul", PG_LATIN1, "\xe9\0", 2);
+	verify("pg_verify_mbstr euc_jp", PG_EUC_JP, "\xa4\xa2\xa4", 3);
+	verify("pg_verify_mbstr sjis", PG_SJIS, "\x82\xa0", 2);
+	TRY("pg_verifymbstr", NULL, NULL,
+		{
+			elog(LOG, "cxv pg_verifymbstr: %d %d", pg_verifymbstr("a\x80", 2, false),
+				 pg_verifymbstr("ab\0c", 4, true));
+			(void) pg_verifymbstr("ab\0c", 4, false);
+		});
+
+	r = (unsigned char *) pstrdup(utf8);
+	elog(LOG, "cxv pg_do_encoding_conversion same: %s %s %s %s",
+		 pg_do_encoding_conversion(r, 5, PG_UTF8, PG_UTF8) == r ? "same" : "new",
+		 pg_do_encoding_conversion(r, 5, PG_UTF8, PG_SQL_ASCII) == r ? "same" : "new",
+		 pg_do_encoding_conversion(r, 5, PG_SQL_ASCII, PG_UTF8) == r ? "same" : "new",
+		 pg_do_encoding_conversion(r, 0, PG_LATIN1, PG_UTF8) == r ? "same" : "new");
+	TRY("pg_do_encoding_conversion bad utf8", NULL, NULL,
+		(void) pg_do_encoding_conversion((unsigned char *) bad_utf8, 4, PG_SQL_ASCII, PG_UTF8));
+	TRY("pg_do_encoding_conversion latin1 to utf8", NULL, NULL,
+		(void) pg_do_encoding_conversion(r, 5, PG_LATIN1, PG_UTF8));
+
+	s = pstrdup(utf8);
+	elog(LOG, "cxv pg_any_to_server: %s %s %s",
+		 pg_any_to_server(s, 5, PG_UTF8) == s ? "same" : "new",
+		 pg_any_to_server(s, 5, PG_LATIN1) == s ? "same" : "new",
+		 pg_any_to_server("plain", 5, PG_SJIS) != NULL ? "ok" : "null");
+	TRY("pg_any_to_server bad utf8", NULL, NULL, (void) pg_any_to_server(bad_utf8, 4, PG_UTF8));
+	TRY("pg_any_to_server sjis high bit", NULL, NULL, (void) pg_any_to_server("a\x82\xa0", 3, PG_SJIS));
+	TRY("pg_any_to_server sql_ascii nul", NULL, NULL, (void) pg_any_to_server("a\0b", 3, PG_SQL_ASCII));
+	elog(LOG, "cxv pg_server_to_any: %s %s",
+		 pg_server_to_any(s, 5, PG_UTF8) == s ? "same" : "new",
+		 pg_server_to_any(s, 5, PG_SJIS) == s ? "same" : "new");
+	elog(LOG, "cxv pg_client_to_server: %s", pg_client_to_server(s, 5) == s ? "same" : "new");
+	TRY("pg_client_to_server nul", NULL, NULL, (void) pg_client_to_server("a\0b", 3));
+	elog(LOG, "cxv pg_server_to_client: %s", pg_server_to_client(s, 5) == s ? "same" : "new");
 }
 
 /* ---- session ---- */
@@ -704,6 +824,8 @@ cxv_main(Datum main_arg)
 	text_tests();
 	fmgr_tests();
 	quote_tests();
+	datum_tests();
+	encoding_tests();
 	session_tests();
 	array_tests();
 	elog(LOG, "cxv done");

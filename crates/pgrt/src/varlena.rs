@@ -2,8 +2,9 @@
 //! `pg_detoast_datum` and its `_copy`/`_slice` forms (in-line values,
 //! short headers, pglz and LZ4 compression, indirect and expanded values;
 //! an on-disk TOAST pointer is an ERROR naming the missing database
-//! server), text from and to C strings, and `quote_identifier` /
-//! `quote_qualified_identifier` with PostgreSQL's keyword list. The
+//! server), text from and to C strings (and the SQL functions `textin`,
+//! `textout`), `quote_identifier` / `quote_qualified_identifier` with
+//! PostgreSQL's keyword list, and `quote_literal_cstr`. The
 //! bodies are C (c/varlena.c, c/quote.c); `pg_detoast_datum_packed` is
 //! exported by dsm.rs.
 
@@ -15,6 +16,9 @@ super::c_export! {
     cstring_to_text_with_len => bgw_c_cstring_to_text_with_len,
     text_to_cstring => bgw_c_text_to_cstring,
     text_to_cstring_buffer => bgw_c_text_to_cstring_buffer,
+    textin => bgw_c_textin,
+    textout => bgw_c_textout,
+    quote_literal_cstr => bgw_c_quote_literal_cstr,
     quote_identifier => bgw_c_quote_identifier,
     quote_qualified_identifier => bgw_c_quote_qualified_identifier,
 }

@@ -15,7 +15,11 @@
  * only ones that change quoting) are listed below, as the real 17 and 18
  * servers' pg_get_keywords() gives them. quote_qualified_identifier
  * joins the quoted qualifier (when not NULL) and name with '.', in a new
- * palloc'd string. Module code, one thread.
+ * palloc'd string.
+ *
+ * quote_literal_cstr puts a string in single quotes, each quote and
+ * backslash inside doubled, with an E before the opening quote when there
+ * is a backslash, as PostgreSQL's. Module code, one thread.
  */
 #include "pgcompat.h"
 
@@ -113,5 +117,26 @@ bgw_c_quote_qualified_identifier(const char *qualifier, const char *ident)
 		result[qlen - 1] = '.';
 	}
 	memcpy(result + qlen, i, ilen + 1);
+	return result;
+}
+
+char *
+bgw_c_quote_literal_cstr(const char *rawstr)
+{
+	size_t		len = strlen(rawstr);
+	char	   *result = bgw_c_palloc(len * 2 + 3 + 1);
+	char	   *o = result;
+
+	if (memchr(rawstr, '\\', len) != NULL)
+		*o++ = 'E';
+	*o++ = '\'';
+	for (const char *p = rawstr; *p; p++)
+	{
+		if (*p == '\'' || *p == '\\')
+			*o++ = *p;
+		*o++ = *p;
+	}
+	*o++ = '\'';
+	*o = '\0';
 	return result;
 }

@@ -2,7 +2,8 @@
  * varlena.c -- variable-length values in memory (fmgr.h, utils/builtins.h):
  * pg_detoast_datum and its _copy, _slice and _packed forms, and text from
  * and to C strings (cstring_to_text, cstring_to_text_with_len,
- * text_to_cstring, text_to_cstring_buffer). The layouts are postgres.h's
+ * text_to_cstring, text_to_cstring_buffer, and the SQL functions textin and
+ * textout, which modules call through DirectFunctionCall1). The layouts are postgres.h's
  * (varatt.h's in 17 and 18; the same in every major served), little-endian.
  *
  * Detoasting, as PostgreSQL's detoast_attr does it:
@@ -475,4 +476,28 @@ bgw_c_text_to_cstring_buffer(const struct varlena *src, char *dst, size_t dst_le
 	}
 	if (unpacked != src)
 		bgw_c_pfree(unpacked);
+}
+
+/* The argument values of a FunctionCallInfo (fmgr.h: args from byte 32, 16 bytes each). */
+static Datum
+fcinfo_arg(const void *fcinfo, int n)
+{
+	Datum		d;
+
+	memcpy(&d, (const char *) fcinfo + 32 + 16 * n, sizeof(d));
+	return d;
+}
+
+/* textin(cstring) returns text */
+Datum
+bgw_c_textin(void *fcinfo)
+{
+	return (Datum) bgw_c_cstring_to_text((const char *) fcinfo_arg(fcinfo, 0));
+}
+
+/* textout(text) returns cstring */
+Datum
+bgw_c_textout(void *fcinfo)
+{
+	return (Datum) bgw_c_text_to_cstring((const struct varlena *) fcinfo_arg(fcinfo, 0));
 }
