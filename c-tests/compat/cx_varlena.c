@@ -27,6 +27,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/expandeddatum.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 #if PG_VERSION_NUM >= 160000
@@ -283,6 +284,55 @@ text_tests(void)
 		TRY("own ondisk text", NULL, NULL, (void) text_to_cstring((text *) v));
 		TRY("own ondisk slice", NULL, NULL, (void) pg_detoast_datum_slice(v, 0, 4));
 		elog(LOG, "cxv own ondisk done");
+	}
+}
+
+/* An expanded object whose flat form is a text value. */
+typedef struct CxvExpanded
+{
+	ExpandedObjectHeader hdr;
+	const char *content;
+} CxvExpanded;
+
+static Size
+cxv_flat_size(ExpandedObjectHeader *eohptr)
+{
+	return VARHDRSZ + strlen(((CxvExpanded *) eohptr)->content);
+}
+
+static void
+cxv_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
+{
+	const char *c = ((CxvExpanded *) eohptr)->content;
+
+	SET_VARSIZE(result, allocated_size);
+	memcpy((char *) result + VARHDRSZ, c, allocated_size - VARHDRSZ);
+}
+
+static const ExpandedObjectMethods cxv_methods = {cxv_flat_size, cxv_flatten_into};
+
+static void
+expanded_tests(void)
+{
+	CxvExpanded *e = palloc0(sizeof(CxvExpanded));
+	struct varatt_expanded ptr;
+	struct varlena *v;
+
+	e->hdr.vl_len_ = EOH_HEADER_MAGIC;
+	e->hdr.eoh_methods = &cxv_methods;
+	e->hdr.eoh_context = CurrentMemoryContext;
+	e->content = "an expanded object, flattened";
+	ptr.eohptr = &e->hdr;
+	for (int tag = VARTAG_EXPANDED_RO; tag <= VARTAG_EXPANDED_RW; tag++)
+	{
+		v = external(tag, &ptr, sizeof(ptr));
+		elog(LOG, "cxv expanded %d: size %zu", tag, VARSIZE_ANY(v));
+		dump_varlena("pg_detoast_datum expanded", pg_detoast_datum(v));
+		dump_varlena("pg_detoast_datum_copy expanded", pg_detoast_datum_copy(v));
+		dump_varlena("slice expanded 3 8", pg_detoast_datum_slice(v, 3, 8));
+		elog(LOG, "cxv text_to_cstring expanded: %s", text_to_cstring((text *) v));
+		dump_varlena("datumCopy expanded", DatumGetPointer(datumCopy(PointerGetDatum(v), false, -1)));
+		elog(LOG, "cxv datumGetSize expanded: %zu", datumGetSize(PointerGetDatum(v), false, -1));
 	}
 }
 
@@ -822,6 +872,7 @@ cxv_main(Datum main_arg)
 	(void) main_arg;
 	BackgroundWorkerUnblockSignals();
 	text_tests();
+	expanded_tests();
 	fmgr_tests();
 	quote_tests();
 	datum_tests();
