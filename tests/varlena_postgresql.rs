@@ -69,7 +69,7 @@ fn helpers_match_postgresql(major: u32) {
         .filter(|m| m.contains("cxv own"))
         .collect();
     let ondisk = "ERROR an out-of-line (TOAST) value cannot be read here: it needs the database server, which is not available in libbgworker (0A000)";
-    for what in ["ondisk", "ondisk text", "ondisk slice"] {
+    for what in ["ondisk", "ondisk text", "ondisk slice", "ondisk external"] {
         let want = format!("LOG:  cxv own {what}: {ondisk}");
         assert!(
             own.contains(&want),

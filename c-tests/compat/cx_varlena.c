@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <limits.h>
 
+#include "access/detoast.h"
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "common/pg_lzcompress.h"
@@ -150,6 +151,13 @@ external(uint8 tag, const void *ptr, size_t size)
 }
 
 static void
+sizes(const char *what, struct varlena *v)
+{
+	elog(LOG, "cxv sizes %s: raw %zu, stored %zu", what,
+		 toast_raw_datum_size(PointerGetDatum(v)), toast_datum_size(PointerGetDatum(v)));
+}
+
+static void
 text_tests(void)
 {
 	static const char repeated[] = "abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc-the end";
@@ -197,6 +205,14 @@ text_tests(void)
 
 	c = compressed(repeated, sizeof(repeated) - 1, 0, sizeof(repeated) - 1);
 	elog(LOG, "cxv pglz compressed: %s", VARATT_IS_COMPRESSED(c) ? "yes" : "no");
+	sizes("4b", (struct varlena *) t);
+	sizes("short", s);
+	sizes("pglz", c);
+	elog(LOG, "cxv detoast_external_attr in-line: %s %s",
+		 detoast_external_attr(c) == c ? "same" : "new",
+		 detoast_external_attr(s) == s ? "same" : "new");
+	dump_varlena("detoast_attr pglz", detoast_attr(c));
+	dump_varlena("detoast_attr short", detoast_attr(s));
 	TRY("pg_detoast_datum pglz", NULL, NULL,
 		dump_varlena("pg_detoast_datum pglz", pg_detoast_datum(c)));
 	TRY("pg_detoast_datum_copy pglz", NULL, NULL,
@@ -266,6 +282,24 @@ text_tests(void)
 		v = external(VARTAG_INDIRECT, &ind, sizeof(ind));
 		dump_varlena("pg_detoast_datum indirect pglz", pg_detoast_datum(v));
 		dump_varlena("slice indirect pglz 57 20", pg_detoast_datum_slice(v, 57, 20));
+		sizes("indirect pglz", v);
+		d = detoast_external_attr(v);
+		elog(LOG, "cxv detoast_external_attr indirect pglz: compressed %s, copied %s",
+			 VARATT_IS_COMPRESSED(d) ? "yes" : "no", d != ind.pointer ? "yes" : "no");
+		dump_varlena("detoast_attr indirect pglz", detoast_attr(v));
+		dump_varlena("detoast_attr_slice indirect pglz 0 3", detoast_attr_slice(v, 0, 3));
+	}
+
+	/* An on-disk TOAST pointer's sizes come from the pointer alone. */
+	{
+		struct varatt_external ext;
+
+		memset(&ext, 0, sizeof(ext));
+		ext.va_rawsize = 10000 + VARHDRSZ;
+		ext.va_extinfo = 4000 | (1U << 30);
+		ext.va_valueid = 16384;
+		ext.va_toastrelid = 16385;
+		sizes("ondisk", external(VARTAG_ONDISK, &ext, sizeof(ext)));
 	}
 
 	/* An on-disk TOAST pointer: bgworkerd has no table to read it from. */
@@ -283,6 +317,7 @@ text_tests(void)
 		TRY("own ondisk", NULL, NULL, (void) pg_detoast_datum(v));
 		TRY("own ondisk text", NULL, NULL, (void) text_to_cstring((text *) v));
 		TRY("own ondisk slice", NULL, NULL, (void) pg_detoast_datum_slice(v, 0, 4));
+		TRY("own ondisk external", NULL, NULL, (void) detoast_external_attr(v));
 		elog(LOG, "cxv own ondisk done");
 	}
 }
@@ -333,6 +368,8 @@ expanded_tests(void)
 		elog(LOG, "cxv text_to_cstring expanded: %s", text_to_cstring((text *) v));
 		dump_varlena("datumCopy expanded", DatumGetPointer(datumCopy(PointerGetDatum(v), false, -1)));
 		elog(LOG, "cxv datumGetSize expanded: %zu", datumGetSize(PointerGetDatum(v), false, -1));
+		sizes("expanded", v);
+		dump_varlena("detoast_external_attr expanded", detoast_external_attr(v));
 	}
 }
 

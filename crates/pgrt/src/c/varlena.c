@@ -1,10 +1,14 @@
 /*
- * varlena.c -- variable-length values in memory (fmgr.h, utils/builtins.h):
- * pg_detoast_datum and its _copy, _slice and _packed forms, and text from
+ * varlena.c -- variable-length values in memory (fmgr.h, utils/builtins.h,
+ * access/detoast.h): pg_detoast_datum and its _copy, _slice and _packed
+ * forms (detoast_attr, detoast_attr_slice, detoast_external_attr under
+ * their access/detoast.h names), toast_raw_datum_size and toast_datum_size
+ * (which only read a TOAST pointer, an on-disk one included), and text from
  * and to C strings (cstring_to_text, cstring_to_text_with_len,
  * text_to_cstring, text_to_cstring_buffer, and the SQL functions textin and
- * textout, which modules call through DirectFunctionCall1). The layouts are postgres.h's
- * (varatt.h's in 17 and 18; the same in every major served), little-endian.
+ * textout, which modules call through DirectFunctionCall1). The layouts
+ * are postgres.h's (varatt.h's in 17 and 18; the same in every major
+ * served), little-endian.
  *
  * Detoasting, as PostgreSQL's detoast_attr does it:
  *   - a 4-byte header value, not compressed, is returned as it is (the
@@ -413,6 +417,128 @@ bgw_c_pg_detoast_datum_slice(struct varlena *datum, int32_t first, int32_t count
 	if (whole != datum)
 		bgw_c_pfree(whole);
 	return (struct varlena *) result;
+}
+
+/* access/detoast.h's own names for the same operations. */
+struct varlena *
+bgw_c_detoast_attr(struct varlena *attr)
+{
+	return detoast(attr);
+}
+
+struct varlena *
+bgw_c_detoast_attr_slice(struct varlena *attr, int32_t first, int32_t count)
+{
+	return bgw_c_pg_detoast_datum_slice(attr, first, count);
+}
+
+/*
+ * An external value in memory as a plain or compressed in-line one (not
+ * decompressed): an indirect pointer's target copied, an expanded object
+ * flattened; an in-line value is returned as it is.
+ */
+struct varlena *
+bgw_c_detoast_external_attr(struct varlena *attr)
+{
+	if (!is_1b_e(attr))
+		return attr;
+	switch (vartag(attr))
+	{
+		case VARTAG_INDIRECT:
+			{
+				struct varlena *target = external_pointer(attr);
+				Size		len;
+				struct varlena *copy;
+
+				if (is_1b_e(target))
+					return bgw_c_detoast_external_attr(target);
+				len = varsize_any(target);
+				copy = bgw_c_palloc(len);
+				memcpy(copy, target, len);
+				return copy;
+			}
+		case VARTAG_EXPANDED_RO:
+		case VARTAG_EXPANDED_RW:
+			return flatten_expanded(attr);
+		case VARTAG_ONDISK:
+			ondisk_error();
+		default:
+			return attr;
+	}
+}
+
+/* The value's size once detoasted, header included (as a 4-byte one). */
+Size
+bgw_c_toast_raw_datum_size(Datum value)
+{
+	const void *attr = (const void *) value;
+	uint32_t	u;
+
+	if (is_1b_e(attr))
+	{
+		switch (vartag(attr))
+		{
+			case VARTAG_ONDISK:
+				{
+					int32_t		rawsize;
+
+					memcpy(&rawsize, (const char *) attr + VARHDRSZ_EXTERNAL, sizeof(rawsize));
+					return (Size) rawsize;
+				}
+			case VARTAG_INDIRECT:
+				return bgw_c_toast_raw_datum_size((Datum) external_pointer(attr));
+			case VARTAG_EXPANDED_RO:
+			case VARTAG_EXPANDED_RW:
+				{
+					ExpandedObjectHeader *eoh = external_pointer(attr);
+
+					return eoh->eoh_methods->get_flat_size(eoh);
+				}
+			default:
+				return varsize_any(attr);
+		}
+	}
+	if (is_4b_c(attr))
+	{
+		memcpy(&u, (const char *) attr + VARHDRSZ, sizeof(u));
+		return (Size) (u & 0x3FFFFFFF) + VARHDRSZ;
+	}
+	if (is_1b(attr))
+		return varsize_1b(attr) - VARHDRSZ_SHORT + VARHDRSZ;
+	return varsize_4b(attr);
+}
+
+/* The value's size as stored (an on-disk value: its stored bytes). */
+Size
+bgw_c_toast_datum_size(Datum value)
+{
+	const void *attr = (const void *) value;
+	uint32_t	u;
+
+	if (is_1b_e(attr))
+	{
+		switch (vartag(attr))
+		{
+			case VARTAG_ONDISK:
+				/* va_extinfo's size bits */
+				memcpy(&u, (const char *) attr + VARHDRSZ_EXTERNAL + 4, sizeof(u));
+				return (Size) (u & 0x3FFFFFFF);
+			case VARTAG_INDIRECT:
+				return bgw_c_toast_datum_size((Datum) external_pointer(attr));
+			case VARTAG_EXPANDED_RO:
+			case VARTAG_EXPANDED_RW:
+				{
+					ExpandedObjectHeader *eoh = external_pointer(attr);
+
+					return eoh->eoh_methods->get_flat_size(eoh);
+				}
+			default:
+				return varsize_any(attr);
+		}
+	}
+	if (is_1b(attr))
+		return varsize_1b(attr);
+	return varsize_4b(attr);
 }
 
 struct varlena *
