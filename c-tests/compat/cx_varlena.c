@@ -719,6 +719,45 @@ print_builtin(const char *what, ArrayType *a, Oid type)
 	elog(LOG, "cxv %s: %d:%s", what, n, buf.data);
 }
 
+/* Every step of an iteration over a, slice_ndim dimensions at a time. */
+static void
+iterate(const char *what, ArrayType *a, int slice_ndim, int16 typlen, bool typbyval, char typalign)
+{
+	ArrayMetaState ms;
+	ArrayIterator it;
+	Datum		v;
+	bool		isnull;
+	StringInfoData buf;
+
+	memset(&ms, 0, sizeof(ms));
+	ms.element_type = ARR_ELEMTYPE(a);
+	ms.typlen = typlen;
+	ms.typbyval = typbyval;
+	ms.typalign = typalign;
+	it = array_create_iterator(a, slice_ndim, &ms);
+	initStringInfo(&buf);
+	while (array_iterate(it, &v, &isnull))
+	{
+		if (isnull)
+			appendStringInfoString(&buf, " NULL");
+		else if (slice_ndim > 0)
+		{
+			ArrayType  *sub = DatumGetArrayTypeP(v);
+
+			appendStringInfo(&buf, " [%d dims, lbound %d:", ARR_NDIM(sub), ARR_LBOUND(sub)[0]);
+			for (size_t i = 0; i < VARSIZE(sub); i++)
+				appendStringInfo(&buf, "%02x", ((unsigned char *) sub)[i]);
+			appendStringInfoString(&buf, "]");
+		}
+		else if (typbyval)
+			appendStringInfo(&buf, " %llx", (unsigned long long) v);
+		else
+			appendStringInfo(&buf, " [%s]", text_to_cstring(DatumGetTextPP(v)));
+	}
+	array_free_iterator(it);
+	elog(LOG, "cxv %s:%s", what, buf.data);
+}
+
 /* 3 by-value elements of `type` built and taken apart by the _builtin forms. */
 static void
 builtin_case(Datum *elems, Oid type, int len, char align)
@@ -770,6 +809,14 @@ array_tests(void)
 		print_elements("deconstruct_array int2 nulls not taken", a, 2, true, TYPALIGN_SHORT, false));
 	a = construct_md_array(shorts, NULL, 2, dims, lbs, INT2OID, 2, true, TYPALIGN_SHORT);
 	dump_varlena("construct_md_array int2", a);
+	iterate("array_iterate int2", a, 0, 2, true, TYPALIGN_SHORT);
+	iterate("array_iterate int2 by rows", a, 1, 2, true, TYPALIGN_SHORT);
+	iterate("array_iterate int2 whole", a, 2, 2, true, TYPALIGN_SHORT);
+	TRY("array_create_iterator 3 of 2 dims", NULL, NULL,
+		iterate("array_create_iterator 3 of 2 dims", a, 3, 2, true, TYPALIGN_SHORT));
+	a = construct_md_array(shorts, nulls, 2, dims, lbs, INT2OID, 2, true, TYPALIGN_SHORT);
+	iterate("array_iterate int2 nulls", a, 0, 2, true, TYPALIGN_SHORT);
+	iterate("array_iterate int2 nulls by rows", a, 1, 2, true, TYPALIGN_SHORT);
 
 	texts[0] = PointerGetDatum(cstring_to_text("first"));
 	texts[1] = PointerGetDatum(short_text("short one"));
@@ -778,6 +825,9 @@ array_tests(void)
 	dump_varlena("construct_array text", a);
 	dump_varlena("elems[1] after construct_array", DatumGetPointer(texts[1]));
 	print_elements("deconstruct_array text", a, -1, false, TYPALIGN_INT, true);
+	iterate("array_iterate text", a, 0, -1, false, TYPALIGN_INT);
+	iterate("array_iterate text as one", a, 1, -1, false, TYPALIGN_INT);
+	iterate("array_iterate empty", construct_empty_array(INT4OID), 0, 4, true, TYPALIGN_INT);
 	print_builtin("deconstruct_array_builtin text", a, TEXTOID);
 
 	a = construct_array(int8s, 2, INT8OID, 8, true, TYPALIGN_DOUBLE);

@@ -1,7 +1,8 @@
 //! Arrays built and taken apart in memory (utils/array.h), with
 //! PostgreSQL's layout and ERRORs: `construct_array`, `construct_md_array`,
 //! `construct_empty_array`, `deconstruct_array`, the `_builtin` forms,
-//! `ArrayGetNItems` and `ArrayCheckBounds`. The bodies are C
+//! `ArrayGetNItems`, `ArrayCheckBounds`, and iteration with the caller's
+//! `ArrayMetaState`. The bodies are C
 //! (c/arrayfuncs.c).
 
 super::c_export! {
@@ -13,4 +14,7 @@ super::c_export! {
     deconstruct_array_builtin => bgw_c_deconstruct_array_builtin,
     ArrayGetNItems => bgw_c_ArrayGetNItems,
     ArrayCheckBounds => bgw_c_ArrayCheckBounds,
+    array_create_iterator => bgw_c_array_create_iterator,
+    array_iterate => bgw_c_array_iterate,
+    array_free_iterator => bgw_c_array_free_iterator,
 }

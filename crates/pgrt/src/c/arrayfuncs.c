@@ -2,8 +2,9 @@
  * arrayfuncs.c -- building and taking apart arrays in memory
  * (utils/array.h): construct_array, construct_md_array,
  * construct_empty_array, deconstruct_array, ArrayGetNItems,
- * ArrayCheckBounds, and construct_array_builtin / deconstruct_array_builtin
- * for the built-in element types they know.
+ * ArrayCheckBounds, construct_array_builtin / deconstruct_array_builtin
+ * for the built-in element types they know, and iteration
+ * (array_create_iterator, array_iterate, array_free_iterator; see there).
  *
  * The layout is PostgreSQL's ArrayType (the same in every major served):
  * a 4-byte varlena header, ndim, dataoffset (0 when there is no null
@@ -22,6 +23,7 @@
  */
 #include "pgcompat.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef unsigned int Oid;
@@ -459,4 +461,131 @@ bgw_c_deconstruct_array_builtin(ArrayType *array, Oid elmtype, Datum **elemsp,
 
 	bgw_c_deconstruct_array(array, elmtype, e->len, e->byval, e->align, elemsp, nullsp,
 							nelemsp);
+}
+
+/*
+ * Array iteration (array_create_iterator, array_iterate,
+ * array_free_iterator): element by element, or (slice_ndim > 0) in
+ * sub-arrays of the rightmost slice_ndim dimensions, built with
+ * construct_md_array. The element type's length, by-value flag and
+ * alignment come from the caller's ArrayMetaState; without one PostgreSQL
+ * looks them up in the catalog (get_typlenbyvalalign), which needs the
+ * database server: the FATAL naming it.
+ */
+
+/* utils/array.h's ArrayMetaState, up to what is read of it. */
+typedef struct ArrayMetaState
+{
+	Oid			element_type;
+	int16_t		typlen;
+	bool		typbyval;
+	char		typalign;
+} ArrayMetaState;
+
+/* Private to arrayfuncs.c in PostgreSQL too: callers hold only a pointer. */
+typedef struct ArrayIteratorData
+{
+	ArrayType  *arr;
+	const uint8_t *nullbitmap;
+	int			nitems;
+	int			typlen;
+	bool		typbyval;
+	char		typalign;
+	int			slice_ndim;
+	int			slice_len;
+	int		   *slice_dims;
+	int		   *slice_lbound;
+	Datum	   *slice_values;
+	bool	   *slice_nulls;
+	const char *data_ptr;
+	int			current_item;
+} ArrayIteratorData;
+
+extern void bgw_rs_needs_server(const char *function);
+extern void bgw_c_pfree(void *pointer);
+
+ArrayIteratorData *
+bgw_c_array_create_iterator(ArrayType *arr, int slice_ndim, ArrayMetaState *mstate)
+{
+	ArrayIteratorData *it = bgw_c_palloc0(sizeof(ArrayIteratorData));
+	int		   *dims = (int *) ((char *) arr + sizeof(ArrayType));
+	int		   *lbound = dims + arr->ndim;
+
+	if (slice_ndim < 0 || slice_ndim > arr->ndim)
+		bgw_ereport(ERROR, bgw_c_errcode(ERRCODE_INTERNAL_ERROR),
+					bgw_c_errmsg_internal("invalid arguments to array_create_iterator"));
+	it->arr = arr;
+	it->nullbitmap = arr->dataoffset != 0 ? (const uint8_t *) lbound + sizeof(int) * (Size) arr->ndim : NULL;
+	it->nitems = bgw_c_ArrayGetNItems(arr->ndim, dims);
+	if (mstate == NULL)
+	{
+		bgw_rs_needs_server("get_typlenbyvalalign");
+		abort();
+	}
+	it->typlen = mstate->typlen;
+	it->typbyval = mstate->typbyval;
+	it->typalign = mstate->typalign;
+	it->slice_ndim = slice_ndim;
+	if (slice_ndim > 0)
+	{
+		it->slice_dims = dims + arr->ndim - slice_ndim;
+		it->slice_lbound = lbound + arr->ndim - slice_ndim;
+		it->slice_len = bgw_c_ArrayGetNItems(slice_ndim, it->slice_dims);
+		it->slice_values = bgw_c_palloc((Size) it->slice_len * sizeof(Datum));
+		it->slice_nulls = bgw_c_palloc((Size) it->slice_len * sizeof(bool));
+	}
+	it->data_ptr = arr->dataoffset != 0 ? (const char *) arr + arr->dataoffset :
+		(const char *) arr + maxalign(sizeof(ArrayType) + 2 * sizeof(int) * (Size) arr->ndim);
+	it->current_item = 0;
+	return it;
+}
+
+/* The next element (not null: *isnull false), advancing past it. */
+static Datum
+next_element(ArrayIteratorData *it, bool *isnull)
+{
+	int			i = it->current_item++;
+	Datum		d;
+
+	if (it->nullbitmap && (it->nullbitmap[i / 8] & (1 << (i % 8))) == 0)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	*isnull = false;
+	d = it->typbyval ? fetch_byval(it->data_ptr, it->typlen) : (Datum) it->data_ptr;
+	it->data_ptr += element_length(it->data_ptr, it->typlen);
+	it->data_ptr = (const char *) align_nominal((Size) (uintptr_t) it->data_ptr, it->typalign);
+	return d;
+}
+
+bool
+bgw_c_array_iterate(ArrayIteratorData *it, Datum *value, bool *isnull)
+{
+	if (it->current_item >= it->nitems)
+		return false;
+	if (it->slice_ndim == 0)
+	{
+		*value = next_element(it, isnull);
+		return true;
+	}
+	for (int i = 0; i < it->slice_len; i++)
+		it->slice_values[i] = next_element(it, &it->slice_nulls[i]);
+	*value = (Datum) bgw_c_construct_md_array(it->slice_values, it->slice_nulls, it->slice_ndim,
+											  it->slice_dims, it->slice_lbound,
+											  it->arr->elemtype, it->typlen, it->typbyval,
+											  it->typalign);
+	*isnull = false;
+	return true;
+}
+
+void
+bgw_c_array_free_iterator(ArrayIteratorData *it)
+{
+	if (it->slice_ndim > 0)
+	{
+		bgw_c_pfree(it->slice_values);
+		bgw_c_pfree(it->slice_nulls);
+	}
+	bgw_c_pfree(it);
 }
