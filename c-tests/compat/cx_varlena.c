@@ -651,6 +651,15 @@ session_tests(void)
 		 t1 >= before && t1 - before < 10 * USECS_PER_SEC ? "now" : "wrong");
 	elog(LOG, "cxv GetCurrentTransactionStartTimestamp: %lld",
 		 (long long) GetCurrentTransactionStartTimestamp());
+	elog(LOG, "cxv transaction state: %d %d %d %d %d %d level %d status %c",
+		 IsTransactionState(), IsAbortedTransactionBlockState(), IsTransactionBlock(),
+		 IsTransactionOrTransactionBlock(), IsSubTransaction(), IsInParallelMode(),
+		 GetCurrentTransactionNestLevel(), TransactionBlockStatusCode());
+	elog(LOG, "cxv transaction ids: %u %u %llu %llu sub %u command %u %u",
+		 GetTopTransactionIdIfAny(), GetCurrentTransactionIdIfAny(),
+		 (unsigned long long) U64FromFullTransactionId(GetTopFullTransactionIdIfAny()),
+		 (unsigned long long) U64FromFullTransactionId(GetCurrentFullTransactionIdIfAny()),
+		 GetCurrentSubTransactionId(), GetCurrentCommandId(false), GetCurrentCommandId(true));
 	t1 = GetCurrentTransactionStopTimestamp();
 	pg_usleep(5000);
 	t2 = GetCurrentTransactionStopTimestamp();

@@ -1,7 +1,7 @@
 /*
- * session.c -- the statement and transaction timestamps (access/xact.h) of
- * a process that never connected to a database (its encodings are in
- * encoding.c).
+ * session.c -- the transaction state and the statement and transaction
+ * timestamps (access/xact.h) of a process that never connected to a
+ * database (its encodings are in encoding.c).
  *
  * No transaction ever starts here (StartTransactionCommand
  * needs the database server), as in PostgreSQL's worker without a
@@ -12,7 +12,11 @@
  *     worker);
  *   - GetCurrentTransactionStopTimestamp is the current time: in
  *     PostgreSQL 15 on each call; from 16 on the first call's time is kept
- *     and returned again, as xact.c does outside a transaction.
+ *     and returned again, as xact.c does outside a transaction;
+ *   - the state is xact.c's before any transaction: not in a transaction,
+ *     a transaction block, a subtransaction or parallel mode, nesting level
+ *     0, no transaction or subtransaction id (0), command id 0, block
+ *     status 'I' (idle).
  * Module code, one thread.
  */
 #include "pgcompat.h"
@@ -50,4 +54,90 @@ bgw_c_GetCurrentTransactionStopTimestamp(void)
 		return bgw_c_GetCurrentTimestamp();
 	xact_stop_timestamp = bgw_c_GetCurrentTimestamp();
 	return xact_stop_timestamp;
+}
+
+bool
+bgw_c_IsTransactionState(void)
+{
+	return false;
+}
+
+bool
+bgw_c_IsAbortedTransactionBlockState(void)
+{
+	return false;
+}
+
+bool
+bgw_c_IsTransactionBlock(void)
+{
+	return false;
+}
+
+bool
+bgw_c_IsTransactionOrTransactionBlock(void)
+{
+	return false;
+}
+
+bool
+bgw_c_IsSubTransaction(void)
+{
+	return false;
+}
+
+bool
+bgw_c_IsInParallelMode(void)
+{
+	return false;
+}
+
+int
+bgw_c_GetCurrentTransactionNestLevel(void)
+{
+	return 0;
+}
+
+char
+bgw_c_TransactionBlockStatusCode(void)
+{
+	return 'I';
+}
+
+/* TransactionId, SubTransactionId, CommandId: 32 bits; FullTransactionId: 64. */
+uint32_t
+bgw_c_GetTopTransactionIdIfAny(void)
+{
+	return 0;
+}
+
+uint32_t
+bgw_c_GetCurrentTransactionIdIfAny(void)
+{
+	return 0;
+}
+
+uint64_t
+bgw_c_GetTopFullTransactionIdIfAny(void)
+{
+	return 0;
+}
+
+uint64_t
+bgw_c_GetCurrentFullTransactionIdIfAny(void)
+{
+	return 0;
+}
+
+uint32_t
+bgw_c_GetCurrentSubTransactionId(void)
+{
+	return 0;
+}
+
+uint32_t
+bgw_c_GetCurrentCommandId(bool used)
+{
+	(void) used;
+	return 0;
 }
