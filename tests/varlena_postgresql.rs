@@ -3,7 +3,8 @@
 //! session's encodings and timestamps (c-tests/compat/cx_varlena.c), run
 //! under bgworkerd and under the real PostgreSQL 15, 17 and 18 servers,
 //! every "cxv" line compared. The "cxv own" lines (an on-disk TOAST
-//! pointer, which only bgworkerd is shown) are checked on their own. LZ4:
+//! pointer, which only bgworkerd is shown) are checked on their own, and
+//! so is the FATAL of an array iteration that needs the catalog. LZ4:
 //! a reference server built without it (target/pg-server's 17 and 18)
 //! gives PostgreSQL's ERROR for it; its lz4 lines are then left out of the
 //! comparison, and bgworkerd's checked against its pglz lines (the same
@@ -78,6 +79,12 @@ fn helpers_match_postgresql(major: u32) {
         );
     }
     assert!(own.iter().any(|l| l.ends_with("cxv own ondisk done")));
+    // An iteration without the element type's properties needs the catalog.
+    d.wait_log(
+        "FATAL:  background worker \"cxv\": get_typlenbyvalalign needs the database server",
+        secs(10),
+    );
+    assert_eq!(d.count_log("cxv own not reached"), 0);
     d.signal(libc::SIGINT);
     assert_eq!(d.wait_exit(secs(10)).code(), Some(0), "{}", d.log_text());
     pg.stop();

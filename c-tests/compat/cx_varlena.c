@@ -976,6 +976,18 @@ cxv_main(Datum main_arg)
 	session_tests();
 	array_tests();
 	elog(LOG, "cxv done");
+	/*
+	 * Iterating without an ArrayMetaState makes PostgreSQL read the element
+	 * type from the catalog: under bgworkerd the FATAL naming that call.
+	 */
+	if (dlsym(RTLD_DEFAULT, "bgw_attach") != NULL)
+	{
+		Datum		one = Int32GetDatum(1);
+
+		(void) array_create_iterator(construct_array(&one, 1, INT4OID, 4, true, TYPALIGN_INT),
+									 0, NULL);
+		elog(LOG, "cxv own not reached");
+	}
 }
 
 void
