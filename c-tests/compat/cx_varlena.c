@@ -30,6 +30,7 @@
 #include "utils/datum.h"
 #include "utils/expandeddatum.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/timestamp.h"
 #if PG_VERSION_NUM >= 160000
 #include "varatt.h"
@@ -524,6 +525,27 @@ datum_tests(void)
 
 	for (size_t i = 0; i < lengthof(literals); i++)
 		elog(LOG, "cxv quote_literal_cstr [%s]: [%s]", literals[i], quote_literal_cstr(literals[i]));
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "prefix:");
+		escape_json(&buf, "plain \"quoted\" back\\slash \b\f\n\r\t \x01\x1f\x7f caf\xc3\xa9 /");
+		elog(LOG, "cxv escape_json: %s", buf.data);
+		resetStringInfo(&buf);
+		escape_json(&buf, "");
+		elog(LOG, "cxv escape_json empty: %s", buf.data);
+#if PG_VERSION_NUM >= 180000
+		resetStringInfo(&buf);
+		escape_json_with_len(&buf, "a\0b\"c", 5);
+		elog(LOG, "cxv escape_json_with_len: %s", buf.data);
+		resetStringInfo(&buf);
+		escape_json_text(&buf, (text *) short_text("short \"text\"\n"));
+		escape_json_text(&buf, cstring_to_text("four-byte"));
+		escape_json_text(&buf, (text *) compressed("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\t", 31, 0, 31));
+		elog(LOG, "cxv escape_json_text: %s", buf.data);
+#endif
+	}
 	dump_varlena("DirectFunctionCall1 textin",
 				 DatumGetPointer(DirectFunctionCall1(textin, CStringGetDatum("via textin"))));
 	elog(LOG, "cxv DirectFunctionCall1 textout: %s",

@@ -4,7 +4,8 @@
 //! an on-disk TOAST pointer is an ERROR naming the missing database
 //! server), text from and to C strings (and the SQL functions `textin`,
 //! `textout`), `quote_identifier` / `quote_qualified_identifier` with
-//! PostgreSQL's keyword list, and `quote_literal_cstr`. The
+//! PostgreSQL's keyword list, `quote_literal_cstr`, and `escape_json`
+//! (with 18's `escape_json_with_len` and `escape_json_text`). The
 //! bodies are C (c/varlena.c, c/quote.c); `pg_detoast_datum_packed` is
 //! exported by dsm.rs.
 
@@ -24,6 +25,9 @@ super::c_export! {
     textin => bgw_c_textin,
     textout => bgw_c_textout,
     quote_literal_cstr => bgw_c_quote_literal_cstr,
+    escape_json => bgw_c_escape_json,
+    escape_json_with_len => bgw_c_escape_json_with_len,
+    escape_json_text => bgw_c_escape_json_text,
     quote_identifier => bgw_c_quote_identifier,
     quote_qualified_identifier => bgw_c_quote_qualified_identifier,
 }

@@ -19,11 +19,23 @@
  *
  * quote_literal_cstr puts a string in single quotes, each quote and
  * backslash inside doubled, with an E before the opening quote when there
- * is a backslash, as PostgreSQL's. Module code, one thread.
+ * is a backslash, as PostgreSQL's.
+ *
+ * escape_json (utils/json.h) appends a string to a StringInfo as a JSON
+ * string: in double quotes, with \b \f \n \r \t \" \\ escaped and the
+ * other bytes below 0x20 as \u00XX; 18's escape_json_with_len takes a
+ * length (a zero byte is \u0000) and escape_json_text a text value.
+ * Module code, one thread.
  */
 #include "pgcompat.h"
 
 #include <string.h>
+
+extern void bgw_c_appendStringInfoChar(StringInfo str, char ch);
+extern void bgw_c_appendStringInfoString(StringInfo str, const char *s);
+extern void bgw_c_enlargeStringInfo(StringInfo str, int needed);
+extern struct varlena *bgw_c_pg_detoast_datum_packed(struct varlena *datum);
+extern void bgw_c_pfree(void *pointer);
 
 /* common/kwlookup.h */
 typedef struct ScanKeywordList ScanKeywordList;
@@ -139,4 +151,88 @@ bgw_c_quote_literal_cstr(const char *rawstr)
 	*o++ = '\'';
 	*o = '\0';
 	return result;
+}
+
+static void
+escape_json_char(StringInfo buf, char c)
+{
+	char		u[8];
+
+	switch (c)
+	{
+		case '\b':
+			bgw_c_appendStringInfoString(buf, "\\b");
+			break;
+		case '\f':
+			bgw_c_appendStringInfoString(buf, "\\f");
+			break;
+		case '\n':
+			bgw_c_appendStringInfoString(buf, "\\n");
+			break;
+		case '\r':
+			bgw_c_appendStringInfoString(buf, "\\r");
+			break;
+		case '\t':
+			bgw_c_appendStringInfoString(buf, "\\t");
+			break;
+		case '"':
+			bgw_c_appendStringInfoString(buf, "\\\"");
+			break;
+		case '\\':
+			bgw_c_appendStringInfoString(buf, "\\\\");
+			break;
+		default:
+			if ((unsigned char) c < ' ')
+			{
+				snprintf(u, sizeof(u), "\\u%04x", (int) c);
+				bgw_c_appendStringInfoString(buf, u);
+			}
+			else
+				bgw_c_appendStringInfoChar(buf, c);
+			break;
+	}
+}
+
+void
+bgw_c_escape_json(StringInfo buf, const char *str)
+{
+	bgw_c_appendStringInfoChar(buf, '"');
+	for (; *str; str++)
+		escape_json_char(buf, *str);
+	bgw_c_appendStringInfoChar(buf, '"');
+}
+
+void
+bgw_c_escape_json_with_len(StringInfo buf, const char *str, int len)
+{
+	bgw_c_enlargeStringInfo(buf, len + 2);
+	bgw_c_appendStringInfoChar(buf, '"');
+	for (int i = 0; i < len; i++)
+		escape_json_char(buf, str[i]);
+	bgw_c_appendStringInfoChar(buf, '"');
+}
+
+void
+bgw_c_escape_json_text(StringInfo buf, const struct varlena *txt)
+{
+	struct varlena *t = bgw_c_pg_detoast_datum_packed((struct varlena *) txt);
+	const uint8_t *b = (const uint8_t *) t;
+	uint32_t	h;
+	int			len;
+	const char *data;
+
+	if (b[0] & 0x01)
+	{
+		len = ((b[0] >> 1) & 0x7F) - 1;
+		data = (const char *) t + 1;
+	}
+	else
+	{
+		memcpy(&h, t, sizeof(h));
+		len = (int) ((h >> 2) & 0x3FFFFFFF) - 4;
+		data = (const char *) t + 4;
+	}
+	bgw_c_escape_json_with_len(buf, data, len);
+	if (t != txt)
+		bgw_c_pfree(t);
 }
