@@ -692,7 +692,7 @@ fn database_calls_end_the_worker_with_a_clear_fatal() {
     let before = d.wait_log("cxn before the database part", secs(20));
     let pid = pid_of(&before).unwrap();
     d.wait_log(
-        "FATAL:  background worker \"cxn\": SetCurrentStatementStartTimestamp needs the database \
+        "FATAL:  background worker \"cxn\": StartTransactionCommand needs the database \
          server, which is not available in libbgworker",
         secs(10),
     );
@@ -718,12 +718,12 @@ fn database_call_in_pg_init_stops_bgworkerd() {
     let st = d.wait_exit(secs(20));
     assert_eq!(st.code(), Some(1), "{}", d.log_text());
     d.wait_log(
-        "FATAL:  this process: GetDatabaseEncoding needs the database server, \
+        "FATAL:  this process: get_database_name needs the database server, \
          which is not available in libbgworker",
         secs(1),
     );
     assert!(!d.log_text().contains("undefined symbol"));
-    assert!(!d.log_text().contains("cxm encoding"));
+    assert!(!d.log_text().contains("cxm database"));
     assert!(!d.pid_file().exists(), "pid file left behind");
     assert!(!d.log_text().contains("bgworkerd ready"));
 }

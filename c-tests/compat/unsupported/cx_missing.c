@@ -1,14 +1,14 @@
 /*
  * cx_missing.c -- a module whose _PG_init calls a server function that
- * needs the database server (the database encoding): it loads, and the
+ * needs the database server (a database's name): it loads, and the
  * call stops bgworkerd with a FATAL naming the function, as an error in
  * _PG_init stops PostgreSQL's postmaster. Kept out of c-tests/compat/
  * proper, whose modules the census test requires to run to their end.
  */
 #include "postgres.h"
 
+#include "commands/dbcommands.h"
 #include "fmgr.h"
-#include "mb/pg_wchar.h"
 #include "postmaster/bgworker.h"
 
 PG_MODULE_MAGIC;
@@ -18,5 +18,5 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	elog(LOG, "cxm encoding %d", GetDatabaseEncoding());
+	elog(LOG, "cxm database %s", get_database_name(1));
 }

@@ -57,14 +57,18 @@
 // The core's modules under their own names, as this runtime sees them.
 pub(crate) use bgworker_core::{abi, backend, hooks, log, settings, supervisor};
 
+pub mod arrayfuncs;
 pub mod bitmapset;
 pub mod datetime;
+pub mod datum;
 pub mod dfmgr;
 pub mod dsa;
 pub mod dsm;
 pub mod dynahash;
 pub mod elog;
+pub mod encoding;
 pub mod fd;
+pub mod fmgr;
 pub mod guc;
 pub mod interrupts;
 pub mod latch;
@@ -81,9 +85,11 @@ pub mod register;
 pub mod rendezvous;
 pub mod rmgr;
 pub mod runtime;
+pub mod session;
 pub mod shmem;
 pub mod spin;
 pub mod timestamp;
+pub mod varlena;
 pub mod wait_event;
 
 /// The panic boundary of every Rust body this runtime exports (see the
