@@ -30,6 +30,7 @@
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
 #include "utils/memutils.h"
@@ -220,6 +221,25 @@ show_record(const char *name, bool own)
 static void
 check_parsers(void)
 {
+	static const char *const bools[] = {
+		"true", "TRUE", "t", "tru", "truex", "false", "F", "yes", "Y", "no", "N",
+		"on", "ON", "o", "of", "off", "OFF", "offx", "1", "0", "10", "", " on", "on ",
+		"maybe",
+	};
+
+	for (int i = 0; i < (int) lengthof(bools); i++)
+	{
+		bool		r = true;
+		bool		ok = parse_bool(bools[i], &r);
+
+		elog(LOG, "gt: parse_bool \"%s\": %d %d", bools[i], (int) ok, (int) r);
+	}
+	{
+		bool		r = true;
+		bool		ok = parse_bool_with_len("offline", 3, &r);
+
+		elog(LOG, "gt: parse_bool_with_len \"offline\" 3: %d %d", (int) ok, (int) r);
+	}
 	static const struct
 	{
 		const char *text;

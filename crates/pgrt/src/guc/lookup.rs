@@ -12,6 +12,9 @@ crate::c_export! {
     parse_real => bgw_c_parse_real,
     config_enum_lookup_by_value => bgw_c_config_enum_lookup_by_value,
     config_enum_lookup_by_name => bgw_c_config_enum_lookup_by_name,
+    // utils/builtins.h's boolean reader (c/parse_bool.c).
+    parse_bool => bgw_c_parse_bool,
+    parse_bool_with_len => bgw_c_parse_bool_with_len,
 }
 
 /// `GetConfigOptionFlags(name, missing_ok)`: the setting's flags word, 0
