@@ -218,8 +218,9 @@ show_record(const char *name, bool own)
 		PG_END_TRY(); \
 	} while (0)
 
+/* utils/builtins.h's boolean reader. */
 static void
-check_parsers(void)
+check_bools(void)
 {
 	static const char *const bools[] = {
 		"true", "TRUE", "t", "tru", "truex", "false", "F", "yes", "Y", "no", "N",
@@ -240,6 +241,11 @@ check_parsers(void)
 
 		elog(LOG, "gt: parse_bool_with_len \"offline\" 3: %d %d", (int) ok, (int) r);
 	}
+}
+
+static void
+check_parsers(void)
+{
 	static const struct
 	{
 		const char *text;
@@ -259,6 +265,7 @@ check_parsers(void)
 		elog(LOG, "gt: parse_int \"%s\" %d: %d %d hint %s", ints[i].text,
 			 ints[i].flags, (int) ok, r, show_str(hint));
 	}
+	check_bools();
 	for (int i = 0; i < (int) lengthof(ints); i++)
 	{
 		double		r = -1;
