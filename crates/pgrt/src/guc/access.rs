@@ -26,32 +26,19 @@ pub extern "C" fn bgw_rs_GetConfigOption(
             return std::ptr::null();
         };
         let text = if let Some(v) = find(&name) {
-            match v.show {
-                Some(h) => {
-                    // SAFETY: the module's show hook returns a string it owns.
-                    return match hook(|| unsafe { h() } as usize) {
-                        Ok(p) => p as *const c_char,
-                        Err(_) => {
-                            crate::elog::rethrow_caught();
-                            std::ptr::null()
-                        }
-                    };
-                }
-                None => {
-                    // PostgreSQL 15 returns a string setting's variable as
-                    // it stands: NULL for one without a value
-                    // (external_pid_file, ...); 16 and later "".
-                    if let Kind::Str { addr, .. } = &v.kind {
-                        // SAFETY: the variable's address, valid for the
-                        // process (registry contract).
-                        if unsafe { (**addr).is_null() } && bgworker_core::identity::pg_major() < 16
-                        {
-                            return std::ptr::null();
-                        }
-                    }
-                    show(&v)
+            // The variable as it stands, never through a show hook (those
+            // are for SHOW and GetConfigOptionByName), as PostgreSQL's.
+            // PostgreSQL 15 returns a string setting's variable as it
+            // stands: NULL for one without a value (external_pid_file,
+            // ...); 16 and later "".
+            if let Kind::Str { addr, .. } = &v.kind {
+                // SAFETY: the variable's address, valid for the process
+                // (registry contract).
+                if unsafe { (**addr).is_null() } && bgworker_core::identity::pg_major() < 16 {
+                    return std::ptr::null();
                 }
             }
+            show(&v)
         } else {
             let s = settings::current();
             let lname = name.to_ascii_lowercase();

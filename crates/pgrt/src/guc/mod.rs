@@ -40,6 +40,7 @@ mod reset;
 mod store;
 #[cfg(test)]
 mod tests;
+mod timezone;
 mod units;
 
 pub use define::flags_as_15;
