@@ -151,7 +151,7 @@ check(const char *which, const char *value)
 		 str(GUC_check_errmsg_string), str(GUC_check_errdetail_string),
 		 str(GUC_check_errhint_string));
 	free(v);
-	free(extra);
+	/* extra is left alone: malloc'd in 15, in GUC's memory context later. */
 }
 
 /* SetConfigOption of `name`, its ERROR caught. */

@@ -540,7 +540,8 @@ pub unsafe extern "C" fn pg_next_dst_boundary(
 
 /// `pg_interpret_timezone_abbrev` in Rust: the (gmtoff, isdst) of
 /// abbreviation `abbrev` (matched exactly) in use at or last before `t`,
-/// else of its first use after `t`; None if no transition uses it.
+/// else of its first use after `t`; None if it is not used (see below
+/// for the type before the first transition).
 fn interpret_abbrev(sp: &State, abbrev: &[u8], t: i64) -> Option<(c_long, c_int)> {
     // The abbreviation's index: only string starts in the list count.
     let mut at = 0;
@@ -556,11 +557,14 @@ fn interpret_abbrev(sp: &State, abbrev: &[u8], t: i64) -> Option<(c_long, c_int)
     };
     let cutoff = sp.ats.partition_point(|&a| a <= t);
     let hit = |i: usize| (sp.ttis[i].abbr == idx).then(|| type_info(sp, i));
-    // Only the types transitions lead to count (PostgreSQL 15 does not
-    // look at the type before the first transition).
+    // PostgreSQL 18 also looks at the type before the first transition
+    // (a zone's local mean time, "LMT"); 15 and 17 only at the types
+    // transitions lead to.
+    let before_first = bgworker_core::identity::pg_major() >= 18;
     (0..cutoff)
         .rev()
         .find_map(|i| hit(sp.types[i]))
+        .or_else(|| if before_first { hit(0) } else { None })
         .or_else(|| (cutoff..sp.ats.len()).find_map(|i| hit(sp.types[i])))
 }
 
