@@ -127,6 +127,17 @@ abbrev(const char *a, pg_time_t t, const char *zone)
 
 	elog(LOG, "cxz abbrev %s at " INT64_FORMAT " in %s: %d %ld %d",
 		 a, (int64) t, zone, ok, ok ? off : 0, ok ? isdst : 0);
+#if PG_VERSION_NUM >= 180000
+	{
+		bool		fixed = false;
+
+		off = 0;
+		isdst = 0;
+		ok = pg_timezone_abbrev_is_known(a, &fixed, &off, &isdst, pg_tzset(zone));
+		elog(LOG, "cxz abbrev %s known in %s: %d fixed=%d %ld %d",
+			 a, zone, ok, ok ? fixed : 0, ok ? off : 0, ok ? isdst : 0);
+	}
+#endif
 }
 
 /* A check hook called directly, as a module's own check hook may. */
@@ -276,6 +287,8 @@ cxz_main(Datum main_arg)
 	abbrev("+11", S(1625140800), "Australia/Lord_Howe");
 	abbrev("XYZ", S(0), "Europe/Berlin");
 	abbrev("BAR", S(0), "foo3bar,M10.1.0/2,M3.5.0/3");
+	abbrev("EST", S(0), "America/New_York");
+	abbrev("IST", S(0), "Europe/Dublin");
 
 	for (i = 0; i < (int) lengthof(values); i++)
 	{

@@ -543,18 +543,7 @@ pub unsafe extern "C" fn pg_next_dst_boundary(
 /// else of its first use after `t`; None if it is not used (see below
 /// for the type before the first transition).
 fn interpret_abbrev(sp: &State, abbrev: &[u8], t: i64) -> Option<(c_long, c_int)> {
-    // The abbreviation's index: only string starts in the list count.
-    let mut at = 0;
-    let idx = loop {
-        if at >= sp.chars.len().saturating_sub(1) {
-            return None;
-        }
-        let a = sp.abbr(at);
-        if a == abbrev {
-            break at;
-        }
-        at += a.len() + 1;
-    };
+    let idx = abbrev_index(sp, abbrev)?;
     let cutoff = sp.ats.partition_point(|&a| a <= t);
     let hit = |i: usize| (sp.ttis[i].abbr == idx).then(|| type_info(sp, i));
     // PostgreSQL 18 also looks at the type before the first transition
@@ -602,6 +591,67 @@ pub unsafe extern "C" fn pg_interpret_timezone_abbrev(
             }
             None => false,
         }
+    })
+}
+
+/// The index of abbreviation `abbrev` in the zone's list (only string
+/// starts count), None if it is not there.
+fn abbrev_index(sp: &State, abbrev: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while at < sp.chars.len().saturating_sub(1) {
+        let a = sp.abbr(at);
+        if a == abbrev {
+            return Some(at);
+        }
+        at += a.len() + 1;
+    }
+    None
+}
+
+/// `bool pg_timezone_abbrev_is_known(const char *abbrev, bool *isfixed,
+/// long *gmtoff, int *isdst, const pg_tz *tz)` (PostgreSQL 18): whether
+/// any type of the zone uses the abbreviation (matched exactly); if so,
+/// the first such type's offset and daylight flag, and whether every use
+/// has the same (`*isfixed`).
+///
+/// # Safety
+/// Every pointer is NULL or valid for its type.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pg_timezone_abbrev_is_known(
+    abbrev: *const c_char,
+    isfixed: *mut bool,
+    gmtoff: *mut c_long,
+    isdst: *mut c_int,
+    tz: *const PgTz,
+) -> bool {
+    crate::guard("pg_timezone_abbrev_is_known", false, || {
+        // SAFETY: per the contract.
+        let Some(z) = (unsafe { zone(tz) }) else {
+            return false;
+        };
+        if abbrev.is_null() || isfixed.is_null() || gmtoff.is_null() || isdst.is_null() {
+            return false;
+        }
+        // SAFETY: non-NULL, NUL-terminated per the contract.
+        let a = unsafe { CStr::from_ptr(abbrev) }.to_bytes();
+        let sp = &z.state;
+        let Some(idx) = abbrev_index(sp, a) else {
+            return false;
+        };
+        let uses: Vec<(c_long, c_int)> = (0..sp.ttis.len())
+            .filter(|&i| sp.ttis[i].abbr == idx)
+            .map(|i| type_info(sp, i))
+            .collect();
+        let Some(&first) = uses.first() else {
+            return false;
+        };
+        // SAFETY: non-NULL, writable per the contract.
+        unsafe {
+            *gmtoff = first.0;
+            *isdst = first.1;
+            *isfixed = uses.iter().all(|&u| u == first);
+        }
+        true
     })
 }
 
