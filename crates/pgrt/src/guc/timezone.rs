@@ -264,3 +264,35 @@ pub(super) fn builtin_hooks(name: &str) -> (StringCheck, StringAssign, ShowHook)
         (None, None, None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A NULL value is refused (PostgreSQL's hooks would crash on it) and
+    /// *extra stays untouched; a good one passes its zone to assign.
+    #[test]
+    fn hooks_refuse_null_and_pass_the_zone() {
+        let mut extra: *mut c_void = std::ptr::null_mut();
+        let mut null: *mut c_char = std::ptr::null_mut();
+        // SAFETY: valid pointers; the value pointer is NULL or a string.
+        unsafe {
+            assert!(!check_timezone(std::ptr::null_mut(), &mut extra, 0));
+            assert!(!check_timezone(&mut null, &mut extra, 0));
+            assert!(!check_log_timezone(&mut null, &mut extra, 0));
+            assert!(extra.is_null());
+            let mut v = c"asia/KOLKATA".as_ptr() as *mut c_char;
+            assert!(check_timezone(&mut v, &mut extra, 0));
+            assert!(!extra.is_null());
+            let before = pgtz::session_timezone.load(Ordering::Relaxed);
+            assign_timezone(v, extra);
+            let name = CStr::from_ptr(show_timezone())
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert_eq!(name, "Asia/Kolkata");
+            pgtz::session_timezone.store(before, Ordering::Relaxed);
+            libc::free(extra);
+        }
+    }
+}

@@ -685,4 +685,50 @@ mod tests {
             assert!(!acceptable(r));
         }
     }
+
+    /// NULL arguments (which PostgreSQL's functions would crash on) give
+    /// the functions' failure values, and the library still works after.
+    #[test]
+    fn null_arguments_fail_cleanly() {
+        let t: i64 = 0;
+        let mut off: c_long = 7;
+        let mut dst: c_int = 7;
+        let mut at: i64 = 7;
+        // SAFETY: NULL or valid pointers, as each function's contract says.
+        unsafe {
+            assert!(pg_tzset(std::ptr::null()).is_null());
+            assert!(pg_localtime(&t, std::ptr::null()).is_null());
+            assert!(pg_localtime(std::ptr::null(), pg_tzset(c"UTC".as_ptr())).is_null());
+            assert!(pg_gmtime(std::ptr::null()).is_null());
+            assert!(pg_get_timezone_name(std::ptr::null()).is_null());
+            assert!(!pg_get_timezone_offset(std::ptr::null(), &mut off));
+            assert!(!pg_tz_acceptable(std::ptr::null()));
+            let r = pg_next_dst_boundary(
+                &t,
+                &mut off,
+                &mut dst,
+                &mut at,
+                &mut off,
+                &mut dst,
+                std::ptr::null(),
+            );
+            assert_eq!(r, -1);
+            assert!(!pg_interpret_timezone_abbrev(
+                std::ptr::null(),
+                &t,
+                &mut off,
+                &mut dst,
+                pg_tzset(c"UTC".as_ptr())
+            ));
+            let mut buf = [0 as c_char; 8];
+            assert_eq!(
+                strftime::pg_strftime(buf.as_mut_ptr(), 8, std::ptr::null(), std::ptr::null()),
+                0
+            );
+            let tm = pg_gmtime(&t);
+            assert!(!tm.is_null());
+            assert_eq!((*tm).tm_year, 70);
+        }
+        assert_eq!((off, dst, at), (7, 7, 7), "nothing written");
+    }
 }
