@@ -67,7 +67,7 @@ extern int	DateOrder;
 
 /* The time zone library (pgtz/). */
 typedef struct bgw_pg_tz bgw_pg_tz;
-extern struct bgw_pg_tm *pg_localtime(const int64_t *timep, const bgw_pg_tz *tz);
+extern struct bgw_pg_tm *bgw_rs_pg_localtime(const int64_t *timep, const bgw_pg_tz *tz);
 extern bgw_pg_tz *bgw_rs_session_timezone(void);
 
 extern void bgw_c_j2date(int jd, int *year, int *month, int *day);
@@ -110,7 +110,7 @@ bgw_c_timestamp2tm(int64_t dt, int *tzp, struct bgw_pg_tm *tm, int32_t *fsec,
 	/* Whole seconds since the Unix epoch (dt - fsec divides exactly). */
 	secs = (dt - *fsec) / USECS_PER_SEC +
 		(int64_t) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
-	lt = pg_localtime(&secs, attimezone ? (const bgw_pg_tz *) attimezone
+	lt = bgw_rs_pg_localtime(&secs, attimezone ? (const bgw_pg_tz *) attimezone
 					  : bgw_rs_session_timezone());
 	if (lt != NULL)
 	{

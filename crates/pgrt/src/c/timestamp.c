@@ -50,7 +50,7 @@ struct bgw_tz_fields
 	const char *tm_zone;
 };
 typedef struct bgw_pg_tz bgw_pg_tz;
-extern struct bgw_tz_fields *pg_localtime(const int64_t *timep, const bgw_pg_tz *tz);
+extern struct bgw_tz_fields *bgw_rs_pg_localtime(const int64_t *timep, const bgw_pg_tz *tz);
 extern bgw_pg_tz *bgw_rs_session_timezone(void);
 
 int64_t
@@ -107,7 +107,7 @@ bgw_c_j2date(int jd, int *year, int *month, int *day)
 static long
 zone_offset(int64_t t)
 {
-	struct bgw_tz_fields *lt = pg_localtime(&t, bgw_rs_session_timezone());
+	struct bgw_tz_fields *lt = bgw_rs_pg_localtime(&t, bgw_rs_session_timezone());
 
 	return lt ? lt->tm_gmtoff : 0;
 }

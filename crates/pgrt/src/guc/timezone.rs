@@ -22,6 +22,17 @@ use super::*;
 
 use crate::pgtz::{self, PgTz};
 
+// The exports: C wrappers (c/pgtz.c) that run the Rust bodies below
+// (bgw_rs_NAME) and raise what they recorded.
+crate::c_export! {
+    check_timezone => bgw_c_check_timezone,
+    assign_timezone => bgw_c_assign_timezone,
+    show_timezone => bgw_c_show_timezone,
+    check_log_timezone => bgw_c_check_log_timezone,
+    assign_log_timezone => bgw_c_assign_log_timezone,
+    show_log_timezone => bgw_c_show_log_timezone,
+}
+
 /// Set a check-hook message (`GUC_check_errmsg` and friends): a palloc'd
 /// copy in the current memory context, as PostgreSQL's macros make.
 fn set_message(slot: &AtomicPtr<c_char>, text: &str) {
@@ -131,17 +142,17 @@ fn timezone_value(v: &[u8]) -> Option<&'static PgTz> {
     tz
 }
 
-/// `bool check_timezone(char **newval, void **extra, GucSource source)`.
+/// The body of `bool check_timezone(char **newval, void **extra, GucSource source)`.
 ///
 /// # Safety
 /// `newval` points to the candidate value; `extra` is writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn check_timezone(
+pub unsafe extern "C" fn bgw_rs_check_timezone(
     newval: *mut *mut c_char,
     extra: *mut *mut c_void,
     _source: c_int,
 ) -> bool {
-    crate::guard("check_timezone", false, || {
+    crate::guard("bgw_rs_check_timezone", false, || {
         // SAFETY: per the contract.
         let Some(v) = (unsafe { value_of(newval) }) else {
             return false;
@@ -154,17 +165,17 @@ pub unsafe extern "C" fn check_timezone(
     })
 }
 
-/// `bool check_log_timezone(char **newval, void **extra, GucSource source)`.
+/// The body of `bool check_log_timezone(char **newval, void **extra, GucSource source)`.
 ///
 /// # Safety
 /// As check_timezone.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn check_log_timezone(
+pub unsafe extern "C" fn bgw_rs_check_log_timezone(
     newval: *mut *mut c_char,
     extra: *mut *mut c_void,
     _source: c_int,
 ) -> bool {
-    crate::guard("check_log_timezone", false, || {
+    crate::guard("bgw_rs_check_log_timezone", false, || {
         // SAFETY: per the contract.
         let Some(v) = (unsafe { value_of(newval) }) else {
             return false;
@@ -189,13 +200,13 @@ unsafe fn zone_of(extra: *mut c_void) -> *mut PgTz {
     unsafe { *(extra as *mut *mut PgTz) }
 }
 
-/// `void assign_timezone(const char *newval, void *extra)`.
+/// The body of `void assign_timezone(const char *newval, void *extra)`.
 ///
 /// # Safety
 /// `extra` is what check_timezone passed.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn assign_timezone(_newval: *const c_char, extra: *mut c_void) {
-    crate::guard("assign_timezone", (), || {
+pub unsafe extern "C" fn bgw_rs_assign_timezone(_newval: *const c_char, extra: *mut c_void) {
+    crate::guard("bgw_rs_assign_timezone", (), || {
         // SAFETY: per the contract.
         let tz = unsafe { zone_of(extra) };
         if !tz.is_null() {
@@ -204,13 +215,13 @@ pub unsafe extern "C" fn assign_timezone(_newval: *const c_char, extra: *mut c_v
     })
 }
 
-/// `void assign_log_timezone(const char *newval, void *extra)`.
+/// The body of `void assign_log_timezone(const char *newval, void *extra)`.
 ///
 /// # Safety
 /// `extra` is what check_log_timezone passed.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn assign_log_timezone(_newval: *const c_char, extra: *mut c_void) {
-    crate::guard("assign_log_timezone", (), || {
+pub unsafe extern "C" fn bgw_rs_assign_log_timezone(_newval: *const c_char, extra: *mut c_void) {
+    crate::guard("bgw_rs_assign_log_timezone", (), || {
         // SAFETY: per the contract.
         let tz = unsafe { zone_of(extra) };
         if !tz.is_null() {
@@ -224,24 +235,24 @@ fn show(tz: *mut PgTz) -> *const c_char {
     match unsafe { tz.as_ref() } {
         Some(z) => {
             // SAFETY: z is a zone.
-            unsafe { pgtz::pg_get_timezone_name(z) }
+            unsafe { pgtz::bgw_rs_pg_get_timezone_name(z) }
         }
         None => c"unknown".as_ptr(),
     }
 }
 
-/// `const char *show_timezone(void)`.
+/// The body of `const char *show_timezone(void)`.
 #[unsafe(no_mangle)]
-pub extern "C" fn show_timezone() -> *const c_char {
-    crate::guard("show_timezone", c"unknown".as_ptr(), || {
+pub extern "C" fn bgw_rs_show_timezone() -> *const c_char {
+    crate::guard("bgw_rs_show_timezone", c"unknown".as_ptr(), || {
         show(pgtz::session_timezone.load(Ordering::Relaxed))
     })
 }
 
-/// `const char *show_log_timezone(void)`.
+/// The body of `const char *show_log_timezone(void)`.
 #[unsafe(no_mangle)]
-pub extern "C" fn show_log_timezone() -> *const c_char {
-    crate::guard("show_log_timezone", c"unknown".as_ptr(), || {
+pub extern "C" fn bgw_rs_show_log_timezone() -> *const c_char {
+    crate::guard("bgw_rs_show_log_timezone", c"unknown".as_ptr(), || {
         show(pgtz::log_timezone.load(Ordering::Relaxed))
     })
 }
@@ -250,15 +261,15 @@ pub extern "C" fn show_log_timezone() -> *const c_char {
 pub(super) fn builtin_hooks(name: &str) -> (StringCheck, StringAssign, ShowHook) {
     if name.eq_ignore_ascii_case("TimeZone") {
         (
-            Some(check_timezone),
-            Some(assign_timezone),
-            Some(show_timezone),
+            Some(bgw_rs_check_timezone),
+            Some(bgw_rs_assign_timezone),
+            Some(bgw_rs_show_timezone),
         )
     } else if name.eq_ignore_ascii_case("log_timezone") {
         (
-            Some(check_log_timezone),
-            Some(assign_log_timezone),
-            Some(show_log_timezone),
+            Some(bgw_rs_check_log_timezone),
+            Some(bgw_rs_assign_log_timezone),
+            Some(bgw_rs_show_log_timezone),
         )
     } else {
         (None, None, None)
@@ -277,16 +288,16 @@ mod tests {
         let mut null: *mut c_char = std::ptr::null_mut();
         // SAFETY: valid pointers; the value pointer is NULL or a string.
         unsafe {
-            assert!(!check_timezone(std::ptr::null_mut(), &mut extra, 0));
-            assert!(!check_timezone(&mut null, &mut extra, 0));
-            assert!(!check_log_timezone(&mut null, &mut extra, 0));
+            assert!(!bgw_rs_check_timezone(std::ptr::null_mut(), &mut extra, 0));
+            assert!(!bgw_rs_check_timezone(&mut null, &mut extra, 0));
+            assert!(!bgw_rs_check_log_timezone(&mut null, &mut extra, 0));
             assert!(extra.is_null());
             let mut v = c"asia/KOLKATA".as_ptr() as *mut c_char;
-            assert!(check_timezone(&mut v, &mut extra, 0));
+            assert!(bgw_rs_check_timezone(&mut v, &mut extra, 0));
             assert!(!extra.is_null());
             let before = pgtz::session_timezone.load(Ordering::Relaxed);
-            assign_timezone(v, extra);
-            let name = CStr::from_ptr(show_timezone())
+            bgw_rs_assign_timezone(v, extra);
+            let name = CStr::from_ptr(bgw_rs_show_timezone())
                 .to_str()
                 .unwrap()
                 .to_string();

@@ -10,7 +10,7 @@
 //! (--with-system-tzdata), read here directly and never through the C
 //! library's global TZ:
 //!
-//! * `pg_tzset(name)`: names are found case-insensitively, one directory
+//! * `bgw_rs_pg_tzset(name)`: names are found case-insensitively, one directory
 //!   level at a time, skipping entries that start with a dot, and the
 //!   zone's name is then the file's own spelling; a name that is no file
 //!   is tried as a POSIX TZ string (upper-cased, so its abbreviations are
@@ -18,7 +18,7 @@
 //!   kept for the life of the process (as PostgreSQL caches them), so a
 //!   `pg_tz *` and the `tm_zone` strings it hands out stay valid. NULL for
 //!   an unknown name, a NULL name, or one longer than TZ_STRLEN_MAX.
-//! * `pg_tzset_offset(gmtoffset)`: the zone "<+hh[:mm[:ss]]>-hh[:mm[:ss]]"
+//! * `bgw_rs_pg_tzset_offset(gmtoffset)`: the zone "<+hh[:mm[:ss]]>-hh[:mm[:ss]]"
 //!   of that offset (seconds WEST of UTC), NULL beyond 167 hours.
 //! * `pg_localtime` / `pg_gmtime`: one static `struct pg_tm` that both
 //!   return and the next call of either overwrites; NULL when the year
@@ -38,6 +38,23 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Mutex;
 
 pub use calendar::PgTm;
+
+// The exports: C wrappers (c/pgtz.c) that run the Rust bodies below
+// (bgw_rs_NAME) and raise what they recorded.
+super::c_export! {
+    pg_tzset => bgw_c_pg_tzset,
+    pg_tzset_offset => bgw_c_pg_tzset_offset,
+    pg_localtime => bgw_c_pg_localtime,
+    pg_gmtime => bgw_c_pg_gmtime,
+    pg_strftime => bgw_c_pg_strftime,
+    pg_get_timezone_name => bgw_c_pg_get_timezone_name,
+    pg_get_timezone_offset => bgw_c_pg_get_timezone_offset,
+    pg_tz_acceptable => bgw_c_pg_tz_acceptable,
+    pg_timezone_initialize => bgw_c_pg_timezone_initialize,
+    pg_next_dst_boundary => bgw_c_pg_next_dst_boundary,
+    pg_interpret_timezone_abbrev => bgw_c_pg_interpret_timezone_abbrev,
+    pg_timezone_abbrev_is_known => bgw_c_pg_timezone_abbrev_is_known,
+}
 
 /// Longest zone name (pgtime.h).
 pub const TZ_STRLEN_MAX: usize = 255;
@@ -293,13 +310,13 @@ unsafe fn zone<'a>(tz: *const PgTz) -> Option<&'a PgTz> {
     unsafe { tz.as_ref() }
 }
 
-/// `pg_tz *pg_tzset(const char *tzname)`.
+/// The body of `pg_tz *pg_tzset(const char *tzname)`.
 ///
 /// # Safety
 /// `tzname` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pg_tzset(tzname: *const c_char) -> *mut PgTz {
-    crate::guard("pg_tzset", std::ptr::null_mut(), || {
+pub unsafe extern "C" fn bgw_rs_pg_tzset(tzname: *const c_char) -> *mut PgTz {
+    crate::guard("bgw_rs_pg_tzset", std::ptr::null_mut(), || {
         if tzname.is_null() {
             return std::ptr::null_mut();
         }
@@ -309,21 +326,21 @@ pub unsafe extern "C" fn pg_tzset(tzname: *const c_char) -> *mut PgTz {
     })
 }
 
-/// `pg_tz *pg_tzset_offset(long gmtoffset)`.
+/// The body of `pg_tz *pg_tzset_offset(long gmtoffset)`.
 #[unsafe(no_mangle)]
-pub extern "C" fn pg_tzset_offset(gmtoffset: c_long) -> *mut PgTz {
-    crate::guard("pg_tzset_offset", std::ptr::null_mut(), || {
+pub extern "C" fn bgw_rs_pg_tzset_offset(gmtoffset: c_long) -> *mut PgTz {
+    crate::guard("bgw_rs_pg_tzset_offset", std::ptr::null_mut(), || {
         as_mut_ptr(tzset_offset(gmtoffset))
     })
 }
 
-/// `struct pg_tm *pg_localtime(const pg_time_t *timep, const pg_tz *tz)`.
+/// The body of `struct pg_tm *pg_localtime(const pg_time_t *timep, const pg_tz *tz)`.
 ///
 /// # Safety
 /// `timep` is NULL or points to a pg_time_t; `tz` is NULL or a zone.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pg_localtime(timep: *const i64, tz: *const PgTz) -> *mut PgTm {
-    crate::guard("pg_localtime", std::ptr::null_mut(), || {
+pub unsafe extern "C" fn bgw_rs_pg_localtime(timep: *const i64, tz: *const PgTz) -> *mut PgTm {
+    crate::guard("bgw_rs_pg_localtime", std::ptr::null_mut(), || {
         // SAFETY: per the contract.
         let (Some(t), Some(tz)) = (unsafe { timep.as_ref() }, unsafe { zone(tz) }) else {
             return std::ptr::null_mut();
@@ -332,13 +349,13 @@ pub unsafe extern "C" fn pg_localtime(timep: *const i64, tz: *const PgTz) -> *mu
     })
 }
 
-/// `struct pg_tm *pg_gmtime(const pg_time_t *timep)`: UT, named "GMT".
+/// The body of `struct pg_tm *pg_gmtime(const pg_time_t *timep)`: UT, named "GMT".
 ///
 /// # Safety
 /// `timep` is NULL or points to a pg_time_t.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pg_gmtime(timep: *const i64) -> *mut PgTm {
-    crate::guard("pg_gmtime", std::ptr::null_mut(), || {
+pub unsafe extern "C" fn bgw_rs_pg_gmtime(timep: *const i64) -> *mut PgTm {
+    crate::guard("bgw_rs_pg_gmtime", std::ptr::null_mut(), || {
         // SAFETY: per the contract.
         let Some(t) = (unsafe { timep.as_ref() }) else {
             return std::ptr::null_mut();
@@ -354,27 +371,30 @@ pub unsafe extern "C" fn pg_gmtime(timep: *const i64) -> *mut PgTm {
     })
 }
 
-/// `const char *pg_get_timezone_name(pg_tz *tz)`: the zone's name (the
+/// The body of `const char *pg_get_timezone_name(pg_tz *tz)`: the zone's name (the
 /// file's spelling, or the upper-cased TZ string), NULL for NULL.
 ///
 /// # Safety
 /// `tz` is NULL or a zone.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pg_get_timezone_name(tz: *const PgTz) -> *const c_char {
-    crate::guard("pg_get_timezone_name", std::ptr::null(), || {
+pub unsafe extern "C" fn bgw_rs_pg_get_timezone_name(tz: *const PgTz) -> *const c_char {
+    crate::guard("bgw_rs_pg_get_timezone_name", std::ptr::null(), || {
         // SAFETY: per the contract.
         unsafe { zone(tz) }.map_or(std::ptr::null(), |z| z.name.as_ptr())
     })
 }
 
-/// `bool pg_get_timezone_offset(const pg_tz *tz, long *gmtoff)`: true
+/// The body of `bool pg_get_timezone_offset(const pg_tz *tz, long *gmtoff)`: true
 /// and the offset (seconds east) if every type of the zone has the same.
 ///
 /// # Safety
 /// `tz` is NULL or a zone; `gmtoff` is NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pg_get_timezone_offset(tz: *const PgTz, gmtoff: *mut c_long) -> bool {
-    crate::guard("pg_get_timezone_offset", false, || {
+pub unsafe extern "C" fn bgw_rs_pg_get_timezone_offset(
+    tz: *const PgTz,
+    gmtoff: *mut c_long,
+) -> bool {
+    crate::guard("bgw_rs_pg_get_timezone_offset", false, || {
         // SAFETY: per the contract.
         let Some(z) = (unsafe { zone(tz) }) else {
             return false;
@@ -389,14 +409,14 @@ pub unsafe extern "C" fn pg_get_timezone_offset(tz: *const PgTz, gmtoff: *mut c_
     })
 }
 
-/// `bool pg_tz_acceptable(pg_tz *tz)`: false for a zone that counts leap
+/// The body of `bool pg_tz_acceptable(pg_tz *tz)`: false for a zone that counts leap
 /// seconds (its 2000-01-01 00:00:00 UT does not fall on a whole minute).
 ///
 /// # Safety
 /// `tz` is NULL or a zone.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pg_tz_acceptable(tz: *const PgTz) -> bool {
-    crate::guard("pg_tz_acceptable", false, || {
+pub unsafe extern "C" fn bgw_rs_pg_tz_acceptable(tz: *const PgTz) -> bool {
+    crate::guard("bgw_rs_pg_tz_acceptable", false, || {
         // SAFETY: per the contract.
         unsafe { zone(tz) }.is_some_and(acceptable)
     })
@@ -406,10 +426,10 @@ pub fn acceptable(z: &PgTz) -> bool {
     localtime(946_684_800, z).is_some_and(|tm| tm.tm_sec == 0)
 }
 
-/// `void pg_timezone_initialize(void)`: both zones to GMT.
+/// The body of `void pg_timezone_initialize(void)`: both zones to GMT.
 #[unsafe(no_mangle)]
-pub extern "C" fn pg_timezone_initialize() {
-    crate::guard("pg_timezone_initialize", (), || {
+pub extern "C" fn bgw_rs_pg_timezone_initialize() {
+    crate::guard("bgw_rs_pg_timezone_initialize", (), || {
         let gmt = as_mut_ptr(tzset(b"GMT"));
         session_timezone.store(gmt, Ordering::Relaxed);
         log_timezone.store(gmt, Ordering::Relaxed);
@@ -492,7 +512,7 @@ fn next_boundary(sp: &State, t: i64) -> (c_int, (c_long, c_int), i64, (c_long, c
     )
 }
 
-/// `int pg_next_dst_boundary(const pg_time_t *timep, long *before_gmtoff,
+/// The body of `int pg_next_dst_boundary(const pg_time_t *timep, long *before_gmtoff,
 /// int *before_isdst, pg_time_t *boundary, long *after_gmtoff, int
 /// *after_isdst, const pg_tz *tz)`: 1 and the next transition after
 /// *timep with the state before and after it; 0 and the state at *timep
@@ -501,7 +521,7 @@ fn next_boundary(sp: &State, t: i64) -> (c_int, (c_long, c_int), i64, (c_long, c
 /// # Safety
 /// Every pointer is NULL or valid for its type.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pg_next_dst_boundary(
+pub unsafe extern "C" fn bgw_rs_pg_next_dst_boundary(
     timep: *const i64,
     before_gmtoff: *mut c_long,
     before_isdst: *mut c_int,
@@ -510,7 +530,7 @@ pub unsafe extern "C" fn pg_next_dst_boundary(
     after_isdst: *mut c_int,
     tz: *const PgTz,
 ) -> c_int {
-    crate::guard("pg_next_dst_boundary", -1, || {
+    crate::guard("bgw_rs_pg_next_dst_boundary", -1, || {
         // SAFETY: per the contract.
         let (Some(t), Some(z)) = (unsafe { timep.as_ref() }, unsafe { zone(tz) }) else {
             return -1;
@@ -557,20 +577,20 @@ fn interpret_abbrev(sp: &State, abbrev: &[u8], t: i64) -> Option<(c_long, c_int)
         .or_else(|| (cutoff..sp.ats.len()).find_map(|i| hit(sp.types[i])))
 }
 
-/// `bool pg_interpret_timezone_abbrev(const char *abbrev, const pg_time_t
+/// The body of `bool pg_interpret_timezone_abbrev(const char *abbrev, const pg_time_t
 /// *timep, long *gmtoff, int *isdst, const pg_tz *tz)`.
 ///
 /// # Safety
 /// Every pointer is NULL or valid for its type.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pg_interpret_timezone_abbrev(
+pub unsafe extern "C" fn bgw_rs_pg_interpret_timezone_abbrev(
     abbrev: *const c_char,
     timep: *const i64,
     gmtoff: *mut c_long,
     isdst: *mut c_int,
     tz: *const PgTz,
 ) -> bool {
-    crate::guard("pg_interpret_timezone_abbrev", false, || {
+    crate::guard("bgw_rs_pg_interpret_timezone_abbrev", false, || {
         // SAFETY: per the contract.
         let (Some(t), Some(z)) = (unsafe { timep.as_ref() }, unsafe { zone(tz) }) else {
             return false;
@@ -608,7 +628,7 @@ fn abbrev_index(sp: &State, abbrev: &[u8]) -> Option<usize> {
     None
 }
 
-/// `bool pg_timezone_abbrev_is_known(const char *abbrev, bool *isfixed,
+/// The body of `bool pg_timezone_abbrev_is_known(const char *abbrev, bool *isfixed,
 /// long *gmtoff, int *isdst, const pg_tz *tz)` (PostgreSQL 18): whether
 /// any type of the zone uses the abbreviation (matched exactly); if so,
 /// the first such type's offset and daylight flag, and whether every use
@@ -617,14 +637,14 @@ fn abbrev_index(sp: &State, abbrev: &[u8]) -> Option<usize> {
 /// # Safety
 /// Every pointer is NULL or valid for its type.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pg_timezone_abbrev_is_known(
+pub unsafe extern "C" fn bgw_rs_pg_timezone_abbrev_is_known(
     abbrev: *const c_char,
     isfixed: *mut bool,
     gmtoff: *mut c_long,
     isdst: *mut c_int,
     tz: *const PgTz,
 ) -> bool {
-    crate::guard("pg_timezone_abbrev_is_known", false, || {
+    crate::guard("bgw_rs_pg_timezone_abbrev_is_known", false, || {
         // SAFETY: per the contract.
         let Some(z) = (unsafe { zone(tz) }) else {
             return false;
@@ -696,14 +716,16 @@ mod tests {
         let mut at: i64 = 7;
         // SAFETY: NULL or valid pointers, as each function's contract says.
         unsafe {
-            assert!(pg_tzset(std::ptr::null()).is_null());
-            assert!(pg_localtime(&t, std::ptr::null()).is_null());
-            assert!(pg_localtime(std::ptr::null(), pg_tzset(c"UTC".as_ptr())).is_null());
-            assert!(pg_gmtime(std::ptr::null()).is_null());
-            assert!(pg_get_timezone_name(std::ptr::null()).is_null());
-            assert!(!pg_get_timezone_offset(std::ptr::null(), &mut off));
-            assert!(!pg_tz_acceptable(std::ptr::null()));
-            let r = pg_next_dst_boundary(
+            assert!(bgw_rs_pg_tzset(std::ptr::null()).is_null());
+            assert!(bgw_rs_pg_localtime(&t, std::ptr::null()).is_null());
+            assert!(
+                bgw_rs_pg_localtime(std::ptr::null(), bgw_rs_pg_tzset(c"UTC".as_ptr())).is_null()
+            );
+            assert!(bgw_rs_pg_gmtime(std::ptr::null()).is_null());
+            assert!(bgw_rs_pg_get_timezone_name(std::ptr::null()).is_null());
+            assert!(!bgw_rs_pg_get_timezone_offset(std::ptr::null(), &mut off));
+            assert!(!bgw_rs_pg_tz_acceptable(std::ptr::null()));
+            let r = bgw_rs_pg_next_dst_boundary(
                 &t,
                 &mut off,
                 &mut dst,
@@ -713,19 +735,24 @@ mod tests {
                 std::ptr::null(),
             );
             assert_eq!(r, -1);
-            assert!(!pg_interpret_timezone_abbrev(
+            assert!(!bgw_rs_pg_interpret_timezone_abbrev(
                 std::ptr::null(),
                 &t,
                 &mut off,
                 &mut dst,
-                pg_tzset(c"UTC".as_ptr())
+                bgw_rs_pg_tzset(c"UTC".as_ptr())
             ));
             let mut buf = [0 as c_char; 8];
             assert_eq!(
-                strftime::pg_strftime(buf.as_mut_ptr(), 8, std::ptr::null(), std::ptr::null()),
+                strftime::bgw_rs_pg_strftime(
+                    buf.as_mut_ptr(),
+                    8,
+                    std::ptr::null(),
+                    std::ptr::null()
+                ),
                 0
             );
-            let tm = pg_gmtime(&t);
+            let tm = bgw_rs_pg_gmtime(&t);
             assert!(!tm.is_null());
             assert_eq!((*tm).tm_year, 70);
         }

@@ -244,13 +244,13 @@ fn iso_week(k: u8, t: &PgTm, out: &mut Out) {
 /// `s` is NULL or has `maxsize` writable bytes; `format` is NULL or a
 /// NUL-terminated string; `tm` is NULL or a `struct pg_tm`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pg_strftime(
+pub unsafe extern "C" fn bgw_rs_pg_strftime(
     s: *mut c_char,
     maxsize: usize,
     format: *const c_char,
     tm: *const PgTm,
 ) -> usize {
-    crate::guard("pg_strftime", 0, || {
+    crate::guard("bgw_rs_pg_strftime", 0, || {
         if s.is_null() || format.is_null() || maxsize == 0 {
             return 0;
         }
@@ -284,7 +284,7 @@ mod tests {
         let mut buf = vec![0 as c_char; max.max(1)];
         let cf = std::ffi::CString::new(f).unwrap();
         // SAFETY: buffer of max bytes, NUL-terminated format, a valid tm.
-        let n = unsafe { pg_strftime(buf.as_mut_ptr(), max, cf.as_ptr(), t) };
+        let n = unsafe { bgw_rs_pg_strftime(buf.as_mut_ptr(), max, cf.as_ptr(), t) };
         let s: Vec<u8> = buf.iter().take(n).map(|&c| c as u8).collect();
         (n, String::from_utf8(s).unwrap())
     }
