@@ -10,7 +10,7 @@
 //! (--with-system-tzdata), read here directly and never through the C
 //! library's global TZ:
 //!
-//! * `bgw_rs_pg_tzset(name)`: names are found case-insensitively, one directory
+//! * `pg_tzset(name)`: names are found case-insensitively, one directory
 //!   level at a time, skipping entries that start with a dot, and the
 //!   zone's name is then the file's own spelling; a name that is no file
 //!   is tried as a POSIX TZ string (upper-cased, so its abbreviations are
@@ -18,14 +18,20 @@
 //!   kept for the life of the process (as PostgreSQL caches them), so a
 //!   `pg_tz *` and the `tm_zone` strings it hands out stay valid. NULL for
 //!   an unknown name, a NULL name, or one longer than TZ_STRLEN_MAX.
-//! * `bgw_rs_pg_tzset_offset(gmtoffset)`: the zone "<+hh[:mm[:ss]]>-hh[:mm[:ss]]"
+//! * `pg_tzset_offset(gmtoffset)`: the zone "<+hh[:mm[:ss]]>-hh[:mm[:ss]]"
 //!   of that offset (seconds WEST of UTC), NULL beyond 167 hours.
 //! * `pg_localtime` / `pg_gmtime`: one static `struct pg_tm` that both
 //!   return and the next call of either overwrites; NULL when the year
 //!   does not fit an int, or (instead of a crash) for a NULL argument.
 //!
-//! Module code runs in one thread per process, as in PostgreSQL: the
-//! static result buffer is the process's.
+//! * Times past a zone file's table follow its footer's rules, and times
+//!   beyond the generated table repeat it in 400-year cycles, as
+//!   PostgreSQL's; `pg_interpret_timezone_abbrev` follows the process's
+//!   major (18 also looks at the type before the first transition).
+//!
+//! Each export is a C wrapper (c/pgtz.c) around its Rust body here
+//! (`bgw_rs_NAME`). Module code runs in one thread per process, as in
+//! PostgreSQL: the static result buffer is the process's.
 
 mod calendar;
 mod posix;
