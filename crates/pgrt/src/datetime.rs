@@ -5,7 +5,7 @@
 
 use std::ffi::c_int;
 
-use super::elog::{raise, ERRCODE_FEATURE_NOT_SUPPORTED, ERRCODE_INVALID_PARAMETER_VALUE};
+use super::elog::{raise, ERRCODE_INVALID_PARAMETER_VALUE};
 use crate::log::ERROR;
 
 super::c_export! {
@@ -14,24 +14,17 @@ super::c_export! {
     GetSQLCurrentTimestamp => bgw_c_GetSQLCurrentTimestamp,
 }
 
-/// Record the ERROR of c/datetime.c's case `kind` (1: a time zone other
-/// than the session's passed to timestamp2tm; 2: a timestamp precision
-/// `value` outside 0 .. 6); the C caller raises it.
+/// Record the ERROR of c/datetime.c's case `kind` (2: a timestamp
+/// precision `value` outside 0 .. 6); the C caller raises it.
 #[unsafe(no_mangle)]
 pub extern "C" fn bgw_rs_datetime_error(kind: c_int, value: c_int) {
-    super::guard("bgw_rs_datetime_error", (), || match kind {
-        1 => raise(
-            ERROR,
-            ERRCODE_FEATURE_NOT_SUPPORTED,
-            "timestamp2tm: only the session's time zone (TimeZone) is available in libbgworker"
-                .into(),
-            None,
-        ),
-        _ => raise(
+    super::guard("bgw_rs_datetime_error", (), || {
+        debug_assert_eq!(kind, 2);
+        raise(
             ERROR,
             ERRCODE_INVALID_PARAMETER_VALUE,
             format!("timestamp({value}) precision must be between 0 and 6"),
             None,
-        ),
+        )
     })
 }

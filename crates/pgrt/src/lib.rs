@@ -80,6 +80,7 @@ pub mod nodb;
 pub mod pgcode;
 pub mod pglist;
 pub mod pgstat;
+pub mod pgtz;
 pub mod preload;
 pub mod register;
 pub mod rendezvous;

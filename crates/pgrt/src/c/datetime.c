@@ -7,14 +7,13 @@
  * - timestamp2tm(dt, tzp, tm, fsec, tzn, attimezone): 0, or -1 outside
  *   Julian days 0 .. INT_MAX. tm_mon counts from 1 and tm_year is the
  *   astronomical year (0 is 1 BC); fsec the microseconds. Without tzp the
- *   fields are UTC's and tm_isdst is -1; with it they are local time in the
- *   TimeZone setting's zone (through the C library's zone database, which
- *   reads the same zone files as Debian's PostgreSQL), *tzp is the offset
- *   in seconds WEST of UTC, tm_zone and *tzn the zone's abbreviation.
- *   Outside the range of a 64-bit time_t: UTC and no zone. tm_wday and
- *   tm_yday are left as they were, as in PostgreSQL. The only zone this
- *   library can name is the session's, so attimezone must be NULL (or the
- *   session_timezone a module read, which is NULL here).
+ *   fields are UTC's and tm_isdst is -1; with it they are local time in
+ *   the zone attimezone (a pg_tz from pg_tzset), or when that is NULL the
+ *   session's (session_timezone, which the TimeZone setting keeps), as
+ *   pg_localtime gives it (pgtz/); *tzp is the offset in seconds WEST of
+ *   UTC, tm_zone and *tzn the zone's abbreviation (valid for the life of
+ *   the process). A year pg_localtime cannot place: UTC and no zone.
+ *   tm_wday and tm_yday are left as they were, as in PostgreSQL.
  * - EncodeDateTime(tm, fsec, print_tz, tz, tzn, style, str): the text of
  *   the DateStyle `style` (ISO, SQL, Postgres, German, XSD) into str (at
  *   least MAXDATELEN + 1 bytes), day/month order from DateOrder, fractional
@@ -33,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct bgw_pg_tm
 {
@@ -66,67 +64,15 @@ struct bgw_pg_tm
 
 /* PostgreSQL's variables (storage the runtime exports). */
 extern int	DateOrder;
-extern void *session_timezone;
+
+/* The time zone library (pgtz/). */
+typedef struct bgw_pg_tz bgw_pg_tz;
+extern struct bgw_pg_tm *bgw_rs_pg_localtime(const int64_t *timep, const bgw_pg_tz *tz);
+extern bgw_pg_tz *bgw_rs_session_timezone(void);
 
 extern void bgw_c_j2date(int jd, int *year, int *month, int *day);
 extern int	bgw_c_date2j(int year, int month, int day);
-extern const char *bgw_rs_GetConfigOption(const char *name, bool missing_ok, bool restrict_privileged);
 extern void bgw_rs_datetime_error(int kind, int value);
-
-/*
- * The zone abbreviations handed out: tm_zone must outlive the call (the C
- * library's storage changes with the next tzset), so each distinct one is
- * kept for the life of the process.
- */
-static const char *
-keep_abbrev(const char *a)
-{
-	static char *kept[64];
-	static int	nkept;
-	int			i;
-
-	if (a == NULL)
-		return NULL;
-	for (i = 0; i < nkept; i++)
-		if (strcmp(kept[i], a) == 0)
-			return kept[i];
-	if (nkept == (int) (sizeof(kept) / sizeof(kept[0])))
-		return "???";
-	kept[nkept] = strdup(a);
-	if (kept[nkept] == NULL)
-		return "???";
-	return kept[nkept++];
-}
-
-/*
- * Local time at Unix time t in the TimeZone setting's zone, like
- * PostgreSQL's pg_localtime; false if the C library cannot place t.
- */
-static bool
-local_time(time_t t, struct tm *out)
-{
-	const char *zone = bgw_rs_GetConfigOption("TimeZone", true, false);
-	char	   *saved = NULL;
-	const char *old = getenv("TZ");
-	bool		ok;
-
-	if (old)
-		saved = strdup(old);
-	setenv("TZ", (zone && zone[0]) ? zone : "GMT", 1);
-	tzset();
-	ok = localtime_r(&t, out) != NULL;
-	if (ok)
-		out->tm_zone = keep_abbrev(out->tm_zone);
-	if (saved)
-	{
-		setenv("TZ", saved, 1);
-		free(saved);
-	}
-	else
-		unsetenv("TZ");
-	tzset();
-	return ok;
-}
 
 int
 bgw_c_timestamp2tm(int64_t dt, int *tzp, struct bgw_pg_tm *tm, int32_t *fsec,
@@ -135,13 +81,8 @@ bgw_c_timestamp2tm(int64_t dt, int *tzp, struct bgw_pg_tm *tm, int32_t *fsec,
 	int64_t		date,
 				time,
 				secs;
-	struct tm	lt;
+	struct bgw_pg_tm *lt;
 
-	if (attimezone != NULL && attimezone != session_timezone)
-	{
-		bgw_rs_datetime_error(1, 0);
-		return -1;
-	}
 	date = dt / USECS_PER_DAY;
 	time = dt - date * USECS_PER_DAY;
 	if (time < 0)
@@ -169,18 +110,20 @@ bgw_c_timestamp2tm(int64_t dt, int *tzp, struct bgw_pg_tm *tm, int32_t *fsec,
 	/* Whole seconds since the Unix epoch (dt - fsec divides exactly). */
 	secs = (dt - *fsec) / USECS_PER_SEC +
 		(int64_t) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
-	if (local_time((time_t) secs, &lt))
+	lt = bgw_rs_pg_localtime(&secs, attimezone ? (const bgw_pg_tz *) attimezone
+					  : bgw_rs_session_timezone());
+	if (lt != NULL)
 	{
-		tm->tm_year = lt.tm_year + 1900;
-		tm->tm_mon = lt.tm_mon + 1;
-		tm->tm_mday = lt.tm_mday;
-		tm->tm_hour = lt.tm_hour;
-		tm->tm_min = lt.tm_min;
-		tm->tm_sec = lt.tm_sec;
-		tm->tm_isdst = lt.tm_isdst;
-		tm->tm_gmtoff = lt.tm_gmtoff;
-		tm->tm_zone = lt.tm_zone;
-		*tzp = (int) -lt.tm_gmtoff;
+		tm->tm_year = lt->tm_year + 1900;
+		tm->tm_mon = lt->tm_mon + 1;
+		tm->tm_mday = lt->tm_mday;
+		tm->tm_hour = lt->tm_hour;
+		tm->tm_min = lt->tm_min;
+		tm->tm_sec = lt->tm_sec;
+		tm->tm_isdst = lt->tm_isdst;
+		tm->tm_gmtoff = lt->tm_gmtoff;
+		tm->tm_zone = lt->tm_zone;
+		*tzp = (int) -lt->tm_gmtoff;
 		if (tzn)
 			*tzn = tm->tm_zone;
 	}

@@ -12,22 +12,17 @@
  *   "YYYY-MM-DD HH:MM:SS[.ffffff]+TZ" (trailing zeros of the fraction
  *   dropped, " BC" for years before 1, the offset as +HH, +HH:MM or
  *   +HH:MM:SS), "infinity" / "-infinity" for the special values and
- *   "(timestamp out of range)" outside Julian days 0 .. INT_MAX (UTC), in the zone the
- *   TimeZone setting names (UTC and GMT directly, any other through the
- *   C library's zone database, which reads the same zone files as
- *   Debian's PostgreSQL). The result is a static buffer, valid until the
- *   next call.
+ *   "(timestamp out of range)" outside Julian days 0 .. INT_MAX (UTC), in the
+ *   session's zone (session_timezone, through pg_localtime). The result is
+ *   a static buffer, valid until the next call.
  *
- * One thread per process, as module code is (the zone lookup sets TZ for
- * the duration of the call).
+ * One thread per process, as module code is.
  */
 #include "pgcompat.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 typedef int64_t TimestampTz;
 
@@ -39,7 +34,24 @@ typedef int64_t TimestampTz;
 #define DT_NOBEGIN INT64_MIN
 #define DT_NOEND INT64_MAX
 
-extern const char *bgw_rs_GetConfigOption(const char *name, bool missing_ok, bool restrict_privileged);
+/* The time zone library (pgtz/): pgtime.h's struct pg_tm. */
+struct bgw_tz_fields
+{
+	int			tm_sec,
+				tm_min,
+				tm_hour,
+				tm_mday,
+				tm_mon,
+				tm_year,
+				tm_wday,
+				tm_yday,
+				tm_isdst;
+	long		tm_gmtoff;
+	const char *tm_zone;
+};
+typedef struct bgw_pg_tz bgw_pg_tz;
+extern struct bgw_tz_fields *bgw_rs_pg_localtime(const int64_t *timep, const bgw_pg_tz *tz);
+extern bgw_pg_tz *bgw_rs_session_timezone(void);
 
 int64_t
 bgw_c_timestamptz_to_time_t(TimestampTz t)
@@ -88,38 +100,16 @@ bgw_c_j2date(int jd, int *year, int *month, int *day)
 }
 
 /*
- * Seconds east of UTC in the TimeZone setting's zone at Unix time t (0 for
- * UTC and GMT, and when the C library cannot place t).
+ * Seconds east of UTC in the session's zone (session_timezone, which the
+ * TimeZone setting keeps) at Unix time t, as pg_localtime gives it; 0 for
+ * a year it cannot place.
  */
 static long
 zone_offset(int64_t t)
 {
-	const char *zone = bgw_rs_GetConfigOption("TimeZone", true, false);
-	char	   *saved = NULL;
-	const char *old;
-	struct tm	tm;
-	time_t		tt = (time_t) t;
-	long		off = 0;
+	struct bgw_tz_fields *lt = bgw_rs_pg_localtime(&t, bgw_rs_session_timezone());
 
-	if (zone == NULL || zone[0] == '\0' || strcasecmp(zone, "UTC") == 0 ||
-		strcasecmp(zone, "GMT") == 0 || strcasecmp(zone, "Etc/UTC") == 0)
-		return 0;
-	old = getenv("TZ");
-	if (old)
-		saved = strdup(old);
-	setenv("TZ", zone, 1);
-	tzset();
-	if (localtime_r(&tt, &tm) != NULL)
-		off = tm.tm_gmtoff;
-	if (saved)
-	{
-		setenv("TZ", saved, 1);
-		free(saved);
-	}
-	else
-		unsetenv("TZ");
-	tzset();
-	return off;
+	return lt ? lt->tm_gmtoff : 0;
 }
 
 static char *

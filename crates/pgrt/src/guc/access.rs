@@ -20,38 +20,24 @@ pub extern "C" fn bgw_rs_GetConfigOption(
             return std::ptr::null();
         };
         let text = if let Some(v) = find(&name) {
-            match v.show {
-                Some(h) => {
-                    // SAFETY: the module's show hook returns a string it owns.
-                    return match hook(|| unsafe { h() } as usize) {
-                        Ok(p) => p as *const c_char,
-                        Err(_) => {
-                            crate::elog::rethrow_caught();
-                            std::ptr::null()
-                        }
-                    };
+            // The variable as it stands, never through a show hook (those
+            // are for SHOW and GetConfigOptionByName), as PostgreSQL's. A
+            // string setting's value is returned as the variable holds it
+            // (valid until the setting changes, not only until the next
+            // call); PostgreSQL 15 returns NULL for one without a value
+            // (external_pid_file, ...), 16 and later "".
+            if let Kind::Str { addr, .. } = &v.kind {
+                // SAFETY: the variable's address, valid for the process
+                // (registry contract).
+                let p = unsafe { **addr };
+                if !p.is_null() {
+                    return p;
                 }
-                None => {
-                    // PostgreSQL 15 returns a string setting's variable as
-                    // it stands: NULL for one without a value
-                    // (external_pid_file, ...); 16 and later "".
-                    // A string setting's value is returned as the variable
-                    // holds it, as PostgreSQL does (valid until the setting
-                    // changes, not only until the next call).
-                    if let Kind::Str { addr, .. } = &v.kind {
-                        // SAFETY: the variable's address, valid for the
-                        // process (registry contract).
-                        let p = unsafe { **addr };
-                        if !p.is_null() {
-                            return p;
-                        }
-                        if bgworker_core::identity::pg_major() < 16 {
-                            return std::ptr::null();
-                        }
-                    }
-                    show(&v)
+                if bgworker_core::identity::pg_major() < 16 {
+                    return std::ptr::null();
                 }
             }
+            show(&v)
         } else {
             let s = settings::current();
             let lname = name.to_ascii_lowercase();

@@ -112,8 +112,8 @@ pub fn ensure_registered() {
             BuiltinType::Str => Kind::Str {
                 addr: addr as *mut *mut c_char,
                 boot: b.boot.map(|s| CString::new(s).unwrap_or_default()),
-                check: None,
-                assign: None,
+                check: super::timezone::builtin_hooks(b.name).0,
+                assign: super::timezone::builtin_hooks(b.name).1,
             },
             BuiltinType::Enum => {
                 let options: Vec<(String, c_int, bool)> = b
@@ -139,7 +139,7 @@ pub fn ensure_registered() {
             context: b.context,
             flags: b.flags,
             kind,
-            show: None,
+            show: super::timezone::builtin_hooks(b.name).2,
             source: PGC_S_DEFAULT,
             reset: None,
             desc: [0, 0],

@@ -43,6 +43,7 @@ mod store;
 mod tables;
 #[cfg(test)]
 mod tests;
+mod timezone;
 mod units;
 
 pub use define::flags_as_15;

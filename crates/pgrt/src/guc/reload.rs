@@ -134,6 +134,17 @@ pub fn apply_settings(fresh: &settings::Settings, level: i32, announce: bool) ->
             }
             continue;
         }
+        if v.source > src {
+            // Set since by a source that outranks the file (SetConfigOption
+            // with PGC_S_SESSION, ...): as PostgreSQL, the value stays and
+            // the file's becomes the one RESET goes back to.
+            registry(|r| {
+                if let Some(x) = r.vars.iter_mut().find(|x| x.name == v.name) {
+                    x.reset = Some((parsed, src));
+                }
+            });
+            continue;
+        }
         match store(&v, parsed, src) {
             Ok(true) if announce => crate::elog::report(
                 LOG,
