@@ -437,6 +437,24 @@ gt_startup(void)
 	check_parsers();
 
 #if PG_VERSION_NUM >= 160000
+	{
+		char	   *a = guc_strdup(ERROR, "Work_Mem");
+		char	   *b = guc_malloc(ERROR, 16);
+		int			c1;
+		int			c2;
+		int			c3;
+
+		strcpy(b, "work_mem");
+		b = guc_realloc(ERROR, b, 64);
+		strcat(b, "x");
+		c1 = guc_name_compare(a, "WORK_MEM") == 0;
+		c2 = guc_name_compare(a, b) < 0;
+		c3 = guc_name_compare("b", "A") > 0;
+		elog(LOG, "gt: guc memory: \"%s\" \"%s\" compare %d %d %d", a, b, c1, c2, c3);
+		guc_free(a);
+		guc_free(b);
+		guc_free(NULL);
+	}
 	elog(LOG, "gt: find_option same record %d, unknown custom %d",
 		 find_option("WORK_MEM", false, false, ERROR) == search("work_mem"),
 		 find_option("gt.nothing", false, true, ERROR) == NULL);
