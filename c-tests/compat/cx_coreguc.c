@@ -15,6 +15,8 @@
 #include "storage/proc.h"
 #include "utils/guc.h"
 
+#include "cx_worker.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -103,17 +105,7 @@ cxc_main(Datum main_arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker worker;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_coreguc");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cxc_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "cxc worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "cxc");
-	RegisterBackgroundWorker(&worker);
+	cx_register_worker("cx_coreguc", "cxc_main", "cxc worker", "cxc");
 }

@@ -13,6 +13,8 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "cx_worker.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -103,17 +105,7 @@ cxd_main(Datum main_arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker worker;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_datetime");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cxd_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "cxd worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "cxd");
-	RegisterBackgroundWorker(&worker);
+	cx_register_worker("cx_datetime", "cxd_main", "cxd worker", "cxd");
 }

@@ -11,6 +11,8 @@
 #include "storage/procsignal.h"
 #include "utils/memutils.h"
 
+#include "cx_worker.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -88,17 +90,7 @@ cxh_main(Datum main_arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker worker;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_handle");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cxh_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "cxh main");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "cxh");
-	RegisterBackgroundWorker(&worker);
+	cx_register_worker("cx_handle", "cxh_main", "cxh main", "cxh");
 }

@@ -12,6 +12,8 @@
 #include "postmaster/bgworker.h"
 #include "utils/memutils.h"
 
+#include "cx_worker.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -125,17 +127,7 @@ cxl2_main(Datum main_arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker worker;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_list");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cxl2_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "cxl2 worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "cxl2");
-	RegisterBackgroundWorker(&worker);
+	cx_register_worker("cx_list", "cxl2_main", "cxl2 worker", "cxl2");
 }

@@ -10,6 +10,8 @@
 #include "postmaster/bgworker.h"
 #include "utils/memutils.h"
 
+#include "cx_worker.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -64,17 +66,7 @@ cxm_main(Datum main_arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker worker;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_mcxtcb");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cxm_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "cxm worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "cxm");
-	RegisterBackgroundWorker(&worker);
+	cx_register_worker("cx_mcxtcb", "cxm_main", "cxm worker", "cxm");
 }

@@ -12,6 +12,8 @@
 #include "postmaster/bgworker.h"
 #include "utils/snapmgr.h"
 
+#include "cx_worker.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -37,17 +39,7 @@ cxn_main(Datum main_arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker worker;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_nodb");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cxn_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "cxn worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "cxn");
-	RegisterBackgroundWorker(&worker);
+	cx_register_worker("cx_nodb", "cxn_main", "cxn worker", "cxn");
 }

@@ -26,6 +26,8 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "cx_worker.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -341,17 +343,7 @@ cxz_main(Datum main_arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker worker;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_pgtz");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cxz_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "cxz worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "cxz");
-	RegisterBackgroundWorker(&worker);
+	cx_register_worker("cx_pgtz", "cxz_main", "cxz worker", "cxz");
 }

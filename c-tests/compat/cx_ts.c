@@ -14,6 +14,8 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "cx_worker.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -71,17 +73,7 @@ cxt_main(Datum main_arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker worker;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_ts");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cxt_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "cxt worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "cxt");
-	RegisterBackgroundWorker(&worker);
+	cx_register_worker("cx_ts", "cxt_main", "cxt worker", "cxt");
 }

@@ -36,6 +36,8 @@
 #include "varatt.h"
 #endif
 
+#include "cx_worker.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -1015,17 +1017,7 @@ cxv_main(Datum main_arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker worker;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cx_varlena");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cxv_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "cxv worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "cxv");
-	RegisterBackgroundWorker(&worker);
+	cx_register_worker("cx_varlena", "cxv_main", "cxv worker", "cxv");
 }
