@@ -260,7 +260,7 @@ static HELD: [Held; MAX_SIMUL_LWLOCKS] = [const {
         mode: AtomicI32::new(0),
     }
 }; MAX_SIMUL_LWLOCKS];
-pub(crate) static NUM_HELD: AtomicUsize = AtomicUsize::new(0);
+static NUM_HELD: AtomicUsize = AtomicUsize::new(0);
 
 pub(crate) fn hold_interrupts() {
     InterruptHoldoffCount.fetch_add(1, Ordering::Relaxed);
@@ -470,6 +470,21 @@ pub(crate) fn wait_for_change(lock: &LWLock, exclusive: bool) {
     crate::backend::futex_wait(&lock.state, flagged, Duration::from_secs(1));
 }
 
+/// Can this process hold one more lock? If not, PostgreSQL's ERROR is
+/// recorded (the caller returns its failure value).
+pub(crate) fn room_for_one_more() -> bool {
+    if NUM_HELD.load(Ordering::Relaxed) >= MAX_SIMUL_LWLOCKS {
+        raise(
+            ERROR,
+            ERRCODE_INTERNAL_ERROR,
+            "too many LWLocks taken".into(),
+            None,
+        );
+        return false;
+    }
+    true
+}
+
 pub(crate) fn push_held(lock: *mut LWLock, mode: c_int) {
     let n = NUM_HELD.load(Ordering::Relaxed);
     HELD[n].lock.store(lock, Ordering::Relaxed);
@@ -489,13 +504,7 @@ pub struct Raised;
 /// # Safety
 /// `lock` points at an initialised (or zeroed) LWLock that stays mapped.
 pub unsafe fn acquire(lock: *mut LWLock, mode: c_int) -> Result<bool, Raised> {
-    if NUM_HELD.load(Ordering::Relaxed) >= MAX_SIMUL_LWLOCKS {
-        raise(
-            ERROR,
-            ERRCODE_INTERNAL_ERROR,
-            "too many LWLocks taken".into(),
-            None,
-        );
+    if !room_for_one_more() {
         return Err(Raised);
     }
     // SAFETY: the caller's contract.
@@ -627,13 +636,7 @@ pub unsafe extern "C" fn bgw_rs_LWLockConditionalAcquire(lock: *mut LWLock, mode
             );
             return false;
         }
-        if NUM_HELD.load(Ordering::Relaxed) >= MAX_SIMUL_LWLOCKS {
-            raise(
-                ERROR,
-                ERRCODE_INTERNAL_ERROR,
-                "too many LWLocks taken".into(),
-                None,
-            );
+        if !room_for_one_more() {
             return false;
         }
         hold_interrupts();

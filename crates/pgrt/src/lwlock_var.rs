@@ -28,8 +28,8 @@ use std::time::Duration;
 
 use super::elog::{raise, ERRCODE_INTERNAL_ERROR};
 use super::lwlock::{
-    attempt, hold_interrupts, push_held, resume_interrupts, wait_for_change, LWLock, LW_EXCLUSIVE,
-    LW_FLAG_HAS_WAITERS, LW_LOCK_MASK, LW_VAL_EXCLUSIVE, MAX_SIMUL_LWLOCKS, NUM_HELD,
+    attempt, hold_interrupts, push_held, resume_interrupts, room_for_one_more, wait_for_change,
+    LWLock, LW_EXCLUSIVE, LW_FLAG_HAS_WAITERS, LW_LOCK_MASK, LW_VAL_EXCLUSIVE,
 };
 use crate::log::ERROR;
 
@@ -83,13 +83,7 @@ pub unsafe extern "C" fn bgw_rs_LWLockAcquireOrWait(lock: *mut LWLock, mode: c_i
         if null_arg(lock, "LWLockAcquireOrWait") {
             return false;
         }
-        if NUM_HELD.load(Ordering::Relaxed) >= MAX_SIMUL_LWLOCKS {
-            raise(
-                ERROR,
-                ERRCODE_INTERNAL_ERROR,
-                "too many LWLocks taken".into(),
-                None,
-            );
+        if !room_for_one_more() {
             return false;
         }
         // SAFETY: a module's LWLock (non-NULL, checked).

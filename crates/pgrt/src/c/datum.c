@@ -18,18 +18,6 @@
 
 #define ERRCODE_DATA_EXCEPTION MAKE_SQLSTATE('2','2','0','0','0')
 
-typedef struct ExpandedObjectMethods
-{
-	Size		(*get_flat_size) (void *eohptr);
-	void		(*flatten_into) (void *eohptr, void *result, Size allocated_size);
-} ExpandedObjectMethods;
-
-typedef struct ExpandedObjectHeader
-{
-	int32_t		vl_len_;
-	const ExpandedObjectMethods *eoh_methods;
-} ExpandedObjectHeader;
-
 /* VARSIZE_ANY, the external pointers' sizes included (varatt.h). */
 static Size
 varsize_any(const void *p)

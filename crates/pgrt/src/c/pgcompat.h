@@ -171,6 +171,20 @@ int			bgw_c_node_tag(enum BgwNodeTag tag);
 bool		bgw_c_equal(const void *a, const void *b);
 void	   *bgw_c_copyObjectImpl(const void *from);
 
+/* The start of an expanded object's header (utils/expandeddatum.h): its
+ * flat size and flattening, which varlena.c and datum.c read. */
+typedef struct ExpandedObjectMethods
+{
+	Size		(*get_flat_size) (void *eohptr);
+	void		(*flatten_into) (void *eohptr, void *result, Size allocated_size);
+} ExpandedObjectMethods;
+
+typedef struct ExpandedObjectHeader
+{
+	int32_t		vl_len_;
+	const ExpandedObjectMethods *eoh_methods;
+} ExpandedObjectHeader;
+
 /* ereport for the C files here (the same path modules take). */
 #define bgw_ereport(elevel, ...) \
 	do { \

@@ -52,19 +52,6 @@
 
 struct varlena;
 
-/* The expanded-object header's start (utils/expandeddatum.h). */
-typedef struct ExpandedObjectMethods
-{
-	Size		(*get_flat_size) (void *eohptr);
-	void		(*flatten_into) (void *eohptr, void *result, Size allocated_size);
-} ExpandedObjectMethods;
-
-typedef struct ExpandedObjectHeader
-{
-	int32_t		vl_len_;
-	const ExpandedObjectMethods *eoh_methods;
-} ExpandedObjectHeader;
-
 /* PostgreSQL's own pglz (libpgcommon's pg_lzcompress, linked in). */
 extern int32_t bgw_pg_pglz_decompress(const char *source, int32_t slen, char *dest,
 									  int32_t rawsize, bool check_complete);
