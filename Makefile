@@ -253,6 +253,14 @@ pg-symbols: pg-server pg-headers pg-servers pg-headers-17 pg-headers-18
 census: build pg-server pg-headers
 	bash census/run.sh
 
+# The same census for PostgreSQL 17 (Debian trixie's postgresql-17-*) and 18
+# (sid's postgresql-18-*), under target/census/17 and target/census/18.
+.PHONY: census-17 census-18
+census-17: build pg-server pg-headers pg-headers-17
+	CENSUS_MAJOR=17 bash census/run.sh
+census-18: build pg-server pg-headers pg-headers-18
+	CENSUS_MAJOR=18 bash census/run.sh
+
 # The supervisor's per-event cost at 10,000 slots against 256, a burst of
 # 1,000 and 10,000 workers running at once, supervisor RSS (bench/scale.sh).
 bench-scale: build pg-headers
