@@ -36,6 +36,7 @@ pub mod builtin;
 mod byname;
 mod define;
 mod lookup;
+mod memory;
 mod reload;
 mod reset;
 mod store;
