@@ -77,6 +77,7 @@ pub mod pglist;
 pub mod pgstat;
 pub mod preload;
 pub mod register;
+pub mod register_pg18;
 pub mod rendezvous;
 pub mod rmgr;
 pub mod runtime;
