@@ -62,6 +62,7 @@ pub mod datetime;
 pub mod dfmgr;
 pub mod dsa;
 pub mod dsm;
+pub mod dsm_registry;
 pub mod dynahash;
 pub mod elog;
 pub mod fd;
