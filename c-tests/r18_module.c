@@ -6,9 +6,9 @@
  * (tests/register_pg18_postgresql.rs compares the "r18:" lines and the
  * "registered custom cumulative statistics" LOG lines).
  *
- * _PG_init registers two variable-numbered kinds (a fixed-numbered one
- * would need the statistics callbacks the real server then calls), then
- * tries each
+ * _PG_init registers two variable-numbered kinds and a fixed-numbered one
+ * (whose shared memory its startup hook and the worker read, initialized by
+ * its init_shmem_cb), then tries each
  * registration PostgreSQL refuses (no name, an ID out of range, a fixed
  * kind without a shared size, an ID taken, a name taken in another case),
  * logging each ERROR; gets EXPLAIN extension IDs (the same name twice) and
@@ -22,6 +22,8 @@
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
 #include "utils/memutils.h"
 #include "utils/pgstat_internal.h"
 
@@ -40,6 +42,57 @@ static const PgStat_KindInfo kind_var2 = {
 	.fixed_amount = false,
 	.shared_size = 32,
 };
+/* A fixed-numbered kind: its shared memory is laid out, and init_shmem_cb
+ * called on it, before shmem_startup_hook. */
+typedef struct FixedData
+{
+	LWLock		lock;
+	int			marker;
+} FixedData;
+
+static void
+fixed_init_shmem(void *stats)
+{
+	FixedData  *d = stats;
+
+	LWLockInitialize(&d->lock, LWLockNewTrancheId());
+	d->marker = 777;
+}
+
+static void
+fixed_reset_all(TimestampTz ts)
+{
+}
+
+static void
+fixed_snapshot(void)
+{
+}
+
+static const PgStat_KindInfo kind_fixed = {
+	.name = "r18_fixed",
+	.fixed_amount = true,
+	.write_to_file = false,
+	.shared_size = sizeof(FixedData),
+	.init_shmem_cb = fixed_init_shmem,
+	.reset_all_cb = fixed_reset_all,
+	.snapshot_cb = fixed_snapshot,
+};
+
+static shmem_startup_hook_type prev_startup = NULL;
+
+static void
+r18_startup(void)
+{
+	FixedData  *d;
+
+	if (prev_startup)
+		prev_startup();
+	d = pgstat_get_custom_shmem_data(26);
+	elog(LOG, "r18: startup: fixed kind's shared memory marker %d, %s the main region",
+		 d->marker, ShmemAddrIsValid(d) ? "in" : "not in");
+}
+
 static const PgStat_KindInfo kind_unnamed = {
 	.name = "",
 	.shared_size = 8,
@@ -102,6 +155,8 @@ void
 r18_main(Datum arg)
 {
 	explain_ids("worker");
+	elog(LOG, "r18: worker: fixed kind's shared memory marker %d",
+		 ((FixedData *) pgstat_get_custom_shmem_data(26))->marker);
 	CATCH("worker registers a kind", pgstat_register_kind(31, &kind_other));
 	elog(LOG, "r18: done");
 	proc_exit(0);
@@ -116,6 +171,7 @@ _PG_init(void)
 		return;
 	CATCH("register var 30", pgstat_register_kind(30, &kind_var));
 	CATCH("register var2 24", pgstat_register_kind(24, &kind_var2));
+	CATCH("register fixed 26", pgstat_register_kind(26, &kind_fixed));
 	CATCH("register unnamed 28", pgstat_register_kind(28, &kind_unnamed));
 	CATCH("register other 23", pgstat_register_kind(23, &kind_other));
 	CATCH("register other 33", pgstat_register_kind(33, &kind_other));
@@ -126,6 +182,9 @@ _PG_init(void)
 	CATCH("explain option a", RegisterExtensionExplainOption("r18_a", option_a));
 	CATCH("explain option b", RegisterExtensionExplainOption("r18_b", option_b));
 	CATCH("explain option a again", RegisterExtensionExplainOption("r18_a", option_b));
+
+	prev_startup = shmem_startup_hook;
+	shmem_startup_hook = r18_startup;
 
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS;

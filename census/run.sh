@@ -499,6 +499,9 @@ absent_libs() {
     fi
     printf '%s\n' "$out" | awk '
         /=> not found/ { l[++n] = $1; next }
+        /error while loading shared libraries: .*: cannot open shared object file/ {
+            f = $0; sub(/.*error while loading shared libraries: /, "", f); sub(/: cannot open.*/, "", f)
+            l[++n] = f; next }
         /version `.*'"'"' not found/ {
             v = $0; sub(/.*version `/, "", v); sub(/'"'"'.*/, "", v)
             f = $0; sub(/: version `.*/, "", f); sub(/.*\//, "", f); sub(/^.*: /, "", f)

@@ -96,6 +96,8 @@ main(void)
 #if PG_VERSION_NUM >= 180000
 	/* custom cumulative statistics kinds (crates/pgrt/src/c/register_pg18.c) */
 	SZ(PgStat_KindInfo); OF(PgStat_KindInfo, shared_size); OF(PgStat_KindInfo, name);
+	OF(PgStat_KindInfo, init_shmem_cb); SZ(PgStat_ShmemControl); OF(PgStat_ShmemControl, custom_data);
+	OF(PgStat_LocalState, shmem);
 #endif
 #if PG_VERSION_NUM >= 180000
 	SZ(Pg_abi_values);

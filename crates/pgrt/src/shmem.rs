@@ -148,6 +148,7 @@ fn layout() -> (usize, usize, usize, usize) {
     let total = free
         .saturating_add(ADDIN_REQUEST.load(Ordering::Relaxed))
         .saturating_add(align_up(super::dsm_registry::shmem_size(), CACHE_LINE))
+        .saturating_add(super::register_pg18::pgstat_shmem_size())
         .saturating_add(SLACK);
     (array, index, free, align_up(total, 8192))
 }
@@ -268,6 +269,13 @@ pub fn reinitialize() -> bool {
     // SAFETY: a C function taking no arguments, run under the guard that
     // turns its ERROR into this supervisor's FATAL.
     if !unsafe { bgw_c_call_shmem_hook(super::dsm_registry::bgw_c_dsm_registry_init) } {
+        lwlock::release_all();
+        return false;
+    }
+    // Then the shared memory of fixed-numbered custom statistics kinds (18),
+    // as PostgreSQL's StatsShmemInit, with their init callbacks.
+    // SAFETY: as above.
+    if !unsafe { bgw_c_call_shmem_hook(super::register_pg18::bgw_c_pgstat_shmem_init) } {
         lwlock::release_all();
         return false;
     }

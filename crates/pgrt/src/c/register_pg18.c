@@ -177,3 +177,82 @@ bgw_c_RegisterExtensionExplainOption(const char *option_name, void *handler)
 	bgw_ereport(DEBUG1, bgw_c_errmsg_internal("RegisterExtensionExplainOption: option \"%s\" accepted; EXPLAIN needs the database server, so the handler never runs",
 											   option_name));
 }
+
+/*
+ * The shared memory of fixed-numbered custom statistics kinds, as
+ * PostgreSQL 18's StatsShmemInit lays it out before the modules'
+ * shmem_startup_hook: the statistics control struct (PgStat_ShmemControl,
+ * "Shared Memory Stats"), its address in pgStatLocal.shmem, and for each
+ * registered fixed-numbered custom kind shared_size bytes in
+ * custom_data[kind - PGSTAT_KIND_CUSTOM_MIN], passed to the kind's
+ * init_shmem_cb. Modules reach that memory through the inline
+ * pgstat_get_custom_shmem_data (pg_stat_log names its LWLock's tranche from
+ * it in its startup hook). Only with such a kind registered (18): nothing
+ * else here reads statistics' shared memory. Sizes and offsets from the real
+ * 18 header (utils/pgstat_internal.h; tools/pg-layout.c prints them).
+ */
+#define SHMEMCONTROL_SIZE 53408
+#define SHMEMCONTROL_CUSTOM_DATA_OFF 53336
+#define KINDINFO_INIT_SHMEM_CB_OFF 80
+
+extern char pgStatLocal[];		/* PgStat_LocalState; .shmem at offset 0 */
+extern void *bgw_c_ShmemInitStruct(const char *name, Size size, bool *foundPtr);
+extern void *bgw_c_ShmemAlloc(Size size);
+
+static bool
+any_fixed_custom_kind(void)
+{
+	for (int i = 0; i < PGSTAT_KIND_CUSTOM_SIZE; i++)
+		if (custom_kinds[i] != NULL && kind_fixed_amount(custom_kinds[i]))
+			return true;
+	return false;
+}
+
+/* The bytes of the main region this takes (shmem.rs adds them). */
+size_t		bgw_c_pgstat_shmem_size(void);
+
+size_t
+bgw_c_pgstat_shmem_size(void)
+{
+	size_t		sz;
+
+	if (!any_fixed_custom_kind())
+		return 0;
+	sz = SHMEMCONTROL_SIZE + 128;
+	for (int i = 0; i < PGSTAT_KIND_CUSTOM_SIZE; i++)
+		if (custom_kinds[i] != NULL && kind_fixed_amount(custom_kinds[i]))
+			sz += kind_shared_size(custom_kinds[i]) + 128;
+	return sz;
+}
+
+/* Lay it out in a fresh region: the supervisor, under the shmem hook guard
+ * (an ERROR of an init_shmem_cb becomes its FATAL), before
+ * shmem_startup_hook. */
+void		bgw_c_pgstat_shmem_init(void);
+
+void
+bgw_c_pgstat_shmem_init(void)
+{
+	bool		found;
+	char	   *ctl;
+
+	if (!any_fixed_custom_kind())
+		return;
+	ctl = bgw_c_ShmemInitStruct("Shared Memory Stats", SHMEMCONTROL_SIZE, &found);
+	memcpy(pgStatLocal, &ctl, sizeof(ctl));
+	for (int i = 0; i < PGSTAT_KIND_CUSTOM_SIZE; i++)
+	{
+		const void *info = custom_kinds[i];
+		void		(*init_shmem_cb) (void *);
+		void	   *ptr;
+
+		if (info == NULL || !kind_fixed_amount(info))
+			continue;
+		ptr = bgw_c_ShmemAlloc(kind_shared_size(info));
+		memset(ptr, 0, kind_shared_size(info));
+		memcpy(ctl + SHMEMCONTROL_CUSTOM_DATA_OFF + i * sizeof(void *), &ptr, sizeof(ptr));
+		memcpy(&init_shmem_cb, (const char *) info + KINDINFO_INIT_SHMEM_CB_OFF, sizeof(init_shmem_cb));
+		if (init_shmem_cb)
+			init_shmem_cb(ptr);
+	}
+}
