@@ -45,10 +45,24 @@
 # each group), per-module lists under out/ and logs under logs/.
 # Downloads are cached under target/census; delete the directory to refetch.
 #
-# Knobs (environment): LOAD_SECS (5), CENSUS_EXTRA (paths of more module .so
-# files to include, separated by spaces), PG_CONFIG
-# (/usr/lib/postgresql/15/bin/pg_config), CENSUS_OFFLINE=1 (use only what is
-# cached; fail if something is missing).
+# PostgreSQL 17 and 18 (CENSUS_MAJOR=17|18; `make census-17`, `make
+# census-18`): the same two groups from the Debian release that builds that
+# major (17: trixie and trixie-security; 18: sid; census/release.sh), under
+# target/census/MAJOR: group 1's packages the release has (those it lacks,
+# or that ship no module, are listed in census.md), pg_prewarm and the
+# contrib modules from the release's postgresql-MAJOR package (unpacked,
+# never installed), worker_spi from its source package built with the
+# installed PGXS against that major's headers (make pg-headers-MAJOR; left
+# out, and said so, when the mirror serves no source), and as group 2 every
+# other postgresql-MAJOR-* package of the release whose .so defines
+# _PG_init. Symbols are checked against exports/pgMAJOR/postgres.symbols.
+# bgworkerd runs on the release's own dynamic loader and C library, which
+# its modules are linked against (census/release.sh says why).
+#
+# Knobs (environment): CENSUS_MAJOR (15, 17 or 18; default 15), LOAD_SECS
+# (5), CENSUS_EXTRA (paths of more module .so files to include, separated by
+# spaces), PG_CONFIG (/usr/lib/postgresql/15/bin/pg_config), CENSUS_OFFLINE=1
+# (use only what is cached; fail if something is missing).
 set -euo pipefail
 export LC_ALL=C
 
