@@ -16,6 +16,7 @@
 #   make pg-symbols   regenerate exports/pgMAJOR/*.symbols and settings (15, 17, 18) and pg15's
 #                     initial.values and enum.values from the real servers
 #   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
+#   make census-17    the same for PostgreSQL 17 (Debian trixie) and 18 (sid): census-18
 #   make bench-scale  the supervisor at 10,000 slots against 256, and 10,000 workers at once
 #   make bench-dp     the data plane alone: shm_mq through test_shm_mq and dsm, beside PostgreSQL 15
 #   make bench-dlopen dlopen(RTLD_NOW) cost of a module's PostgreSQL symbol references
