@@ -28,6 +28,8 @@
 
 PG_MODULE_MAGIC;
 
+#if PG_VERSION_NUM >= 170000
+
 void		_PG_init(void);
 PGDLLEXPORT void gm_main(Datum arg);
 
@@ -40,6 +42,7 @@ gm_scale_check(int *newval, void **extra, GucSource source)
 {
 	int		   *e = guc_malloc(LOG, sizeof(int));
 
+	(void) source;
 	if (e == NULL)
 		return false;
 	*e = *newval * 10;
@@ -50,6 +53,7 @@ gm_scale_check(int *newval, void **extra, GucSource source)
 static void
 gm_scale_assign(int newval, void *extra)
 {
+	(void) newval;
 	gm_scaled = *(int *) extra;
 }
 
@@ -58,6 +62,8 @@ gm_name_check(char **newval, void **extra, GucSource source)
 {
 	char	   *up;
 
+	(void) extra;
+	(void) source;
 	if (*newval == NULL)
 		return true;
 	up = guc_strdup(LOG, *newval);
@@ -99,6 +105,7 @@ gm_main(Datum arg)
 	char	   *q;
 	int			same = 1;
 
+	(void) arg;
 	elog(LOG, "gm: scale %d scaled by its extra %d", gm_scale, gm_scaled);
 	elog(LOG, "gm: name \"%s\" shown \"%s\"", gm_name ? gm_name : "(null)",
 		 GetConfigOption("gm.name", false, false));
@@ -158,3 +165,16 @@ _PG_init(void)
 	snprintf(w.bgw_type, BGW_MAXLEN, "gm worker");
 	RegisterBackgroundWorker(&w);
 }
+
+#else							/* PG_VERSION_NUM < 170000 */
+
+/* Before 16 guc.c's allocation functions are static: nothing to run (the
+ * file still compiles with 15's headers, as tests/c_warnings.rs checks). */
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+}
+
+#endif

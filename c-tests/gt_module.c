@@ -228,7 +228,7 @@ check_parsers(void)
 		{"-3", 0}, {"abc", 0}, {"99999999999", 0}, {"10 kB", 0},
 	};
 
-	for (int i = 0; i < lengthof(ints); i++)
+	for (int i = 0; i < (int) lengthof(ints); i++)
 	{
 		int			r = -1;
 		const char *hint = NULL;
@@ -237,7 +237,7 @@ check_parsers(void)
 		elog(LOG, "gt: parse_int \"%s\" %d: %d %d hint %s", ints[i].text,
 			 ints[i].flags, (int) ok, r, show_str(hint));
 	}
-	for (int i = 0; i < lengthof(ints); i++)
+	for (int i = 0; i < (int) lengthof(ints); i++)
 	{
 		double		r = -1;
 		const char *hint = NULL;
@@ -340,6 +340,7 @@ gt_startup(void)
 void
 gt_main(Datum arg)
 {
+	(void) arg;
 	elog(LOG, "gt: worker: gt.int %s moved_int %d", GetConfigOption("gt.int", false, false),
 		 moved_int);
 	elog(LOG, "gt: worker: gt.str %s moved_str \"%s\"", GetConfigOption("gt.str", false, false),

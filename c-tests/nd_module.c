@@ -18,11 +18,15 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
+#if PG_VERSION_NUM >= 170000
 #include "storage/dsm_registry.h"
+#endif
 #include "storage/ipc.h"
 #include "utils/memutils.h"
 
 PG_MODULE_MAGIC;
+
+#if PG_VERSION_NUM >= 170000
 
 void		_PG_init(void);
 PGDLLEXPORT void nd_main(Datum arg);
@@ -73,6 +77,7 @@ nd_reader(Datum arg)
 	bool		found = false;
 	NdState    *s = GetNamedDSMSegment("nd_state", sizeof(NdState), nd_init, &found);
 
+	(void) arg;
 	elog(LOG, "nd: reader: found %d inits %d value %d init calls here %d",
 		 found, s->inits, s->value, init_calls);
 	s->value++;
@@ -88,6 +93,7 @@ nd_main(Datum arg)
 	char		longname[65];
 	BackgroundWorker w;
 
+	(void) arg;
 	BackgroundWorkerUnblockSignals();
 	a = GetNamedDSMSegment("nd_state", sizeof(NdState), nd_init, &found);
 	elog(LOG, "nd: first: found %d inits %d value %d init calls %d",
@@ -144,3 +150,16 @@ _PG_init(void)
 	snprintf(w.bgw_type, BGW_MAXLEN, "nd worker");
 	RegisterBackgroundWorker(&w);
 }
+
+#else							/* PG_VERSION_NUM < 170000 */
+
+/* Before 17 there is no DSM registry: nothing to run (the file still
+ * compiles with 15's headers, as tests/c_warnings.rs checks). */
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+}
+
+#endif

@@ -17,7 +17,9 @@
  */
 #include "postgres.h"
 
+#if PG_VERSION_NUM >= 180000
 #include "commands/explain_state.h"
+#endif
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
@@ -25,9 +27,13 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/memutils.h"
+#if PG_VERSION_NUM >= 180000
 #include "utils/pgstat_internal.h"
+#endif
 
 PG_MODULE_MAGIC;
+
+#if PG_VERSION_NUM >= 180000
 
 void		_PG_init(void);
 PGDLLEXPORT void r18_main(Datum arg);
@@ -62,6 +68,7 @@ fixed_init_shmem(void *stats)
 static void
 fixed_reset_all(TimestampTz ts)
 {
+	(void) ts;
 }
 
 static void
@@ -114,11 +121,17 @@ static const PgStat_KindInfo kind_var_upper = {
 static void
 option_a(ExplainState *es, DefElem *opt, ParseState *pstate)
 {
+	(void) es;
+	(void) opt;
+	(void) pstate;
 }
 
 static void
 option_b(ExplainState *es, DefElem *opt, ParseState *pstate)
 {
+	(void) es;
+	(void) opt;
+	(void) pstate;
 }
 
 /* Run `stmt`, logging the ERROR it raises with its detail and hint. */
@@ -154,6 +167,7 @@ explain_ids(const char *where)
 void
 r18_main(Datum arg)
 {
+	(void) arg;
 	explain_ids("worker");
 	elog(LOG, "r18: worker: fixed kind's shared memory marker %d",
 		 ((FixedData *) pgstat_get_custom_shmem_data(26))->marker);
@@ -196,3 +210,16 @@ _PG_init(void)
 	snprintf(w.bgw_type, BGW_MAXLEN, "r18 worker");
 	RegisterBackgroundWorker(&w);
 }
+
+#else							/* PG_VERSION_NUM < 180000 */
+
+/* Before 18 there are no such registrations: nothing to run (the file still
+ * compiles with 15's headers, as tests/c_warnings.rs checks). */
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+}
+
+#endif
