@@ -33,8 +33,7 @@ typedef uint32_t dsm_handle;
 typedef struct dsm_segment dsm_segment;
 
 extern void *bgw_c_ShmemInitStruct(const char *name, Size size, bool *foundPtr);
-extern int	bgw_c_LWLockNewTrancheId(void);
-extern void bgw_c_LWLockRegisterTranche(int tranche_id, const char *tranche_name);
+extern uint32_t bgw_rs_pg_major(void);
 extern void bgw_c_LWLockInitialize(void *lock, int tranche_id);
 extern bool bgw_c_LWLockAcquire(void *lock, int mode);
 extern void bgw_c_LWLockRelease(void *lock);
@@ -66,6 +65,27 @@ typedef struct Registry
 	RegistryEntry entries[REGISTRY_CAPACITY];
 } Registry;
 
+/*
+ * The registry lock's tranche: PostgreSQL's built-in
+ * LWTRANCHE_DSM_REGISTRY_HASH (storage/lwlock.h: 83 in 17, 85 in 18), so
+ * that no user-defined tranche ID is taken and modules get the same
+ * LWLockNewTrancheId numbers as under PostgreSQL. 15 has no registry (no
+ * module built for it calls GetNamedDSMSegment): tranche 0 there.
+ */
+static int
+registry_tranche(void)
+{
+	switch (bgw_rs_pg_major())
+	{
+		case 17:
+			return 83;
+		case 18:
+			return 85;
+		default:
+			return 0;
+	}
+}
+
 /* This process's pointer to the registry (set in the supervisor before the
  * first fork, inherited by workers). */
 static Registry *registry;
@@ -92,10 +112,9 @@ bgw_c_dsm_registry_init(void)
 	if (!found)
 	{
 		registry->used = 0;
-		registry->tranche_id = bgw_c_LWLockNewTrancheId();
+		registry->tranche_id = registry_tranche();
 		bgw_c_LWLockInitialize(registry->lock, registry->tranche_id);
 	}
-	bgw_c_LWLockRegisterTranche(registry->tranche_id, "DSMRegistry");
 }
 
 void *
