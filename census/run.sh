@@ -457,6 +457,10 @@ try_load() { # MODULE DIR -> "yes"/"no", log in logs/MODULE.log
         kill -KILL -- "-$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
+    # A daemon that died of a signal (a module's SIGSEGV) could not remove
+    # its shared memory segments, named after its pid: removed here, by
+    # that pid (its process is gone).
+    rm -f "/dev/shm/bgworker.$pid" "/dev/shm/bgworker.$pid.dsm"
     rm -rf "$run"
     if grep -q 'bgworkerd ready' "$log"; then echo yes; else echo no; fi
 }
