@@ -438,6 +438,11 @@ try_load() { # MODULE DIR -> "yes"/"no", log in logs/MODULE.log
     local preload="${COMPANIONS[$1]:+${COMPANIONS[$1]},}$1"
     rm -rf "$run"
     mkdir -p "$run"
+    # In its run directory, as PostgreSQL runs in its data directory: files
+    # a module writes relative to its working directory (credcheck's
+    # pg_password_history) land there, not in the checkout. (This function
+    # runs in a command substitution, so the cd stays here.)
+    cd "$run"
     # Its own session, so the watchdog can end the daemon and its workers by
     # the process group of the pid it started.
     setsid "${RUN_PREFIX[@]}" "$DAEMON" -D "$run" -c "shared_preload_libraries=$preload" -c "dynamic_library_path=$dir:$PGLIB" \
@@ -461,6 +466,7 @@ try_load() { # MODULE DIR -> "yes"/"no", log in logs/MODULE.log
     # its shared memory segments, named after its pid: removed here, by
     # that pid (its process is gone).
     rm -f "/dev/shm/bgworker.$pid" "/dev/shm/bgworker.$pid.dsm"
+    cd "$CENSUS"
     rm -rf "$run"
     if grep -q 'bgworkerd ready' "$log"; then echo yes; else echo no; fi
 }
