@@ -16,6 +16,7 @@
 #   make pg-symbols   regenerate exports/pgMAJOR/*.symbols and settings (15, 17, 18) and pg15's
 #                     initial.values and enum.values from the real servers
 #   make census       real PostgreSQL extensions' symbols vs bgworkerd (downloads; not in make test)
+#   make census-17    the same for PostgreSQL 17 (Debian trixie) and 18 (sid): census-18
 #   make bench-scale  the supervisor at 10,000 slots against 256, and 10,000 workers at once
 #   make bench-dp     the data plane alone: shm_mq through test_shm_mq and dsm, beside PostgreSQL 15
 #   make bench-dlopen dlopen(RTLD_NOW) cost of a module's PostgreSQL symbol references
@@ -252,6 +253,14 @@ pg-symbols: pg-server pg-headers pg-servers pg-headers-17 pg-headers-18
 # under bgworkerd (downloads cached under target/census; not in make test).
 census: build pg-server pg-headers
 	bash census/run.sh
+
+# The same census for PostgreSQL 17 (Debian trixie's postgresql-17-*) and 18
+# (sid's postgresql-18-*), under target/census/17 and target/census/18.
+.PHONY: census-17 census-18
+census-17: build pg-server pg-headers pg-headers-17
+	CENSUS_MAJOR=17 bash census/run.sh
+census-18: build pg-server pg-headers pg-headers-18
+	CENSUS_MAJOR=18 bash census/run.sh
 
 # The supervisor's per-event cost at 10,000 slots against 256, a burst of
 # 1,000 and 10,000 workers running at once, supervisor RSS (bench/scale.sh).

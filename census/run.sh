@@ -45,40 +45,63 @@
 # each group), per-module lists under out/ and logs under logs/.
 # Downloads are cached under target/census; delete the directory to refetch.
 #
-# Knobs (environment): LOAD_SECS (5), CENSUS_EXTRA (paths of more module .so
-# files to include, separated by spaces), PG_CONFIG
-# (/usr/lib/postgresql/15/bin/pg_config), CENSUS_OFFLINE=1 (use only what is
-# cached; fail if something is missing).
+# PostgreSQL 17 and 18 (CENSUS_MAJOR=17|18; `make census-17`, `make
+# census-18`): the same two groups from the Debian release that builds that
+# major (17: trixie and trixie-security; 18: sid; census/release.sh), under
+# target/census/MAJOR: group 1's packages the release has (those it lacks,
+# or that ship no module, are listed in census.md), pg_prewarm and the
+# contrib modules from the release's postgresql-MAJOR package (unpacked,
+# never installed), worker_spi from its source package built with the
+# installed PGXS against that major's headers (make pg-headers-MAJOR; left
+# out, and said so, when the mirror serves no source), and as group 2 every
+# other postgresql-MAJOR-* package of the release whose .so defines
+# _PG_init. Symbols are checked against exports/pgMAJOR/postgres.symbols.
+# bgworkerd runs on the release's own dynamic loader and C library, which
+# its modules are linked against (census/release.sh says why).
+#
+# Knobs (environment): CENSUS_MAJOR (15, 17 or 18; default 15), LOAD_SECS
+# (5), CENSUS_EXTRA (paths of more module .so files to include, separated by
+# spaces), PG_CONFIG (/usr/lib/postgresql/15/bin/pg_config), CENSUS_OFFLINE=1
+# (use only what is cached; fail if something is missing).
 set -euo pipefail
 export LC_ALL=C
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-MAJOR=15
+MAJOR="${CENSUS_MAJOR:-15}"
+case "$MAJOR" in
+15 | 17 | 18) ;;
+*) echo "census: CENSUS_MAJOR=$MAJOR: the census takes 15, 17 or 18" >&2; exit 2 ;;
+esac
+# PGDIR: where a Debian package of this major puts its files (modules under
+# $PGDIR/lib); PGLIB: the directory PostgreSQL's own modules are read from
+# (15: the installed postgresql-15; 17, 18: the release's postgresql-MAJOR
+# unpacked under the census directory, set below).
 PGDIR="/usr/lib/postgresql/$MAJOR"
-PG_CONFIG="${PG_CONFIG:-$PGDIR/bin/pg_config}"
+PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
 LOAD_SECS="${LOAD_SECS:-5}"
-CENSUS="$ROOT/target/census"
 DAEMON="$ROOT/target/release/bgworkerd"
 SYMS="$ROOT/exports/pg$MAJOR/postgres.symbols"
-SERVER_INCLUDE="$("$PG_CONFIG" --includedir-server)"
+if [ "$MAJOR" = 15 ]; then
+    CENSUS="$ROOT/target/census"
+    PGLIB="$PGDIR/lib"
+    SERVER_INCLUDE="$("$PG_CONFIG" --includedir-server)"
+else
+    CENSUS="$ROOT/target/census/$MAJOR"
+    PGLIB="$CENSUS/pkgs/postgresql-$MAJOR$PGDIR/lib"
+    SERVER_INCLUDE="$ROOT/target/pg/$MAJOR/usr/include/postgresql/$MAJOR/server"
+fi
 
-PACKAGES=(
-    postgresql-15-bgw-replstatus
-    postgresql-15-cron
-    postgresql-15-partman
-    postgresql-15-pg-wait-sampling
-    postgresql-15-powa
-    postgresql-15-pglogical
-    postgresql-15-pglogical-ticker
-    postgresql-15-pg-fact-loader
-    postgresql-15-auto-failover
-)
+# Group 1: the extensions with background workers, by the name of their
+# Debian package without the postgresql-MAJOR- prefix (a release that lacks
+# one for this major is noted and skipped).
+WORKER_PACKAGES=(bgw-replstatus cron partman pg-wait-sampling powa pglogical pglogical-ticker pg-fact-loader auto-failover)
+PACKAGES=()
 
 # Debian's postgresql-15-* packages (apt-cache search --names-only
 # '^postgresql-15-') whose module .so defines _PG_init, other than those of
 # group 1. Packages whose modules have no _PG_init (ip4r, pgl-ddl-deploy,
 # pg-track-settings (SQL only), repack, ...) are left out.
-PRELOAD_PACKAGES=(
+PRELOAD_PACKAGES_15=(
     postgresql-15-decoderbufs
     postgresql-15-hll
     postgresql-15-hypopg
@@ -135,11 +158,21 @@ mkdir -p "$CENSUS"/{debs,pkgs,src,mods,out,logs,run}
 # The private apt state (target/census/apt): built, and its lists fetched,
 # on first use or when it lacks the binary lists (a state of an older run
 # held only deb-src entries); APT_OPTS then points apt at it.
+# For 17 and 18 the state is that of the release that builds the major
+# (census/release.sh).
 APT="$CENSUS/apt"
 private_apt_opts "$APT"
 APT_READY=0
+# shellcheck source=census/release.sh
+. "$ROOT/census/release.sh"
 private_apt() { # [refresh]: make the private state usable (refresh: fetch the lists again)
     [ "$APT_READY" = 1 ] && [ "${1:-}" != refresh ] && return 0
+    if [ "$MAJOR" != 15 ]; then
+        [ "${1:-}" = refresh ] && rm -rf "$APT"
+        release_apt_setup
+        APT_READY=1
+        return 0
+    fi
     [ "${CENSUS_OFFLINE:-0}" = 1 ] && die "the private apt state is needed but CENSUS_OFFLINE=1"
     if [ "${1:-}" = refresh ] || ! ls "$APT/lists/"*_Packages* >/dev/null 2>&1 ||
         ! ls "$APT/lists/"*_Sources* >/dev/null 2>&1; then
@@ -185,6 +218,43 @@ unpack_deb() { # PACKAGE -> the directory it is unpacked in (cached)
 
 has_pg_init() { nm -D --defined-only "$1" 2>/dev/null | awk '$3 == "_PG_init" { f = 1 } END { exit !f }'; }
 
+# The packages of each group. 15: the lists above. 17, 18: group 1's
+# packages the release has, and as group 2 every other postgresql-MAJOR-*
+# package of the release (apt-cache search on the private lists; those
+# without a module defining _PG_init are left out below). RUN_PREFIX: the
+# command prefix bgworkerd runs under (17, 18: the release's dynamic loader
+# and C library, census/release.sh).
+RUN_PREFIX=()
+if [ "$MAJOR" = 15 ]; then
+    for w in "${WORKER_PACKAGES[@]}"; do PACKAGES+=("postgresql-15-$w"); done
+    PRELOAD_PACKAGES=("${PRELOAD_PACKAGES_15[@]}")
+    PRELOAD_STRICT=1
+else
+    PRELOAD_STRICT=0
+    # The list is kept beside the downloads (delete it to take it anew).
+    if [ ! -s "$CENSUS/release-packages" ]; then
+        private_apt
+        release_packages "$MAJOR" >"$CENSUS/release-packages"
+    fi
+    : >"$CENSUS/lacking"
+    for w in "${WORKER_PACKAGES[@]}"; do
+        if grep -qxF "postgresql-$MAJOR-$w" "$CENSUS/release-packages"; then
+            PACKAGES+=("postgresql-$MAJOR-$w")
+        else
+            echo "postgresql-$MAJOR-$w" >>"$CENSUS/lacking"
+            note "the release has no postgresql-$MAJOR-$w"
+        fi
+    done
+    PRELOAD_PACKAGES=()
+    while read -r p; do
+        case " ${PACKAGES[*]} " in *" $p "*) continue ;; esac
+        PRELOAD_PACKAGES+=("$p")
+    done <"$CENSUS/release-packages"
+    libc="$(unpack_deb libc6)"
+    mapfile -t RUN_PREFIX < <(release_run_prefix "$libc")
+    unpack_deb "postgresql-$MAJOR" >/dev/null
+fi
+
 : >"$CENSUS/modules.tsv.new"
 for p in "${PACKAGES[@]}"; do
     dest="$(unpack_deb "$p")"
@@ -195,13 +265,24 @@ for p in "${PACKAGES[@]}"; do
         found=1
         printf '%s\t%s\t%s\n' "$(basename "$so" .so)" "${deb%.deb}" "$so" >>"$CENSUS/modules.tsv.new"
     done
-    [ "$found" = 1 ] || die "$deb has no module under $PGDIR/lib"
+    if [ "$found" = 0 ]; then
+        [ "$MAJOR" = 15 ] && die "$deb has no module under $PGDIR/lib"
+        # A release of the extension without its C part (pg_fact_loader 2
+        # for 17 is SQL only): noted beside the packages the release lacks.
+        echo "$p ${deb%.deb}: no module under $PGDIR/lib" >>"$CENSUS/lacking"
+        note "$deb has no module under $PGDIR/lib"
+    fi
 done
 
 # Group 2: preloadable modules (those that define _PG_init).
 : >"$CENSUS/preload.tsv.new"
-pgver="$(dpkg-query -W -f='${Package}_${Version}' "postgresql-$MAJOR")"
-for so in "$PGDIR/lib/"*.so; do
+if [ "$MAJOR" = 15 ]; then
+    pgver="$(dpkg-query -W -f='${Package}_${Version}' "postgresql-$MAJOR")"
+else
+    pgver="$(cat "$CENSUS/pkgs/postgresql-$MAJOR/.unpacked")"
+    pgver="${pgver%_amd64.deb}"
+fi
+for so in "$PGLIB/"*.so; do
     [ "$(basename "$so")" = pg_prewarm.so ] && continue
     has_pg_init "$so" || continue
     printf '%s\t%s\t%s\n' "$(basename "$so" .so)" "$pgver" "$so" >>"$CENSUS/preload.tsv.new"
@@ -216,12 +297,12 @@ for p in "${PRELOAD_PACKAGES[@]}"; do
         found=1
         printf '%s\t%s\t%s\n' "$(basename "$so" .so)" "${deb%.deb}" "$so" >>"$CENSUS/preload.tsv.new"
     done
-    [ "$found" = 1 ] || die "$deb has no module with _PG_init under $PGDIR/lib"
+    [ "$found" = 1 ] || [ "$PRELOAD_STRICT" = 0 ] || die "$deb has no module with _PG_init under $PGDIR/lib"
 done
 
 # --- 3. PostgreSQL's own modules --------------------------------------------
-[ -f "$PGDIR/lib/pg_prewarm.so" ] || die "$PGDIR/lib/pg_prewarm.so not found (install postgresql-$MAJOR)"
-printf 'pg_prewarm\t%s\t%s\n' "$pgver" "$PGDIR/lib/pg_prewarm.so" >>"$CENSUS/modules.tsv.new"
+[ -f "$PGLIB/pg_prewarm.so" ] || die "$PGLIB/pg_prewarm.so not found (install postgresql-$MAJOR)"
+printf 'pg_prewarm\t%s\t%s\n' "$pgver" "$PGLIB/pg_prewarm.so" >>"$CENSUS/modules.tsv.new"
 
 SRCROOT="$CENSUS/src/postgresql-$MAJOR"
 if [ ! -f "$SRCROOT/src/test/modules/worker_spi/worker_spi.c" ]; then
@@ -231,7 +312,11 @@ if [ ! -f "$SRCROOT/src/test/modules/worker_spi/worker_spi.c" ]; then
     # binary; a mirror may lack it (a security update's source), so then the
     # other versions the mirror lists, newest first (the module is compiled
     # against the installed headers either way; the table names the version).
-    ver="$(dpkg-query -W -f='${Version}' "postgresql-$MAJOR")"
+    if [ "$MAJOR" = 15 ]; then
+        ver="$(dpkg-query -W -f='${Version}' "postgresql-$MAJOR")"
+    else
+        ver="$(dpkg-deb -f "$CENSUS/debs/$(cat "$CENSUS/pkgs/postgresql-$MAJOR/.unpacked")" Version)"
+    fi
     others="$(apt-cache "${APT_OPTS[@]}" showsrc "postgresql-$MAJOR" | awk '/^Version:/ { print $2 }' |
               sort -u | grep -vxF "$ver" | sort -rV || true)"
     dir=""
@@ -245,18 +330,41 @@ if [ ! -f "$SRCROOT/src/test/modules/worker_spi/worker_spi.c" ]; then
         fi
         note "apt-get source postgresql-$MAJOR=$v failed"
     done
-    [ -n "$dir" ] && [ -f "$dir/src/test/modules/worker_spi/worker_spi.c" ] ||
+    if [ -n "$dir" ] && [ -f "$dir/src/test/modules/worker_spi/worker_spi.c" ]; then
+        ln -sfn "$(basename "$dir")" "$SRCROOT"
+    elif [ "$MAJOR" = 15 ]; then
         die "apt-get source postgresql-$MAJOR gave no source tree under $CENSUS/src"
-    ln -sfn "$(basename "$dir")" "$SRCROOT"
+    else
+        # 17, 18: the census goes on without worker_spi (and without the
+        # source directories of the missing-symbol report), noted.
+        echo "worker_spi: apt-get source postgresql-$MAJOR gave no source tree (the mirror serves none of $ver $others)" \
+            >>"$CENSUS/lacking"
+        note "no source of postgresql-$MAJOR: worker_spi is left out"
+    fi
 fi
-srcver="$(readlink "$SRCROOT")"
+if [ -d "$SRCROOT" ]; then
+    srcver="$(readlink "$SRCROOT")"
+    rm -rf "$CENSUS/test_shm_mq"
+    cp -r "$SRCROOT/src/test/modules/test_shm_mq" "$CENSUS/test_shm_mq"
+fi
 
-rm -rf "$CENSUS/test_shm_mq"
-cp -r "$SRCROOT/src/test/modules/test_shm_mq" "$CENSUS/test_shm_mq"
-
-make -s -C "$SRCROOT/src/test/modules/worker_spi" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" >&2
-printf 'worker_spi\tsource %s, PGXS\t%s\n' "$srcver" "$SRCROOT/src/test/modules/worker_spi/worker_spi.so" \
-    >>"$CENSUS/modules.tsv.new"
+# 17, 18: the release's server-dev package has no PGXS, so the installed
+# PGXS (15's compiler flags) builds it with that major's headers in place of
+# 15's (make pg-headers-MAJOR), as the tests build this repository's modules
+# for each major.
+if [ ! -d "$SRCROOT" ]; then
+    :
+elif [ "$MAJOR" = 15 ]; then
+    make -s -C "$SRCROOT/src/test/modules/worker_spi" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" >&2
+else
+    [ -f "$SERVER_INCLUDE/postmaster/bgworker.h" ] || die "$SERVER_INCLUDE not found: run 'make pg-headers-$MAJOR'"
+    make -s -C "$SRCROOT/src/test/modules/worker_spi" clean USE_PGXS=1 PG_CONFIG="$PG_CONFIG" >&2
+    make -s -C "$SRCROOT/src/test/modules/worker_spi" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" \
+        includedir_server="$SERVER_INCLUDE" includedir_internal="$SERVER_INCLUDE/.." >&2
+fi
+[ -d "$SRCROOT" ] &&
+    printf 'worker_spi\tsource %s, PGXS\t%s\n' "$srcver" "$SRCROOT/src/test/modules/worker_spi/worker_spi.so" \
+        >>"$CENSUS/modules.tsv.new"
 for so in ${CENSUS_EXTRA:-}; do
     [ -f "$so" ] || die "CENSUS_EXTRA: $so not found"
     printf '%s\t%s\t%s\n' "$(basename "$so" .so)" "CENSUS_EXTRA" "$(cd "$(dirname "$so")" && pwd)/$(basename "$so")" \
@@ -293,7 +401,7 @@ perl -e '
     }
     print "$_ $hdr{$_}\n" for sort keys %hdr;
 ' "$CENSUS/out/pg.names" "$SERVER_INCLUDE" >"$CENSUS/out/pg.headers"
-(cd "$SRCROOT" && find src/backend src/common src/port src/timezone -name '*.c' | sort) |
+{ if [ -d "$SRCROOT" ]; then cd "$SRCROOT" && find src/backend src/common src/port src/timezone -name '*.c' | sort; fi; } |
     perl -e '
         my ($names, $root) = @ARGV; my %want; my %def;
         open my $n, "<", $names or die; while (<$n>) { my ($s, $k) = split; $want{$s} = $k }
@@ -330,9 +438,14 @@ try_load() { # MODULE DIR -> "yes"/"no", log in logs/MODULE.log
     local preload="${COMPANIONS[$1]:+${COMPANIONS[$1]},}$1"
     rm -rf "$run"
     mkdir -p "$run"
+    # In its run directory, as PostgreSQL runs in its data directory: files
+    # a module writes relative to its working directory (credcheck's
+    # pg_password_history) land there, not in the checkout. (This function
+    # runs in a command substitution, so the cd stays here.)
+    cd "$run"
     # Its own session, so the watchdog can end the daemon and its workers by
     # the process group of the pid it started.
-    setsid "$DAEMON" -D "$run" -c "shared_preload_libraries=$preload" -c "dynamic_library_path=$dir:$PGDIR/lib" \
+    setsid "${RUN_PREFIX[@]}" "$DAEMON" -D "$run" -c "shared_preload_libraries=$preload" -c "dynamic_library_path=$dir:$PGLIB" \
         -c log_min_messages=debug1 \
         >"$log" 2>&1 </dev/null &
     pid=$!
@@ -349,6 +462,11 @@ try_load() { # MODULE DIR -> "yes"/"no", log in logs/MODULE.log
         kill -KILL -- "-$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
+    # A daemon that died of a signal (a module's SIGSEGV) could not remove
+    # its shared memory segments, named after its pid: removed here, by
+    # that pid (its process is gone).
+    rm -f "/dev/shm/bgworker.$pid" "/dev/shm/bgworker.$pid.dsm"
+    cd "$CENSUS"
     rm -rf "$run"
     if grep -q 'bgworkerd ready' "$log"; then echo yes; else echo no; fi
 }
@@ -392,13 +510,36 @@ while IFS=$'\t' read -r mod origin so; do
     note "$mod: $(tail -1 "$CENSUS/out/table.tsv" | cut -f3-6 | tr '\t' ' ')"
 done <"$CENSUS/modules.tsv"
 
+# absent_libs SO: the libraries SO needs that are not installed here, and
+# library versions missing here ("libstdc++.so.6 (GLIBCXX_3.4.32)"), as the
+# dynamic loader bgworkerd runs on resolves them (ldd; 17, 18: the release's
+# loader with --list).
+absent_libs() {
+    local out
+    if [ "${#RUN_PREFIX[@]}" = 0 ]; then
+        out="$(ldd "$1" 2>&1 || true)"
+    else
+        out="$("${RUN_PREFIX[@]}" --list "$1" 2>&1 || true)"
+    fi
+    printf '%s\n' "$out" | awk '
+        /=> not found/ { l[++n] = $1; next }
+        /error while loading shared libraries: .*: cannot open shared object file/ {
+            f = $0; sub(/.*error while loading shared libraries: /, "", f); sub(/: cannot open.*/, "", f)
+            l[++n] = f; next }
+        /version `.*'"'"' not found/ {
+            v = $0; sub(/.*version `/, "", v); sub(/'"'"'.*/, "", v)
+            f = $0; sub(/: version `.*/, "", f); sub(/.*\//, "", f); sub(/^.*: /, "", f)
+            l[++n] = f " (" v ")" }
+        END { for (i = 1; i <= n; i++) if (!seen[l[i]]++) printf "%s%s", (k++ ? " " : ""), l[i] }'
+}
+
 # Group 2: MODULE FROM REFERENCED MISSING OPENED READY WORKERS FIRST_ERROR
 # NOT_INSTALLED (libraries the module needs that are not installed here).
 : >"$CENSUS/out/preload.tsv"
 while IFS=$'\t' read -r mod origin so; do
     r="$(census_module "$mod" "$so")"
     IFS=$'\t' read -r nref _ nmiss ready err workers _ opened <<<"$r"
-    absent="$(ldd "$so" 2>/dev/null | awk '/not found/ { printf "%s%s", (n++ ? " " : ""), $1 }')"
+    absent="$(absent_libs "$so")"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mod" "$origin" "$nref" "$nmiss" "$opened" "$ready" "$workers" "$err" "${absent:--}" \
         >>"$CENSUS/out/preload.tsv"
     note "$mod: opened $opened, ready $ready${absent:+ (not installed: $absent)}"
@@ -435,6 +576,16 @@ done <"$CENSUS/modules.tsv" |
     echo "**$nload of $nmod modules load.** $(cut -f1 "$CENSUS/missing.tsv" | wc -l) distinct PostgreSQL symbols are missing"
     echo "($(awk -F'\t' '$3 == "F"' "$CENSUS/missing.tsv" | wc -l) functions, $(awk -F'\t' '$3 == "V"' "$CENSUS/missing.tsv" | wc -l) variables)."
     echo
+    if [ -s "$CENSUS/lacking" ]; then
+        echo "Not in this census (the release lacks them, or has no module in them):"
+        echo
+        sed 's/^/- /' "$CENSUS/lacking"
+        echo
+    fi
+    if [ "${#RUN_PREFIX[@]}" != 0 ]; then
+        echo "bgworkerd ran on the release's dynamic loader and C library: ${RUN_PREFIX[*]}."
+        echo
+    fi
     echo "| module | from | referenced | provided | missing | loads | workers started | first error |"
     echo "|---|---|---:|---:|---:|---|---:|---|"
     awk -F'\t' '{ e = $7; gsub(/\|/, "\\|", e); printf "| %s | %s | %s | %s | %s (%s) | %s | %s | `%s` |\n", $1, $2, $3, $4, $5, $9, $6, $8, e }' "$CENSUS/out/table.tsv"

@@ -30,6 +30,9 @@
 #if PG_VERSION_NUM >= 160000
 #include "utils/memutils_memorychunk.h"
 #endif
+#if PG_VERSION_NUM >= 180000
+#include "utils/pgstat_internal.h"
+#endif
 #include <stdio.h>
 /* port.h maps printf to pg_printf, which lives in the server. */
 #undef printf
@@ -89,6 +92,12 @@ main(void)
 	OF(Pg_magic_struct, len); OF(Pg_magic_struct, version); OF(Pg_magic_struct, funcmaxargs);
 	OF(Pg_magic_struct, indexmaxkeys); OF(Pg_magic_struct, namedatalen); OF(Pg_magic_struct, float8byval);
 	OF(Pg_magic_struct, abi_extra); FS(Pg_magic_struct, abi_extra);
+#endif
+#if PG_VERSION_NUM >= 180000
+	/* custom cumulative statistics kinds (crates/pgrt/src/c/register_pg18.c) */
+	SZ(PgStat_KindInfo); OF(PgStat_KindInfo, shared_size); OF(PgStat_KindInfo, name);
+	OF(PgStat_KindInfo, init_shmem_cb); SZ(PgStat_ShmemControl); OF(PgStat_ShmemControl, custom_data);
+	OF(PgStat_LocalState, shmem);
 #endif
 #if PG_VERSION_NUM >= 180000
 	SZ(Pg_abi_values);

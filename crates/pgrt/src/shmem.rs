@@ -143,8 +143,12 @@ fn layout() -> (usize, usize, usize, usize) {
         index + INDEX_CAPACITY * std::mem::size_of::<IndexEnt>(),
         CACHE_LINE,
     );
+    // The named-segment registry (dsm_registry.rs) is allocated from the
+    // same space, so it is counted on top of the modules' requests.
     let total = free
         .saturating_add(ADDIN_REQUEST.load(Ordering::Relaxed))
+        .saturating_add(align_up(super::dsm_registry::shmem_size(), CACHE_LINE))
+        .saturating_add(super::register_pg18::pgstat_shmem_size())
         .saturating_add(SLACK);
     (array, index, free, align_up(total, 8192))
 }
@@ -259,6 +263,21 @@ pub fn reinitialize() -> bool {
         (*h).index_offset = index as u64;
         (*h).index_used.store(0, Ordering::Relaxed);
         lwlock::init_main_array(base.add(array), &(*h).tranche_counter);
+    }
+    // The named-segment registry first, as PostgreSQL lays out its own
+    // structures before the modules' startup hook runs.
+    // SAFETY: a C function taking no arguments, run under the guard that
+    // turns its ERROR into this supervisor's FATAL.
+    if !unsafe { bgw_c_call_shmem_hook(super::dsm_registry::bgw_c_dsm_registry_init) } {
+        lwlock::release_all();
+        return false;
+    }
+    // Then the shared memory of fixed-numbered custom statistics kinds (18),
+    // as PostgreSQL's StatsShmemInit, with their init callbacks.
+    // SAFETY: as above.
+    if !unsafe { bgw_c_call_shmem_hook(super::register_pg18::bgw_c_pgstat_shmem_init) } {
+        lwlock::release_all();
+        return false;
     }
     run_hook(&shmem_startup_hook)
 }

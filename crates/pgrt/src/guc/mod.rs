@@ -36,6 +36,7 @@ pub mod builtin;
 mod byname;
 mod define;
 mod lookup;
+mod memory;
 mod nest;
 mod reload;
 mod reset;
@@ -317,11 +318,7 @@ super::c_export! {
     ProcessMainLoopInterrupts => bgw_c_ProcessMainLoopInterrupts,
     GUC_check_errcode => bgw_c_GUC_check_errcode,
     NewGUCNestLevel => bgw_c_NewGUCNestLevel,
-    // 16 and later (c/guc_mem.c).
-    guc_malloc => bgw_c_guc_malloc,
-    guc_realloc => bgw_c_guc_realloc,
-    guc_strdup => bgw_c_guc_strdup,
-    guc_free => bgw_c_guc_free,
+    // 16 and later (c/guc_name.c).
     guc_name_compare => bgw_c_guc_name_compare,
     AtEOXact_GUC => bgw_c_AtEOXact_GUC,
     MarkGUCPrefixReserved => bgw_c_MarkGUCPrefixReserved,
