@@ -1154,6 +1154,8 @@ pub struct DaemonBuilder {
     conf_file: Option<String>,
     extra_args: Vec<String>,
     rundir: Option<PathBuf>,
+    /// Started from this directory, with -D relative to it.
+    from_dir: Option<PathBuf>,
     ready_timeout: Duration,
 }
 
@@ -1202,6 +1204,13 @@ impl DaemonBuilder {
         self
     }
 
+    /// Start bgworkerd with `dir` as its current directory and -D RUNDIR
+    /// relative to it (RUNDIR must lie under `dir`).
+    pub fn from_dir(mut self, dir: &Path) -> Self {
+        self.from_dir = Some(dir.to_path_buf());
+        self
+    }
+
     pub fn ready_timeout(mut self, t: Duration) -> Self {
         self.ready_timeout = t;
         self
@@ -1218,7 +1227,15 @@ impl DaemonBuilder {
             fs::write(rundir.join("bgworker.conf"), text).expect("write bgworker.conf");
         }
         let mut cmd = Command::new(&exe);
-        cmd.arg("-D").arg(&rundir);
+        match &self.from_dir {
+            Some(d) => {
+                let rel = rundir.strip_prefix(d).expect("RUNDIR under from_dir");
+                cmd.current_dir(d).arg("-D").arg(rel);
+            }
+            None => {
+                cmd.arg("-D").arg(&rundir);
+            }
+        }
         for (k, v) in &self.settings {
             cmd.arg("-c").arg(format!("{k}={v}"));
         }
@@ -1288,6 +1305,7 @@ impl Daemon {
             conf_file: None,
             extra_args: Vec::new(),
             rundir: None,
+            from_dir: None,
             ready_timeout: Duration::from_secs(20),
         }
     }

@@ -93,6 +93,35 @@ pub fn main(args: Vec<String>) -> i32 {
         }
     }
 
+    // PostgreSQL's ChangeToDataDir: the daemon and its workers work in the
+    // run directory, where files modules name relatively land (autoprewarm's
+    // autoprewarm.blocks, credcheck's pg_password_history, ...), as they land
+    // in the data directory under PostgreSQL. Relative paths in the settings
+    // are therefore relative to it, as in PostgreSQL; RUNDIR itself is made
+    // absolute first.
+    let rundir = match std::path::absolute(&rundir) {
+        Ok(p) => p,
+        Err(e) => {
+            return fatal(
+                &format!(
+                    "could not access run directory \"{shown}\": {}",
+                    crate::io_text(&e)
+                ),
+                None,
+            )
+        }
+    };
+    if let Err(e) = std::env::set_current_dir(&rundir) {
+        return fatal(
+            &format!(
+                "could not change directory to \"{}\": {}",
+                rundir.display(),
+                crate::io_text(&e)
+            ),
+            None,
+        );
+    }
+
     // Settings: defaults, then the file, then -c (which wins).
     let mut s = Settings::default();
     if let Err((_, e)) = s.apply_conf_file(&rundir) {
