@@ -18,7 +18,7 @@ fn workers_write_relative_files_into_the_run_directory() {
     {
         let d = Daemon::builder("cwd")
             .rundir(&run)
-            .from_dir(&base)
+            .started_in(&base)
             .preload(&[&m])
             .set(
                 "dynamic_library_path",

@@ -1206,7 +1206,7 @@ impl DaemonBuilder {
 
     /// Start bgworkerd with `dir` as its current directory and -D RUNDIR
     /// relative to it (RUNDIR must lie under `dir`).
-    pub fn from_dir(mut self, dir: &Path) -> Self {
+    pub fn started_in(mut self, dir: &Path) -> Self {
         self.from_dir = Some(dir.to_path_buf());
         self
     }
