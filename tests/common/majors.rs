@@ -67,3 +67,48 @@ fn mask_segment(m: &str) -> String {
     }
     m.to_string()
 }
+
+/// Run c-tests/`src` built for `major` under the real server of that major
+/// and under bgworkerd, both configured with `conf` (postgresql.conf /
+/// bgworker.conf lines), until each logs "`tag` done"; then assert that the
+/// messages starting with "`tag` " (and any `also` prefix, such as
+/// `parameter "x.`), LOG level left out, are the same line for line.
+#[allow(dead_code)]
+pub fn module_matches_postgresql(major: u32, src: &str, tag: &str, conf: &str, also: &[&str]) {
+    use super::pg::PgServer;
+    use super::{pgxs_module_for, secs, watchdog, Daemon};
+    let _w = watchdog(240, &format!("{src} vs postgresql {major}"));
+    let m = pgxs_module_for(src, major);
+    let done = format!("{tag} done");
+    let keep = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| message_of(l))
+            .map(|m| m.strip_prefix("LOG:  ").unwrap_or(&m).to_string())
+            .filter(|m| m.starts_with(&format!("{tag} ")) || also.iter().any(|a| m.starts_with(a)))
+            .collect()
+    };
+    let theirs = {
+        let s = PgServer::spawn_major(major, tag.trim_end_matches(':'), &[&m], conf, &[]);
+        s.wait_ready();
+        s.wait_log(&done, secs(120));
+        keep(&s.log_lines())
+    };
+    let ours = {
+        let d = Daemon::builder(&format!("{}-pg-{major}", tag.trim_end_matches(':')))
+            .preload(&[&m])
+            .set(
+                "dynamic_library_path",
+                &m.parent().unwrap().display().to_string(),
+            )
+            .conf_file(conf)
+            .start();
+        d.wait_log(&done, secs(120));
+        keep(&d.log_lines())
+    };
+    assert!(theirs.contains(&done), "{theirs:?}");
+    for (i, (a, b)) in ours.iter().zip(theirs.iter()).enumerate() {
+        assert_eq!(a, b, "line {i}: bgworkerd vs PostgreSQL {major}");
+    }
+    assert_eq!(ours.len(), theirs.len(), "{ours:#?}\nvs\n{theirs:#?}");
+}

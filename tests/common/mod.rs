@@ -140,7 +140,7 @@ pub mod pg;
 #[allow(unused_imports)]
 pub(crate) use majors::per_major;
 #[allow(unused_imports)]
-pub use majors::{dp_lines, dsa_lines};
+pub use majors::{dp_lines, dsa_lines, module_matches_postgresql};
 
 #[allow(unused_imports)]
 pub use libc::{SIGABRT, SIGHUP, SIGINT, SIGKILL, SIGQUIT, SIGSEGV, SIGTERM, SIGUSR1, SIGUSR2};
