@@ -26,6 +26,8 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "tagged_catch.h"
+
 PG_MODULE_MAGIC;
 
 #if PG_VERSION_NUM >= 170000
@@ -76,27 +78,7 @@ gm_name_check(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-/* Run `stmt`, logging the ERROR it raises. */
-#define CATCH(what, stmt) \
-	do { \
-		MemoryContext ctx_ = CurrentMemoryContext; \
-		PG_TRY(); \
-		{ \
-			stmt; \
-			elog(LOG, "gm: %s: no error", what); \
-		} \
-		PG_CATCH(); \
-		{ \
-			ErrorData  *ed_; \
-			MemoryContextSwitchTo(ctx_); \
-			ed_ = CopyErrorData(); \
-			FlushErrorState(); \
-			elog(LOG, "gm: %s: ERROR %s (level %s)", what, ed_->message, \
-				 ed_->elevel == ERROR ? "ERROR" : "other"); \
-			FreeErrorData(ed_); \
-		} \
-		PG_END_TRY(); \
-	} while (0)
+#define CATCH(what, stmt) TAGGED_CATCH("gm", what, stmt)
 
 void
 gm_main(Datum arg)

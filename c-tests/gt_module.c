@@ -35,6 +35,8 @@
 #include "utils/guc_tables.h"
 #include "utils/memutils.h"
 
+#include "tagged_catch.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -197,26 +199,7 @@ show_record(const char *name, bool own)
 	}
 }
 
-/* Run `stmt`, logging the ERROR it raises. */
-#define CATCH(what, stmt) \
-	do { \
-		MemoryContext ctx_ = CurrentMemoryContext; \
-		PG_TRY(); \
-		{ \
-			stmt; \
-			elog(LOG, "gt: %s: no error", what); \
-		} \
-		PG_CATCH(); \
-		{ \
-			ErrorData  *ed_; \
-			MemoryContextSwitchTo(ctx_); \
-			ed_ = CopyErrorData(); \
-			FlushErrorState(); \
-			elog(LOG, "gt: %s: ERROR %s", what, ed_->message); \
-			FreeErrorData(ed_); \
-		} \
-		PG_END_TRY(); \
-	} while (0)
+#define CATCH(what, stmt) TAGGED_CATCH("gt", what, stmt)
 
 /* utils/builtins.h's boolean reader. */
 static void

@@ -24,6 +24,8 @@
 #include "storage/ipc.h"
 #include "utils/memutils.h"
 
+#include "tagged_catch.h"
+
 PG_MODULE_MAGIC;
 
 #if PG_VERSION_NUM >= 170000
@@ -50,26 +52,7 @@ nd_init(void *ptr)
 	s->value = 4242;
 }
 
-/* Run `stmt`, logging the ERROR it raises. */
-#define CATCH(what, stmt) \
-	do { \
-		MemoryContext ctx_ = CurrentMemoryContext; \
-		PG_TRY(); \
-		{ \
-			stmt; \
-			elog(LOG, "nd: %s: no error", what); \
-		} \
-		PG_CATCH(); \
-		{ \
-			ErrorData  *ed_; \
-			MemoryContextSwitchTo(ctx_); \
-			ed_ = CopyErrorData(); \
-			FlushErrorState(); \
-			elog(LOG, "nd: %s: ERROR %s", what, ed_->message); \
-			FreeErrorData(ed_); \
-		} \
-		PG_END_TRY(); \
-	} while (0)
+#define CATCH(what, stmt) TAGGED_CATCH("nd", what, stmt)
 
 void
 nd_reader(Datum arg)

@@ -29,6 +29,8 @@
 #include "utils/memutils.h"
 #if PG_VERSION_NUM >= 180000
 #include "utils/pgstat_internal.h"
+
+#include "tagged_catch.h"
 #endif
 
 PG_MODULE_MAGIC;
@@ -134,27 +136,7 @@ option_b(ExplainState *es, DefElem *opt, ParseState *pstate)
 	(void) pstate;
 }
 
-/* Run `stmt`, logging the ERROR it raises with its detail and hint. */
-#define CATCH(what, stmt) \
-	do { \
-		MemoryContext ctx_ = CurrentMemoryContext; \
-		PG_TRY(); \
-		{ \
-			stmt; \
-			elog(LOG, "r18: %s: no error", what); \
-		} \
-		PG_CATCH(); \
-		{ \
-			ErrorData  *ed_; \
-			MemoryContextSwitchTo(ctx_); \
-			ed_ = CopyErrorData(); \
-			FlushErrorState(); \
-			elog(LOG, "r18: %s: ERROR %s | %s | %s", what, ed_->message, \
-				 ed_->detail ? ed_->detail : "-", ed_->hint ? ed_->hint : "-"); \
-			FreeErrorData(ed_); \
-		} \
-		PG_END_TRY(); \
-	} while (0)
+#define CATCH(what, stmt) TAGGED_CATCH("r18", what, stmt)
 
 static void
 explain_ids(const char *where)
