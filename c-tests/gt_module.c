@@ -414,6 +414,9 @@ gt_startup(void)
 		 GetConfigOptionFlags("work_mem", false) & GUC_UNIT,
 		 GetConfigOptionFlags("gt.int", false),
 		 GetConfigOptionFlags("no_such_setting", true));
+	elog(LOG, "gt: flags: max_worker_processes unit %d placeholder %d",
+		 GetConfigOptionFlags("max_worker_processes", false) & GUC_UNIT,
+		 GetConfigOptionFlags("gtx.placeholder", false));
 	CATCH("flags of an unknown name", GetConfigOptionFlags("no_such_setting", false));
 	CATCH("enum value not an option",
 		  config_enum_lookup_by_value((struct config_enum *) search("log_error_verbosity"), 99));

@@ -29,21 +29,17 @@ pub extern "C" fn bgw_rs_GetConfigOptionFlags(name: *const c_char, missing_ok: b
         if let Some(v) = find(&n) {
             return tables::flags_for_major(v.flags, major);
         }
-        // Settings bgworkerd keeps itself, and placeholders: their records.
-        let (table, len) = tables::sorted_table();
+        // Settings bgworkerd keeps itself (PostgreSQL's flags from the
+        // major's list), and placeholders (configured custom names).
         let key = n.to_ascii_lowercase();
-        for i in 0..len {
-            // SAFETY: the table's records, each starting with its name
-            // (struct config_generic), then context, group, two
-            // descriptions and the flags word: read through the layout
-            // shared by every major.
-            unsafe {
-                let rec = *table.add(i) as *const u8;
-                let rname = CStr::from_ptr(*(rec as *const *const c_char));
-                if rname.to_string_lossy().eq_ignore_ascii_case(&key) {
-                    return *(rec.add(FLAGS_OFFSET) as *const c_int);
-                }
-            }
+        if let Some(b) = builtin::builtins(major)
+            .iter()
+            .find(|b| b.name.eq_ignore_ascii_case(&key))
+        {
+            return tables::flags_for_major(b.flags, major);
+        }
+        if key.contains('.') && settings::current().custom.contains_key(&key) {
+            return tables::flags_for_major(tables::PLACEHOLDER_FLAGS_15, major);
         }
         if !missing_ok {
             raise(
@@ -56,10 +52,6 @@ pub extern "C" fn bgw_rs_GetConfigOptionFlags(name: *const c_char, missing_ok: b
         0
     })
 }
-
-/// Offset of `flags` in every major's `struct config_generic`: name (8),
-/// context and group (4 + 4), short_desc and long_desc (8 + 8).
-const FLAGS_OFFSET: usize = 32;
 
 /// Hints handed to a caller of parse_int / parse_real: static strings,
 /// as PostgreSQL's (gettext_noop constants).

@@ -50,7 +50,7 @@ const BOOTSTRAP_SUPERUSERID: u32 = 10;
 
 /// GUC_CUSTOM_PLACEHOLDER | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE in 15's
 /// numbering (translated per major when written).
-const PLACEHOLDER_FLAGS_15: c_int = 0x0080 | 0x0004 | 0x0020;
+pub(super) const PLACEHOLDER_FLAGS_15: c_int = 0x0080 | 0x0004 | 0x0020;
 
 /// enum config_type.
 const PGC_BOOL: c_int = 0;
