@@ -17,7 +17,9 @@
  *	  every 20 ms or so picks at random: SIGKILL a worker (a crash cycle
  *	  follows, as in PostgreSQL), SIGSTOP a worker and SIGCONT it 5-50 ms
  *	  later, SIGKILL a host (a new one replaces it), SIGSTOP a host for
- *	  5-150 ms, or nothing. Then the hosts stop, and the checks:
+ *	  5-150 ms, or nothing. Then the hosts stop; the sleepers of killed
+ *	  hosts (dynamic workers outlive their registrant, as in PostgreSQL)
+ *	  are terminated, found by bgworkerctl's registered_by; and the checks:
  *	  - slots lost: a fresh host registers max_worker_processes sleeping
  *		workers, all of which must be accepted and start, then stops them;
  *	  - zombies among bgworkerd's children: 0;
@@ -90,6 +92,9 @@ static pid_t daemon_pid = -1;
 static pid_t hosts[NHOSTS];
 static pid_t decoys[NDECOYS];
 static pid_t extra_pid = -1;	/* fuzzer / checker / final host */
+#define MAX_KILLED 4096
+static pid_t killed_hosts[MAX_KILLED];	/* hosts this program SIGKILLed */
+static int	n_killed;
 static pid_t stopped_pid = -1;	/* a process we SIGSTOPped, to SIGCONT */
 static char failures[4096];
 static uint64_t rng;
@@ -664,6 +669,90 @@ wait_child(pid_t *p, int timeout_s)
 	return -1;
 }
 
+/* Was `pid` a host this program SIGKILLed? */
+static int
+was_killed_host(long pid)
+{
+	for (int i = 0; i < n_killed; i++)
+		if (killed_hosts[i] == pid)
+			return 1;
+	return 0;
+}
+
+/*
+ * A dynamic worker outlives the process that registered it, as in
+ * PostgreSQL: a sleeper whose host this program SIGKILLed runs until it is
+ * terminated or a crash cycle ends it. After the hosts stop, those orphans,
+ * and only those, are terminated here: workers whose registered_by (in
+ * bgworkerctl status --json) is a killed host. Any other worker is left to
+ * the checks. Returns how many orphans were terminated.
+ */
+static long
+end_orphans(int timeout_s)
+{
+	static char buf[256 * 1024];
+	static pid_t ended[MAX_WORKERS * 64];
+	int			n_ended = 0;
+	double		deadline = now_s() + timeout_s;
+	char		cmd[8400];
+	const char *slash = strrchr(bgworkerd_path, '/');
+
+	snprintf(cmd, sizeof(cmd), "'%.*sbgworkerctl' -D '%s' status --json 2>/dev/null",
+			 slash ? (int) (slash - bgworkerd_path + 1) : 0, bgworkerd_path, rundir);
+	while (now_s() < deadline)
+	{
+		pid_t		w[MAX_PIDS];
+		int			zombies = 0;
+		FILE	   *f;
+		size_t		len;
+		char	   *p;
+
+		if (daemon_children(daemon_pid, w, MAX_PIDS, &zombies) == 0)
+			break;
+		f = popen(cmd, "r");
+		if (f == NULL)
+			break;
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		pclose(f);
+		buf[len] = '\0';
+		p = strstr(buf, "\"workers\":[");
+		while (p != NULL && (p = strstr(p, "{\"slot\":")) != NULL)
+		{
+			char	   *next = strstr(p + 1, "{\"slot\":");
+			char	   *pid_at = strstr(p, ",\"pid\":");
+			char	   *reg_at = strstr(p, ",\"registered_by\":");
+			long		pid,
+						reg;
+			int			seen = 0;
+
+			p++;
+			if (pid_at == NULL || reg_at == NULL ||
+				(next != NULL && (pid_at > next || reg_at > next)))
+				continue;
+			pid = strtol(pid_at + strlen(",\"pid\":"), NULL, 10);
+			reg = strtol(reg_at + strlen(",\"registered_by\":"), NULL, 10);
+			if (pid <= 0 || !was_killed_host(reg))
+				continue;
+			for (int i = 0; i < n_ended; i++)
+				seen |= ended[i] == (pid_t) pid;
+			if (!seen)
+			{
+				int			fd = pidfd_of_child((pid_t) pid, daemon_pid);
+
+				if (fd >= 0)
+				{
+					pidfd_signal(fd, SIGTERM);
+					close(fd);
+					if (n_ended < (int) (sizeof(ended) / sizeof(ended[0])))
+						ended[n_ended++] = (pid_t) pid;
+				}
+			}
+		}
+		nap_ms(50);
+	}
+	return n_ended;
+}
+
 /* Wait until bgworkerd has no worker and no zombie child (bounded). */
 static int
 wait_quiet(int timeout_s, int *zombies)
@@ -774,6 +863,8 @@ run_soak(long cycles, double limit_s)
 
 			kill(hosts[i], SIGKILL);
 			waitpid(hosts[i], NULL, 0);
+			if (n_killed < MAX_KILLED)
+				killed_hosts[n_killed++] = hosts[i];
 			hosts[i] = spawn_host(i, 0, 1);
 			host_kills++;
 		}
@@ -816,6 +907,7 @@ run_soak(long cycles, double limit_s)
 		return;
 
 	/* the checks */
+	out("# soak: %ld workers of killed hosts terminated", end_orphans(10));
 	if (wait_quiet(20, &zombies) != 0)
 		failure("workers still running 20 s after the hosts stopped");
 	out("soak_zombies %d count", zombies);
