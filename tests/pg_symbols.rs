@@ -204,6 +204,17 @@ fn port_common_symbols_is_current() {
     }
 }
 
+/// exports/pg15/server.libraries (the shared libraries Debian's server
+/// binary links, which the runtime makes visible to modules that use them
+/// without linking them) is current.
+#[test]
+fn server_libraries_is_current() {
+    let (bin, _, package) = inputs("15");
+    if let Some(g) = generate("15", "server.libraries", &[&bin], &package) {
+        assert_current("15", "server.libraries", &g);
+    }
+}
+
 /// exports/pgMAJOR/settings (PostgreSQL's built-in settings, from the real
 /// server's pg_settings in a throw-away cluster) is current for each major
 /// whose server is there (exports/pg-settings.sh; about a second each).

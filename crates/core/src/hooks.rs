@@ -103,6 +103,12 @@ pub struct Hooks {
     /// export's C shim after its Rust body has returned, so that the
     /// runtime's longjmp crosses no Rust frame; never called otherwise.
     pub throw_deferred: unsafe extern "C" fn(),
+    /// Loader, single-threaded, after a library's dlopen failed on an
+    /// undefined symbol: make the shared libraries the runtime's server
+    /// program links visible to modules (`RTLD_GLOBAL`), as they are in
+    /// that program's processes. True when that made any library visible
+    /// that was not before; the loader then tries the library once more.
+    pub server_libraries: fn() -> bool,
 }
 
 impl Hooks {
@@ -125,6 +131,7 @@ impl Hooks {
         raise_error: |_, _| Raised::NotRaised,
         notify_worker: |_, _| {},
         throw_deferred: plain_throw,
+        server_libraries: || false,
     };
 }
 

@@ -88,6 +88,7 @@ pub mod register_pg18;
 pub mod rendezvous;
 pub mod rmgr;
 pub mod runtime;
+pub mod server_libraries;
 pub mod session;
 pub mod shmem;
 pub mod spin;

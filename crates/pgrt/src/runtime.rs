@@ -40,6 +40,7 @@ pub static HOOKS: Hooks = Hooks {
     raise_error,
     notify_worker: super::latch::notify_worker,
     throw_deferred: bgw_c_raise_pending,
+    server_libraries: super::server_libraries::make_global,
 };
 
 unsafe extern "C" {

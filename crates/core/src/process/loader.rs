@@ -326,9 +326,25 @@ fn open(name: &str, server: u32) -> Result<Opened, LoadError> {
     })?;
     // SAFETY: c is a valid path string; RTLD_GLOBAL as PostgreSQL, so one
     // module's symbols are visible to modules loaded later.
-    let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+    let dlopen = || unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+    let mut h = dlopen();
+    let mut error = if h.is_null() {
+        dlerror_text()
+    } else {
+        String::new()
+    };
+    // A module may use a library PostgreSQL's server links without linking
+    // it itself (OpenSSL, zstd, ...): in the server those symbols are in
+    // the process. The runtime makes them visible, once, and only when a
+    // module needs it; then the module is tried once more.
+    if h.is_null() && error.contains("undefined symbol") && (crate::hooks::get().server_libraries)()
+    {
+        h = dlopen();
+        if h.is_null() {
+            error = dlerror_text();
+        }
+    }
     if h.is_null() {
-        let error = dlerror_text();
         // A host linked with the plain libbgworker has no PostgreSQL
         // runtime, so a module's first PostgreSQL name is undefined.
         let detail = (crate::hooks::get().name == crate::hooks::Hooks::PLAIN.name
