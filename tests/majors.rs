@@ -443,6 +443,21 @@ int main(void) {
   printf("Pg_magic_struct %zu\n", sizeof(Pg_magic_struct));
   printf("PGPROC %zu %zu %zu %zu\n", sizeof(PGPROC), offsetof(PGPROC, procLatch),
          offsetof(PGPROC, pid), offsetof(PGPROC, wait_event_info));
+  printf("PROC_HDR %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(PROC_HDR),
+         offsetof(PROC_HDR, allProcs), offsetof(PROC_HDR, xids), offsetof(PROC_HDR, subxidStates),
+         offsetof(PROC_HDR, statusFlags), offsetof(PROC_HDR, allProcCount),
+         offsetof(PROC_HDR, procArrayGroupFirst), offsetof(PROC_HDR, clogGroupFirst),
+         offsetof(PROC_HDR, spins_per_delay), offsetof(PROC_HDR, startupBufferPinWaitBufId));
+  printf("XidCacheStatus %zu\n", sizeof(XidCacheStatus));
+#if PG_VERSION_NUM >= 180000
+  printf("PROC_HDR.procNumbers %zu %zu\n", offsetof(PROC_HDR, walwriterProc),
+         offsetof(PROC_HDR, checkpointerProc));
+#endif
+#if PG_VERSION_NUM >= 170000
+  printf("PROC_HDR.invalid %u\n", (unsigned) INVALID_PROC_NUMBER);
+#else
+  printf("PROC_HDR.invalid %u\n", (unsigned) INVALID_PGPROCNO);
+#endif
 #if PG_VERSION_NUM >= 170000
   printf("PGPROC.procno %zu\n", offsetof(PGPROC, vxid.procNumber));
   printf("BGWORKER_BYPASS_ROLELOGINCHECK %d\n", BGWORKER_BYPASS_ROLELOGINCHECK);
@@ -559,6 +574,45 @@ int main(void) {
             "{major}: PGPROC size, procLatch, pid, wait_event_info"
         );
         assert_eq!(num("PGPROC.procno"), lay.procno, "{major}: process number");
+        let hdr = bgworker_pgrt::procglobal::hdr_layout(major);
+        let fields: Vec<usize> = pg["PROC_HDR"]
+            .split(' ')
+            .map(|x| x.parse().unwrap())
+            .collect();
+        use bgworker_pgrt::procglobal::{
+            ALL_PROCS, ALL_PROC_COUNT, STATUS_FLAGS, SUBXID_STATES, XIDS, XID_CACHE_STATUS_SIZE,
+        };
+        assert_eq!(
+            fields,
+            vec![
+                hdr.size,
+                ALL_PROCS,
+                XIDS,
+                SUBXID_STATES,
+                STATUS_FLAGS,
+                ALL_PROC_COUNT,
+                hdr.group_first,
+                hdr.group_first + 4,
+                hdr.spins_per_delay,
+                hdr.startup_pin
+            ],
+            "{major}: PROC_HDR"
+        );
+        assert_eq!(
+            num("XidCacheStatus"),
+            XID_CACHE_STATUS_SIZE,
+            "{major}: XidCacheStatus"
+        );
+        assert_eq!(
+            pg.get("PROC_HDR.procNumbers").map(|v| v.to_string()),
+            hdr.proc_numbers.map(|o| format!("{o} {}", o + 4)),
+            "{major}: walwriterProc, checkpointerProc"
+        );
+        assert_eq!(
+            num("PROC_HDR.invalid") as u32,
+            hdr.invalid_procno,
+            "{major}: invalid process number"
+        );
         assert_eq!(
             pg.get("PGPROC.backendId")
                 .map(|v| v.parse::<usize>().unwrap()),

@@ -109,6 +109,12 @@ pub struct Hooks {
     /// that program's processes. True when that made any library visible
     /// that was not before; the loader then tries the library once more.
     pub server_libraries: fn() -> bool,
+    /// Supervisor, as it reaps the worker of `slot`, process `pid`
+    /// (whatever the exit): the runtime forgets the process in what other
+    /// processes read of it (its process entry names no pid), so that a
+    /// worker that died without its own clean-up is never taken for a live
+    /// one, nor its pid, once reused, for a worker.
+    pub worker_exited: fn(slot: usize, pid: i32),
 }
 
 impl Hooks {
@@ -132,6 +138,7 @@ impl Hooks {
         notify_worker: |_, _| {},
         throw_deferred: plain_throw,
         server_libraries: || false,
+        worker_exited: |_, _| {},
     };
 }
 

@@ -640,6 +640,25 @@ pub fn notify_worker(slot: usize, pid: i32) {
     }
 }
 
+/// The supervisor's `worker_exited` hook: the entry of `slot` no longer
+/// names `pid` (a worker that was killed, or exited without proc_exit,
+/// could not clear it itself). A single compare-and-swap: an entry a new
+/// worker has taken meanwhile keeps its pid.
+pub fn worker_exited(slot: usize, pid: i32) {
+    if let Some(proc) = proc_entry(slot) {
+        // SAFETY: proc is an entry of the mapping; pid an aligned i32 in it.
+        let at = unsafe { &*(proc.add(layout().pid) as *const AtomicI32) };
+        let _ = at.compare_exchange(pid, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
+/// The shared process array: its first entry and how many there are, or
+/// None before the supervisor mapped it.
+pub fn proc_array() -> Option<(*mut u8, usize)> {
+    let base = PROCS.load(Ordering::Acquire);
+    (!base.is_null()).then(|| (base, NPROCS.load(Ordering::Acquire)))
+}
+
 /// On the way out of a worker (after its exit callbacks): its entry no
 /// longer names it, so `BackendPidGetProc` does not find a dead process.
 pub fn clear_my_proc() {

@@ -83,6 +83,7 @@ pub mod pglist;
 pub mod pgstat;
 pub mod pgtz;
 pub mod preload;
+pub mod procglobal;
 pub mod register;
 pub mod register_pg18;
 pub mod rendezvous;
@@ -162,6 +163,7 @@ pub fn supervisor_start(nslots: usize) -> bool {
     // The supervisor's major is decided by now (core's supervisor run).
     mcxt::retag_contexts();
     latch::create_proc_array(nslots);
+    procglobal::publish();
     latch::init_local_latch();
     shmem::create()
 }
@@ -173,6 +175,7 @@ pub fn supervisor_start(nslots: usize) -> bool {
 #[must_use]
 pub fn after_crash_reset(nslots: usize) -> bool {
     latch::create_proc_array(nslots);
+    procglobal::publish();
     shmem::reinitialize()
 }
 

@@ -41,6 +41,7 @@ pub static HOOKS: Hooks = Hooks {
     notify_worker: super::latch::notify_worker,
     throw_deferred: bgw_c_raise_pending,
     server_libraries: super::server_libraries::make_global,
+    worker_exited: super::latch::worker_exited,
 };
 
 unsafe extern "C" {

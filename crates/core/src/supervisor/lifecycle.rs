@@ -279,6 +279,7 @@ impl Supervisor {
         let Some(i) = self.by_pid.remove(&pid) else {
             return;
         };
+        (crate::hooks::get().worker_exited)(i, pid);
         // Stop notifying a process that is gone (its pid may be reused).
         if self.notify_refs.contains_key(&pid) {
             for rw in self.workers.iter_mut().flatten() {
