@@ -449,6 +449,7 @@ int main(void) {
          offsetof(PROC_HDR, procArrayGroupFirst), offsetof(PROC_HDR, clogGroupFirst),
          offsetof(PROC_HDR, spins_per_delay), offsetof(PROC_HDR, startupBufferPinWaitBufId));
   printf("XidCacheStatus %zu\n", sizeof(XidCacheStatus));
+  printf("PGPROC.cvWaitLink %zu\n", offsetof(PGPROC, cvWaitLink));
 #if PG_VERSION_NUM >= 180000
   printf("PROC_HDR.procNumbers %zu %zu\n", offsetof(PROC_HDR, walwriterProc),
          offsetof(PROC_HDR, checkpointerProc));
@@ -574,6 +575,11 @@ int main(void) {
             "{major}: PGPROC size, procLatch, pid, wait_event_info"
         );
         assert_eq!(num("PGPROC.procno"), lay.procno, "{major}: process number");
+        assert_eq!(
+            num("PGPROC.cvWaitLink"),
+            lay.cv_wait_link,
+            "{major}: cvWaitLink"
+        );
         let hdr = bgworker_pgrt::procglobal::hdr_layout(major);
         let fields: Vec<usize> = pg["PROC_HDR"]
             .split(' ')

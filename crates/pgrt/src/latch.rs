@@ -53,6 +53,8 @@ pub struct ProcLayout {
     /// database); gone from 17 on.
     pub backend_id: Option<usize>,
     pub wait_event_info: usize,
+    /// `cvWaitLink`: the node linking a condition variable's sleepers.
+    pub cv_wait_link: usize,
 }
 
 /// `PGPROC` of `major`'s storage/proc.h (measured against the real
@@ -66,6 +68,7 @@ pub fn proc_layout(major: u32) -> ProcLayout {
             procno: 68,
             backend_id: None,
             wait_event_info: 712,
+            cv_wait_link: 100,
         },
         17 => ProcLayout {
             size: 888,
@@ -74,6 +77,7 @@ pub fn proc_layout(major: u32) -> ProcLayout {
             procno: 68,
             backend_id: None,
             wait_event_info: 712,
+            cv_wait_link: 100,
         },
         _ => ProcLayout {
             size: PROC_SIZE,
@@ -82,13 +86,14 @@ pub fn proc_layout(major: u32) -> ProcLayout {
             procno: 72,
             backend_id: Some(76),
             wait_event_info: 712,
+            cv_wait_link: 104,
         },
     }
 }
 
 /// This process's `PGPROC` layout (its major is decided before the
 /// supervisor maps the array; workers inherit both).
-fn layout() -> ProcLayout {
+pub fn layout() -> ProcLayout {
     proc_layout(bgworker_core::identity::pg_major())
 }
 

@@ -59,6 +59,7 @@ pub(crate) use bgworker_core::{abi, backend, hooks, log, settings, supervisor};
 
 pub mod arrayfuncs;
 pub mod bitmapset;
+pub mod condvar;
 pub mod datetime;
 pub mod datum;
 pub mod dfmgr;
