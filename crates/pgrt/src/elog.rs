@@ -40,6 +40,13 @@ super::c_export! {
     errhidestmt => bgw_c_errhidestmt,
     errhidecontext => bgw_c_errhidecontext,
     geterrcode => bgw_c_geterrcode,
+    errposition => bgw_c_errposition,
+    internalerrposition => bgw_c_internalerrposition,
+    internalerrquery => bgw_c_internalerrquery,
+    geterrposition => bgw_c_geterrposition,
+    getinternalerrposition => bgw_c_getinternalerrposition,
+    err_generic_string => bgw_c_err_generic_string,
+    error_severity => bgw_c_error_severity,
     message_level_is_interesting => bgw_c_message_level_is_interesting,
     EmitErrorReport => bgw_c_EmitErrorReport,
     FlushErrorState => bgw_c_FlushErrorState,
@@ -264,6 +271,7 @@ pub unsafe extern "C" fn bgw_rs_log_report(
     message: *const c_char,
     detail: *const c_char,
     hint: *const c_char,
+    query: *const c_char,
     context: *const c_char,
 ) {
     super::guard("bgw_rs_log_report", (), || {
@@ -272,11 +280,12 @@ pub unsafe extern "C" fn bgw_rs_log_report(
             (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy())
         };
         let message = text(message).unwrap_or_default();
-        report(
+        report_with_query(
             level,
             &message,
             text(detail).as_deref(),
             text(hint).as_deref(),
+            text(query).as_deref(),
             text(context).as_deref(),
         );
     })
@@ -290,6 +299,20 @@ pub fn report(
     message: &str,
     detail: Option<&str>,
     hint: Option<&str>,
+    context: Option<&str>,
+) {
+    report_with_query(level, message, detail, hint, None, context);
+}
+
+/// [`report`] with the QUERY line of an error in an internally generated
+/// query (`internalerrquery`), between HINT and CONTEXT as PostgreSQL
+/// prints it.
+pub fn report_with_query(
+    level: i32,
+    message: &str,
+    detail: Option<&str>,
+    hint: Option<&str>,
+    query: Option<&str>,
     context: Option<&str>,
 ) {
     if !log::enabled(level) {
@@ -316,6 +339,9 @@ pub fn report(
     }
     if let Some(h) = hint {
         part("HINT", h);
+    }
+    if let Some(q) = query {
+        part("QUERY", q);
     }
     if let Some(c) = context {
         part("CONTEXT", c);

@@ -360,6 +360,118 @@ bgw_c_errcode_for_socket_access(void)
 	return 0;
 }
 
+/* The statement position an error refers to (1-based; 0: none). */
+int
+bgw_c_errposition(int cursorpos)
+{
+	top()->cursorpos = cursorpos;
+	return 0;
+}
+
+/* A position in an internally generated query (internalerrquery). */
+int
+bgw_c_internalerrposition(int cursorpos)
+{
+	top()->internalpos = cursorpos;
+	return 0;
+}
+
+/* The internally generated query an error refers to (NULL: none). */
+int
+bgw_c_internalerrquery(const char *query)
+{
+	ErrorData  *edata = top();
+
+	free(edata->internalquery);
+	edata->internalquery = query ? strdup(query) : NULL;
+	return 0;
+}
+
+int
+bgw_c_geterrposition(void)
+{
+	return top()->cursorpos;
+}
+
+int
+bgw_c_getinternalerrposition(void)
+{
+	return top()->internalpos;
+}
+
+/*
+ * A field of the error's object identity by PostgreSQL's PG_DIAG_* code:
+ * schema 's', table 't', column 'c', data type 'd', constraint 'n'. An
+ * unknown code is PostgreSQL's elog(ERROR) "unsupported ErrorData field id".
+ */
+int
+bgw_c_err_generic_string(int field, const char *str)
+{
+	ErrorData  *edata = top();
+	char	  **slot;
+
+	switch (field)
+	{
+		case 's':
+			slot = &edata->schema_name;
+			break;
+		case 't':
+			slot = &edata->table_name;
+			break;
+		case 'c':
+			slot = &edata->column_name;
+			break;
+		case 'd':
+			slot = &edata->datatype_name;
+			break;
+		case 'n':
+			slot = &edata->constraint_name;
+			break;
+		default:
+			bgw_ereport(ERROR, bgw_c_errmsg_internal("unsupported ErrorData field id: %d", field));
+			return 0;
+	}
+	if (str != NULL)
+	{
+		free(*slot);
+		*slot = strdup(str);
+	}
+	return 0;
+}
+
+/* An error level's name as the log prints it ("???" for none). */
+const char *
+bgw_c_error_severity(int elevel)
+{
+	switch (elevel)
+	{
+		case 10:
+		case 11:
+		case 12:
+		case 13:
+		case DEBUG1:
+			return "DEBUG";
+		case LOG:
+		case 16:				/* LOG_SERVER_ONLY */
+			return "LOG";
+		case INFO:
+			return "INFO";
+		case NOTICE:
+			return "NOTICE";
+		case WARNING:
+		case 20:				/* WARNING_CLIENT_ONLY */
+			return "WARNING";
+		case ERROR:
+			return "ERROR";
+		case FATAL:
+			return "FATAL";
+		case PANIC:
+			return "PANIC";
+		default:
+			return "???";
+	}
+}
+
 int
 bgw_c_errhidestmt(bool hide)
 {
@@ -388,11 +500,21 @@ bgw_c_EmitErrorReport(void)
 
 	recursion_depth++;
 	if (edata->output_to_server)
-		bgw_rs_log_report(edata->elevel,
-						  edata->message ? edata->message : "missing error text",
+	{
+		const char *message = edata->message ? edata->message : "missing error text";
+		char	   *with_position = NULL;
+		int			position = edata->cursorpos > 0 ? edata->cursorpos : edata->internalpos;
+
+		/* the server log's form of an error position (elog.c) */
+		if (position > 0 &&
+			asprintf(&with_position, "%s at character %d", message, position) >= 0)
+			message = with_position;
+		bgw_rs_log_report(edata->elevel, message,
 						  edata->detail_log ? edata->detail_log : edata->detail,
-						  edata->hint,
+						  edata->hint, edata->internalquery,
 						  edata->hide_ctx ? NULL : edata->context);
+		free(with_position);
+	}
 	recursion_depth--;
 }
 
@@ -406,9 +528,16 @@ free_strings(ErrorData *edata)
 	free(edata->context);
 	free(edata->backtrace);
 	free(edata->internalquery);
+	free(edata->schema_name);
+	free(edata->table_name);
+	free(edata->column_name);
+	free(edata->datatype_name);
+	free(edata->constraint_name);
 	edata->message = edata->detail = edata->detail_log = NULL;
 	edata->hint = edata->context = edata->backtrace = NULL;
 	edata->internalquery = NULL;
+	edata->schema_name = edata->table_name = edata->column_name = NULL;
+	edata->datatype_name = edata->constraint_name = NULL;
 }
 
 void
@@ -440,8 +569,11 @@ bgw_c_CopyErrorData(void)
 	copy->context = copy_string(edata->context);
 	copy->backtrace = copy_string(edata->backtrace);
 	copy->internalquery = copy_string(edata->internalquery);
-	copy->schema_name = copy->table_name = copy->column_name = NULL;
-	copy->datatype_name = copy->constraint_name = NULL;
+	copy->schema_name = copy_string(edata->schema_name);
+	copy->table_name = copy_string(edata->table_name);
+	copy->column_name = copy_string(edata->column_name);
+	copy->datatype_name = copy_string(edata->datatype_name);
+	copy->constraint_name = copy_string(edata->constraint_name);
 	copy->assoc_context = CurrentMemoryContext;
 	return copy;
 }
@@ -450,7 +582,9 @@ void
 bgw_c_FreeErrorData(ErrorData *edata)
 {
 	char	   *fields[] = {edata->message, edata->detail, edata->detail_log,
-		edata->hint, edata->context, edata->backtrace, edata->internalquery};
+		edata->hint, edata->context, edata->backtrace, edata->internalquery,
+		edata->schema_name, edata->table_name, edata->column_name, edata->datatype_name,
+	edata->constraint_name};
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (fields[i])
@@ -485,8 +619,11 @@ bgw_c_ReThrowError(ErrorData *edata)
 	n->context = dup_malloc(edata->context);
 	n->backtrace = dup_malloc(edata->backtrace);
 	n->internalquery = dup_malloc(edata->internalquery);
-	n->schema_name = n->table_name = n->column_name = NULL;
-	n->datatype_name = n->constraint_name = NULL;
+	n->schema_name = dup_malloc(edata->schema_name);
+	n->table_name = dup_malloc(edata->table_name);
+	n->column_name = dup_malloc(edata->column_name);
+	n->datatype_name = dup_malloc(edata->datatype_name);
+	n->constraint_name = dup_malloc(edata->constraint_name);
 	n->assoc_context = NULL;
 	recursion_depth--;
 	bgw_c_pg_re_throw();

@@ -123,7 +123,7 @@ extern MemoryContext CurrentMemoryContext;
 extern bool bgw_rs_log_enabled(int elevel);
 extern void bgw_rs_log_report(int elevel, const char *message,
 							  const char *detail, const char *hint,
-							  const char *context);
+							  const char *query, const char *context);
 extern bool bgw_rs_take_error(int *elevel, int *sqlerrcode,
 							  char **message, char **detail, char **hint);
 extern const char *bgw_rs_worker_type(void);

@@ -137,7 +137,7 @@ bgw_c_call_shmem_hook(void (*hook) (void))
 		edata = bgw_c_CopyErrorData();
 		bgw_c_FlushErrorState();
 		bgw_rs_log_report(FATAL, edata->message, edata->detail, edata->hint,
-						  edata->context);
+						  edata->internalquery, edata->context);
 		bgw_c_FreeErrorData(edata);
 		return false;
 	}
