@@ -2,7 +2,8 @@
  * ep_module.c -- error reports beyond message, detail and hint: an error
  * position (the server log's "at character N"), an internal query and its
  * position (a QUERY line), the object identity fields, what a context
- * callback reads with geterrposition, error_severity's names. Runs in
+ * callback reads with geterrposition, error_severity's names, the context
+ * callbacks' lines from GetErrorContextStack. Runs in
  * _PG_init under bgworkerd and under a real PostgreSQL server
  * (tests/errfields_postgresql.rs compares the lines).
  */
@@ -24,6 +25,12 @@ note_positions(void *arg)
 	(void) arg;
 	seen_position = geterrposition();
 	seen_internal_position = getinternalerrposition();
+}
+
+static void
+context_line(void *arg)
+{
+	errcontext("ep: while in %s", (const char *) arg);
 }
 
 static const char *
@@ -119,5 +126,26 @@ _PG_init(void)
 		FreeErrorData(copy);
 	}
 	PG_END_TRY();
+	/* the context lines on demand, from two nested callbacks */
+	{
+		ErrorContextCallback outer,
+					inner;
+		char	   *lines;
+
+		lines = GetErrorContextStack();
+		elog(LOG, "ep: context stack with no callbacks: %s", or_null(lines));
+		outer.callback = context_line;
+		outer.arg = (void *) "outer";
+		outer.previous = error_context_stack;
+		error_context_stack = &outer;
+		inner.callback = context_line;
+		inner.arg = (void *) "inner";
+		inner.previous = &outer;
+		error_context_stack = &inner;
+		lines = GetErrorContextStack();
+		error_context_stack = outer.previous;
+		elog(LOG, "ep: context stack: [%s]", or_null(lines));
+		pfree(lines);
+	}
 	elog(LOG, "ep: done");
 }

@@ -47,6 +47,7 @@ super::c_export! {
     getinternalerrposition => bgw_c_getinternalerrposition,
     err_generic_string => bgw_c_err_generic_string,
     error_severity => bgw_c_error_severity,
+    GetErrorContextStack => bgw_c_GetErrorContextStack,
     message_level_is_interesting => bgw_c_message_level_is_interesting,
     EmitErrorReport => bgw_c_EmitErrorReport,
     FlushErrorState => bgw_c_FlushErrorState,

@@ -360,6 +360,40 @@ bgw_c_errcode_for_socket_access(void)
 	return 0;
 }
 
+/*
+ * The CONTEXT lines the error context callbacks would add to a report made
+ * now, one per line (PostgreSQL's form), palloc'd in CurrentMemoryContext;
+ * NULL when they add none. Made on an entry of the error stack of its own,
+ * as PostgreSQL does, so callbacks that call errcontext() work as usual.
+ */
+char *
+bgw_c_GetErrorContextStack(void)
+{
+	ErrorData  *edata;
+	ErrorContextCallback *econtext;
+	char	   *result = NULL;
+
+	recursion_depth++;
+	if (++errordata_stack_depth >= ERRORDATA_STACK_SIZE)
+	{
+		for (int i = 0; i < ERRORDATA_STACK_SIZE; i++)
+			free_strings(&errordata[i]);
+		errordata_stack_depth = -1;
+		bgw_ereport(PANIC, bgw_c_errmsg_internal("ERRORDATA_STACK_SIZE exceeded"));
+	}
+	edata = &errordata[errordata_stack_depth];
+	memset(edata, 0, sizeof(ErrorData));
+	edata->assoc_context = CurrentMemoryContext;
+	for (econtext = error_context_stack; econtext != NULL; econtext = econtext->previous)
+		econtext->callback(econtext->arg);
+	if (edata->context)
+		result = bgw_c_pstrdup(edata->context);
+	free_strings(edata);
+	errordata_stack_depth--;
+	recursion_depth--;
+	return result;
+}
+
 /* The statement position an error refers to (1-based; 0: none). */
 int
 bgw_c_errposition(int cursorpos)
