@@ -2,7 +2,8 @@
  * nu_module.c -- integers in text (pg_strtoint16/32/64, pg_itoa and
  * friends), identifiers (downcase_identifier, truncate_identifier,
  * scanner_isspace), hex (hex_encode, hex_decode) and NameData (namestrcpy,
- * namestrcmp), with the ERRORs for bad input caught and printed. Runs in
+ * namestrcmp), lists split by SplitIdentifierString and SplitGUCList,
+ * with the ERRORs for bad input caught and printed. Runs in
  * _PG_init under bgworkerd and under a real PostgreSQL server
  * (tests/numutils_postgresql.rs compares the "nu:" lines; 16 and later
  * parse base prefixes and underscores, which the lines show).
@@ -13,6 +14,9 @@
 #include "miscadmin.h"
 #include "parser/scansup.h"
 #include "utils/builtins.h"
+#include "utils/varlena.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
 
 PG_MODULE_MAGIC;
 
@@ -82,6 +86,25 @@ hex_round(const char *s)
 		report_caught("hex");
 	}
 	PG_END_TRY();
+}
+
+static void
+split_both(const char *input)
+{
+	for (int guc = 0; guc < 2; guc++)
+	{
+		char	   *raw = pstrdup(input);
+		List	   *names = NIL;
+		bool		ok = guc ? SplitGUCList(raw, ',', &names) : SplitIdentifierString(raw, ',', &names);
+		StringInfoData out;
+		ListCell   *lc;
+
+		initStringInfo(&out);
+		foreach(lc, names)
+			appendStringInfo(&out, "[%s]", (char *) lfirst(lc));
+		elog(LOG, "nu: %s ok %d %s", guc ? "SplitGUCList" : "SplitIdentifierString", (int) ok,
+			 out.data);
+	}
 }
 
 void
@@ -158,5 +181,11 @@ _PG_init(void)
 	namestrcpy(&name, "b");
 	elog(LOG, "nu: namestrcmp %d %d %d %d", namestrcmp(&name, "a") > 0, namestrcmp(&name, "b"),
 		 namestrcmp(&name, "c") < 0, namestrcmp(NULL, NULL));
+	split_both("Alpha, \"Beta Gamma\" ,delta");
+	split_both("  ");
+	split_both("a,,b");
+	split_both("\"unterminated");
+	split_both("x\vY,\vz");
+	split_both("LongNameLongNameLongNameLongNameLongNameLongNameLongNameLongNameLongName");
 	elog(LOG, "nu: done");
 }

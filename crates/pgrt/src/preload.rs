@@ -9,4 +9,5 @@ super::c_export! {
     EnableQueryId => bgw_c_EnableQueryId,
     pg_bindtextdomain => bgw_c_pg_bindtextdomain,
     SplitIdentifierString => bgw_c_SplitIdentifierString,
+    SplitGUCList => bgw_c_SplitGUCList,
 }

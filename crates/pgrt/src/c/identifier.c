@@ -1,12 +1,12 @@
 /*
- * identifier.c -- SplitIdentifierString (utils/varlena.h), which modules
- * call in check hooks of list settings (pgaudit.log, ...): split a
- * separator-separated list of SQL identifiers in place, with PostgreSQL
- * 15's rules (also 17's and 18's):
+ * identifier.c -- SplitIdentifierString and SplitGUCList (utils/varlena.h),
+ * which modules call in check hooks of list settings (pgaudit.log, ...):
+ * split a separator-separated list of SQL identifiers in place, with
+ * PostgreSQL's rules:
  *
- *   - whitespace (the SQL scanner's: space, tab, newline, carriage return,
- *     form feed) around names is skipped; an all-blank string is an empty
- *     list;
+ *   - whitespace (the SQL scanner's, scanner_isspace: from 16 on with the
+ *     vertical tab) around names is skipped; an all-blank string is an
+ *     empty list;
  *   - a double-quoted name keeps its case, "" inside stands for one quote;
  *     an unterminated quote is a syntax error;
  *   - an unquoted name ends at the separator or whitespace, must not be
@@ -17,6 +17,7 @@
  *   - after a name comes the separator, the end, or else a syntax error;
  *   - each name is cut to NAMEDATALEN - 1 bytes (byte-wise: SQL_ASCII).
  *
+ * SplitGUCList splits the same way but neither downcases nor cuts names.
  * Returns false on a syntax error (the list then holds the names before
  * it, as PostgreSQL's); the names point into the caller's string.
  * Any process; module code runs on one thread.
@@ -32,10 +33,12 @@ typedef struct List List;
 
 extern List *bgw_c_lappend(List *list, void *datum);
 
+extern bool bgw_c_scanner_isspace(char ch);
+
 static bool
 sql_space(char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+	return bgw_c_scanner_isspace(c);
 }
 
 static char *
@@ -62,8 +65,8 @@ downcase(char *name, size_t len)
 	}
 }
 
-bool
-bgw_c_SplitIdentifierString(char *rawstring, char separator, List **namelist)
+static bool
+split(char *rawstring, char separator, List **namelist, bool identifiers)
 {
 	char	   *p = skip_space(rawstring);
 
@@ -101,7 +104,8 @@ bgw_c_SplitIdentifierString(char *rawstring, char separator, List **namelist)
 			end = p;
 			if (end == name)
 				return false;
-			downcase(name, (size_t) (end - name));
+			if (identifiers)
+				downcase(name, (size_t) (end - name));
 		}
 		p = skip_space(p);
 		if (*p == separator)
@@ -112,15 +116,27 @@ bgw_c_SplitIdentifierString(char *rawstring, char separator, List **namelist)
 		else if (*p == '\0')
 		{
 			*end = '\0';
-			if (strlen(name) >= BGW_NAMEDATALEN)
+			if (identifiers && strlen(name) >= BGW_NAMEDATALEN)
 				name[BGW_NAMEDATALEN - 1] = '\0';
 			*namelist = bgw_c_lappend(*namelist, name);
 			return true;
 		}
 		else
 			return false;
-		if (strlen(name) >= BGW_NAMEDATALEN)
+		if (identifiers && strlen(name) >= BGW_NAMEDATALEN)
 			name[BGW_NAMEDATALEN - 1] = '\0';
 		*namelist = bgw_c_lappend(*namelist, name);
 	}
+}
+
+bool
+bgw_c_SplitIdentifierString(char *rawstring, char separator, List **namelist)
+{
+	return split(rawstring, separator, namelist, true);
+}
+
+bool
+bgw_c_SplitGUCList(char *rawstring, char separator, List **namelist)
+{
+	return split(rawstring, separator, namelist, false);
 }
