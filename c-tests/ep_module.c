@@ -147,5 +147,36 @@ _PG_init(void)
 		elog(LOG, "ep: context stack: [%s]", or_null(lines));
 		pfree(lines);
 	}
+	/* an ErrorData made by hand, thrown below ERROR and at ERROR */
+	{
+		ErrorData  *made = palloc0(sizeof(ErrorData));
+
+		made->elevel = WARNING;
+		made->sqlerrcode = ERRCODE_WARNING_DEPRECATED_FEATURE;
+		made->message = "ep: thrown warning";
+		made->detail = "ep: its detail";
+		made->filename = "ep_module.c";
+		made->lineno = 1;
+		ThrowErrorData(made);
+		made->elevel = ERROR;
+		made->message = "ep: thrown error";
+		made->cursorpos = 3;
+		PG_TRY();
+		{
+			ThrowErrorData(made);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(mcxt);
+			copy = CopyErrorData();
+			FlushErrorState();
+			elog(LOG, "ep: caught thrown \"%s\" %s detail \"%s\" position %d",
+				 copy->message, unpack_sql_state(copy->sqlerrcode), or_null(copy->detail),
+				 copy->cursorpos);
+			FreeErrorData(copy);
+		}
+		PG_END_TRY();
+		elog(LOG, "ep: in error recursion trouble %d", (int) in_error_recursion_trouble());
+	}
 	elog(LOG, "ep: done");
 }

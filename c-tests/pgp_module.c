@@ -2,7 +2,8 @@
  * pgp_module.c -- ProcGlobal (storage/proc.h), the header of the shared
  * process array, as a worker walks it: its own entry at its process
  * number, no transaction id or status flags, the group-clearing heads
- * empty, a live sibling's pid found and (17, 18) gone once it has stopped;
+ * empty, ProcSendSignal and ProcWaitForSignal on its own latch, the
+ * server alive, a live sibling's pid found and (17, 18) gone once stopped;
  * PostgreSQL 15 leaves the pid in the free entry, bgworkerd clears it in
  * every major (tests/procglobal_postgresql.rs checks that). Run under
  * the real PostgreSQL servers and under bgworkerd
@@ -24,6 +25,7 @@
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
 #include "storage/latch.h"
+#include "storage/pmsignal.h"
 #include "storage/proc.h"
 #include "utils/guc.h"
 
@@ -147,6 +149,13 @@ pgp_leader(Datum arg)
 	elog(LOG, "pgp: group heads empty %s",
 		 yes(pg_atomic_read_u32(&ProcGlobal->procArrayGroupFirst) == PGP_INVALID_PROCNO &&
 			 pg_atomic_read_u32(&ProcGlobal->clogGroupFirst) == PGP_INVALID_PROCNO));
+
+	ResetLatch(MyLatch);
+	ProcSendSignal(PGP_MY_NUMBER);
+	elog(LOG, "pgp: own latch set by ProcSendSignal %s", yes(MyLatch->is_set));
+	ProcWaitForSignal(0);
+	elog(LOG, "pgp: ProcWaitForSignal returned, latch reset %s, server alive %s",
+		 yes(!MyLatch->is_set), yes(PostmasterIsAliveInternal()));
 
 	pid = start_sibling("pgp_sleeper", &h);
 	elog(LOG, "pgp: live sibling found %s", yes(await_entry(pid) != NULL));

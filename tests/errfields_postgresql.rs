@@ -14,7 +14,13 @@ fn matches_for(major: u32) {
         "ep_module.c",
         "ep:",
         "",
-        &["QUERY:", "DETAIL:  with", "HINT:  and"],
+        &[
+            "QUERY:",
+            "DETAIL:  with",
+            "HINT:  and",
+            "WARNING:  ep:",
+            "DETAIL:  ep:",
+        ],
     );
 }
 per_major!(error_fields_match_postgresql, matches_for);

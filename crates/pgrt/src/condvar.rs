@@ -1,5 +1,7 @@
-//! Condition variables (storage/condition_variable.h) and barriers
-//! (storage/barrier.h): the whole of them is C (c/condvar.c), over the
+//! Condition variables (storage/condition_variable.h), barriers
+//! (storage/barrier.h) and `ProcWaitForSignal` (storage/proc.h, the
+//! sleeping side of latch.rs's `ProcSendSignal`): the whole of them is C
+//! (c/condvar.c), over the
 //! process array (latch.rs: every worker's `PGPROC`, its latch and its
 //! `cvWaitLink`) and `ProcGlobal` (procglobal.rs); here their exports
 //! under PostgreSQL's names and the per-major facts the C reads.
@@ -20,6 +22,7 @@ super::c_export! {
     BarrierDetach => bgw_c_BarrierDetach,
     BarrierPhase => bgw_c_BarrierPhase,
     BarrierParticipants => bgw_c_BarrierParticipants,
+    ProcWaitForSignal => bgw_c_ProcWaitForSignal,
 }
 
 /// `sizeof(PGPROC)` of the process's major.

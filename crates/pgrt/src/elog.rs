@@ -48,6 +48,8 @@ super::c_export! {
     err_generic_string => bgw_c_err_generic_string,
     error_severity => bgw_c_error_severity,
     GetErrorContextStack => bgw_c_GetErrorContextStack,
+    ThrowErrorData => bgw_c_ThrowErrorData,
+    in_error_recursion_trouble => bgw_c_in_error_recursion_trouble,
     message_level_is_interesting => bgw_c_message_level_is_interesting,
     EmitErrorReport => bgw_c_EmitErrorReport,
     FlushErrorState => bgw_c_FlushErrorState,

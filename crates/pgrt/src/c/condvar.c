@@ -390,6 +390,16 @@ bgw_c_ConditionVariableBroadcast(ConditionVariable *cv)
 	}
 }
 
+/* ---- storage/proc.h's wait for ProcSendSignal (latch.rs) ---- */
+
+void
+bgw_c_ProcWaitForSignal(uint32_t wait_event_info)
+{
+	(void) bgw_c_WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, 0, wait_event_info);
+	bgw_c_ResetLatch(MyLatch);
+	CHECK_INTERRUPTS();
+}
+
 /* ---- barriers ---- */
 
 void

@@ -394,6 +394,56 @@ bgw_c_GetErrorContextStack(void)
 	return result;
 }
 
+/* Nested error reports deep enough to give up on niceties (elog.c). */
+bool
+bgw_c_in_error_recursion_trouble(void)
+{
+	return in_error_recursion_trouble();
+}
+
+static char *
+dup_or_keep(char *old, const char *s)
+{
+	if (s == NULL)
+		return old;
+	free(old);
+	return strdup(s);
+}
+
+/*
+ * Report an error described by an ErrorData the caller filled or copied
+ * (its level, code, texts, identity fields and positions), as if raised
+ * where it says: below ERROR it is logged and the call returns.
+ */
+void
+bgw_c_ThrowErrorData(ErrorData *edata)
+{
+	ErrorData  *n;
+
+	if (!bgw_c_errstart(edata->elevel, edata->domain))
+		return;
+	n = top();
+	recursion_depth++;
+	if (edata->sqlerrcode != 0)
+		n->sqlerrcode = edata->sqlerrcode;
+	n->message = dup_or_keep(n->message, edata->message);
+	n->detail = dup_or_keep(n->detail, edata->detail);
+	n->detail_log = dup_or_keep(n->detail_log, edata->detail_log);
+	n->hint = dup_or_keep(n->hint, edata->hint);
+	n->context = dup_or_keep(n->context, edata->context);
+	n->backtrace = dup_or_keep(n->backtrace, edata->backtrace);
+	n->schema_name = dup_or_keep(n->schema_name, edata->schema_name);
+	n->table_name = dup_or_keep(n->table_name, edata->table_name);
+	n->column_name = dup_or_keep(n->column_name, edata->column_name);
+	n->datatype_name = dup_or_keep(n->datatype_name, edata->datatype_name);
+	n->constraint_name = dup_or_keep(n->constraint_name, edata->constraint_name);
+	n->internalquery = dup_or_keep(n->internalquery, edata->internalquery);
+	n->cursorpos = edata->cursorpos;
+	n->internalpos = edata->internalpos;
+	recursion_depth--;
+	bgw_c_errfinish(edata->filename, edata->lineno, edata->funcname);
+}
+
 /* The statement position an error refers to (1-based; 0: none). */
 int
 bgw_c_errposition(int cursorpos)
