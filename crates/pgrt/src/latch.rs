@@ -122,7 +122,7 @@ pub static my_wait_event_info: AtomicPtr<u32> = AtomicPtr::new(LOCAL_WAIT_EVENT_
 
 static LOCAL_WAIT_EVENT_INFO: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-fn report_wait(info: u32) {
+pub(crate) fn report_wait(info: u32) {
     let p = my_wait_event_info.load(Ordering::Acquire);
     if !p.is_null() {
         // SAFETY: points to LOCAL_WAIT_EVENT_INFO or this worker's PGPROC
@@ -369,7 +369,7 @@ pub unsafe extern "C" fn bgw_rs_DisownLatch(latch: *mut Latch) {
     })
 }
 
-fn signal_fd() -> i32 {
+pub(crate) fn signal_fd() -> i32 {
     let fd = SIGNAL_FD.load(Ordering::Relaxed);
     if fd >= 0 {
         return fd;
@@ -396,7 +396,7 @@ pub fn reset_after_fork() {
     }
 }
 
-fn drain(fd: i32) {
+pub(crate) fn drain(fd: i32) {
     let mut buf = [0u8; 128 * 8];
     // SAFETY: reads into a local buffer until the non-blocking fd is empty.
     while unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
@@ -404,7 +404,7 @@ fn drain(fd: i32) {
 
 /// Descriptor that becomes readable (or hangs up) when the supervisor
 /// dies, if this process has one.
-fn death_fd() -> Option<i32> {
+pub(crate) fn death_fd() -> Option<i32> {
     use std::os::fd::AsRawFd;
     Some(backend::current()?.death_watch()?.as_raw_fd())
 }
@@ -432,11 +432,11 @@ pub extern "C" fn ProcSendSignal(procno: i32) {
     })
 }
 
-fn supervisor_gone() -> bool {
+pub(crate) fn supervisor_gone() -> bool {
     backend::current().is_some_and(|c| c.role != backend::Role::Supervisor && !c.supervisor_alive())
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -628,11 +628,11 @@ unsafe fn wait_latch_or_socket(
     }
 }
 
-fn supervisor_gone_or_hup(revents: i16) -> bool {
+pub(crate) fn supervisor_gone_or_hup(revents: i16) -> bool {
     revents & (libc::POLLHUP | libc::POLLIN | libc::POLLERR) != 0 || supervisor_gone()
 }
 
-fn death_event(wake_events: i32) -> i32 {
+pub(crate) fn death_event(wake_events: i32) -> i32 {
     if wake_events & WL_EXIT_ON_PM_DEATH != 0 {
         // PostgreSQL: exit at once, status 1, through proc_exit.
         super::misc::exit_process(1);

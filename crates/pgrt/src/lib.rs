@@ -100,6 +100,7 @@ pub mod spin;
 pub mod timestamp;
 pub mod varlena;
 pub mod wait_event;
+pub mod wait_event_set;
 
 /// The panic boundary of every Rust body this runtime exports (see the
 /// module docs): runs `body`; if it panics, records ERROR "internal error
