@@ -214,9 +214,11 @@ pub unsafe extern "C" fn bgw_rs_ModifyWaitEvent(
         }
         ev.events = events;
         if events == WL_LATCH_SET as u32 {
-            // SAFETY: NULL or a live latch; getpid has no preconditions.
+            // SAFETY: NULL or a live latch.
             if let Some(l) = unsafe { latch.as_ref() } {
-                if l.owner_pid.load(Ordering::Acquire) != unsafe { libc::getpid() } {
+                // SAFETY: getpid has no preconditions.
+                let me = unsafe { libc::getpid() };
+                if l.owner_pid.load(Ordering::Acquire) != me {
                     err("cannot wait on a latch owned by another process");
                     return;
                 }
@@ -287,8 +289,9 @@ unsafe fn wait(
     occurred: *mut WaitEvent,
     nevents: i32,
 ) -> i32 {
-    // SAFETY: the caller's set and its events.
+    // SAFETY: the caller's set.
     let s = unsafe { &*set };
+    // SAFETY: its first nevents events are initialised.
     let evs = unsafe { std::slice::from_raw_parts(events_of(set), s.nevents as usize) };
     if nevents <= 0 {
         return 0;
