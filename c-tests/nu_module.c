@@ -3,6 +3,7 @@
  * friends), identifiers (downcase_identifier, truncate_identifier,
  * scanner_isspace), hex (hex_encode, hex_decode) and NameData (namestrcpy,
  * namestrcmp), lists split by SplitIdentifierString and SplitGUCList,
+ * pg_strong_random, timingsafe_bcmp and appendStringInfoStringQuoted,
  * with the ERRORs for bad input caught and printed. Runs in
  * _PG_init under bgworkerd and under a real PostgreSQL server
  * (tests/numutils_postgresql.rs compares the "nu:" lines; 16 and later
@@ -15,6 +16,7 @@
 #include "parser/scansup.h"
 #include "utils/builtins.h"
 #include "utils/varlena.h"
+#include "mb/stringinfo_mb.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
@@ -187,5 +189,27 @@ _PG_init(void)
 	split_both("\"unterminated");
 	split_both("x\vY,\vz");
 	split_both("LongNameLongNameLongNameLongNameLongNameLongNameLongNameLongNameLongName");
+	{
+		char		r1[32];
+		char		r2[32];
+		StringInfoData q;
+		const char *quoted[] = {"plain", "it's", "''", "a'b'c'", "hello 'world'", ""};
+		const int	maxlens[] = {-1, 0, 3, 8, 100};
+
+		elog(LOG, "nu: strong random %d %d, the two differ %d, empty %d",
+			 (int) pg_strong_random(r1, sizeof(r1)), (int) pg_strong_random(r2, sizeof(r2)),
+			 memcmp(r1, r2, sizeof(r1)) != 0, (int) pg_strong_random(r1, 0));
+		elog(LOG, "nu: timingsafe_bcmp equal %d, differ %d, empty %d",
+			 timingsafe_bcmp("abcd", "abcd", 4) != 0, timingsafe_bcmp("abcd", "abce", 4) != 0,
+			 timingsafe_bcmp("a", "b", 0) != 0);
+		for (int i = 0; i < (int) lengthof(quoted); i++)
+			for (int j = 0; j < (int) lengthof(maxlens); j++)
+			{
+				initStringInfo(&q);
+				appendStringInfoString(&q, "<");
+				appendStringInfoStringQuoted(&q, quoted[i], maxlens[j]);
+				elog(LOG, "nu: quoted %d %s>", maxlens[j], q.data);
+			}
+	}
 	elog(LOG, "nu: done");
 }

@@ -97,6 +97,7 @@ pub mod server_libraries;
 pub mod session;
 pub mod shmem;
 pub mod spin;
+pub mod strong_random;
 pub mod timestamp;
 pub mod varlena;
 pub mod wait_event;

@@ -366,3 +366,46 @@ bgw_c_appendStringInfoSpaces(StringInfo str, int count)
 		str->data[str->len] = '\0';
 	}
 }
+
+extern int	bgw_c_pg_mbcliplen(const char *mbstr, int len, int limit);
+extern char *bgw_c_pnstrdup(const char *in, Size len);
+extern void bgw_c_pfree(void *pointer);
+
+/*
+ * mb/stringinfo_mb.h: `s` in single quotes with its quotes doubled, cut
+ * to `maxlen` characters (at a character boundary) with "..." before the
+ * closing quote when longer; a negative maxlen keeps it whole.
+ */
+void
+bgw_c_appendStringInfoStringQuoted(StringInfo str, const char *s, int maxlen)
+{
+	char	   *copy = NULL;
+	const char *from;
+	const char *search;
+	const char *quote;
+	bool		cut = false;
+	int			slen = (int) strlen(s);
+
+	if (maxlen >= 0 && maxlen < slen)
+	{
+		copy = bgw_c_pnstrdup(s, (Size) bgw_c_pg_mbcliplen(s, slen, maxlen));
+		s = copy;
+		cut = true;
+	}
+	bgw_c_appendStringInfoChar(str, '\'');
+	from = s;
+	search = s;
+	while ((quote = strchr(search, '\'')) != NULL)
+	{
+		/* through the quote, which also starts the next piece: doubled */
+		bgw_c_appendBinaryStringInfo(str, from, (int) (quote - from + 1));
+		from = quote;
+		search = quote + 1;
+	}
+	bgw_c_appendStringInfoString(str, from);
+	if (cut)
+		bgw_c_appendStringInfoString(str, "...");
+	bgw_c_appendStringInfoChar(str, '\'');
+	if (copy)
+		bgw_c_pfree(copy);
+}
