@@ -633,6 +633,8 @@ bad(int tranche)
 	for (int i = 0; i < 500; i++)
 		put_int(t, i, i * 3, &a, &b);
 	elog(LOG, "dh: bad: then %u inserted, key 499 %s", a, has_int(t, 499, 1497) ? "found" : "missing");
+	/* On stderr: the partitions' and buckets' entry counts. */
+	dshash_dump(t);
 	dshash_destroy(t);
 	dsa_free(area, plain);
 	dsa_detach(area);

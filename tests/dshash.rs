@@ -5,7 +5,8 @@
 //! no table are ERRORs after which the table still works, and a table
 //! filled until its area's size limit is out of memory keeps every entry
 //! it had (PostgreSQL 15's own server crashes after that ERROR, so the
-//! comparison leaves it out for 15). Afterwards no segment is left.
+//! comparison leaves it out for 15); dshash_dump's report adds up.
+//! Afterwards no segment is left.
 
 mod common;
 
@@ -85,6 +86,30 @@ fn bad_for(major: u32) {
         })
         .collect();
     assert_eq!(lines, expected(major), "{}", d.log_text());
+    // dshash_dump's report on stderr: 128 partitions whose counts, and
+    // whose buckets' counts, add up to the 500 entries.
+    let text = d.log_text();
+    let count = |l: &str| -> usize {
+        let n = l.rsplit_once("key count = ").unwrap().1;
+        n.trim_end_matches(')').parse().unwrap()
+    };
+    let dump: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.contains("hash table size = "))
+        .collect();
+    assert!(!dump.is_empty(), "no dshash_dump output: {text}");
+    let parts = dump.iter().filter(|l| l.contains("partition ")).count();
+    let by_partition: usize = dump
+        .iter()
+        .filter(|l| l.contains("active buckets (key count = "))
+        .map(|l| count(l))
+        .sum();
+    let by_bucket: usize = dump
+        .iter()
+        .filter(|l| l.contains("bucket ") && !l.contains("active"))
+        .map(|l| count(l))
+        .sum();
+    assert_eq!((parts, by_partition, by_bucket), (128, 500, 500), "{text}");
     d.signal(libc::SIGTERM);
     assert!(d.wait_exit(secs(60)).success(), "{}", d.log_text());
     assert_eq!(dynamic_segments(d.pid()), Vec::<String>::new());
