@@ -105,12 +105,14 @@ static const dshash_parameters str_params = {
 static int
 str_cmp(const void *a, const void *b, size_t size, void *arg)
 {
+	(void) arg;
 	return strncmp(a, b, size);
 }
 
 static dshash_hash
 str_hash(const void *v, size_t size, void *arg)
 {
+	(void) arg;
 	return string_hash(v, size);
 }
 
