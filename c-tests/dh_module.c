@@ -634,6 +634,23 @@ bad(int tranche)
 	TAGGED_CATCH("dh", "parameters NULL", dshash_create(area, NULL, NULL));
 	for (int i = 0; i < 500; i++)
 		put_int(t, i, i * 3, &a, &b);
+	{
+		int32		k = 7;
+		IntEntry   *volatile e = dshash_find(t, &k, false);
+		dshash_seq_status s;
+
+		TAGGED_CATCH("dh", "delete_entry under a shared lock", dshash_delete_entry(t, e));
+		dshash_release_lock(t, e);
+		TAGGED_CATCH("dh", "delete_entry after its lock is released", dshash_delete_entry(t, e));
+		dshash_seq_init(&s, t, false);
+		(void) dshash_seq_next(&s);
+		TAGGED_CATCH("dh", "delete_current in a shared scan", dshash_delete_current(&s));
+		dshash_seq_term(&s);
+		dshash_seq_init(&s, t, true);
+		TAGGED_CATCH("dh", "delete_current before the first entry", dshash_delete_current(&s));
+		dshash_seq_term(&s);
+		elog(LOG, "dh: bad: key 7 still %s", has_int(t, 7, 21) ? "found" : "missing");
+	}
 	elog(LOG, "dh: bad: then %u inserted, key 499 %s", a, has_int(t, 499, 1497) ? "found" : "missing");
 	/* On stderr: the partitions' and buckets' entry counts. */
 	dshash_dump(t);

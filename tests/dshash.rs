@@ -1,8 +1,9 @@
 //! dshash (lib/dshash.h) under bgworkerd alone, for modules built against
 //! PostgreSQL 15's, 17's and 18's headers (c-tests/dh_module.c with
 //! DH_SCENARIO=bad; tests/dshash_postgresql.rs compares the rest with the
-//! real servers): parameters without their functions and handles that are
-//! no table are ERRORs after which the table still works, and a table
+//! real servers): parameters without their functions, handles that are no
+//! table, deleting an entry not locked exclusively and deleting outside an
+//! exclusive scan are ERRORs after which the table still works, and a table
 //! filled until its area's size limit is out of memory keeps every entry
 //! it had (PostgreSQL 15's own server crashes after that ERROR, so the
 //! comparison leaves it out for 15); dshash_dump's report adds up.
@@ -21,6 +22,11 @@ const BAD: &[&str] = &[
     "dh: attach without a hash function: ERROR dshash_attach: dshash_parameters.hash_function is NULL | - | - (ERROR)",
     "dh: create without a compare function: ERROR dshash_create: dshash_parameters.compare_function is NULL | - | - (ERROR)",
     "dh: parameters NULL: ERROR dshash_create: no dshash_parameters | - | - (ERROR)",
+    "dh: delete_entry under a shared lock: ERROR dshash_delete_entry: the entry is not locked exclusively by this process | - | - (ERROR)",
+    "dh: delete_entry after its lock is released: ERROR dshash_delete_entry: the entry is not locked exclusively by this process | - | - (ERROR)",
+    "dh: delete_current in a shared scan: ERROR dshash_delete_current: no current entry of an exclusive scan | - | - (ERROR)",
+    "dh: delete_current before the first entry: ERROR dshash_delete_current: no current entry of an exclusive scan | - | - (ERROR)",
+    "dh: bad: key 7 still found",
     "dh: bad: then 500 inserted, key 499 found",
     "dh: limited area: ERROR out of memory",
     "dh: limited area: every inserted key kept: yes, scan counts them: yes",

@@ -40,8 +40,9 @@
  * the caller's hash, compare and copy functions may raise their own. In
  * every case error recovery's LWLockReleaseAll releases the partition
  * locks. Beyond PostgreSQL (which asserts or crashes there), a parameters
- * struct without its functions and an attach to a handle that is no table
- * are ERRORs.
+ * struct without its functions, an attach to a handle that is no table,
+ * dshash_delete_entry of an entry not locked exclusively and
+ * dshash_delete_current outside an exclusive scan's entry are ERRORs.
  *
  * Module code runs in one thread per process; a dshash_table (this
  * process's view) is palloc'd in the caller's memory context.
@@ -161,6 +162,7 @@ extern uint32_t bgw_rs_pg_major(void);
 extern bool bgw_c_LWLockAcquire(void *lock, int mode);
 extern void bgw_c_LWLockRelease(void *lock);
 extern void bgw_c_LWLockInitialize(void *lock, int tranche_id);
+extern bool bgw_c_LWLockHeldByMeInMode(void *lock, int mode);
 extern dsa_pointer bgw_c_dsa_allocate_extended(dsa_area *area, size_t size, int flags);
 extern void *bgw_c_dsa_get_address(dsa_area *area, dsa_pointer dp);
 extern void bgw_c_dsa_free(dsa_area *area, dsa_pointer dp);
@@ -602,6 +604,8 @@ bgw_c_dshash_delete_entry(dshash_table *t, void *entry)
 	Item	   *item = ITEM_OF(entry);
 	size_t		partition = partition_of(item->hash);
 
+	if (!bgw_c_LWLockHeldByMeInMode(partition_lock(t, partition), LW_EXCLUSIVE))
+		bgw_ereport(ERROR, bgw_c_errmsg_internal("dshash_delete_entry: the entry is not locked exclusively by this process"));
 	remove_item(t, item);
 	bgw_c_LWLockRelease(partition_lock(t, partition));
 }
@@ -680,6 +684,8 @@ bgw_c_dshash_seq_term(dshash_seq_status *s)
 void
 bgw_c_dshash_delete_current(dshash_seq_status *s)
 {
+	if (!s->exclusive || s->curpartition < 0 || s->curitem == NULL)
+		bgw_ereport(ERROR, bgw_c_errmsg_internal("dshash_delete_current: no current entry of an exclusive scan"));
 	remove_item(s->hash_table, s->curitem);
 }
 
