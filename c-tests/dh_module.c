@@ -12,7 +12,9 @@
  * the area's handle in bgw_main_arg and the tables' handles in bgw_extra.
  * They attach, wait for each other, and insert, find and delete disjoint
  * key ranges at once (the table doubling under them) while reading the
- * leader's entries. The leader then checks every worker's keys, counts and
+ * leader's entries, and fill a third table whose hash function puts every
+ * key in one of two partitions, so that their inserts contend for the same
+ * partition locks throughout. The leader then checks every worker's keys, counts and
  * sums the tables with sequential scans, deletes during an exclusive scan,
  * fills an area with a size limit until it is out of memory, and destroys
  * the tables.
@@ -73,6 +75,7 @@ typedef struct Board
 {
 	int			tranche_id;
 	pg_atomic_uint32 started;
+	pg_atomic_uint32 ready;
 	uint32		inserted[NWORKERS]; /* new keys */
 	uint32		present[NWORKERS];	/* inserts that found their key */
 	uint32		found[NWORKERS];	/* own keys found afterwards */
@@ -81,6 +84,8 @@ typedef struct Board
 	uint32		leader_ok[NWORKERS];	/* leader's entries read intact */
 	uint32		leader_bad[NWORKERS];
 	uint32		strings[NWORKERS];	/* string keys inserted */
+	uint32		crowded[NWORKERS];	/* new keys in the crowded table */
+	uint32		crowded_found[NWORKERS];	/* found there afterwards */
 } Board;
 
 /* How often the int table's hash function ran in this process (its arg). */
@@ -121,6 +126,31 @@ static const dshash_parameters int_params = {
 };
 static const dshash_parameters str_params = {
 	KEYLEN, sizeof(StrEntry), str_cmp, str_hash, 0
+};
+#endif
+
+/*
+ * The crowded table's hash: every key in partition 0 or 1 (the top seven
+ * bits), so that the workers' inserts meet on the same two partition locks
+ * all the time and the array doubles many times under them.
+ */
+static dshash_hash
+crowded_hash(const void *v, size_t size, void *arg)
+{
+	uint32		k = *(const uint32 *) v;
+
+	(void) size;
+	(void) arg;
+	return ((k & 1) << 25) | ((k * 2654435761u) & 0x01ffffff);
+}
+
+#if PG_VERSION_NUM >= 170000
+static const dshash_parameters crowded_params = {
+	sizeof(int32), sizeof(IntEntry), dshash_memcmp, crowded_hash, dshash_memcpy, 0
+};
+#else
+static const dshash_parameters crowded_params = {
+	sizeof(int32), sizeof(IntEntry), dshash_memcmp, crowded_hash, 0
 };
 #endif
 
@@ -221,7 +251,7 @@ worker_keys_check(dshash_table *t, int w)
 
 static BackgroundWorkerHandle *
 start_worker(int i, dsa_handle h, dsa_pointer board, dshash_table_handle ti,
-			 dshash_table_handle ts)
+			 dshash_table_handle ts, dshash_table_handle tc)
 {
 	BackgroundWorker w;
 	BackgroundWorkerHandle *handle;
@@ -241,6 +271,7 @@ start_worker(int i, dsa_handle h, dsa_pointer board, dshash_table_handle ti,
 	memcpy(x + 8, &ti, sizeof(ti));
 	memcpy(x + 16, &ts, sizeof(ts));
 	memcpy(x + 24, &i, sizeof(i));
+	memcpy(x + 32, &tc, sizeof(tc));
 	w.bgw_notify_pid = MyProcPid;
 	if (!RegisterDynamicBackgroundWorker(&w, &handle))
 		elog(ERROR, "dh: could not register a worker");
@@ -252,13 +283,16 @@ dh_worker(Datum arg)
 {
 	dsa_pointer bp;
 	dshash_table_handle ti,
-				ts;
+				ts,
+				tc;
 	int			me;
 	dsa_area   *area;
 	Board	   *board;
 	dshash_table *t,
-			   *st;
+			   *st,
+			   *ct;
 	int			local_calls = 0;
+	uint32		unused = 0;
 	char	   *x = MyBgworkerEntry->bgw_extra;
 
 	pqsignal(SIGTERM, die);
@@ -266,12 +300,14 @@ dh_worker(Datum arg)
 	memcpy(&bp, x, sizeof(bp));
 	memcpy(&ti, x + 8, sizeof(ti));
 	memcpy(&ts, x + 16, sizeof(ts));
+	memcpy(&tc, x + 32, sizeof(tc));
 	memcpy(&me, x + 24, sizeof(me));
 	area = dsa_attach(DatumGetUInt32(arg));
 	board = dsa_get_address(area, bp);
 	LWLockRegisterTranche(board->tranche_id, "dh_module");
 	t = dshash_attach(area, &int_params, ti, &local_calls);
 	st = dshash_attach(area, &str_params, ts, NULL);
+	ct = dshash_attach(area, &crowded_params, tc, NULL);
 	pg_atomic_fetch_add_u32(&board->started, 1);
 	/* Wait for the others, so that all of them work on the table at once. */
 	while (pg_atomic_read_u32(&board->started) < NWORKERS)
@@ -280,6 +316,20 @@ dh_worker(Datum arg)
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+	}
+	/* Then spin, so that both leave at the same moment, both running. */
+	pg_atomic_fetch_add_u32(&board->ready, 1);
+	while (pg_atomic_read_u32(&board->ready) < NWORKERS)
+	{
+		pg_spin_delay();
+		CHECK_FOR_INTERRUPTS();
+	}
+	/* The crowded table first: both workers on its two partitions at once. */
+	for (int k = 0; k < WORKER_KEYS; k++)
+	{
+		int32		key = WORKER_BASE * (me + 1) + k;
+
+		put_int(ct, key, key + 7, &board->crowded[me], &unused);
 	}
 	for (int k = 0; k < WORKER_KEYS; k++)
 	{
@@ -313,6 +363,8 @@ dh_worker(Datum arg)
 
 		if (has_int(t, key, key + 7))
 			board->found[me]++;
+		if (has_int(ct, key, key + 7))
+			board->crowded_found[me]++;
 		if (k % 3 == 0)
 		{
 			if (dshash_delete_key(t, &key))
@@ -323,6 +375,7 @@ dh_worker(Datum arg)
 	}
 	dshash_detach(t);
 	dshash_detach(st);
+	dshash_detach(ct);
 	dsa_detach(area);
 }
 
@@ -536,10 +589,13 @@ with_workers(int tranche)
 	dshash_parameters sp = with_tranche(str_params, tranche);
 	dshash_table *t = dshash_create(area, &ip, &hash_calls);
 	dshash_table *st = dshash_create(area, &sp, NULL);
+	dshash_parameters cp = with_tranche(crowded_params, tranche);
+	dshash_table *ct = dshash_create(area, &cp, NULL);
 	dshash_table_handle th = dshash_get_hash_table_handle(t);
 
 	board->tranche_id = tranche;
 	pg_atomic_init_u32(&board->started, 0);
+	pg_atomic_init_u32(&board->ready, 0);
 
 	alone(t, st);
 	elog(LOG, "dh: the int table's hash function ran %d times, with its arg", hash_calls);
@@ -556,7 +612,8 @@ with_workers(int tranche)
 
 	for (int i = 0; i < NWORKERS; i++)
 		handles[i] = start_worker(i, dsa_get_handle(area), bp, th,
-								  dshash_get_hash_table_handle(st));
+								  dshash_get_hash_table_handle(st),
+								  dshash_get_hash_table_handle(ct));
 	for (int i = 0; i < NWORKERS; i++)
 		(void) WaitForBackgroundWorkerShutdown(handles[i]);
 	for (int i = 0; i < NWORKERS; i++)
@@ -565,7 +622,20 @@ with_workers(int tranche)
 			 board->redeleted[i], board->leader_ok[i], board->leader_bad[i],
 			 board->strings[i]);
 	for (int i = 0; i < NWORKERS; i++)
+		elog(LOG, "dh: worker %d, crowded table: %u inserted, %u found", i, board->crowded[i],
+			 board->crowded_found[i]);
+	for (int i = 0; i < NWORKERS; i++)
 		worker_keys_check(t, i);
+	{
+		int			ok = 0;
+
+		for (int i = 0; i < NWORKERS; i++)
+			for (int k = 0; k < WORKER_KEYS; k++)
+				ok += has_int(ct, WORKER_BASE * (i + 1) + k, WORKER_BASE * (i + 1) + k + 7);
+		elog(LOG, "dh: crowded table: %d of %d keys found by the leader", ok,
+			 NWORKERS * WORKER_KEYS);
+		scan_ints(ct, "of the crowded table");
+	}
 	{
 		dshash_seq_status s;
 		StrEntry   *se;
@@ -585,6 +655,7 @@ with_workers(int tranche)
 	}
 	scans(t);
 
+	dshash_destroy(ct);
 	dshash_destroy(st);
 	dshash_destroy(t);
 	dsa_free(area, bp);
