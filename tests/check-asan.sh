@@ -28,7 +28,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 CARGO="${CARGO:-cargo}"
 CC="${CC:-cc}"
-PARTS=(${ASAN_PARTS:-host_embed bad_input compat compat_shmem lifecycle containment death supervision fork_server dataplane dsa})
+PARTS=(${ASAN_PARTS:-host_embed bad_input compat compat_shmem lifecycle containment death supervision fork_server dataplane dsa dshash})
 # Left out: the module-symbol census (instrumented modules reference the
 # sanitizer runtimes), and every test that runs a real PostgreSQL server to
 # compare with: they have "postgresql" in their names (tests/common/pg.rs

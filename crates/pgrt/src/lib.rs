@@ -64,6 +64,7 @@ pub mod datetime;
 pub mod datum;
 pub mod dfmgr;
 pub mod dsa;
+pub mod dshash;
 pub mod dsm;
 pub mod dsm_registry;
 pub mod dynahash;
