@@ -20,6 +20,7 @@
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
+#include "cx_worker.h"
 #include "storage/barrier.h"
 #include "storage/condition_variable.h"
 #include "storage/ipc.h"
@@ -230,8 +231,6 @@ cvb_leader(Datum arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker w;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	DefineCustomBoolVariable("cvb.sleep_in_startup", "Prepare to sleep in shmem_startup_hook.",
@@ -241,13 +240,5 @@ _PG_init(void)
 	prev_startup = shmem_startup_hook;
 	shmem_startup_hook = cvb_startup;
 
-	memset(&w, 0, sizeof(w));
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	w.bgw_start_time = BgWorkerStart_PostmasterStart;
-	w.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(w.bgw_library_name, BGW_MAXLEN, "cvb_module");
-	snprintf(w.bgw_function_name, BGW_MAXLEN, "cvb_leader");
-	snprintf(w.bgw_name, BGW_MAXLEN, "cvb leader");
-	snprintf(w.bgw_type, BGW_MAXLEN, "cvb leader");
-	RegisterBackgroundWorker(&w);
+	cx_register_worker("cvb_module", "cvb_leader", "cvb leader", "cvb leader");
 }

@@ -1,5 +1,6 @@
 /*
- * cx_worker.h -- the one static worker a compat module (c-tests/compat/)
+ * cx_worker.h -- the one static worker a module (c-tests/compat/ and the
+ * comparison modules beside it)
  * registers from _PG_init when preloaded: shared memory access, started
  * once recovery has finished, never restarted. Included by one module
  * each; `library` is the module's own file name.

@@ -24,6 +24,7 @@
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
+#include "cx_worker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
@@ -213,19 +214,9 @@ pgp_quitter(Datum arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker w;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	DefineCustomBoolVariable("pgp.quitter", "Also start a sibling that skips its clean-up.",
 							 NULL, &quitter, false, PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	memset(&w, 0, sizeof(w));
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	w.bgw_start_time = BgWorkerStart_PostmasterStart;
-	w.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(w.bgw_library_name, BGW_MAXLEN, "pgp_module");
-	snprintf(w.bgw_function_name, BGW_MAXLEN, "pgp_leader");
-	snprintf(w.bgw_name, BGW_MAXLEN, "pgp leader");
-	snprintf(w.bgw_type, BGW_MAXLEN, "pgp leader");
-	RegisterBackgroundWorker(&w);
+	cx_register_worker("pgp_module", "pgp_leader", "pgp leader", "pgp leader");
 }

@@ -14,6 +14,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
+#include "cx_worker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "utils/timestamp.h"
@@ -142,17 +143,7 @@ wes_main(Datum arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker w;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&w, 0, sizeof(w));
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	w.bgw_start_time = BgWorkerStart_PostmasterStart;
-	w.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(w.bgw_library_name, BGW_MAXLEN, "wes_module");
-	snprintf(w.bgw_function_name, BGW_MAXLEN, "wes_main");
-	snprintf(w.bgw_name, BGW_MAXLEN, "wes worker");
-	snprintf(w.bgw_type, BGW_MAXLEN, "wes worker");
-	RegisterBackgroundWorker(&w);
+	cx_register_worker("wes_module", "wes_main", "wes worker", "wes worker");
 }
