@@ -76,6 +76,7 @@ pub mod latch;
 pub mod lwlock;
 mod lwlock_var;
 pub mod mcxt;
+mod mcxt_tree;
 pub mod misc;
 pub mod nodb;
 pub mod pgcode;
@@ -91,6 +92,7 @@ pub mod runtime;
 pub mod session;
 pub mod shmem;
 pub mod spin;
+mod stack_depth;
 pub mod timestamp;
 pub mod varlena;
 pub mod wait_event;
@@ -157,6 +159,7 @@ pub(crate) use c_export;
 #[must_use]
 pub fn supervisor_start(nslots: usize) -> bool {
     misc::init_process(false);
+    stack_depth::take_base();
     mcxt::init();
     // The supervisor's major is decided by now (core's supervisor run).
     mcxt::retag_contexts();
@@ -182,6 +185,7 @@ pub fn worker_start(slot: usize, name: &str) {
     latch::reset_after_fork();
     lwlock::forget_held();
     misc::init_process(true);
+    stack_depth::take_base();
     mcxt::init();
     latch::init_worker(slot);
     misc::set_title(name);

@@ -401,11 +401,19 @@ pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_
 /// # Safety
 /// `ctx` is a live context.
 unsafe fn reset(ctx: *mut Context) -> bool {
-    // SAFETY: ctx is live; children and chunks belong to it alone.
+    // SAFETY: ctx is live (contract).
+    unsafe { delete_children(ctx) && reset_only(ctx) }
+}
+
+/// Run `ctx`'s reset callbacks and free its chunks, leaving its children
+/// alone (`MemoryContextResetOnly`); false, as [`reset`], when a callback
+/// raised ERROR.
+///
+/// # Safety
+/// `ctx` is a live context.
+unsafe fn reset_only(ctx: *mut Context) -> bool {
+    // SAFETY: ctx is live; its chunks belong to it alone.
     unsafe {
-        if !delete_children(ctx) {
-            return false;
-        }
         loop {
             let cb = (*ctx).data.reset_cbs;
             if cb.is_null() {
@@ -518,6 +526,22 @@ pub unsafe extern "C" fn bgw_rs_MemoryContextReset(ctx: *mut Context) {
         if !ctx.is_null() {
             // SAFETY: a context made here (caller's contract).
             unsafe { reset(ctx) };
+        }
+    })
+}
+
+/// `MemoryContextResetOnly`: run the reset callbacks and free the chunks,
+/// keeping the children. An ERROR raised by a callback is re-thrown by the
+/// C wrapper (`c/mcxt_tree.c`).
+///
+/// # Safety
+/// `ctx` is NULL or a live context made by this runtime.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bgw_rs_MemoryContextResetOnly(ctx: *mut Context) {
+    super::guard("bgw_rs_MemoryContextResetOnly", (), || {
+        if !ctx.is_null() {
+            // SAFETY: a context made here (caller's contract).
+            unsafe { reset_only(ctx) };
         }
     })
 }
