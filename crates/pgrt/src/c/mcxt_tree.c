@@ -34,6 +34,7 @@ typedef struct MemoryContextData
 
 extern void bgw_rs_MemoryContextResetOnly(MemoryContext context);
 extern char *bgw_c_pnstrdup(const char *in, Size len);
+extern uint32_t bgw_rs_pg_major(void);
 
 /* Move `context` (with its children) under `new_parent`, as the first
  * child; NULL makes it a root that lives until deleted. */
@@ -96,18 +97,48 @@ bgw_c_MemoryContextResetOnly(MemoryContext context)
 	}
 }
 
-/* Reset every descendant (depth first), keeping them and `context`'s own
- * memory. */
-void
-bgw_c_MemoryContextResetChildren(MemoryContext context)
+/* Reset every descendant, keeping them and `context`'s own memory: 15
+ * resets a context's children before it (recursion), 17 and later a
+ * context before its children (MemoryContextTraverseNext), which the
+ * order reset callbacks run in shows. */
+static void
+reset_children_15(MemoryContext context)
 {
 	MemoryContext child;
 
 	for (child = context->firstchild; child != NULL; child = child->nextchild)
 	{
-		bgw_c_MemoryContextResetChildren(child);
+		reset_children_15(child);
 		bgw_c_MemoryContextResetOnly(child);
 	}
+}
+
+/* The context after `curr` in a pre-order walk of `top`'s descendants. */
+static MemoryContext
+traverse_next(MemoryContext curr, MemoryContext top)
+{
+	if (curr->firstchild != NULL)
+		return curr->firstchild;
+	while (curr->nextchild == NULL)
+	{
+		curr = curr->parent;
+		if (curr == top)
+			return NULL;
+	}
+	return curr->nextchild;
+}
+
+void
+bgw_c_MemoryContextResetChildren(MemoryContext context)
+{
+	if (bgw_rs_pg_major() < 17)
+	{
+		reset_children_15(context);
+		return;
+	}
+	for (MemoryContext curr = context->firstchild; curr != NULL;
+		 curr = traverse_next(curr, context))
+		bgw_c_MemoryContextResetOnly(curr);
 }
 
 /* `id` must live as long as the context (PostgreSQL's contract). */
