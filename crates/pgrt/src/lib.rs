@@ -85,6 +85,7 @@ pub mod pgcode;
 pub mod pglist;
 pub mod pgstat;
 pub mod pgtz;
+mod pqformat;
 pub mod preload;
 pub mod register;
 pub mod register_pg18;
