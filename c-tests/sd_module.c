@@ -3,7 +3,8 @@
  * stack_is_too_deep, set_stack_base, restore_stack_base) run the same way
  * under bgworkerd and under a real PostgreSQL server
  * (tests/stack_depth_postgresql.rs compares the "sd:" lines; both run with
- * max_stack_depth = 1000kB).
+ * max_stack_depth = 1000kB, and with the value each sets itself from the
+ * stack's limit).
  *
  * The worker checks at its start (no ERROR), recurses with 1 kB frames
  * until check_stack_depth raises its ERROR (caught, its message, SQLSTATE
@@ -14,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "fmgr.h"
@@ -97,9 +99,10 @@ sd_main(Datum arg)
 	MemoryContext ctx = CurrentMemoryContext;
 	ErrorData  *ed;
 	int			r;
+	int			limit_kb = atoi(GetConfigOption("max_stack_depth", false, false));
 
 	(void) arg;
-	elog(LOG, "sd: max_stack_depth %s", GetConfigOption("max_stack_depth", false, false));
+	elog(LOG, "sd: max_stack_depth %d", limit_kb);
 	check_stack_depth();
 	elog(LOG, "sd: at the worker's start: no error, stack_is_too_deep %d",
 		 stack_is_too_deep() ? 1 : 0);
@@ -119,8 +122,8 @@ sd_main(Datum arg)
 		elog(LOG, "sd: unbounded recursion: %s | %s | %s | %s",
 			 ed->elevel == ERROR ? "ERROR" : "other", ed->message,
 			 unpack_sql_state(ed->sqlerrcode), ed->hint ? ed->hint : "-");
-		elog(LOG, "sd: stopped between 800 and 1000 frames: %d",
-			 deepest >= 800 && deepest < 1000);
+		elog(LOG, "sd: stopped between 80%% and 100%% of max_stack_depth in 1 kB frames: %d",
+			 deepest >= limit_kb * 8 / 10 && deepest < limit_kb);
 		FreeErrorData(ed);
 	}
 	PG_END_TRY();
