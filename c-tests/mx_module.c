@@ -3,7 +3,9 @@
  * tree or look at it (MemoryContextSetParent, MemoryContextGetParent,
  * MemoryContextIsEmpty, MemoryContextResetOnly, MemoryContextResetChildren,
  * MemoryContextSetIdentifier, MemoryContextAllowInCriticalSection) and
- * pchomp, run the same way under bgworkerd and under a real PostgreSQL
+ * pchomp, and the allocation functions palloc_array and friends compile
+ * to (palloc_mul, repalloc_mul, ..., repalloc_extended, repalloc_huge,
+ * repalloc0), run the same way under bgworkerd and under a real PostgreSQL
  * server (tests/mcxt_tree_postgresql.rs compares the "mx:" lines).
  *
  * Reset callbacks log which context is reset or deleted, so the lines
@@ -20,10 +22,34 @@
 #include "storage/ipc.h"
 #include "utils/memutils.h"
 
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 PGDLLEXPORT void mx_main(Datum arg);
+
+/* Run `stmt`; log "no error" or the ERROR with its SQLSTATE. */
+#define CATCH(what, stmt) \
+	do { \
+		MemoryContext ctx_ = CurrentMemoryContext; \
+		PG_TRY(); \
+		{ \
+			stmt; \
+			elog(LOG, "mx: %s: no error", what); \
+		} \
+		PG_CATCH(); \
+		{ \
+			ErrorData  *ed_; \
+			MemoryContextSwitchTo(ctx_); \
+			ed_ = CopyErrorData(); \
+			FlushErrorState(); \
+			elog(LOG, "mx: %s: %s %s (%s)", what, \
+				 ed_->elevel == ERROR ? "ERROR" : "other", ed_->message, \
+				 unpack_sql_state(ed_->sqlerrcode)); \
+			FreeErrorData(ed_); \
+		} \
+		PG_END_TRY(); \
+	} while (0)
 
 static void
 mx_callback(void *arg)
@@ -46,6 +72,57 @@ static const char *
 mx_name(MemoryContext ctx)
 {
 	return ctx == NULL ? "(none)" : ctx->name;
+}
+
+/* The overflow-checked and extended allocation functions (palloc_array
+ * and friends compile to the *_mul ones). */
+static void
+mx_allocations(void)
+{
+	/* volatile: assigned inside PG_TRY blocks and read after them */
+	int		   *volatile a;
+	char	   *volatile p;
+	bool		zero = true;
+
+	a = palloc_array(int, 4);
+	for (int i = 0; i < 4; i++)
+		a[i] = i * 10;
+	a = repalloc_array(a, int, 1000);
+	elog(LOG, "mx: palloc_array/repalloc_array keep %d %d %d %d, chunk space at least 4000 %d",
+		 a[0], a[1], a[2], a[3], GetMemoryChunkSpace(a) >= 4000);
+	a = palloc0_array(int, 64);
+	for (int i = 0; i < 64; i++)
+		zero &= a[i] == 0;
+	elog(LOG, "mx: palloc0_array zeroed %d", zero);
+	a = palloc_array_extended(int, 8, MCXT_ALLOC_ZERO);
+	elog(LOG, "mx: palloc_array_extended zeroed %d", a[7] == 0);
+	a = repalloc_array_extended(a, int, 16, 0);
+	elog(LOG, "mx: repalloc_array_extended keeps %d", a[7] == 0);
+	CATCH("palloc_mul overflowing", palloc_mul(SIZE_MAX / 2 + 1, 2));
+	CATCH("palloc0_mul overflowing", palloc0_mul(SIZE_MAX / 4, 8));
+	CATCH("palloc_mul_extended overflowing, NO_OOM", palloc_mul_extended(SIZE_MAX / 2 + 1, 2, MCXT_ALLOC_NO_OOM));
+	CATCH("repalloc_mul overflowing", a = repalloc_mul(a, SIZE_MAX / 2 + 1, 2));
+	CATCH("repalloc_mul_extended overflowing, HUGE", a = repalloc_mul_extended(a, SIZE_MAX / 2 + 1, 2, MCXT_ALLOC_HUGE));
+	CATCH("palloc_mul over MaxAllocSize", palloc_mul(MaxAllocSize / 2 + 1, 2));
+	CATCH("palloc_mul_extended over MaxAllocSize, NO_OOM", palloc_mul_extended(MaxAllocSize / 2 + 1, 2, MCXT_ALLOC_NO_OOM));
+
+	p = palloc(16);
+	memcpy(p, "0123456789abcdef", 16);
+	p = repalloc_extended(p, 32, 0);
+	elog(LOG, "mx: repalloc_extended keeps \"%.16s\"", p);
+	CATCH("repalloc_extended over MaxAllocSize", p = repalloc_extended(p, MaxAllocSize + 1, 0));
+	CATCH("repalloc_extended over MaxAllocSize, NO_OOM", p = repalloc_extended(p, MaxAllocSize + 1, MCXT_ALLOC_NO_OOM));
+	p = repalloc_huge(p, 64);
+	elog(LOG, "mx: repalloc_huge keeps \"%.16s\"", p);
+#if PG_VERSION_NUM >= 160000
+	p = repalloc0(p, 64, 128);
+	zero = true;
+	for (int i = 64; i < 128; i++)
+		zero &= p[i] == 0;
+	elog(LOG, "mx: repalloc0 keeps \"%.16s\", zeroes the rest %d", p, zero);
+	CATCH("repalloc0 shrinking", p = repalloc0(p, 128, 64));
+#endif
+	pfree(p);
 }
 
 void
@@ -132,6 +209,7 @@ mx_main(Datum arg)
 	s = pchomp("none");
 	elog(LOG, "mx: pchomp \"%s\", in the current context %d", s,
 		 GetMemoryChunkContext(s) == CurrentMemoryContext);
+	mx_allocations();
 	elog(LOG, "mx: done");
 	proc_exit(0);
 }

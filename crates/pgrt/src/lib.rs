@@ -77,6 +77,7 @@ pub mod latch;
 pub mod lwlock;
 mod lwlock_var;
 pub mod mcxt;
+mod mcxt_alloc;
 mod mcxt_tree;
 pub mod misc;
 mod name;

@@ -356,7 +356,24 @@ pub unsafe extern "C" fn bgw_rs_pfree(p: *mut c_void) {
 /// `p` is NULL or a live pointer from this allocator.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_void {
-    super::guard("bgw_rs_repalloc", std::ptr::null_mut(), || {
+    // SAFETY: the caller's contract.
+    unsafe { bgw_rs_repalloc_extended(p, size, 0) }
+}
+
+/// `repalloc_extended`: as `repalloc`, up to the huge limit with
+/// `MCXT_ALLOC_HUGE`, and NULL (the chunk left as it was) on out of
+/// memory with `MCXT_ALLOC_NO_OOM`; a size over the limit is an ERROR
+/// whatever the flags, as in PostgreSQL.
+///
+/// # Safety
+/// `p` is NULL or a live pointer from this allocator.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bgw_rs_repalloc_extended(
+    p: *mut c_void,
+    size: usize,
+    flags: i32,
+) -> *mut c_void {
+    super::guard("bgw_rs_repalloc_extended", std::ptr::null_mut(), || {
         if p.is_null() {
             raise(
                 ERROR,
@@ -366,7 +383,12 @@ pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_
             );
             return std::ptr::null_mut();
         }
-        if size > MAX_ALLOC_SIZE {
+        let limit = if flags & MCXT_ALLOC_HUGE != 0 {
+            MAX_ALLOC_HUGE_SIZE
+        } else {
+            MAX_ALLOC_SIZE
+        };
+        if size > limit {
             invalid_size(size);
             return std::ptr::null_mut();
         }
@@ -381,7 +403,9 @@ pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_
             if n.is_null() {
                 // realloc left the old chunk intact: back into the list.
                 link(ctx, c, old_size);
-                out_of_memory(ctx, size);
+                if flags & MCXT_ALLOC_NO_OOM == 0 {
+                    out_of_memory(ctx, size);
+                }
                 return std::ptr::null_mut();
             }
             link(ctx, n, size)
