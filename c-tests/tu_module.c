@@ -24,6 +24,7 @@
 #include "access/tupdesc_details.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
@@ -282,6 +283,20 @@ tu_main(Datum arg)
 		 HeapTupleHeaderGetTypMod(composite), HeapTupleHeaderGetNatts(composite),
 		 composite->t_infomask);
 	heap_freetuple(t3);
+	{
+		HeapTuple	u = heap_copytuple(t1);
+		Datum		hd = HeapTupleGetDatum(u);
+		HeapTupleHeader hh = (HeapTupleHeader) DatumGetPointer(hd);
+
+		elog(LOG, "tu: HeapTupleGetDatum the tuple's own header %d, infomask %04x",
+			 hh == u->t_data, hh->t_infomask);
+		/* A header without the Datum mark (as one made before the minor
+		 * release that added it). */
+		u->t_data->t_infomask &= ~(HEAP_XMAX_COMMITTED | HEAP_XMAX_INVALID);
+		hh = (HeapTupleHeader) DatumGetPointer(HeapTupleGetDatum(u));
+		elog(LOG, "tu: HeapTupleGetDatum of an unmarked header: its own %d, infomask %04x, length %u",
+			 hh == u->t_data, hh->t_infomask, HeapTupleHeaderGetDatumLength(hh));
+	}
 
 	/* Modified copies. */
 	{

@@ -1,7 +1,8 @@
 //! Heap tuples in memory (access/htup_details.h): formed from Datums,
 //! deformed, modified, copied, read attribute by attribute (with the
 //! offsets cached in the descriptor as PostgreSQL caches them) and turned
-//! into composite Datums, through the tuple descriptors of tupdesc.rs.
+//! into composite Datums (`heap_copy_tuple_as_datum`, funcapi.h's
+//! `HeapTupleHeaderGetDatum`), through the tuple descriptors of tupdesc.rs.
 //! The bodies are C (c/heaptuple.c).
 
 super::c_export! {
@@ -19,4 +20,5 @@ super::c_export! {
     heap_copytuple_with_tuple => bgw_c_heap_copytuple_with_tuple,
     heap_freetuple => bgw_c_heap_freetuple,
     heap_copy_tuple_as_datum => bgw_c_heap_copy_tuple_as_datum,
+    HeapTupleHeaderGetDatum => bgw_c_HeapTupleHeaderGetDatum,
 }

@@ -838,3 +838,16 @@ bgw_c_heap_modify_tuple_by_cols(HeapTuple tuple, TupleDesc tupleDesc, int nCols,
 	bgw_c_pfree(isnull);
 	return keep_identity(newTuple, tuple);
 }
+
+/* funcapi.h's HeapTupleHeaderGetDatum (HeapTupleGetDatum): the header
+ * itself as a composite Datum. One with out-of-line (TOAST) values would
+ * have to be flattened through its row type's descriptor from the type
+ * cache, which needs the database: an ERROR saying so. */
+Datum
+bgw_c_HeapTupleHeaderGetDatum(HeapTupleHeader tuple)
+{
+	if (tuple->t_infomask & BGW_HEAP_HASEXTERNAL)
+		bgw_ereport(ERROR, bgw_c_errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					bgw_c_errmsg_internal("a tuple with out-of-line (TOAST) values cannot be flattened here: it needs the database server, which is not available in libbgworker"));
+	return (Datum) tuple;
+}
