@@ -356,7 +356,24 @@ pub unsafe extern "C" fn bgw_rs_pfree(p: *mut c_void) {
 /// `p` is NULL or a live pointer from this allocator.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_void {
-    super::guard("bgw_rs_repalloc", std::ptr::null_mut(), || {
+    // SAFETY: the caller's contract.
+    unsafe { bgw_rs_repalloc_extended(p, size, 0) }
+}
+
+/// `repalloc_extended`: as `repalloc`, up to the huge limit with
+/// `MCXT_ALLOC_HUGE`, and NULL (the chunk left as it was) on out of
+/// memory with `MCXT_ALLOC_NO_OOM`; a size over the limit is an ERROR
+/// whatever the flags, as in PostgreSQL.
+///
+/// # Safety
+/// `p` is NULL or a live pointer from this allocator.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bgw_rs_repalloc_extended(
+    p: *mut c_void,
+    size: usize,
+    flags: i32,
+) -> *mut c_void {
+    super::guard("bgw_rs_repalloc_extended", std::ptr::null_mut(), || {
         if p.is_null() {
             raise(
                 ERROR,
@@ -366,7 +383,12 @@ pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_
             );
             return std::ptr::null_mut();
         }
-        if size > MAX_ALLOC_SIZE {
+        let limit = if flags & MCXT_ALLOC_HUGE != 0 {
+            MAX_ALLOC_HUGE_SIZE
+        } else {
+            MAX_ALLOC_SIZE
+        };
+        if size > limit {
             invalid_size(size);
             return std::ptr::null_mut();
         }
@@ -381,7 +403,9 @@ pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_
             if n.is_null() {
                 // realloc left the old chunk intact: back into the list.
                 link(ctx, c, old_size);
-                out_of_memory(ctx, size);
+                if flags & MCXT_ALLOC_NO_OOM == 0 {
+                    out_of_memory(ctx, size);
+                }
                 return std::ptr::null_mut();
             }
             link(ctx, n, size)
@@ -401,11 +425,19 @@ pub unsafe extern "C" fn bgw_rs_repalloc(p: *mut c_void, size: usize) -> *mut c_
 /// # Safety
 /// `ctx` is a live context.
 unsafe fn reset(ctx: *mut Context) -> bool {
-    // SAFETY: ctx is live; children and chunks belong to it alone.
+    // SAFETY: ctx is live (contract).
+    unsafe { delete_children(ctx) && reset_only(ctx) }
+}
+
+/// Run `ctx`'s reset callbacks and free its chunks, leaving its children
+/// alone (`MemoryContextResetOnly`); false, as [`reset`], when a callback
+/// raised ERROR.
+///
+/// # Safety
+/// `ctx` is a live context.
+unsafe fn reset_only(ctx: *mut Context) -> bool {
+    // SAFETY: ctx is live; its chunks belong to it alone.
     unsafe {
-        if !delete_children(ctx) {
-            return false;
-        }
         loop {
             let cb = (*ctx).data.reset_cbs;
             if cb.is_null() {
@@ -518,6 +550,22 @@ pub unsafe extern "C" fn bgw_rs_MemoryContextReset(ctx: *mut Context) {
         if !ctx.is_null() {
             // SAFETY: a context made here (caller's contract).
             unsafe { reset(ctx) };
+        }
+    })
+}
+
+/// `MemoryContextResetOnly`: run the reset callbacks and free the chunks,
+/// keeping the children. An ERROR raised by a callback is re-thrown by the
+/// C wrapper (`c/mcxt_tree.c`).
+///
+/// # Safety
+/// `ctx` is NULL or a live context made by this runtime.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bgw_rs_MemoryContextResetOnly(ctx: *mut Context) {
+    super::guard("bgw_rs_MemoryContextResetOnly", (), || {
+        if !ctx.is_null() {
+            // SAFETY: a context made here (caller's contract).
+            unsafe { reset_only(ctx) };
         }
     })
 }

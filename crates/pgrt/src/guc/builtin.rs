@@ -151,6 +151,7 @@ pub fn ensure_registered() {
         let _ = store(&var, boot_value(&var), PGC_S_DEFAULT);
         registry(|r| r.vars.push(var));
     }
+    super::stack_limit::apply_stack_rlimit();
     let applied = apply_configured();
     *START_RESULT.lock().unwrap_or_else(|e| e.into_inner()) = Some(applied);
 }

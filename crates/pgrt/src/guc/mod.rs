@@ -40,6 +40,7 @@ mod memory;
 mod nest;
 mod reload;
 mod reset;
+mod stack_limit;
 mod store;
 mod tables;
 #[cfg(test)]

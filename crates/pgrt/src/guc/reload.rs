@@ -64,8 +64,10 @@ pub fn apply_settings(fresh: &settings::Settings, level: i32, announce: bool) ->
             None => {
                 // Only values that came from the configuration go back to
                 // the default when it no longer names them; one a process
-                // set itself (SetConfigOption, PGC_S_SESSION, ...) stays.
-                if v.source == PGC_S_DEFAULT || v.source > PGC_S_ARGV {
+                // set itself (SetConfigOption, PGC_S_SESSION, ...) stays,
+                // and so does one set from the environment at start
+                // (max_stack_depth from the stack's limit).
+                if v.source < PGC_S_FILE || v.source > PGC_S_ARGV {
                     continue;
                 }
                 // Removed from the configuration: back to the default,

@@ -1,13 +1,10 @@
 /*
- * hex_name.c -- utils/adt/encode.c's hex conversion and name.c's NameData
- * helpers, without any database:
+ * hex.c -- utils/adt/encode.c's hex conversion, without any database:
  *
  * - hex_encode: lower-case digits, two per byte, no NUL; the length.
  * - hex_decode: pairs of digits, white space (space, tab, newline, carriage
  *   return) between pairs skipped; PostgreSQL's ERRORs for a bad digit and
  *   an odd number of digits (22023).
- * - namestrcpy (zero-padded, cut to NAMEDATALEN - 1), namestrcmp (NULLs
- *   first).
  *
  * Who may call: any process of the runtime; no shared state.
  */
@@ -15,7 +12,6 @@
 
 #include <string.h>
 
-#define NAMEDATALEN 64
 #define ERRCODE_INVALID_PARAMETER_VALUE MAKE_SQLSTATE('2','2','0','2','3')
 
 extern int	bgw_c_pg_mblen(const char *mbstr);
@@ -76,23 +72,4 @@ bgw_c_hex_decode(const char *src, size_t len, char *dst)
 		s++;
 	}
 	return (uint64_t) (p - dst);
-}
-
-void
-bgw_c_namestrcpy(char *name, const char *str)
-{
-	strncpy(name, str, NAMEDATALEN);
-	name[NAMEDATALEN - 1] = '\0';
-}
-
-int
-bgw_c_namestrcmp(const char *name, const char *str)
-{
-	if (name == NULL && str == NULL)
-		return 0;
-	if (name == NULL)
-		return -1;
-	if (str == NULL)
-		return 1;
-	return strncmp(name, str, NAMEDATALEN);
 }
