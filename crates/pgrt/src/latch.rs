@@ -159,6 +159,17 @@ pub fn create_proc_array(n: usize) {
         return;
     }
     let len = n.max(1) * layout().size;
+    let Some(p) = map_shared(len, "the process array") else {
+        return;
+    };
+    PROCS.store(p, Ordering::Release);
+    NPROCS.store(n, Ordering::Release);
+}
+
+/// A fresh zeroed anonymous mapping of `len` bytes shared with the
+/// processes forked after it (the supervisor's process array and its
+/// header); None, with a LOG line naming `what`, when it cannot be made.
+pub(crate) fn map_shared(len: usize, what: &str) -> Option<*mut u8> {
     // SAFETY: a fresh anonymous shared mapping; checked for failure.
     let p = unsafe {
         libc::mmap(
@@ -173,13 +184,44 @@ pub fn create_proc_array(n: usize) {
     if p == libc::MAP_FAILED {
         bgworker_core::elog!(
             crate::log::LOG,
-            "could not map the process array: {}",
+            "could not map {what}: {}",
             bgworker_core::errno_text(bgworker_core::errno())
         );
-        return;
+        return None;
     }
-    PROCS.store(p as *mut u8, Ordering::Release);
-    NPROCS.store(n, Ordering::Release);
+    Some(p.cast())
+}
+
+/// The poll(2) events that watch a socket for `wl`'s WL_SOCKET_* events.
+pub(crate) fn socket_poll_events(wl: i32) -> i16 {
+    let mut ev = 0;
+    if wl & WL_SOCKET_READABLE != 0 {
+        ev |= libc::POLLIN;
+    }
+    if wl & WL_SOCKET_WRITEABLE != 0 {
+        ev |= libc::POLLOUT;
+    }
+    if wl & WL_SOCKET_CLOSED != 0 {
+        ev |= libc::POLLRDHUP;
+    }
+    ev
+}
+
+/// Which of `wl`'s WL_SOCKET_* events poll's `revents` report, as
+/// PostgreSQL reads epoll's (an error or hang-up wakes every kind).
+pub(crate) fn socket_events_ready(wl: i32, revents: i16) -> i32 {
+    let broken = libc::POLLERR | libc::POLLHUP;
+    let mut out = 0;
+    if wl & WL_SOCKET_READABLE != 0 && revents & (libc::POLLIN | broken) != 0 {
+        out |= WL_SOCKET_READABLE;
+    }
+    if wl & WL_SOCKET_WRITEABLE != 0 && revents & (libc::POLLOUT | broken) != 0 {
+        out |= WL_SOCKET_WRITEABLE;
+    }
+    if wl & WL_SOCKET_CLOSED != 0 && revents & (libc::POLLRDHUP | broken) != 0 {
+        out |= WL_SOCKET_CLOSED;
+    }
+    out
 }
 
 /// Make the process latch usable in a process that is not a worker (the
@@ -539,19 +581,9 @@ unsafe fn wait_latch_or_socket(
             }
         }
         if sock_events != 0 && sock >= 0 {
-            let mut ev = 0;
-            if sock_events & WL_SOCKET_READABLE != 0 {
-                ev |= libc::POLLIN;
-            }
-            if sock_events & WL_SOCKET_WRITEABLE != 0 {
-                ev |= libc::POLLOUT;
-            }
-            if sock_events & WL_SOCKET_CLOSED != 0 {
-                ev |= libc::POLLRDHUP;
-            }
             fds[2] = libc::pollfd {
                 fd: sock,
-                events: ev,
+                events: socket_poll_events(sock_events),
                 revents: 0,
             };
         }
@@ -599,23 +631,7 @@ unsafe fn wait_latch_or_socket(
             return death_event(wake_events);
         }
         if fds[2].revents != 0 {
-            let r = fds[2].revents;
-            let mut out = 0;
-            if sock_events & WL_SOCKET_READABLE != 0
-                && r & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0
-            {
-                out |= WL_SOCKET_READABLE;
-            }
-            if sock_events & WL_SOCKET_WRITEABLE != 0
-                && r & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0
-            {
-                out |= WL_SOCKET_WRITEABLE;
-            }
-            if sock_events & WL_SOCKET_CLOSED != 0
-                && r & (libc::POLLRDHUP | libc::POLLERR | libc::POLLHUP) != 0
-            {
-                out |= WL_SOCKET_CLOSED;
-            }
+            let out = socket_events_ready(sock_events, fds[2].revents);
             if out != 0 {
                 return out;
             }

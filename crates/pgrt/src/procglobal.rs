@@ -104,26 +104,10 @@ pub fn publish() {
     let len = (lay.size + arrays).next_multiple_of(8);
     let mut base = MAP.load(Ordering::Acquire);
     if base.is_null() || MAP_LEN.load(Ordering::Acquire) < len {
-        // SAFETY: a fresh anonymous shared mapping; checked for failure.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            bgworker_core::elog!(
-                crate::log::LOG,
-                "could not map the process array header: {}",
-                bgworker_core::errno_text(bgworker_core::errno())
-            );
+        let Some(p) = super::latch::map_shared(len, "the process array header") else {
             return;
-        }
-        base = p as *mut u8;
+        };
+        base = p;
         MAP.store(base, Ordering::Release);
         MAP_LEN.store(len, Ordering::Release);
     }

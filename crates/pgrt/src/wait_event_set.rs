@@ -28,9 +28,9 @@ use std::sync::atomic::{fence, Ordering};
 
 use super::elog::{raise, ERRCODE_INTERNAL_ERROR};
 use super::latch::{
-    death_event, death_fd, drain, now_ms, report_wait, signal_fd, supervisor_gone,
-    supervisor_gone_or_hup, Latch, WL_EXIT_ON_PM_DEATH, WL_LATCH_SET, WL_POSTMASTER_DEATH,
-    WL_SOCKET_CLOSED, WL_SOCKET_READABLE, WL_SOCKET_WRITEABLE,
+    death_event, death_fd, drain, now_ms, report_wait, signal_fd, socket_events_ready,
+    socket_poll_events, supervisor_gone, supervisor_gone_or_hup, Latch, WL_EXIT_ON_PM_DEATH,
+    WL_LATCH_SET, WL_POSTMASTER_DEATH, WL_SOCKET_CLOSED, WL_SOCKET_READABLE, WL_SOCKET_WRITEABLE,
 };
 use crate::log::ERROR;
 
@@ -349,16 +349,7 @@ unsafe fn wait(
                 } else if e.events == WL_POSTMASTER_DEATH as u32 {
                     (death.unwrap_or(-1), libc::POLLIN)
                 } else {
-                    let mut ev = 0;
-                    if e.events & WL_SOCKET_READABLE as u32 != 0 {
-                        ev |= libc::POLLIN;
-                    }
-                    if e.events & WL_SOCKET_WRITEABLE as u32 != 0 {
-                        ev |= libc::POLLOUT;
-                    }
-                    if e.events & WL_SOCKET_CLOSED as u32 != 0 {
-                        ev |= libc::POLLRDHUP;
-                    }
+                    let ev = socket_poll_events(e.events as i32);
                     (if ev != 0 { e.fd } else { -1 }, ev)
                 };
                 libc::pollfd {
@@ -434,23 +425,7 @@ unsafe fn wait(
                     );
                 }
             } else if p.revents != 0 {
-                let r = p.revents;
-                let mut got = 0u32;
-                if e.events & WL_SOCKET_READABLE as u32 != 0
-                    && r & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0
-                {
-                    got |= WL_SOCKET_READABLE as u32;
-                }
-                if e.events & WL_SOCKET_WRITEABLE as u32 != 0
-                    && r & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0
-                {
-                    got |= WL_SOCKET_WRITEABLE as u32;
-                }
-                if e.events & WL_SOCKET_CLOSED as u32 != 0
-                    && r & (libc::POLLRDHUP | libc::POLLERR | libc::POLLHUP) != 0
-                {
-                    got |= WL_SOCKET_CLOSED as u32;
-                }
+                let got = socket_events_ready(e.events as i32, p.revents) as u32;
                 if got != 0 {
                     emit(
                         &mut out,
