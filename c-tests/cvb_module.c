@@ -25,6 +25,7 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/latch.h"
+#include "storage/proclist.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
@@ -43,6 +44,9 @@ typedef struct CvbShared
 	pg_atomic_uint32 flag;
 	pg_atomic_uint32 flag_all;
 	pg_atomic_uint32 woken;
+	ConditionVariable cv_more;
+	pg_atomic_uint32 flag_more;
+	pg_atomic_uint32 ready_more;
 	pg_atomic_uint32 elected[4];
 } CvbShared;
 
@@ -76,6 +80,9 @@ cvb_startup(void)
 		pg_atomic_init_u32(&cvb->flag, 0);
 		pg_atomic_init_u32(&cvb->flag_all, 0);
 		pg_atomic_init_u32(&cvb->woken, 0);
+		ConditionVariableInit(&cvb->cv_more);
+		pg_atomic_init_u32(&cvb->flag_more, 0);
+		pg_atomic_init_u32(&cvb->ready_more, 0);
 		for (int i = 0; i < 4; i++)
 			pg_atomic_init_u32(&cvb->elected[i], 0);
 	}
@@ -124,6 +131,14 @@ cvb_worker(Datum arg)
 	ConditionVariableCancelSleep();
 	pg_atomic_fetch_add_u32(&cvb->woken, 1);
 	(void) BarrierArriveAndWait(&cvb->party, 0);
+
+	/* both on cv_more's list before the leader broadcasts */
+	ConditionVariablePrepareToSleep(&cvb->cv_more);
+	pg_atomic_fetch_add_u32(&cvb->ready_more, 1);
+	while (pg_atomic_read_u32(&cvb->flag_more) == 0)
+		ConditionVariableSleep(&cvb->cv_more, 0);
+	ConditionVariableCancelSleep();
+	(void) BarrierArriveAndWait(&cvb->party, 0);
 	proc_exit(0);
 }
 
@@ -133,6 +148,7 @@ cvb_leader(Datum arg)
 	BackgroundWorker w;
 	BackgroundWorkerHandle *h;
 	Barrier		dyn;
+	ConditionVariable other;
 	bool		timed_out;
 	bool		r;
 	int			phase;
@@ -181,6 +197,31 @@ cvb_leader(Datum arg)
 	(void) BarrierArriveAndWait(&cvb->party, 0);
 	elog(LOG, "cvb: broadcast woke %u, barrier phase %d", pg_atomic_read_u32(&cvb->woken),
 		 BarrierPhase(&cvb->party));
+
+	/*
+	 * A broadcast (two sleepers: this process becomes the sentinel) made
+	 * with a sleep prepared on another variable cancels that sleep first,
+	 * whose list is then empty.
+	 */
+	ConditionVariableInit(&other);
+	ConditionVariablePrepareToSleep(&other);
+	while (pg_atomic_read_u32(&cvb->ready_more) < 2)
+	{
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+	}
+	pg_atomic_write_u32(&cvb->flag_more, 1);
+	ConditionVariableBroadcast(&cvb->cv_more);
+#if PG_VERSION_NUM >= 170000
+	elog(LOG, "cvb: broadcast with another sleep prepared, then cancel reports %d",
+		 (int) ConditionVariableCancelSleep());
+#else
+	ConditionVariableCancelSleep();
+#endif
+	elog(LOG, "cvb: broadcast with another sleep prepared leaves that list empty %d",
+		 (int) proclist_is_empty(&other.wakeup));
+	(void) BarrierArriveAndWait(&cvb->party, 0);
+	elog(LOG, "cvb: broadcast woke both sleepers, barrier phase %d", BarrierPhase(&cvb->party));
 
 	/* nobody signals: a timed sleep times out */
 	ConditionVariablePrepareToSleep(&cvb->cv);
