@@ -347,8 +347,13 @@ bgw_c_ConditionVariableBroadcast(ConditionVariable *cv)
 	int			procno;
 	bool		sentinel = false;
 
-	/* Our own prepared sleep on it would make us our own sentinel. */
-	if (cv_sleep_target == cv)
+	/*
+	 * The sentinel is this process's one cvWaitLink: any prepared sleep, on
+	 * this variable or another, is cancelled first, or pushing the sentinel
+	 * would relink a node that is still in that other variable's list (the
+	 * caller's next ConditionVariableSleep prepares it again).
+	 */
+	if (cv_sleep_target != NULL)
 		(void) bgw_c_ConditionVariableCancelSleep();
 	if (MyProc != NULL && ProcGlobal != NULL)
 		me = my_procno();
