@@ -418,20 +418,6 @@ pub extern "C" fn PostmasterIsAliveInternal() -> bool {
     super::guard("PostmasterIsAliveInternal", true, || !supervisor_gone())
 }
 
-/// `ProcSendSignal`: set the latch of the process with process number
-/// `procno` (an entry of the process array; ProcWaitForSignal is its
-/// sleeping side, in C). A number outside the array sets nothing
-/// (PostgreSQL does not check it).
-#[unsafe(no_mangle)]
-pub extern "C" fn ProcSendSignal(procno: i32) {
-    super::guard("ProcSendSignal", (), || {
-        if let Some(proc) = usize::try_from(procno).ok().and_then(proc_entry) {
-            // SAFETY: the entry's latch lies at the layout's offset.
-            set_latch(unsafe { &*(proc.add(layout().latch) as *const Latch) });
-        }
-    })
-}
-
 pub(crate) fn supervisor_gone() -> bool {
     backend::current().is_some_and(|c| c.role != backend::Role::Supervisor && !c.supervisor_alive())
 }
