@@ -13,8 +13,15 @@
  * With cvb.sleep_in_startup on (bgworkerd only; PostgreSQL's postmaster
  * would dereference its NULL MyProc), shmem_startup_hook prepares to sleep,
  * which needs a worker's process entry: an ERROR that stops start-up.
+ * With cvb.quit_prepared on (bgworkerd only), the leader's only job: a
+ * worker prepares to sleep and leaves with _exit(1), without its clean-up,
+ * still on the variable's wait list, which only a crash cycle repairs (as
+ * PostgreSQL treats any worker that skips its clean-up); without one, the
+ * leader's own signal would go to the departed worker.
  */
 #include "postgres.h"
+
+#include <unistd.h>
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -35,6 +42,7 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 PGDLLEXPORT void cvb_leader(Datum arg);
 PGDLLEXPORT void cvb_worker(Datum arg);
+PGDLLEXPORT void cvb_quitter(Datum arg);
 
 typedef struct CvbShared
 {
@@ -52,6 +60,7 @@ typedef struct CvbShared
 
 static CvbShared *cvb;
 static bool sleep_in_startup = false;
+static bool quit_prepared = false;
 static shmem_request_hook_type prev_request = NULL;
 static shmem_startup_hook_type prev_startup = NULL;
 
@@ -142,6 +151,46 @@ cvb_worker(Datum arg)
 	proc_exit(0);
 }
 
+/* Prepared to sleep, then gone without proc_exit's clean-up. */
+void
+cvb_quitter(Datum arg)
+{
+	BackgroundWorkerUnblockSignals();
+	attach();
+	ConditionVariablePrepareToSleep(&cvb->cv);
+	_exit(1);
+}
+
+static void
+leader_after_quitter(void)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *h;
+	pid_t		pid;
+	bool		timed_out;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	w.bgw_start_time = BgWorkerStart_PostmasterStart;
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "cvb_module");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "cvb_quitter");
+	snprintf(w.bgw_name, BGW_MAXLEN, "cvb quitter");
+	snprintf(w.bgw_type, BGW_MAXLEN, "cvb quitter");
+	if (!RegisterDynamicBackgroundWorker(&w, &h))
+		elog(ERROR, "cvb: the quitter could not be registered");
+	while (GetBackgroundWorkerPid(h, &pid) != BGWH_STOPPED)
+	{
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+	}
+	ConditionVariablePrepareToSleep(&cvb->cv);
+	ConditionVariableSignal(&cvb->cv);
+	timed_out = ConditionVariableTimedSleep(&cvb->cv, 2000, 0);
+	elog(LOG, "cvb: after the quitter, own signal ends the sleep, timed out %d", (int) timed_out);
+	proc_exit(0);
+}
+
 void
 cvb_leader(Datum arg)
 {
@@ -157,6 +206,8 @@ cvb_leader(Datum arg)
 	(void) arg;
 	BackgroundWorkerUnblockSignals();
 	attach();
+	if (quit_prepared)
+		leader_after_quitter();
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
 	w.bgw_start_time = BgWorkerStart_PostmasterStart;
@@ -277,6 +328,8 @@ _PG_init(void)
 		return;
 	DefineCustomBoolVariable("cvb.sleep_in_startup", "Prepare to sleep in shmem_startup_hook.",
 							 NULL, &sleep_in_startup, false, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("cvb.quit_prepared", "A worker leaves prepared to sleep.",
+							 NULL, &quit_prepared, false, PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	prev_request = shmem_request_hook;
 	shmem_request_hook = cvb_request;
 	prev_startup = shmem_startup_hook;
