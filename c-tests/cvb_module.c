@@ -155,6 +155,7 @@ cvb_worker(Datum arg)
 void
 cvb_quitter(Datum arg)
 {
+	(void) arg;
 	BackgroundWorkerUnblockSignals();
 	attach();
 	ConditionVariablePrepareToSleep(&cvb->cv);
