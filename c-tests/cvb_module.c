@@ -13,8 +13,15 @@
  * With cvb.sleep_in_startup on (bgworkerd only; PostgreSQL's postmaster
  * would dereference its NULL MyProc), shmem_startup_hook prepares to sleep,
  * which needs a worker's process entry: an ERROR that stops start-up.
+ * With cvb.quit_prepared on (bgworkerd only), the leader's only job: a
+ * worker prepares to sleep and leaves with _exit(1), without its clean-up,
+ * still on the variable's wait list, which only a crash cycle repairs (as
+ * PostgreSQL treats any worker that skips its clean-up); without one, the
+ * leader's own signal would go to the departed worker.
  */
 #include "postgres.h"
+
+#include <unistd.h>
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -26,6 +33,7 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/latch.h"
+#include "storage/proclist.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
@@ -35,6 +43,7 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 PGDLLEXPORT void cvb_leader(Datum arg);
 PGDLLEXPORT void cvb_worker(Datum arg);
+PGDLLEXPORT void cvb_quitter(Datum arg);
 
 typedef struct CvbShared
 {
@@ -44,11 +53,15 @@ typedef struct CvbShared
 	pg_atomic_uint32 flag;
 	pg_atomic_uint32 flag_all;
 	pg_atomic_uint32 woken;
+	ConditionVariable cv_more;
+	pg_atomic_uint32 flag_more;
+	pg_atomic_uint32 ready_more;
 	pg_atomic_uint32 elected[4];
 } CvbShared;
 
 static CvbShared *cvb;
 static bool sleep_in_startup = false;
+static bool quit_prepared = false;
 static shmem_request_hook_type prev_request = NULL;
 static shmem_startup_hook_type prev_startup = NULL;
 
@@ -77,6 +90,9 @@ cvb_startup(void)
 		pg_atomic_init_u32(&cvb->flag, 0);
 		pg_atomic_init_u32(&cvb->flag_all, 0);
 		pg_atomic_init_u32(&cvb->woken, 0);
+		ConditionVariableInit(&cvb->cv_more);
+		pg_atomic_init_u32(&cvb->flag_more, 0);
+		pg_atomic_init_u32(&cvb->ready_more, 0);
 		for (int i = 0; i < 4; i++)
 			pg_atomic_init_u32(&cvb->elected[i], 0);
 	}
@@ -125,6 +141,55 @@ cvb_worker(Datum arg)
 	ConditionVariableCancelSleep();
 	pg_atomic_fetch_add_u32(&cvb->woken, 1);
 	(void) BarrierArriveAndWait(&cvb->party, 0);
+
+	/* both on cv_more's list before the leader broadcasts */
+	ConditionVariablePrepareToSleep(&cvb->cv_more);
+	pg_atomic_fetch_add_u32(&cvb->ready_more, 1);
+	while (pg_atomic_read_u32(&cvb->flag_more) == 0)
+		ConditionVariableSleep(&cvb->cv_more, 0);
+	ConditionVariableCancelSleep();
+	(void) BarrierArriveAndWait(&cvb->party, 0);
+	proc_exit(0);
+}
+
+/* Prepared to sleep, then gone without proc_exit's clean-up. */
+void
+cvb_quitter(Datum arg)
+{
+	(void) arg;
+	BackgroundWorkerUnblockSignals();
+	attach();
+	ConditionVariablePrepareToSleep(&cvb->cv);
+	_exit(1);
+}
+
+static void
+leader_after_quitter(void)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *h;
+	pid_t		pid;
+	bool		timed_out;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	w.bgw_start_time = BgWorkerStart_PostmasterStart;
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "cvb_module");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "cvb_quitter");
+	snprintf(w.bgw_name, BGW_MAXLEN, "cvb quitter");
+	snprintf(w.bgw_type, BGW_MAXLEN, "cvb quitter");
+	if (!RegisterDynamicBackgroundWorker(&w, &h))
+		elog(ERROR, "cvb: the quitter could not be registered");
+	while (GetBackgroundWorkerPid(h, &pid) != BGWH_STOPPED)
+	{
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+	}
+	ConditionVariablePrepareToSleep(&cvb->cv);
+	ConditionVariableSignal(&cvb->cv);
+	timed_out = ConditionVariableTimedSleep(&cvb->cv, 2000, 0);
+	elog(LOG, "cvb: after the quitter, own signal ends the sleep, timed out %d", (int) timed_out);
 	proc_exit(0);
 }
 
@@ -134,6 +199,7 @@ cvb_leader(Datum arg)
 	BackgroundWorker w;
 	BackgroundWorkerHandle *h;
 	Barrier		dyn;
+	ConditionVariable other;
 	bool		timed_out;
 	bool		r;
 	int			phase;
@@ -142,6 +208,8 @@ cvb_leader(Datum arg)
 	(void) arg;
 	BackgroundWorkerUnblockSignals();
 	attach();
+	if (quit_prepared)
+		leader_after_quitter();
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
 	w.bgw_start_time = BgWorkerStart_PostmasterStart;
@@ -182,6 +250,31 @@ cvb_leader(Datum arg)
 	(void) BarrierArriveAndWait(&cvb->party, 0);
 	elog(LOG, "cvb: broadcast woke %u, barrier phase %d", pg_atomic_read_u32(&cvb->woken),
 		 BarrierPhase(&cvb->party));
+
+	/*
+	 * A broadcast (two sleepers: this process becomes the sentinel) made
+	 * with a sleep prepared on another variable cancels that sleep first,
+	 * whose list is then empty.
+	 */
+	ConditionVariableInit(&other);
+	ConditionVariablePrepareToSleep(&other);
+	while (pg_atomic_read_u32(&cvb->ready_more) < 2)
+	{
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+	}
+	pg_atomic_write_u32(&cvb->flag_more, 1);
+	ConditionVariableBroadcast(&cvb->cv_more);
+#if PG_VERSION_NUM >= 170000
+	elog(LOG, "cvb: broadcast with another sleep prepared, then cancel reports %d",
+		 (int) ConditionVariableCancelSleep());
+#else
+	ConditionVariableCancelSleep();
+#endif
+	elog(LOG, "cvb: broadcast with another sleep prepared leaves that list empty %d",
+		 (int) proclist_is_empty(&other.wakeup));
+	(void) BarrierArriveAndWait(&cvb->party, 0);
+	elog(LOG, "cvb: broadcast woke both sleepers, barrier phase %d", BarrierPhase(&cvb->party));
 
 	/* nobody signals: a timed sleep times out */
 	ConditionVariablePrepareToSleep(&cvb->cv);
@@ -235,6 +328,8 @@ _PG_init(void)
 		return;
 	DefineCustomBoolVariable("cvb.sleep_in_startup", "Prepare to sleep in shmem_startup_hook.",
 							 NULL, &sleep_in_startup, false, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("cvb.quit_prepared", "A worker leaves prepared to sleep.",
+							 NULL, &quit_prepared, false, PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	prev_request = shmem_request_hook;
 	shmem_request_hook = cvb_request;
 	prev_startup = shmem_startup_hook;

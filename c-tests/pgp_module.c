@@ -2,7 +2,8 @@
  * pgp_module.c -- ProcGlobal (storage/proc.h), the header of the shared
  * process array, as a worker walks it: its own entry at its process
  * number, no transaction id or status flags, the group-clearing heads
- * empty, ProcSendSignal and ProcWaitForSignal on its own latch, the
+ * empty, ProcSendSignal and ProcWaitForSignal on its own latch (and
+ * ProcSendSignal's ERROR for a number outside the array), the
  * server alive, a live sibling's pid found and (17, 18) gone once stopped;
  * PostgreSQL 15 leaves the pid in the free entry, bgworkerd clears it in
  * every major (tests/procglobal_postgresql.rs checks that). Run under
@@ -130,6 +131,31 @@ await_stopped(BackgroundWorkerHandle *h)
 	elog(ERROR, "pgp: a sibling did not stop");
 }
 
+/* A process number outside the array: PostgreSQL's ERROR, caught. */
+static void
+send_out_of_range(int procno)
+{
+	MemoryContext mcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		ProcSendSignal(procno);
+		elog(LOG, "pgp: ProcSendSignal(%s) returned", procno < 0 ? "-1" : "allProcCount");
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(mcxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		elog(LOG, "pgp: ProcSendSignal(%s): ERROR \"%s\"", procno < 0 ? "-1" : "allProcCount",
+			 e->message);
+		FreeErrorData(e);
+	}
+	PG_END_TRY();
+}
+
 void
 pgp_leader(Datum arg)
 {
@@ -158,6 +184,8 @@ pgp_leader(Datum arg)
 	ProcWaitForSignal(0);
 	elog(LOG, "pgp: ProcWaitForSignal returned, latch reset %s, server alive %s",
 		 yes(!MyLatch->is_set), yes(PostmasterIsAliveInternal()));
+	send_out_of_range((int) ProcGlobal->allProcCount);
+	send_out_of_range(-1);
 
 	pid = start_sibling("pgp_sleeper", &h);
 	elog(LOG, "pgp: live sibling found %s", yes(await_entry(pid) != NULL));

@@ -42,3 +42,37 @@ fn sleeping_outside_a_worker_is_an_error() {
     assert!(!d.pid_file().exists(), "pid file left behind");
     assert!(!d.log_text().contains("bgworkerd ready"));
 }
+
+/// A worker that leaves with _exit(1), without its clean-up, while it is
+/// prepared to sleep stays on the variable's wait list: the supervisor
+/// makes that a crash cycle, as PostgreSQL does with any worker that skips
+/// its clean-up, and no later signal goes to the departed process.
+#[test]
+fn worker_leaving_on_a_wait_list_is_a_crash() {
+    let _w = watchdog(90, "cvb quit prepared");
+    let m = pgxs_module("cvb_module.c");
+    let d = Daemon::builder("cvb-quit")
+        .preload(&[&m])
+        .set(
+            "dynamic_library_path",
+            &m.parent().unwrap().display().to_string(),
+        )
+        .set("cvb.quit_prepared", "on")
+        .start();
+    d.wait_log("exited with exit code 1", secs(30));
+    // The leader either is ended by the crash cycle or reports its sleep.
+    let deadline = std::time::Instant::now() + secs(30);
+    while d.count_log("terminating any other active server processes") == 0
+        && d.count_log("cvb: after the quitter") == 0
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        d.count_log("terminating any other active server processes"),
+        1,
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(d.count_log("cvb: after the quitter"), 0, "{}", d.log_text());
+}

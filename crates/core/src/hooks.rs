@@ -113,8 +113,12 @@ pub struct Hooks {
     /// (whatever the exit): the runtime forgets the process in what other
     /// processes read of it (its process entry names no pid), so that a
     /// worker that died without its own clean-up is never taken for a live
-    /// one, nor its pid, once reused, for a worker.
-    pub worker_exited: fn(slot: usize, pid: i32),
+    /// one, nor its pid, once reused, for a worker. True when the process
+    /// left shared state behind that only a crash cycle repairs (it left
+    /// without its clean-up while on a wait list other processes walk):
+    /// the supervisor then handles the exit as a crash, whatever its
+    /// status, as PostgreSQL handles any worker that skips its clean-up.
+    pub worker_exited: fn(slot: usize, pid: i32) -> bool,
 }
 
 impl Hooks {
@@ -138,7 +142,7 @@ impl Hooks {
         notify_worker: |_, _| {},
         throw_deferred: plain_throw,
         server_libraries: || false,
-        worker_exited: |_, _| {},
+        worker_exited: |_, _| false,
     };
 }
 

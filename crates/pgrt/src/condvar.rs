@@ -1,6 +1,7 @@
 //! Condition variables (storage/condition_variable.h), barriers
-//! (storage/barrier.h) and `ProcWaitForSignal` (storage/proc.h, the
-//! sleeping side of latch.rs's `ProcSendSignal`): the whole of them is C
+//! (storage/barrier.h), `ProcSendSignal` and `ProcWaitForSignal`
+//! (storage/proc.h; the first is an ERROR for a process number outside
+//! the array, raised from C): the whole of them is C
 //! (c/condvar.c), over the
 //! process array (latch.rs: every worker's `PGPROC`, its latch and its
 //! `cvWaitLink`) and `ProcGlobal` (procglobal.rs); here their exports
@@ -23,6 +24,7 @@ super::c_export! {
     BarrierPhase => bgw_c_BarrierPhase,
     BarrierParticipants => bgw_c_BarrierParticipants,
     ProcWaitForSignal => bgw_c_ProcWaitForSignal,
+    ProcSendSignal => bgw_c_ProcSendSignal,
 }
 
 /// `sizeof(PGPROC)` of the process's major.

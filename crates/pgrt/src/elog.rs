@@ -84,6 +84,7 @@ super::c_export! {
     appendStringInfoSpaces => bgw_c_appendStringInfoSpaces,
     appendBinaryStringInfo => bgw_c_appendBinaryStringInfo,
     appendBinaryStringInfoNT => bgw_c_appendBinaryStringInfoNT,
+    appendStringInfoStringQuoted => bgw_c_appendStringInfoStringQuoted,
 }
 
 unsafe extern "C" {

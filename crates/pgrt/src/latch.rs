@@ -460,20 +460,6 @@ pub extern "C" fn PostmasterIsAliveInternal() -> bool {
     super::guard("PostmasterIsAliveInternal", true, || !supervisor_gone())
 }
 
-/// `ProcSendSignal`: set the latch of the process with process number
-/// `procno` (an entry of the process array; ProcWaitForSignal is its
-/// sleeping side, in C). A number outside the array sets nothing
-/// (PostgreSQL does not check it).
-#[unsafe(no_mangle)]
-pub extern "C" fn ProcSendSignal(procno: i32) {
-    super::guard("ProcSendSignal", (), || {
-        if let Some(proc) = usize::try_from(procno).ok().and_then(proc_entry) {
-            // SAFETY: the entry's latch lies at the layout's offset.
-            set_latch(unsafe { &*(proc.add(layout().latch) as *const Latch) });
-        }
-    })
-}
-
 pub(crate) fn supervisor_gone() -> bool {
     backend::current().is_some_and(|c| c.role != backend::Role::Supervisor && !c.supervisor_alive())
 }
@@ -687,13 +673,31 @@ pub fn notify_worker(slot: usize, pid: i32) {
 /// The supervisor's `worker_exited` hook: the entry of `slot` no longer
 /// names `pid` (a worker that was killed, or exited without proc_exit,
 /// could not clear it itself). A single compare-and-swap: an entry a new
-/// worker has taken meanwhile keeps its pid.
-pub fn worker_exited(slot: usize, pid: i32) {
-    if let Some(proc) = proc_entry(slot) {
-        // SAFETY: proc is an entry of the mapping; pid an aligned i32 in it.
-        let at = unsafe { &*(proc.add(layout().pid) as *const AtomicI32) };
-        let _ = at.compare_exchange(pid, 0, Ordering::AcqRel, Ordering::Acquire);
-    }
+/// worker has taken meanwhile keeps its pid. True when the entry is still
+/// linked into a condition variable's wait list (its `cvWaitLink` is not
+/// the unlinked 0/0): the worker left prepared to sleep without its
+/// clean-up, so that list names a process that is gone and the next worker
+/// in the slot would relink the node; only a crash cycle, which
+/// reinitialises shared memory, repairs it.
+pub fn worker_exited(slot: usize, pid: i32) -> bool {
+    let Some(proc) = proc_entry(slot) else {
+        return false;
+    };
+    let lay = layout();
+    // SAFETY: proc is an entry of the mapping; pid an aligned i32 in it.
+    let at = unsafe { &*(proc.add(lay.pid) as *const AtomicI32) };
+    let _ = at.compare_exchange(pid, 0, Ordering::AcqRel, Ordering::Acquire);
+    // SAFETY: cvWaitLink (two aligned i32: next, prev) lies inside the
+    // entry; the process that wrote it is gone, and no live process writes
+    // a departed one's node except through the list it is in.
+    let (next, prev) = unsafe {
+        let link = proc.add(lay.cv_wait_link) as *const AtomicI32;
+        (
+            (*link).load(Ordering::Acquire),
+            (*link.add(1)).load(Ordering::Acquire),
+        )
+    };
+    next != 0 || prev != 0
 }
 
 /// The shared process array: its first entry and how many there are, or

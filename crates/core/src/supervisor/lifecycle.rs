@@ -279,7 +279,9 @@ impl Supervisor {
         let Some(i) = self.by_pid.remove(&pid) else {
             return;
         };
-        (crate::hooks::get().worker_exited)(i, pid);
+        // Left on a wait list without its clean-up: a crash, whatever the
+        // status (the runtime's answer).
+        let unclean = (crate::hooks::get().worker_exited)(i, pid);
         // Stop notifying a process that is gone (its pid may be reused).
         if self.notify_refs.contains_key(&pid) {
             for rw in self.workers.iter_mut().flatten() {
@@ -298,9 +300,10 @@ impl Supervisor {
         // count as exit 1 rather than as a crash (supervision.rs).
         let kill = rw.sv.kill_reason.take();
         let what = format!("background worker \"{}\"", rw.def.type_name());
-        let exited0 = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-        let exited1 = (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1)
-            || (!exited0 && supervision::counts_as_exit1(kill, &eff));
+        let exited0 = !unclean && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        let exited1 = !unclean
+            && ((libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1)
+                || (!exited0 && supervision::counts_as_exit1(kill, &eff)));
         if exited0 {
             rw.terminate = true;
         }

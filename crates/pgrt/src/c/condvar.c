@@ -84,6 +84,7 @@ extern size_t bgw_rs_proc_size(void);
 extern size_t bgw_rs_proc_cv_link_offset(void);
 extern size_t bgw_rs_proc_number_offset(void);
 extern int	bgw_rs_invalid_proc_number(void);
+extern uint32_t bgw_rs_pg_major(void);
 
 #define CHECK_INTERRUPTS() do { if (InterruptPending) bgw_c_ProcessInterrupts(); } while (0)
 
@@ -347,8 +348,13 @@ bgw_c_ConditionVariableBroadcast(ConditionVariable *cv)
 	int			procno;
 	bool		sentinel = false;
 
-	/* Our own prepared sleep on it would make us our own sentinel. */
-	if (cv_sleep_target == cv)
+	/*
+	 * The sentinel is this process's one cvWaitLink: any prepared sleep, on
+	 * this variable or another, is cancelled first, or pushing the sentinel
+	 * would relink a node that is still in that other variable's list (the
+	 * caller's next ConditionVariableSleep prepares it again).
+	 */
+	if (cv_sleep_target != NULL)
 		(void) bgw_c_ConditionVariableCancelSleep();
 	if (MyProc != NULL && ProcGlobal != NULL)
 		me = my_procno();
@@ -390,7 +396,29 @@ bgw_c_ConditionVariableBroadcast(ConditionVariable *cv)
 	}
 }
 
-/* ---- storage/proc.h's wait for ProcSendSignal (latch.rs) ---- */
+/* ---- storage/proc.h's ProcSendSignal and ProcWaitForSignal ---- */
+
+/* PROC_HDR.allProcCount, at the same offset in every major (procglobal.rs). */
+#define PROC_HDR_ALL_PROC_COUNT_OFFSET 32
+
+/*
+ * Set the latch of the process with process number `procno`; a number
+ * outside the process array (or no array: a process of no supervisor) is
+ * PostgreSQL's ERROR, in the major's words.
+ */
+void
+bgw_c_ProcSendSignal(int procno)
+{
+	uint32_t	count = ProcGlobal ?
+		*(uint32_t *) ((char *) ProcGlobal + PROC_HDR_ALL_PROC_COUNT_OFFSET) : 0;
+
+	if (procno < 0 || (uint32_t) procno >= count)
+		bgw_ereport(ERROR, bgw_c_errcode(ERRCODE_INTERNAL_ERROR),
+					bgw_c_errmsg_internal("%s out of range",
+										  bgw_rs_pg_major() >= 17 ? "procNumber" : "pgprocno"));
+	wake(procno);
+}
+
 
 void
 bgw_c_ProcWaitForSignal(uint32_t wait_event_info)
