@@ -7,6 +7,7 @@
  */
 #include "postgres.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -125,6 +126,26 @@ wes_main(Datum arg)
 	sv[1] = -1;
 	show("b closed", set, 1000);
 
+	/* a socket closed while in the set: nothing to report, no spinning */
+	{
+		struct rusage before,
+					after;
+		long		cpu_us;
+
+		getrusage(RUSAGE_SELF, &before);
+		close(sv[0]);
+		show("a closed while in the set", set, 300);
+		getrusage(RUSAGE_SELF, &after);
+		cpu_us = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) * 1000000L +
+			(after.ru_utime.tv_usec - before.ru_utime.tv_usec) +
+			(after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1000000L +
+			(after.ru_stime.tv_usec - before.ru_stime.tv_usec);
+		elog(LOG, "wes: the wait slept (under 100 ms of CPU) %d", cpu_us < 100000L);
+		/* its number is free now: not a socket */
+		TRY_ERR("a socket that is not open",
+				AddWaitEventToSet(set, WL_SOCKET_READABLE, sv[0], NULL, NULL));
+		elog(LOG, "wes: counted anyway: %d events", GetNumRegisteredWaitEvents(set));
+	}
 	TRY_ERR("a second latch", AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL));
 	TRY_ERR("a latch event without a latch",
 			AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, NULL, NULL));
@@ -133,9 +154,9 @@ wes_main(Datum arg)
 	TRY_ERR("modify the latch event", ModifyWaitEvent(set, 0, WL_SOCKET_READABLE, NULL));
 	TRY_ERR("modify the death event", ModifyWaitEvent(set, 1, WL_SOCKET_READABLE, NULL));
 	TRY_ERR("modify to the same", ModifyWaitEvent(set, 1, WL_POSTMASTER_DEATH, NULL));
+	TRY_ERR("modify with the exit alias", ModifyWaitEvent(set, 1, WL_EXIT_ON_PM_DEATH, NULL));
 	elog(LOG, "wes: still %d events", GetNumRegisteredWaitEvents(set));
 	FreeWaitEventSet(set);
-	close(sv[0]);
 	elog(LOG, "wes: done");
 	proc_exit(0);
 }

@@ -18,8 +18,10 @@
 //! - a timeout returns 0 events; -1 waits for ever.
 //!
 //! PostgreSQL's ERRORs for bad arguments (another process's latch, a second
-//! latch, a socket event without a socket, modifying the latch or death
-//! event, a full set) are raised from the C shims (c/wait_event_set.c).
+//! latch, a socket event without a socket or with a descriptor that is not
+//! open, modifying the latch or death event, a full set) are raised from
+//! the C shims (c/wait_event_set.c). A socket closed while in the set is
+//! left out of the wait, as epoll drops it.
 //!
 //! Who may call: module code in its own process; one thread.
 
@@ -167,6 +169,16 @@ pub unsafe extern "C" fn bgw_rs_AddWaitEventToSet(
                 user_data,
             })
         };
+        // A socket that is not open: PostgreSQL's epoll_ctl() ERROR, raised
+        // after the event was counted, as there.
+        // SAFETY: F_GETFD only reads the descriptor's flags.
+        if events & WL_SOCKET_MASK != 0 && unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            err(&format!(
+                "epoll_ctl() failed: {}",
+                bgworker_core::errno_text(bgworker_core::errno())
+            ));
+            return -1;
+        }
         pos
     })
 }
@@ -191,10 +203,16 @@ pub unsafe extern "C" fn bgw_rs_ModifyWaitEvent(
         }
         // SAFETY: pos < nevents.
         let ev = unsafe { &mut *events_of(set).add(pos as usize) };
-        let mut events = events;
-        if events == WL_EXIT_ON_PM_DEATH as u32 {
-            events = WL_POSTMASTER_DEATH as u32;
-            s.exit_on_pm_death = true;
+        // 18 switches a death event between reporting and exiting; 15 and
+        // 17 take WL_EXIT_ON_PM_DEATH as an alias only when adding.
+        if bgworker_core::identity::pg_major() >= 18 && ev.events & WL_POSTMASTER_DEATH as u32 != 0
+        {
+            if events != WL_POSTMASTER_DEATH as u32 && events != WL_EXIT_ON_PM_DEATH as u32 {
+                err("cannot remove postmaster death event");
+                return;
+            }
+            s.exit_on_pm_death = events == WL_EXIT_ON_PM_DEATH as u32;
+            return;
         }
         if events == ev.events && (ev.events & WL_LATCH_SET as u32 == 0 || s.latch == latch) {
             return;
@@ -204,12 +222,7 @@ pub unsafe extern "C" fn bgw_rs_ModifyWaitEvent(
             return;
         }
         if ev.events & WL_POSTMASTER_DEATH as u32 != 0 {
-            // (18's wording)
-            err(if bgworker_core::identity::pg_major() >= 18 {
-                "cannot remove postmaster death event"
-            } else {
-                "cannot modify postmaster death event"
-            });
+            err("cannot modify postmaster death event");
             return;
         }
         ev.events = events;
@@ -302,6 +315,10 @@ unsafe fn wait(
     let sfd = signal_fd();
     let death = death_fd();
     let mut out = 0usize;
+    // Sockets closed while in the set (poll says POLLNVAL): left out of the
+    // following polls, as epoll drops a closed descriptor, so that the wait
+    // sleeps instead of spinning.
+    let mut closed = vec![false; evs.len()];
     // The latch was reported already: poll the rest once, without waiting.
     let mut latch_done = false;
     // Write one occurred event; the caller checks out < nevents first.
@@ -350,7 +367,14 @@ unsafe fn wait(
                     (death.unwrap_or(-1), libc::POLLIN)
                 } else {
                     let ev = socket_poll_events(e.events as i32);
-                    (if ev != 0 { e.fd } else { -1 }, ev)
+                    (
+                        if ev != 0 && !closed[e.pos as usize] {
+                            e.fd
+                        } else {
+                            -1
+                        },
+                        ev,
+                    )
                 };
                 libc::pollfd {
                     fd,
@@ -388,6 +412,10 @@ unsafe fn wait(
             return 0;
         }
         for (e, p) in evs.iter().zip(fds.iter()) {
+            if p.revents & libc::POLLNVAL != 0 {
+                closed[e.pos as usize] = true;
+                continue;
+            }
             if out >= nevents as usize {
                 break;
             }
