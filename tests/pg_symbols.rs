@@ -215,6 +215,60 @@ fn server_libraries_is_current() {
     }
 }
 
+/// The list serves every major because Debian builds 15, 17 and 18 with
+/// the same libraries: each major's server headers (Debian's
+/// postgresql-server-dev-MAJOR) define the same USE_*/ENABLE_GSS/HAVE_LIBZ
+/// build options as 15's.
+#[test]
+fn server_libraries_serve_every_major() {
+    let options = |major: &str| -> Option<Vec<String>> {
+        let h = if major == "15" {
+            PathBuf::from("/usr/include/postgresql/15/server/pg_config.h")
+        } else {
+            root().join(format!(
+                "target/pg/{major}/usr/include/postgresql/{major}/server/pg_config.h"
+            ))
+        };
+        let text = std::fs::read_to_string(&h).ok()?;
+        let mut v: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("#define "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|n| {
+                matches!(
+                    *n,
+                    "USE_OPENSSL"
+                        | "USE_ZSTD"
+                        | "USE_LZ4"
+                        | "USE_LIBXML"
+                        | "USE_ICU"
+                        | "ENABLE_GSS"
+                        | "USE_LDAP"
+                        | "USE_PAM"
+                        | "USE_SYSTEMD"
+                        | "HAVE_LIBZ"
+                )
+            })
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        Some(v)
+    };
+    let Some(fifteen) = options("15") else {
+        eprintln!("skipped: PostgreSQL 15's server headers are not installed");
+        return;
+    };
+    assert_eq!(fifteen.len(), 10, "{fifteen:?}");
+    for major in ["17", "18"] {
+        match options(major) {
+            Some(o) => assert_eq!(o, fifteen, "{major}'s build options differ from 15's"),
+            None => eprintln!(
+                "skipped: {major}'s server headers are not there (make pg-headers-{major})"
+            ),
+        }
+    }
+}
+
 /// exports/pgMAJOR/settings (PostgreSQL's built-in settings, from the real
 /// server's pg_settings in a throw-away cluster) is current for each major
 /// whose server is there (exports/pg-settings.sh; about a second each).
