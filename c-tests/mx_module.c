@@ -19,37 +19,19 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
+#include "cx_worker.h"
 #include "storage/ipc.h"
 #include "utils/memutils.h"
 
+
+#include "tagged_catch.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 PGDLLEXPORT void mx_main(Datum arg);
 
-/* Run `stmt`; log "no error" or the ERROR with its SQLSTATE. */
-#define CATCH(what, stmt) \
-	do { \
-		MemoryContext ctx_ = CurrentMemoryContext; \
-		PG_TRY(); \
-		{ \
-			stmt; \
-			elog(LOG, "mx: %s: no error", what); \
-		} \
-		PG_CATCH(); \
-		{ \
-			ErrorData  *ed_; \
-			MemoryContextSwitchTo(ctx_); \
-			ed_ = CopyErrorData(); \
-			FlushErrorState(); \
-			elog(LOG, "mx: %s: %s %s (%s)", what, \
-				 ed_->elevel == ERROR ? "ERROR" : "other", ed_->message, \
-				 unpack_sql_state(ed_->sqlerrcode)); \
-			FreeErrorData(ed_); \
-		} \
-		PG_END_TRY(); \
-	} while (0)
+#define CATCH(what, stmt) TAGGED_CATCH_CODE("mx", what, stmt)
 
 static void
 mx_callback(void *arg)
@@ -217,17 +199,7 @@ mx_main(Datum arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker w;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&w, 0, sizeof(w));
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	w.bgw_start_time = BgWorkerStart_PostmasterStart;
-	w.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(w.bgw_library_name, BGW_MAXLEN, "mx_module");
-	snprintf(w.bgw_function_name, BGW_MAXLEN, "mx_main");
-	snprintf(w.bgw_name, BGW_MAXLEN, "mx worker");
-	snprintf(w.bgw_type, BGW_MAXLEN, "mx worker");
-	RegisterBackgroundWorker(&w);
+	cx_register_worker("mx_module", "mx_main", "mx worker", "mx worker");
 }

@@ -16,39 +16,21 @@
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
+#include "cx_worker.h"
 #include "storage/ipc.h"
 #include "utils/memutils.h"
 #if PG_VERSION_NUM >= 160000
 #include "varatt.h"
 #endif
 
+#include "tagged_catch.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 PGDLLEXPORT void pq_main(Datum arg);
 
-/* Run `stmt`; log "no error" or the ERROR with its SQLSTATE. */
-#define CATCH(what, stmt) \
-	do { \
-		MemoryContext ctx_ = CurrentMemoryContext; \
-		PG_TRY(); \
-		{ \
-			stmt; \
-			elog(LOG, "pq: %s: no error", what); \
-		} \
-		PG_CATCH(); \
-		{ \
-			ErrorData  *ed_; \
-			MemoryContextSwitchTo(ctx_); \
-			ed_ = CopyErrorData(); \
-			FlushErrorState(); \
-			elog(LOG, "pq: %s: %s %s (%s)", what, \
-				 ed_->elevel == ERROR ? "ERROR" : "other", ed_->message, \
-				 unpack_sql_state(ed_->sqlerrcode)); \
-			FreeErrorData(ed_); \
-		} \
-		PG_END_TRY(); \
-	} while (0)
+#define CATCH(what, stmt) TAGGED_CATCH_CODE("pq", what, stmt)
 
 static const char *
 hex(const void *p, size_t n)
@@ -169,17 +151,7 @@ pq_main(Datum arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker w;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&w, 0, sizeof(w));
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	w.bgw_start_time = BgWorkerStart_PostmasterStart;
-	w.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(w.bgw_library_name, BGW_MAXLEN, "pq_module");
-	snprintf(w.bgw_function_name, BGW_MAXLEN, "pq_main");
-	snprintf(w.bgw_name, BGW_MAXLEN, "pq worker");
-	snprintf(w.bgw_type, BGW_MAXLEN, "pq worker");
-	RegisterBackgroundWorker(&w);
+	cx_register_worker("pq_module", "pq_main", "pq worker", "pq worker");
 }

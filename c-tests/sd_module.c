@@ -21,6 +21,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
+#include "cx_worker.h"
 #include "storage/ipc.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -139,17 +140,7 @@ sd_main(Datum arg)
 void
 _PG_init(void)
 {
-	BackgroundWorker w;
-
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&w, 0, sizeof(w));
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	w.bgw_start_time = BgWorkerStart_PostmasterStart;
-	w.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(w.bgw_library_name, BGW_MAXLEN, "sd_module");
-	snprintf(w.bgw_function_name, BGW_MAXLEN, "sd_main");
-	snprintf(w.bgw_name, BGW_MAXLEN, "sd worker");
-	snprintf(w.bgw_type, BGW_MAXLEN, "sd worker");
-	RegisterBackgroundWorker(&w);
+	cx_register_worker("sd_module", "sd_main", "sd worker", "sd worker");
 }
