@@ -14,7 +14,8 @@
 #include "utils/elog.h"
 #include "utils/memutils.h"
 
-#define TAGGED_CATCH(tag, what, stmt) \
+/* Run `stmt`; on an ERROR, `report` logs it through ed_ (its copy). */
+#define TAGGED_CATCH_REPORT(tag, what, stmt, report) \
 	do { \
 		MemoryContext ctx_ = CurrentMemoryContext; \
 		PG_TRY(); \
@@ -28,34 +29,22 @@
 			MemoryContextSwitchTo(ctx_); \
 			ed_ = CopyErrorData(); \
 			FlushErrorState(); \
-			elog(LOG, tag ": %s: ERROR %s | %s | %s (%s)", what, ed_->message, \
-				 ed_->detail ? ed_->detail : "-", ed_->hint ? ed_->hint : "-", \
-				 ed_->elevel == ERROR ? "ERROR" : "other"); \
+			report; \
 			FreeErrorData(ed_); \
 		} \
 		PG_END_TRY(); \
 	} while (0)
 
+#define TAGGED_CATCH(tag, what, stmt) \
+	TAGGED_CATCH_REPORT(tag, what, stmt, \
+						elog(LOG, tag ": %s: ERROR %s | %s | %s (%s)", what, ed_->message, \
+							 ed_->detail ? ed_->detail : "-", ed_->hint ? ed_->hint : "-", \
+							 ed_->elevel == ERROR ? "ERROR" : "other"))
+
 #define TAGGED_CATCH_CODE(tag, what, stmt) \
-	do { \
-		MemoryContext ctx_ = CurrentMemoryContext; \
-		PG_TRY(); \
-		{ \
-			stmt; \
-			elog(LOG, tag ": %s: no error", what); \
-		} \
-		PG_CATCH(); \
-		{ \
-			ErrorData  *ed_; \
-			MemoryContextSwitchTo(ctx_); \
-			ed_ = CopyErrorData(); \
-			FlushErrorState(); \
-			elog(LOG, tag ": %s: %s %s (%s)", what, \
-				 ed_->elevel == ERROR ? "ERROR" : "other", ed_->message, \
-				 unpack_sql_state(ed_->sqlerrcode)); \
-			FreeErrorData(ed_); \
-		} \
-		PG_END_TRY(); \
-	} while (0)
+	TAGGED_CATCH_REPORT(tag, what, stmt, \
+						elog(LOG, tag ": %s: %s %s (%s)", what, \
+							 ed_->elevel == ERROR ? "ERROR" : "other", ed_->message, \
+							 unpack_sql_state(ed_->sqlerrcode)))
 
 #endif
