@@ -23,6 +23,7 @@
 #include "varatt.h"
 #endif
 
+#include "hex_dump.h"
 #include "tagged_catch.h"
 
 PG_MODULE_MAGIC;
@@ -31,19 +32,6 @@ void		_PG_init(void);
 PGDLLEXPORT void pq_main(Datum arg);
 
 #define CATCH(what, stmt) TAGGED_CATCH_CODE("pq", what, stmt)
-
-static const char *
-hex(const void *p, size_t n)
-{
-	static char buf[1024];
-	const unsigned char *b = p;
-	size_t		i;
-
-	for (i = 0; i < n && i * 2 + 2 < sizeof(buf); i++)
-		snprintf(buf + i * 2, 3, "%02x", b[i]);
-	buf[i * 2] = '\0';
-	return buf;
-}
 
 /* A read-only message over `len` bytes at `data` (17's
  * initReadOnlyStringInfo, spelled out for 15). */

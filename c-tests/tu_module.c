@@ -32,6 +32,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "hex_dump.h"
 #include "tagged_catch.h"
 
 PG_MODULE_MAGIC;
@@ -41,19 +42,6 @@ PGDLLEXPORT void tu_main(Datum arg);
 
 #define NATTS 7
 #define CATCH(what, stmt) TAGGED_CATCH("tu", what, stmt)
-
-static const char *
-hex(const void *p, size_t n)
-{
-	static char buf[4096];
-	const unsigned char *b = p;
-	size_t		i;
-
-	for (i = 0; i < n && i * 2 + 2 < sizeof(buf); i++)
-		snprintf(buf + i * 2, 3, "%02x", b[i]);
-	buf[i * 2] = '\0';
-	return buf;
-}
 
 static int
 cacheoff(TupleDesc d, int i)
